@@ -1,0 +1,1 @@
+"""The core's own methods, contributed through the same hooks as any plugin."""

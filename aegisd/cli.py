@@ -1,0 +1,181 @@
+"""The `aegisd` command: serve | call | status | stop | mcp | install-service.
+
+Heavy imports (aiohttp, pydantic, peewee) happen only in the commands that need them, so the
+client commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_OK, EXIT_ERROR, EXIT_UNAVAILABLE = 0, 1, 2
+
+
+def _add_socket(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--socket", help="daemon socket (default: AEGISD_SOCKET, then XDG path)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aegisd", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the daemon in the foreground")
+    serve.add_argument("--root", action="append", default=[], help="open DIR as a workspace")
+    _add_socket(serve)
+    serve.add_argument("--data-dir", help="state directory (database, spool, token)")
+    serve.add_argument("--config", help="user config file (TOML)")
+    serve.add_argument("--tcp", help="also listen on HOST:PORT (loopback only, token required)")
+    serve.add_argument("--log-format", choices=["text", "json"])
+    serve.add_argument("--log-level")
+
+    call = sub.add_parser("call", help="call a JSON-RPC method and print its result")
+    call.add_argument("method")
+    call.add_argument("params", nargs="?", help="params as a JSON object or array")
+    _add_socket(call)
+    call.add_argument("--timeout", type=float, default=600.0)
+
+    for name, text in (("status", "summary of the running daemon"), ("stop", "stop the daemon")):
+        _add_socket(sub.add_parser(name, help=text))
+
+    mcp = sub.add_parser("mcp", help="an MCP server on stdio backed by the daemon")
+    _add_socket(mcp)
+
+    install = sub.add_parser("install-service", help="write the systemd user units")
+    install.add_argument("--unit-dir", help="default: ~/.config/systemd/user")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from aegisd import __version__
+
+        print(__version__)
+        return EXIT_OK
+    handlers = {
+        "serve": _serve,
+        "call": _call,
+        "status": _status,
+        "stop": _stop,
+        "mcp": _mcp,
+        "install-service": _install_service,
+    }
+    if args.command not in handlers:
+        parser.print_help()
+        return EXIT_UNAVAILABLE
+    return handlers[args.command](args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from aegisd.config import ConfigError, load_config
+    from aegisd.log import configure_logging
+    from aegisd.server import ServeError, serve
+
+    flags = {
+        "socket": args.socket,
+        "data_dir": args.data_dir,
+        "tcp": args.tcp,
+        "log_format": args.log_format,
+        "log_level": args.log_level,
+        "roots": args.root or None,
+    }
+    try:
+        config = load_config(flags, config_file=args.config)
+    except ConfigError as exc:
+        print(f"aegisd: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    configure_logging(config.log_format, config.log_level)
+    try:
+        return asyncio.run(serve(config))
+    except ServeError as exc:
+        print(f"aegisd: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _client(args: argparse.Namespace, timeout: float = 30.0) -> Any:
+    from aegisd.client import default_client
+
+    return default_client(args.socket, timeout=timeout)
+
+
+def _call(args: argparse.Namespace) -> int:
+    from aegisd.client import DaemonUnavailable, RpcCallError
+
+    params = None
+    if args.params is not None:
+        try:
+            params = json.loads(args.params)
+        except ValueError as exc:
+            print(f"aegisd: PARAMS_JSON is not valid JSON: {exc}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+    try:
+        result = _client(args, timeout=args.timeout).call(args.method, params)
+    except RpcCallError as exc:
+        print(json.dumps(exc.error, indent=2), file=sys.stderr)
+        return EXIT_ERROR
+    except DaemonUnavailable as exc:
+        print(f"aegisd: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    print(json.dumps(result, indent=2))
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from aegisd.client import DaemonUnavailable, RpcCallError
+
+    try:
+        status = _client(args).call("daemon.status")
+    except (DaemonUnavailable, RpcCallError) as exc:
+        print(f"aegisd: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    health = status["health"]
+    print(f"aegisd {status['version']} (pid {status['pid']}) — {health['status']}")
+    print(f"  socket   {status['socket']}")
+    print(f"  uptime   {status['uptime_s']:.0f} s, {status['requests']['total']} requests")
+    for reason in health["reasons"]:
+        print(f"  ! {reason}")
+    print(f"  workspaces ({len(status['workspaces'])}):")
+    for ws in status["workspaces"]:
+        state = "degraded" if ws["degraded"] else "pending" if ws["pending"] else "fresh"
+        print(f"    {ws['id']}  {ws['root']}  clock {ws['clock']}  {state}")
+    active = [p["name"] for p in status["plugins"] if p["status"] == "active"]
+    print(f"  plugins: {', '.join(active)}")
+    for plugin in status["plugins"]:
+        if plugin["status"] == "blocked":
+            print(f"  ! plugin {plugin['name']} blocked: {plugin['error']}")
+    return EXIT_OK
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from aegisd.client import DaemonUnavailable, RpcCallError
+
+    try:
+        _client(args).call("daemon.shutdown")
+    except (DaemonUnavailable, RpcCallError) as exc:
+        print(f"aegisd: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    print("aegisd: stopping")
+    return EXIT_OK
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    print("aegisd: the MCP server is not available in this version", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _install_service(args: argparse.Namespace) -> int:
+    from aegisd.service import install_units
+
+    return install_units(args.unit_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

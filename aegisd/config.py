@@ -1,0 +1,158 @@
+"""Daemon configuration: shipped TOML < user TOML < `AEGISD_*` env vars < command-line flags.
+
+Every layer is validated by one pydantic model, so an invalid value anywhere is reported with
+the key that holds it. Per-workspace settings (exclude_dirs, plugin sections) are not here: they
+live in the store and are managed by `aegisd.settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aegisd import paths
+
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CacheConfig(Section):
+    max_entries: int = Field(20_000, ge=1)
+    max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+
+
+class PluginsConfig(Section):
+    disabled: list[str] = Field(default_factory=list)
+    #: extra plugin modules by dotted path (local plugins that are not packaged)
+    extra: list[str] = Field(default_factory=list)
+
+
+class DaemonConfig(Section):
+    """Everything `aegisd serve` reads before it starts."""
+
+    socket: Path | None = None
+    data_dir: Path | None = None
+    tcp: str | None = None
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    shutdown_timeout_s: float = Field(10.0, gt=0)
+    roots: list[Path] = Field(default_factory=list)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("tcp")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT")
+        if host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+            raise ValueError("must bind a loopback address (127.0.0.1, localhost or [::1])")
+        return value
+
+    @property
+    def socket_path(self) -> Path:
+        return self.socket or paths.default_socket()
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir or paths.default_data_dir()
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_path / "aegisd.db"
+
+
+class ConfigError(Exception):
+    """An invalid configuration value; the message names the key and where it came from."""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    """`AEGISD_LOG_LEVEL=debug` → log_level; `AEGISD_CACHE__MAX_BYTES` → cache.max_bytes."""
+    layer: dict[str, Any] = {}
+    skip = {"AEGISD_CONFIG"}
+    for name, raw in environ.items():
+        if not name.startswith("AEGISD_") or name in skip:
+            continue
+        keys = name[len("AEGISD_") :].lower().split("__")
+        target = layer
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        value: Any = raw
+        if keys[-1] in ("disabled", "extra", "roots"):
+            value = [item for item in raw.split(",") if item]
+        target[keys[-1]] = value
+    return layer
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"])
+        problems.append(f"{key}: {err['msg']}")
+    return f"invalid configuration ({origin}): " + "; ".join(problems)
+
+
+def load_config(
+    flags: Mapping[str, Any] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> DaemonConfig:
+    """Merge the four layers and validate each, naming the offending key on error."""
+    env = os.environ if environ is None else environ
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (str(paths.shipped_file("config/aegisd.toml")), {}),
+    ]
+    layers[0] = (layers[0][0], _read_toml(Path(layers[0][0])))
+    user_file = paths.config_file(config_file or env.get("AEGISD_CONFIG"))
+    if config_file or user_file.exists():
+        layers.append((str(user_file), _read_toml(user_file)))
+    layers.append(("environment", _env_layer(env)))
+    layers.append(("command line", {k: v for k, v in (flags or {}).items() if v is not None}))
+    merged: dict[str, Any] = {}
+    for origin, layer in layers:
+        merged = _deep_merge(merged, layer)
+        try:
+            DaemonConfig.model_validate(merged)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, origin)) from None
+    return DaemonConfig.model_validate(merged)

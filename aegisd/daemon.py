@@ -1,0 +1,155 @@
+"""The daemon's composition root: plugins, store, registry, settings, workspaces, events.
+
+It owns start-up order and shut-down order and nothing else; features live in plugins, each
+keeping its own state in `daemon.state` under a typed `StateKey`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any, Generic, TypeVar, cast
+
+from loguru import logger
+
+from aegisd import __version__
+from aegisd.cache import Cache
+from aegisd.config import DaemonConfig
+from aegisd.events import EventHub
+from aegisd.plugins import BUILTIN_PLUGINS, PluginHost
+from aegisd.rpc.dispatch import Dispatcher
+from aegisd.rpc.registry import Registry
+from aegisd.settings import SettingsSection, SettingsService
+from aegisd.stats import RequestStats
+from aegisd.store import core_models
+from aegisd.store.database import Store
+from aegisd.store.migrations import run_migrations
+from aegisd.workspace import WorkspaceManager
+
+T = TypeVar("T")
+
+
+class StateKey(Generic[T]):
+    """A typed key into `daemon.state`, like aiohttp's AppKey."""
+
+    def __init__(self, name: str, type_: type[T]) -> None:
+        self.name = name
+        self.type = type_
+
+    def __repr__(self) -> str:
+        return f"StateKey({self.name})"
+
+
+class State:
+    def __init__(self) -> None:
+        self._values: dict[StateKey[Any], Any] = {}
+
+    def __getitem__(self, key: StateKey[T]) -> T:
+        return cast(T, self._values[key])
+
+    def __setitem__(self, key: StateKey[T], value: T) -> None:
+        self._values[key] = value
+
+    def get(self, key: StateKey[T]) -> T | None:
+        return cast(T | None, self._values.get(key))
+
+    def pop(self, key: StateKey[T]) -> T | None:
+        return cast(T | None, self._values.pop(key, None))
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says why (no traceback is shown)."""
+
+
+class Daemon:
+    """Everything one running aegisd holds."""
+
+    def __init__(
+        self,
+        config: DaemonConfig,
+        builtins: Iterable[str] = BUILTIN_PLUGINS,
+        host: PluginHost | None = None,
+    ) -> None:
+        self.config = config
+        self.version = __version__
+        self.pid = os.getpid()
+        self.instance_id = uuid.uuid4().hex[:12]
+        self.started_monotonic = time.monotonic()
+        self.host = host or PluginHost()
+        self._builtins = tuple(builtins)
+        self.registry = Registry()
+        self.store = Store(config.db_path)
+        self.cache = Cache(config.cache.max_entries, config.cache.max_bytes)
+        self.events = EventHub()
+        self.stats = RequestStats()
+        self.state = State()
+        self.dispatcher = Dispatcher(self)
+        self.workspaces = WorkspaceManager(self)
+        self.settings: SettingsService
+        self.shutdown_requested: Any = None  # an asyncio.Event set by daemon.shutdown
+
+    @property
+    def uptime_s(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    async def start(self) -> None:
+        """Load plugins, open and migrate the store, build the registry, start plugins."""
+        self.host.load(
+            self._builtins, self.config.plugins.disabled, extra=self.config.plugins.extra
+        )
+        models = list(core_models.MODELS)
+        for _, contributed in self.host.call_each("aegisd_store_models", block_on_error=True):
+            models.extend(contributed)
+        await self.store.open(models)
+        await self._migrate()
+        sections: list[SettingsSection] = []
+        for _, contributed in self.host.call_each("aegisd_settings_sections", block_on_error=True):
+            sections.extend(contributed)
+        self.settings = SettingsService(self.store, self.cache, sections)
+        self._build_registry()
+        for name, _ in await self.host.call_each_async(
+            "aegisd_startup", block_on_error=True, daemon=self
+        ):
+            logger.debug("plugin {} started", name)
+        for record in self.host.blocked():
+            self.registry.remove_plugin(record.name)
+
+    async def _migrate(self) -> None:
+        migrations = list(core_models.MIGRATIONS)
+        for _, contributed in self.host.call_each("aegisd_migrations", block_on_error=True):
+            migrations.extend(contributed)
+        _, failed = await self.store.run(run_migrations, self.store.db, migrations)
+        if core_models.CORE in failed:
+            raise StartupError(f"cannot upgrade {self.store.path}: {failed[core_models.CORE]}")
+        for plugin, error in failed.items():
+            self.host.block(plugin, str(error))
+
+    def _build_registry(self) -> None:
+        from aegisd.rpc.registry import DuplicateMethodError
+
+        for plugin, methods in self.host.call_each("aegisd_rpc_methods", block_on_error=True):
+            for method in methods:
+                try:
+                    self.registry.add(method, plugin)
+                except DuplicateMethodError as exc:
+                    raise StartupError(str(exc)) from None
+
+    async def stop(self) -> None:
+        """Close workspaces, stop plugins, close the store."""
+        await self.workspaces.close_all()
+        await self.host.call_each_async("aegisd_shutdown", block_on_error=False, daemon=self)
+        for subscriber in list(self.events.subscribers):
+            self.events.remove(subscriber)
+        await self.store.close()
+        logger.info("daemon stopped")
+
+    def health(self) -> dict[str, Any]:
+        reasons: list[str] = []
+        for record in self.host.blocked():
+            reasons.append(f"plugin {record.name} blocked: {record.error}")
+        for ws in self.workspaces:
+            if ws.degraded:
+                reasons.append(f"workspace {ws.root} degraded: {ws.degraded}")
+        return {"status": "degraded" if reasons else "ok", "reasons": reasons}

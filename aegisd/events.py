@@ -1,0 +1,141 @@
+"""Push notifications: fan-out to every subscriber, each with its own bounded queue.
+
+Every subscriber of a topic gets every notification of it (AEGIS's one shared queue made clients
+steal each other's events). A client too slow to keep up loses its *oldest* queued notifications
+and receives one `events.overflow {clock, dropped}` notice telling it to resync from `clock`; it
+never slows the daemon or the other clients, because publishing only appends to deques.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from loguru import logger
+
+TOPICS = (
+    "files.changed",
+    "index.updated",
+    "lint.updated",
+    "audit.event",
+    "insights.updated",
+    "progress",
+)
+OVERFLOW = "events.overflow"
+
+
+def notification(method: str, params: dict[str, Any]) -> str:
+    return json.dumps({"jsonrpc": "2.0", "method": method, "params": params}, default=str)
+
+
+class Subscriber:
+    """One WebSocket client's subscriptions and outgoing queue."""
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], client: str, max_queue: int = 1000):
+        self.client = client
+        self._send = send
+        self._queue: deque[str] = deque()
+        self._max_queue = max_queue
+        self._wakeup = asyncio.Event()
+        self._overflow_clock: int | None = None
+        self._dropped = 0
+        self.topics: dict[str, set[str] | None] = {}  # topic -> workspace ids, None = all
+        self.delivered = 0
+        self._closed = False
+
+    def subscribe(self, topics: Iterable[str], workspace: str | None) -> None:
+        for topic in topics:
+            if workspace is None:
+                self.topics[topic] = None
+            else:
+                current = self.topics.get(topic, set())
+                if current is not None:
+                    current.add(workspace)
+                    self.topics[topic] = current
+
+    def unsubscribe(self, topics: Iterable[str] | None) -> None:
+        for topic in list(self.topics if topics is None else topics):
+            self.topics.pop(topic, None)
+
+    def wants(self, topic: str, workspace: str | None) -> bool:
+        if topic not in self.topics:
+            return False
+        scope = self.topics[topic]
+        return scope is None or workspace is None or workspace in scope
+
+    def offer(self, message: str, clock: int | None) -> None:
+        """Queue `message`; never blocks. Drops the oldest queued message when full."""
+        if self._closed:
+            return
+        self._queue.append(message)
+        if len(self._queue) > self._max_queue:
+            self._queue.popleft()
+            self._dropped += 1
+            if self._overflow_clock is None:
+                self._overflow_clock = clock if clock is not None else 0
+        self._wakeup.set()
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    async def pump(self) -> None:
+        """Deliver queued messages until closed; run as this connection's writer task."""
+        while not self._closed:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue or self._overflow_clock is not None:
+                if self._overflow_clock is not None:
+                    notice = notification(
+                        OVERFLOW, {"clock": self._overflow_clock, "dropped": self._dropped}
+                    )
+                    self._overflow_clock, self._dropped = None, 0
+                    await self._send(notice)
+                    continue
+                await self._send(self._queue.popleft())
+                self.delivered += 1
+
+    def close(self) -> None:
+        self._closed = True
+        self._queue.clear()
+        self._wakeup.set()
+
+
+class EventHub:
+    """Publishes notifications to the subscribers that want them."""
+
+    def __init__(self) -> None:
+        self.subscribers: set[Subscriber] = set()
+        self.published = 0
+
+    def add(self, subscriber: Subscriber) -> None:
+        self.subscribers.add(subscriber)
+
+    def remove(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+        subscriber.close()
+
+    def publish(
+        self,
+        topic: str,
+        params: dict[str, Any],
+        *,
+        workspace: str | None = None,
+        clock: int | None = None,
+        only: Subscriber | None = None,
+    ) -> int:
+        """Send `topic` with `params` to each interested subscriber; returns how many."""
+        targets = [s for s in self.subscribers if s.wants(topic, workspace)]
+        if only is not None and only not in targets and only in self.subscribers:
+            targets.append(only)
+        if not targets:
+            return 0
+        message = notification(topic, params)
+        for subscriber in targets:
+            subscriber.offer(message, clock)
+        self.published += 1
+        logger.trace("published {} to {} subscribers", topic, len(targets))
+        return len(targets)

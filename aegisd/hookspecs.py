@@ -1,0 +1,114 @@
+"""Every `aegisd_*` hook, grouped by lifecycle phase.
+
+Contribution hooks (`aegisd_<noun>`) return data that the core wires in; reaction hooks
+(`aegisd_<event>`) are told that something happened. Hooks are always called with keyword
+arguments. A reaction hook may return an awaitable; the core awaits it. Each plugin's
+implementation is called on its own, so one plugin raising never stops the others: at load or
+start time the plugin is blocked and reported in `plugins.list`; at run time the error is logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING
+
+from aegisd import hookspec
+
+if TYPE_CHECKING:
+    import peewee
+
+    from aegisd.daemon import Daemon
+    from aegisd.rpc.registry import RpcMethod
+    from aegisd.settings import SettingsSection
+    from aegisd.store.migrations import Migration
+    from aegisd.workspace import ChangeBatch, Workspace
+
+
+# -- loading: called once, before the store opens ------------------------------------------------
+
+
+@hookspec
+def aegisd_store_models() -> Sequence[type[peewee.Model]]:
+    """Return the peewee models this plugin queries.
+
+    Called once at startup, before the database opens; the store binds every returned model to
+    the daemon's database. Tables are created by `aegisd_migrations`, not from the models.
+    """
+
+
+@hookspec
+def aegisd_migrations() -> Sequence[Migration]:
+    """Return this plugin's numbered schema migrations (`Migration(plugin, number, name, apply)`).
+
+    Called once at startup, right after the database opens. Migrations not yet recorded run in
+    number order, each in its own transaction; a failing one rolls back and blocks the plugin.
+    """
+
+
+@hookspec
+def aegisd_settings_sections() -> Sequence[SettingsSection]:
+    """Return the per-workspace settings sections this plugin owns (name, pydantic model).
+
+    Called once at startup. The model's defaults are the section's defaults; `settings.get`
+    shows the section and `settings.update` validates partial updates against the model.
+    """
+
+
+@hookspec
+def aegisd_rpc_methods() -> Sequence[RpcMethod]:
+    """Return the JSON-RPC methods this plugin contributes.
+
+    Called once at startup. Each `RpcMethod` names its params model, async handler and errors;
+    the result model comes from the handler's return annotation. Two plugins returning the same
+    method name stop startup with a message naming both.
+    """
+
+
+# -- daemon lifetime ----------------------------------------------------------------------------
+
+
+@hookspec
+def aegisd_startup(daemon: Daemon) -> Awaitable[None] | None:
+    """The store is open and migrated and the registry is built; the socket is not yet listening.
+
+    Set up this plugin's state (in `daemon.state` under a typed key) and background tasks. A
+    plugin that raises here is blocked: its methods are removed and `plugins.list` shows why.
+    """
+
+
+@hookspec
+def aegisd_shutdown(daemon: Daemon) -> Awaitable[None] | None:
+    """The daemon is stopping: in-flight requests are done, the store is still open.
+
+    Cancel and await background tasks, flush what must be kept. Errors are logged.
+    """
+
+
+# -- workspaces ---------------------------------------------------------------------------------
+
+
+@hookspec
+def aegisd_workspace_opened(daemon: Daemon, workspace: Workspace) -> Awaitable[None] | None:
+    """A workspace was opened (by `workspace.open`, `--root` or an MCP client).
+
+    Called once per open, after its settings are loaded and before its watcher's first batch.
+    Plugins load or build their per-workspace state here (long work should run in a task).
+    """
+
+
+@hookspec
+def aegisd_workspace_closed(daemon: Daemon, workspace: Workspace) -> Awaitable[None] | None:
+    """A workspace was closed or the daemon is stopping: drop its in-memory state."""
+
+
+@hookspec
+def aegisd_files_changed(
+    daemon: Daemon, workspace: Workspace, batch: ChangeBatch
+) -> Awaitable[None] | None:
+    """A settled batch of file changes in `workspace` (from the watcher, reconciliation or
+    `workspace.notify_changes`).
+
+    `batch.clock` is the workspace clock the batch advanced to; `batch.changes` maps each
+    relative path to "created", "modified" or "deleted". Plugins update their state and
+    invalidate caches; the workspace stays `pending` until every plugin has returned.
+    """

@@ -1,0 +1,185 @@
+"""The plugin host: built-ins by dotted path, third parties by entry point, each isolated.
+
+Built-in features are registered exactly like third-party plugins. A plugin that fails to
+import, implements a hook that does not exist (a misspelling), or raises in a hook at load or
+start time is blocked: unregistered, logged, and listed with its error by `plugins.list`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+import pluggy
+from loguru import logger
+
+from aegisd import PROJECT_NAME, hookspecs
+
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "aegisd.builtin.daemon_methods",
+    "aegisd.builtin.workspace_methods",
+    "aegisd.builtin.event_methods",
+)
+
+ENTRY_POINT_GROUP = "aegisd"
+
+
+@dataclass
+class PluginRecord:
+    """What `plugins.list` shows about one plugin."""
+
+    name: str
+    builtin: bool
+    status: str = "active"  # active | blocked | disabled
+    version: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """A fresh plugin manager knowing every aegisd hook spec (no module-level global)."""
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    problems = []
+    known = [name for name in dir(pm.hook) if name.startswith("aegisd_")]
+    for name in dir(plugin):
+        attr = getattr(plugin, name, None)
+        if attr is None or pm.parse_hookimpl_opts(plugin, name) is None:
+            continue
+        caller = getattr(pm.hook, name, None)
+        if caller is None or not caller.has_spec():
+            near = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            problems.append(f"unknown hook {name!r}{hint}")
+    return problems
+
+
+class PluginHost:
+    """Loads plugins into one manager and calls hooks plugin by plugin, isolating failures."""
+
+    def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
+        self.pm = pm or get_plugin_manager()
+        self.records: dict[str, PluginRecord] = {}
+
+    def load(
+        self,
+        builtins: Iterable[str] = BUILTIN_PLUGINS,
+        disabled: Iterable[str] = (),
+        extra: Iterable[str] = (),
+    ) -> None:
+        """Import and register built-ins, `extra` dotted paths and entry-point plugins.
+
+        Names in `disabled` are recorded as disabled and not imported at all.
+        """
+        off = set(disabled)
+        dotted_paths = [(d, True) for d in builtins] + [(d, False) for d in extra]
+        for dotted, builtin in dotted_paths:
+            if dotted in off:
+                self.records[dotted] = PluginRecord(dotted, builtin=builtin, status="disabled")
+                continue
+            self._load_one(
+                dotted, builtin=builtin, loader=lambda d=dotted: importlib.import_module(d)
+            )
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in off:
+                self.records[ep.name] = PluginRecord(ep.name, builtin=False, status="disabled")
+                continue
+            version = ep.dist.version if ep.dist is not None else None
+            self._load_one(ep.name, builtin=False, loader=ep.load, version=version)
+
+    def register(self, plugin: object, name: str, builtin: bool = False) -> None:
+        """Register an already-imported plugin object (used by tests and embedders)."""
+        self._load_one(name, builtin=builtin, loader=lambda: plugin)
+
+    def _load_one(
+        self, name: str, *, builtin: bool, loader: Any, version: str | None = None
+    ) -> None:
+        record = PluginRecord(name, builtin=builtin, version=version)
+        self.records[name] = record
+        try:
+            plugin = loader()
+            problems = _unknown_hooks(self.pm, plugin)
+            if problems:
+                raise TypeError("; ".join(problems))
+            self.pm.register(plugin, name=name)
+        except Exception as exc:
+            self._mark_blocked(record, f"failed to load: {_describe(exc)}", exc)
+            return
+        if version is None and isinstance(plugin, ModuleType):
+            record.version = getattr(plugin, "__version__", None)
+        record.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
+
+    def block(self, name: str, reason: str, exc: BaseException | None = None) -> None:
+        """Unregister `name` and record why; the daemon goes on without it."""
+        record = self.records.get(name)
+        if record is None or record.status == "blocked":
+            return
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self.pm.unregister(plugin)
+        self._mark_blocked(record, reason, exc)
+
+    @staticmethod
+    def _mark_blocked(record: PluginRecord, reason: str, exc: BaseException | None) -> None:
+        record.status = "blocked"
+        record.error = reason
+        detail = "".join(traceback.format_exception(exc)) if exc is not None else ""
+        logger.error("plugin {} blocked: {}\n{}", record.name, reason, detail)
+
+    def call_each(self, hook: str, *, block_on_error: bool, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call `hook` on each plugin separately; returns (plugin name, result) for non-None.
+
+        A plugin that raises is blocked (load/start phases) or logged (run time).
+        """
+        results: list[tuple[str, Any]] = []
+        caller = getattr(self.pm.hook, hook)
+        for impl in reversed(caller.get_hookimpls()):
+            name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
+            try:
+                args = {arg: kwargs[arg] for arg in impl.argnames}
+                value = impl.function(**args)
+            except Exception as exc:
+                self._on_error(name, hook, exc, block_on_error)
+                continue
+            if value is not None:
+                results.append((name, value))
+        return results
+
+    async def call_each_async(
+        self, hook: str, *, block_on_error: bool, **kwargs: Any
+    ) -> list[tuple[str, Any]]:
+        """Like `call_each`, awaiting what each plugin returns when it is awaitable."""
+        results: list[tuple[str, Any]] = []
+        for name, value in self.call_each(hook, block_on_error=block_on_error, **kwargs):
+            if inspect.isawaitable(value):
+                try:
+                    value = await value
+                except Exception as exc:
+                    self._on_error(name, hook, exc, block_on_error)
+                    continue
+            results.append((name, value))
+        return results
+
+    def _on_error(self, name: str, hook: str, exc: Exception, block: bool) -> None:
+        if block:
+            self.block(name, f"{hook} raised: {_describe(exc)}", exc)
+        else:
+            logger.opt(exception=exc).error("plugin {} raised in {}", name, hook)
+
+    def blocked(self) -> list[PluginRecord]:
+        return [r for r in self.records.values() if r.status == "blocked"]
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

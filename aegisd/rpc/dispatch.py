@@ -1,0 +1,157 @@
+"""The dispatcher: envelope → method → params validation → handler → result model → response.
+
+The one place failures are mapped to DESIGN.md's error table. Transports hand it raw bytes and
+a `Caller`; it answers with the response text, or None when nothing is to be sent back
+(notifications). Batch members run concurrently and come back in one array.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+from pydantic import BaseModel, ValidationError
+
+from aegisd.rpc.context import Caller, RpcContext
+from aegisd.rpc.errors import (
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    ParseError,
+    RpcError,
+    error_object,
+)
+from aegisd.rpc.registry import FreshResult, RegisteredMethod, WorkspaceParams
+from aegisd.settings import validation_errors
+
+if TYPE_CHECKING:
+    from aegisd.daemon import Daemon
+
+_NO_ID = object()
+
+
+def _valid_id(value: Any) -> bool:
+    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+
+
+def _error_response(req_id: Any, exc: RpcError, method: str | None, caller: Caller) -> str:
+    return json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "error": error_object(exc, method, caller.request_id),
+            "id": req_id,
+        },
+        default=str,
+    )
+
+
+class Dispatcher:
+    """Runs JSON-RPC messages against the registry."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.in_flight = 0
+
+    async def handle(self, body: bytes | str, caller: Caller) -> str | None:
+        """Answer one HTTP body or WebSocket frame."""
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            return _error_response(None, ParseError(), None, caller)
+        if isinstance(payload, list):
+            if not payload:
+                return _error_response(None, InvalidRequest("empty batch"), None, caller)
+            answers = await asyncio.gather(*(self._one(member, caller) for member in payload))
+            parts = [answer for answer in answers if answer is not None]
+            return "[" + ",".join(parts) + "]" if parts else None
+        return await self._one(payload, caller)
+
+    async def _one(self, message: Any, caller: Caller) -> str | None:
+        if not isinstance(message, dict):
+            return _error_response(None, InvalidRequest(), None, caller)
+        req_id = message.get("id", _NO_ID)
+        method_name = message.get("method")
+        params = message.get("params", _NO_ID)
+        if (
+            message.get("jsonrpc") != "2.0"
+            or not isinstance(method_name, str)
+            or (params is not _NO_ID and not isinstance(params, dict | list))
+            or (req_id is not _NO_ID and not _valid_id(req_id))
+        ):
+            reply_id = req_id if req_id is not _NO_ID and _valid_id(req_id) else None
+            name = method_name if isinstance(method_name, str) else None
+            return _error_response(reply_id, InvalidRequest(), name, caller)
+        started = time.perf_counter()
+        self.in_flight += 1
+        try:
+            outcome, text = await self._call(method_name, params, caller)
+        finally:
+            self.in_flight -= 1
+        duration_ms = (time.perf_counter() - started) * 1000
+        self.daemon.stats.observe(method_name, outcome, duration_ms)
+        logger.bind(
+            request_id=caller.request_id,
+            method=method_name,
+            duration_ms=round(duration_ms, 3),
+            outcome=outcome,
+            client=caller.client,
+        ).info("rpc")
+        if req_id is _NO_ID:
+            return None
+        if isinstance(text, RpcError):
+            return _error_response(req_id, text, method_name, caller)
+        return '{"jsonrpc":"2.0","result":' + text + ',"id":' + json.dumps(req_id) + "}"
+
+    async def _call(self, name: str, raw: Any, caller: Caller) -> tuple[str, str | RpcError]:
+        """Run one method; returns (outcome, result JSON or the error to answer with)."""
+        method = self.daemon.registry.get(name)
+        if method is None:
+            return "METHOD_NOT_FOUND", MethodNotFound(f"Method not found: {name}")
+        try:
+            text = await self._invoke(method, raw, caller)
+        except RpcError as exc:
+            return exc.code_name, exc
+        except Exception as exc:
+            logger.opt(exception=exc).bind(request_id=caller.request_id, method=name).error(
+                "unexpected error in {}", name
+            )
+            return "INTERNAL_ERROR", InternalError()
+        return "ok", text
+
+    async def _invoke(self, method: RegisteredMethod, raw: Any, caller: Caller) -> str:
+        spec = method.spec
+        params = self._validate(spec.params, raw)
+        ctx = RpcContext(self.daemon, spec.name, caller)
+        clock = 0
+        if isinstance(params, WorkspaceParams):
+            ctx.resolved_workspace = self.daemon.workspaces.resolve(params.workspace)
+            clock = ctx.resolved_workspace.clock
+        result = await spec.handler(params, ctx)
+        if not isinstance(result, method.result):
+            result = method.result.model_validate(result)
+        if isinstance(result, FreshResult) and ctx.resolved_workspace is not None:
+            # The answer reflects the clock seen when work started; pending is read at the end.
+            result.clock = clock
+            result.pending = ctx.resolved_workspace.pending
+        return result.model_dump_json()
+
+    @staticmethod
+    def _validate(model: type[BaseModel], raw: Any) -> Any:
+        if raw is _NO_ID:
+            raw = {}
+        elif isinstance(raw, list):
+            names = list(model.model_fields)
+            if len(raw) > len(names):
+                raise InvalidParams(
+                    f"too many positional params: {len(raw)} given, at most {len(names)}",
+                    errors=[{"loc": [], "msg": "too many positional params", "type": "too_long"}],
+                )
+            raw = dict(zip(names, raw, strict=False))
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidParams(errors=validation_errors(exc, ("params",))) from None

@@ -1,0 +1,121 @@
+"""Transports for the dispatcher: `POST /rpc` and the `GET /rpc/ws` WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from typing import TYPE_CHECKING
+
+from aiohttp import WSMsgType, web
+from loguru import logger
+
+from aegisd.events import Subscriber
+from aegisd.rpc.context import Caller
+from aegisd.rpc.errors import InvalidRequest, error_object
+
+if TYPE_CHECKING:
+    from aegisd.daemon import Daemon
+
+DAEMON: web.AppKey[Daemon] = web.AppKey("daemon")
+WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+CLIENT_HEADER = "X-Aegisd-Client"
+
+
+def request_id(request: web.Request) -> str:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given[:128] if given else secrets.token_hex(8)
+
+
+def client_id(request: web.Request) -> str:
+    return request.headers.get(CLIENT_HEADER, "")[:128] or f"{transport(request)}-anonymous"
+
+
+def transport(request: web.Request) -> str:
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    return "tcp" if isinstance(sockname, tuple) else "unix"
+
+
+def _too_large(rid: str, limit: int) -> web.Response:
+    error = error_object(InvalidRequest(f"request body over {limit} bytes"), None, rid)
+    body = json.dumps({"jsonrpc": "2.0", "error": error, "id": None})
+    response = web.Response(
+        status=413, text=body, content_type="application/json", headers={REQUEST_ID_HEADER: rid}
+    )
+    # Refuse without reading the rest: the connection is closed instead of drained.
+    response.force_close()
+    return response
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def rpc_post(request: web.Request) -> web.StreamResponse:
+    daemon = request.app[DAEMON]
+    rid = request_id(request)
+    limit = daemon.config.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _too_large(rid, limit)
+    body = await _read_limited(request, limit)
+    if body is None:
+        return _too_large(rid, limit)
+    caller = Caller(client_id(request), transport(request), rid)
+    text = await daemon.dispatcher.handle(body, caller)
+    headers = {REQUEST_ID_HEADER: rid}
+    if text is None:
+        return web.Response(status=204, headers=headers)
+    return web.Response(text=text, content_type="application/json", headers=headers)
+
+
+async def rpc_websocket(request: web.Request) -> web.StreamResponse:
+    daemon = request.app[DAEMON]
+    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=daemon.config.max_body_bytes)
+    await ws.prepare(request)
+    client = request.headers.get(CLIENT_HEADER, "")[:128] or f"ws-{secrets.token_hex(4)}"
+    subscriber = Subscriber(ws.send_str, client)
+    daemon.events.add(subscriber)
+    request.app[WEBSOCKETS].add(ws)
+    pump = asyncio.create_task(subscriber.pump())
+    pending: set[asyncio.Task[None]] = set()
+    try:
+        async for message in ws:
+            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                task = asyncio.create_task(_answer_frame(daemon, ws, message.data, subscriber))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            elif message.type == WSMsgType.ERROR:
+                logger.warning("websocket {} closed with error {}", client, ws.exception())
+    finally:
+        daemon.events.remove(subscriber)
+        request.app[WEBSOCKETS].discard(ws)
+        for task in [pump, *pending]:
+            task.cancel()
+        await asyncio.gather(pump, *pending, return_exceptions=True)
+    return ws
+
+
+async def _answer_frame(
+    daemon: Daemon, ws: web.WebSocketResponse, data: str | bytes, subscriber: Subscriber
+) -> None:
+    caller = Caller(subscriber.client, "ws", secrets.token_hex(8), subscriber)
+    text = await daemon.dispatcher.handle(data, caller)
+    if text is not None and not ws.closed:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_str(text)
+
+
+async def close_websockets(app: web.Application) -> None:
+    """On shutdown: close every WebSocket so the server can drain."""
+    for ws in list(app[WEBSOCKETS]):
+        await ws.close(code=1001, message=b"server shutdown")

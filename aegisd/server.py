@@ -1,0 +1,150 @@
+"""`aegisd serve`: bind the socket, start the daemon, serve until a signal, drain, clean up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import stat
+from pathlib import Path
+from typing import IO
+
+from aiohttp import web
+from loguru import logger
+
+from aegisd import systemd
+from aegisd.app import create_app
+from aegisd.config import DaemonConfig
+from aegisd.daemon import Daemon, StartupError
+from aegisd.store.database import StoreOpenError
+from aegisd.workspace import _checked_root
+
+
+class ServeError(Exception):
+    """Startup refused (another daemon, unusable socket dir, bad root); exit code attached."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def prepare_socket_dir(path: Path) -> None:
+    """Create the socket's directory 0700 (whatever the umask) and refuse a foreign one."""
+    directory = path.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = directory.stat()
+    if info.st_uid != os.getuid():
+        raise ServeError(f"socket directory {directory} belongs to another user")
+    if stat.S_IMODE(info.st_mode) != 0o700 and directory != Path("/tmp"):
+        os.chmod(directory, 0o700)
+
+
+def acquire_lock(path: Path) -> IO[str]:
+    """Hold `<socket>.lock` for the daemon's lifetime: one daemon per socket."""
+    lock_path = path.with_name(path.name + ".lock")
+    fh = lock_path.open("a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        pid = fh.read().strip() or "unknown"
+        fh.close()
+        raise ServeError(f"aegisd is already running (pid {pid}) on {path}") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
+def _socket_is_live(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def bind_unix_socket(path: Path) -> socket.socket:
+    """Bind a fresh listening socket 0600, replacing a stale file nobody listens on."""
+    if path.exists() or path.is_symlink():
+        if _socket_is_live(path):
+            raise ServeError(f"another process is listening on {path}")
+        logger.info("replacing stale socket {}", path)
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(config: DaemonConfig) -> int:
+    """Run the daemon until SIGTERM/SIGINT or `daemon.shutdown`; returns the exit code."""
+    roots = [_checked_root_or_fail(root) for root in config.roots]
+    socket_path = config.socket_path
+    activated = systemd.listen_sockets()
+    if not activated:
+        prepare_socket_dir(socket_path)
+    lock = acquire_lock(socket_path) if not activated else None
+    daemon = Daemon(config)
+    stop = asyncio.Event()
+    daemon.shutdown_requested = stop
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    owned_socket = False
+    runner: web.AppRunner | None = None
+    try:
+        try:
+            await daemon.start()
+        except (StoreOpenError, StartupError) as exc:
+            raise ServeError(str(exc)) from None
+        runner = web.AppRunner(
+            create_app(daemon),
+            handle_signals=False,
+            shutdown_timeout=config.shutdown_timeout_s,
+            access_log=None,
+        )
+        await runner.setup()
+        sockets = activated or [bind_unix_socket(socket_path)]
+        owned_socket = not activated
+        for sock in sockets:
+            await web.SockSite(runner, sock).start()
+        logger.info("aegisd {} listening on {} (pid {})", daemon.version, socket_path, os.getpid())
+        systemd.notify("READY=1\nSTATUS=serving")
+        for root in roots:
+            await daemon.workspaces.open(root)
+        await stop.wait()
+        logger.info("shutting down: draining in-flight requests")
+        systemd.notify("STOPPING=1")
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        with contextlib.suppress(Exception):
+            await daemon.stop()
+        if owned_socket:
+            with contextlib.suppress(FileNotFoundError):
+                socket_path.unlink()
+        if lock is not None:
+            lock.close()
+    return 0
+
+
+def _checked_root_or_fail(root: Path) -> Path:
+    from aegisd.rpc.errors import InvalidPath
+
+    try:
+        return _checked_root(root)
+    except InvalidPath as exc:
+        raise ServeError(f"--root {root}: {exc.message}", exit_code=2) from None

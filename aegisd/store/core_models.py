@@ -1,0 +1,79 @@
+"""The core's own tables: workspaces and their settings overrides, and its migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import peewee
+
+from aegisd.store.migrations import Migration
+
+CORE = "aegisd"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class WorkspaceRow(peewee.Model):
+    id = peewee.TextField(primary_key=True)
+    root = peewee.TextField(unique=True)
+    created_at = peewee.TextField()
+    clock = peewee.IntegerField(default=0)
+    last_opened_at = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "workspace"
+
+
+class WorkspaceSettingsRow(peewee.Model):
+    workspace = peewee.ForeignKeyField(WorkspaceRow, primary_key=True, on_delete="CASCADE")
+    data = peewee.TextField()
+    updated_at = peewee.TextField()
+
+    class Meta:
+        table_name = "workspace_settings"
+
+
+class FileStateRow(peewee.Model):
+    """What the daemon last saw of each workspace file, for reconciliation after a restart."""
+
+    workspace = peewee.ForeignKeyField(WorkspaceRow, on_delete="CASCADE")
+    path = peewee.TextField()
+    size = peewee.IntegerField()
+    mtime_ns = peewee.IntegerField()
+    hash = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "file_state"
+        primary_key = peewee.CompositeKey("workspace", "path")
+
+
+MODELS: list[type[peewee.Model]] = [WorkspaceRow, WorkspaceSettingsRow, FileStateRow]
+
+MIGRATIONS = [
+    Migration(
+        CORE,
+        1,
+        "workspaces and settings",
+        [
+            "CREATE TABLE workspace (id TEXT PRIMARY KEY, root TEXT NOT NULL UNIQUE,"
+            " created_at TEXT NOT NULL)",
+            "CREATE TABLE workspace_settings (workspace_id TEXT PRIMARY KEY"
+            " REFERENCES workspace(id) ON DELETE CASCADE, data TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL)",
+        ],
+    ),
+    Migration(
+        CORE,
+        2,
+        "change clock and file state",
+        [
+            "ALTER TABLE workspace ADD COLUMN clock INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE workspace ADD COLUMN last_opened_at TEXT",
+            "CREATE TABLE file_state (workspace_id TEXT NOT NULL REFERENCES workspace(id)"
+            " ON DELETE CASCADE, path TEXT NOT NULL, size INTEGER NOT NULL,"
+            " mtime_ns INTEGER NOT NULL, hash TEXT, PRIMARY KEY (workspace_id, path))",
+        ],
+    ),
+]

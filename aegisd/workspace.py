@@ -1,0 +1,194 @@
+"""Workspaces: one per open root, each with its settings, change clock and freshness state.
+
+A workspace's clock advances once per settled batch of changes; `pending` is true from the
+moment a change is seen until every plugin has processed the batch (or while the watcher is
+degraded), so no answer computed from stale data ever claims to be fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from aegisd.rpc.errors import InvalidParams, InvalidPath, NotFound
+from aegisd.settings import CoreSettings
+from aegisd.store.core_models import WorkspaceRow, now_iso
+
+if TYPE_CHECKING:
+    from aegisd.daemon import Daemon
+
+CHANGE_KINDS = ("created", "modified", "deleted")
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """One settled batch: the clock it advanced to and each changed path's coalesced kind."""
+
+    clock: int
+    changes: dict[str, str]
+    source: str  # "watcher", "reconcile" or "notify"
+
+
+def workspace_id_for(root: Path) -> str:
+    """A short id stable across restarts (derived from the real root path)."""
+    return hashlib.sha1(str(root).encode(), usedforsecurity=False).hexdigest()[:12]
+
+
+@dataclass
+class Workspace:
+    id: str
+    root: Path
+    settings: CoreSettings
+    clock: int = 0
+    opened_at: str = field(default_factory=now_iso)
+    degraded: str | None = None
+    busy: int = 0  # batches queued or being processed
+    #: (clock, path, kind) of recent batches, for `workspace.changes`; bounded.
+    changelog: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=100_000))
+    retained_from: int = 0
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def pending(self) -> bool:
+        return self.busy > 0 or self.degraded is not None
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "root": str(self.root),
+            "name": self.name,
+            "clock": self.clock,
+            "pending": self.pending,
+            "degraded": self.degraded,
+            "opened_at": self.opened_at,
+        }
+
+    def relative(self, path: str | os.PathLike[str]) -> str:
+        """A path given by a client (absolute or root-relative) as a root-relative `/` path.
+
+        Refuses anything that resolves (symlinks included) outside the root.
+        """
+        raw = Path(path)
+        candidate = raw if raw.is_absolute() else self.root / raw
+        try:
+            real = Path(os.path.realpath(candidate))
+            rel = real.relative_to(self.root)
+        except (ValueError, OSError):
+            raise InvalidPath(
+                f"path is outside the workspace root: {path}", path=str(path)
+            ) from None
+        return rel.as_posix() if str(rel) != "." else ""
+
+
+class WorkspaceManager:
+    """Opens, finds and closes workspaces; the daemon holds exactly one."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self._open: dict[str, Workspace] = {}
+        self._lock = asyncio.Lock()
+
+    def __iter__(self) -> Any:
+        return iter(list(self._open.values()))
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    async def open(self, root: str | os.PathLike[str]) -> tuple[Workspace, bool]:
+        """Open `root` (idempotent); returns the workspace and whether it was newly opened."""
+        real = _checked_root(root)
+        ws_id = workspace_id_for(real)
+        async with self._lock:
+            existing = self._open.get(ws_id)
+            if existing is not None:
+                return existing, False
+            clock = await self.daemon.store.run(_load_or_create, ws_id, real)
+            settings = await self.daemon.settings.get(ws_id)
+            ws = Workspace(ws_id, real, settings, clock=clock, retained_from=clock)
+            self._open[ws_id] = ws
+        logger.info("workspace {} opened at {} (clock {})", ws_id, real, clock)
+        await self.daemon.host.call_each_async(
+            "aegisd_workspace_opened", block_on_error=False, daemon=self.daemon, workspace=ws
+        )
+        return ws, True
+
+    def resolve(self, ref: str | None) -> Workspace:
+        """The open workspace named by `ref` (id or root path), or the only one when omitted."""
+        if ref is None:
+            if len(self._open) == 1:
+                return next(iter(self._open.values()))
+            if not self._open:
+                raise NotFound("no workspace is open; call workspace.open first")
+            raise InvalidParams(
+                "several workspaces are open; name one with 'workspace'",
+                errors=[{"loc": ["params", "workspace"], "msg": "required", "type": "missing"}],
+                workspaces=[ws.info()["root"] for ws in self._open.values()],
+            )
+        ws = self._open.get(ref)
+        if ws is not None:
+            return ws
+        if os.path.isabs(ref):
+            ws = self._open.get(workspace_id_for(Path(os.path.realpath(ref))))
+            if ws is not None:
+                return ws
+        raise NotFound(f"workspace not open: {ref}", workspace=ref)
+
+    async def close(self, ref: str | None) -> Workspace:
+        ws = self.resolve(ref)
+        async with self._lock:
+            self._open.pop(ws.id, None)
+        await self._stop(ws)
+        logger.info("workspace {} closed", ws.id)
+        return ws
+
+    async def close_all(self) -> None:
+        for ws in list(self._open.values()):
+            self._open.pop(ws.id, None)
+            await self._stop(ws)
+
+    async def _stop(self, ws: Workspace) -> None:
+        for task in ws.tasks:
+            task.cancel()
+        await asyncio.gather(*ws.tasks, return_exceptions=True)
+        ws.tasks.clear()
+        await self.daemon.host.call_each_async(
+            "aegisd_workspace_closed", block_on_error=False, daemon=self.daemon, workspace=ws
+        )
+
+    async def reload_settings(self, ws: Workspace) -> None:
+        ws.settings = await self.daemon.settings.get(ws.id)
+
+
+def _checked_root(root: str | os.PathLike[str]) -> Path:
+    raw = Path(root).expanduser()
+    if not raw.is_absolute():
+        raise InvalidPath(f"workspace root must be an absolute path: {root}", path=str(root))
+    real = Path(os.path.realpath(raw))
+    if not real.exists():
+        raise InvalidPath(f"workspace root does not exist: {root}", path=str(root))
+    if not real.is_dir():
+        raise InvalidPath(f"workspace root is not a directory: {root}", path=str(root))
+    if not os.access(real, os.R_OK | os.X_OK):
+        raise InvalidPath(f"workspace root is not readable: {root}", path=str(root))
+    return real
+
+
+def _load_or_create(ws_id: str, root: Path) -> int:
+    now = now_iso()
+    row = WorkspaceRow.get_or_none(WorkspaceRow.id == ws_id)
+    if row is None:
+        WorkspaceRow.create(id=ws_id, root=str(root), created_at=now, clock=0, last_opened_at=now)
+        return 0
+    WorkspaceRow.update(last_opened_at=now).where(WorkspaceRow.id == ws_id).execute()
+    return int(row.clock)
