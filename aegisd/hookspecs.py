@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """Every `aegisd_*` hook, grouped by lifecycle phase.
 
 Contribution hooks (`aegisd_<noun>`) return data that the core wires in; reaction hooks

@@ -137,7 +137,7 @@ class Dispatcher:
             # The answer reflects the clock seen when work started; pending is read at the end.
             result.clock = clock
             result.pending = ctx.resolved_workspace.pending
-        return result.model_dump_json()
+        return str(result.model_dump_json())
 
     @staticmethod
     def _validate(model: type[BaseModel], raw: Any) -> Any:

@@ -117,5 +117,6 @@ async def _answer_frame(
 
 async def close_websockets(app: web.Application) -> None:
     """On shutdown: close every WebSocket so the server can drain."""
-    for ws in list(app[WEBSOCKETS]):
+    sockets: set[web.WebSocketResponse] = app[WEBSOCKETS]
+    for ws in list(sockets):
         await ws.close(code=1001, message=b"server shutdown")

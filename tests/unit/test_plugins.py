@@ -1,0 +1,108 @@
+"""Plugin host: isolation of failing plugins, misspelled hooks, duplicate methods."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aegisd import hookimpl
+from aegisd.daemon import Daemon, StartupError
+from aegisd.plugins import PluginHost
+from aegisd.rpc.registry import Params, Result, RpcMethod
+from tests.conftest import make_config
+
+
+class PingResult(Result):
+    pong: bool
+
+
+async def ping(params: Params, ctx: Any) -> PingResult:
+    return PingResult(pong=True)
+
+
+class Misspelled:
+    @hookimpl
+    def aegisd_rpc_method(self) -> list[RpcMethod]:
+        """Misspelled on purpose (missing the final s)."""
+        return []
+
+
+class Duplicate:
+    @hookimpl
+    def aegisd_rpc_methods(self) -> list[RpcMethod]:
+        """Contributes a name a built-in already has."""
+        return [RpcMethod("daemon.health", Params, ping)]
+
+
+class RaisesInMethods:
+    @hookimpl
+    def aegisd_rpc_methods(self) -> list[RpcMethod]:
+        """Fails while contributing."""
+        raise ValueError("boom")
+
+
+def test_misspelled_hook_blocks_the_plugin_with_a_hint() -> None:
+    host = PluginHost()
+    host.register(Misspelled(), "misspelled")
+    record = host.records["misspelled"]
+    assert record.status == "blocked"
+    assert "aegisd_rpc_method" in (record.error or "")
+    assert "did you mean aegisd_rpc_methods" in (record.error or "")
+    assert host.pm.get_plugin("misspelled") is None
+
+
+async def test_duplicate_method_stops_startup_naming_both(tmp_path: Path) -> None:
+    daemon = Daemon(make_config(tmp_path))
+    daemon.host.register(Duplicate(), "dup-plugin")
+    with pytest.raises(StartupError) as info:
+        await daemon.start()
+    message = str(info.value)
+    assert "daemon.health" in message
+    assert "dup-plugin" in message and "aegisd.builtin.daemon_methods" in message
+    await daemon.stop()
+
+
+async def test_plugin_raising_in_a_contribution_is_blocked(tmp_path: Path) -> None:
+    daemon = Daemon(make_config(tmp_path))
+    daemon.host.register(RaisesInMethods(), "raiser")
+    await daemon.start()
+    try:
+        assert daemon.host.records["raiser"].status == "blocked"
+        assert "ValueError: boom" in (daemon.host.records["raiser"].error or "")
+        assert daemon.registry.get("daemon.health") is not None
+    finally:
+        await daemon.stop()
+
+
+async def test_disabled_plugin_is_not_loaded(tmp_path: Path) -> None:
+    config = make_config(tmp_path, plugins={"disabled": ["aegisd.builtin.event_methods"]})
+    daemon = Daemon(config)
+    await daemon.start()
+    try:
+        assert daemon.host.records["aegisd.builtin.event_methods"].status == "disabled"
+        assert daemon.registry.get("events.subscribe") is None
+    finally:
+        await daemon.stop()
+
+
+async def test_runtime_hook_errors_are_logged_not_blocking(tmp_path: Path) -> None:
+    class Flaky:
+        calls = 0
+
+        @hookimpl
+        def aegisd_workspace_opened(self, daemon: Any, workspace: Any) -> None:
+            """Raises at run time."""
+            Flaky.calls += 1
+            raise RuntimeError("flaky")
+
+    daemon = Daemon(make_config(tmp_path))
+    daemon.host.register(Flaky(), "flaky")
+    await daemon.start()
+    try:
+        ws, opened = await daemon.workspaces.open(str(tmp_path))
+        assert opened and Flaky.calls == 1
+        assert daemon.host.records["flaky"].status == "active"
+    finally:
+        await daemon.stop()
