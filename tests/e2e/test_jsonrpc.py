@@ -245,13 +245,15 @@ def test_non_local_host_or_origin_is_refused(d: DaemonProcess) -> None:
 
 async def _ws_exchange(socket: Path, frames: list[str]) -> list[Any]:
     connector = aiohttp.UnixConnector(path=str(socket))
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async with session.ws_connect("http://localhost/rpc/ws") as ws:
-            answers = []
-            for frame in frames:
-                await ws.send_str(frame)
-                answers.append(json.loads((await ws.receive(timeout=10)).data))
-            return answers
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.ws_connect("http://localhost/rpc/ws") as ws,
+    ):
+        answers = []
+        for frame in frames:
+            await ws.send_str(frame)
+            answers.append(json.loads((await ws.receive(timeout=10)).data))
+        return answers
 
 
 def test_websocket_serves_the_same_dispatcher(d: DaemonProcess) -> None:

@@ -101,7 +101,7 @@ async def test_runtime_hook_errors_are_logged_not_blocking(tmp_path: Path) -> No
     daemon.host.register(Flaky(), "flaky")
     await daemon.start()
     try:
-        ws, opened = await daemon.workspaces.open(str(tmp_path))
+        _, opened = await daemon.workspaces.open(str(tmp_path))
         assert opened and Flaky.calls == 1
         assert daemon.host.records["flaky"].status == "active"
     finally:
