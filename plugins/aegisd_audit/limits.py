@@ -1,0 +1,84 @@
+"""Size limits of audit events: titles are validated, detail and payload are capped, never cut
+silently (each cap returns a `truncated` flag that is stored with the event)."""
+
+import json
+from typing import Any
+
+TITLE_MAX_CHARS = 200
+DETAIL_MAX_BYTES = 16 * 1024
+PAYLOAD_MAX_BYTES = 64 * 1024
+
+# Payloads over the cap are shrunk in steps: strings to at most `chars` characters and lists to
+# at most `items` items, each cut marked in place; the first step that fits wins.
+_SHRINK_STEPS = ((4096, 256), (1024, 64), (256, 16), (64, 4))
+
+
+class TitleTooLongError(ValueError):
+    """A title longer than `TITLE_MAX_CHARS`: a client error, not something to truncate."""
+
+
+def check_title(title: str, max_chars: int = TITLE_MAX_CHARS) -> str:
+    """`title` unchanged; raises `TitleTooLongError` when it has more than `max_chars` chars."""
+    if len(title) > max_chars:
+        raise TitleTooLongError(f"title has {len(title)} characters, at most {max_chars} allowed")
+    return title
+
+
+def cap_text(text: str, max_bytes: int) -> tuple[str, bool]:
+    """The longest prefix of `text` within `max_bytes` UTF-8 bytes, and whether it was cut."""
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text, False
+    return data[:max_bytes].decode(errors="ignore"), True  # "ignore" drops a split last char
+
+
+def cap_detail(detail: str | None, max_bytes: int = DETAIL_MAX_BYTES) -> tuple[str | None, bool]:
+    """`detail` capped to `max_bytes` UTF-8 bytes, and whether it was cut."""
+    return (None, False) if detail is None else cap_text(detail, max_bytes)
+
+
+def cap_payload(
+    payload: dict[str, Any] | None, max_bytes: int = PAYLOAD_MAX_BYTES
+) -> tuple[dict[str, Any] | None, bool]:
+    """`payload` whose compact JSON fits in `max_bytes`, and whether it had to be shrunk.
+
+    Long strings and lists are shortened first, keeping the payload's shape and marking each
+    cut; a payload that still does not fit (say, thousands of keys) becomes
+    ``{"truncated_json": <prefix of its JSON text>, "original_bytes": <size>}``.
+    """
+    if payload is None:
+        return None, False
+    size = _json_size(payload)
+    if size <= max_bytes:
+        return payload, False
+    for chars, items in _SHRINK_STEPS:
+        shrunk = _shrink(payload, chars, items)
+        if _json_size(shrunk) <= max_bytes:
+            return shrunk, True
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    envelope: dict[str, Any] = {"truncated_json": "", "original_bytes": size}
+    room = max(0, max_bytes - _json_size(envelope))
+    # Escaping makes the prefix grow once quoted in JSON: shrink it by the overshoot until it fits.
+    while True:
+        envelope["truncated_json"] = cap_text(text, room)[0]
+        over = _json_size(envelope) - max_bytes
+        if over <= 0 or room == 0:
+            return envelope, True
+        room = max(0, room - over)
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _shrink(value: Any, chars: int, items: int) -> Any:
+    if isinstance(value, str) and len(value) > chars:
+        return f"{value[:chars]}…[truncated {len(value) - chars} chars]"
+    if isinstance(value, dict):
+        return {k: _shrink(v, chars, items) for k, v in value.items()}
+    if isinstance(value, list):
+        kept = [_shrink(v, chars, items) for v in value[:items]]
+        if len(value) > items:
+            kept.append(f"…[truncated {len(value) - items} items]")
+        return kept
+    return value
