@@ -23,6 +23,7 @@ from aegisd.store.core_models import WorkspaceRow, now_iso
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
+    from aegisd.watcher import LiveWorkspace
 
 CHANGE_KINDS = ("created", "modified", "deleted")
 
@@ -34,6 +35,17 @@ class ChangeBatch:
     clock: int
     changes: dict[str, str]
     source: str  # "watcher", "reconcile" or "notify"
+
+
+def _coalesce(first: str | None, then: str) -> str | None:
+    """One kind for two successive changes of a path (None: nothing happened overall)."""
+    if first is None:
+        return then
+    if first == "created":
+        return None if then == "deleted" else "created"
+    if first == "deleted":
+        return "modified" if then == "created" else then
+    return "deleted" if then == "deleted" else "modified"
 
 
 def workspace_id_for(root: Path) -> str:
@@ -51,9 +63,33 @@ class Workspace:
     degraded: str | None = None
     busy: int = 0  # batches queued or being processed
     #: (clock, path, kind) of recent batches, for `workspace.changes`; bounded.
-    changelog: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=100_000))
+    changelog: deque[tuple[int, str, str]] = field(default_factory=deque)
+    changelog_limit: int = 200_000
     retained_from: int = 0
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    live: LiveWorkspace | None = None
+
+    def record_changes(self, clock: int, changes: dict[str, str]) -> None:
+        """Remember a batch for `workspace.changes`, forgetting the oldest beyond the limit."""
+        self.changelog.extend((clock, path, kind) for path, kind in changes.items())
+        while len(self.changelog) > self.changelog_limit:
+            dropped_clock, _, _ = self.changelog.popleft()
+            self.retained_from = max(self.retained_from, dropped_clock)
+
+    def changes_since(self, since: int) -> dict[str, str] | None:
+        """Paths changed after clock `since`, coalesced per path; None if not retained."""
+        if since < self.retained_from or since > self.clock:
+            return None
+        coalesced: dict[str, str] = {}
+        for clock, path, kind in self.changelog:
+            if clock <= since:
+                continue
+            merged = _coalesce(coalesced.get(path), kind)
+            if merged is None:
+                coalesced.pop(path, None)
+            else:
+                coalesced[path] = merged
+        return coalesced
 
     @property
     def pending(self) -> bool:
@@ -121,6 +157,10 @@ class WorkspaceManager:
         await self.daemon.host.call_each_async(
             "aegisd_workspace_opened", block_on_error=False, daemon=self.daemon, workspace=ws
         )
+        from aegisd.watcher import LiveWorkspace
+
+        ws.live = LiveWorkspace(self.daemon, ws)
+        await ws.live.start()
         return ws, True
 
     def resolve(self, ref: str | None) -> Workspace:
@@ -158,6 +198,8 @@ class WorkspaceManager:
             await self._stop(ws)
 
     async def _stop(self, ws: Workspace) -> None:
+        if ws.live is not None:
+            ws.live.stop()
         for task in ws.tasks:
             task.cancel()
         await asyncio.gather(*ws.tasks, return_exceptions=True)
@@ -167,7 +209,10 @@ class WorkspaceManager:
         )
 
     async def reload_settings(self, ws: Workspace) -> None:
+        """Settings changed: apply them (new exclusions are reconciled in the background)."""
         ws.settings = await self.daemon.settings.get(ws.id)
+        if ws.live is not None:
+            ws.tasks.append(asyncio.create_task(ws.live.settings_changed()))
 
 
 def _checked_root(root: str | os.PathLike[str]) -> Path:

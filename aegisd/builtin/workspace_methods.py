@@ -8,6 +8,7 @@ from pydantic import Field
 
 from aegisd import hookimpl
 from aegisd.rpc.context import RpcContext
+from aegisd.rpc.errors import Unavailable
 from aegisd.rpc.registry import FreshResult, Params, Result, RpcMethod, WorkspaceParams
 
 
@@ -89,6 +90,74 @@ async def update_settings(params: UpdateSettingsParams, ctx: RpcContext) -> Upda
     return UpdateSettingsResult(updated=updated, settings=settings.model_dump(mode="json"))
 
 
+class ChangesParams(WorkspaceParams):
+    since: int | str = Field(
+        0,
+        description='A clock, or the cursor "instance:clock" from an earlier answer.',
+    )
+
+
+class FileChange(Result):
+    path: str
+    kind: str = Field(description='"created", "modified" or "deleted" (coalesced since `since`).')
+
+
+class ChangesResult(FreshResult):
+    instance: str = Field(description="The daemon instance; a restart changes it.")
+    cursor: str = Field(description='Pass back as `since`: "instance:clock".')
+    fresh_instance: bool = Field(
+        description="True when `since` is not answerable (too old, or another daemon instance): "
+        "resync from a full listing."
+    )
+    changes: list[FileChange]
+
+
+def _parse_since(since: int | str, instance: str) -> int | None:
+    """The clock in `since`, or None when it belongs to another daemon instance."""
+    if isinstance(since, int):
+        return since
+    owner, sep, clock = since.rpartition(":")
+    if not sep:
+        owner, clock = instance, since
+    if owner != instance or not clock.isdigit():
+        return None
+    return int(clock)
+
+
+async def workspace_changes(params: ChangesParams, ctx: RpcContext) -> ChangesResult:
+    ws = ctx.workspace
+    instance = ctx.daemon.instance_id
+    clock = ws.clock
+    since = _parse_since(params.since, instance)
+    changed = ws.changes_since(since) if since is not None else None
+    return ChangesResult(
+        instance=instance,
+        cursor=f"{instance}:{clock}",
+        fresh_instance=changed is None,
+        changes=[FileChange(path=p, kind=k) for p, k in sorted((changed or {}).items())],
+    )
+
+
+class NotifyChangesParams(WorkspaceParams):
+    paths: list[str] = Field(
+        min_length=1, max_length=10_000, description="Files you just wrote (absolute or relative)."
+    )
+
+
+class NotifyChangesResult(FreshResult):
+    accepted: int
+
+
+async def notify_changes(params: NotifyChangesParams, ctx: RpcContext) -> NotifyChangesResult:
+    ws = ctx.workspace
+    rels = [ws.relative(path) for path in params.paths]  # all confined before any is applied
+    if ws.live is None:
+        raise Unavailable("the workspace is not live yet")
+    ws.live.touch(r for r in rels if r)
+    await ws.live.flush()
+    return NotifyChangesResult(accepted=len(rels))
+
+
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """Workspace lifecycle and per-workspace settings."""
@@ -106,4 +175,10 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
         RpcMethod("settings.update", UpdateSettingsParams, update_settings,
                   summary="Partially update a workspace's settings", errors=("INVALID_PARAMS",
                   "NOT_FOUND"), cost="write"),
+        RpcMethod("workspace.changes", ChangesParams, workspace_changes,
+                  summary="Paths changed since a clock or cursor, coalesced per path",
+                  errors=not_found),
+        RpcMethod("workspace.notify_changes", NotifyChangesParams, notify_changes,
+                  summary="Report files you just wrote so they are processed at once",
+                  errors=("INVALID_PATH", "NOT_FOUND"), cost="write"),
     ]  # fmt: skip

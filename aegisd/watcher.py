@@ -1,0 +1,301 @@
+"""A live workspace: its watcher task, its batch processor, reconciliation and degraded mode.
+
+Raw notifications only mark paths as *touched*; one processor task settles them against the
+disk (see `filestate`), stores the new state and clock in one transaction, publishes
+`files.changed`, then lets every plugin react before the workspace stops being `pending`.
+While `.git/index.lock` exists the processor waits (bounded), so a branch switch is one batch.
+If watching fails the workspace is *degraded*: it reconciles periodically and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from loguru import logger
+from watchfiles import Change, awatch
+
+from aegisd.filestate import FileStat, Settled, reconcile, settle
+from aegisd.ignore import IgnoreRules
+from aegisd.store.core_models import FileStateRow, WorkspaceRow
+from aegisd.workspace import ChangeBatch, Workspace
+
+if TYPE_CHECKING:
+    from aegisd.daemon import Daemon
+
+INOTIFY_HINT = (
+    "raise the inotify limits, e.g. `sudo sysctl fs.inotify.max_user_watches=524288 "
+    "fs.inotify.max_user_instances=1024` (persist in /etc/sysctl.d/)"
+)
+GIT_LOCK_POLL_S = 0.02
+
+
+class LiveWorkspace:
+    """Keeps one workspace's known file state and clock in step with the disk."""
+
+    def __init__(self, daemon: Daemon, ws: Workspace) -> None:
+        self.daemon = daemon
+        self.ws = ws
+        self.rules = self._make_rules()
+        self.known: dict[str, FileStat] = {}
+        self._touched: set[str] = set()
+        self._wakeup = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._stop = asyncio.Event()
+        self._processing = 0
+        self.batches = 0
+        self.watcher_restarts = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def _make_rules(self) -> IgnoreRules:
+        settings = self.ws.settings
+        rules = IgnoreRules(self.ws.root, settings.exclude_dirs, settings.respect_gitignore)
+        rules.load_gitignore("")
+        return rules
+
+    async def start(self) -> None:
+        """Load what is stored, then watch and reconcile in the background.
+
+        The workspace is `pending` until the first reconciliation has been processed.
+        """
+        self.known = await self.daemon.store.run(_load_known, self.ws.id)
+        self._processing += 1  # released by the first reconciliation
+        self._set_busy()
+        tasks = (
+            (self._watch_loop(), "watch"),
+            (self._process_loop(), "batches"),
+            (self._first_reconcile(), "reconcile"),
+        )
+        for coro, name in tasks:
+            self.ws.tasks.append(asyncio.create_task(coro, name=f"{name}-{self.ws.id}"))
+
+    async def _first_reconcile(self) -> None:
+        try:
+            await self.reconcile("open")
+        finally:
+            self._processing -= 1
+            self._set_busy()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wakeup.set()
+
+    async def settings_changed(self) -> None:
+        """Exclusions changed: rebuild the rules and reconcile so the model follows them."""
+        self.rules = self._make_rules()
+        await self.reconcile("settings")
+
+    # -- intake ---------------------------------------------------------------------------------
+
+    def touch(self, paths: Iterable[str]) -> None:
+        """Mark root-relative paths as possibly changed; the processor settles them."""
+        self._touched.update(paths)
+        self._set_busy()
+        self._wakeup.set()
+
+    async def flush(self) -> int:
+        """Process everything touched now (no debounce); returns the clock after it."""
+        await self._process()
+        return self.ws.clock
+
+    # -- processing -----------------------------------------------------------------------------
+
+    async def _process_loop(self) -> None:
+        while not self._stop.is_set():
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if self._stop.is_set():
+                return
+            await self._wait_for_git()
+            await self._process()
+
+    async def _wait_for_git(self) -> None:
+        lock = self.ws.root / ".git" / "index.lock"
+        limit = self.ws.settings.watcher.git_lock_wait_ms / 1000
+        deadline = time.monotonic() + limit
+        # Polling: the lock file lives in the excluded .git dir, so no event says it went away.
+        while lock.exists() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(GIT_LOCK_POLL_S)
+
+    def _set_busy(self) -> None:
+        self.ws.busy = self._processing + (1 if self._touched else 0)
+
+    async def _process(self) -> None:
+        async with self._lock:
+            if not self._touched:
+                return
+            touched, self._touched = self._touched, set()
+            self._processing += 1
+            try:
+                settled = await asyncio.to_thread(
+                    settle, self.ws.root, self.rules, dict(self.known), touched
+                )
+                if settled.gitignore_changed:
+                    self.rules = self._make_rules()
+                    extra = await asyncio.to_thread(
+                        reconcile, self.ws.root, self.rules, dict(self.known)
+                    )
+                    _merge(settled, extra)
+                await self._commit(settled, "watcher")
+            finally:
+                self._processing -= 1
+                self._set_busy()
+
+    async def reconcile(self, reason: str) -> None:
+        """Compare the whole tree with what is known and emit the differences as one batch."""
+        async with self._lock:
+            self._processing += 1
+            self._set_busy()
+            token = f"reconcile-{self.ws.id}-{self.batches}"
+            self._progress(token, f"reconciling {self.ws.name} ({reason})", 0, None)
+            try:
+                settled = await asyncio.to_thread(
+                    reconcile, self.ws.root, self.rules, dict(self.known)
+                )
+                await self._commit(settled, "reconcile")
+            finally:
+                self._processing -= 1
+                self._set_busy()
+            self._progress(token, f"reconciled {self.ws.name}", len(self.known), len(self.known))
+
+    async def _commit(self, settled: Settled, source: str) -> None:
+        if not settled.changes and not settled.updates:
+            return
+        # A stat refresh alone (a touch without an edit) does not advance the clock.
+        clock = self.ws.clock + 1 if settled.changes else self.ws.clock
+        await self.daemon.store.run(
+            _store_state, self.ws.id, clock, settled.updates, settled.removed
+        )
+        for rel in settled.removed:
+            self.known.pop(rel, None)
+        self.known.update(settled.updates)
+        if not settled.changes:
+            return
+        self.ws.clock = clock
+        self.batches += 1
+        self.ws.record_changes(clock, settled.changes)
+        batch = ChangeBatch(clock, dict(sorted(settled.changes.items())), source)
+        self.daemon.cache.invalidate_paths(self.ws.id, batch.changes)
+        self.daemon.events.publish(
+            "files.changed",
+            {
+                "workspace": self.ws.id,
+                "clock": clock,
+                "source": source,
+                "changes": [{"path": p, "kind": k} for p, k in batch.changes.items()],
+            },
+            workspace=self.ws.id,
+            clock=clock,
+        )
+        await self.daemon.host.call_each_async(
+            "aegisd_files_changed",
+            block_on_error=False,
+            daemon=self.daemon,
+            workspace=self.ws,
+            batch=batch,
+        )
+
+    def _progress(self, token: str, title: str, done: int, total: int | None) -> None:
+        self.daemon.events.publish(
+            "progress",
+            {"token": token, "title": title, "done": done, "total": total},
+            workspace=self.ws.id,
+        )
+
+    # -- watching -------------------------------------------------------------------------------
+
+    def _accept(self, change: Change, path: str) -> bool:
+        rel = self.rules.relative(path)
+        if rel is None or self._is_own(path):
+            return False
+        if rel == ".git/index.lock":
+            return False
+        return not self.rules.is_ignored(rel, is_dir=False) or rel.endswith(".gitignore")
+
+    def _is_own(self, path: str) -> bool:
+        data = str(self.daemon.config.data_path)
+        return path == data or path.startswith(data + os.sep)
+
+    async def _watch_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self._watch()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._degrade(exc)
+
+    async def _watch(self) -> None:
+        settings = self.ws.settings.watcher
+        async for changes in awatch(
+            self.ws.root,
+            watch_filter=self._accept,
+            debounce=settings.debounce_ms,
+            step=settings.step_ms,
+            stop_event=self._stop,
+            yield_on_timeout=True,
+            rust_timeout=1_000,
+            ignore_permission_denied=True,
+        ):
+            if self.ws.degraded is not None:
+                logger.info("workspace {} watcher recovered", self.ws.id)
+                self.ws.degraded = None
+            rels = [rel for _, path in changes if (rel := self.rules.relative(path))]
+            if rels:
+                self.touch(rels)
+
+    async def _degrade(self, exc: Exception) -> None:
+        limit = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EMFILE)
+        hint = f"; {INOTIFY_HINT}" if limit or "inotify" in str(exc).lower() else ""
+        self.ws.degraded = f"watcher failed: {exc}"
+        interval = self.ws.settings.watcher.reconcile_interval_s
+        logger.warning(
+            "workspace {} degraded: watcher failed ({}); reconciling every {} s instead{}",
+            self.ws.id, exc, interval, hint,
+        )  # fmt: skip
+        self.watcher_restarts += 1
+        await self.reconcile("watcher failure")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=interval)
+
+
+def _merge(into: Settled, extra: Settled) -> None:
+    for rel, kind in extra.changes.items():
+        into.changes.setdefault(rel, kind)
+    into.updates.update(extra.updates)
+    into.removed.extend(r for r in extra.removed if r not in into.removed)
+
+
+def _load_known(ws_id: str) -> dict[str, FileStat]:
+    query = FileStateRow.select(
+        FileStateRow.path, FileStateRow.size, FileStateRow.mtime_ns, FileStateRow.hash
+    ).where(FileStateRow.workspace == ws_id)
+    rows = cast(Iterable[tuple[str, int, int, str | None]], query.tuples())
+    return {path: (size, mtime, digest or "") for path, size, mtime, digest in rows}
+
+
+def _store_state(ws_id: str, clock: int, updates: dict[str, FileStat], removed: list[str]) -> None:
+    from aegisd.store.core_models import FileStateRow as Row
+
+    db = Row._meta.database
+    with db.atomic():
+        rows = [
+            {"workspace": ws_id, "path": p, "size": s, "mtime_ns": m, "hash": h}
+            for p, (s, m, h) in updates.items()
+        ]
+        for start in range(0, len(rows), 500):
+            Row.insert_many(rows[start : start + 500]).on_conflict_replace().execute()
+        for start in range(0, len(removed), 500):
+            chunk = removed[start : start + 500]
+            Row.delete().where((Row.workspace == ws_id) & (Row.path.in_(chunk))).execute()
+        WorkspaceRow.update(clock=clock).where(WorkspaceRow.id == ws_id).execute()
+
+
+__all__ = ["LiveWorkspace"]
