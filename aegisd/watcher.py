@@ -15,7 +15,7 @@ import errno
 import os
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from loguru import logger
 from watchfiles import Change, awatch
