@@ -29,6 +29,11 @@ class CacheConfig(Section):
     max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
 
 
+class EventsConfig(Section):
+    #: notifications queued per WebSocket client before the oldest are dropped
+    max_queue: int = Field(1000, ge=1)
+
+
 class PluginsConfig(Section):
     disabled: list[str] = Field(default_factory=list)
     #: extra plugin modules by dotted path (local plugins that are not packaged)
@@ -47,6 +52,7 @@ class DaemonConfig(Section):
     shutdown_timeout_s: float = Field(10.0, gt=0)
     roots: list[Path] = Field(default_factory=list)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
 
     @field_validator("log_level")

@@ -83,7 +83,7 @@ async def rpc_websocket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=daemon.config.max_body_bytes)
     await ws.prepare(request)
     client = request.headers.get(CLIENT_HEADER, "")[:128] or f"ws-{secrets.token_hex(4)}"
-    subscriber = Subscriber(ws.send_str, client)
+    subscriber = Subscriber(ws.send_str, client, daemon.config.events.max_queue)
     daemon.events.add(subscriber)
     request.app[WEBSOCKETS].add(ws)
     pump = asyncio.create_task(subscriber.pump())

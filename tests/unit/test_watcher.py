@@ -1,0 +1,84 @@
+"""Degraded mode: a watcher that cannot watch is reported, and reconciliation takes over."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from aegisd import watcher
+from aegisd.daemon import Daemon
+from aegisd.workspace import Workspace
+
+
+async def wait_until(predicate: Any, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+
+async def test_watcher_failure_degrades_and_reconciles(
+    app_daemon: Daemon,
+    rpc_client: TestClient[Any, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken_awatch(*args: Any, **kwargs: Any) -> AsyncIterator[set[Any]]:
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+        yield set()  # pragma: no cover - makes this an async generator
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.py").write_text("a = 1\n")
+    ws, _ = await app_daemon.workspaces.open(str(root))
+    await app_daemon.settings.update(ws.id, {"watcher": {"reconcile_interval_s": 1}})
+    await app_daemon.workspaces.close(ws.id)
+    monkeypatch.setattr(watcher, "awatch", broken_awatch)
+    ws, _ = await app_daemon.workspaces.open(str(root))
+    await wait_until(lambda: ws.degraded is not None)
+    assert "inotify watch limit" in (ws.degraded or "")
+    assert ws.pending is True
+    health = await rpc_client.get("/health")
+    assert health.status == 503
+    body = await health.json()
+    assert body["status"] == "degraded" and "degraded" in body["reasons"][0]
+    response = await rpc_client.post(
+        "/rpc",
+        json={"jsonrpc": "2.0", "method": "workspace.changes", "params": {"since": 0}, "id": 1},
+    )
+    assert (await response.json())["result"]["pending"] is True
+    # Changes are still seen, by periodic reconciliation.
+    (root / "b.py").write_text("b = 1\n")
+    await wait_until(lambda: "b.py" in (ws.changes_since(0) or {}), timeout=15)
+
+
+async def test_pending_until_plugins_have_processed(app_daemon: Daemon, tmp_path: Path) -> None:
+    seen: list[bool] = []
+    release = asyncio.Event()
+
+    class SlowPlugin:
+        from aegisd import hookimpl
+
+        @hookimpl
+        async def aegisd_files_changed(
+            self, daemon: Daemon, workspace: Workspace, batch: Any
+        ) -> None:
+            """Block until the test releases it, recording what pending said meanwhile."""
+            seen.append(workspace.pending)
+            await release.wait()
+
+    app_daemon.host.pm.register(SlowPlugin(), "slow")
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.py").write_text("a = 1\n")
+    ws, _ = await app_daemon.workspaces.open(str(root))
+    await wait_until(lambda: bool(seen))
+    assert seen == [True] and ws.pending
+    release.set()
+    await wait_until(lambda: not ws.pending)
+    assert ws.clock == 1
