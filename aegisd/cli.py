@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("params", nargs="?", help="params as a JSON object or array")
     _add_socket(call)
     call.add_argument("--timeout", type=float, default=600.0)
+    call.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw a progress bar on stderr (default: when stderr is a terminal)",
+    )
 
     for name, text in (("status", "summary of the running daemon"), ("stop", "stop the daemon")):
         _add_socket(sub.add_parser(name, help=text))
@@ -116,8 +122,12 @@ def _call(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"aegisd: PARAMS_JSON is not valid JSON: {exc}", file=sys.stderr)
             return EXIT_UNAVAILABLE
+    show_progress = args.progress if args.progress is not None else sys.stderr.isatty()
     try:
-        result = _client(args, timeout=args.timeout).call(args.method, params)
+        if show_progress:
+            result = _call_with_progress(args, params)
+        else:
+            result = _client(args, timeout=args.timeout).call(args.method, params)
     except RpcCallError as exc:
         print(json.dumps(exc.error, indent=2), file=sys.stderr)
         return EXIT_ERROR
@@ -126,6 +136,25 @@ def _call(args: argparse.Namespace) -> int:
         return EXIT_UNAVAILABLE
     print(json.dumps(result, indent=2))
     return EXIT_OK
+
+
+def _call_with_progress(args: argparse.Namespace, params: Any) -> Any:
+    import asyncio
+
+    import aiohttp
+
+    from aegisd.client import DaemonUnavailable, RpcCallError
+    from aegisd.paths import resolve_socket
+    from aegisd.progress_client import call_with_progress
+
+    socket = resolve_socket(args.socket)
+    try:
+        answer = asyncio.run(call_with_progress(socket, args.method, params, args.timeout))
+    except (aiohttp.ClientConnectionError, ConnectionError, FileNotFoundError) as exc:
+        raise DaemonUnavailable(f"no aegisd answers on {socket}: {exc}") from exc
+    if "error" in answer:
+        raise RpcCallError(answer["error"])
+    return answer.get("result")
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -37,7 +37,8 @@ class Subscriber:
     def __init__(self, send: Callable[[str], Awaitable[None]], client: str, max_queue: int = 1000):
         self.client = client
         self._send = send
-        self._queue: deque[str] = deque()
+        self._queue: deque[tuple[str, bool]] = deque()  # (message, droppable)
+        self._droppable = 0
         self._max_queue = max_queue
         self._wakeup = asyncio.Event()
         self._overflow_clock: int | None = None
@@ -67,16 +68,31 @@ class Subscriber:
         return scope is None or workspace is None or workspace in scope
 
     def offer(self, message: str, clock: int | None) -> None:
-        """Queue `message`; never blocks. Drops the oldest queued message when full."""
+        """Queue a notification; never blocks. Drops the oldest notification when full."""
         if self._closed:
             return
-        self._queue.append(message)
-        if len(self._queue) > self._max_queue:
-            self._queue.popleft()
+        self._queue.append((message, True))
+        self._droppable += 1
+        if self._droppable > self._max_queue:
+            self._drop_oldest_notification()
             self._dropped += 1
             if self._overflow_clock is None:
                 self._overflow_clock = clock if clock is not None else 0
         self._wakeup.set()
+
+    def answer(self, message: str) -> None:
+        """Queue a response: never dropped, and ordered after the notifications before it
+        (so a method's last `progress` arrives before its result)."""
+        if not self._closed:
+            self._queue.append((message, False))
+            self._wakeup.set()
+
+    def _drop_oldest_notification(self) -> None:
+        for index, (_, droppable) in enumerate(self._queue):
+            if droppable:
+                del self._queue[index]
+                self._droppable -= 1
+                return
 
     @property
     def queued(self) -> int:
@@ -84,6 +100,13 @@ class Subscriber:
 
     async def pump(self) -> None:
         """Deliver queued messages until closed; run as this connection's writer task."""
+        try:
+            await self._pump()
+        except (ConnectionError, RuntimeError) as exc:
+            logger.debug("subscriber {} went away: {}", self.client, exc)
+            self.close()
+
+    async def _pump(self) -> None:
         while not self._closed:
             await self._wakeup.wait()
             self._wakeup.clear()
@@ -95,12 +118,16 @@ class Subscriber:
                     self._overflow_clock, self._dropped = None, 0
                     await self._send(notice)
                     continue
-                await self._send(self._queue.popleft())
-                self.delivered += 1
+                message, droppable = self._queue.popleft()
+                if droppable:
+                    self._droppable -= 1
+                    self.delivered += 1
+                await self._send(message)
 
     def close(self) -> None:
         self._closed = True
         self._queue.clear()
+        self._droppable = 0
         self._wakeup.set()
 
 

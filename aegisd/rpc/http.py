@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 from typing import TYPE_CHECKING
@@ -108,11 +107,11 @@ async def rpc_websocket(request: web.Request) -> web.StreamResponse:
 async def _answer_frame(
     daemon: Daemon, ws: web.WebSocketResponse, data: str | bytes, subscriber: Subscriber
 ) -> None:
+    """Dispatch one frame; the answer joins the connection's ordered outgoing queue."""
     caller = Caller(subscriber.client, "ws", secrets.token_hex(8), subscriber)
     text = await daemon.dispatcher.handle(data, caller)
     if text is not None and not ws.closed:
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.send_str(text)
+        subscriber.answer(text)
 
 
 async def close_websockets(app: web.Application) -> None:

@@ -178,7 +178,7 @@ def test_edits_while_stopped_are_reported_after_restart(daemon_factory: Any, pro
         "keep.py": "modified",
         "offline.py": "created",
         ".gitignore": "deleted",
-    }
+    }, (answer, before)
     assert answer["clock"] == old_clock + 1
     # A cursor from the previous instance, or a clock before what is retained: resync.
     assert d2.call("workspace.changes", {"since": old_cursor})["fresh_instance"] is True

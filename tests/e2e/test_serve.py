@@ -274,3 +274,22 @@ def test_shipped_config_is_what_the_repo_has() -> None:
     )
     assert shutil.which("aegisd") is not None
     _ = pytest
+
+
+def test_call_draws_progress_for_methods_that_report_it(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path, env={"AEGISD_PLUGINS__EXTRA": "aegisd_test_plugins"})
+    try:
+        result = run_cli(
+            tmp_path, "call", "test.steps", '{"steps": 5}', "--progress", "--socket", str(d.socket)
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {"steps": 5}
+        assert "stepping [" in result.stderr and "5/5" in result.stderr
+        failed = run_cli(tmp_path, "call", "nope", "--progress", "--socket", str(d.socket))
+        assert failed.returncode == 1 and "METHOD_NOT_FOUND" in failed.stderr
+        gone = run_cli(
+            tmp_path, "call", "daemon.health", "--progress", "--socket", str(tmp_path / "x.sock")
+        )
+        assert gone.returncode == 2
+    finally:
+        d.stop()

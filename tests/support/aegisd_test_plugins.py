@@ -44,6 +44,22 @@ async def explode(params: Params, ctx: RpcContext) -> SleepResult:
     raise RuntimeError("secret internal detail")
 
 
+class StepsParams(Params):
+    steps: int = Field(ge=1, le=100)
+
+
+class StepsResult(Result):
+    steps: int
+
+
+async def steps(params: StepsParams, ctx: RpcContext) -> StepsResult:
+    progress = ctx.progress("stepping", params.steps)
+    for done in range(1, params.steps + 1):
+        await asyncio.sleep(0.01)
+        progress.report(done)
+    return StepsResult(steps=params.steps)
+
+
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """A slow method (for drain tests) and one that fails unexpectedly."""
@@ -51,4 +67,5 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
         RpcMethod("test.sleep", SleepParams, sleep, summary="Sleep, then answer"),
         RpcMethod("test.explode", Params, explode, summary="Raise an unexpected error"),
         RpcMethod("test.concurrency", Params, concurrency, summary="Most sleeps seen at once"),
+        RpcMethod("test.steps", StepsParams, steps, summary="Report progress step by step"),
     ]
