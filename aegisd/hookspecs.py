@@ -92,8 +92,10 @@ def aegisd_shutdown(daemon: Daemon) -> Awaitable[None] | None:
 def aegisd_workspace_opened(daemon: Daemon, workspace: Workspace) -> Awaitable[None] | None:
     """A workspace was opened (by `workspace.open`, `--root` or an MCP client).
 
-    Called once per open, after its settings are loaded and before its watcher's first batch.
-    Plugins load or build their per-workspace state here (long work should run in a task).
+    Called once per open, after its settings and stored file state are loaded
+    (`workspace.live.known`) and before watching and the first reconciliation start; await
+    `workspace.live.ready` (in a task) to act once the known state mirrors the disk. Plugins load
+    their per-workspace state here; long work belongs in a task.
     """
 
 

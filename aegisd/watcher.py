@@ -48,6 +48,8 @@ class LiveWorkspace:
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self._processing = 0
+        #: set once the first reconciliation is processed: `known` then mirrors the disk
+        self.ready = asyncio.Event()
         self.batches = 0
         self.watcher_restarts = 0
 
@@ -59,14 +61,14 @@ class LiveWorkspace:
         rules.load_gitignore("")
         return rules
 
-    async def start(self) -> None:
-        """Load what is stored, then watch and reconcile in the background.
-
-        The workspace is `pending` until the first reconciliation has been processed.
-        """
+    async def load(self) -> None:
+        """Load the stored file state; the workspace is `pending` until `ready` is set."""
         self.known = await self.daemon.store.run(_load_known, self.ws.id)
         self._processing += 1  # released by the first reconciliation
         self._set_busy()
+
+    def start(self) -> None:
+        """Watch and reconcile in the background; `ready` is set after the first reconcile."""
         tasks = (
             (self._watch_loop(), "watch"),
             (self._process_loop(), "batches"),
@@ -81,6 +83,7 @@ class LiveWorkspace:
         finally:
             self._processing -= 1
             self._set_busy()
+            self.ready.set()
 
     def stop(self) -> None:
         self._stop.set()

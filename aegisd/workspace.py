@@ -154,13 +154,14 @@ class WorkspaceManager:
             ws = Workspace(ws_id, real, settings, clock=clock, retained_from=clock)
             self._open[ws_id] = ws
         logger.info("workspace {} opened at {} (clock {})", ws_id, real, clock)
-        await self.daemon.host.call_each_async(
-            "aegisd_workspace_opened", block_on_error=False, daemon=self.daemon, workspace=ws
-        )
         from aegisd.watcher import LiveWorkspace
 
         ws.live = LiveWorkspace(self.daemon, ws)
-        await ws.live.start()
+        await ws.live.load()
+        await self.daemon.host.call_each_async(
+            "aegisd_workspace_opened", block_on_error=False, daemon=self.daemon, workspace=ws
+        )
+        ws.live.start()
         return ws, True
 
     def resolve(self, ref: str | None) -> Workspace:
