@@ -1,0 +1,101 @@
+"""One issue model for every tool, the run result, and how a status follows from severities.
+
+Severity mapping, per tool (each tool module implements its row):
+
+| tool | critical | high | medium | low | info |
+|---|---|---|---|---|---|
+| ruff | - | syntax errors, `E9`, `F63`, `F7`, `F82` (the "stop the build" set: syntax, undefined names, invalid comparisons and statements) | other `F` (pyflakes), `B` (bugbear), `S` (bandit rules), `PLE`, `ASYNC` | everything else (style, imports, upgrades, simplifications) | - |
+| mypy | - | `syntax` errors | every other error | - | notes |
+| bandit | severity HIGH and confidence HIGH | severity HIGH, confidence MEDIUM | severity HIGH with confidence LOW; severity MEDIUM with confidence HIGH or MEDIUM | severity MEDIUM with confidence LOW; severity LOW with confidence HIGH or MEDIUM; a file bandit could not scan | severity LOW with confidence LOW |
+| pytest | a test that errored (collection, setup or teardown) | a test that failed (also a strict xfail that passed) | - | - | - |
+| max_file_length | 1000 lines or more | over 500 lines | - | - | - |
+
+Status of a run: any high or critical issue -> `fail`; else any medium or low -> `warn`; else
+(only info, or nothing) -> `pass`. `skipped` (tool not installed, nothing to check) and `error`
+(timeout, the tool failed, unparseable output) say the run produced no verdict.
+"""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for info up to 4 for critical, for sorting and thresholds."""
+        return list(Severity).index(self)
+
+
+class Status(StrEnum):
+    # a status name, not a password
+    PASS = "pass"  # nosec B105
+    WARN = "warn"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+class Issue(BaseModel):
+    """One finding. Lines and columns are 1-based; ends are exclusive, like ruff's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tool: str
+    code: str | None = Field(description="The tool's rule code, e.g. F401, return-value, B602.")
+    message: str
+    severity: Severity
+    path: str = Field(description='Relative to the workspace root, "/" separators.')
+    line: int = Field(1, ge=1)
+    column: int = Field(1, ge=1)
+    end_line: int | None = Field(None, ge=1)
+    end_column: int | None = Field(None, ge=1)
+    fix: str | None = Field(None, description="The tool's suggested fix, as text.")
+    url: str | None = Field(None, description="Documentation of the rule, when known.")
+
+
+class Totals(BaseModel):
+    """Test outcome counts of a test-runner tool (pytest)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: int = 0
+
+
+class ToolResult(BaseModel):
+    """What one run of one tool produced."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tool: str
+    version: str | None = None
+    status: Status
+    issues: list[Issue] = Field(default_factory=list)
+    duration_ms: int = 0
+    files: list[str] | None = Field(None, description="Files it ran on; None: the workspace.")
+    argv: list[str] = Field(default_factory=list)
+    returncode: int | None = None
+    error_code: str | None = Field(
+        None, description="TIMEOUT, TOOL_FAILED or BAD_OUTPUT when status is error."
+    )
+    message: str | None = Field(None, description="Why it was skipped or failed.")
+    totals: Totals | None = None
+
+
+def status_for(issues: list[Issue]) -> Status:
+    """The status a finished run earns from the worst severity among its issues."""
+    worst = max((issue.severity.rank for issue in issues), default=Severity.INFO.rank)
+    if worst >= Severity.HIGH.rank:
+        return Status.FAIL
+    if worst >= Severity.LOW.rank:
+        return Status.WARN
+    return Status.PASS

@@ -1,0 +1,107 @@
+"""mypy as a lint tool: `mypy -O json` (mypy >= 1.11), one JSON object per line of output."""
+
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+from aegisd import hookimpl
+from aegisd_lint.configfiles import ini_section, pyproject_table
+from aegisd_lint.issues import Issue, Severity
+from aegisd_lint.paths import rel_path
+from aegisd_lint.tool import (
+    CommandTool,
+    JsonLinesParser,
+    LintTool,
+    OutputParser,
+    Parsed,
+    RunContext,
+    tool_failed,
+)
+
+_URL = re.compile(r"https?://\S+")
+
+
+def severity(level: str, code: str | None) -> Severity:
+    """Notes are info, syntax errors high, every other error medium (see issues.py)."""
+    if level == "note":
+        return Severity.INFO
+    return Severity.HIGH if code == "syntax" else Severity.MEDIUM
+
+
+def _positive(value: Any) -> int | None:
+    # mypy reports -1 for positions it does not know
+    return value if isinstance(value, int) and value >= 1 else None
+
+
+class MypyParser(JsonLinesParser):
+    # 2: blocking errors (syntax errors, duplicate modules) which still come as JSON lines
+    ok_returncodes: ClassVar[frozenset[int]] = frozenset({0, 1, 2})
+
+    def issue(self, obj: Any) -> Issue:
+        hint = obj.get("hint")
+        url = _URL.search(hint) if hint else None
+        column = _positive(obj["column"] + 1)  # mypy's JSON columns are 0-based
+        end_column = obj.get("end_column")
+        return Issue(
+            tool="mypy",
+            code=obj["code"],
+            message=obj["message"],
+            severity=severity(obj["severity"], obj["code"]),
+            path=rel_path(self.ctx.root, obj["file"]),
+            line=_positive(obj["line"]) or 1,
+            column=column or 1,
+            end_line=_positive(obj.get("end_line")),
+            end_column=_positive(end_column + 1) if isinstance(end_column, int) else None,
+            fix=hint if hint and not hint.startswith("See ") else None,
+            url=url.group(0) if url else None,
+        )
+
+    def finish(self, returncode: int, stderr: str) -> Parsed:
+        # a fatal error (unreadable file, bad config) prints text, not JSON, and exits 2
+        if returncode == 2 and not self.issues:
+            raise tool_failed(returncode, stderr, self.first_bad_line)
+        return super().finish(returncode, stderr)
+
+
+class Mypy(CommandTool):
+    name = "mypy"
+    executable = "mypy"
+    module = "mypy"
+    config_files = ("pyproject.toml", "mypy.ini", ".mypy.ini", "setup.cfg")
+    heavy = True
+
+    def options(self, ctx: RunContext) -> list[str]:
+        options = ["-O", "json", "--no-error-summary", "--cache-dir", str(ctx.cache_dir)]
+        if ctx.python is not None:
+            # find the workspace's installed packages even when mypy comes from PATH
+            options += ["--python-executable", str(ctx.python)]
+        if ctx.files is None and not _configured(ctx.root, "exclude") and ctx.exclude_dirs:
+            names = "|".join(re.escape(name) for name in sorted(ctx.exclude_dirs))
+            options += ["--exclude", f"(^|/)({names})/"]
+        return options
+
+    def targets(self, ctx: RunContext) -> list[str]:
+        # the workspace's own `files` setting, when it has one, defines "everything"
+        if ctx.files is None and _configured(ctx.root, "files"):
+            return []
+        return super().targets(ctx)
+
+    def parser(self, ctx: RunContext) -> OutputParser:
+        return MypyParser(ctx)
+
+
+def _configured(root: Path, key: str) -> bool:
+    """Whether the workspace's mypy config sets `key`; the first config found is mypy's."""
+    for name in ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg"):
+        if name == "pyproject.toml":
+            section = pyproject_table(root, "tool", "mypy")
+        else:
+            section = ini_section(root / name, "mypy")
+        if section is not None:
+            return key in section
+    return False
+
+
+@hookimpl
+def aegisd_lint_tools() -> list[LintTool]:
+    return [Mypy()]

@@ -1,0 +1,172 @@
+"""pytest as a lint tool: each failed or errored test is an issue; totals from the JUnit XML.
+
+pytest writes `--junitxml` into the run's scratch dir (outside the workspace) in the xunit1
+family, whose `file` and `line` attributes place each test. The issue's line is where the
+traceback leaves the test's own file (the failing assert, the raising call), else the test's
+`def` line. pytest's own cache is off and bytecode is not written; plugins of the workspace's
+pytest may still write where they always do (e.g. pytest-benchmark's `.benchmarks`).
+"""
+
+import os
+import re
+from pathlib import Path
+from typing import ClassVar
+
+# ElementTree reads a file pytest just wrote in our private scratch dir, not untrusted input
+from xml.etree.ElementTree import Element, ParseError, iterparse  # nosec B405
+
+from aegisd import hookimpl
+from aegisd_lint.configfiles import ini_section, pyproject_table
+from aegisd_lint.issues import Issue, Severity, Totals
+from aegisd_lint.paths import rel_path
+from aegisd_lint.tool import (
+    CommandTool,
+    LintTool,
+    OutputParser,
+    Parsed,
+    RunContext,
+    ToolFailure,
+    tool_failed,
+)
+
+# 0 all passed, 1 some failed, 2 interrupted, 5 nothing collected: the XML is complete
+_REPORTED = frozenset({0, 1, 2, 5})
+_TAIL = 4096
+_LOCATION = re.compile(r"^\s*(\S+?\.py):(\d+):", re.MULTILINE)
+
+
+class PytestParser(OutputParser):
+    """Keeps only the end of stdout (for error messages); the verdict is in the XML."""
+
+    def __init__(self, ctx: RunContext, junit: Path) -> None:
+        self.ctx = ctx
+        self.junit = junit
+        self._tail = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self._tail += chunk
+        del self._tail[:-_TAIL]
+
+    def finish(self, returncode: int, stderr: str) -> Parsed:
+        if returncode not in _REPORTED or not self.junit.is_file():
+            raise tool_failed(returncode, stderr, self._tail.decode(errors="replace"))
+        try:
+            return parse_junit(self.junit, self.ctx.root)
+        except ParseError as exc:
+            raise ToolFailure("BAD_OUTPUT", f"unreadable JUnit XML: {exc}") from exc
+
+
+def parse_junit(path: Path, root: Path) -> Parsed:
+    """Issues and totals from an xunit1 JUnit XML file (pytest's own, see the import), read
+    incrementally."""
+    issues: list[Issue] = []
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0}
+    for _event, case in iterparse(path):  # nosec B314
+        if case.tag != "testcase":
+            continue
+        kinds = {child.tag for child in case}
+        for child in case:
+            if child.tag in ("failure", "error"):
+                issues.append(_issue(case, child, root))
+        if "failure" in kinds:
+            counts["failed"] += 1
+        if "error" in kinds:
+            counts["errors"] += 1
+        if "skipped" in kinds:
+            counts["skipped"] += 1
+        if not kinds & {"failure", "error", "skipped"}:
+            counts["passed"] += 1
+        case.clear()
+    return Parsed(issues, Totals(**counts))
+
+
+def _issue(case: Element, outcome: Element, root: Path) -> Issue:
+    file = case.get("file") or ""
+    text = outcome.text or ""
+    message = outcome.get("message") or ""
+    if message in ("", "collection failure"):
+        # the exception itself says more than pytest's generic message
+        message = next((ln[1:].strip() for ln in reversed(text.splitlines()) if ln[:1] == "E"), "")
+    return Issue(
+        tool="pytest",
+        code="FAILED" if outcome.tag == "failure" else "ERROR",
+        message=f"{_node_id(file, case.get('classname') or '', case.get('name') or '')}: {message}",
+        severity=Severity.HIGH if outcome.tag == "failure" else Severity.CRITICAL,
+        path=rel_path(root, file),
+        line=_line(text, file, case.get("line"), root),
+    )
+
+
+def _line(traceback: str, file: str, def_line: str | None, root: Path) -> int:
+    for match in _LOCATION.finditer(traceback):
+        if rel_path(root, match.group(1)) == rel_path(root, file):
+            return max(int(match.group(2)), 1)
+    # xunit1's line attribute is 0-based
+    return int(def_line) + 1 if def_line and def_line.isdigit() else 1
+
+
+def _node_id(file: str, classname: str, name: str) -> str:
+    """pytest's node id (`file::Class::test`) rebuilt from xunit1's dotted classname."""
+    if not classname:  # a collection error: the module itself
+        return file
+    module = file.removesuffix(".py").replace("/", ".")
+    classes = classname[len(module) + 1 :] if classname.startswith(module + ".") else ""
+    return "::".join(part for part in (file, classes.replace(".", "::"), name) if part)
+
+
+class Pytest(CommandTool):
+    name = "pytest"
+    executable = "pytest"
+    module = "pytest"
+    config_files = (
+        "pyproject.toml",
+        "pytest.ini",
+        ".pytest.ini",
+        "tox.ini",
+        "setup.cfg",
+        "conftest.py",
+        "tests/conftest.py",
+        "test/conftest.py",
+    )
+    heavy = True
+    junit_name: ClassVar[str] = "junit.xml"
+
+    def options(self, ctx: RunContext) -> list[str]:
+        # the workspace's own config, or none at all: never one found above the root
+        return [
+            "-c",
+            _config_file(ctx.root),
+            f"--rootdir={ctx.root}",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "junit_family=xunit1",
+            f"--junitxml={ctx.scratch_dir / self.junit_name}",
+            "--continue-on-collection-errors",
+            "--color=no",
+            "-q",
+        ]
+
+    def targets(self, ctx: RunContext) -> list[str]:
+        """The given test files, or none: pytest's `testpaths` or the root decide."""
+        return [] if ctx.files is None else super().targets(ctx)
+
+    def parser(self, ctx: RunContext) -> OutputParser:
+        return PytestParser(ctx, ctx.scratch_dir / self.junit_name)
+
+
+def _config_file(root: Path) -> str:
+    """The config file pytest would pick in `root` itself, else the empty `os.devnull`."""
+    candidates = (
+        ("pytest.ini", (root / "pytest.ini").is_file()),
+        (".pytest.ini", (root / ".pytest.ini").is_file()),
+        ("pyproject.toml", pyproject_table(root, "tool", "pytest") is not None),
+        ("tox.ini", ini_section(root / "tox.ini", "pytest") is not None),
+        ("setup.cfg", ini_section(root / "setup.cfg", "tool:pytest") is not None),
+    )
+    return next((str(root / name) for name, used in candidates if used), os.devnull)
+
+
+@hookimpl
+def aegisd_lint_tools() -> list[LintTool]:
+    return [Pytest()]

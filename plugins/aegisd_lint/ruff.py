@@ -1,0 +1,65 @@
+"""ruff as a lint tool: `ruff check --output-format json-lines`, one issue per line of output."""
+
+from typing import Any
+
+from aegisd import hookimpl
+from aegisd_lint.issues import Issue, Severity
+from aegisd_lint.paths import rel_path
+from aegisd_lint.tool import CommandTool, JsonLinesParser, LintTool, OutputParser, RunContext
+
+# syntax errors, undefined names, invalid comparisons and statements: flake8's stop-the-build set
+_HIGH_PREFIXES = ("E9", "F63", "F7", "F82")
+_MEDIUM_PREFIXES = ("F", "B", "S", "PLE", "ASYNC")
+_SYNTAX_CODES = frozenset({"invalid-syntax", "syntax-error"})
+
+
+def severity(code: str | None) -> Severity:
+    """ruff has no severities of its own; this ranks rule families (see issues.py)."""
+    if code is None or code in _SYNTAX_CODES or code.startswith(_HIGH_PREFIXES):
+        return Severity.HIGH
+    if code.startswith(_MEDIUM_PREFIXES):
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+class RuffParser(JsonLinesParser):
+    def issue(self, obj: Any) -> Issue:
+        fix = obj.get("fix")
+        return Issue(
+            tool="ruff",
+            code=obj["code"],
+            message=obj["message"],
+            severity=severity(obj["code"]),
+            path=rel_path(self.ctx.root, obj["filename"]),
+            line=obj["location"]["row"],
+            column=obj["location"]["column"],
+            end_line=obj["end_location"]["row"],
+            end_column=obj["end_location"]["column"],
+            fix=(fix.get("message") or "auto-fix available") if fix else None,
+            url=obj.get("url"),
+        )
+
+
+class Ruff(CommandTool):
+    name = "ruff"
+    executable = "ruff"
+    module = "ruff"
+    config_files = ("pyproject.toml", "ruff.toml", ".ruff.toml")
+    per_file = True
+
+    def options(self, ctx: RunContext) -> list[str]:
+        # --no-fix: a config with `fix = true` must not make the daemon edit files;
+        # --force-exclude: excluded files stay excluded when named explicitly
+        options = ["check", "--output-format", "json-lines", "--no-cache", "--no-fix"]
+        options.append("--force-exclude")
+        if ctx.exclude_dirs:
+            options += ["--extend-exclude", ",".join(sorted(ctx.exclude_dirs))]
+        return options
+
+    def parser(self, ctx: RunContext) -> OutputParser:
+        return RuffParser(ctx)
+
+
+@hookimpl
+def aegisd_lint_tools() -> list[LintTool]:
+    return [Ruff()]

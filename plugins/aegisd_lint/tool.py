@@ -1,0 +1,186 @@
+"""What a lint tool declares: `LintTool`, and its two kinds `CommandTool` and `InProcessTool`.
+
+A tool never runs itself: the runner finds the command, builds the argv from `options` and
+`targets`, streams stdout into the tool's `OutputParser` and turns the `Parsed` outcome (or a
+`ToolFailure`) into a `ToolResult`.
+"""
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from aegisd_lint.issues import Issue, Totals
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a tool needs to build its command line and read its output."""
+
+    root: Path
+    files: tuple[str, ...] | None  # "/" paths relative to root; None: the whole workspace
+    scratch_dir: Path  # private to this run, outside the workspace, removed afterwards
+    cache_dir: Path  # the tool's own cache (mypy), outside the workspace
+    python: Path | None  # the workspace virtualenv's interpreter, when there is one
+    exclude_dirs: frozenset[str]  # directory names a whole-workspace run skips
+
+
+@dataclass
+class Parsed:
+    """The issues a run found, plus test totals for a test runner."""
+
+    issues: list[Issue] = field(default_factory=list)
+    totals: Totals | None = None
+
+
+class ToolFailure(Exception):
+    """The tool ran but gave no usable verdict; `code` is TOOL_FAILED or BAD_OUTPUT."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def tool_failed(returncode: int, stderr: str, extra: str = "") -> ToolFailure:
+    """A TOOL_FAILED error quoting what the tool said."""
+    said = "\n".join(part for part in (stderr.strip(), extra.strip()) if part)
+    return ToolFailure("TOOL_FAILED", f"exited with {returncode}" + (f": {said}" if said else ""))
+
+
+class OutputParser(ABC):
+    """Consumes a tool's stdout as it arrives; `finish` runs in a worker thread at exit."""
+
+    @abstractmethod
+    def feed(self, chunk: bytes) -> None:
+        """Take the next piece of stdout."""
+
+    @abstractmethod
+    def finish(self, returncode: int, stderr: str) -> Parsed:
+        """Return the outcome, or raise `ToolFailure`."""
+
+
+class JsonLinesParser(OutputParser):
+    """Output of one JSON object per line, parsed line by line so nothing large is held."""
+
+    ok_returncodes: ClassVar[frozenset[int]] = frozenset({0, 1})
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.issues: list[Issue] = []
+        self.bad_lines = 0
+        self.first_bad_line = ""
+        self._partial = bytearray()
+
+    @abstractmethod
+    def issue(self, obj: Any) -> Issue:
+        """One decoded line as an issue; raise KeyError/TypeError/ValueError on a bad shape."""
+
+    def feed(self, chunk: bytes) -> None:
+        self._partial += chunk
+        end = self._partial.rfind(b"\n")
+        if end >= 0:
+            complete = self._partial[: end + 1]
+            del self._partial[: end + 1]
+            for line in complete.splitlines():
+                self._line(line)
+
+    def _line(self, line: bytes | bytearray) -> None:
+        if not line.strip():
+            return
+        try:
+            self.issues.append(self.issue(json.loads(line)))
+        except (KeyError, TypeError, ValueError):
+            self.bad_lines += 1
+            self.first_bad_line = self.first_bad_line or line.decode(errors="replace")[:200]
+
+    def finish(self, returncode: int, stderr: str) -> Parsed:
+        self._line(self._partial)
+        if returncode not in self.ok_returncodes:
+            raise tool_failed(returncode, stderr, self.first_bad_line)
+        if self.bad_lines:
+            raise ToolFailure(
+                "BAD_OUTPUT",
+                f"{self.bad_lines} unparseable output line(s), first: {self.first_bad_line!r}",
+            )
+        return Parsed(self.issues)
+
+
+class JsonDocumentParser(OutputParser):
+    """Output of one JSON document: collected, then decoded once at exit."""
+
+    ok_returncodes: ClassVar[frozenset[int]] = frozenset({0, 1})
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self._data = bytearray()
+
+    @abstractmethod
+    def parsed(self, doc: Any) -> Parsed:
+        """The decoded document as an outcome; raise KeyError/TypeError/ValueError on a bad shape."""
+
+    def feed(self, chunk: bytes) -> None:
+        self._data += chunk
+
+    def finish(self, returncode: int, stderr: str) -> Parsed:
+        if returncode not in self.ok_returncodes:
+            raise tool_failed(returncode, stderr)
+        text = self._data.decode(errors="replace")
+        self._data = bytearray()  # hold the output once, as text, while it is decoded
+        try:
+            return self.parsed(json.loads(text))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ToolFailure("BAD_OUTPUT", f"unparseable output ({exc}): {text[:200]!r}") from exc
+
+
+class LintTool(ABC):
+    """A lint tool, as the `aegisd_lint_tools` hook contributes it.
+
+    `per_file`: a file's issues depend only on that file (and the config), so results may be
+    cached by content hash and the tool may run on just the changed files. `heavy`: slow or
+    whole-program; the scheduler runs few of these at once.
+    """
+
+    name: ClassVar[str]
+    config_files: ClassVar[tuple[str, ...]] = ()  # relative to the root; changes re-run the tool
+    per_file: ClassVar[bool] = False
+    heavy: ClassVar[bool] = False
+
+
+class CommandTool(LintTool):
+    """A tool run as a subprocess: `<command> <options> <extra args> <targets>`.
+
+    The command is `executable` from the workspace virtualenv, else `python -m module` with the
+    virtualenv's interpreter (when `module` is set and installed there), else `executable` on
+    PATH.
+    """
+
+    executable: ClassVar[str]
+    module: ClassVar[str | None] = None
+    version_args: ClassVar[tuple[str, ...]] = ("--version",)
+
+    @abstractmethod
+    def options(self, ctx: RunContext) -> list[str]:
+        """Arguments before the targets; never anything that writes inside the workspace."""
+
+    def targets(self, ctx: RunContext) -> list[str]:
+        """The given files, or "." for the whole workspace."""
+        if ctx.files is None:
+            return ["."]
+        # "./" keeps a file named like an option from being read as one
+        return [f"./{name}" if name.startswith("-") else name for name in ctx.files]
+
+    @abstractmethod
+    def parser(self, ctx: RunContext) -> OutputParser:
+        """A fresh parser for one run's output."""
+
+
+class InProcessTool(LintTool):
+    """A check written in Python; `check` runs in a worker thread and must not write anything."""
+
+    version: ClassVar[str]
+
+    @abstractmethod
+    def check(self, ctx: RunContext) -> Parsed:
+        """Inspect the files (or the whole workspace) and return the issues found."""

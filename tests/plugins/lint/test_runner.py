@@ -1,0 +1,283 @@
+"""run_tool's guarantees with stand-in tools: skipped, killed, garbage, crashes, cancellation."""
+
+import asyncio
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aegisd_lint.bandit import Bandit
+from aegisd_lint.issues import Issue, Severity, Status, status_for
+from aegisd_lint.process import tool_env
+from aegisd_lint.ruff import Ruff
+from aegisd_lint.runner import run_tool
+from aegisd_lint.tool import (
+    CommandTool,
+    InProcessTool,
+    JsonLinesParser,
+    OutputParser,
+    Parsed,
+    RunContext,
+)
+
+from .conftest import write_script
+
+HANG = """
+import os, subprocess, sys, time
+if "--version" in sys.argv:
+    print("fake-hang 1.2.3")
+    sys.exit(0)
+pidfile = sys.argv[sys.argv.index("--pidfile") + 1]
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+with open(pidfile + ".tmp", "w") as out:
+    out.write(f"{os.getpid()} {child.pid}")
+os.replace(pidfile + ".tmp", pidfile)
+time.sleep(60)
+"""
+
+GARBAGE = """
+import sys
+if "--version" in sys.argv:
+    print("garbage 0.1")
+else:
+    print("this is not JSON at all")
+"""
+
+ONE_ISSUE = """
+import json, sys
+if "--version" in sys.argv:
+    print("one 2.0")
+else:
+    print(json.dumps({"path": "a.py", "line": 3}))
+"""
+
+
+class HangTool(CommandTool):
+    name = "hang"
+    executable = "fake-hang"
+
+    def options(self, ctx: RunContext) -> list[str]:
+        return []
+
+    def parser(self, ctx: RunContext) -> OutputParser:
+        return _LineParser(ctx)
+
+
+class _LineParser(JsonLinesParser):
+    def issue(self, obj: Any) -> Issue:
+        return Issue(
+            tool="one",
+            code="X1",
+            message="found",
+            severity=Severity.LOW,
+            path=obj["path"],
+            line=obj["line"],
+        )
+
+
+class OneIssueTool(HangTool):
+    name = "one"
+    executable = "fake-one"
+
+
+class _BuggyParser(OutputParser):
+    def feed(self, chunk: bytes) -> None:
+        raise ZeroDivisionError("a bug in a third-party parser")
+
+    def finish(self, returncode: int, stderr: str) -> Parsed:
+        return Parsed()
+
+
+class BuggyTool(OneIssueTool):
+    name = "buggy"
+
+    def parser(self, ctx: RunContext) -> OutputParser:
+        return _BuggyParser()
+
+
+class MissingTool(HangTool):
+    name = "missing"
+    executable = "aegisd-no-such-linter"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    bindir = root / ".venv" / "bin"
+    write_script(bindir / "fake-hang", HANG)
+    write_script(bindir / "fake-one", ONE_ISSUE)
+    write_script(bindir / "garbage-bandit", GARBAGE)
+    write_script(bindir / "garbage-ruff", GARBAGE)
+    return root
+
+
+def _live_group_members(pgid: int) -> list[int]:
+    """Processes in group `pgid` that are not zombies (a killed child awaiting its reaper)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, _ppid, pgrp = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except OSError:
+            continue
+        if int(pgrp) == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+async def _group_gone(pgid: int) -> bool:
+    for _ in range(200):  # SIGKILL is immediate; this only waits for the kernel to finish
+        if not _live_group_members(pgid):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_missing_tool_is_skipped(workspace: Path) -> None:
+    result = await run_tool(MissingTool(), workspace)
+    assert (result.status, result.message) == (Status.SKIPPED, "not installed")
+    assert result.issues == [] and result.version is None and result.error_code is None
+
+
+async def test_no_files_means_nothing_to_run(workspace: Path) -> None:
+    result = await run_tool(Ruff(), workspace, [])
+    assert (result.status, result.argv) == (Status.SKIPPED, [])
+
+
+async def test_a_tool_that_hangs_is_killed_with_its_children(
+    workspace: Path, tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "pids"
+    result = await run_tool(
+        HangTool(), workspace, timeout_s=2, extra_args=["--pidfile", str(pidfile)]
+    )
+    assert (result.status, result.error_code) == (Status.ERROR, "TIMEOUT")
+    assert result.version == "1.2.3"
+    assert pidfile.exists(), "the fake tool never started within its timeout"
+    leader, child = map(int, pidfile.read_text().split())
+    assert leader != os.getpgid(0)  # it had a process group of its own
+    assert await _group_gone(leader)
+    assert child not in _live_group_members(leader)
+
+
+async def test_cancelling_a_run_kills_the_tool(workspace: Path, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pids"
+    run = asyncio.create_task(
+        run_tool(HangTool(), workspace, timeout_s=300, extra_args=["--pidfile", str(pidfile)])
+    )
+    for _ in range(400):
+        if pidfile.exists() or run.done():
+            break
+        await asyncio.sleep(0.05)
+    assert pidfile.exists() and not run.done()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    leader, _child = map(int, pidfile.read_text().split())
+    assert await _group_gone(leader)
+
+
+@pytest.mark.parametrize("tool", [Bandit, Ruff], ids=["json-document", "json-lines"])
+async def test_garbage_output_is_an_error(workspace: Path, tool: type[CommandTool]) -> None:
+    garbage = type("Garbage", (tool,), {"executable": f"garbage-{tool.name}", "module": None})
+    result = await run_tool(garbage(), workspace)
+    assert (result.status, result.error_code) == (Status.ERROR, "BAD_OUTPUT")
+    assert result.returncode == 0 and result.message and "not JSON" in result.message
+
+
+async def test_a_parser_bug_is_an_error_not_an_exception(workspace: Path) -> None:
+    result = await run_tool(BuggyTool(), workspace)
+    assert (result.status, result.error_code) == (Status.ERROR, "BAD_OUTPUT")
+    assert result.message and "third-party parser" in result.message
+
+
+async def test_a_result_records_the_run(workspace: Path) -> None:
+    result = await run_tool(OneIssueTool(), workspace, ["a.py"], extra_args=["--flag"])
+    assert result.status is Status.WARN
+    assert result.argv == [str(workspace / ".venv" / "bin" / "fake-one"), "--flag", "a.py"]
+    assert (result.version, result.returncode, result.files) == ("2.0", 0, ["a.py"])
+    assert [(i.path, i.line) for i in result.issues] == [("a.py", 3)]
+    assert json.loads(result.model_dump_json())["status"] == "warn"
+
+
+def _issue(severity: Severity) -> Issue:
+    return Issue(tool="t", code="c", message="m", severity=severity, path="a.py")
+
+
+@pytest.mark.parametrize(
+    ("severities", "status"),
+    [
+        ([], Status.PASS),
+        ([Severity.INFO], Status.PASS),
+        ([Severity.INFO, Severity.LOW], Status.WARN),
+        ([Severity.MEDIUM], Status.WARN),
+        ([Severity.LOW, Severity.HIGH], Status.FAIL),
+        ([Severity.CRITICAL], Status.FAIL),
+    ],
+)
+def test_status_follows_the_worst_severity(severities: list[Severity], status: Status) -> None:
+    assert status_for([_issue(severity) for severity in severities]) is status
+
+
+async def test_a_relative_root_is_refused() -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        await run_tool(Ruff(), "relative/root")
+
+
+class RaisingTool(OneIssueTool):
+    name = "raising"
+
+    def options(self, ctx: RunContext) -> list[str]:
+        raise KeyError("a bug in a third-party tool")
+
+
+async def test_a_tool_bug_is_an_error_not_an_exception(workspace: Path) -> None:
+    result = await run_tool(RaisingTool(), workspace)
+    assert (result.status, result.error_code) == (Status.ERROR, "TOOL_FAILED")
+    assert result.message and "third-party tool" in result.message
+
+
+class _Blocking(InProcessTool):
+    name = "blocking"
+    version = "0"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def check(self, ctx: RunContext) -> Parsed:
+        self.release.wait(60)
+        return Parsed()
+
+
+class _Crashing(_Blocking):
+    name = "crashing"
+
+    def check(self, ctx: RunContext) -> Parsed:
+        raise RuntimeError("in-process rule crashed")
+
+
+async def test_an_in_process_tool_that_hangs_times_out(tmp_path: Path) -> None:
+    tool = _Blocking()
+    try:
+        result = await run_tool(tool, tmp_path, timeout_s=0.2)
+    finally:
+        tool.release.set()  # the worker thread cannot be killed; let it finish
+    assert (result.status, result.error_code, result.version) == (Status.ERROR, "TIMEOUT", "0")
+
+
+async def test_an_in_process_tool_that_raises_is_an_error(tmp_path: Path) -> None:
+    result = await run_tool(_Crashing(), tmp_path)
+    assert (result.status, result.error_code) == (Status.ERROR, "TOOL_FAILED")
+    assert result.message == "RuntimeError: in-process rule crashed"
+
+
+def test_tools_run_with_the_workspace_virtualenv_active(tmp_path: Path) -> None:
+    python = tmp_path / ".venv" / "bin" / "python"
+    env = tool_env(python)
+    assert env["VIRTUAL_ENV"] == str(tmp_path / ".venv")
+    assert env["PATH"].split(os.pathsep)[0] == str(python.parent)
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert tool_env(None).get("VIRTUAL_ENV") == os.environ.get("VIRTUAL_ENV")
