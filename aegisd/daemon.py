@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar, cast
 from loguru import logger
 
 from aegisd import __version__
+from aegisd.accesslog import AccessLog
 from aegisd.cache import Cache
 from aegisd.config import DaemonConfig
 from aegisd.events import EventHub
@@ -84,6 +85,7 @@ class Daemon:
         self.cache = Cache(config.cache.max_entries, config.cache.max_bytes)
         self.events = EventHub()
         self.stats = RequestStats()
+        self.access_log = AccessLog(config.log_format, config.log_level)
         self.state = State()
         self.dispatcher = Dispatcher(self)
         self.workspaces = WorkspaceManager(self)
@@ -143,6 +145,7 @@ class Daemon:
         for subscriber in list(self.events.subscribers):
             self.events.remove(subscriber)
         await self.store.close()
+        self.access_log.flush()
         logger.info("daemon stopped")
 
     def health(self) -> dict[str, Any]:

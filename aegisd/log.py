@@ -32,11 +32,12 @@ class _InterceptHandler(logging.Handler):
 
 
 def _text_format(record: Record) -> str:
-    extra = " ".join(f"{k}={v}" for k, v in record["extra"].items())
+    # Placeholders, not values: loguru caches the parsed format by this string.
+    extra = " ".join(f"{key}={{extra[{key}]}}" for key in record["extra"])
     tail = f" | {extra}" if extra else ""
     return (
         "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {name}:{line} | {message}"
-        + tail.replace("{", "{{").replace("}", "}}")
+        + tail
         + "\n{exception}"
     )
 

@@ -26,6 +26,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "aegisd.builtin.daemon_methods",
     "aegisd.builtin.workspace_methods",
     "aegisd.builtin.event_methods",
+    "aegisd_codemap.hooks",
 )
 
 ENTRY_POINT_GROUP = "aegisd"

@@ -93,13 +93,9 @@ class Dispatcher:
             self.in_flight -= 1
         duration_ms = (time.perf_counter() - started) * 1000
         self.daemon.stats.observe(method_name, outcome, duration_ms)
-        logger.bind(
-            request_id=caller.request_id,
-            method=method_name,
-            duration_ms=round(duration_ms, 3),
-            outcome=outcome,
-            client=caller.client,
-        ).info("rpc")
+        self.daemon.access_log.record(
+            caller.request_id, method_name, duration_ms, outcome, caller.client
+        )
         if req_id is _NO_ID:
             return None
         if isinstance(text, RpcError):

@@ -1,0 +1,86 @@
+"""Shared by the benchmarks: server subprocesses in an isolated environment, and their CPU time."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CPU_TICK_S = 1 / os.sysconf("SC_CLK_TCK")  # the resolution of cpu_seconds()
+
+
+def isolated_env(tmp: Path) -> dict[str, str]:
+    """An environment that keeps a daemon away from the user's config, state and socket."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AEGISD_", "XDG_"))}
+    env.update(
+        XDG_CONFIG_HOME=str(tmp / "xdg-config"),
+        XDG_STATE_HOME=str(tmp / "xdg-state"),
+        XDG_RUNTIME_DIR=str(tmp / "xdg-runtime"),
+        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
+    )
+    return env
+
+
+def daemon_command(sock: Path, data_dir: Path, *args: str) -> list[str]:
+    """`aegisd serve` as a user would run it (default log level and format)."""
+    return [
+        sys.executable,
+        "-m",
+        "aegisd",
+        "serve",
+        "--socket",
+        str(sock),
+        "--data-dir",
+        str(data_dir),
+        *args,
+    ]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as fh:
+        # Split after the command name, which may itself hold spaces or parentheses.
+        fields = fh.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state) of proc(5); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) * CPU_TICK_S
+
+
+def _accepts(sock: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(sock))
+        except OSError:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def server_process(
+    cmd: Sequence[str], sock: Path, log: Path, env: dict[str, str], timeout: float = 30.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server with its output in `log` until it accepts on `sock`; SIGTERM it on exit."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + timeout
+        while not (sock.exists() and _accepts(sock)):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                output = log.read_text(errors="replace")
+                raise RuntimeError(f"{cmd[0]} did not start on {sock}:\n{output}")
+            time.sleep(0.05)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
