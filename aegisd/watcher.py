@@ -47,6 +47,7 @@ class LiveWorkspace:
         self._wakeup = asyncio.Event()
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
+        self._restart_watch = asyncio.Event()
         self._processing = 0
         #: set once the first reconciliation is processed: `known` then mirrors the disk
         self.ready = asyncio.Event()
@@ -87,10 +88,13 @@ class LiveWorkspace:
 
     def stop(self) -> None:
         self._stop.set()
+        self._restart_watch.set()
         self._wakeup.set()
 
     async def settings_changed(self) -> None:
-        """Exclusions changed: rebuild the rules and reconcile so the model follows them."""
+        """Settings changed: re-arm the watcher (debounce, step), rebuild the exclusion rules
+        and reconcile so the model follows them."""
+        self._restart_watch.set()
         self.rules = self._make_rules()
         await self.reconcile("settings")
 
@@ -227,9 +231,9 @@ class LiveWorkspace:
 
     async def _watch_loop(self) -> None:
         while not self._stop.is_set():
+            self._restart_watch.clear()
             try:
                 await self._watch()
-                return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -242,7 +246,7 @@ class LiveWorkspace:
             watch_filter=self._accept,
             debounce=settings.debounce_ms,
             step=settings.step_ms,
-            stop_event=self._stop,
+            stop_event=self._restart_watch,
             yield_on_timeout=True,
             rust_timeout=1_000,
             ignore_permission_denied=True,

@@ -1,0 +1,177 @@
+"""C and C++ extraction with tree-sitter, in one walk of the tree.
+
+Symbols are function definitions, structs, unions, enums and classes with a body, typedefs (and
+C++ ``using X = ...``), named namespaces, and methods: definitions and declarations inside a class
+or struct body, and out-of-class definitions with a qualified name (``void A::m() {}``).
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from aegisd_codemap.languages import span_loc
+from aegisd_codemap.model import Symbol, SyntaxIssue
+from aegisd_codemap.scope import Scope
+from aegisd_codemap.treesitter import column, doc_comment, parser_for, squeeze, syntax_issues, text
+
+_RECORDS = {
+    "struct_specifier": "struct",
+    "union_specifier": "union",
+    "enum_specifier": "enum",
+    "class_specifier": "class",
+}
+_BRANCHES = frozenset(
+    {
+        "if_statement",
+        "for_statement",
+        "for_range_loop",
+        "while_statement",
+        "do_statement",
+        "catch_clause",
+        "conditional_expression",
+    }
+)
+_LOGICAL = frozenset({"&&", "||", "and", "or"})
+_DECLARATIONS = frozenset({"declaration", "field_declaration"})
+# Declarator wrappers around a name, and what each adds to the return type.
+_WRAPPERS = {
+    "pointer_declarator": "*",
+    "reference_declarator": "&",
+    "parenthesized_declarator": "",
+    "attributed_declarator": "",
+}
+_NAMES = frozenset({"identifier", "type_identifier", "field_identifier"})
+
+
+def _inner(declarator: Node) -> Node | None:
+    found = declarator.child_by_field_name("declarator")
+    if found is None and declarator.named_children:
+        found = declarator.named_children[0]
+    return found
+
+
+def _function_declarator(declarator: Node | None) -> tuple[Node | None, str]:
+    """The function declarator under pointer/reference wrappers, and the ``*``/``&`` they add."""
+    suffix = ""
+    while declarator is not None and declarator.type in _WRAPPERS:
+        suffix += _WRAPPERS[declarator.type]
+        declarator = _inner(declarator)
+    if declarator is None or declarator.type != "function_declarator":
+        return None, suffix
+    return declarator, suffix
+
+
+def _name_parts(name: Node) -> list[str]:
+    """``a::B::m`` → ``["a", "B", "m"]`` (template arguments stay on their part)."""
+    return [part.strip() for part in squeeze(text(name)).split("::") if part.strip()]
+
+
+def _typedef_name(declarator: Node | None) -> str | None:
+    while declarator is not None and declarator.type not in _NAMES:
+        declarator = _inner(declarator)
+    return text(declarator) if declarator is not None else None
+
+
+def _signature(node: Node, function: Node, suffix: str) -> str:
+    """``(int a, char **b) -> int *``; constructors and destructors have no return part."""
+    params = squeeze(text(function.child_by_field_name("parameters")))
+    returns = text(node.child_by_field_name("type"))
+    return f"{params} -> {squeeze(returns)}{suffix and ' ' + suffix}" if returns else params
+
+
+class _Walker:
+    def __init__(self, data: bytes, nonblank: list[int], include_docstrings: bool) -> None:
+        self.data = data
+        self.nonblank = nonblank
+        self.include_docstrings = include_docstrings
+        self.scopes: list[tuple[Symbol, Scope]] = []
+
+    def define(
+        self, node: Node, kind: str, parts: list[str], scope: Scope, signature: str | None = None
+    ) -> Scope:
+        """Record a symbol named by ``parts`` (scoped names split on ``::``); return its scope."""
+        qualname = scope.child(".".join(parts))
+        parent = qualname.rsplit(".", 1)[0] if len(parts) > 1 else scope.qualname
+        anchor = node.parent if node.parent and node.parent.type == "template_declaration" else node
+        start, end = node.start_point.row + 1, node.end_point.row + 1
+        symbol = Symbol(
+            name=parts[-1],
+            qualname=qualname,
+            kind=kind,
+            line=start,
+            end_line=end,
+            column=column(self.data, node),
+            parent=parent,
+            signature=signature,
+            decorators=(),
+            docstring=doc_comment(anchor) if self.include_docstrings else None,
+            loc=span_loc(self.nonblank, start, end),
+            complexity=1,
+        )
+        inner = Scope(qualname, kind in ("class", "struct", "union"), None)
+        self.scopes.append((symbol, inner))
+        return inner
+
+    def function(self, node: Node, scope: Scope) -> Scope | None:
+        """A definition, or a method declared in a class body; None for anything else."""
+        function, suffix = _function_declarator(node.child_by_field_name("declarator"))
+        name = function.child_by_field_name("declarator") if function is not None else None
+        if function is None or name is None or name.type == "parenthesized_declarator":
+            return None  # not a function, or a pointer to one
+        if node.type != "function_definition" and not scope.in_class:
+            return None  # a prototype
+        parts = _name_parts(name)
+        if not parts:
+            return None
+        kind = "method" if scope.in_class or len(parts) > 1 else "function"
+        return self.define(node, kind, parts, scope, _signature(node, function, suffix))
+
+    def walk(self, root: Node) -> None:
+        stack: list[tuple[Node, Scope]] = [
+            (c, Scope(None, False, None)) for c in root.named_children
+        ]
+        push = stack.append
+        while stack:
+            node, scope = stack.pop()
+            kind = node.type
+            if kind in _BRANCHES:
+                scope.complexity += 1
+            elif kind == "case_statement":
+                scope.complexity += node.child_by_field_name("value") is not None
+            elif kind == "binary_expression":
+                operator = node.child_by_field_name("operator")
+                scope.complexity += operator is not None and operator.type in _LOGICAL
+            elif kind == "function_definition" or kind in _DECLARATIONS:
+                scope = self.function(node, scope) or scope
+            elif kind in _RECORDS:
+                name = node.child_by_field_name("name")
+                if name is not None and node.child_by_field_name("body") is not None:
+                    scope = self.define(node, _RECORDS[kind], _name_parts(name), scope)
+            elif kind == "namespace_definition":
+                name = node.child_by_field_name("name")
+                if name is not None:
+                    scope = self.define(node, "namespace", _name_parts(name), scope)
+            elif kind == "type_definition":
+                for declarator in node.children_by_field_name("declarator"):
+                    alias = _typedef_name(declarator)
+                    if alias:
+                        self.define(node, "typedef", [alias], scope)
+            elif kind == "alias_declaration":
+                self.define(node, "typedef", [text(node.child_by_field_name("name"))], scope)
+            for child in node.named_children:
+                push((child, scope))
+
+    def symbols(self) -> list[Symbol]:
+        for symbol, inner in self.scopes:
+            symbol.complexity = inner.complexity
+        return sorted((s for s, _ in self.scopes), key=lambda s: (s.line, s.column))
+
+
+def extract_c(
+    data: bytes, language: str, nonblank: list[int], include_docstrings: bool
+) -> tuple[list[Symbol], list[SyntaxIssue]]:
+    """Symbols and syntax errors of one C or C++ file (partial on errors)."""
+    root = parser_for(language).parse(data).root_node
+    walker = _Walker(data, nonblank, include_docstrings)
+    walker.walk(root)
+    return walker.symbols(), syntax_issues(root, data)

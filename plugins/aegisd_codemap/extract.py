@@ -1,0 +1,37 @@
+"""The process-pool entry point: one file's bytes in, a picklable ``FileExtract`` out."""
+
+from __future__ import annotations
+
+from aegisd_codemap.cextract import extract_c
+from aegisd_codemap.jsextract import extract_js
+from aegisd_codemap.languages import detect_language, is_binary, nonblank_prefix
+from aegisd_codemap.model import FileExtract
+from aegisd_codemap.pyextract import extract_python
+
+
+def extract_file(path_rel: str, data: bytes, include_docstrings: bool) -> FileExtract:
+    """Outline, imports, classes and syntax errors of the file at ``path_rel`` holding ``data``.
+
+    Unknown extensions give ``language=None`` and binary files ``binary=True``, both without
+    symbols. Files that fail to parse carry ``errors``; tree-sitter languages keep the symbols
+    found around the error, Python (all or nothing in ``ast``) has none.
+    """
+    language = detect_language(path_rel)
+    result = FileExtract(path=path_rel, language=language)
+    if is_binary(data):
+        result.binary = True
+        return result
+    nonblank = nonblank_prefix(data)
+    result.lines = len(nonblank) - 1
+    result.loc = nonblank[-1]
+    if language == "python":
+        result.symbols, result.imports, result.classes, result.errors = extract_python(
+            data, nonblank, include_docstrings
+        )
+    elif language in ("javascript", "typescript", "tsx"):
+        js = extract_js(data, language, nonblank, include_docstrings)
+        result.symbols, result.imports, result.classes = js.symbols, js.imports, js.classes
+        result.errors, result.default_export = js.errors, js.default_export
+    elif language in ("c", "cpp"):
+        result.symbols, result.errors = extract_c(data, language, nonblank, include_docstrings)
+    return result

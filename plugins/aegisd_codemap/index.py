@@ -1,0 +1,115 @@
+"""One workspace's code map in memory: file extracts, symbol ids, the ranked search.
+
+A file that stops parsing keeps its last good symbols (marked stale) and reports its errors;
+it is never silently emptied.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aegisd_codemap.model import FileExtract, Symbol
+from aegisd_codemap.search import SymbolSearch
+
+
+@dataclass
+class IndexCounters:
+    parsed: int = 0
+    loaded: int = 0
+    last_full_scan: str | None = None
+
+
+@dataclass
+class WorkspaceIndex:
+    files: dict[str, FileExtract] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+    symbols: dict[int, tuple[str, Symbol]] = field(default_factory=dict)
+    search: SymbolSearch = field(default_factory=SymbolSearch)
+    counters: IndexCounters = field(default_factory=IndexCounters)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _by_path: dict[str, list[int]] = field(default_factory=dict)
+    version: int = 0
+
+    def load(self, files: dict[str, FileExtract], hashes: dict[str, str], stale: set[str]) -> None:
+        self.hashes.update(hashes)
+        self.stale |= stale
+        for extract in files.values():
+            self._put(extract)
+        self.counters.loaded += len(files)
+
+    def _put(self, extract: FileExtract) -> None:
+        self._drop_symbols(extract.path)
+        self.files[extract.path] = extract
+        ids = []
+        rows = []
+        for symbol in extract.symbols:
+            symbol_id = next(self._ids)
+            ids.append(symbol_id)
+            self.symbols[symbol_id] = (extract.path, symbol)
+            rows.append((symbol_id, symbol.name, symbol.qualname, symbol.kind, extract.path))
+        self._by_path[extract.path] = ids
+        self.search.replace_path(extract.path, rows)
+        self.version += 1
+
+    def _drop_symbols(self, path: str) -> None:
+        for symbol_id in self._by_path.pop(path, ()):
+            self.symbols.pop(symbol_id, None)
+
+    def apply(self, extract: FileExtract, digest: str) -> tuple[FileExtract, bool]:
+        """Take a fresh extract; returns what is kept and whether it is stale."""
+        previous = self.files.get(extract.path)
+        stale = bool(extract.errors) and previous is not None and bool(previous.symbols)
+        if stale and previous is not None:
+            # Keep the last good outline; carry the new errors and size.
+            kept = FileExtract(
+                path=extract.path,
+                language=extract.language,
+                lines=extract.lines,
+                loc=extract.loc,
+                symbols=previous.symbols,
+                imports=previous.imports,
+                classes=previous.classes,
+                errors=extract.errors,
+                default_export=previous.default_export,
+            )
+            self.files[extract.path] = kept
+            self.stale.add(extract.path)
+            self.hashes[extract.path] = digest
+            self.version += 1
+            return kept, True
+        self.stale.discard(extract.path)
+        self.hashes[extract.path] = digest
+        self._put(extract)
+        self.counters.parsed += 1
+        return extract, False
+
+    def remove(self, path: str) -> bool:
+        if path not in self.files:
+            return False
+        self._drop_symbols(path)
+        self.search.remove_path(path)
+        del self.files[path]
+        self.hashes.pop(path, None)
+        self.stale.discard(path)
+        self.version += 1
+        return True
+
+    def status(self) -> dict[str, Any]:
+        languages: Counter[str] = Counter()
+        errors = 0
+        for extract in self.files.values():
+            if extract.language:
+                languages[extract.language] += 1
+            if extract.errors:
+                errors += 1
+        return {
+            "files": len(self.files),
+            "symbols": len(self.symbols),
+            "languages": dict(sorted(languages.items())),
+            "files_with_errors": errors,
+            "stale_files": len(self.stale),
+        }

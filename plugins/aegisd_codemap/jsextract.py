@@ -1,0 +1,351 @@
+"""JavaScript, TypeScript and TSX extraction with tree-sitter, in one walk of the tree.
+
+Symbols are declarations (functions, classes, interfaces, enums, namespaces), class members, and
+function or class expressions bound to a name (``const f = () => ...``, ``handle = () => ...`` in
+a class body) or default-exported. Other function expressions are not symbols: their branches
+count towards the enclosing definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from aegisd_codemap.languages import span_loc
+from aegisd_codemap.model import ClassInfo, ImportRef, Symbol, SyntaxIssue
+from aegisd_codemap.scope import Scope
+from aegisd_codemap.treesitter import column, doc_comment, parser_for, squeeze, syntax_issues, text
+
+_FUNCTION_DECLS = frozenset(
+    {"function_declaration", "generator_function_declaration", "function_signature"}
+)
+_FUNCTION_VALUES = frozenset(
+    {"arrow_function", "function_expression", "function", "generator_function"}
+)
+_CLASS_DECLS = frozenset({"class_declaration", "abstract_class_declaration"})
+_OWN_KINDS = {"interface_declaration": "interface", "enum_declaration": "enum"}
+_METHODS = frozenset({"method_definition", "method_signature", "abstract_method_signature"})
+_MEMBER_PARENTS = frozenset({"class_body", "interface_body"})
+_BRANCHES = frozenset(
+    {
+        "if_statement",
+        "for_statement",
+        "for_in_statement",
+        "while_statement",
+        "do_statement",
+        "catch_clause",
+        "ternary_expression",
+        "switch_case",
+    }
+)
+_LOGICAL = frozenset({"&&", "||", "??"})
+_NAME_TYPES = frozenset(
+    {"identifier", "type_identifier", "member_expression", "nested_type_identifier"}
+)
+
+
+@dataclass(slots=True)
+class JsResult:
+    """What one JS/TS file yields, before ``extract`` wraps it into a ``FileExtract``."""
+
+    symbols: list[Symbol] = field(default_factory=list)
+    imports: list[ImportRef] = field(default_factory=list)
+    classes: list[ClassInfo] = field(default_factory=list)
+    errors: list[SyntaxIssue] = field(default_factory=list)
+    default_export: str | None = None
+
+
+def _dotted(node: Node | None) -> str | None:
+    """``a.b.C`` for identifiers and member chains (generic arguments dropped), else None."""
+    if node is not None and node.type == "generic_type":
+        node = node.child_by_field_name("name")
+    if node is None or node.type not in _NAME_TYPES:
+        return None
+    return "".join(text(node).split())
+
+
+def _string(node: Node | None) -> str | None:
+    if node is None or node.type != "string":
+        return None
+    return text(node)[1:-1]
+
+
+def _bases(cls: Node) -> tuple[str, ...]:
+    """Extended and implemented types as written, in order."""
+    found: list[Node] = []
+    for heritage in cls.named_children:
+        if heritage.type != "class_heritage":
+            continue
+        for part in heritage.named_children:
+            if part.type == "extends_clause":
+                found += part.children_by_field_name("value")
+            elif part.type == "implements_clause":
+                found += part.named_children
+            else:  # plain JavaScript: the expression itself
+                found.append(part)
+    return tuple(name for name in map(_dotted, found) if name)
+
+
+def _signature(fn: Node) -> str:
+    """``<T>(a: T, b = 1): T`` as written, on one line."""
+    params = fn.child_by_field_name("parameters")
+    if params is None:  # ``x => ...``
+        params_text = f"({text(fn.child_by_field_name('parameter'))})"
+    else:
+        params_text = text(params)
+    generics = text(fn.child_by_field_name("type_parameters"))
+    return squeeze(generics + params_text + text(fn.child_by_field_name("return_type")))
+
+
+def _decorators(node: Node) -> tuple[str, ...]:
+    """Decorators on the node and just before it (class members, ``@d export class``)."""
+    before: list[Node] = []
+    sibling = node.prev_named_sibling
+    while sibling is not None and sibling.type == "decorator":
+        before.append(sibling)
+        sibling = sibling.prev_named_sibling
+    found = before[::-1] + node.children_by_field_name("decorator")
+    return tuple(text(d).removeprefix("@").strip() for d in found)
+
+
+def _definition(node: Node, kind: str) -> tuple[str, str, Node] | None:
+    """``(kind, name, defining node)`` when ``node`` declares a symbol, else None."""
+    if kind in _FUNCTION_DECLS:
+        return "function", text(node.child_by_field_name("name")), node
+    if kind in _CLASS_DECLS:
+        return "class", text(node.child_by_field_name("name")), node
+    if kind in _OWN_KINDS:
+        return _OWN_KINDS[kind], text(node.child_by_field_name("name")), node
+    if kind == "internal_module":
+        return "namespace", text(node.child_by_field_name("name")), node
+    if kind in _METHODS:
+        parent = node.parent
+        if parent is not None and parent.type in _MEMBER_PARENTS:
+            return "method", text(node.child_by_field_name("name")), node
+        return None
+    if kind == "public_field_definition":
+        value = node.child_by_field_name("value")
+        if value is not None and value.type in _FUNCTION_VALUES:
+            return "method", text(node.child_by_field_name("name")), value
+        return None
+    if kind == "variable_declarator":
+        name = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
+        if name is None or name.type != "identifier" or value is None:
+            return None
+        if value.type in _FUNCTION_VALUES:
+            return "function", text(name), value
+        if value.type == "class":
+            return "class", text(name), value
+        return None
+    if kind in _FUNCTION_VALUES or kind == "class":
+        parent = node.parent
+        name = node.child_by_field_name("name")
+        if parent is not None and parent.type == "export_statement":
+            return ("class" if kind == "class" else "function"), text(name) or "default", node
+        if parent is not None and parent.type == "ERROR" and name is not None:
+            return "function", text(name), node  # a declaration the parser could not place
+    return None
+
+
+def _anchor(node: Node) -> Node:
+    """The statement that carries a definition's comments, decorators and ``export``."""
+    if node.type == "variable_declarator" and node.parent is not None:
+        node = node.parent
+    parent = node.parent
+    return parent if parent is not None and parent.type == "export_statement" else node
+
+
+def _clause_names(part: Node) -> list[tuple[str, str]]:
+    """``(imported, local)`` pairs of one part of an import or export clause."""
+    if part.type == "identifier":
+        return [("default", text(part))]
+    if part.type in ("namespace_import", "namespace_export"):
+        return [("*", text(part.named_children[0]) if part.named_children else "")]
+    if part.type not in ("named_imports", "export_clause"):
+        return []
+    names: list[tuple[str, str]] = []
+    for spec in part.named_children:
+        name = text(spec.child_by_field_name("name"))
+        names.append((name, text(spec.child_by_field_name("alias")) or name))
+    return names
+
+
+def _import(node: Node) -> ImportRef | None:
+    """``import ... from 'x'``, ``import 'x'`` and TypeScript's ``import x = require('x')``."""
+    source = _string(node.child_by_field_name("source"))
+    names: list[tuple[str, str]] = []
+    for clause in node.named_children:
+        if clause.type == "import_clause":
+            for part in clause.named_children:
+                names += _clause_names(part)
+        elif clause.type == "import_require_clause" and clause.named_children:
+            source = _string(clause.child_by_field_name("source"))
+            names.append(("*", text(clause.named_children[0])))
+    if source is None:
+        return None
+    return ImportRef(source, tuple(names), 0, node.start_point.row + 1, "import")
+
+
+def _require_names(call: Node) -> tuple[tuple[str, str], ...]:
+    """Bindings of ``const x = require(...)`` / ``const {a, b: c} = require(...)``."""
+    parent = call.parent
+    if parent is None or parent.type != "variable_declarator":
+        return ()
+    target = parent.child_by_field_name("name")
+    if target is None:
+        return ()
+    if target.type == "identifier":
+        return (("*", text(target)),)
+    names: list[tuple[str, str]] = []
+    for part in target.named_children:
+        if part.type == "shorthand_property_identifier_pattern":
+            names.append((text(part), text(part)))
+        elif part.type == "pair_pattern":
+            key = text(part.child_by_field_name("key"))
+            names.append((key, text(part.child_by_field_name("value"))))
+    return tuple(names)
+
+
+class _Walker:
+    """One file's walk; holds what the node handlers collect."""
+
+    def __init__(self, data: bytes, nonblank: list[int], include_docstrings: bool) -> None:
+        self.data = data
+        self.nonblank = nonblank
+        self.include_docstrings = include_docstrings
+        self.result = JsResult()
+        self.exported_names: set[str] = set()
+        self.scopes: list[tuple[Symbol, Scope]] = []
+        self.classes: list[tuple[ClassInfo, set[str]]] = []
+
+    def export(self, node: Node) -> None:
+        """Record ``export ... from`` as an import, and which local names leave the file."""
+        line = node.start_point.row + 1
+        source = _string(node.child_by_field_name("source"))
+        clauses = (
+            c for c in node.named_children if c.type in ("export_clause", "namespace_export")
+        )
+        clause_names = [n for part in clauses for n in _clause_names(part)]
+        if source is not None:
+            names = clause_names or [("*", "")]
+            self.result.imports.append(ImportRef(source, tuple(names), 0, line, "export"))
+            return
+        for name, alias in clause_names:
+            self.exported_names.add(name)
+            if alias == "default":
+                self.result.default_export = name
+        is_default = any(c.type == "default" for c in node.children)
+        value = node.child_by_field_name("value")
+        if is_default and value is not None and value.type == "identifier":
+            self.result.default_export = text(value)
+            self.exported_names.add(text(value))
+
+    def call(self, node: Node) -> None:
+        """``require('x')`` and ``import('x')``."""
+        fn = node.child_by_field_name("function")
+        args = node.child_by_field_name("arguments")
+        if fn is None or args is None or not args.named_children:
+            return
+        source = _string(args.named_children[0])
+        if source is None:
+            return
+        line = node.start_point.row + 1
+        if fn.type == "import":
+            self.result.imports.append(ImportRef(source, (), 0, line, "dynamic"))
+        elif fn.type == "identifier" and text(fn) == "require":
+            names = _require_names(node)
+            self.result.imports.append(ImportRef(source, names, 0, line, "require"))
+
+    def define(self, node: Node, kind: str, name: str, defining: Node, scope: Scope) -> Scope:
+        """Record a symbol and return the scope its body is walked in."""
+        anchor = _anchor(node)
+        qualname = scope.child(name)
+        is_class = kind in ("class", "interface")
+        calls: set[str] | None = set() if kind == "class" else scope.calls
+        functional = kind in ("function", "method")
+        start, end = node.start_point.row + 1, node.end_point.row + 1
+        symbol = Symbol(
+            name=name,
+            qualname=qualname,
+            kind=kind,
+            line=start,
+            end_line=end,
+            column=column(self.data, node),
+            parent=scope.qualname,
+            signature=_signature(defining) if functional else None,
+            decorators=_decorators(node),
+            docstring=doc_comment(anchor) if self.include_docstrings else None,
+            loc=span_loc(self.nonblank, start, end),
+            complexity=1,
+            is_async=functional and any(c.type == "async" for c in defining.children),
+            exported=anchor.type == "export_statement",
+        )
+        inner = Scope(qualname, is_class, calls)
+        self.scopes.append((symbol, inner))
+        if kind == "class" and calls is not None:
+            self.classes.append((ClassInfo(qualname, start, _bases(defining), ()), calls))
+        if anchor.type == "export_statement" and any(c.type == "default" for c in anchor.children):
+            self.result.default_export = name
+        return inner
+
+    def walk(self, root: Node) -> None:
+        stack: list[tuple[Node, Scope]] = [
+            (c, Scope(None, False, None)) for c in root.named_children
+        ]
+        push = stack.append
+        while stack:
+            node, scope = stack.pop()
+            kind = node.type
+            if kind in _BRANCHES:
+                scope.complexity += 1
+            elif kind == "binary_expression":
+                operator = node.child_by_field_name("operator")
+                if operator is not None and operator.type in _LOGICAL:
+                    scope.complexity += 1
+            elif kind == "new_expression" and scope.calls is not None:
+                callee = _dotted(node.child_by_field_name("constructor"))
+                if callee:
+                    scope.calls.add(callee)
+            elif kind == "call_expression":
+                self.call(node)
+            elif kind == "import_statement":
+                found_import = _import(node)
+                if found_import is not None:
+                    self.result.imports.append(found_import)
+                continue
+            elif kind == "export_statement":
+                self.export(node)
+            found = _definition(node, kind)
+            if found is not None:
+                symbol_kind, name, defining = found
+                scope = self.define(node, symbol_kind, name, defining, scope)
+                node = defining
+            for child in node.named_children:
+                push((child, scope))
+
+    def finish(self) -> JsResult:
+        for symbol, inner in self.scopes:
+            symbol.complexity = inner.complexity
+            if symbol.parent is None and symbol.name in self.exported_names:
+                symbol.exported = True
+        for info, calls in self.classes:
+            info.instantiates = tuple(sorted(calls))
+        result = self.result
+        result.symbols = sorted((s for s, _ in self.scopes), key=lambda s: (s.line, s.column))
+        result.imports.sort(key=lambda i: i.line)
+        result.classes = sorted((c for c, _ in self.classes), key=lambda c: c.line)
+        return result
+
+
+def extract_js(
+    data: bytes, language: str, nonblank: list[int], include_docstrings: bool
+) -> JsResult:
+    """Symbols, imports, classes and syntax errors of one JS/TS/TSX file (partial on errors)."""
+    root = parser_for(language).parse(data).root_node
+    walker = _Walker(data, nonblank, include_docstrings)
+    walker.walk(root)
+    result = walker.finish()
+    result.errors = syntax_issues(root, data)
+    return result

@@ -1,0 +1,93 @@
+"""Parsing in a process pool: workers read, hash and extract files themselves.
+
+Shipping paths rather than bytes keeps the pipe traffic small; chunks of files per task keep
+the per-task overhead low. The pool uses `forkserver`, so workers never inherit the daemon's
+threads or locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from aegisd_codemap.extract import extract_file
+from aegisd_codemap.languages import detect_language
+from aegisd_codemap.model import FileExtract
+
+CHUNK = 24
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+Parsed = tuple[str, str, FileExtract] | tuple[str, None, None]
+"""(path, content hash, extract), or (path, None, None) when the file could not be read."""
+
+
+def indexable(path: str) -> bool:
+    return detect_language(path) is not None
+
+
+def parse_chunk(root: str, paths: Sequence[str], include_docstrings: bool) -> list[Parsed]:
+    """Worker side: read, hash and extract each file (hash matches the core's blake2b-128)."""
+    out: list[Parsed] = []
+    for rel in paths:
+        try:
+            with open(os.path.join(root, rel), "rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError:
+            out.append((rel, None, None))
+            continue
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if len(data) > MAX_FILE_BYTES:
+            extract = FileExtract(path=rel, language=detect_language(rel))
+        else:
+            extract = extract_file(rel, data, include_docstrings)
+        out.append((rel, digest, extract))
+    return out
+
+
+class ParserPool:
+    """A lazily started process pool sized to the machine."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or max(1, os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+        self.files_parsed = 0
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._pool
+
+    async def parse(
+        self,
+        root: Path,
+        paths: Sequence[str],
+        include_docstrings: bool,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> list[Parsed]:
+        if not paths:
+            return []
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
+        futures = [
+            loop.run_in_executor(pool, parse_chunk, str(root), chunk, include_docstrings)
+            for chunk in chunks
+        ]
+        results: list[Parsed] = []
+        for future in asyncio.as_completed(futures):
+            results.extend(await future)
+            if on_progress is not None:
+                on_progress(len(results), len(paths))
+        self.files_parsed += len(results)
+        return results
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

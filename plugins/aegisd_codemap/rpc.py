@@ -1,0 +1,274 @@
+"""`index.*` methods: params, results and handlers side by side."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from aegisd.cache import ANY_PATH
+from aegisd.rpc.context import RpcContext
+from aegisd.rpc.errors import InvalidPath, NotFound, TooLarge, Unsupported
+from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd_codemap import service
+from aegisd_codemap.model import Symbol
+from aegisd_codemap.settings import CodemapSettings
+from aegisd_codemap.tree import build_tree
+
+
+class SearchParams(WorkspaceParams):
+    query: str = Field(
+        min_length=1, max_length=200, description="Name, prefix, initials or Class.meth"
+    )
+    kind: str | None = Field(None, description="class, function, method, struct, enum, ...")
+    path_glob: str | None = Field(None, description="Only paths matching this glob (* crosses /)")
+    limit: int = Field(50, ge=1, le=500)
+
+
+class SearchHit(Result):
+    name: str
+    qualname: str
+    kind: str
+    path: str
+    line: int
+    end_line: int
+    score: float
+    match: str = Field(description="exact, prefix, word, substring or subsequence")
+    signature: str | None = None
+
+
+class SearchResult(FreshResult):
+    hits: list[SearchHit]
+
+
+async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
+    ws = ctx.workspace
+    key = ("search", params.query, params.kind, params.path_glob, params.limit)
+    cached = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws.id, key)
+    if cached is None:
+        index = service.get(ctx.daemon).index(ws.id)
+        cached = []
+        for hit in index.search.query(params.query, params.kind, params.path_glob, params.limit):
+            _, symbol = index.symbols[hit.symbol_id]
+            cached.append(
+                SearchHit(
+                    name=hit.name,
+                    qualname=hit.qualname,
+                    kind=hit.kind,
+                    path=hit.path,
+                    line=symbol.line,
+                    end_line=symbol.end_line,
+                    score=hit.score,
+                    match=hit.match,
+                    signature=symbol.signature,
+                )
+            )
+        ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws.id, key, cached, paths=(ANY_PATH,))
+    return SearchResult(hits=cached)
+
+
+class StatusResult(FreshResult):
+    files: int
+    symbols: int
+    languages: dict[str, int]
+    files_with_errors: int
+    stale_files: int
+    parsed: int = Field(description="Files parsed by this daemon instance for this workspace")
+    loaded: int = Field(description="Files loaded from the store at start (not re-parsed)")
+    last_full_scan: str | None
+    ready: bool
+
+
+async def index_status(params: WorkspaceParams, ctx: RpcContext) -> StatusResult:
+    ws = ctx.workspace
+    codemap = service.get(ctx.daemon)
+    index = codemap.index(ws.id)
+    event = codemap.ready.get(ws.id)
+    return StatusResult(
+        **index.status(),
+        parsed=index.counters.parsed,
+        loaded=index.counters.loaded,
+        last_full_scan=index.counters.last_full_scan,
+        ready=event is not None and event.is_set(),
+    )
+
+
+class FileParams(WorkspaceParams):
+    path: str = Field(description="File path, relative to the root or absolute")
+
+
+class OutlineNode(Result):
+    name: str
+    qualname: str
+    kind: str
+    line: int
+    end_line: int
+    column: int
+    signature: str | None
+    decorators: list[str]
+    docstring: str | None
+    is_async: bool
+    exported: bool
+    loc: int
+    complexity: int
+    children: list[OutlineNode] = Field(default_factory=list)
+
+
+class FileError(Result):
+    message: str
+    line: int
+    column: int
+
+
+class FileResult(FreshResult):
+    path: str
+    language: str | None
+    lines: int
+    loc: int
+    stale: bool = Field(
+        description="True when the file no longer parses and the outline is its last good one"
+    )
+    errors: list[FileError]
+    outline: list[OutlineNode]
+    metrics: dict[str, Any]
+
+
+def _outline(symbols: list[Symbol]) -> list[OutlineNode]:
+    nodes: dict[str, OutlineNode] = {}
+    roots: list[OutlineNode] = []
+    for s in symbols:
+        node = OutlineNode(
+            name=s.name, qualname=s.qualname, kind=s.kind, line=s.line, end_line=s.end_line,
+            column=s.column, signature=s.signature, decorators=list(s.decorators),
+            docstring=s.docstring, is_async=s.is_async, exported=s.exported, loc=s.loc,
+            complexity=s.complexity,
+        )  # fmt: skip
+        nodes[s.qualname] = node
+        parent = nodes.get(s.parent) if s.parent else None
+        (parent.children if parent is not None else roots).append(node)
+    return roots
+
+
+async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
+    ws = ctx.workspace
+    rel = ws.relative(params.path)
+    index = service.get(ctx.daemon).index(ws.id)
+    extract = index.files.get(rel)
+    if extract is None:
+        raise NotFound(f"not an indexed file: {params.path}", path=rel)
+    complexities = [s.complexity for s in extract.symbols]
+    return FileResult(
+        path=rel,
+        language=extract.language,
+        lines=extract.lines,
+        loc=extract.loc,
+        stale=rel in index.stale,
+        errors=[FileError(message=e.message, line=e.line, column=e.column) for e in extract.errors],
+        outline=_outline(extract.symbols),
+        metrics={
+            "symbols": len(extract.symbols),
+            "max_complexity": max(complexities, default=0),
+            "imports": len(extract.imports),
+        },
+    )
+
+
+class PreviewParams(WorkspaceParams):
+    path: str
+    start_line: int | None = Field(None, ge=1)
+    end_line: int | None = Field(None, ge=1)
+
+
+class PreviewResult(FreshResult):
+    path: str
+    media_type: str
+    start_line: int
+    end_line: int
+    total_lines: int
+    text: str
+
+
+def _read_preview(path: Path, limit: int) -> bytes:
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidPath("not a regular file", path=str(path))
+    if info.st_size > limit:
+        raise TooLarge(
+            f"file is {info.st_size} bytes, over the {limit}-byte preview limit", limit=limit
+        )
+    with open(path, "rb") as fh:
+        return fh.read(limit + 1)
+
+
+async def preview(params: PreviewParams, ctx: RpcContext) -> PreviewResult:
+    ws = ctx.workspace
+    rel = ws.relative(params.path)
+    settings = getattr(ws.settings, "codemap", CodemapSettings())
+    try:
+        data = await asyncio.to_thread(_read_preview, ws.root / rel, settings.max_preview_bytes)
+    except FileNotFoundError:
+        raise NotFound(f"no such file: {params.path}", path=rel) from None
+    except IsADirectoryError:
+        raise InvalidPath(f"not a regular file: {params.path}", path=rel) from None
+    if b"\0" in data[:8192]:
+        raise Unsupported(f"binary file: {params.path}", path=rel)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unsupported(f"not UTF-8 text: {params.path}", path=rel) from None
+    lines = text.splitlines(keepends=True)
+    start = params.start_line or 1
+    end = min(params.end_line or len(lines), len(lines))
+    media = mimetypes.guess_type(rel)[0] or "text/plain"
+    return PreviewResult(
+        path=rel,
+        media_type=media,
+        start_line=start,
+        end_line=max(end, start - 1),
+        total_lines=len(lines),
+        text="".join(lines[start - 1 : end]),
+    )
+
+
+class TreeParams(WorkspaceParams):
+    path: str | None = Field(None, description="Subdirectory to list (default: the root)")
+    depth: int | None = Field(None, ge=1, le=64)
+
+
+class TreeResult(FreshResult):
+    root: dict[str, Any]
+    git: bool
+
+
+async def tree(params: TreeParams, ctx: RpcContext) -> TreeResult:
+    ws = ctx.workspace
+    base = ws.relative(params.path) if params.path else ""
+    index = service.get(ctx.daemon).index(ws.id)
+    known = ws.live.known if ws.live is not None else {}
+    node, git = await build_tree(ws.root, known, index, base, params.depth)
+    return TreeResult(root=node, git=git)
+
+
+async def rebuild(params: WorkspaceParams, ctx: RpcContext) -> StatusResult:
+    ws = ctx.workspace
+    await service.rebuild(ctx.daemon, ws)
+    return await index_status(params, ctx)
+
+
+def methods() -> list[RpcMethod]:
+    found = ("NOT_FOUND", "INVALID_PATH")
+    return [
+        RpcMethod("index.search", SearchParams, search, summary="Ranked symbol search"),
+        RpcMethod("index.status", WorkspaceParams, index_status, summary="Files, symbols, languages, errors"),
+        RpcMethod("index.file", FileParams, index_file, summary="Outline, errors and metrics of one file", errors=found),
+        RpcMethod("index.preview", PreviewParams, preview, summary="Text of a file or a line range (root-confined)",
+                  errors=(*found, "TOO_LARGE", "UNSUPPORTED")),
+        RpcMethod("index.tree", TreeParams, tree, summary="Directories and files with symbol counts and git status",
+                  errors=found),
+        RpcMethod("index.rebuild", WorkspaceParams, rebuild, summary="Drop and rebuild the index", cost="heavy"),
+    ]  # fmt: skip

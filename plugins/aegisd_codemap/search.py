@@ -1,0 +1,289 @@
+"""Ranked symbol search over an in-memory index, updated per file.
+
+Matching is case-insensitive, in tiers: exact name, name prefix, word (the query is a run of word
+initials, ``gfs`` / ``GFS`` for ``get_file_summary`` / ``GetFileSummary``, or starts at a word
+boundary, ``file_sum``, ``FileSum``; words split on ``_``, camelCase and digits), substring, then
+in-order subsequence. A query with a dot matches qualified names: exact or dotted suffix
+(``Class.meth`` finds ``Outer.Class.meth``), then the name starting with the last part under a
+parent whose trailing segments start with the other parts (``Cl.me``), then substring. Within a
+tier, ties go to the shorter path, then kind (classes first), then name.
+
+Speed comes from scanning strings in C instead of looping over symbols in Python: symbols are
+grouped by path length (the first tie-break), and each group keeps its names, initials and
+qualified names as newline-joined strings in rank order, searched with ``str.find`` and ``re``.
+The first hits found are the best of their tier, so a query stops as soon as ``limit`` hits are
+in, and a changed file only rebuilds its own group.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fnmatch import translate
+from heapq import merge
+from itertools import accumulate
+
+_KINDS = ("class", "interface", "struct", "union", "enum", "typedef", "namespace")
+_KIND_RANK = {kind: rank for rank, kind in enumerate((*_KINDS, "function", "method"))}
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_]+")
+_MARK = "\x01"  # put before each word start in the "marked" names
+_MAX_VIEWS = 16  # per group: all, per kind, per recent glob
+_SCORES = {"exact": 1.0, "prefix": 0.8, "word": 0.6, "substring": 0.4, "subsequence": 0.2}
+
+Row = tuple[int, str, str, str, str]
+"""``(symbol_id, name, qualname, kind, path)``, what the index is built from."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One ranked result; ``match`` is its tier: exact, prefix, word, substring, subsequence."""
+
+    symbol_id: int
+    score: float
+    match: str
+    name: str
+    qualname: str
+    kind: str
+    path: str
+
+
+@dataclass(slots=True)
+class _Entry:
+    row: Row
+    key: tuple[int, str, str, str, int]
+    name: str
+    qualname: str
+    parent: str
+    marked: str
+    initials: str
+
+
+def _mark(match: re.Match[str]) -> str:
+    return _MARK + match.group()
+
+
+def _entry(row: Row) -> _Entry:
+    symbol_id, name, qualname, kind, path = row
+    lower = name.lower()
+    marked = _WORD.sub(_mark, name).lower()
+    initials = "".join(w[0] for w in _WORD.findall(name)).lower()
+    key = (_KIND_RANK.get(kind, len(_KIND_RANK)), lower, name, path, symbol_id)
+    qual = qualname.lower()
+    parent = qual[: -len(lower) - 1] if qual.endswith("." + lower) else ""
+    return _Entry(row, key, lower, qual, parent, marked, initials)
+
+
+class _Blob:
+    """Lines joined as ``\\n a \\n b \\n``; ``starts[i]`` is where line ``i`` begins."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.text = "\n" + "\n".join(lines) + "\n"
+        self.starts = list(accumulate((len(line) + 1 for line in lines), initial=1))
+        self._counts: dict[str, int] = {}
+
+    def line(self, position: int) -> int:
+        return bisect_right(self.starts, position) - 1
+
+    def find_all(self, needle: str) -> Iterator[int]:
+        """Lines containing ``needle`` (a leading ``\\n`` anchors it to the line start)."""
+        lead = needle.startswith("\n")
+        find, starts = self.text.find, self.starts
+        position = find(needle)
+        while position >= 0:
+            index = bisect_right(starts, position + lead) - 1
+            yield index
+            position = find(needle, starts[index + 1] - 1)
+
+    def scan(self, pattern: re.Pattern[str]) -> Iterator[int]:
+        """Lines where ``pattern`` matches (a line may repeat)."""
+        starts = self.starts
+        for match in pattern.finditer(self.text):
+            yield bisect_right(starts, match.start() + (match.group()[:1] == "\n")) - 1
+
+    def count(self, char: str) -> int:
+        found = self._counts.get(char)
+        if found is None:
+            found = self._counts[char] = self.text.count(char)
+        return found
+
+
+class _View:
+    """One group's entries (optionally of one kind) in rank order, as searchable strings."""
+
+    def __init__(self, entries: list[_Entry]) -> None:
+        self.entries = entries
+        self.exact: dict[str, list[int]] = {}
+        self.exact_qual: dict[str, list[int]] = {}
+        for i, entry in enumerate(entries):
+            self.exact.setdefault(entry.name, []).append(i)
+            self.exact_qual.setdefault(entry.qualname, []).append(i)
+        self.names = _Blob([e.name for e in entries])
+        self.marked = _Blob([e.marked for e in entries])
+        self.initials = _Blob([e.initials for e in entries])
+        self.quals = _Blob([e.qualname for e in entries])
+
+
+class _Group:
+    """Every symbol whose path has one length, with views built on demand.
+
+    A view is the whole group, one kind of it, or (per glob, cached until the group changes)
+    the part under a path glob, so filtered queries scan only what they may return.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[int, _Entry] = {}
+        self.paths: dict[str, int] = {}
+        self.views: dict[tuple[str | None, str | None], _View] = {}
+
+    def view(
+        self, kind: str | None, glob: str | None = None, paths: set[str] = frozenset()
+    ) -> _View:
+        view = self.views.get((kind, glob))
+        if view is None:
+            if glob is not None:
+                entries = [e for e in self.view(kind).entries if e.row[4] in paths]
+                if len(self.views) >= _MAX_VIEWS:  # forget old globs, keep kind views
+                    self.views = {k: v for k, v in self.views.items() if k[1] is None}
+            elif kind is not None:
+                entries = [e for e in self.view(None).entries if e.row[3] == kind]
+            else:
+                entries = sorted(self.entries.values(), key=lambda e: e.key)
+            view = self.views[kind, glob] = _View(entries)
+        return view
+
+
+class _Query:
+    """One query's patterns, compiled once and scanned over every group."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.dotted = "." in text
+        escaped = [re.escape(c) for c in text]
+        # Possessive gaps: the earliest subsequence is found without backtracking.
+        gaps = "".join(f"[^{c}\\n]*+{c}" for c in escaped[1:])
+        self.subsequence = re.compile(escaped[0] + gaps)
+        self.subsequence_by_line = re.compile(f"\\n[^{escaped[0]}\\n]*+{escaped[0]}" + gaps)
+        self.word = re.compile(_MARK + f"{_MARK}?".join(escaped))
+        self.compact = text.replace("_", "")
+        head, _, self.last = text.rpartition(".")
+        parts = [re.escape(p) + r"[^.]*" for p in head.split(".")] if head else []
+        self.parent = re.compile(r"(?:^|\.)" + r"\.".join(parts) + "$")
+
+    def tiers(self, view: _View) -> Iterator[tuple[str, Iterable[int]]]:
+        """Candidate lines of ``view`` per tier, each in rank order."""
+        if self.dotted:
+            yield from self._dotted_tiers(view)
+            return
+        names = view.names
+        yield "exact", view.exact.get(self.text, ())
+        yield "prefix", names.find_all("\n" + self.text)
+        initials = view.initials.find_all(self.compact) if len(self.compact) > 1 else ()
+        yield "word", merge(initials, view.marked.scan(self.word))
+        yield "substring", names.find_all(self.text)
+        # Anchoring at each line start costs a pass over every character; starting at the first
+        # query character only is cheaper when that character is rare.
+        by_line = names.count(self.text[0]) * 8 > len(names.text)
+        yield "subsequence", names.scan(self.subsequence_by_line if by_line else self.subsequence)
+
+    def _dotted_tiers(self, view: _View) -> Iterator[tuple[str, Iterable[int]]]:
+        suffix = view.quals.find_all("." + self.text + "\n")
+        yield "exact", sorted({*view.exact_qual.get(self.text, ()), *suffix})
+        parent_ok = self.parent.search
+        entries = view.entries
+        under = view.names.find_all("\n" + self.last)
+        yield "prefix", (i for i in under if parent_ok(entries[i].parent))
+        yield "substring", view.quals.find_all(self.text)
+
+
+class SymbolSearch:
+    """A symbol index answering ranked queries; rows are added and removed per file."""
+
+    def __init__(self, rows: Iterable[Row] = ()) -> None:
+        self._groups: dict[int, _Group] = {}
+        self._lengths: list[int] = []
+        self._paths: dict[str, set[int]] = {}
+        self.add(rows)
+
+    def __len__(self) -> int:
+        return sum(len(group.entries) for group in self._groups.values())
+
+    def add(self, rows: Iterable[Row]) -> None:
+        """Add symbols; a ``symbol_id`` already present for the same path is replaced."""
+        for row in rows:
+            symbol_id, path = row[0], row[4]
+            group = self._groups.get(len(path))
+            if group is None:
+                group = self._groups[len(path)] = _Group()
+                self._lengths = sorted(self._groups)
+            if symbol_id not in group.entries:
+                group.paths[path] = group.paths.get(path, 0) + 1
+            group.entries[symbol_id] = _entry(row)
+            group.views.clear()
+            self._paths.setdefault(path, set()).add(symbol_id)
+
+    def remove_path(self, path: str) -> None:
+        """Forget every symbol of ``path``."""
+        ids = self._paths.pop(path, set())
+        group = self._groups.get(len(path))
+        if group is None or not ids:
+            return
+        for symbol_id in ids:
+            del group.entries[symbol_id]
+        del group.paths[path]
+        group.views.clear()
+        if not group.entries:
+            del self._groups[len(path)]
+            self._lengths = sorted(self._groups)
+
+    def replace_path(self, path: str, rows: Iterable[Row]) -> None:
+        """A re-indexed file: drop its old symbols, add the new ones."""
+        self.remove_path(path)
+        self.add(rows)
+
+    def query(
+        self, query: str, kind: str | None = None, path_glob: str | None = None, limit: int = 50
+    ) -> list[Hit]:
+        """The best ``limit`` symbols for ``query``, optionally of one ``kind`` and with a path
+        matching ``path_glob`` (fnmatch style: ``*`` also crosses ``/``)."""
+        text = query.strip().lower()
+        if not text or text == "." or limit <= 0:
+            return []
+        plan = _Query(text)
+        path_ok = re.compile(translate(path_glob)).match if path_glob else None
+        running: list[tuple[Iterator[tuple[str, Iterable[int]]], list[_Entry]]] = []
+        for length in self._lengths:
+            group = self._groups[length]
+            if path_ok is None:
+                view = group.view(kind)
+            else:
+                paths = {p for p in group.paths if path_ok(p)}
+                if not paths:
+                    continue
+                everything = len(paths) == len(group.paths)
+                view = group.view(kind) if everything else group.view(kind, path_glob, paths)
+            running.append((plan.tiers(view), view.entries))
+        hits: list[Hit] = []
+        seen: set[int] = set()
+        # Tier by tier, each over the groups in path-length order: hits arrive in rank order.
+        while running:
+            still = []
+            for tiers, entries in running:
+                step = next(tiers, None)
+                if step is None:
+                    continue
+                still.append((tiers, entries))
+                tier, candidates = step
+                for index in candidates:
+                    symbol_id, name, qualname, symbol_kind, path = entries[index].row
+                    if symbol_id in seen:
+                        continue
+                    seen.add(symbol_id)
+                    hits.append(
+                        Hit(symbol_id, _SCORES[tier], tier, name, qualname, symbol_kind, path)
+                    )
+                    if len(hits) >= limit:
+                        return hits
+            running = still
+        return hits

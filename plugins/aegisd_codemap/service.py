@@ -1,0 +1,140 @@
+"""The code map's per-daemon state and how it follows the workspace.
+
+On open it loads what is stored, waits until the workspace's known file state mirrors the
+disk, then parses exactly the files whose content hash differs from what it indexed (so a
+restart parses nothing that did not change). Each change batch re-parses only changed files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from aegisd.daemon import StateKey
+from aegisd_codemap import store
+from aegisd_codemap.index import WorkspaceIndex
+from aegisd_codemap.parsing import ParserPool, indexable
+
+if TYPE_CHECKING:
+    from aegisd.daemon import Daemon
+    from aegisd.workspace import ChangeBatch, Workspace
+
+CACHE_NAMESPACE = "codemap"
+
+
+@dataclass
+class Codemap:
+    pool: ParserPool = field(default_factory=ParserPool)
+    indexes: dict[str, WorkspaceIndex] = field(default_factory=dict)
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    ready: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def index(self, ws_id: str) -> WorkspaceIndex:
+        return self.indexes.setdefault(ws_id, WorkspaceIndex())
+
+
+CODEMAP = StateKey("codemap", Codemap)
+
+
+def get(daemon: Daemon) -> Codemap:
+    return daemon.state[CODEMAP]
+
+
+async def opened(daemon: Daemon, ws: Workspace) -> None:
+    codemap = get(daemon)
+    codemap.locks[ws.id] = asyncio.Lock()
+    codemap.ready[ws.id] = asyncio.Event()
+    ws.tasks.append(asyncio.create_task(_load_and_sync(daemon, ws), name=f"codemap-{ws.id}"))
+
+
+async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
+    codemap = get(daemon)
+    async with codemap.locks[ws.id]:
+        files, hashes, stale = await daemon.store.run(store.load, daemon.store.db, ws.id)
+        index = codemap.index(ws.id)
+        index.load(files, hashes, stale)
+        logger.info("codemap {}: loaded {} files from the store", ws.id, len(files))
+    if ws.live is not None:
+        await ws.live.ready.wait()
+    await sync(daemon, ws, title="indexing")
+    codemap.ready[ws.id].set()
+
+
+async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:
+    """Bring the index in line with the workspace's known files (hash by hash)."""
+    codemap = get(daemon)
+    index = codemap.index(ws.id)
+    known = ws.live.known if ws.live is not None else {}
+    parse = sorted(p for p, st in known.items() if indexable(p) and index.hashes.get(p) != st[2])
+    remove = [p for p in index.files if p not in known]
+    await update(daemon, ws, parse, remove, title=title, clock=ws.clock)
+    index.counters.last_full_scan = datetime.now(UTC).isoformat(timespec="seconds")
+
+
+async def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
+    parse = [p for p, kind in batch.changes.items() if kind != "deleted" and indexable(p)]
+    remove = [p for p, kind in batch.changes.items() if kind == "deleted"]
+    await update(daemon, ws, parse, remove, title="re-indexing", clock=batch.clock)
+
+
+async def update(
+    daemon: Daemon, ws: Workspace, parse: list[str], remove: list[str], *, title: str, clock: int
+) -> None:
+    codemap = get(daemon)
+    lock = codemap.locks.get(ws.id)
+    if lock is None:
+        return  # closed meanwhile
+    async with lock:
+        index = codemap.index(ws.id)
+        token = f"codemap-{ws.id}-{clock}"
+
+        def report(done: int, total: int) -> None:
+            daemon.events.publish(
+                "progress",
+                {"token": token, "title": f"{title} {ws.name}", "done": done, "total": total},
+                workspace=ws.id,
+            )
+
+        parsed = await codemap.pool.parse(
+            ws.root, parse, ws.settings.include_docstrings, report if len(parse) > 50 else None
+        )
+        updates = []
+        gone = [p for p in remove if index.remove(p)]
+        for path, digest, extract in parsed:
+            if digest is None or extract is None:
+                if index.remove(path):
+                    gone.append(path)
+                continue
+            kept, stale = index.apply(extract, digest)
+            updates.append((kept, digest, stale))
+        if not updates and not gone:
+            return
+        await daemon.store.run(store.save, daemon.store.db, ws.id, updates, gone)
+        paths = sorted({u[0].path for u in updates} | set(gone))
+        daemon.cache.invalidate_paths(ws.id, paths)
+        daemon.events.publish(
+            "index.updated",
+            {"workspace": ws.id, "clock": clock, "paths": paths},
+            workspace=ws.id,
+            clock=clock,
+        )
+
+
+async def rebuild(daemon: Daemon, ws: Workspace) -> None:
+    codemap = get(daemon)
+    async with codemap.locks[ws.id]:
+        await daemon.store.run(store.clear, daemon.store.db, ws.id)
+        codemap.indexes[ws.id] = WorkspaceIndex()
+    daemon.cache.invalidate_workspace(ws.id, CACHE_NAMESPACE)
+    await sync(daemon, ws, title="rebuilding")
+
+
+def closed(daemon: Daemon, ws: Workspace) -> None:
+    codemap = get(daemon)
+    codemap.indexes.pop(ws.id, None)
+    codemap.locks.pop(ws.id, None)
+    codemap.ready.pop(ws.id, None)

@@ -1,0 +1,166 @@
+"""The code map's tables: one row per file (facts and graph inputs), one per symbol.
+
+Functions here run on the daemon's DB thread (through `store.run`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import peewee
+
+from aegisd.store.migrations import Migration
+from aegisd_codemap.model import ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
+
+PLUGIN = "aegisd_codemap"
+
+MIGRATIONS = [
+    Migration(
+        PLUGIN,
+        1,
+        "files and symbols",
+        [
+            "CREATE TABLE codemap_file (workspace_id TEXT NOT NULL, path TEXT NOT NULL,"
+            " hash TEXT NOT NULL, language TEXT, binary INTEGER NOT NULL, lines INTEGER NOT NULL,"
+            " loc INTEGER NOT NULL, errors TEXT NOT NULL, imports TEXT NOT NULL,"
+            " classes TEXT NOT NULL, default_export TEXT, stale INTEGER NOT NULL DEFAULT 0,"
+            " PRIMARY KEY (workspace_id, path))",
+            "CREATE TABLE codemap_symbol (workspace_id TEXT NOT NULL, path TEXT NOT NULL,"
+            " seq INTEGER NOT NULL, name TEXT NOT NULL, qualname TEXT NOT NULL,"
+            " kind TEXT NOT NULL, line INTEGER NOT NULL, end_line INTEGER NOT NULL,"
+            " col INTEGER NOT NULL, parent TEXT, signature TEXT, decorators TEXT NOT NULL,"
+            " docstring TEXT, loc INTEGER NOT NULL, complexity INTEGER NOT NULL,"
+            " is_async INTEGER NOT NULL, exported INTEGER NOT NULL,"
+            " PRIMARY KEY (workspace_id, path, seq))",
+        ],
+    )
+]
+
+FILE_COLUMNS = (
+    "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale"
+)
+SYMBOL_COLUMNS = (
+    "path, seq, name, qualname, kind, line, end_line, col, parent, signature, decorators,"
+    " docstring, loc, complexity, is_async, exported"
+)
+
+
+def load(
+    db: peewee.SqliteDatabase, ws_id: str
+) -> tuple[dict[str, FileExtract], dict[str, str], set[str]]:
+    """Every stored file of a workspace: extracts, content hashes, and which are stale."""
+    files: dict[str, FileExtract] = {}
+    hashes: dict[str, str] = {}
+    stale: set[str] = set()
+    cursor = db.execute_sql(
+        f"SELECT {FILE_COLUMNS} FROM codemap_file WHERE workspace_id = ?", (ws_id,)
+    )
+    for (
+        path,
+        digest,
+        language,
+        binary,
+        lines,
+        loc,
+        errors,
+        imports,
+        classes,
+        default,
+        is_stale,
+    ) in cursor:
+        files[path] = FileExtract(
+            path=path,
+            language=language,
+            binary=bool(binary),
+            lines=lines,
+            loc=loc,
+            errors=[SyntaxIssue(*e) for e in json.loads(errors)],
+            imports=[_import(i) for i in json.loads(imports)],
+            classes=[ClassInfo(c[0], c[1], tuple(c[2]), tuple(c[3])) for c in json.loads(classes)],
+            default_export=default,
+        )
+        hashes[path] = digest
+        if is_stale:
+            stale.add(path)
+    cursor = db.execute_sql(
+        f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? ORDER BY path, seq",
+        (ws_id,),
+    )
+    for row in cursor:
+        extract = files.get(row[0])
+        if extract is not None:
+            extract.symbols.append(
+                Symbol(
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5],
+                    row[6],
+                    row[7],
+                    row[8],
+                    row[9],
+                    tuple(json.loads(row[10])),
+                    row[11],
+                    row[12],
+                    row[13],
+                    bool(row[14]),
+                    bool(row[15]),
+                )
+            )
+    return files, hashes, stale
+
+
+def _import(raw: list[Any]) -> ImportRef:
+    module, names, level, line, kind, alias = raw
+    return ImportRef(module, tuple(tuple(n) for n in names), level, line, kind, alias)
+
+
+def save(
+    db: peewee.SqliteDatabase,
+    ws_id: str,
+    updates: Iterable[tuple[FileExtract, str, bool]],
+    removed: Iterable[str],
+) -> None:
+    """Replace the rows of updated files (extract, hash, stale) and delete removed ones."""
+    with db.atomic():
+        for path in removed:
+            _delete(db, ws_id, path)
+        for extract, digest, stale in updates:
+            _delete(db, ws_id, extract.path)
+            db.execute_sql(
+                "INSERT INTO codemap_file VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ws_id, extract.path, digest, extract.language, int(extract.binary),
+                    extract.lines, extract.loc,
+                    json.dumps([[e.message, e.line, e.column] for e in extract.errors]),
+                    json.dumps([[i.module, i.names, i.level, i.line, i.kind, i.alias] for i in extract.imports]),
+                    json.dumps([[c.qualname, c.line, c.bases, c.instantiates] for c in extract.classes]),
+                    extract.default_export, int(stale),
+                ),
+            )  # fmt: skip
+            rows = [
+                (
+                    ws_id, extract.path, seq, s.name, s.qualname, s.kind, s.line, s.end_line,
+                    s.column, s.parent, s.signature, json.dumps(s.decorators), s.docstring, s.loc,
+                    s.complexity, int(s.is_async), int(s.exported),
+                )
+                for seq, s in enumerate(extract.symbols)
+            ]  # fmt: skip
+            if rows:
+                db.cursor().executemany(
+                    "INSERT INTO codemap_symbol VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+
+
+def _delete(db: peewee.SqliteDatabase, ws_id: str, path: str) -> None:
+    db.execute_sql("DELETE FROM codemap_file WHERE workspace_id = ? AND path = ?", (ws_id, path))
+    db.execute_sql("DELETE FROM codemap_symbol WHERE workspace_id = ? AND path = ?", (ws_id, path))
+
+
+def clear(db: peewee.SqliteDatabase, ws_id: str) -> None:
+    with db.atomic():
+        db.execute_sql("DELETE FROM codemap_file WHERE workspace_id = ?", (ws_id,))
+        db.execute_sql("DELETE FROM codemap_symbol WHERE workspace_id = ?", (ws_id,))

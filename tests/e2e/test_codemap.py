@@ -1,0 +1,87 @@
+"""The code map through the public interface of a real daemon."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aegisd.client import RpcCallError
+from tests.conftest import DaemonProcess
+
+
+def wait_indexed(d: DaemonProcess, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = d.call("index.status")
+        if status["ready"] and not status["pending"]:
+            return status  # type: ignore[no-any-return]
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "files.py").write_text(
+        "class GetFileSummary:\n    def run(self) -> None:\n        pass\n\n\n"
+        "def get_file_summary(path: str) -> str:\n    return path\n"
+    )
+    (root / "pkg" / "web.ts").write_text("export const handler = () => 1;\nclass Widget { draw() {} }\n")
+    (root / "pkg" / "blob.py").write_bytes(b"\x00\x01binary")
+    (root / "big.txt").write_text("x" * 600_000)
+    outside = tmp_path / "outside.py"
+    outside.write_text("secret = 1\n")
+    (root / "escape.py").symlink_to(outside)
+    return root
+
+
+def test_search_outline_and_preview(daemon_factory: Any, project: Path) -> None:
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    status = wait_indexed(d)
+    assert status["languages"] == {"python": 2, "typescript": 1}
+    hits = d.call("index.search", {"query": "gfs"})["hits"]
+    assert [h["qualname"] for h in hits] == ["GetFileSummary", "get_file_summary"]
+    assert hits[1]["line"] == 6 and hits[1]["path"] == "pkg/files.py"
+    assert d.call("index.search", {"query": "GetFileSummary.run"})["hits"][0]["kind"] == "method"
+    assert d.call("index.search", {"query": "handler", "kind": "function"})["hits"][0]["path"] == "pkg/web.ts"
+    outline = d.call("index.file", {"path": "pkg/files.py"})["outline"]
+    assert outline[0]["children"][0]["qualname"] == "GetFileSummary.run"
+    preview = d.call("index.preview", {"path": "pkg/files.py", "start_line": 6, "end_line": 7})
+    assert preview["text"] == "def get_file_summary(path: str) -> str:\n    return path\n"
+    assert preview["total_lines"] == 7 and preview["media_type"] == "text/x-python"
+    for path, code in [
+        ("escape.py", "INVALID_PATH"),
+        ("../outside.py", "INVALID_PATH"),
+        ("/etc/passwd", "INVALID_PATH"),
+        ("big.txt", "TOO_LARGE"),
+        ("pkg/blob.py", "UNSUPPORTED"),
+        ("nope.py", "NOT_FOUND"),
+    ]:
+        with pytest.raises(RpcCallError) as info:
+            d.call("index.preview", {"path": path})
+        assert info.value.code_name == code, path
+
+
+def test_edit_updates_search_and_warm_start_parses_nothing(daemon_factory: Any, project: Path) -> None:
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    first = wait_indexed(d)
+    assert first["parsed"] == 3 and first["loaded"] == 0
+    (project / "pkg" / "files.py").write_text("def brand_new_helper():\n    return 1\n")
+    clock = d.call("workspace.notify_changes", {"paths": ["pkg/files.py"]})["clock"]
+    hits = d.call("index.search", {"query": "brand_new_helper"})
+    assert hits["clock"] >= clock and hits["hits"][0]["line"] == 1
+    assert d.call("index.search", {"query": "GetFileSummary"})["hits"] == []
+    (project / "pkg" / "files.py").write_text("def brand_new_helper(:\n")  # breaks the file
+    d.call("workspace.notify_changes", {"paths": ["pkg/files.py"]})
+    broken = d.call("index.file", {"path": "pkg/files.py"})
+    assert broken["stale"] is True and broken["errors"][0]["line"] == 1
+    assert [n["name"] for n in broken["outline"]] == ["brand_new_helper"]  # last good symbols kept
+    assert d.stop() == 0
+    d2: DaemonProcess = daemon_factory("--root", str(project))
+    warm = wait_indexed(d2)
+    assert warm["parsed"] == 0 and warm["loaded"] == 3
+    assert d2.call("index.search", {"query": "brand_new_helper"})["hits"]
