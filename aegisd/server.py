@@ -117,14 +117,16 @@ async def serve(config: DaemonConfig) -> int:
             access_log=None,
         )
         await runner.setup()
+        # Roots open before the socket answers, so a client never sees them missing; their
+        # indexing runs in the background and reports `pending` until done.
+        for root in roots:
+            await daemon.workspaces.open(root)
         sockets = activated or [bind_unix_socket(socket_path)]
         owned_socket = not activated
         for sock in sockets:
             await web.SockSite(runner, sock).start()
         logger.info("aegisd {} listening on {} (pid {})", daemon.version, socket_path, os.getpid())
         systemd.notify("READY=1\nSTATUS=serving")
-        for root in roots:
-            await daemon.workspaces.open(root)
         await stop.wait()
         logger.info("shutting down: draining in-flight requests")
         systemd.notify("STOPPING=1")

@@ -54,7 +54,7 @@ async def test_watcher_failure_degrades_and_reconciles(
     assert (await response.json())["result"]["pending"] is True
     # Changes are still seen, by periodic reconciliation.
     (root / "b.py").write_text("b = 1\n")
-    await wait_until(lambda: "b.py" in (ws.changes_since(0) or {}), timeout=15)
+    await wait_until(lambda: "b.py" in (ws.changes_since(ws.retained_from) or {}), timeout=15)
 
 
 async def test_pending_until_plugins_have_processed(app_daemon: Daemon, tmp_path: Path) -> None:
