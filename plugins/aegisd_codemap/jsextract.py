@@ -26,6 +26,7 @@ _FUNCTION_VALUES = frozenset(
 _CLASS_DECLS = frozenset({"class_declaration", "abstract_class_declaration"})
 _OWN_KINDS = {"interface_declaration": "interface", "enum_declaration": "enum"}
 _METHODS = frozenset({"method_definition", "method_signature", "abstract_method_signature"})
+_FIELDS = {"public_field_definition": "name", "field_definition": "property"}  # TS, JS
 _MEMBER_PARENTS = frozenset({"class_body", "interface_body"})
 _BRANCHES = frozenset(
     {
@@ -124,10 +125,10 @@ def _definition(node: Node, kind: str) -> tuple[str, str, Node] | None:
         if parent is not None and parent.type in _MEMBER_PARENTS:
             return "method", text(node.child_by_field_name("name")), node
         return None
-    if kind == "public_field_definition":
+    if kind in _FIELDS:  # ``handle = () => ...`` in a class body
         value = node.child_by_field_name("value")
         if value is not None and value.type in _FUNCTION_VALUES:
-            return "method", text(node.child_by_field_name("name")), value
+            return "method", text(node.child_by_field_name(_FIELDS[kind])), value
         return None
     if kind == "variable_declarator":
         name = node.child_by_field_name("name")
@@ -145,7 +146,8 @@ def _definition(node: Node, kind: str) -> tuple[str, str, Node] | None:
         if parent is not None and parent.type == "export_statement":
             return ("class" if kind == "class" else "function"), text(name) or "default", node
         if parent is not None and parent.type == "ERROR" and name is not None:
-            return "function", text(name), node  # a declaration the parser could not place
+            # A declaration the parser could not place.
+            return ("class" if kind == "class" else "function"), text(name), node
     return None
 
 

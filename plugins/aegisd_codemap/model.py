@@ -13,8 +13,10 @@ class Symbol:
     (TypeScript), ``struct union enum typedef namespace`` (C/C++); async-ness is the separate
     ``is_async`` flag, so a kind filter of ``function`` also finds async functions. ``qualname``
     joins enclosing definitions with ``.`` in every language (``Outer.inner``, ``ns.Klass.meth``).
-    ``loc`` counts the non-blank lines of the definition; ``complexity`` is McCabe's (1 + branch
-    points, nested definitions not counted into their parent). ``exported`` is set for JS/TS only.
+    ``loc`` counts the non-blank lines of the definition. ``complexity`` is McCabe's: 1, plus one
+    per if/elif, loop, except/catch, ``with`` (Python), case, ternary and comprehension ``if``, plus
+    one per ``and``/``or``/``&&``/``||``/``??``; branches of nested definitions count for those, not
+    for their parent. ``exported`` is set for JS/TS only.
     """
 
     name: str

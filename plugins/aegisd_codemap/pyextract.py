@@ -228,7 +228,7 @@ class _Walker:
             elif code == _IMPORT:
                 self.imports += _import(cast(ast.Import | ast.ImportFrom, node))
                 continue
-            for name in _FIELDS.get(cls) or _fields(cls):
+            for name in _FIELDS.get(cls) or _fields(cls):  # the cache inline: hot path
                 value = getattr(node, name)
                 if type(value) is list:
                     for child in value:

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from aegisd_codemap.graph import (
+    ImportGraph,
+    build_import_graph,
+    dependents,
+    import_cycles,
+    strongly_connected,
+)
+from aegisd_codemap.model import FileExtract, ImportRef
+from aegisd_codemap.resolve import ModuleIndex
+
+
+def graph_of(files: dict[str, FileExtract]) -> ImportGraph:
+    return build_import_graph({path: f.imports for path, f in files.items()})
+
+
+def test_python_imports_resolve_to_workspace_files(pyproj: dict[str, FileExtract]) -> None:
+    graph = graph_of(pyproj)
+    assert {path: edges for path, edges in graph.edges.items() if edges} == {
+        "pkg/__init__.py": {"pkg/base.py": 1},
+        "pkg/a.py": {"pkg/b.py": 1},
+        "pkg/b.py": {"pkg/a.py": 1},
+        "pkg/models.py": {"pkg/base.py": 3},
+        "pkg/selfish.py": {"pkg/selfish.py": 1},
+        # ``from pkg import Base, models``: the submodule, and the package for Base.
+        "pkg/services.py": {"pkg/models.py": 1, "pkg/__init__.py": 2},
+        # ``from .. import models``, ``from ..base import Base``, ``from . import sibling``.
+        "pkg/sub/deep.py": {"pkg/models.py": 3, "pkg/base.py": 4, "pkg/sub/sibling.py": 6},
+        "pkg/x.py": {"pkg/y.py": 1},
+        "pkg/y.py": {"pkg/z.py": 1},
+        "pkg/z.py": {"pkg/x.py": 1},
+        # A script's own directory is a root; so is src/.
+        "scripts/tool.py": {"scripts/helper.py": 1, "src/srcpkg/core.py": 2},
+        "src/srcpkg/core.py": {"pkg/sub/deep.py": 1},
+    }
+    assert {path: leaves for path, leaves in graph.external.items() if leaves} == {
+        "pkg/base.py": {"os": 1},
+        "pkg/models.py": {"collections": 1},
+        "pkg/sub/deep.py": {"numpy": 1, "..missing": 5},
+    }
+    assert set(graph.edges) == set(pyproj)
+
+
+def test_import_cycles_of_one_two_and_three_files(pyproj: dict[str, FileExtract]) -> None:
+    assert import_cycles(graph_of(pyproj)) == [
+        ["pkg/x.py", "pkg/y.py", "pkg/z.py"],
+        ["pkg/a.py", "pkg/b.py"],
+        ["pkg/selfish.py"],
+    ]
+
+
+def test_dependents_direct_and_transitive(pyproj: dict[str, FileExtract]) -> None:
+    graph = graph_of(pyproj)
+    assert dependents(graph, "pkg/base.py") == [
+        "pkg/__init__.py",
+        "pkg/models.py",
+        "pkg/sub/deep.py",
+    ]
+    assert dependents(graph, "pkg/base.py", transitive=True) == [
+        "pkg/__init__.py",
+        "pkg/models.py",
+        "pkg/services.py",
+        "pkg/sub/deep.py",
+        "scripts/tool.py",
+        "src/srcpkg/core.py",
+    ]
+    assert dependents(graph, "pkg/x.py", transitive=True) == ["pkg/y.py", "pkg/z.py"]
+    assert dependents(graph, "pkg/selfish.py") == []
+    assert dependents(graph, "not/there.py") == []
+
+
+def test_javascript_specifiers_resolve_with_extensions_and_index(
+    jsproj: dict[str, FileExtract],
+) -> None:
+    graph = graph_of(jsproj)
+    assert {path: edges for path, edges in graph.edges.items() if edges} == {
+        # "./lib" is lib/index.ts; "./types.js" is the TypeScript source types.ts.
+        "src/index.ts": {"src/app.ts": 1, "src/lib/index.ts": 2, "src/types.ts": 3},
+        "src/app.ts": {"src/lib/index.ts": 2, "src/renderer.ts": 3, "src/util.js": 4},
+        "src/lib/index.ts": {"src/lib/shapes.ts": 1},
+        "src/util.js": {"src/cycle/ping.js": 1},
+        "src/cycle/ping.js": {"src/cycle/pong.mjs": 1},
+        "src/cycle/pong.mjs": {"src/cycle/ping.js": 1},
+        "src/lazy.tsx": {"src/app.ts": 1},
+    }
+    assert {path: leaves for path, leaves in graph.external.items() if leaves} == {
+        "src/index.ts": {"react": 4, "@scope/pkg": 5},
+        "src/app.ts": {"react": 1},
+        "src/missing.ts": {"./nope": 1, "../../outside": 2},
+    }
+    assert import_cycles(graph) == [["src/cycle/ping.js", "src/cycle/pong.mjs"]]
+
+
+def test_resolution_prefers_the_importers_root() -> None:
+    index = ModuleIndex(["a/util.py", "b/util.py", "b/main.py", "util.py", "c/x.py"])
+    ref = ImportRef("util", (), 0, 1, "import")
+    assert index.python_targets(ref, "b/main.py") == (["b/util.py"], [])
+    assert index.python_targets(ref, "c/x.py") == (["util.py"], [])
+    assert index.js_target("./x", "index.ts") is None
+    assert index.js_target("lodash/fp", "index.ts") is None
+
+
+def test_relative_imports_beyond_the_top_package_are_leaves() -> None:
+    files = {
+        "pkg/__init__.py": [],
+        "pkg/m.py": [ImportRef("gone", (("x", "x"),), 3, 1, "from")],
+        "top.py": [ImportRef("", (("sibling", "sibling"),), 1, 2, "from")],
+    }
+    graph = build_import_graph(files)
+    assert graph.external == {"pkg/__init__.py": {}, "pkg/m.py": {"...gone": 1}, "top.py": {".": 2}}
+
+
+def test_missing_workspace_module_is_named_as_written() -> None:
+    files = {"pkg/__init__.py": [], "main.py": [ImportRef("pkg.gone", (), 0, 1, "import")]}
+    assert build_import_graph(files).external["main.py"] == {"pkg.gone": 1}
+
+
+def test_strongly_connected_handles_deep_graphs_without_recursion() -> None:
+    chain = {str(i): [str(i + 1)] for i in range(50_000)}
+    chain["50000"] = ["0"]
+    [component] = strongly_connected(chain)
+    assert len(component) == 50_001
+    line = {str(i): [str(i + 1)] for i in range(50_000)}
+    assert len(strongly_connected(line)) == 50_001

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import pytest
+from aegisd_codemap.search import Hit, SymbolSearch
+
+ROWS = [
+    (1, "get_file_summary", "get_file_summary", "function", "pkg/files.py"),
+    (2, "GetFileSummary", "Reports.GetFileSummary", "method", "src/reports.ts"),
+    (3, "gfs", "gfs", "function", "pkg/deep/nested/short.py"),
+    (4, "gfsHelper", "gfsHelper", "function", "a.py"),
+    (5, "config_gfs_loader", "config_gfs_loader", "function", "b.py"),
+    (6, "xgfsy", "xgfsy", "function", "c.py"),
+    (7, "go_fast_sometimes", "Runner.go_fast_sometimes", "method", "pkg/sub.py"),
+    (9, "g_x_f_y_s", "g_x_f_y_s", "function", "pkg/g.py"),
+    (10, "GetFileSummary", "GetFileSummary", "class", "lib/x.py"),
+    (11, "GFS", "GFS", "class", "pkg/deep/nested/other.py"),
+    (12, "Gfs", "Gfs", "function", "pkg/deep/nested/third.py"),
+    (13, "unrelated", "Outer.Reports.unrelated", "method", "z.py"),
+]
+
+
+@pytest.fixture
+def index() -> SymbolSearch:
+    return SymbolSearch(ROWS)
+
+
+def ids(hits: list[Hit]) -> list[int]:
+    return [hit.symbol_id for hit in hits]
+
+
+def test_words_split_on_underscores_camel_case_and_digits() -> None:
+    index = SymbolSearch([(1, "getHTTPResponse_2xx", "getHTTPResponse_2xx", "function", "a.py")])
+    for query in ("ghr2x", "HTTPResp", "http_resp", "Response2", "2xx", "ghr"):
+        assert [(h.symbol_id, h.match) for h in index.query(query)] == [(1, "word")], query
+    assert [h.match for h in index.query("ttpr")] == ["substring"]
+    assert [h.match for h in index.query("gtrsp")] == ["subsequence"]
+
+
+def test_tiers_then_path_length_then_kind_then_name(index: SymbolSearch) -> None:
+    hits = index.query("gfs")
+    assert ids(hits) == [11, 12, 3, 4, 5, 10, 7, 1, 2, 6, 9]
+    assert [h.match for h in hits] == [
+        *["exact"] * 3,
+        "prefix",
+        *["word"] * 5,
+        "substring",
+        "subsequence",
+    ]
+    assert hits[0] == Hit(11, 1.0, "exact", "GFS", "GFS", "class", "pkg/deep/nested/other.py")
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_matching_ignores_case(index: SymbolSearch) -> None:
+    assert ids(index.query("GFS")) == ids(index.query("gfs"))
+    assert [(h.symbol_id, h.match) for h in index.query("  GetFileSummary ")] == [
+        (10, "exact"),
+        (2, "exact"),
+        (1, "word"),  # get_file_summary: the same words
+    ]
+
+
+def test_word_starts_follow_the_querys_own_words(index: SymbolSearch) -> None:
+    assert [(h.symbol_id, h.match) for h in index.query("FileSum")] == [
+        (10, "word"),
+        (1, "word"),
+        (2, "word"),
+    ]
+    assert ids(index.query("file_sum")) == [10, 1, 2]
+    assert [(h.symbol_id, h.match) for h in index.query("summ")] == [
+        (10, "word"),
+        (1, "word"),
+        (2, "word"),
+    ]
+    # Not at a word start: only a substring.
+    assert [(h.symbol_id, h.match) for h in index.query("ilesum")] == [
+        (10, "substring"),
+        (2, "substring"),
+        (1, "subsequence"),
+    ]
+
+
+def test_qualified_names(index: SymbolSearch) -> None:
+    assert [(h.symbol_id, h.match) for h in index.query("Reports.GetFileSummary")] == [(2, "exact")]
+    assert [(h.symbol_id, h.match) for h in index.query("Reports.unrelated")] == [(13, "exact")]
+    assert [(h.symbol_id, h.match) for h in index.query("Rep.get")] == [(2, "prefix")]
+    assert [(h.symbol_id, h.match) for h in index.query("Run.go")] == [(7, "prefix")]
+    assert [(h.symbol_id, h.match) for h in index.query("ports.Get")] == [(2, "substring")]
+    assert [(h.symbol_id, h.match) for h in index.query("Reports.")] == [
+        (13, "prefix"),
+        (2, "prefix"),
+    ]
+
+
+def test_kind_filter(index: SymbolSearch) -> None:
+    assert ids(index.query("gfs", kind="class")) == [11, 10]
+    assert ids(index.query("gfs", kind="method")) == [7, 2]
+    assert index.query("gfs", kind="struct") == []
+
+
+def test_path_glob_filter(index: SymbolSearch) -> None:
+    assert ids(index.query("gfs", path_glob="pkg/*")) == [11, 12, 3, 7, 1, 9]
+    assert ids(index.query("gfs", path_glob="*.ts")) == [2]
+    assert ids(index.query("gfs", kind="function", path_glob="pkg/deep/*")) == [12, 3]
+    assert index.query("gfs", path_glob="nowhere/*") == []
+
+
+def test_limit_and_empty_queries(index: SymbolSearch) -> None:
+    assert ids(index.query("gfs", limit=4)) == [11, 12, 3, 4]
+    assert index.query("gfs", limit=0) == []
+    assert index.query("   ") == []
+    assert index.query(".") == []
+    assert index.query("qqqq") == []
+    # No words in the query: no word matches either, only names holding "_".
+    assert [(h.symbol_id, h.match) for h in index.query("_")] == [
+        (5, "substring"),
+        (9, "substring"),
+        (7, "substring"),
+        (1, "substring"),
+    ]
+
+
+def test_incremental_updates_per_path(index: SymbolSearch) -> None:
+    assert len(index) == len(ROWS)
+    index.remove_path("b.py")
+    index.replace_path("c.py", [(6, "renamed", "renamed", "function", "c.py")])
+    index.add([(20, "gfs_new", "gfs_new", "function", "new/place.py")])
+    assert len(index) == len(ROWS)
+    assert ids(index.query("gfs")) == [11, 12, 3, 4, 20, 10, 7, 1, 2, 9]
+    index.remove_path("pkg/deep/nested/other.py")
+    index.remove_path("never/indexed.py")
+    assert ids(index.query("gfs", limit=2)) == [12, 3]
+    assert ids(index.query("renamed")) == [6]
+
+
+def test_adding_a_known_id_replaces_it(index: SymbolSearch) -> None:
+    index.add([(4, "other_name", "other_name", "function", "a.py")])
+    assert len(index) == len(ROWS)
+    assert 4 not in ids(index.query("gfs"))
+    assert ids(index.query("other_name")) == [4]
+
+
+def test_long_queries_match_as_subsequences_of_long_names() -> None:
+    index = SymbolSearch(
+        [
+            (1, "a_very_long_function_name_here", "x", "function", "a.py"),
+            (2, "a_short_name", "y", "function", "a.py"),
+        ]
+    )
+    assert [(h.symbol_id, h.match) for h in index.query("avrylongfunctionname")] == [
+        (1, "subsequence")
+    ]
+    assert [(h.symbol_id, h.match) for h in index.query("ashrtnm")] == [(2, "subsequence")]
