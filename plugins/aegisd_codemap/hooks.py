@@ -10,7 +10,7 @@ from aegisd.rpc.registry import RpcMethod
 from aegisd.settings import SettingsSection
 from aegisd.store.migrations import Migration
 from aegisd.workspace import ChangeBatch, Workspace
-from aegisd_codemap import rpc, service, store
+from aegisd_codemap import graphs, rpc, service, store
 from aegisd_codemap.settings import CodemapSettings
 
 
@@ -28,8 +28,8 @@ def aegisd_settings_sections() -> list[SettingsSection]:
 
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
-    """`index.*` methods."""
-    return rpc.methods()
+    """`index.*` and `graph.*` methods."""
+    return rpc.methods() + graphs.methods()
 
 
 @hookimpl

@@ -30,7 +30,9 @@ def project(tmp_path: Path) -> Path:
         "class GetFileSummary:\n    def run(self) -> None:\n        pass\n\n\n"
         "def get_file_summary(path: str) -> str:\n    return path\n"
     )
-    (root / "pkg" / "web.ts").write_text("export const handler = () => 1;\nclass Widget { draw() {} }\n")
+    (root / "pkg" / "web.ts").write_text(
+        "export const handler = () => 1;\nclass Widget { draw() {} }\n"
+    )
     (root / "pkg" / "blob.py").write_bytes(b"\x00\x01binary")
     (root / "big.txt").write_text("x" * 600_000)
     outside = tmp_path / "outside.py"
@@ -47,7 +49,10 @@ def test_search_outline_and_preview(daemon_factory: Any, project: Path) -> None:
     assert [h["qualname"] for h in hits] == ["GetFileSummary", "get_file_summary"]
     assert hits[1]["line"] == 6 and hits[1]["path"] == "pkg/files.py"
     assert d.call("index.search", {"query": "GetFileSummary.run"})["hits"][0]["kind"] == "method"
-    assert d.call("index.search", {"query": "handler", "kind": "function"})["hits"][0]["path"] == "pkg/web.ts"
+    assert (
+        d.call("index.search", {"query": "handler", "kind": "function"})["hits"][0]["path"]
+        == "pkg/web.ts"
+    )
     outline = d.call("index.file", {"path": "pkg/files.py"})["outline"]
     assert outline[0]["children"][0]["qualname"] == "GetFileSummary.run"
     preview = d.call("index.preview", {"path": "pkg/files.py", "start_line": 6, "end_line": 7})
@@ -66,7 +71,9 @@ def test_search_outline_and_preview(daemon_factory: Any, project: Path) -> None:
         assert info.value.code_name == code, path
 
 
-def test_edit_updates_search_and_warm_start_parses_nothing(daemon_factory: Any, project: Path) -> None:
+def test_edit_updates_search_and_warm_start_parses_nothing(
+    daemon_factory: Any, project: Path
+) -> None:
     d: DaemonProcess = daemon_factory("--root", str(project))
     first = wait_indexed(d)
     assert first["parsed"] == 3 and first["loaded"] == 0
@@ -85,3 +92,41 @@ def test_edit_updates_search_and_warm_start_parses_nothing(daemon_factory: Any, 
     warm = wait_indexed(d2)
     assert warm["parsed"] == 0 and warm["loaded"] == 3
     assert d2.call("index.search", {"query": "brand_new_helper"})["hits"]
+
+
+def test_graphs_through_the_daemon(daemon_factory: Any, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import REPO
+
+    root = tmp_path / "pyproj"
+    shutil.copytree(REPO / "tests/fixtures/codemap/pyproj", root)
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d)
+    graph = d.call("graph.imports")
+    assert graph["cycles"] == [
+        ["pkg/x.py", "pkg/y.py", "pkg/z.py"],
+        ["pkg/a.py", "pkg/b.py"],
+        ["pkg/selfish.py"],
+    ]
+    assert {"source": "pkg/models.py", "target": "pkg/base.py"} in [
+        {"source": e["source"], "target": e["target"]} for e in graph["edges"]
+    ]
+    with_external = d.call("graph.imports", {"path": "pkg/sub/deep.py", "include_external": True})
+    assert {e["target"] for e in with_external["edges"] if e["external"]} == {"numpy", "..missing"}
+    deps = d.call("graph.dependents", {"path": "pkg/base.py", "transitive": True})["dependents"]
+    assert deps == [
+        "pkg/__init__.py", "pkg/models.py", "pkg/services.py", "pkg/sub/deep.py",
+        "scripts/tool.py", "src/srcpkg/core.py",
+    ]  # fmt: skip
+    with pytest.raises(RpcCallError) as info:
+        d.call("graph.dependents", {"path": "../escape.py"})
+    assert info.value.code_name == "INVALID_PATH"
+    classes = d.call("graph.classes", {"path": "pkg/models.py"})
+    edges = {(e["source"], e["kind"], e["target"]) for e in classes["edges"]}
+    assert ("pkg/models.py:Model", "inherits", "pkg/base.py:Base") in edges
+    assert ("pkg/models.py:Registry", "instantiates", "pkg/models.py:Model") in edges
+    # Breaking the two-file cycle shows up in the next answer (the cached graph is dropped).
+    (root / "pkg" / "b.py").write_text("VALUE = 1\n")
+    d.call("workspace.notify_changes", {"paths": ["pkg/b.py"]})
+    assert ["pkg/a.py", "pkg/b.py"] not in d.call("graph.imports")["cycles"]
