@@ -1,6 +1,8 @@
 """The plugin host: built-ins by dotted path, third parties by entry point, each isolated.
 
-Built-in features are registered exactly like third-party plugins. A plugin that fails to
+Built-in features are registered exactly like third-party plugins. A plugin module may set
+`AEGISD_HOOKSPECS` to a module of hook specs of its own, which other plugins then implement
+(they must load after it). A plugin that fails to
 import, implements a hook that does not exist (a misspelling), or raises in a hook at load or
 start time is blocked: unregistered, logged, and listed with its error by `plugins.list`.
 """
@@ -110,6 +112,10 @@ class PluginHost:
         self.records[name] = record
         try:
             plugin = loader()
+            specs = getattr(plugin, "AEGISD_HOOKSPECS", None)
+            if specs is not None:
+                # A plugin may define hooks of its own (e.g. aegisd_lint_tools) for others.
+                self.pm.add_hookspecs(specs)
             problems = _unknown_hooks(self.pm, plugin)
             if problems:
                 raise TypeError("; ".join(problems))

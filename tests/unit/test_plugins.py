@@ -106,3 +106,35 @@ async def test_runtime_hook_errors_are_logged_not_blocking(tmp_path: Path) -> No
         assert daemon.host.records["flaky"].status == "active"
     finally:
         await daemon.stop()
+
+
+def test_a_plugin_can_bring_its_own_hook_specs() -> None:
+    import types
+
+    from aegisd import hookspec
+
+    specs = types.ModuleType("specs")
+
+    @hookspec
+    def aegisd_widgets() -> list[str]:
+        """A hook defined by a plugin."""
+        return []
+
+    specs.aegisd_widgets = aegisd_widgets  # type: ignore[attr-defined]
+
+    class Owner:
+        AEGISD_HOOKSPECS = specs
+
+    class Contributor:
+        @hookimpl
+        def aegisd_widgets(self) -> list[str]:
+            """Implements the plugin-defined hook."""
+            return ["w"]
+
+    host = PluginHost()
+    host.register(Contributor(), "early")  # before the owner: its hook is unknown yet
+    host.register(Owner(), "owner")
+    host.register(Contributor(), "late")
+    assert host.records["early"].status == "blocked"
+    assert host.records["late"].status == "active"
+    assert host.call_each("aegisd_widgets", block_on_error=False) == [("late", ["w"])]
