@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from datetime import datetime
 from typing import TextIO
 
@@ -24,17 +25,20 @@ class AccessLog:
         self._stream = stream
         self._lines: list[str] = []
         self._flush_scheduled = False
+        self._cached_second = -1
+        self._cached_text = ""
 
     def record(
         self, request_id: str, method: str, duration_ms: float, outcome: str, client: str
     ) -> None:
         if not self.enabled:
             return
-        now = datetime.now().astimezone()
+        now = time.time()
         if self.json:
+            stamp = datetime.fromtimestamp(now).astimezone().isoformat(timespec="milliseconds")
             line = json.dumps(
                 {
-                    "time": now.isoformat(timespec="milliseconds"),
+                    "time": stamp,
                     "level": "INFO",
                     "message": "rpc",
                     "module": "aegisd.rpc.dispatch",
@@ -47,7 +51,7 @@ class AccessLog:
             )
         else:
             line = (
-                f"{now:%Y-%m-%d %H:%M:%S}.{now.microsecond // 1000:03d} | INFO    | rpc | "
+                f"{self._second(now)}.{int(now * 1000) % 1000:03d} | INFO    | rpc | "
                 f"request_id={request_id} method={method} duration_ms={duration_ms:.3f} "
                 f"outcome={outcome} client={client}"
             )
@@ -58,6 +62,14 @@ class AccessLog:
                 asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self.flush)
             except RuntimeError:
                 self.flush()
+
+    def _second(self, now: float) -> str:
+        """The local date and time to the second, formatted once per second."""
+        second = int(now)
+        if second != self._cached_second:
+            self._cached_second = second
+            self._cached_text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        return self._cached_text
 
     def flush(self) -> None:
         self._flush_scheduled = False

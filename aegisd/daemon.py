@@ -149,10 +149,12 @@ class Daemon:
         logger.info("daemon stopped")
 
     def health(self) -> dict[str, Any]:
-        reasons: list[str] = []
-        for record in self.host.blocked():
-            reasons.append(f"plugin {record.name} blocked: {record.error}")
-        for ws in self.workspaces:
-            if ws.degraded:
-                reasons.append(f"workspace {ws.root} degraded: {ws.degraded}")
+        reasons = [
+            f"plugin {r.name} blocked: {r.error}"
+            for r in self.host.records.values()
+            if r.status == "blocked"
+        ]
+        reasons += [
+            f"workspace {ws.root} degraded: {ws.degraded}" for ws in self.workspaces if ws.degraded
+        ]
         return {"status": "degraded" if reasons else "ok", "reasons": reasons}

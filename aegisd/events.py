@@ -46,6 +46,7 @@ class Subscriber:
         self.topics: dict[str, set[str] | None] = {}  # topic -> workspace ids, None = all
         self.delivered = 0
         self._closed = False
+        self._sending = False
 
     def subscribe(self, topics: Iterable[str], workspace: str | None) -> None:
         for topic in topics:
@@ -87,6 +88,20 @@ class Subscriber:
             self._queue.append((message, False))
             self._wakeup.set()
 
+    async def answer_now(self, message: str) -> None:
+        """Send a response at once when nothing is queued or being sent, else queue it."""
+        if self._queue or self._sending or self._overflow_clock is not None:
+            self.answer(message)
+            return
+        if not self._closed:
+            self._sending = True
+            try:
+                await self._send(message)
+            finally:
+                self._sending = False
+                if self._queue:
+                    self._wakeup.set()
+
     def _drop_oldest_notification(self) -> None:
         for index, (_, droppable) in enumerate(self._queue):
             if droppable:
@@ -110,19 +125,22 @@ class Subscriber:
         while not self._closed:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._queue or self._overflow_clock is not None:
+            while (self._queue or self._overflow_clock is not None) and not self._sending:
                 if self._overflow_clock is not None:
-                    notice = notification(
+                    message = notification(
                         OVERFLOW, {"clock": self._overflow_clock, "dropped": self._dropped}
                     )
                     self._overflow_clock, self._dropped = None, 0
-                    await self._send(notice)
-                    continue
-                message, droppable = self._queue.popleft()
-                if droppable:
-                    self._droppable -= 1
-                    self.delivered += 1
-                await self._send(message)
+                else:
+                    message, droppable = self._queue.popleft()
+                    if droppable:
+                        self._droppable -= 1
+                        self.delivered += 1
+                self._sending = True
+                try:
+                    await self._send(message)
+                finally:
+                    self._sending = False
 
     def close(self) -> None:
         self._closed = True

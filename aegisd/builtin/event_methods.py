@@ -57,7 +57,7 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
     return [
         RpcMethod("events.subscribe", SubscribeParams, subscribe,
                   summary="Receive notifications of these topics on this WebSocket",
-                  errors=("UNSUPPORTED", "NOT_FOUND")),
+                  errors=("UNSUPPORTED", "NOT_FOUND"), instant=True),
         RpcMethod("events.unsubscribe", UnsubscribeParams, unsubscribe,
-                  summary="Stop receiving some or all topics", errors=("UNSUPPORTED",)),
+                  summary="Stop receiving some or all topics", errors=("UNSUPPORTED",), instant=True),
     ]  # fmt: skip

@@ -62,6 +62,17 @@ class Dispatcher:
             payload = json.loads(body)
         except (ValueError, RecursionError):
             return _error_response(None, ParseError(), None, caller)
+        return await self.handle_payload(payload, caller)
+
+    def is_instant(self, payload: Any) -> bool:
+        """True for a single request to a method that answers without waiting on I/O."""
+        if not isinstance(payload, dict):
+            return False
+        method = self.daemon.registry.get(payload.get("method"))  # type: ignore[arg-type]
+        return method is not None and method.spec.instant
+
+    async def handle_payload(self, payload: Any, caller: Caller) -> str | None:
+        """Answer an already parsed message or batch."""
         if isinstance(payload, list):
             if not payload:
                 return _error_response(None, InvalidRequest("empty batch"), None, caller)
@@ -100,7 +111,8 @@ class Dispatcher:
             return None
         if isinstance(text, RpcError):
             return _error_response(req_id, text, method_name, caller)
-        return '{"jsonrpc":"2.0","result":' + text + ',"id":' + json.dumps(req_id) + "}"
+        id_json = str(req_id) if type(req_id) is int else json.dumps(req_id)
+        return '{"jsonrpc":"2.0","result":' + text + ',"id":' + id_json + "}"
 
     async def _call(self, name: str, raw: Any, caller: Caller) -> tuple[str, str | RpcError]:
         """Run one method; returns (outcome, result JSON or the error to answer with)."""

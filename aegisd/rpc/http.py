@@ -59,25 +59,15 @@ def _too_large(rid: str, limit: int) -> web.Response:
     return response
 
 
-async def _read_limited(request: web.Request, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def rpc_post(request: web.Request) -> web.StreamResponse:
     daemon = request.app[DAEMON]
     rid = request_id(request)
     limit = daemon.config.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return _too_large(rid, limit)
-    body = await _read_limited(request, limit)
-    if body is None:
+    try:
+        body = await request.read()  # bounded by the app's client_max_size (the same limit)
+    except web.HTTPRequestEntityTooLarge:
         return _too_large(rid, limit)
     caller = Caller(client_id(request), transport(request), rid)
     text = await daemon.dispatcher.handle(body, caller)
@@ -100,9 +90,7 @@ async def rpc_websocket(request: web.Request) -> web.StreamResponse:
     try:
         async for message in ws:
             if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                task = asyncio.create_task(_answer_frame(daemon, ws, message.data, subscriber))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+                await _on_frame(daemon, message.data, subscriber, pending)
             elif message.type == WSMsgType.ERROR:
                 logger.warning("websocket {} closed with error {}", client, ws.exception())
     finally:
@@ -114,13 +102,34 @@ async def rpc_websocket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def _on_frame(
+    daemon: Daemon, data: str | bytes, subscriber: Subscriber, pending: set[asyncio.Task[None]]
+) -> None:
+    """Answer instant methods inline (no task per frame); run the rest concurrently."""
+    caller = Caller(subscriber.client, "ws", new_request_id(), subscriber)
+    try:
+        payload = json.loads(data)
+    except (ValueError, RecursionError):
+        payload = _UNPARSABLE
+    if payload is not _UNPARSABLE and daemon.dispatcher.is_instant(payload):
+        text = await daemon.dispatcher.handle_payload(payload, caller)
+        if text is not None:
+            await subscriber.answer_now(text)
+        return
+    task = asyncio.create_task(_answer_frame(daemon, data, caller, subscriber))
+    pending.add(task)
+    task.add_done_callback(pending.discard)
+
+
+_UNPARSABLE = object()
+
+
 async def _answer_frame(
-    daemon: Daemon, ws: web.WebSocketResponse, data: str | bytes, subscriber: Subscriber
+    daemon: Daemon, data: str | bytes, caller: Caller, subscriber: Subscriber
 ) -> None:
     """Dispatch one frame; the answer joins the connection's ordered outgoing queue."""
-    caller = Caller(subscriber.client, "ws", new_request_id(), subscriber)
     text = await daemon.dispatcher.handle(data, caller)
-    if text is not None and not ws.closed:
+    if text is not None:
         subscriber.answer(text)
 
 

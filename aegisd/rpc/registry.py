@@ -62,6 +62,8 @@ class RpcMethod:
     errors: tuple[str, ...] = ()
     #: rate-limit class: "read" (cheap), "write", or "heavy" (lint.run, index.rebuild, ...)
     cost: str = "read"
+    #: answers from memory without waiting on I/O: a WebSocket runs it inline, not in a task
+    instant: bool = False
 
     def result_model(self) -> type[BaseModel]:
         """The result model: explicit, or the handler's return annotation."""

@@ -263,9 +263,9 @@ async def rebuild(params: WorkspaceParams, ctx: RpcContext) -> StatusResult:
 def methods() -> list[RpcMethod]:
     found = ("NOT_FOUND", "INVALID_PATH")
     return [
-        RpcMethod("index.search", SearchParams, search, summary="Ranked symbol search"),
-        RpcMethod("index.status", WorkspaceParams, index_status, summary="Files, symbols, languages, errors"),
-        RpcMethod("index.file", FileParams, index_file, summary="Outline, errors and metrics of one file", errors=found),
+        RpcMethod("index.search", SearchParams, search, summary="Ranked symbol search", instant=True),
+        RpcMethod("index.status", WorkspaceParams, index_status, summary="Files, symbols, languages, errors", instant=True),
+        RpcMethod("index.file", FileParams, index_file, summary="Outline, errors and metrics of one file", errors=found, instant=True),
         RpcMethod("index.preview", PreviewParams, preview, summary="Text of a file or a line range (root-confined)",
                   errors=(*found, "TOO_LARGE", "UNSUPPORTED")),
         RpcMethod("index.tree", TreeParams, tree, summary="Directories and files with symbol counts and git status",

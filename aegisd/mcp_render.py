@@ -1,0 +1,108 @@
+"""Compact text renderings of tool results, for models that read text rather than structure.
+
+Each starts with a line saying what the answer is and how fresh: the workspace clock it was
+computed at, and whether changes were still pending (then it may be stale).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Renderer = Callable[[Mapping[str, Any], Mapping[str, Any]], str]
+MAX_TEXT_CHARS = 40_000
+
+
+def freshness(result: Mapping[str, Any]) -> str:
+    if "clock" not in result:
+        return ""
+    if result.get("pending"):
+        return f"[clock {result['clock']}, PENDING: changes are being processed, may be stale]"
+    return f"[clock {result['clock']}, fresh]"
+
+
+def _head(text: str, result: Mapping[str, Any]) -> str:
+    return f"{text} {freshness(result)}".rstrip()
+
+
+def clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """`text` within `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n[... {len(text) - limit} more characters: narrow the request]"
+
+
+def generic(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    rest = {k: v for k, v in result.items() if k not in ("clock", "pending")}
+    return _head("result", result) + "\n" + json.dumps(rest, separators=(",", ":"))
+
+
+def search(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    hits = result.get("hits", [])
+    lines = [_head(f"{len(hits)} symbols match {args.get('query')!r}", result)]
+    for h in hits:
+        sig = h.get("signature") or ""
+        lines.append(f"{h['path']}:{h['line']}-{h['end_line']} {h['kind']} {h['qualname']}{sig}")
+    return "\n".join(lines)
+
+
+def _outline_lines(nodes: list[dict[str, Any]], depth: int) -> list[str]:
+    lines = []
+    for n in nodes:
+        sig = n.get("signature") or ""
+        lines.append(f"{'  ' * depth}{n['line']}-{n['end_line']} {n['kind']} {n['name']}{sig}")
+        lines += _outline_lines(n.get("children", []), depth + 1)
+    return lines
+
+
+def outline(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    about = f"{result['path']} ({result.get('language')}, {result.get('lines')} lines)"
+    if result.get("stale"):
+        about += " STALE: the file no longer parses, this is its last good outline"
+    lines = [_head(about, result)]
+    lines += [f"error {e['line']}:{e['column']} {e['message']}" for e in result.get("errors", [])]
+    return "\n".join(lines + _outline_lines(result.get("outline", []), 0))
+
+
+def preview(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    start, end = result["start_line"], result["end_line"]
+    head = _head(f"{result['path']} lines {start}-{end} of {result['total_lines']}", result)
+    body = result.get("text", "").splitlines()
+    return "\n".join([head, *(f"{start + i:>6}\t{line}" for i, line in enumerate(body))])
+
+
+def dependents(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    files = result.get("dependents", [])
+    how = " directly or indirectly" if args.get("transitive") else ""
+    lines = [_head(f"{len(files)} files import {result.get('path')}{how}", result)]
+    return "\n".join(lines + files)
+
+
+def cycles(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    found = result.get("cycles", [])
+    lines = [_head(f"{len(found)} import cycles", result)]
+    return "\n".join(lines + [" <-> ".join(c) for c in found])
+
+
+def changes(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    found = result.get("changes", [])
+    since = args.get("since", 0)
+    head = f"{len(found)} files changed since {since}; pass since={result.get('cursor')!r} next"
+    lines = [_head(head, result)]
+    if result.get("fresh_instance"):
+        lines.append("since is not answerable (too old or another daemon instance): re-read files")
+    return "\n".join(lines + [f"{c['kind']} {c['path']}" for c in found])
+
+
+def error(code_name: str, message: str, data: Mapping[str, Any]) -> str:
+    """`CODE: message`, then field errors and details such as path or retry_after_ms."""
+    lines = [f"{code_name}: {message}"]
+    for err in data.get("errors", []) if isinstance(data.get("errors"), list) else []:
+        loc = ".".join(str(p) for p in err.get("loc", [])[1:]) or "params"
+        lines.append(f"- {loc}: {err.get('msg')}")
+    skip = {"code", "timestamp", "method", "request_id", "errors"}
+    details = ", ".join(f"{k}={v}" for k, v in data.items() if k not in skip)
+    if details:
+        lines.append(f"({details})")
+    return "\n".join(lines)

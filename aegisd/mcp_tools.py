@@ -1,0 +1,232 @@
+"""The MCP tools: which JSON-RPC method each one calls, its description for agents, how it runs.
+
+A tool lights up only when its method is in the daemon's registry (`rpc.discover`); its input
+schema is that method's params schema (see `mcp_schema`), so it never drifts from the daemon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aegisd import mcp_render as render
+from aegisd.mcp_link import local_failure
+from aegisd.mcp_schema import input_schema
+
+WORKSPACE_HELP = "Workspace root path or id (default: the project this server runs in)"
+
+
+class ToolContext(Protocol):
+    """What a tool's runner may use: the daemon (workspace filled in) and the audit run."""
+
+    async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    def has(self, method: str) -> bool: ...
+
+    @property
+    def audit_run(self) -> int | None: ...
+
+    def remember_run(self, result: Mapping[str, Any]) -> None: ...
+
+    def forget_run(self, run: Any) -> None: ...
+
+
+Runner = Callable[[ToolContext, "ToolSpec", dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _call_method(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
+    return await ctx.call(spec.method, args)
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    method: str
+    description: str
+    render: render.Renderer = render.generic
+    run: Runner = _call_method
+    fields: tuple[str, ...] | None = None  # params exposed (None: all)
+    optional: tuple[str, ...] = ()  # required params the runner fills in
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    # Properties of the tool's own, each shown only when the method named with it exists.
+    extra: Mapping[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    audited: bool = True  # False for the audit tools: they are the trail itself
+    read_only: bool = True
+
+
+async def _cycles(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
+    result = await ctx.call(spec.method, args)
+    return {"cycles": result["cycles"], "clock": result["clock"], "pending": result["pending"]}
+
+
+async def _lint(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
+    if args.pop("run", False):
+        scope: dict[str, Any] = {"workspace": args.get("workspace")}
+        if args.get("path"):
+            scope["paths"] = [args["path"]]
+        if args.get("tool"):
+            scope["tools"] = [args["tool"]]
+        await ctx.call("lint.run", scope)
+    return await ctx.call(spec.method, args)
+
+
+async def _audit_start(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
+    result = await ctx.call(spec.method, args)
+    ctx.remember_run(result)
+    return result
+
+
+async def _audit_in_run(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
+    if args.get("run") is None:
+        if ctx.audit_run is None:
+            raise local_failure("NOT_FOUND", "no audit run: call audit_start first, or pass run")
+        args["run"] = ctx.audit_run
+    result = await ctx.call(spec.method, args)
+    if spec.method == "audit.end_run":
+        ctx.forget_run(args["run"])
+    return result
+
+
+_RUN_HELP = {"run": "Run id (default: the run audit_start returned in this session)"}
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "search_symbols",
+        "index.search",
+        "Find functions, classes and methods by name in the workspace's live index: exact name, "
+        "prefix, initials ('gfs' finds get_file_summary) or 'Class.method'. Returns ranked hits "
+        "with path, line range, kind and signature. Use before grepping; then read_file the "
+        "hit's lines. Names only, not text inside bodies.",
+        render.search,
+    ),
+    ToolSpec(
+        "file_outline",
+        "index.file",
+        "Outline of one source file: classes, functions and methods as a tree with line ranges, "
+        "signatures, docstrings and complexity, plus parse errors. Much cheaper than reading the "
+        "file: use it to decide which lines to read. Indexed languages only (Python, JS/TS, C/C++).",
+        render.outline,
+    ),
+    ToolSpec(
+        "read_file",
+        "index.preview",
+        "Read a text file in the workspace, or lines start_line..end_line (1-based, inclusive). "
+        "Paths are relative to the root; anything resolving outside it is refused, as are binary "
+        "and over-size files (TOO_LARGE).",
+        render.preview,
+    ),
+    ToolSpec(
+        "file_dependents",
+        "graph.dependents",
+        "Files that import the given file (transitive=true: also through other files). Use before "
+        "changing a module's names or behaviour, to know what may break and which tests to run.",
+        render.dependents,
+    ),
+    ToolSpec(
+        "import_cycles",
+        "graph.imports",
+        "Import cycles between workspace files, each a list of files that import each other; "
+        "with path, only the cycles through that file. Use when an import fails or to review "
+        "module structure.",
+        render.cycles,
+        run=_cycles,
+        fields=("workspace", "path"),
+    ),
+    ToolSpec(
+        "lint",
+        "lint.report",
+        "Current lint issues (ruff, mypy, bandit, pytest, file length) kept up to date as files "
+        "change: per file, with rule, message, severity, line and summary counts. Filter by path, "
+        "tool or severity. run=true runs the linters on that path first (slow: seconds to minutes).",
+        run=_lint,
+        extra={"run": ("lint.run", {"type": "boolean", "description": "Run the linters first"})},
+    ),
+    ToolSpec(
+        "find_duplicates",
+        "similarity.check",
+        "Code in the workspace that duplicates a snippet (code) or a file (path): clones of type "
+        "1 (exact), 2 (renamed) or 3 (with gaps), with similarity and both locations. Call it "
+        "before writing a new helper, to reuse what exists.",
+    ),
+    ToolSpec(
+        "changes_since",
+        "workspace.changes",
+        "Files created, modified or deleted since a clock or cursor from an earlier answer (each "
+        "answer carries its clock), whoever changed them. Use to refresh what you know instead of "
+        "re-reading everything. Returns the next cursor.",
+        render.changes,
+    ),
+    ToolSpec(
+        "insights",
+        "insights.list",
+        "Code insights computed from the index, lint and clone data: complexity hotspots, "
+        "oversized files, import cycles, lint hotspots, duplication, untested modules, each with "
+        "severity, paths and the numbers behind it. Use to choose what to refactor or review.",
+    ),
+    ToolSpec(
+        "audit_start",
+        "audit.start_run",
+        "Start an audit run for this agent session (name, notes). Your later calls of these tools "
+        "and the events you log are recorded in it. Returns the run.",
+        run=_audit_start,
+        optional=("external_id",),
+        audited=False,
+        read_only=False,
+    ),
+    ToolSpec(
+        "audit_log",
+        "audit.log_event",
+        "Record a step of your work in the audit run: type (thought, command, note, phase, error), "
+        "title (at most 200 characters), detail, phase, status. Secrets are redacted.",
+        run=_audit_in_run,
+        optional=("run",),
+        descriptions=_RUN_HELP,
+        audited=False,
+        read_only=False,
+    ),
+    ToolSpec(
+        "audit_end",
+        "audit.end_run",
+        "Close the audit run when your task is done.",
+        run=_audit_in_run,
+        optional=("run",),
+        descriptions=_RUN_HELP,
+        audited=False,
+        read_only=False,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class BoundTool:
+    """A tool whose method the daemon has, with its generated input schema."""
+
+    spec: ToolSpec
+    schema: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def available_tools(discover: Mapping[str, Any]) -> list[BoundTool]:
+    """The tools whose methods are in the OpenRPC document `discover`, in table order."""
+    methods = {m["name"]: m for m in discover.get("methods", [])}
+    components = discover.get("components", {}).get("schemas", {})
+    tools = []
+    for spec in TOOLS:
+        method = methods.get(spec.method)
+        if method is None:
+            continue
+        extra = {name: prop for name, (needs, prop) in spec.extra.items() if needs in methods}
+        schema = input_schema(
+            method,
+            components,
+            fields=spec.fields,
+            optional=spec.optional,
+            descriptions={"workspace": WORKSPACE_HELP, **spec.descriptions},
+            extra=extra,
+        )
+        tools.append(BoundTool(spec, schema))
+    return tools
