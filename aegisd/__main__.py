@@ -4,4 +4,6 @@ import sys
 
 from aegisd.cli import main
 
-sys.exit(main())
+# Guarded: process-pool workers (forkserver/spawn) re-import the main module.
+if __name__ == "__main__":
+    sys.exit(main())

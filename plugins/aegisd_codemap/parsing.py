@@ -60,6 +60,8 @@ class ParserPool:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
+            # Workers fork from a server that already imported the parsers and grammars.
+            context.set_forkserver_preload(["aegisd_codemap.extract"])
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
         return self._pool
 
