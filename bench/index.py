@@ -2,7 +2,7 @@
 
 Prints, from one run:
 - cold index time (daemon: open → index ready) vs a bare 2-process ast.parse + symbol walk of
-  the same files (target ≤ 1.3×), and vs universal-ctags when installed (reference only);
+  the same files (target ≤ 1.3x), and vs universal-ctags when installed (reference only);
 - daemon.health p99 while the cold index runs (target ≤ 50 ms);
 - warm restart until the first search answers (target ≤ 0.5 s);
 - one-file edit until index.search shows the new symbol, p95 over 20 edits (target ≤ 50 ms);
