@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from aegisd.daemon import Daemon
+from aegisd.metrics import CONTENT_TYPE
 from aegisd.rpc.errors import InvalidRequest, error_object
 from aegisd.rpc.http import (
     DAEMON,
@@ -18,7 +19,12 @@ from aegisd.rpc.http import (
     request_id,
     rpc_post,
     rpc_websocket,
+    transport,
 )
+from aegisd.security import PeerCheck, bearer_ok
+
+PEERS: web.AppKey[PeerCheck] = web.AppKey("peers")
+TOKEN: web.AppKey[str | None] = web.AppKey("token")
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -48,18 +54,37 @@ def is_local_request(request: web.Request) -> bool:
     return True
 
 
-@web.middleware
-async def local_only(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if is_local_request(request):
-        return await handler(request)
+def _refuse(request: web.Request, status: int, message: str) -> web.Response:
     rid = request_id(request)
-    error = error_object(InvalidRequest("request refused: Host or Origin is not local"), None, rid)
+    error = error_object(InvalidRequest(message), None, rid)
     return web.Response(
-        status=403,
+        status=status,
         text=json.dumps({"jsonrpc": "2.0", "error": error, "id": None}),
         content_type="application/json",
         headers={REQUEST_ID_HEADER: rid},
     )
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every transport: local Host/Origin only; Unix peers of this uid; TCP with the token."""
+    if not is_local_request(request):
+        return _refuse(request, 403, "request refused: Host or Origin is not local")
+    app = request.app
+    if not app[PEERS].allowed(request.transport):
+        return _refuse(request, 403, "request refused: peer runs as another user")
+    if transport(request) == "tcp":
+        token = app[TOKEN]
+        given = request.headers.get("Authorization") or _query_token(request)
+        if token is None or not bearer_ok(given, token):
+            return _refuse(request, 401, "request refused: missing or wrong bearer token")
+    return await handler(request)
+
+
+def _query_token(request: web.Request) -> str | None:
+    """The dashboard page may carry the token in its URL (a browser cannot set headers)."""
+    token = request.query.get("token")
+    return f"Bearer {token}" if token and request.path == "/dashboard" else None
 
 
 async def health(request: web.Request) -> web.Response:
@@ -74,13 +99,21 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(report, status=200 if report["status"] == "ok" else 503)
 
 
-def create_app(daemon: Daemon) -> web.Application:
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[DAEMON].metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def create_app(daemon: Daemon, token: str | None = None) -> web.Application:
     """One application per daemon; transports differ only in the sites that serve it."""
-    app = web.Application(middlewares=[local_only], client_max_size=daemon.config.max_body_bytes)
+    app = web.Application(middlewares=[guard], client_max_size=daemon.config.max_body_bytes)
     app[DAEMON] = daemon
     app[WEBSOCKETS] = set()
+    app[PEERS] = PeerCheck()
+    app[TOKEN] = token
     app.router.add_post("/rpc", rpc_post)
     app.router.add_get("/rpc/ws", rpc_websocket)
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
     app.on_shutdown.append(close_websockets)
     return app

@@ -34,6 +34,32 @@ class EventsConfig(Section):
     max_queue: int = Field(1000, ge=1)
 
 
+class StoreConfig(Section):
+    retries: int = Field(4, ge=0, le=20)
+    backoff_ms: float = Field(50.0, gt=0)
+    timeout_s: float = Field(15.0, gt=0)
+    breaker_failures: int = Field(5, ge=1)
+    breaker_cooldown_s: float = Field(5.0, gt=0)
+
+
+class Bucket(Section):
+    rate: float = Field(gt=0, description="tokens added per second")
+    burst: float = Field(ge=1, description="bucket size")
+
+
+class RateLimitsConfig(Section):
+    enabled: bool = True
+    exempt_clients: list[str] = Field(default_factory=list)
+    read: Bucket = Field(default_factory=lambda: Bucket(rate=500, burst=1000))
+    write: Bucket = Field(default_factory=lambda: Bucket(rate=50, burst=100))
+    heavy: Bucket = Field(default_factory=lambda: Bucket(rate=0.5, burst=3))
+
+
+class TransportConfig(Section):
+    max_websockets: int = Field(64, ge=1)
+    max_in_flight_per_connection: int = Field(32, ge=1)
+
+
 class PluginsConfig(Section):
     disabled: list[str] = Field(default_factory=list)
     #: extra plugin modules by dotted path (local plugins that are not packaged)
@@ -53,6 +79,9 @@ class DaemonConfig(Section):
     roots: list[Path] = Field(default_factory=list)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
+    transport: TransportConfig = Field(default_factory=TransportConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
 
     @field_validator("log_level")
@@ -124,7 +153,7 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
         for key in keys[:-1]:
             target = target.setdefault(key, {})
         value: Any = raw
-        if keys[-1] in ("disabled", "extra", "roots"):
+        if keys[-1] in ("disabled", "extra", "roots", "exempt_clients"):
             value = [item for item in raw.split(",") if item]
         target[keys[-1]] = value
     return layer

@@ -19,13 +19,15 @@ from aegisd.accesslog import AccessLog
 from aegisd.cache import Cache
 from aegisd.config import DaemonConfig
 from aegisd.events import EventHub
+from aegisd.limits import RateLimiter
+from aegisd.metrics import Metrics
 from aegisd.plugins import BUILTIN_PLUGINS, PluginHost
 from aegisd.rpc.dispatch import Dispatcher
 from aegisd.rpc.registry import Registry
 from aegisd.settings import SettingsSection, SettingsService
 from aegisd.stats import RequestStats
 from aegisd.store import core_models
-from aegisd.store.database import Store
+from aegisd.store.database import Store, StorePolicy
 from aegisd.store.migrations import run_migrations
 from aegisd.workspace import WorkspaceManager
 
@@ -81,7 +83,11 @@ class Daemon:
         self.host = host or PluginHost()
         self._builtins = tuple(builtins)
         self.registry = Registry()
-        self.store = Store(config.db_path)
+        self.metrics = Metrics()
+        self.store = Store(config.db_path, policy=StorePolicy(**config.store.model_dump()))
+        self.store.on_retry = self.metrics.store_retries.inc
+        self.store.on_latency = self.metrics.store_latency.observe
+        self.limits = RateLimiter(config.rate_limits, self.metrics.rate_limited_inc)
         self.cache = Cache(config.cache.max_entries, config.cache.max_bytes)
         self.events = EventHub()
         self.stats = RequestStats()
@@ -89,6 +95,7 @@ class Daemon:
         self.state = State()
         self.dispatcher = Dispatcher(self)
         self.workspaces = WorkspaceManager(self)
+        self.metrics.attach(self)
         self.settings: SettingsService
         self.shutdown_requested: Any = None  # an asyncio.Event set by daemon.shutdown
 

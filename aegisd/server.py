@@ -19,6 +19,7 @@ from aegisd import systemd
 from aegisd.app import create_app
 from aegisd.config import DaemonConfig
 from aegisd.daemon import Daemon, StartupError
+from aegisd.security import load_or_create_token
 from aegisd.store.database import StoreOpenError
 from aegisd.workspace import _checked_root
 
@@ -110,8 +111,9 @@ async def serve(config: DaemonConfig) -> int:
             await daemon.start()
         except (StoreOpenError, StartupError) as exc:
             raise ServeError(str(exc)) from None
+        token = load_or_create_token(config.data_path) if config.tcp else None
         runner = web.AppRunner(
-            create_app(daemon),
+            create_app(daemon, token),
             handle_signals=False,
             shutdown_timeout=config.shutdown_timeout_s,
             access_log=None,
@@ -125,9 +127,23 @@ async def serve(config: DaemonConfig) -> int:
         owned_socket = not activated
         for sock in sockets:
             await web.SockSite(runner, sock).start()
+        if config.tcp:
+            host, _, port = config.tcp.rpartition(":")
+            await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+            logger.info(
+                "also listening on tcp {} (bearer token in {})",
+                config.tcp,
+                config.data_path / "token",
+            )
         logger.info("aegisd {} listening on {} (pid {})", daemon.version, socket_path, os.getpid())
         systemd.notify("READY=1\nSTATUS=serving")
+        watchdog = systemd.watchdog_interval()
+        if watchdog is not None:
+            # Pinged from the event loop itself: a hung loop stops the pings and systemd restarts us.
+            ping = asyncio.create_task(_watchdog(watchdog / 2))
         await stop.wait()
+        if watchdog is not None:
+            ping.cancel()
         logger.info("shutting down: draining in-flight requests")
         systemd.notify("STOPPING=1")
     finally:
@@ -141,6 +157,12 @@ async def serve(config: DaemonConfig) -> int:
         if lock is not None:
             lock.close()
     return 0
+
+
+async def _watchdog(every_s: float) -> None:
+    while True:
+        systemd.notify("WATCHDOG=1")
+        await asyncio.sleep(every_s)
 
 
 def _checked_root_or_fail(root: Path) -> Path:

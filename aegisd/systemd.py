@@ -38,3 +38,15 @@ def listen_sockets() -> list[socket.socket]:
     for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
         os.environ.pop(name, None)
     return sockets
+
+
+def watchdog_interval() -> float | None:
+    """Seconds within which systemd expects WATCHDOG=1, when it asked for a watchdog."""
+    usec = os.environ.get("WATCHDOG_USEC")
+    pid = os.environ.get("WATCHDOG_PID")
+    if not usec or (pid and pid != str(os.getpid())):
+        return None
+    try:
+        return int(usec) / 1_000_000
+    except ValueError:
+        return None

@@ -100,6 +100,10 @@ class LiveWorkspace:
 
     # -- intake ---------------------------------------------------------------------------------
 
+    @property
+    def queue_depth(self) -> int:
+        return len(self._touched)
+
     def touch(self, paths: Iterable[str]) -> None:
         """Mark root-relative paths as possibly changed; the processor settles them."""
         self._touched.update(paths)
@@ -186,6 +190,7 @@ class LiveWorkspace:
             return
         self.ws.clock = clock
         self.batches += 1
+        self.daemon.metrics.watcher_batches.labels(source).inc()
         self.ws.record_changes(clock, settled.changes)
         batch = ChangeBatch(clock, dict(sorted(settled.changes.items())), source)
         self.daemon.cache.invalidate_paths(self.ws.id, batch.changes)

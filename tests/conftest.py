@@ -175,8 +175,9 @@ async def app_daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
 @pytest_asyncio.fixture
 async def rpc_client(app_daemon: Daemon, tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     """An aiohttp test client talking to the in-process daemon's app."""
-    server = TestServer(create_app(app_daemon))
-    client: TestClient[Any, Any] = TestClient(server)
+    # The test server listens on loopback TCP, which requires the bearer token.
+    server = TestServer(create_app(app_daemon, token="test-token"))
+    client: TestClient[Any, Any] = TestClient(server, headers={"Authorization": "Bearer test-token"})
     await client.start_server()
     yield client
     await client.close()

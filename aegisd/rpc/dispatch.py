@@ -98,12 +98,15 @@ class Dispatcher:
             return _error_response(reply_id, InvalidRequest(), name, caller)
         started = time.perf_counter()
         self.in_flight += 1
+        self.daemon.metrics.in_flight.inc()
         try:
             outcome, text = await self._call(method_name, params, caller)
         finally:
             self.in_flight -= 1
+            self.daemon.metrics.in_flight.dec()
         duration_ms = (time.perf_counter() - started) * 1000
         self.daemon.stats.observe(method_name, outcome, duration_ms)
+        self.daemon.metrics.observe_request(method_name, outcome, duration_ms / 1000)
         self.daemon.access_log.record(
             caller.request_id, method_name, duration_ms, outcome, caller.client
         )
@@ -120,6 +123,7 @@ class Dispatcher:
         if method is None:
             return "METHOD_NOT_FOUND", MethodNotFound(f"Method not found: {name}")
         try:
+            self.daemon.limits.check(caller.client, method.spec.cost)
             text = await self._invoke(method, raw, caller)
         except RpcError as exc:
             return exc.code_name, exc

@@ -79,6 +79,8 @@ async def rpc_post(request: web.Request) -> web.StreamResponse:
 
 async def rpc_websocket(request: web.Request) -> web.StreamResponse:
     daemon = request.app[DAEMON]
+    if len(request.app[WEBSOCKETS]) >= daemon.config.transport.max_websockets:
+        raise web.HTTPServiceUnavailable(text="too many WebSocket connections")
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=daemon.config.max_body_bytes)
     await ws.prepare(request)
     client = request.headers.get(CLIENT_HEADER, "")[:128] or f"ws-{secrets.token_hex(4)}"
@@ -87,13 +89,18 @@ async def rpc_websocket(request: web.Request) -> web.StreamResponse:
     request.app[WEBSOCKETS].add(ws)
     pump = asyncio.create_task(subscriber.pump())
     pending: set[asyncio.Task[None]] = set()
+    limit = daemon.config.transport.max_in_flight_per_connection
+    daemon.metrics.ws_clients.inc()
     try:
         async for message in ws:
             if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                while len(pending) >= limit:  # backpressure: stop reading this connection
+                    await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 await _on_frame(daemon, message.data, subscriber, pending)
             elif message.type == WSMsgType.ERROR:
                 logger.warning("websocket {} closed with error {}", client, ws.exception())
     finally:
+        daemon.metrics.ws_clients.dec()
         daemon.events.remove(subscriber)
         request.app[WEBSOCKETS].discard(ws)
         for task in [pump, *pending]:

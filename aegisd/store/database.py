@@ -8,10 +8,14 @@ and models contributed by plugins are bound to it when the store opens.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -19,17 +23,42 @@ from typing import Any, ParamSpec, TypeVar
 import peewee
 from loguru import logger
 
+from aegisd.breaker import CircuitBreaker
+from aegisd.rpc.errors import Timeout as RpcTimeout
+from aegisd.rpc.errors import Unavailable
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
 PRAGMAS: dict[str, Any] = {
     "journal_mode": "wal",
     "foreign_keys": 1,
-    "busy_timeout": 5000,
+    # SQLite's own wait for a lock; the store retries with backoff on top (StorePolicy).
+    "busy_timeout": 1000,
     # NORMAL in WAL mode: a committed transaction survives a crash or kill -9 of the daemon.
     "synchronous": "normal",
     "cache_size": -16000,
 }
+
+
+@dataclass(frozen=True)
+class StorePolicy:
+    """Retries, timeout and breaker of store operations (config section [store])."""
+
+    retries: int = 4
+    backoff_ms: float = 50.0
+    timeout_s: float = 15.0
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 5.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, in seconds."""
+        return float(random.uniform(0.5, 1.0) * self.backoff_ms * (2**attempt) / 1000)
+
+
+def _is_busy(exc: peewee.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
 
 
 class StoreOpenError(Exception):
@@ -39,13 +68,24 @@ class StoreOpenError(Exception):
 class Store:
     """The database and the single thread that runs every query on it."""
 
-    def __init__(self, path: Path, pragmas: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, path: Path, pragmas: dict[str, Any] | None = None, policy: StorePolicy | None = None
+    ) -> None:
         self.path = path
         self.db = peewee.SqliteDatabase(None)
         self._pragmas = {**PRAGMAS, **(pragmas or {})}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aegisd-db")
         self._thread_ident: int | None = None
+        self._raw: sqlite3.Connection | None = None
+        self.policy = policy or StorePolicy()
+        self.breaker = CircuitBreaker(
+            "the store", self.policy.breaker_failures, self.policy.breaker_cooldown_s
+        )
         self.queries = 0
+        self.retries = 0
+        self.failures = 0
+        self.on_retry: Callable[[], None] | None = None
+        self.on_latency: Callable[[float], None] | None = None
 
     async def open(self, models: Iterable[type[peewee.Model]] = ()) -> None:
         """Open (creating if needed) the database file and bind `models` to it."""
@@ -60,6 +100,7 @@ class Store:
             self.db.connect()
             # Reading the schema is what fails on a file that is not an SQLite database.
             self.db.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
+            self._raw = self.db.connection()
         except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
             self._close_quietly()
             raise StoreOpenError(
@@ -78,10 +119,67 @@ class Store:
             pass
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run `fn(*args, **kwargs)` on the DB thread and await its result."""
+        """Run `fn(*args, **kwargs)` on the DB thread and await its result.
+
+        A busy database is retried with exponential backoff and jitter (bounded); an operation
+        over `timeout_s` is interrupted and reported as TIMEOUT; sustained failures open the
+        breaker, which answers UNAVAILABLE with `retry_after_ms` until a probe succeeds. A
+        failure always reaches the caller: nothing is dropped silently.
+        """
+        self.breaker.before_call()
+        call = partial(fn, *args, **kwargs)
+        for attempt in range(self.policy.retries + 1):
+            self.queries += 1
+            started = time.perf_counter()
+            try:
+                result = await self._attempt(call)
+            except peewee.OperationalError as exc:
+                if _is_busy(exc) and attempt < self.policy.retries:
+                    self.retries += 1
+                    if self.on_retry is not None:
+                        self.on_retry()
+                    await asyncio.sleep(self.policy.backoff(attempt))
+                    continue
+                self.breaker.record_failure()
+                self.failures += 1
+                if _is_busy(exc):
+                    raise Unavailable(
+                        "the database is busy (locked by another writer); try again",
+                        retry_after_ms=int(self.policy.backoff(attempt) * 1000) + 1,
+                    ) from exc
+                raise
+            except TimeoutError:
+                self.breaker.record_failure()
+                self.failures += 1
+                raise RpcTimeout(
+                    f"a store operation took longer than {self.policy.timeout_s} s"
+                ) from None
+            except BaseException:
+                self.breaker.release()
+                raise
+            finally:
+                if self.on_latency is not None:
+                    self.on_latency(time.perf_counter() - started)
+            self.breaker.record_success()
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(self, call: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
-        self.queries += 1
-        return await loop.run_in_executor(self._executor, partial(fn, *args, **kwargs))
+        future = loop.run_in_executor(self._executor, call)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.policy.timeout_s)
+        except TimeoutError:
+            # Abort the statement running on the DB thread, then let it unwind.
+            if self._raw is not None:
+                self._raw.interrupt()
+            with contextlib.suppress(Exception):
+                await future
+            raise
+
+    @property
+    def breaker_open(self) -> bool:
+        return self.breaker.state != "closed"
 
     async def atomic(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `fn` on the DB thread inside one transaction."""
@@ -96,9 +194,8 @@ class Store:
 
     async def close(self) -> None:
         """Close the connection and stop the DB thread (after queued work finishes)."""
-        if self._executor is None:
-            return
-        await self.run(self._close_quietly)
+        # Not through run(): closing must work even while the breaker is open.
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._close_quietly)
         self._executor.shutdown(wait=True)
 
 
