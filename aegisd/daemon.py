@@ -164,4 +164,8 @@ class Daemon:
         reasons += [
             f"workspace {ws.root} degraded: {ws.degraded}" for ws in self.workspaces if ws.degraded
         ]
+        if self.store.breaker_open:
+            reasons.append(
+                f"store circuit breaker open after {self.store.breaker.failures} failures"
+            )
         return {"status": "degraded" if reasons else "ok", "reasons": reasons}
