@@ -134,6 +134,16 @@ class Dispatcher:
             return "INTERNAL_ERROR", InternalError()
         return "ok", text
 
+    async def call(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call a method from inside the daemon (one plugin reading another's results without
+        importing it); raises the method's RpcError, MethodNotFound when it is not registered."""
+        method = self.daemon.registry.get(name)
+        if method is None:
+            raise MethodNotFound(f"Method not found: {name}")
+        text = await self._invoke(method, params or {}, Caller("internal", "internal", "internal"))
+        result: dict[str, Any] = json.loads(text)
+        return result
+
     async def _invoke(self, method: RegisteredMethod, raw: Any, caller: Caller) -> str:
         spec = method.spec
         params = self._validate(spec.params, raw)

@@ -138,3 +138,18 @@ def test_a_plugin_can_bring_its_own_hook_specs() -> None:
     assert host.records["early"].status == "blocked"
     assert host.records["late"].status == "active"
     assert host.call_each("aegisd_widgets", block_on_error=False) == [("late", ["w"])]
+
+
+async def test_internal_calls_reach_other_plugins_methods(
+    app_daemon: Daemon, tmp_path: Path
+) -> None:
+    from aegisd.rpc.errors import MethodNotFound, NotFound
+
+    health = await app_daemon.dispatcher.call("daemon.health")
+    assert health["status"] == "ok"
+    with pytest.raises(NotFound):
+        await app_daemon.dispatcher.call("settings.get")  # no workspace open
+    await app_daemon.workspaces.open(str(tmp_path))
+    assert (await app_daemon.dispatcher.call("settings.get"))["clock"] >= 0
+    with pytest.raises(MethodNotFound):
+        await app_daemon.dispatcher.call("lint.nothing")
