@@ -196,8 +196,9 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    print("aegisd: the MCP server is not available in this version", file=sys.stderr)
-    return EXIT_ERROR
+    from aegisd.mcp import run_mcp
+
+    return run_mcp(args.socket)
 
 
 def _install_service(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -65,7 +66,9 @@ def _failed(code_name: str, message: str, data: Mapping[str, Any]) -> types.Call
     )
 
 
-def _succeeded(tool: BoundTool, result: dict[str, Any], args: Mapping[str, Any]) -> Any:
+def _succeeded(
+    tool: BoundTool, result: dict[str, Any], args: Mapping[str, Any]
+) -> types.CallToolResult:
     try:
         text = tool.spec.render(result, args)
     except (KeyError, TypeError, AttributeError):  # a shape the renderer does not know yet
@@ -88,9 +91,12 @@ class AegisMcp:
         self._lock = asyncio.Lock()
         self._stale = True  # check (and start) the daemon before the next call
         self.audit = AuditTrail(self.call, self.params_of, self.workspace)
+        self._session_id = f"mcp:{secrets.token_hex(6)}"
 
-    def has(self, method: str) -> bool:
-        return method in self._params
+    @property
+    def session_id(self) -> str:
+        """This MCP session's audit `external_id`."""
+        return self._session_id
 
     def params_of(self, method: str) -> frozenset[str] | None:
         return self._params.get(method)
@@ -156,7 +162,9 @@ class AegisMcp:
             for tool in self._tools.values()
         ]
 
-    async def call_tool(self, name: str, arguments: Mapping[str, Any] | None) -> Any:
+    async def call_tool(
+        self, name: str, arguments: Mapping[str, Any] | None
+    ) -> types.CallToolResult:
         """One tool call as an MCP result (errors included), recorded in the audit run."""
         args = dict(arguments or {})
         started = time.monotonic()
@@ -206,7 +214,7 @@ def build_server(app: AegisMcp) -> Server[Any]:
     ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=await app.list_tools())
 
-    async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> Any:
+    async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         return await app.call_tool(params.name, params.arguments)
 
     return Server(

@@ -61,7 +61,7 @@ class DaemonLink:
             )
         return self._session
 
-    async def call(self, method: str, params: Any = None, timeout: float = CALL_TIMEOUT_S) -> Any:
+    async def call(self, method: str, params: Any = None, wait_s: float = CALL_TIMEOUT_S) -> Any:
         """The result of `method`; raises RpcFailure for a JSON-RPC error, DaemonGone otherwise."""
         message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": next(self._ids)}
         if params is not None:
@@ -70,11 +70,11 @@ class DaemonLink:
             async with self._http().post(
                 "http://localhost/rpc",
                 json=message,
-                timeout=aiohttp.ClientTimeout(total=timeout),
+                timeout=aiohttp.ClientTimeout(total=wait_s),
             ) as response:
                 answer = await response.json(content_type=None)
         except TimeoutError as exc:
-            raise DaemonGone(f"aegisd on {self.socket} did not answer within {timeout:g} s") from exc
+            raise DaemonGone(f"aegisd on {self.socket} did not answer within {wait_s:g} s") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise DaemonGone(f"aegisd on {self.socket} is not answering ({exc})") from exc
         except ValueError as exc:
@@ -87,7 +87,7 @@ class DaemonLink:
 
     async def answers(self) -> bool:
         try:
-            await self.call("daemon.health", timeout=HEALTH_TIMEOUT_S)
+            await self.call("daemon.health", wait_s=HEALTH_TIMEOUT_S)
         except (DaemonGone, RpcFailure):
             return False
         return True

@@ -95,6 +95,29 @@ def changes(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
     return "\n".join(lines + [f"{c['kind']} {c['path']}" for c in found])
 
 
+def lint(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    lag = ", a lint run is going: results may lag" if result.get("running") else ""
+    head = f"lint {result['status']}: {result['summary']['issues']} issues{lag}"
+    lines = [_head(head, result)]
+    for report in result["files"]:
+        for i in report["issues"]:
+            code = f" {i['code']}" if i.get("code") else ""
+            where = f"{i['path']}:{i['line']}:{i['column']}"
+            lines.append(f"{where} {i['severity']} {i['tool']}{code} {i['message']}")
+    return "\n".join(lines)
+
+
+def audit_run(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    about = f"{result['status']}, {result['event_count']} events"
+    return f"audit run {result['id']} {result['name']!r}: {about}"
+
+
+def audit_event(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    cut = " (detail or payload truncated to its cap)" if result.get("truncated") else ""
+    about = f"{result['type']} {result['title']!r}{cut}"
+    return f"event {result['id']} logged in run {result['run']}: {about}"
+
+
 def error(code_name: str, message: str, data: Mapping[str, Any]) -> str:
     """`CODE: message`, then field errors and details such as path or retry_after_ms."""
     lines = [f"{code_name}: {message}"]

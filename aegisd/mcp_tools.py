@@ -22,7 +22,10 @@ class ToolContext(Protocol):
 
     async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
-    def has(self, method: str) -> bool: ...
+    def params_of(self, method: str) -> frozenset[str] | None: ...
+
+    @property
+    def session_id(self) -> str: ...
 
     @property
     def audit_run(self) -> int | None: ...
@@ -72,6 +75,9 @@ async def _lint(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[
 
 
 async def _audit_start(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
+    # start_run ensures the run of an external id: calling audit_start again resumes it.
+    if "external_id" in (ctx.params_of(spec.method) or ()) and not args.get("external_id"):
+        args["external_id"] = ctx.session_id
     result = await ctx.call(spec.method, args)
     ctx.remember_run(result)
     return result
@@ -139,6 +145,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Current lint issues (ruff, mypy, bandit, pytest, file length) kept up to date as files "
         "change: per file, with rule, message, severity, line and summary counts. Filter by path, "
         "tool or severity. run=true runs the linters on that path first (slow: seconds to minutes).",
+        render.lint,
         run=_lint,
         extra={"run": ("lint.run", {"type": "boolean", "description": "Run the linters first"})},
     ),
@@ -169,6 +176,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "audit.start_run",
         "Start an audit run for this agent session (name, notes). Your later calls of these tools "
         "and the events you log are recorded in it. Returns the run.",
+        render.audit_run,
         run=_audit_start,
         optional=("external_id",),
         audited=False,
@@ -179,6 +187,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "audit.log_event",
         "Record a step of your work in the audit run: type (thought, command, note, phase, error), "
         "title (at most 200 characters), detail, phase, status. Secrets are redacted.",
+        render.audit_event,
         run=_audit_in_run,
         optional=("run",),
         descriptions=_RUN_HELP,
@@ -189,6 +198,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "audit_end",
         "audit.end_run",
         "Close the audit run when your task is done.",
+        render.audit_run,
         run=_audit_in_run,
         optional=("run",),
         descriptions=_RUN_HELP,

@@ -1,0 +1,32 @@
+"""Text renderings of MCP tool results."""
+
+from __future__ import annotations
+
+from aegisd import mcp_render as render
+
+
+def test_freshness_says_when_to_distrust_a_result() -> None:
+    assert render.freshness({"clock": 7, "pending": False}) == "[clock 7, fresh]"
+    assert render.freshness({"clock": 8, "pending": True}).startswith("[clock 8, PENDING")
+    assert render.freshness({"id": 1}) == ""
+    text = render.generic({"clock": 3, "pending": True, "issues": [1]}, {})
+    assert text.splitlines()[1] == '{"issues":[1]}' and "PENDING" in text.splitlines()[0]
+
+
+def test_clip_says_how_much_was_left_out() -> None:
+    assert render.clip("abc", 5) == "abc"
+    assert render.clip("abcdefgh", 5) == "abcde\n[... 3 more characters: narrow the request]"
+
+
+def test_error_lists_field_errors_and_details() -> None:
+    data = {
+        "code": "INVALID_PARAMS",
+        "timestamp": "t",
+        "method": "index.search",
+        "request_id": "r",
+        "errors": [{"loc": ["params", "limit"], "msg": "too small", "type": "x"}],
+        "retry_after_ms": 50,
+    }
+    assert render.error("INVALID_PARAMS", "Invalid params", data) == (
+        "INVALID_PARAMS: Invalid params\n- limit: too small\n(retry_after_ms=50)"
+    )
