@@ -8,9 +8,11 @@ threads or locks.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import hashlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,6 +21,7 @@ from aegisd_codemap.extract import extract_file
 from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract
 
+PR_SET_PDEATHSIG = 1
 CHUNK = 24
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
@@ -49,6 +52,15 @@ def parse_chunk(root: str, paths: Sequence[str], include_docstrings: bool) -> li
     return out
 
 
+def die_with_parent() -> None:
+    """Worker start-up: exit when the parent dies, even by SIGKILL (Linux PR_SET_PDEATHSIG)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: workers still exit when their task pipe closes
+
+
 class ParserPool:
     """A lazily started process pool sized to the machine."""
 
@@ -61,8 +73,10 @@ class ParserPool:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             # Workers fork from a server that already imported the parsers and grammars.
-            context.set_forkserver_preload(["aegisd_codemap.extract"])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            context.set_forkserver_preload(["aegisd_codemap.poolinit", "aegisd_codemap.extract"])
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=die_with_parent
+            )
         return self._pool
 
     async def parse(
