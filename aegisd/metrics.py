@@ -7,6 +7,7 @@ subscribers) are read at scrape time by a collector instead of being double-coun
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
@@ -50,20 +51,6 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter(
-            "aegisd_rpc_requests",
-            "RPC requests by method and outcome",
-            ["method", "outcome"],
-            registry=r,
-        )
-        self.latency = Histogram(
-            "aegisd_rpc_duration_seconds",
-            "RPC latency by method",
-            ["method"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.in_flight = Gauge("aegisd_rpc_in_flight", "RPC requests being handled", registry=r)
         self.ws_clients = Gauge(
             "aegisd_websocket_clients", "Connected WebSocket clients", registry=r
         )
@@ -86,21 +73,22 @@ class Metrics:
             "aegisd_watcher_batches", "Settled change batches", ["source"], registry=r
         )
         ProcessCollector(registry=r)
-        self._children: dict[str, tuple[Any, Any]] = {}
-        self._outcomes: dict[tuple[str, str], Any] = {}
+        # Request counts and latency buckets: plain numbers updated on the event loop only
+        # (no locks on the hot path), exported at scrape time.
+        self.requests: dict[tuple[str, str], int] = {}
+        self.latency: dict[str, list[float]] = {}  # per-bucket counts..., then sum
 
     def rate_limited_inc(self, cost: str) -> None:
         self.rate_limited.labels(cost).inc()
 
     def observe_request(self, method: str, outcome: str, seconds: float) -> None:
-        child = self._outcomes.get((method, outcome))
-        if child is None:
-            child = self._outcomes[(method, outcome)] = self.requests.labels(method, outcome)
-        child.inc()
-        histogram = self._children.get(method)
-        if histogram is None:
-            histogram = self._children[method] = (self.latency.labels(method), None)
-        histogram[0].observe(seconds)
+        key = (method, outcome)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        row = self.latency.get(method)
+        if row is None:
+            row = self.latency[method] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+        row[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        row[-1] += seconds
 
     def attach(self, daemon: Daemon) -> None:
         """Read the daemon's own counters at scrape time."""
@@ -110,12 +98,33 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def _request_families(metrics: Metrics) -> Iterator[Any]:
+    counts = CounterMetricFamily(
+        "aegisd_rpc_requests", "RPC requests by method and outcome", labels=["method", "outcome"]
+    )
+    for (method, outcome), value in sorted(metrics.requests.items()):
+        counts.add_metric([method, outcome], value)
+    yield counts
+    latency = HistogramMetricFamily(
+        "aegisd_rpc_duration_seconds", "RPC latency by method", labels=["method"]
+    )
+    bounds = [str(b) for b in LATENCY_BUCKETS] + ["+Inf"]
+    for method, row in sorted(metrics.latency.items()):
+        cumulative, buckets = 0.0, []
+        for bound, count in zip(bounds, row[:-1], strict=True):
+            cumulative += count
+            buckets.append((bound, cumulative))
+        latency.add_metric([method], buckets, sum_value=row[-1])
+    yield latency
+
+
 class _DaemonCollector(Collector):
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
 
     def collect(self) -> Iterator[Any]:
         d = self.daemon
+        yield from _request_families(d.metrics)
         for name, help_text in (
             ("hits", "Cache hits"),
             ("misses", "Cache misses"),
@@ -132,6 +141,9 @@ class _DaemonCollector(Collector):
         yield size
         workspaces = list(d.workspaces)
         yield GaugeMetricFamily("aegisd_workspaces", "Open workspaces", value=len(workspaces))
+        yield GaugeMetricFamily(
+            "aegisd_rpc_in_flight", "RPC requests being handled", value=d.dispatcher.in_flight
+        )
         yield GaugeMetricFamily(
             "aegisd_workspaces_degraded", "Workspaces whose watcher is degraded",
             value=sum(1 for ws in workspaces if ws.degraded),

@@ -98,12 +98,10 @@ class Dispatcher:
             return _error_response(reply_id, InvalidRequest(), name, caller)
         started = time.perf_counter()
         self.in_flight += 1
-        self.daemon.metrics.in_flight.inc()
         try:
             outcome, text = await self._call(method_name, params, caller)
         finally:
             self.in_flight -= 1
-            self.daemon.metrics.in_flight.dec()
         duration_ms = (time.perf_counter() - started) * 1000
         self.daemon.stats.observe(method_name, outcome, duration_ms)
         self.daemon.metrics.observe_request(method_name, outcome, duration_ms / 1000)
