@@ -81,7 +81,10 @@ async def rpc_websocket(request: web.Request) -> web.StreamResponse:
     daemon = request.app[DAEMON]
     if len(request.app[WEBSOCKETS]) >= daemon.config.transport.max_websockets:
         raise web.HTTPServiceUnavailable(text="too many WebSocket connections")
-    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=daemon.config.max_body_bytes)
+    # Heartbeats only over TCP: a Unix-socket peer that dies closes its socket, and resetting
+    # the heartbeat timer on every frame is a measurable share of a small request.
+    heartbeat = 30.0 if transport(request) == "tcp" else None
+    ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=daemon.config.max_body_bytes)
     await ws.prepare(request)
     client = request.headers.get(CLIENT_HEADER, "")[:128] or f"ws-{secrets.token_hex(4)}"
     subscriber = Subscriber(ws.send_str, client, daemon.config.events.max_queue)
