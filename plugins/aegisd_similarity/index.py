@@ -1,0 +1,305 @@
+"""`CloneIndex`: fingerprints of every file in an inverted index, and clone queries over it.
+
+Adding or removing a file touches only its own postings. Clones come from seeds: every two
+postings of a fingerprint, except for fingerprints with more than `max_postings` postings
+(boilerplate), which are skipped, so a fingerprint never yields more than max_postings² / 2
+seeds. The full report is kept per file pair; after an edit only the pairs of the changed
+files are computed again, plus those of files sharing a fingerprint whose count crossed the cap.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain, combinations
+
+from aegisd_similarity.fingerprint import DEFAULT_K, DEFAULT_WINDOW, Fingerprints, fingerprint
+from aegisd_similarity.found import Found, clones_of, covered_lines
+from aegisd_similarity.match import BIAS, CloneParams, match_pair
+from aegisd_similarity.models import Clone, Hotspot, Summary
+from aegisd_similarity.postings import Postings
+from aegisd_similarity.tokens import FileTokens, tokenize_file
+
+__all__ = ["DEFAULT_MAX_POSTINGS", "SNIPPET_PATH", "CloneIndex"]
+
+DEFAULT_MAX_POSTINGS = 12
+SNIPPET_PATH = "<snippet>"
+_LOW = 0xFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    id: int
+    tokens: FileTokens
+    fingerprints: Fingerprints
+
+
+class CloneIndex:
+    """Files' fingerprints and the clones among them; not thread-safe (one owner at a time)."""
+
+    def __init__(
+        self,
+        k: int = DEFAULT_K,
+        window: int = DEFAULT_WINDOW,
+        max_postings: int = DEFAULT_MAX_POSTINGS,
+    ) -> None:
+        if max_postings < 2:
+            raise ValueError("max_postings must be at least 2")
+        self.k, self.window, self.max_postings = k, window, max_postings
+        self._by_path: dict[str, _File] = {}
+        self._by_id: dict[int, _File] = {}
+        self._postings = Postings()
+        self._next_id = 0
+        # The kept report: its parameters, clones per pair (a_id << 32 | b_id), the files whose
+        # pairs are out of date, and all of it sorted (None until asked for after a change).
+        self._params: CloneParams | None = None
+        self._pairs: dict[int, list[Found]] = {}
+        self._dirty: set[int] = set()
+        self._sorted: list[Found] | None = None
+
+    # -- contents ---------------------------------------------------------------------------
+
+    def add_file(self, tokens: FileTokens, fingerprints: Fingerprints | None = None) -> None:
+        """Index a file, replacing any earlier version of the same path.
+
+        `fingerprints` (from a worker) must use this index's k and window; by default they
+        are computed here.
+        """
+        if fingerprints is None:
+            fingerprints = fingerprint(tokens, self.k, self.window)
+        elif (fingerprints.k, fingerprints.window) != (self.k, self.window):
+            raise ValueError("fingerprints were made with another k or window")
+        old = self._by_path.get(tokens.path)
+        if old is not None:
+            self._drop(old)
+        self._next_id += 1  # ids only grow, so every postings list stays sorted
+        entry = _File(self._next_id, tokens, fingerprints)
+        self._by_path[tokens.path] = self._by_id[entry.id] = entry
+        self._postings.add(entry.id, fingerprints)
+        if self._params is not None:
+            self._dirty.add(entry.id)
+            self._sorted = None
+            gone = Counter(old.fingerprints.hashes) if old else Counter[int]()
+            self._dirty |= self._crossed(Counter(fingerprints.hashes), gone)
+
+    def remove_file(self, path: str) -> bool:
+        """Forget a file; False when it was not indexed."""
+        entry = self._by_path.get(path)
+        if entry is None:
+            return False
+        self._drop(entry)
+        if self._params is not None:
+            self._dirty |= self._crossed(Counter(), Counter(entry.fingerprints.hashes))
+        return True
+
+    def files(self) -> list[str]:
+        """Indexed paths, sorted."""
+        return sorted(self._by_path)
+
+    def get(self, path: str) -> FileTokens | None:
+        """The tokens of an indexed file."""
+        entry = self._by_path.get(path)
+        return entry.tokens if entry else None
+
+    def __len__(self) -> int:
+        return len(self._by_path)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def clones(
+        self,
+        paths: Sequence[str] | None = None,
+        min_tokens: int = 30,
+        min_similarity: float = 0.7,
+        type3: bool = True,
+        limit: int | None = None,
+        max_gap: int = 16,
+    ) -> list[Clone]:
+        """Clones among indexed files, largest first; with `paths`, only those touching them
+        (unknown paths are ignored)."""
+        params = CloneParams(min_tokens, min_similarity, max_gap, type3)
+        if paths is None:
+            found = self._report(params)
+        else:
+            ids = {self._by_path[p].id for p in paths if p in self._by_path}
+            if params == self._params:  # from the kept report, brought up to date
+                self._refresh(params)
+                pairs = (v for k, v in self._pairs.items() if k >> 32 in ids or k & _LOW in ids)
+            else:  # another query's parameters: compute just these pairs, keep nothing
+                pairs = (v for v in self._compute(self._seeds_of(ids), params).values())
+            found = sorted(chain.from_iterable(pairs), key=Found.order)
+        return clones_of(found if limit is None else found[:limit])
+
+    def hotspots(
+        self,
+        min_tokens: int = 30,
+        min_similarity: float = 0.7,
+        type3: bool = True,
+        limit: int | None = None,
+        max_gap: int = 16,
+    ) -> list[Hotspot]:
+        """Files with duplicated lines, the most duplicated (by share) first."""
+        found = self._report(CloneParams(min_tokens, min_similarity, max_gap, type3))
+        spots = self._hotspots(found)
+        spots.sort(key=lambda s: (-s.ratio, -s.duplicated_lines, s.path))
+        return spots if limit is None else spots[:limit]
+
+    def summary(
+        self,
+        min_tokens: int = 30,
+        min_similarity: float = 0.7,
+        type3: bool = True,
+        max_gap: int = 16,
+    ) -> Summary:
+        """Files, lines, duplicated lines and clones over the whole index."""
+        found = self._report(CloneParams(min_tokens, min_similarity, max_gap, type3))
+        lines = sum(e.tokens.line_count for e in self._by_path.values())
+        duplicated = sum(s.duplicated_lines for s in self._hotspots(found))
+        percent = round(100 * duplicated / lines, 2) if lines else 0.0
+        return Summary(len(self._by_path), lines, duplicated, percent, len(found))
+
+    def check(
+        self,
+        code: str | FileTokens,
+        language: str = "python",
+        min_tokens: int = 30,
+        min_similarity: float = 0.7,
+        type3: bool = True,
+        limit: int | None = 20,
+        max_gap: int = 16,
+    ) -> list[Clone]:
+        """Clones of a snippet (or of one file, whose own indexed version is left out) in the
+        index. In each clone, `a` is the indexed code and `b` the snippet."""
+        params = CloneParams(min_tokens, min_similarity, max_gap, type3)
+        query = code if isinstance(code, FileTokens) else _snippet(code, language)
+        prints = fingerprint(query, self.k, self.window)
+        own = self._by_path.get(query.path)
+        seeds: dict[int, list[int]] = {}
+        for h, qpos in zip(prints.hashes, prints.positions, strict=True):
+            if self._postings.count(h) > self.max_postings:
+                continue
+            for posting in self._postings.lookup(h):
+                fid, pos = posting >> 32, posting & _LOW
+                if own is None or fid != own.id:
+                    seeds.setdefault(fid, []).append((qpos - pos + BIAS) << 32 | pos)
+        found: list[Found] = []
+        for fid, group in seeds.items():
+            tokens = self._by_id[fid].tokens
+            if tokens.lexicon.family == query.lexicon.family:
+                group.sort()
+                matches = match_pair(tokens, query, group, self.k, params)
+                found.extend(Found.of(tokens, query, m) for m in matches)
+        found.sort(key=Found.order)
+        return clones_of(found if limit is None else found[:limit])
+
+    # -- the kept report --------------------------------------------------------------------
+
+    def _drop(self, entry: _File) -> None:
+        """Take a file out of the maps, the postings and the kept report."""
+        del self._by_path[entry.tokens.path], self._by_id[entry.id]
+        self._postings.remove(entry.id, entry.fingerprints)
+        if self._params is not None:
+            self._forget({entry.id})
+            self._dirty.discard(entry.id)
+            self._sorted = None
+
+    def _report(self, params: CloneParams) -> list[Found]:
+        """Every clone, sorted."""
+        self._refresh(params)
+        if self._sorted is None:
+            self._sorted = sorted(chain.from_iterable(self._pairs.values()), key=Found.order)
+        return self._sorted
+
+    def _refresh(self, params: CloneParams) -> None:
+        """Bring the kept clones per pair up to date: in full when the parameters change,
+        else for the pairs of changed files."""
+        if params != self._params:
+            self._params, self._dirty, self._sorted = params, set(), None
+            self._pairs = self._compute(self._seeds(), params)
+        elif self._dirty:
+            self._forget(self._dirty)
+            self._pairs.update(self._compute(self._seeds_of(self._dirty), params))
+            self._dirty = set()
+
+    def _forget(self, ids: set[int]) -> None:
+        """Drop the kept clones of every pair involving one of `ids`."""
+        for pair in [p for p in self._pairs if p >> 32 in ids or p & _LOW in ids]:
+            del self._pairs[pair]
+
+    def _crossed(self, added: Counter[int], removed: Counter[int]) -> set[int]:
+        """Files holding a fingerprint whose postings crossed the cap, one way or the other,
+        through this change (fingerprint -> postings added and removed): their pairs gained or
+        lost seeds."""
+        cap, files = self.max_postings, set[int]()
+        for h in added.keys() | removed.keys():
+            delta = added[h] - removed[h]
+            if delta:
+                now = self._postings.count(h)
+                if min(now - delta, now) <= cap < max(now - delta, now):
+                    files.update(p >> 32 for p in self._postings.lookup(h))
+        return files
+
+    def _compute(self, groups: dict[int, list[int]], params: CloneParams) -> dict[int, list[Found]]:
+        """Clones of each pair of seeds, oriented so `first` has the smaller path."""
+        out: dict[int, list[Found]] = {}
+        for pair, seeds in groups.items():
+            a = self._by_id[pair >> 32].tokens
+            b = self._by_id[pair & _LOW].tokens
+            if a.lexicon.family != b.lexicon.family:
+                continue
+            seeds.sort()
+            matches = match_pair(a, b, seeds, self.k, params)
+            if a.path > b.path:  # name pairs in path order, whatever order files came in
+                a, b, matches = b, a, [m.swapped() for m in matches]
+            if matches:
+                out[pair] = [Found.of(a, b, m) for m in matches]
+        return out
+
+    def _seeds(self) -> dict[int, list[int]]:
+        """Seeds of every file pair, keyed `a_id << 32 | b_id` (a_id <= b_id)."""
+        groups: dict[int, list[int]] = {}
+        low = _LOW
+        for hits in self._postings.groups(self.max_postings):
+            for x, y in combinations(hits, 2):  # x < y: ids, then positions, ascending
+                pair = (x & ~low) | (y >> 32)
+                seed = ((y & low) - (x & low) + BIAS) << 32 | (x & low)
+                group = groups.get(pair)
+                if group is None:
+                    groups[pair] = [seed]
+                else:
+                    group.append(seed)
+        return groups
+
+    def _seeds_of(self, chosen: set[int]) -> dict[int, list[int]]:
+        """Seeds of the pairs that involve one of the files `chosen`."""
+        groups: dict[int, list[int]] = {}
+        cap, low = self.max_postings, _LOW
+        for fid in chosen:
+            prints = self._by_id[fid].fingerprints
+            for h, pos in zip(prints.hashes, prints.positions, strict=True):
+                if self._postings.count(h) > cap:
+                    continue
+                own = fid << 32 | pos
+                for other in self._postings.lookup(h):
+                    if other == own or (other >> 32 in chosen and other < own):
+                        continue  # itself, or found from the other side
+                    x, y = (own, other) if own < other else (other, own)
+                    seed = ((y & low) - (x & low) + BIAS) << 32 | (x & low)
+                    groups.setdefault((x & ~low) | (y >> 32), []).append(seed)
+        return groups
+
+    def _hotspots(self, found: Iterable[Found]) -> list[Hotspot]:
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for f in found:
+            for loc in (f.first, f.second):
+                spans.setdefault(loc.path, []).append((loc.start_line, loc.end_line))
+        spots = []
+        for path, ranges in spans.items():
+            lines, duplicated = self._by_path[path].tokens.line_count, covered_lines(ranges)
+            spots.append(Hotspot(path, lines, duplicated, round(duplicated / lines, 4)))
+        return spots
+
+
+def _snippet(code: str, language: str) -> FileTokens:
+    return tokenize_file(SNIPPET_PATH, code.encode("utf-8", "surrogatepass"), language)
