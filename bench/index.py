@@ -134,6 +134,7 @@ def main() -> None:
         root = tmp / "stdlib"
         n_files = copy_stdlib(root)
         bare_s, bare_symbols = bare_index(root)
+        _note(f"copied {n_files} files; bare index {bare_s:.1f} s")
         ctags_s = ctags_index(root)
         sock, data = tmp / "s.sock", tmp / "state"
         env = isolated_env(tmp)
@@ -157,6 +158,7 @@ def main() -> None:
             prober.start()
             wait_ready(rpc)
             cold_s = time.perf_counter() - start
+            _note(f"cold index {cold_s:.1f} s")
             stop.set()
             prober.join()
             status = rpc("index.status")
@@ -178,6 +180,7 @@ def main() -> None:
                 t = time.perf_counter()
                 rpc("index.search", {"query": q})
                 search_ms.append((time.perf_counter() - t) * 1000)
+            _note("searches done")
             # One-file edit until search shows the new symbol.
             target = root / "bench_edit_target.py"
             edit_ms = []
@@ -189,6 +192,7 @@ def main() -> None:
                     time.sleep(0.002)
                 edit_ms.append((time.perf_counter() - t) * 1000)
                 time.sleep(0.1)
+        _note("edits done")
         # Warm restart: the same state dir; time until the first search answers with hits.
         t0 = time.perf_counter()  # from process start: the restart is part of the figure
         with server_process(
@@ -225,6 +229,10 @@ def main() -> None:
             print(f"{label:<38} {value:<40} {verdict}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _v(ok: bool) -> str:

@@ -154,9 +154,10 @@ class Dispatcher:
         if not isinstance(result, method.result):
             result = method.result.model_validate(result)
         if isinstance(result, FreshResult) and ctx.resolved_workspace is not None:
-            # The answer reflects the clock seen when work started; pending is read at the end.
+            # The answer reflects the clock seen when work started; pending is read at the end (a
+            # plugin may already have set it, e.g. while its own index is still loading).
             result.clock = clock
-            result.pending = ctx.resolved_workspace.pending
+            result.pending = result.pending or ctx.resolved_workspace.pending
         return str(result.model_dump_json())
 
     @staticmethod

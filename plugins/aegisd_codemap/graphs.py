@@ -92,7 +92,8 @@ async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
     if params.include_external and focus is None:
         nodes = sorted(set(nodes) | {e.target for e in edges if e.external})
     edges.sort(key=lambda e: (e.source, e.target))
-    return ImportsResult(nodes=nodes, edges=edges, cycles=cycles)
+    pending = not service.is_ready(ctx.daemon, ctx.workspace.id)
+    return ImportsResult(nodes=nodes, edges=edges, cycles=cycles, pending=pending)
 
 
 class DependentsParams(WorkspaceParams):
@@ -110,7 +111,11 @@ async def graph_dependents(params: DependentsParams, ctx: RpcContext) -> Depende
     rel = ctx.workspace.relative(params.path)
     if rel not in graph.edges:
         raise NotFound(f"not an indexed file: {params.path}", path=rel)
-    return DependentsResult(path=rel, dependents=dependents(graph, rel, params.transitive))
+    return DependentsResult(
+        path=rel,
+        dependents=dependents(graph, rel, params.transitive),
+        pending=not service.is_ready(ctx.daemon, ctx.workspace.id),
+    )
 
 
 class ClassesParams(WorkspaceParams):
@@ -147,6 +152,7 @@ async def classes(params: ClassesParams, ctx: RpcContext) -> ClassesResult:
     wanted = {e.source for e in edges} | {e.target for e in edges if not e.external}
     nodes = [n for n in graph.nodes.values() if touches(n.id) or n.id in wanted]
     return ClassesResult(
+        pending=not service.is_ready(ctx.daemon, ctx.workspace.id),
         nodes=[ClassNodeOut(id=n.id, path=n.path, qualname=n.qualname, line=n.line) for n in nodes],
         edges=[
             ClassEdgeOut(source=e.source, target=e.target, kind=e.kind, external=e.external)

@@ -48,10 +48,12 @@ class SearchResult(FreshResult):
 
 async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
     ws = ctx.workspace
-    key = ("search", params.query, params.kind, params.path_glob, params.limit)
+    index = service.get(ctx.daemon).index(ws.id)
+    # Keyed by the index version too: loading from the store changes answers without any file
+    # changing, so path-based invalidation alone would keep a stale (empty) answer.
+    key = ("search", index.version, params.query, params.kind, params.path_glob, params.limit)
     cached = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws.id, key)
     if cached is None:
-        index = service.get(ctx.daemon).index(ws.id)
         cached = []
         for hit in index.search.query(params.query, params.kind, params.path_glob, params.limit):
             _, symbol = index.symbols[hit.symbol_id]
@@ -69,7 +71,7 @@ async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
                 )
             )
         ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws.id, key, cached, paths=(ANY_PATH,))
-    return SearchResult(hits=cached)
+    return SearchResult(hits=cached, pending=not service.is_ready(ctx.daemon, ws.id))
 
 
 class StatusResult(FreshResult):
@@ -95,6 +97,7 @@ async def index_status(params: WorkspaceParams, ctx: RpcContext) -> StatusResult
         loaded=index.counters.loaded,
         last_full_scan=index.counters.last_full_scan,
         ready=event is not None and event.is_set(),
+        pending=not (event is not None and event.is_set()),
     )
 
 
@@ -163,6 +166,7 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
         raise NotFound(f"not an indexed file: {params.path}", path=rel)
     complexities = [s.complexity for s in extract.symbols]
     return FileResult(
+        pending=not service.is_ready(ctx.daemon, ws.id),
         path=rel,
         language=extract.language,
         lines=extract.lines,
@@ -251,7 +255,7 @@ async def tree(params: TreeParams, ctx: RpcContext) -> TreeResult:
     index = service.get(ctx.daemon).index(ws.id)
     known = ws.live.known if ws.live is not None else {}
     node, git = await build_tree(ws.root, known, index, base, params.depth)
-    return TreeResult(root=node, git=git)
+    return TreeResult(root=node, git=git, pending=not service.is_ready(ctx.daemon, ws.id))
 
 
 async def rebuild(params: WorkspaceParams, ctx: RpcContext) -> StatusResult:

@@ -44,6 +44,12 @@ def get(daemon: Daemon) -> Codemap:
     return daemon.state[CODEMAP]
 
 
+def is_ready(daemon: Daemon, ws_id: str) -> bool:
+    """True once the workspace's index is loaded and in line with the disk."""
+    event = get(daemon).ready.get(ws_id)
+    return event is not None and event.is_set()
+
+
 async def opened(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
     codemap.locks[ws.id] = asyncio.Lock()

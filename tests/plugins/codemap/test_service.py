@@ -1,0 +1,34 @@
+"""The code map inside a daemon: answers follow the index even when no file changed."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aegisd.daemon import Daemon
+from aegisd_codemap import service
+from aegisd_codemap.index import WorkspaceIndex
+
+
+async def test_search_is_not_served_stale_after_the_index_loads(
+    app_daemon: Daemon, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "a.py").write_text("def alpha_helper():\n    return 1\n")
+    ws, _ = await app_daemon.workspaces.open(str(root))
+    async with asyncio.timeout(30):
+        while not service.is_ready(app_daemon, ws.id):
+            await asyncio.sleep(0.02)
+    codemap = service.get(app_daemon)
+    loaded = codemap.indexes[ws.id]
+    # As right after a restart: an empty index that has not loaded the store yet.
+    codemap.indexes[ws.id] = WorkspaceIndex()
+    codemap.ready[ws.id].clear()
+    params = {"workspace": ws.id, "query": "alpha_helper"}
+    before = await app_daemon.dispatcher.call("index.search", params)
+    assert before["hits"] == [] and before["pending"] is True
+    codemap.indexes[ws.id].load(dict(loaded.files), dict(loaded.hashes), set())
+    codemap.ready[ws.id].set()
+    after = await app_daemon.dispatcher.call("index.search", params)
+    assert [h["name"] for h in after["hits"]] == ["alpha_helper"] and after["pending"] is False
