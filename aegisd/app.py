@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from aegisd.daemon import Daemon
+from aegisd.dashboard import dashboard
 from aegisd.metrics import CONTENT_TYPE
 from aegisd.rpc.errors import InvalidRequest, error_object
 from aegisd.rpc.http import (
@@ -115,5 +116,6 @@ def create_app(daemon: Daemon, token: str | None = None) -> web.Application:
     app.router.add_get("/rpc/ws", rpc_websocket)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/dashboard", dashboard)
     app.on_shutdown.append(close_websockets)
     return app

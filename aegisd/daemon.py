@@ -86,6 +86,7 @@ class Daemon:
         self.metrics = Metrics()
         self.store = Store(config.db_path, policy=StorePolicy(**config.store.model_dump()))
         self.store.on_retry = self.metrics.store_retries.inc
+        self.store.on_failure = self.metrics.store_failures.inc
         self.store.on_latency = self.metrics.store_latency.observe
         self.limits = RateLimiter(config.rate_limits, self.metrics.rate_limited_inc)
         self.cache = Cache(config.cache.max_entries, config.cache.max_bytes)

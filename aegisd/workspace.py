@@ -69,6 +69,15 @@ class Workspace:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     live: LiveWorkspace | None = None
 
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Keep `task` until it finishes (cancelled on close); finished ones are dropped."""
+        self.tasks.append(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        if task in self.tasks:
+            self.tasks.remove(task)
+
     def record_changes(self, clock: int, changes: dict[str, str]) -> None:
         """Remember a batch for `workspace.changes`, forgetting the oldest beyond the limit."""
         self.changelog.extend((clock, path, kind) for path, kind in changes.items())
@@ -213,7 +222,7 @@ class WorkspaceManager:
         """Settings changed: apply them (new exclusions are reconciled in the background)."""
         ws.settings = await self.daemon.settings.get(ws.id)
         if ws.live is not None:
-            ws.tasks.append(asyncio.create_task(ws.live.settings_changed()))
+            ws.track(asyncio.create_task(ws.live.settings_changed()))
 
 
 def _checked_root(root: str | os.PathLike[str]) -> Path:

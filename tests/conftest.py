@@ -177,7 +177,9 @@ async def rpc_client(app_daemon: Daemon, tmp_path: Path) -> AsyncIterator[TestCl
     """An aiohttp test client talking to the in-process daemon's app."""
     # The test server listens on loopback TCP, which requires the bearer token.
     server = TestServer(create_app(app_daemon, token="test-token"))
-    client: TestClient[Any, Any] = TestClient(server, headers={"Authorization": "Bearer test-token"})
+    client: TestClient[Any, Any] = TestClient(
+        server, headers={"Authorization": "Bearer test-token"}
+    )
     await client.start_server()
     yield client
     await client.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +33,13 @@ if TYPE_CHECKING:
     from aegisd.daemon import Daemon
 
 _NO_ID = object()
+UNKNOWN_METHOD = "<unknown>"
 
 
 def _valid_id(value: Any) -> bool:
-    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+    if isinstance(value, float):
+        return math.isfinite(value)  # 1e400 parses as inf, which JSON cannot carry back
+    return value is None or (isinstance(value, str | int) and not isinstance(value, bool))
 
 
 def _error_response(req_id: Any, exc: RpcError, method: str | None, caller: Caller) -> str:
@@ -103,8 +107,11 @@ class Dispatcher:
         finally:
             self.in_flight -= 1
         duration_ms = (time.perf_counter() - started) * 1000
-        self.daemon.stats.observe(method_name, outcome, duration_ms)
-        self.daemon.metrics.observe_request(method_name, outcome, duration_ms / 1000)
+        # Client-chosen names of unknown methods must not become labels (unbounded, and any
+        # string at all — a lone surrogate broke the exposition).
+        label = UNKNOWN_METHOD if outcome == "METHOD_NOT_FOUND" else method_name
+        self.daemon.stats.observe(label, outcome, duration_ms)
+        self.daemon.metrics.observe_request(label, outcome, duration_ms / 1000)
         self.daemon.access_log.record(
             caller.request_id, method_name, duration_ms, outcome, caller.client
         )

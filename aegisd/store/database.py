@@ -56,7 +56,7 @@ class StorePolicy:
         return float(random.uniform(0.5, 1.0) * self.backoff_ms * (2**attempt) / 1000)
 
 
-def _is_busy(exc: peewee.OperationalError) -> bool:
+def _is_busy(exc: Exception) -> bool:
     message = str(exc).lower()
     return "locked" in message or "busy" in message
 
@@ -85,6 +85,7 @@ class Store:
         self.retries = 0
         self.failures = 0
         self.on_retry: Callable[[], None] | None = None
+        self.on_failure: Callable[[], None] | None = None
         self.on_latency: Callable[[float], None] | None = None
 
     async def open(self, models: Iterable[type[peewee.Model]] = ()) -> None:
@@ -133,15 +134,14 @@ class Store:
             started = time.perf_counter()
             try:
                 result = await self._attempt(call)
-            except peewee.OperationalError as exc:
+            except (peewee.OperationalError, sqlite3.OperationalError) as exc:
                 if _is_busy(exc) and attempt < self.policy.retries:
                     self.retries += 1
                     if self.on_retry is not None:
                         self.on_retry()
                     await asyncio.sleep(self.policy.backoff(attempt))
                     continue
-                self.breaker.record_failure()
-                self.failures += 1
+                self._failed()
                 if _is_busy(exc):
                     raise Unavailable(
                         "the database is busy (locked by another writer); try again",
@@ -149,8 +149,7 @@ class Store:
                     ) from exc
                 raise
             except TimeoutError:
-                self.breaker.record_failure()
-                self.failures += 1
+                self._failed()
                 raise RpcTimeout(
                     f"a store operation took longer than {self.policy.timeout_s} s"
                 ) from None
@@ -163,6 +162,12 @@ class Store:
             self.breaker.record_success()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _failed(self) -> None:
+        self.breaker.record_failure()
+        self.failures += 1
+        if self.on_failure is not None:
+            self.on_failure()
 
     async def _attempt(self, call: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()

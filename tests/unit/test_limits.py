@@ -99,7 +99,9 @@ async def test_busy_database_is_retried_until_the_lock_goes(tmp_path: Path) -> N
 
 
 async def test_sustained_lock_fails_loudly_then_opens_the_breaker(tmp_path: Path) -> None:
-    store = await _store(tmp_path, retries=1, backoff_ms=5, breaker_failures=2, breaker_cooldown_s=30)
+    store = await _store(
+        tmp_path, retries=1, backoff_ms=5, breaker_failures=2, breaker_cooldown_s=30
+    )
     held, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=_hold_write_lock, args=(store.path, held, release))
     holder.start()

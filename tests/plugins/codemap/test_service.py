@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from aegisd.daemon import Daemon
 from aegisd_codemap import service
 from aegisd_codemap.index import WorkspaceIndex
+
+from aegisd.daemon import Daemon
 
 
 async def test_search_is_not_served_stale_after_the_index_loads(
