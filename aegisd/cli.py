@@ -1,4 +1,4 @@
-"""The `aegisd` command: serve | call | status | stop | mcp | install-service.
+"""The `aegisd` command: serve | call | status | stop | mcp | audit | install-service.
 
 Heavy imports (aiohttp, pydantic, peewee) happen only in the commands that need them, so the
 client commands start fast.
@@ -51,6 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     mcp = sub.add_parser("mcp", help="an MCP server on stdio backed by the daemon")
     _add_socket(mcp)
 
+    audit = sub.add_parser("audit", help="agent audit trail: record a command or an agent hook")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    hook = audit_sub.add_parser("hook", help="record one agent hook payload read on stdin")
+    _add_socket(hook)
+    hook.add_argument("--data-dir", help="state directory (where the spool is kept)")
+    run = audit_sub.add_parser(
+        "exec", help="run CMD and record it: aegisd audit exec --run ID -- CMD"
+    )
+    run.add_argument("--run", type=int, required=True, help="the run to record in")
+    run.add_argument("--actor", choices=["agent", "human", "system"], default="agent")
+    _add_socket(run)
+    run.add_argument("argv", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+
     install = sub.add_parser("install-service", help="write the systemd user units")
     install.add_argument("--unit-dir", help="default: ~/.config/systemd/user")
     return parser
@@ -70,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": _status,
         "stop": _stop,
         "mcp": _mcp,
+        "audit": _audit,
         "install-service": _install_service,
     }
     if args.command not in handlers:
@@ -199,6 +213,14 @@ def _mcp(args: argparse.Namespace) -> int:
     from aegisd.mcp import run_mcp
 
     return run_mcp(args.socket)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from aegisd_audit import cli as audit_cli  # the built-in audit plugin's client side
+
+    if args.audit_command == "hook":
+        return audit_cli.hook_command(args.socket, args.data_dir, sys.stdin.read())
+    return audit_cli.exec_command(args.socket, args.run, args.argv, args.actor)
 
 
 def _install_service(args: argparse.Namespace) -> int:

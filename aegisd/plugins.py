@@ -29,6 +29,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "aegisd.builtin.workspace_methods",
     "aegisd.builtin.event_methods",
     "aegisd_codemap.hooks",
+    "aegisd_audit.hooks",
 )
 
 ENTRY_POINT_GROUP = "aegisd"

@@ -76,6 +76,11 @@ def diff_change(
     return FileChange(path, change, False, added, removed, diff, truncated, old_size, new_size)
 
 
+def is_text(data: bytes) -> bool:
+    """Whether `data` is diffable text: UTF-8 without NUL bytes."""
+    return _text(data) is not None
+
+
 def _text(data: bytes | None) -> str | None:
     """`data` decoded, "" for a missing side, None when binary."""
     if data is None:
@@ -167,6 +172,12 @@ class PreimageStore:
         """Drop what is remembered for `path` (nothing happens when there is none)."""
         with self._lock:
             self._forget(path)
+
+    def forget_prefix(self, prefix: str) -> None:
+        """Drop what is remembered for every path starting with `prefix`."""
+        with self._lock:
+            for path in [p for p in (*self._memory, *self._disk) if p.startswith(prefix)]:
+                self._forget(path)
 
     def _forget(self, path: str) -> None:
         data = self._memory.pop(path, None)

@@ -162,3 +162,16 @@ def test_a_new_store_clears_blobs_left_by_an_old_one(tmp_path: Path) -> None:
     new = PreimageStore(tmp_path)
     assert new.get("a") is None
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_forget_prefix_drops_one_workspace_from_memory_and_disk(tmp_path: Path) -> None:
+    store = PreimageStore(tmp_path / "pre", memory_max_bytes=10, disk_max_bytes=1000)
+    store.remember("w1:a", b"12345678")
+    store.remember("w1:b", b"abcdefgh")  # pushes w1:a to disk
+    store.remember("w2:a", b"xy")
+    assert store.disk_bytes == 8
+    store.forget_prefix("w1:")
+    assert store.get("w1:a") is None and store.get("w1:b") is None
+    assert store.get("w2:a") == b"xy"
+    assert (store.memory_bytes, store.disk_bytes) == (2, 0)
+    assert not list((tmp_path / "pre").iterdir())

@@ -1,0 +1,95 @@
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import peewee
+import pytest
+import pytest_asyncio
+from aegisd_audit import store
+from aegisd_audit.writer import GroupWriter
+
+from aegisd.rpc.errors import Conflict, NotFound, Unavailable
+from aegisd.store.database import Store
+from aegisd.store.migrations import run_migrations
+
+
+@pytest_asyncio.fixture
+async def writer(tmp_path: Path) -> AsyncIterator[GroupWriter]:
+    db_store = Store(tmp_path / "a.db")
+    await db_store.open()
+    await db_store.run(run_migrations, db_store.db, store.MIGRATIONS)
+    group = GroupWriter(db_store)
+    group.start()
+    yield group
+    await group.close()
+    await db_store.close()
+
+
+def new_run() -> store.NewRun:
+    return store.NewRun("r", "agent", None, None, None, None, True)
+
+
+def note(title: str) -> store.NewEvent:
+    return store.NewEvent("note", title, None, "agent", None, "ok", None, None, False)
+
+
+def visible_elsewhere(path: Path, event_id: int) -> bool:
+    """Whether another connection sees the event: the transaction that wrote it committed."""
+    with sqlite3.connect(path) as other:
+        row = other.execute("SELECT 1 FROM audit_event WHERE id = ?", (event_id,)).fetchone()
+    return row is not None
+
+
+async def test_concurrent_writes_share_transactions_in_order(
+    writer: GroupWriter, tmp_path: Path
+) -> None:
+    run, _ = await writer.write(store.start_run, new_run())
+
+    async def log(n: int) -> int:
+        stored, _ = await writer.write(store.insert_event, run["id"], note(f"e{n}"))
+        assert visible_elsewhere(tmp_path / "a.db", stored["id"])  # answered after the commit
+        return int(stored["id"])
+
+    ids = await asyncio.gather(*(log(n) for n in range(300)))
+    assert ids == sorted(ids) and len(set(ids)) == 300  # ids follow the order of the writes
+    assert writer.writes == 301
+    assert writer.batches < 100  # grouped: far fewer commits than writes
+    titles = await writer.store.run(store.list_events, writer.store.db, run["id"], None, None, 1000)
+    assert [e["title"] for e in titles] == [f"e{n}" for n in range(300)]
+
+
+async def test_a_failing_write_undoes_only_itself(writer: GroupWriter) -> None:
+    run, _ = await writer.write(store.start_run, new_run())
+
+    def half_then_fail(db: peewee.SqliteDatabase) -> None:
+        store.insert_event(db, run["id"], note("half"))
+        raise ValueError("boom")
+
+    outcomes = await asyncio.gather(
+        writer.write(store.insert_event, run["id"], note("before")),
+        writer.write(half_then_fail),
+        writer.write(store.insert_event, 999, note("unknown run")),
+        writer.write(store.insert_event, run["id"], note("after")),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], ValueError) and isinstance(outcomes[2], NotFound)
+    rows = await writer.store.run(store.list_events, writer.store.db, run["id"], None, None, 10)
+    assert [e["title"] for e in rows] == ["before", "after"]
+    assert (await writer.store.run(store.get_run, writer.store.db, run["id"]))["event_count"] == 2
+    await writer.write(store.end_run, run["id"], "closed", None)
+    with pytest.raises(Conflict):
+        await writer.write(store.insert_event, run["id"], note("late"))
+
+
+async def test_close_commits_what_is_queued_then_refuses(writer: GroupWriter) -> None:
+    run, _ = await writer.write(store.start_run, new_run())
+    pending = [
+        asyncio.ensure_future(writer.write(store.insert_event, run["id"], note(str(n))))
+        for n in range(20)
+    ]
+    await asyncio.sleep(0)  # the writes are queued
+    await writer.close()
+    assert len(await asyncio.gather(*pending)) == 20
+    with pytest.raises(Unavailable):
+        await writer.write(store.insert_event, run["id"], note("after close"))
