@@ -25,7 +25,6 @@ from aegisd.plugins import BUILTIN_PLUGINS, PluginHost
 from aegisd.rpc.dispatch import Dispatcher
 from aegisd.rpc.registry import Registry
 from aegisd.settings import SettingsSection, SettingsService
-from aegisd.stats import RequestStats
 from aegisd.store import core_models
 from aegisd.store.database import Store, StorePolicy
 from aegisd.store.migrations import run_migrations
@@ -91,7 +90,6 @@ class Daemon:
         self.limits = RateLimiter(config.rate_limits, self.metrics.rate_limited_inc)
         self.cache = Cache(config.cache.max_entries, config.cache.max_bytes)
         self.events = EventHub()
-        self.stats = RequestStats()
         self.access_log = AccessLog(config.log_format, config.log_level)
         self.state = State()
         self.dispatcher = Dispatcher(self)

@@ -90,6 +90,19 @@ class Metrics:
         row[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         row[-1] += seconds
 
+    def request_summary(self) -> dict[str, Any]:
+        """Totals for `daemon.status`, from the same counters /metrics exports."""
+        by_outcome: dict[str, int] = {}
+        by_method: dict[str, int] = {}
+        for (method, outcome), count in self.requests.items():
+            by_outcome[outcome] = by_outcome.get(outcome, 0) + count
+            by_method[method] = by_method.get(method, 0) + count
+        total = sum(by_outcome.values())
+        seconds = sum(row[-1] for row in self.latency.values())
+        top = dict(sorted(by_method.items(), key=lambda kv: -kv[1])[:20])
+        mean_ms = round(seconds * 1000 / total, 3) if total else 0.0
+        return {"total": total, "by_outcome": by_outcome, "by_method": top, "mean_ms": mean_ms}
+
     def attach(self, daemon: Daemon) -> None:
         """Read the daemon's own counters at scrape time."""
         self.registry.register(_DaemonCollector(daemon))

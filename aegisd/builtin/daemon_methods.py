@@ -62,7 +62,7 @@ async def status(params: EmptyParams, ctx: RpcContext) -> StatusResult:
             "bytes": d.cache.total_bytes,
             "namespaces": d.cache.stats(),
         },
-        requests=d.stats.as_dict(),
+        requests=d.metrics.request_summary(),
         in_flight=d.dispatcher.in_flight,
         subscribers=len(d.events.subscribers),
     )

@@ -110,7 +110,6 @@ class Dispatcher:
         # Client-chosen names of unknown methods must not become labels (unbounded, and any
         # string at all — a lone surrogate broke the exposition).
         label = UNKNOWN_METHOD if outcome == "METHOD_NOT_FOUND" else method_name
-        self.daemon.stats.observe(label, outcome, duration_ms)
         self.daemon.metrics.observe_request(label, outcome, duration_ms / 1000)
         self.daemon.access_log.record(
             caller.request_id, method_name, duration_ms, outcome, caller.client
