@@ -30,6 +30,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "aegisd.builtin.event_methods",
     "aegisd_codemap.hooks",
     "aegisd_audit.hooks",
+    "aegisd_similarity.hooks",
 )
 
 ENTRY_POINT_GROUP = "aegisd"

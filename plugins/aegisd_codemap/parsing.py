@@ -37,13 +37,18 @@ def parse_chunk(root: str, paths: Sequence[str], include_docstrings: bool) -> li
     """Worker side: read, hash and extract each file (hash matches the core's blake2b-128)."""
     out: list[Parsed] = []
     for rel in paths:
+        digest_of = hashlib.blake2b(digest_size=16)
         try:
             with open(os.path.join(root, rel), "rb") as fh:
                 data = fh.read(MAX_FILE_BYTES + 1)
+                digest_of.update(data)
+                # Hash all of a large file too, so it matches the core's hash and is not re-read.
+                while chunk := fh.read(1 << 20):
+                    digest_of.update(chunk)
         except OSError:
             out.append((rel, None, None))
             continue
-        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        digest = digest_of.hexdigest()
         if len(data) > MAX_FILE_BYTES:
             extract = FileExtract(path=rel, language=detect_language(rel))
         else:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from aegisd_similarity.match import Match
 from aegisd_similarity.models import Clone, Location, preview
 from aegisd_similarity.tokens import FileTokens
 
-__all__ = ["Found", "clones_of", "covered_lines"]
+__all__ = ["Found", "SourceLines", "clones_of", "covered_lines", "order"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,29 +22,47 @@ class Found:
     second: Location
     match: Match
     source: FileTokens  # the file of `first`, for its preview
+    pair: int  # the index's key of the two files' pair (0 outside the index)
+    rank: tuple[int, str, int, str, int]  # the sort key: largest first, then by place
 
     @classmethod
-    def of(cls, a: FileTokens, b: FileTokens, m: Match) -> Found:
+    def of(cls, a: FileTokens, b: FileTokens, m: Match, pair: int = 0) -> Found:
         first = Location(a.path, a.line_of(m.a_start), a.line_of(m.a_end - 1))
         second = Location(b.path, b.line_of(m.b_start), b.line_of(m.b_end - 1))
-        return cls(first, second, m, a)
-
-    def order(self) -> tuple[int, str, int, str, int]:
-        """Largest first, then by place."""
-        a, b = self.first, self.second
-        return (-self.match.tokens, a.path, a.start_line, b.path, b.start_line)
+        rank = (-m.tokens, first.path, first.start_line, second.path, second.start_line)
+        return cls(first, second, m, a, pair, rank)
 
 
-def clones_of(found: list[Found]) -> list[Clone]:
-    """Clones with previews, splitting each previewed file into lines once."""
-    split: dict[str, list[str]] = {}
+order = attrgetter("rank")
+"""The sort key of `Found`s (a C-level getter: sorts of many clones are hot)."""
+
+
+class SourceLines:
+    """The lines of the files clones were last previewed from, by path (a report after an
+    edit previews mostly the same files again, and unpacking them is most of its cost)."""
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self._lines: OrderedDict[str, tuple[FileTokens, list[str]]] = OrderedDict()
+
+    def __call__(self, tokens: FileTokens) -> list[str]:
+        cached = self._lines.get(tokens.path)
+        if cached is not None and cached[0] is tokens:
+            self._lines.move_to_end(tokens.path)
+            return cached[1]
+        lines = tokens.source.split("\n")
+        self._lines[tokens.path] = (tokens, lines)
+        if len(self._lines) > self.size:
+            self._lines.popitem(last=False)
+        return lines
+
+
+def clones_of(found: list[Found], lines_of: Callable[[FileTokens], list[str]]) -> list[Clone]:
+    """Clones with previews; `lines_of` splits a file into lines (a `SourceLines`)."""
     out = []
     for f in found:
-        lines = split.get(f.first.path)
-        if lines is None:
-            lines = split[f.first.path] = f.source.source.split("\n")
         m, a = f.match, f.first
-        text = preview(lines, a.start_line, a.end_line)
+        text = preview(lines_of(f.source), a.start_line, a.end_line)
         out.append(Clone(m.type, m.similarity, m.tokens, a, f.second, text))
     return out
 

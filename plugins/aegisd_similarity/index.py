@@ -10,12 +10,13 @@ files are computed again, plus those of files sharing a fingerprint whose count 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, combinations
 
 from aegisd_similarity.fingerprint import DEFAULT_K, DEFAULT_WINDOW, Fingerprints, fingerprint
-from aegisd_similarity.found import Found, clones_of, covered_lines
+from aegisd_similarity.found import Found, SourceLines, clones_of, order
+from aegisd_similarity.kept import KeptReport
 from aegisd_similarity.match import BIAS, CloneParams, match_pair
 from aegisd_similarity.models import Clone, Hotspot, Summary
 from aegisd_similarity.postings import Postings
@@ -51,12 +52,8 @@ class CloneIndex:
         self._by_id: dict[int, _File] = {}
         self._postings = Postings()
         self._next_id = 0
-        # The kept report: its parameters, clones per pair (a_id << 32 | b_id), the files whose
-        # pairs are out of date, and all of it sorted (None until asked for after a change).
-        self._params: CloneParams | None = None
-        self._pairs: dict[int, list[Found]] = {}
-        self._dirty: set[int] = set()
-        self._sorted: list[Found] | None = None
+        self._kept: KeptReport | None = None  # the report of the last parameters asked for
+        self._lines = SourceLines()  # for previews
 
     # -- contents ---------------------------------------------------------------------------
 
@@ -77,11 +74,10 @@ class CloneIndex:
         entry = _File(self._next_id, tokens, fingerprints)
         self._by_path[tokens.path] = self._by_id[entry.id] = entry
         self._postings.add(entry.id, fingerprints)
-        if self._params is not None:
-            self._dirty.add(entry.id)
-            self._sorted = None
+        if self._kept is not None:
             gone = Counter(old.fingerprints.hashes) if old else Counter[int]()
-            self._dirty |= self._crossed(Counter(fingerprints.hashes), gone)
+            self._kept.dirty |= self._crossed(Counter(fingerprints.hashes), gone)
+            self._kept.dirty.add(entry.id)
 
     def remove_file(self, path: str) -> bool:
         """Forget a file; False when it was not indexed."""
@@ -89,8 +85,8 @@ class CloneIndex:
         if entry is None:
             return False
         self._drop(entry)
-        if self._params is not None:
-            self._dirty |= self._crossed(Counter(), Counter(entry.fingerprints.hashes))
+        if self._kept is not None:
+            self._kept.dirty |= self._crossed(Counter(), Counter(entry.fingerprints.hashes))
         return True
 
     def files(self) -> list[str]:
@@ -101,6 +97,11 @@ class CloneIndex:
         """The tokens of an indexed file."""
         entry = self._by_path.get(path)
         return entry.tokens if entry else None
+
+    def items(self) -> list[tuple[FileTokens, Fingerprints]]:
+        """Every file's tokens and fingerprints, in the order they were added (to build an
+        index with other parameters without fingerprinting again)."""
+        return [(e.tokens, e.fingerprints) for e in self._by_id.values()]
 
     def __len__(self) -> int:
         return len(self._by_path)
@@ -120,16 +121,16 @@ class CloneIndex:
         (unknown paths are ignored)."""
         params = CloneParams(min_tokens, min_similarity, max_gap, type3)
         if paths is None:
-            found = self._report(params)
+            found = self._refresh(params).found()
         else:
             ids = {self._by_path[p].id for p in paths if p in self._by_path}
-            if params == self._params:  # from the kept report, brought up to date
-                self._refresh(params)
-                pairs = (v for k, v in self._pairs.items() if k >> 32 in ids or k & _LOW in ids)
+            if self._kept is not None and params == self._kept.params:  # kept, brought up to date
+                found = self._refresh(params).of_files(ids)
             else:  # another query's parameters: compute just these pairs, keep nothing
-                pairs = (v for v in self._compute(self._seeds_of(ids), params).values())
-            found = sorted(chain.from_iterable(pairs), key=Found.order)
-        return clones_of(found if limit is None else found[:limit])
+                pairs = self._compute(self._seeds_of(ids), params).values()
+                found = list(chain.from_iterable(pairs))
+            found.sort(key=order)
+        return clones_of(found if limit is None else found[:limit], self._lines)
 
     def hotspots(
         self,
@@ -140,8 +141,8 @@ class CloneIndex:
         max_gap: int = 16,
     ) -> list[Hotspot]:
         """Files with duplicated lines, the most duplicated (by share) first."""
-        found = self._report(CloneParams(min_tokens, min_similarity, max_gap, type3))
-        spots = self._hotspots(found)
+        kept = self._refresh(CloneParams(min_tokens, min_similarity, max_gap, type3))
+        spots = kept.hotspots(self._tokens)
         spots.sort(key=lambda s: (-s.ratio, -s.duplicated_lines, s.path))
         return spots if limit is None else spots[:limit]
 
@@ -153,11 +154,11 @@ class CloneIndex:
         max_gap: int = 16,
     ) -> Summary:
         """Files, lines, duplicated lines and clones over the whole index."""
-        found = self._report(CloneParams(min_tokens, min_similarity, max_gap, type3))
+        kept = self._refresh(CloneParams(min_tokens, min_similarity, max_gap, type3))
         lines = sum(e.tokens.line_count for e in self._by_path.values())
-        duplicated = sum(s.duplicated_lines for s in self._hotspots(found))
+        duplicated = sum(s.duplicated_lines for s in kept.hotspots(self._tokens))
         percent = round(100 * duplicated / lines, 2) if lines else 0.0
-        return Summary(len(self._by_path), lines, duplicated, percent, len(found))
+        return Summary(len(self._by_path), lines, duplicated, percent, len(kept.found()))
 
     def check(
         self,
@@ -177,9 +178,7 @@ class CloneIndex:
         own = self._by_path.get(query.path)
         seeds: dict[int, list[int]] = {}
         for h, qpos in zip(prints.hashes, prints.positions, strict=True):
-            if self._postings.count(h) > self.max_postings:
-                continue
-            for posting in self._postings.lookup(h):
+            for posting in self._postings.lookup(h, self.max_postings):
                 fid, pos = posting >> 32, posting & _LOW
                 if own is None or fid != own.id:
                     seeds.setdefault(fid, []).append((qpos - pos + BIAS) << 32 | pos)
@@ -190,8 +189,8 @@ class CloneIndex:
                 group.sort()
                 matches = match_pair(tokens, query, group, self.k, params)
                 found.extend(Found.of(tokens, query, m) for m in matches)
-        found.sort(key=Found.order)
-        return clones_of(found if limit is None else found[:limit])
+        found.sort(key=order)
+        return clones_of(found if limit is None else found[:limit], self._lines)
 
     # -- the kept report --------------------------------------------------------------------
 
@@ -199,33 +198,26 @@ class CloneIndex:
         """Take a file out of the maps, the postings and the kept report."""
         del self._by_path[entry.tokens.path], self._by_id[entry.id]
         self._postings.remove(entry.id, entry.fingerprints)
-        if self._params is not None:
-            self._forget({entry.id})
-            self._dirty.discard(entry.id)
-            self._sorted = None
+        if self._kept is not None:
+            self._kept.forget({entry.id})
+            self._kept.dirty.discard(entry.id)
 
-    def _report(self, params: CloneParams) -> list[Found]:
-        """Every clone, sorted."""
-        self._refresh(params)
-        if self._sorted is None:
-            self._sorted = sorted(chain.from_iterable(self._pairs.values()), key=Found.order)
-        return self._sorted
+    def _tokens(self, file_id: int) -> FileTokens | None:
+        entry = self._by_id.get(file_id)
+        return entry.tokens if entry else None
 
-    def _refresh(self, params: CloneParams) -> None:
-        """Bring the kept clones per pair up to date: in full when the parameters change,
-        else for the pairs of changed files."""
-        if params != self._params:
-            self._params, self._dirty, self._sorted = params, set(), None
-            self._pairs = self._compute(self._seeds(), params)
-        elif self._dirty:
-            self._forget(self._dirty)
-            self._pairs.update(self._compute(self._seeds_of(self._dirty), params))
-            self._dirty = set()
-
-    def _forget(self, ids: set[int]) -> None:
-        """Drop the kept clones of every pair involving one of `ids`."""
-        for pair in [p for p in self._pairs if p >> 32 in ids or p & _LOW in ids]:
-            del self._pairs[pair]
+    def _refresh(self, params: CloneParams) -> KeptReport:
+        """The kept report, up to date: made anew when the parameters change, else with the
+        pairs of changed files computed again."""
+        kept = self._kept
+        if kept is None or kept.params != params:
+            kept = self._kept = KeptReport(params)
+            kept.store(self._compute(self._seeds(), params))
+        elif kept.dirty:
+            kept.forget(kept.dirty)
+            kept.store(self._compute(self._seeds_of(kept.dirty), params))
+            kept.dirty = set()
+        return kept
 
     def _crossed(self, added: Counter[int], removed: Counter[int]) -> set[int]:
         """Files holding a fingerprint whose postings crossed the cap, one way or the other,
@@ -253,7 +245,7 @@ class CloneIndex:
             if a.path > b.path:  # name pairs in path order, whatever order files came in
                 a, b, matches = b, a, [m.swapped() for m in matches]
             if matches:
-                out[pair] = [Found.of(a, b, m) for m in matches]
+                out[pair] = [Found.of(a, b, m, pair) for m in matches]
         return out
 
     def _seeds(self) -> dict[int, list[int]]:
@@ -278,27 +270,14 @@ class CloneIndex:
         for fid in chosen:
             prints = self._by_id[fid].fingerprints
             for h, pos in zip(prints.hashes, prints.positions, strict=True):
-                if self._postings.count(h) > cap:
-                    continue
                 own = fid << 32 | pos
-                for other in self._postings.lookup(h):
+                for other in self._postings.lookup(h, cap):
                     if other == own or (other >> 32 in chosen and other < own):
                         continue  # itself, or found from the other side
                     x, y = (own, other) if own < other else (other, own)
                     seed = ((y & low) - (x & low) + BIAS) << 32 | (x & low)
                     groups.setdefault((x & ~low) | (y >> 32), []).append(seed)
         return groups
-
-    def _hotspots(self, found: Iterable[Found]) -> list[Hotspot]:
-        spans: dict[str, list[tuple[int, int]]] = {}
-        for f in found:
-            for loc in (f.first, f.second):
-                spans.setdefault(loc.path, []).append((loc.start_line, loc.end_line))
-        spots = []
-        for path, ranges in spans.items():
-            lines, duplicated = self._by_path[path].tokens.line_count, covered_lines(ranges)
-            spots.append(Hotspot(path, lines, duplicated, round(duplicated / lines, 4)))
-        return spots
 
 
 def _snippet(code: str, language: str) -> FileTokens:

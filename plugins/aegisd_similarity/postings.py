@@ -1,6 +1,6 @@
 """The inverted index: fingerprint hash -> postings (`file_id << 32 | token_position`).
 
-Postings live in buckets picked by the top bits of the hash, each a pair of flat arrays
+Postings live in buckets picked by the low bits of the hash, each a pair of flat arrays
 (4 + 8 bytes a posting). A dict of Python ints and lists would cost about 90 bytes a
 fingerprint, more than the tokens themselves. Buckets are small, so a lookup scans one in C,
 and removing a file cuts one run out of each bucket its fingerprints fall in.
@@ -17,7 +17,9 @@ from aegisd_similarity.fingerprint import Fingerprints
 
 __all__ = ["Postings"]
 
-_SHIFT = 20  # 4096 buckets of the 32-bit hash space
+# Buckets by the low bits: winnowing keeps each window's smallest hash, so the high bits of
+# fingerprints are skewed towards zero while the low ones stay even.
+_MASK = (1 << 14) - 1
 
 
 class Postings:
@@ -30,16 +32,16 @@ class Postings:
         base = file_id << 32
         buckets = self._buckets
         for h, pos in zip(prints.hashes, prints.positions, strict=True):
-            bucket = buckets.get(h >> _SHIFT)
+            bucket = buckets.get(h & _MASK)
             if bucket is None:
-                bucket = buckets[h >> _SHIFT] = (array("I"), array("Q"))
+                bucket = buckets[h & _MASK] = (array("I"), array("Q"))
             bucket[0].append(h)
             bucket[1].append(base | pos)
 
     def remove(self, file_id: int, prints: Fingerprints) -> None:
         # A bucket's postings ascend (ids only grow; a file's go in at once), so a file's
         # postings are one run in each bucket.
-        for b in {h >> _SHIFT for h in prints.hashes}:
+        for b in {h & _MASK for h in prints.hashes}:
             keys, values = self._buckets[b]
             start = bisect_left(values, file_id << 32)
             end = bisect_left(values, (file_id + 1) << 32, start)
@@ -49,12 +51,13 @@ class Postings:
 
     def count(self, h: int) -> int:
         """How many postings hash `h` has."""
-        bucket = self._buckets.get(h >> _SHIFT)
+        bucket = self._buckets.get(h & _MASK)
         return 0 if bucket is None else bucket[0].count(h)
 
-    def lookup(self, h: int) -> list[int]:
-        """The postings of hash `h`."""
-        bucket = self._buckets.get(h >> _SHIFT)
+    def lookup(self, h: int, cap: int | None = None) -> list[int]:
+        """The postings of hash `h`; none when it has more than `cap` (boilerplate, whose
+        postings would only be skipped)."""
+        bucket = self._buckets.get(h & _MASK)
         if bucket is None:
             return []
         keys, values = bucket
@@ -66,6 +69,8 @@ class Postings:
             except ValueError:
                 return found
             found.append(values[at])
+            if cap is not None and len(found) > cap:
+                return []
 
     def groups(self, cap: int) -> Iterator[list[int]]:
         """The postings of every hash held by 2 to `cap` postings."""

@@ -6,6 +6,7 @@ one token each; comments, imports and `#include` lines are skipped with their wh
 
 from __future__ import annotations
 
+import threading
 import zlib
 from array import array
 from functools import cache
@@ -56,9 +57,22 @@ _IDENTIFIERS = frozenset(
 _NUMBERS = frozenset(("number", "number_literal"))
 
 
+_local = threading.local()
+
+
 @cache
+def _language(name: str) -> tree_sitter.Language:
+    return tree_sitter.Language(_GRAMMARS[name]())
+
+
 def _parser(language: str) -> tree_sitter.Parser:
-    return tree_sitter.Parser(tree_sitter.Language(_GRAMMARS[language]()))
+    """This thread's parser of `language` (a parser must not be used by two threads at once:
+    the daemon tokenizes in several)."""
+    parsers: dict[str, tree_sitter.Parser] = _local.__dict__.setdefault("parsers", {})
+    parser = parsers.get(language)
+    if parser is None:
+        parser = parsers[language] = tree_sitter.Parser(_language(language))
+    return parser
 
 
 def lex_tree_sitter(data: bytes, language: str) -> Lexed:

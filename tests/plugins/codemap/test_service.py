@@ -33,3 +33,14 @@ async def test_search_is_not_served_stale_after_the_index_loads(
     codemap.ready[ws.id].set()
     after = await app_daemon.dispatcher.call("index.search", params)
     assert [h["name"] for h in after["hits"]] == ["alpha_helper"] and after["pending"] is False
+
+
+def test_large_files_hash_like_the_core(tmp_path: Path) -> None:
+    from aegisd_codemap.parsing import MAX_FILE_BYTES, parse_chunk
+
+    from aegisd.filestate import content_hash
+
+    big = tmp_path / "big.py"
+    big.write_text("x = 1\n" * (MAX_FILE_BYTES // 6 + 1000))
+    [(_path, digest, extract)] = parse_chunk(str(tmp_path), ["big.py"], False)
+    assert digest == content_hash(big) and extract is not None and not extract.symbols

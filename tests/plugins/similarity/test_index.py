@@ -251,6 +251,10 @@ def test_kept_report_stays_equal_to_a_fresh_one() -> None:
         step()
         assert index.clones() == _fresh(index, max_postings=3).clones()
         assert index.hotspots() == _fresh(index, max_postings=3).hotspots()
+        assert index.summary() == _fresh(index, max_postings=3).summary()
+        assert index.clones(paths=["python/renamed_b.py"]) == _fresh(index, max_postings=3).clones(
+            paths=["python/renamed_b.py"]
+        )
 
 
 def _text(relative: str) -> bytes:
@@ -271,3 +275,13 @@ def test_a_fingerprint_crossing_the_cap_updates_other_pairs() -> None:
         ("copy1.py", "copy3.py"),
         ("copy2.py", "copy3.py"),
     ]
+
+
+def test_items_rebuild_an_index_with_another_cap() -> None:
+    index = index_of(*PAIRS, *OTHERS)
+    index.remove_file("python/exact_a.py")
+    again = CloneIndex(index.k, index.window, max_postings=3)
+    for tokens, prints in index.items():
+        again.add_file(tokens, prints)
+    assert again.files() == index.files()
+    assert again.clones() == _fresh(index, max_postings=3).clones()

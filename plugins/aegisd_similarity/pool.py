@@ -1,0 +1,162 @@
+"""Analysis in a process pool: workers read, hash, tokenize and fingerprint files themselves.
+
+The code map's approach (`aegisd_codemap.parsing`): workers get paths, not bytes, so little
+crosses the pipes on the way in; they fork from a `forkserver` that has already imported the
+tokenizers and grammars, so they never inherit the daemon's threads or locks, and they exit
+with the daemon even when it is killed (PR_SET_PDEATHSIG).
+
+Workers live only while a large batch runs: idle, each would hold some 50 MiB for nothing. A
+few files (an editor's save) are analyzed in a thread of the daemon instead, which also saves
+the round trip through the pool on the path from an edit to an updated report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import hashlib
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from aegisd_similarity.fingerprint import Fingerprints, analyze_file
+from aegisd_similarity.tokens import FileTokens
+
+PR_SET_PDEATHSIG = 1
+CHUNK = 16
+INLINE_MAX = 8  # batches up to this many files are analyzed in a thread, not in the pool
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Analyzed:
+    """One file as a worker saw it. `digest` is None when the file could not be read; the
+    records are None when it was read but not indexed (too large or binary)."""
+
+    path: str
+    digest: str | None
+    tokens: FileTokens | None = None
+    fingerprints: Fingerprints | None = None
+
+
+def analyze_chunk(
+    root: str, files: Sequence[tuple[str, str]], k: int, window: int
+) -> list[Analyzed]:
+    """Worker side: each (path, language) read, hashed (as the core hashes: blake2b-128) and,
+    unless too large, binary or beyond the tokenizer, tokenized and fingerprinted."""
+    out = []
+    for rel, language in files:
+        try:
+            with open(os.path.join(root, rel), "rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+                hasher = hashlib.blake2b(data, digest_size=16)
+                if len(data) > MAX_FILE_BYTES:  # skipped, but hashed whole as the core does
+                    while chunk := fh.read(1 << 20):
+                        hasher.update(chunk)
+        except OSError:
+            out.append(Analyzed(rel, None))
+            continue
+        digest = hasher.hexdigest()
+        if len(data) > MAX_FILE_BYTES or b"\0" in data[:8192]:
+            out.append(Analyzed(rel, digest))
+            continue
+        try:
+            tokens, prints = analyze_file(rel, data, language, k, window)
+        except Exception:  # a file the tokenizer chokes on is skipped, not fatal to its chunk
+            out.append(Analyzed(rel, digest))
+            continue
+        out.append(Analyzed(rel, digest, tokens, prints))
+    return out
+
+
+def die_with_parent() -> None:
+    """Worker start-up: exit when the parent dies, even by SIGKILL (Linux PR_SET_PDEATHSIG)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: workers still exit when their task pipe closes
+
+
+class AnalysisPool:
+    """A process pool sized to the machine, started when a large batch comes and stopped when
+    the last one running ends."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or max(1, os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+        self._users = 0  # large batches running
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            # One forkserver serves every pool of the daemon; whichever pool starts it first
+            # decides what it preloads, and the others' modules load once per worker instead.
+            context.set_forkserver_preload(["aegisd_similarity.poolinit"])
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=die_with_parent
+            )
+        return self._pool
+
+    async def analyze(
+        self,
+        root: Path,
+        files: Sequence[tuple[str, str]],
+        k: int,
+        window: int,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> list[Analyzed]:
+        """Analyze (path, language) pairs; `on_progress(done, total)` after each chunk."""
+        if not files:
+            return []
+        if len(files) <= INLINE_MAX:
+            results = await asyncio.to_thread(analyze_chunk, str(root), files, k, window)
+            if on_progress is not None:
+                on_progress(len(results), len(files))
+            return results
+        self._users += 1
+        try:
+            return await self._in_pool(root, files, k, window, on_progress)
+        finally:
+            self._users -= 1
+            if not self._users:
+                self.shutdown(wait=False)  # workers exit in the background
+
+    async def _in_pool(
+        self,
+        root: Path,
+        files: Sequence[tuple[str, str]],
+        k: int,
+        window: int,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> list[Analyzed]:
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        futures = [
+            loop.run_in_executor(pool, analyze_chunk, str(root), files[i : i + CHUNK], k, window)
+            for i in range(0, len(files), CHUNK)
+        ]
+        results: list[Analyzed] = []
+        try:
+            for future in asyncio.as_completed(futures):
+                results.extend(await future)
+                if on_progress is not None:
+                    on_progress(len(results), len(files))
+        except BrokenProcessPool:
+            self._pool = None  # a worker died (killed, out of memory): start afresh next time
+            raise
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        return results
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=True)
+            self._pool = None

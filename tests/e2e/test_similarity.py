@@ -1,0 +1,205 @@
+"""The similarity plugin through the public interface of a real daemon."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aegisd.client import RpcCallError
+from tests.conftest import REPO, DaemonProcess
+from tests.support.wsclient import WsClient
+
+FIXTURES = REPO / "tests" / "fixtures" / "similarity"
+
+# Every clone in the fixture workspace: (type, first path, second path).
+ALL_CLONES = {
+    (3, "python/gapped_a.py", "python/gapped_b.py"),
+    (3, "cpp/matrix_a.cpp", "cpp/matrix_b.cpp"),
+    (2, "python/same_file.py", "python/same_file.py"),
+    (1, "python/exact_a.py", "python/exact_b.py"),
+    (2, "python/renamed_a.py", "python/renamed_b.py"),
+    (1, "ts/store_a.ts", "ts/store_b.ts"),
+    (2, "js/cart_a.js", "js/cart_b.js"),
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    for language in ("python", "js", "ts", "cpp"):
+        shutil.copytree(FIXTURES / language, root / language)
+    return root
+
+
+def wait_ready(d: DaemonProcess, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = d.call("similarity.status")
+        if status["ready"] and not status["queued"]:
+            return status  # type: ignore[no-any-return]
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+def pairs(result: dict[str, Any]) -> set[tuple[int, str, str]]:
+    return {(c["type"], c["a"]["path"], c["b"]["path"]) for c in result["clones"]}
+
+
+def code_of(d: DaemonProcess, method: str, params: dict[str, Any]) -> str:
+    with pytest.raises(RpcCallError) as info:
+        d.call(method, params)
+    return info.value.code_name
+
+
+def test_report_finds_each_type_and_uses_every_parameter(
+    daemon_factory: Any, project: Path
+) -> None:
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_ready(d)
+    full = d.call("similarity.report")
+    assert pairs(full) == ALL_CLONES
+    exact = next(c for c in full["clones"] if c["type"] == 1 and c["a"]["path"].endswith(".py"))
+    assert (exact["a"]["start_line"], exact["a"]["end_line"]) == (28, 46)
+    assert (exact["b"]["start_line"], exact["b"]["end_line"]) == (15, 34)
+    assert exact["preview"].startswith("def summarize_scores(scores, passing=60):")
+    gapped = next(c for c in full["clones"] if c["a"]["path"] == "python/gapped_a.py")
+    assert 0.7 <= gapped["similarity"] < 1.0
+    assert full["summary"]["clones"] == 7 and full["summary"]["files"] == 19
+    assert full["hotspots"][0] == {
+        "path": "python/gapped_b.py", "lines": 20, "duplicated_lines": 17, "ratio": 0.85,
+    }  # fmt: skip
+
+    # Without type 3, only the longest gap-free runs of the gapped pairs remain.
+    assert pairs(d.call("similarity.report", {"type3": False})) == {
+        p for p in ALL_CLONES if p[0] != 3
+    } | {
+        (1, "cpp/matrix_a.cpp", "cpp/matrix_b.cpp"),
+        (2, "python/gapped_a.py", "python/gapped_b.py"),
+    }
+    big = d.call("similarity.report", {"min_tokens": 150})
+    assert pairs(big) == {(3, "python/gapped_a.py", "python/gapped_b.py")}
+    strict = d.call("similarity.report", {"min_similarity": 0.95})
+    # A stricter similarity keeps only a tighter part of the gapped pair.
+    assert all(c["similarity"] >= 0.95 for c in strict["clones"]) and gapped not in strict["clones"]
+    one = d.call("similarity.report", {"limit": 1})
+    assert len(one["clones"]) == len(one["hotspots"]) == 1 and one["summary"]["clones"] == 7
+    only = d.call("similarity.report", {"paths": ["python/exact_b.py", str(project / "js")]})
+    assert pairs(only) == {
+        (1, "python/exact_a.py", "python/exact_b.py"),
+        (2, "js/cart_a.js", "js/cart_b.js"),
+    }
+    assert only["summary"]["files"] == 3 and only["summary"]["clones"] == 2
+    assert {h["path"] for h in only["hotspots"]} == {
+        "python/exact_b.py",
+        "js/cart_a.js",
+        "js/cart_b.js",
+    }
+    assert code_of(d, "similarity.report", {"paths": ["../elsewhere"]}) == "INVALID_PATH"
+    assert code_of(d, "similarity.report", {"min_tokens": 2}) == "INVALID_PARAMS"
+
+
+def test_report_follows_edits_and_deletions(daemon_factory: Any, project: Path) -> None:
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_ready(d)
+    assert pairs(d.call("similarity.report")) == ALL_CLONES
+    (project / "python" / "renamed_b.py").write_text("def other():\n    return 42\n")
+    clock = d.call("workspace.notify_changes", {"paths": ["python/renamed_b.py"]})["clock"]
+    edited = d.call("similarity.report")
+    assert edited["clock"] >= clock
+    assert pairs(edited) == ALL_CLONES - {(2, "python/renamed_a.py", "python/renamed_b.py")}
+    (project / "python" / "exact_b.py").unlink()
+    shutil.copy(project / "js" / "cart_a.js", project / "js" / "cart_c.js")
+    d.call("workspace.notify_changes", {"paths": ["python/exact_b.py", "js/cart_c.js"]})
+    after = d.call("similarity.report")
+    assert pairs(after) == ALL_CLONES - {
+        (2, "python/renamed_a.py", "python/renamed_b.py"),
+        (1, "python/exact_a.py", "python/exact_b.py"),
+    } | {(1, "js/cart_a.js", "js/cart_c.js"), (2, "js/cart_b.js", "js/cart_c.js")}
+    assert "python/exact_b.py" not in {h["path"] for h in after["hotspots"]}
+    assert d.call("similarity.status")["files"] == 19
+
+
+def test_check_finds_a_pasted_function(daemon_factory: Any, project: Path, tmp_path: Path) -> None:
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_ready(d)
+    source = (project / "python" / "exact_a.py").read_text().split("\n")
+    pasted = "\n".join(source[27:46]).replace("scores", "marks").replace("passing", "bar")
+    found = d.call("similarity.check", {"code": pasted})
+    assert {(c["type"], c["a"]["path"]) for c in found["clones"]} == {
+        (2, "python/exact_a.py"),
+        (2, "python/exact_b.py"),
+    }
+    assert found["clones"][0]["b"] == {"path": "<snippet>", "start_line": 1, "end_line": 19}
+    assert found["tokens"] == 146
+    assert d.call("similarity.check", {"code": pasted, "min_tokens": 200})["clones"] == []
+    assert d.call("similarity.check", {"code": "def f():\n    return 1\n"})["clones"] == []
+    js = (project / "js" / "cart_a.js").read_text()
+    assert d.call("similarity.check", {"code": js, "language": "javascript"})["clones"]
+    assert d.call("similarity.check", {"code": js, "language": "python"})["clones"] == []
+    # A file is checked against the others, not against its own indexed version.
+    by_path = d.call("similarity.check", {"path": "python/renamed_b.py"})
+    assert [(c["type"], c["a"]["path"], c["b"]["path"]) for c in by_path["clones"]] == [
+        (2, "python/renamed_a.py", "python/renamed_b.py")
+    ]
+    loose = d.call("similarity.check", {"path": "python/gapped_b.py"})["clones"]
+    assert loose[0]["similarity"] < 0.95
+    strict = d.call("similarity.check", {"path": "python/gapped_b.py", "min_similarity": 0.95})
+    assert strict["clones"] and all(c["similarity"] >= 0.95 for c in strict["clones"])
+    outside = tmp_path / "outside.py"
+    outside.write_text(pasted)
+    (project / "link.py").symlink_to(outside)
+    for bad in ["../outside.py", str(outside), "link.py", "/etc/passwd"]:
+        assert code_of(d, "similarity.check", {"path": bad}) == "INVALID_PATH", bad
+    assert code_of(d, "similarity.check", {"path": "nope.py"}) == "NOT_FOUND"
+    assert code_of(d, "similarity.check", {"path": "python"}) == "INVALID_PATH"
+    assert code_of(d, "similarity.check", {"code": "x", "language": "cobol"}) == "UNSUPPORTED"
+    assert code_of(d, "similarity.check", {"code": "x", "path": "a.py"}) == "INVALID_PARAMS"
+    assert code_of(d, "similarity.check", {}) == "INVALID_PARAMS"
+
+
+def test_warm_restart_analyzes_only_what_changed(daemon_factory: Any, project: Path) -> None:
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    cold = wait_ready(d)
+    assert (cold["files"], cold["analyzed"], cold["loaded"]) == (19, 19, 0)
+    assert d.stop() == 0, d.output()[-4000:]
+    (project / "python" / "renamed_b.py").write_text("def other():\n    return 42\n")
+    d2: DaemonProcess = daemon_factory("--root", str(project))
+    warm = wait_ready(d2)
+    assert (warm["files"], warm["analyzed"], warm["loaded"]) == (19, 1, 19)
+    assert pairs(d2.call("similarity.report")) == ALL_CLONES - {
+        (2, "python/renamed_a.py", "python/renamed_b.py")
+    }
+    assert d2.stop() == 0, d2.output()[-4000:]
+    d3: DaemonProcess = daemon_factory("--root", str(project))
+    assert wait_ready(d3)["analyzed"] == 0
+
+
+def test_settings_choose_languages_and_defaults(daemon_factory: Any, project: Path) -> None:
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_ready(d)
+    d.call("settings.update", {"settings": {"similarity": {"languages": ["python"]}}})
+    python_only = d.call("similarity.report")
+    assert {p[1].split("/")[0] for p in pairs(python_only)} == {"python"}
+    assert python_only["summary"]["files"] == 13
+    assert code_of(d, "similarity.check", {"code": "x", "language": "cpp"}) == "UNSUPPORTED"
+    d.call("settings.update", {"settings": {"similarity": {"min_tokens": 150, "max_postings": 3}}})
+    assert pairs(d.call("similarity.report")) == {(3, "python/gapped_a.py", "python/gapped_b.py")}
+    d.call("settings.update", {"settings": {"similarity": {"languages": ["c", "cpp"]}}})
+    assert d.call("similarity.report", {"min_tokens": 30})["summary"]["files"] == 2
+    assert d.call("similarity.status")["files"] == 2
+
+
+async def test_first_index_reports_progress(daemon_factory: Any, project: Path) -> None:
+    d: DaemonProcess = daemon_factory()
+    async with WsClient(d.socket) as ws:
+        await ws.call("events.subscribe", {"topics": ["progress"]})
+        await ws.call("workspace.open", {"root": str(project)})
+        while True:
+            note = await ws.next("progress")
+            if note["title"] == "finding clones in project" and note["done"] == note["total"]:
+                break
+        assert note["total"] == 19
