@@ -293,3 +293,15 @@ def test_call_draws_progress_for_methods_that_report_it(tmp_path: Path) -> None:
         assert gone.returncode == 2
     finally:
         d.stop()
+
+
+def test_watchdog_is_pinged_from_the_event_loop(tmp_path: Path) -> None:
+    notify_path = tmp_path / "notify-wd.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(notify_path))
+    listener.settimeout(20)
+    d = start_daemon(tmp_path, env={"NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "200000"})
+    messages = [listener.recv(4096).decode() for _ in range(4)]
+    assert sum("WATCHDOG=1" in m for m in messages) >= 2
+    d.stop()
+    listener.close()

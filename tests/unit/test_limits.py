@@ -128,3 +128,28 @@ async def test_slow_operation_is_interrupted_as_timeout(tmp_path: Path) -> None:
     # The DB thread is free again.
     assert await store.run(lambda: store.db.execute_sql("SELECT 1").fetchone()) == (1,)
     await store.close()
+
+
+def test_unix_peers_of_another_uid_are_refused() -> None:
+    import os
+    import socket as socket_module
+
+    from aegisd.security import PeerCheck, bearer_ok
+
+    class Transport:
+        def __init__(self, sock: socket_module.socket) -> None:
+            self.sock = sock
+
+        def get_extra_info(self, name: str) -> object:
+            return self.sock if name == "socket" else None
+
+    left, right = socket_module.socketpair(socket_module.AF_UNIX)
+    try:
+        transport = Transport(left)
+        assert PeerCheck().allowed(transport) is True
+        assert PeerCheck(uid=os.getuid() + 1).allowed(transport) is False
+    finally:
+        left.close()
+        right.close()
+    assert bearer_ok("Bearer s3cret", "s3cret") and not bearer_ok("Bearer nope", "s3cret")
+    assert not bearer_ok(None, "s3cret") and not bearer_ok("Basic s3cret", "s3cret")
