@@ -31,6 +31,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "aegisd_codemap.hooks",
     "aegisd_audit.hooks",
     "aegisd_similarity.hooks",
+    "aegisd_insights.hooks",
 )
 
 ENTRY_POINT_GROUP = "aegisd"

@@ -173,7 +173,10 @@ class Store:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, call)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.policy.timeout_s)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
+            # that arrives as the operation completes, and the cancelled task then runs on.
+            async with asyncio.timeout(self.policy.timeout_s):
+                return await asyncio.shield(future)
         except TimeoutError:
             # Abort the statement running on the DB thread, then let it unwind.
             if self._raw is not None:

@@ -1,0 +1,133 @@
+"""Each open workspace's task: what makes the insights recompute, and scheduled generation.
+
+The task loads the stored set, waits for the code map's first index, then recomputes after
+each change batch the code map has taken (debounced) and whenever lint or clone results
+changed (re-read after batches and every `poll_s`). When Ollama is enabled it also starts a
+generation `interval_s` after the last one, only if the workspace changed since then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import peewee
+from aegisd_codemap.service import CODEMAP
+from loguru import logger
+
+from aegisd.rpc.errors import RpcError
+from aegisd_insights import generate, service, store
+from aegisd_insights.insight import Insight
+from aegisd_insights.settings import InsightsSettings, settings_of
+
+if TYPE_CHECKING:
+    from aegisd.daemon import Daemon
+    from aegisd.workspace import Workspace
+
+_ERROR_BACKOFF_S = 5.0
+
+
+def opened(daemon: Daemon, ws: Workspace) -> None:
+    wi = service.get(daemon).workspaces[ws.id] = service.WorkspaceInsights(ws, ws.clock)
+    wi.task = asyncio.create_task(_follow(daemon, wi), name=f"insights-{ws.id}")
+
+
+async def _follow(daemon: Daemon, wi: service.WorkspaceInsights) -> None:
+    loaded = False
+    while not loaded:  # _attempt backs off after a failure
+        loaded = await _attempt(wi, _load_stored(daemon, wi))
+    await _codemap_ready(daemon, wi.ws)
+    last_read: float | None = None
+    batch = False
+    while _still_open(daemon, wi.ws):  # a closing workspace: our closed hook comes soon
+        settings = settings_of(wi.ws)
+        if batch or last_read is None or time.monotonic() - last_read >= settings.poll_s:
+            settled = await _attempt(wi, service.read_sources(daemon, wi))
+            # Unsettled (a failure, clones warming up): read again on the next round.
+            last_read = time.monotonic() if settled else None
+        if await _attempt(wi, service.recompute(daemon, wi)):
+            wi.ready.set()
+            _maybe_schedule(daemon, wi, settings)
+        batch = await _next_round(wi, settings)
+
+
+async def _attempt(wi: service.WorkspaceInsights, step: Awaitable[bool | None]) -> bool:
+    """Run one step; False when it failed (logged, after a back-off) or said False."""
+    try:
+        outcome = await step
+    except (RpcError, OSError) as exc:
+        logger.warning("insights {}: {}", wi.ws.id, exc)
+    except Exception as exc:
+        logger.opt(exception=exc).error("insights {}: unexpected error", wi.ws.id)
+    else:
+        return outcome is not False
+    await asyncio.sleep(_ERROR_BACKOFF_S)
+    return False
+
+
+async def _next_round(wi: service.WorkspaceInsights, settings: InsightsSettings) -> bool:
+    """Wait for a change batch (True, after the debounce) or a short tick (False), so a
+    changed poll_s or enabled takes effect soon."""
+    try:
+        async with asyncio.timeout(min(settings.poll_s, 1.0)):
+            await wi.dirty.wait()
+    except TimeoutError:
+        return False
+    await asyncio.sleep(settings.debounce_ms / 1000)
+    return True
+
+
+async def _load_stored(daemon: Daemon, wi: service.WorkspaceInsights) -> None:
+    current, last = await daemon.store.run(_load, daemon.store.db, wi.ws.id)
+    wi.current = [i for i, _ in current]
+    wi.seen = {i.key: seen for i, seen in current}
+    wi.last_generation = last
+    if last is not None:
+        wi.schedule_from = datetime.fromisoformat(last.created_at).timestamp()
+
+
+def _still_open(daemon: Daemon, ws: Workspace) -> bool:
+    try:
+        return daemon.workspaces.resolve(ws.id) is ws
+    except RpcError:
+        return False
+
+
+def _load(
+    db: peewee.SqliteDatabase, ws_id: str
+) -> tuple[list[tuple[Insight, store.Seen]], store.Generation | None]:
+    return store.load_current(db, ws_id), store.latest_generation(db, ws_id)
+
+
+async def _codemap_ready(daemon: Daemon, ws: Workspace) -> None:
+    codemap = daemon.state.get(CODEMAP)
+    event = codemap.ready.get(ws.id) if codemap is not None else None
+    if event is not None:
+        await event.wait()
+
+
+def _maybe_schedule(
+    daemon: Daemon, wi: service.WorkspaceInsights, settings: InsightsSettings
+) -> None:
+    """Start a scheduled generation when enabled, `interval_s` after the last answer (or after
+    Ollama was enabled), and only if the workspace changed since the last answer."""
+    if not settings.enabled:
+        wi.schedule_from = 0.0
+        return
+    now = time.time()
+    if wi.schedule_from == 0.0:
+        wi.schedule_from = now
+    if wi.generation_task is not None and not wi.generation_task.done():
+        return
+    last = wi.last_generation
+    if now < wi.schedule_from + settings.interval_s or (
+        last is not None and last.inputs_clock == wi.computed_clock
+    ):
+        return
+    wi.schedule_from = now
+    wi.generation_task = asyncio.create_task(
+        generate.scheduled(daemon, wi, settings), name=f"insights-generate-{wi.ws.id}"
+    )

@@ -1,0 +1,174 @@
+"""Turn what other plugins know into `InsightInputs`: the code map's extracts and import graph,
+a `lint.report` answer, a `similarity.report` answer. Pure functions; the daemon runs
+`evaluate` in a thread on a snapshot of the index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
+
+from aegisd_codemap.graph import build_import_graph, import_cycles
+from aegisd_codemap.model import FileExtract
+
+from aegisd_insights.compute import compute_insights
+from aegisd_insights.inputs import (
+    SEVERITY_RANK,
+    CloneData,
+    ClonePair,
+    FileInput,
+    ImportEdge,
+    InsightInputs,
+    LintIssue,
+    Severity,
+    SymbolInput,
+)
+from aegisd_insights.insight import Insight, Thresholds
+from aegisd_insights.stage import StageResult, detect_stage
+
+_TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing"})
+_MEASURED_KINDS = frozenset({"function", "method"})
+_CYCLE_SEARCH_STEPS = 20_000
+
+
+def is_test_path(path: str) -> bool:
+    """Test files by the usual conventions: a test directory, test_*.py, *_test.py,
+    conftest.py, *.test.ts, *.spec.js, ..."""
+    *dirs, name = path.split("/")
+    if any(d in _TEST_DIRS for d in dirs):
+        return True
+    stem = name.split(".", 1)[0]
+    return (
+        name.startswith("test_")
+        or stem.endswith("_test")
+        or name == "conftest.py"
+        or ".test." in name
+        or ".spec." in name
+    )
+
+
+def cycle_order(members: Sequence[str], edges: Mapping[str, Mapping[str, int]]) -> tuple[str, ...]:
+    """The files of one strongly connected component in import order (each imports the next,
+    the last imports the first), starting at the smallest path. Found by a bounded search;
+    a component with no such order (or too big to search) comes back sorted."""
+    nodes = set(members)
+    start = min(nodes)
+
+    def successors(node: str) -> Iterator[str]:
+        return iter(sorted(t for t in edges.get(node, {}) if t in nodes and t != node))
+
+    path = [start]
+    on_path = {start}
+    stack = [successors(start)]
+    for _ in range(_CYCLE_SEARCH_STEPS):
+        if not stack:
+            break
+        nxt = next(stack[-1], None)
+        if nxt is None:
+            stack.pop()
+            on_path.discard(path.pop())
+        elif nxt == start and len(path) == len(nodes):
+            return tuple(path)
+        elif nxt not in on_path:
+            path.append(nxt)
+            on_path.add(nxt)
+            stack.append(successors(nxt))
+    return tuple(sorted(nodes))
+
+
+def inputs_from_index(
+    files: Mapping[str, FileExtract],
+    lint: tuple[LintIssue, ...] = (),
+    clones: CloneData | None = None,
+) -> InsightInputs:
+    """Files (line counts, test or not), symbols (McCabe complexity for functions and
+    methods), import edges between workspace files and import cycles (two files or more)."""
+    graph = build_import_graph({path: f.imports for path, f in files.items()}, files.keys())
+    return InsightInputs(
+        files=tuple(
+            FileInput(path, f.language or "", f.lines, is_test_path(path))
+            for path, f in files.items()
+            if not f.binary
+        ),
+        symbols=tuple(
+            SymbolInput(
+                s.qualname,
+                s.kind,
+                path,
+                s.line,
+                s.complexity if s.kind in _MEASURED_KINDS else None,
+            )
+            for path, f in files.items()
+            for s in f.symbols
+        ),
+        imports=tuple(
+            ImportEdge(source, target)
+            for source, targets in graph.edges.items()
+            for target in targets
+            if target != source
+        ),
+        cycles=tuple(cycle_order(c, graph.edges) for c in import_cycles(graph) if len(c) > 1),
+        lint=lint,
+        clones=clones,
+    )
+
+
+def _severity(value: Any) -> Severity | None:
+    return cast(Severity, value) if isinstance(value, str) and value in SEVERITY_RANK else None
+
+
+def lint_from_report(report: Mapping[str, Any]) -> tuple[tuple[LintIssue, ...], dict[str, int]]:
+    """The issues of a `lint.report` answer (sorted, so equal reports compare equal) and its
+    counts by severity."""
+    issues = []
+    for entry in report.get("files") or []:
+        for issue in entry.get("issues") or []:
+            severity = _severity(issue.get("severity"))
+            path = issue.get("path") or entry.get("path")
+            if severity is not None and isinstance(path, str):
+                issues.append(LintIssue(path, severity, str(issue.get("code") or "")))
+    issues.sort(key=lambda i: (i.path, SEVERITY_RANK[i.severity], i.rule))
+    counts = (report.get("summary") or {}).get("by_severity") or {}
+    summary = {k: int(v) for k, v in counts.items() if _severity(k) and isinstance(v, int) and v}
+    return tuple(issues), summary
+
+
+def _location(value: Any) -> tuple[str, int, int] | None:
+    if not isinstance(value, Mapping):
+        return None
+    path, start, end = value.get("path"), value.get("start_line"), value.get("end_line")
+    if isinstance(path, str) and isinstance(start, int) and isinstance(end, int):
+        return path, start, end
+    return None
+
+
+def clones_from_report(report: Mapping[str, Any]) -> CloneData | None:
+    """Clone pairs (`clones[].a/.b` locations, `similarity`) and per-file duplicated-lines
+    ratios (`hotspots[].path/.ratio`) of a `similarity.report` answer; None when it has
+    neither list."""
+    clones, hotspots = report.get("clones"), report.get("hotspots")
+    if not isinstance(clones, list) and not isinstance(hotspots, list):
+        return None
+    pairs = []
+    for clone in clones or []:
+        a, b = _location(clone.get("a")), _location(clone.get("b"))
+        similarity = clone.get("similarity")
+        if a is not None and b is not None and isinstance(similarity, int | float):
+            pairs.append(ClonePair(*a, *b, float(similarity)))
+    ratios = {
+        h["path"]: float(h["ratio"])
+        for h in hotspots or []
+        if isinstance(h.get("path"), str) and isinstance(h.get("ratio"), int | float)
+    }
+    pairs.sort(key=lambda p: (p.path_a, p.start_a, p.path_b, p.start_b))
+    return CloneData(dict(sorted(ratios.items())), tuple(pairs))
+
+
+def evaluate(
+    files: Mapping[str, FileExtract],
+    lint: tuple[LintIssue, ...],
+    clones: CloneData | None,
+    thresholds: Thresholds,
+) -> tuple[list[Insight], StageResult]:
+    """Insights and stage of one snapshot of the index (run in a thread)."""
+    inputs = inputs_from_index(files, lint, clones)
+    return compute_insights(inputs, thresholds), detect_stage(inputs.files, inputs.symbols)

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import pytest
+from aegisd_codemap.extract import extract_file
+from aegisd_codemap.model import FileExtract
+from aegisd_insights.gather import (
+    clones_from_report,
+    cycle_order,
+    evaluate,
+    inputs_from_index,
+    is_test_path,
+    lint_from_report,
+)
+from aegisd_insights.inputs import ClonePair, FileInput, ImportEdge, LintIssue
+from aegisd_insights.insight import Thresholds
+
+BRANCHY = "def decide(x):\n" + "".join(f"    if x == {i}:\n        return {i}\n" for i in range(11))
+
+
+def extracts(files: dict[str, str]) -> dict[str, FileExtract]:
+    """The code map's real extractor over in-memory sources."""
+    return {path: extract_file(path, text.encode(), False) for path, text in files.items()}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("tests/unit/helpers.py", True),
+        ("pkg/test_core.py", True),
+        ("pkg/core_test.py", True),
+        ("conftest.py", True),
+        ("web/app.test.ts", True),
+        ("web/__tests__/app.tsx", True),
+        ("src/widget.spec.js", True),
+        ("pkg/testing_utils.py", False),
+        ("pkg/attest.py", False),
+        ("pkg/contest.py", False),
+    ],
+)
+def test_test_paths(path: str, expected: bool) -> None:
+    assert is_test_path(path) is expected
+
+
+def test_cycle_order_follows_the_imports() -> None:
+    edges = {"c.py": {"a.py": 1}, "a.py": {"b.py": 1}, "b.py": {"c.py": 1, "x.py": 2}}
+    assert cycle_order(["a.py", "b.py", "c.py"], edges) == ("a.py", "b.py", "c.py")
+    reverse = {"a.py": {"c.py": 1}, "c.py": {"b.py": 1}, "b.py": {"a.py": 1}}
+    assert cycle_order(["a.py", "b.py", "c.py"], reverse) == ("a.py", "c.py", "b.py")
+
+
+def test_cycle_order_falls_back_to_sorted_without_a_tour() -> None:
+    # a <-> b and a <-> c: strongly connected, but no cycle passes every file once
+    edges = {"a": {"b": 1, "c": 1}, "b": {"a": 1}, "c": {"a": 1}}
+    assert cycle_order(["c", "a", "b"], edges) == ("a", "b", "c")
+
+
+def test_inputs_from_real_extracts() -> None:
+    files = extracts(
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg import b\n",
+            "pkg/b.py": "from pkg import c\n",
+            "pkg/c.py": "import pkg.a\n\n\nclass Thing:\n    def run(self):\n        return 1\n",
+            "pkg/logic.py": BRANCHY,
+            "tests/test_logic.py": "from pkg.logic import decide\n",
+        }
+    )
+    inputs = inputs_from_index(files)
+    assert inputs.cycles == (("pkg/a.py", "pkg/b.py", "pkg/c.py"),)
+    assert ImportEdge("tests/test_logic.py", "pkg/logic.py") in inputs.imports
+    by_path = {f.path: f for f in inputs.files}
+    assert by_path["pkg/logic.py"] == FileInput("pkg/logic.py", "python", 23, False)
+    assert by_path["tests/test_logic.py"].is_test
+    measured = {(s.qualname, s.kind): s.complexity for s in inputs.symbols}
+    assert measured == {
+        ("Thing", "class"): None,
+        ("Thing.run", "method"): 1,
+        ("decide", "function"): 12,
+    }
+
+
+def test_evaluate_gives_insights_and_stage() -> None:
+    files = extracts({"pkg/logic.py": BRANCHY, "pkg/a.py": "import pkg.logic\n"})
+    lint = (LintIssue("pkg/a.py", "critical", "S602"),)
+    found, stage = evaluate(files, lint, None, Thresholds())
+    assert [(i.key, i.severity) for i in found] == [
+        ("lint_hotspot:pkg/a.py", "critical"),
+        ("complexity_hotspot:pkg/logic.py::decide", "medium"),
+        ("no_tests", "medium"),
+    ]
+    assert (stage.stage, stage.metrics.code_files, stage.metrics.loc) == (1, 2, 24)
+    tighter = Thresholds(complexity_medium=5, complexity_high=12)
+    found, _ = evaluate(files, (), None, tighter)
+    assert found[0].key == "complexity_hotspot:pkg/logic.py::decide"
+    assert found[0].severity == "high"
+
+
+def test_lint_report_parsing() -> None:
+    report = {
+        "status": "fail",
+        "summary": {"by_severity": {"critical": 1, "high": 0, "low": 2, "bogus": 4}},
+        "files": [
+            {
+                "path": "b.py",
+                "issues": [
+                    {"tool": "bandit", "code": "B602", "severity": "critical", "path": "b.py"},
+                    {"tool": "ruff", "code": None, "severity": "low", "path": "b.py"},
+                ],
+            },
+            {"path": "a.py", "issues": [{"code": "F401", "severity": "low", "path": "a.py"}]},
+            {"path": "c.py", "issues": [{"code": "X", "severity": "urgent", "path": "c.py"}]},
+        ],
+    }
+    issues, summary = lint_from_report(report)
+    assert issues == (
+        LintIssue("a.py", "low", "F401"),
+        LintIssue("b.py", "low", ""),
+        LintIssue("b.py", "critical", "B602"),
+    )
+    assert summary == {"critical": 1, "low": 2}
+    assert lint_from_report({}) == ((), {})
+
+
+def test_clone_report_parsing() -> None:
+    report = {
+        "clones": [
+            {
+                "type": 2,
+                "similarity": 0.9,
+                "a": {"path": "b.py", "start_line": 3, "end_line": 9},
+                "b": {"path": "a.py", "start_line": 1, "end_line": 7},
+            },
+            {"type": 1, "similarity": 1.0, "a": {"path": "x.py"}, "b": None},
+        ],
+        "hotspots": [{"path": "b.py", "ratio": 0.4}, {"path": 3, "ratio": 0.1}],
+    }
+    data = clones_from_report(report)
+    assert data is not None
+    assert data.pairs == (ClonePair("b.py", 3, 9, "a.py", 1, 7, 0.9),)
+    assert dict(data.dup_ratio) == {"b.py": 0.4}
+    assert clones_from_report({"summary": {}}) is None
