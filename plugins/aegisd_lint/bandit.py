@@ -72,6 +72,7 @@ class Bandit(CommandTool):
     module = "bandit"
     config_files = ("pyproject.toml", ".bandit")
     per_file = True
+    suffixes = frozenset({".py"})
 
     def options(self, ctx: RunContext) -> list[str]:
         options = ["-f", "json", "-q"]

@@ -89,6 +89,9 @@ class ToolResult(BaseModel):
     )
     message: str | None = Field(None, description="Why it was skipped or failed.")
     totals: Totals | None = None
+    file_totals: dict[str, Totals] | None = Field(
+        None, description="A test runner's totals per test file."
+    )
 
 
 def status_for(issues: list[Issue]) -> Status:

@@ -40,6 +40,7 @@ class MaxFileLength(InProcessTool):
     name = "max_file_length"
     version = "1"
     per_file = True
+    suffixes = CODE_SUFFIXES
 
     def check(self, ctx: RunContext) -> Parsed:
         """Given files are all checked; a workspace run checks code files outside excluded dirs."""

@@ -89,17 +89,59 @@ class Mypy(CommandTool):
     def parser(self, ctx: RunContext) -> OutputParser:
         return MypyParser(ctx)
 
+    def default_files(self, paths: list[str], root: Path) -> list[str]:
+        """The Python files mypy's own `files` and `exclude` settings leave in, when set."""
+        files = _as_list(_setting(root, "files"), split=True)
+        excludes = _patterns(_as_list(_setting(root, "exclude")))
+        return [
+            path
+            for path in super().default_files(paths, root)
+            if (not files or any(_under(path, entry) for entry in files))
+            and not any(pattern.search(path) for pattern in excludes)
+        ]
+
 
 def _configured(root: Path, key: str) -> bool:
-    """Whether the workspace's mypy config sets `key`; the first config found is mypy's."""
+    """Whether the workspace's mypy config sets `key`."""
+    return _setting(root, key) is not None
+
+
+def _setting(root: Path, key: str) -> Any:
+    """`key` of the workspace's mypy config (the first config found is mypy's), or None."""
     for name in ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg"):
         if name == "pyproject.toml":
             section = pyproject_table(root, "tool", "mypy")
         else:
             section = ini_section(root / name, "mypy")
         if section is not None:
-            return key in section
-    return False
+            return section.get(key)
+    return None
+
+
+def _as_list(value: Any, split: bool = False) -> list[str]:
+    """A setting given as a TOML list or a string (with `split`, one separated by commas or
+    newlines, as INI files write `files`; a regex is never split)."""
+    if isinstance(value, str):
+        items = re.split(r"[,\n]", value) if split else [value]
+        return [item.strip() for item in items if item.strip()]
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def _patterns(sources: list[str]) -> list[re.Pattern[str]]:
+    """The compilable ones: mypy itself reports an invalid pattern when it runs."""
+    patterns = []
+    for source in sources:
+        try:
+            patterns.append(re.compile(source))
+        except re.error:
+            continue
+    return patterns
+
+
+def _under(path: str, entry: str) -> bool:
+    """Whether `path` is the file or directory `entry` of a `files` setting, or under it."""
+    entry = entry.removeprefix("./").rstrip("/")
+    return entry in ("", ".") or path == entry or path.startswith(entry + "/")
 
 
 @hookimpl

@@ -9,8 +9,10 @@ pytest may still write where they always do (e.g. pytest-benchmark's `.benchmark
 
 import os
 import re
-from pathlib import Path
-from typing import ClassVar
+from collections import Counter
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
 
 # ElementTree reads a file pytest just wrote in our private scratch dir, not untrusted input
 from xml.etree.ElementTree import Element, ParseError, iterparse  # nosec B405
@@ -18,7 +20,7 @@ from xml.etree.ElementTree import Element, ParseError, iterparse  # nosec B405
 from aegisd import hookimpl
 from aegisd_lint.configfiles import ini_section, pyproject_table
 from aegisd_lint.issues import Issue, Severity, Totals
-from aegisd_lint.paths import rel_path
+from aegisd_lint.paths import is_test_file, rel_path
 from aegisd_lint.tool import (
     CommandTool,
     LintTool,
@@ -57,10 +59,10 @@ class PytestParser(OutputParser):
 
 
 def parse_junit(path: Path, root: Path) -> Parsed:
-    """Issues and totals from an xunit1 JUnit XML file (pytest's own, see the import), read
-    incrementally."""
+    """Issues and totals, overall and per test file, from an xunit1 JUnit XML file (pytest's
+    own, see the import), read incrementally."""
     issues: list[Issue] = []
-    counts = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0}
+    counts: dict[str, Counter[str]] = {}
     for _event, case in iterparse(path):  # nosec B314
         if case.tag != "testcase":
             continue
@@ -68,16 +70,16 @@ def parse_junit(path: Path, root: Path) -> Parsed:
         for child in case:
             if child.tag in ("failure", "error"):
                 issues.append(_issue(case, child, root))
-        if "failure" in kinds:
-            counts["failed"] += 1
-        if "error" in kinds:
-            counts["errors"] += 1
-        if "skipped" in kinds:
-            counts["skipped"] += 1
+        file_counts = counts.setdefault(rel_path(root, case.get("file") or ""), Counter())
+        for kind, total in (("failure", "failed"), ("error", "errors"), ("skipped", "skipped")):
+            if kind in kinds:
+                file_counts[total] += 1
         if not kinds & {"failure", "error", "skipped"}:
-            counts["passed"] += 1
+            file_counts["passed"] += 1
         case.clear()
-    return Parsed(issues, Totals(**counts))
+    file_totals = {file: Totals(**found) for file, found in counts.items()}
+    overall: Counter[str] = sum(counts.values(), Counter())
+    return Parsed(issues, Totals(**overall), file_totals)
 
 
 def _issue(case: Element, outcome: Element, root: Path) -> Issue:
@@ -129,7 +131,20 @@ class Pytest(CommandTool):
         "test/conftest.py",
     )
     heavy = True
+    ancestor_files = ("conftest.py",)
     junit_name: ClassVar[str] = "junit.xml"
+
+    def applies_to(self, path: str) -> bool:
+        return is_test_file(path)
+
+    def default_files(self, paths: list[str], root: Path) -> list[str]:
+        """Test files under the workspace config's `testpaths` (all of them when unset)."""
+        roots = _testpaths(root)
+        return [
+            path
+            for path in paths
+            if is_test_file(path) and (not roots or any(_under(path, top) for top in roots))
+        ]
 
     def options(self, ctx: RunContext) -> list[str]:
         # the workspace's own config, or none at all: never one found above the root
@@ -153,6 +168,33 @@ class Pytest(CommandTool):
 
     def parser(self, ctx: RunContext) -> OutputParser:
         return PytestParser(ctx, ctx.scratch_dir / self.junit_name)
+
+
+def _testpaths(root: Path) -> list[str]:
+    """`testpaths` of the config file pytest picks in `root` (none: every test file counts)."""
+    chosen = Path(_config_file(root)).name
+    value: Any = None
+    if chosen == "pyproject.toml":
+        table = pyproject_table(root, "tool", "pytest") or {}
+        options = table.get("ini_options")
+        value = options.get("testpaths") if isinstance(options, dict) else table.get("testpaths")
+    elif chosen in ("pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg"):
+        section = "tool:pytest" if chosen == "setup.cfg" else "pytest"
+        value = (ini_section(root / chosen, section) or {}).get("testpaths")
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list):
+        return []
+    return [str(item).removeprefix("./").rstrip("/") for item in value]
+
+
+def _under(path: str, top: str) -> bool:
+    """Whether `path` is `top` or under it; `top` may be a glob, as pytest allows."""
+    if top in ("", "."):
+        return True
+    parts = PurePosixPath(path).parts
+    prefixes = ("/".join(parts[:end]) for end in range(1, len(parts) + 1))
+    return any(fnmatchcase(prefix, top) for prefix in prefixes)
 
 
 def _config_file(root: Path) -> str:

@@ -97,6 +97,7 @@ class _Outcome:
             error_code=error_code,
             message=message,
             totals=parsed.totals if parsed else None,
+            file_totals=parsed.file_totals if parsed else None,
         )
 
     def verdict(self, parsed: Parsed) -> ToolResult:

@@ -19,6 +19,7 @@ class ToolScheduler:
     def __init__(self, max_heavy: int = 1, max_parallel: int = 4) -> None:
         if max_heavy < 1 or max_parallel < 1:
             raise ValueError("max_heavy and max_parallel must be at least 1")
+        self.max_heavy = max_heavy
         self._heavy = asyncio.Semaphore(max_heavy)
         self._all = asyncio.Semaphore(max_parallel)
         self.versions = VersionCache()

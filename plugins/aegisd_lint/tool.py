@@ -28,10 +28,11 @@ class RunContext:
 
 @dataclass
 class Parsed:
-    """The issues a run found, plus test totals for a test runner."""
+    """The issues a run found, plus test totals (overall and per file) for a test runner."""
 
     issues: list[Issue] = field(default_factory=list)
     totals: Totals | None = None
+    file_totals: dict[str, Totals] | None = None
 
 
 class ToolFailure(Exception):
@@ -137,15 +138,29 @@ class JsonDocumentParser(OutputParser):
 class LintTool(ABC):
     """A lint tool, as the `aegisd_lint_tools` hook contributes it.
 
-    `per_file`: a file's issues depend only on that file (and the config), so results may be
-    cached by content hash and the tool may run on just the changed files. `heavy`: slow or
-    whole-program; the scheduler runs few of these at once.
+    `per_file`: a file's issues depend only on that file (and the config), so results are
+    cached by content hash and the tool runs on just the changed files. Otherwise a file's
+    result also depends on the files it imports, transitively, and on the `ancestor_files`
+    (e.g. pytest's conftest.py) in its directory and above. `heavy`: slow or whole-program;
+    the scheduler runs few of these at once.
     """
 
     name: ClassVar[str]
     config_files: ClassVar[tuple[str, ...]] = ()  # relative to the root; changes re-run the tool
     per_file: ClassVar[bool] = False
     heavy: ClassVar[bool] = False
+    suffixes: ClassVar[frozenset[str]] = frozenset({".py", ".pyi"})
+    ancestor_files: ClassVar[tuple[str, ...]] = ()
+
+    def applies_to(self, path: str) -> bool:
+        """Whether the tool can check this file ("/" path relative to the root) when named."""
+        dot = path.rfind(".")
+        return dot > path.rfind("/") and path[dot:] in self.suffixes
+
+    def default_files(self, paths: list[str], root: Path) -> list[str]:
+        """The files of `paths` a whole-workspace run covers (the tool's own config may narrow
+        them); it may read config files, so it is called off the event loop."""
+        return [path for path in paths if self.applies_to(path)]
 
 
 class CommandTool(LintTool):

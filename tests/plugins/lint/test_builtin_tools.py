@@ -62,6 +62,10 @@ def test_pytest_reports_failed_and_errored_tests(project_runs: ProjectRuns) -> N
     result = project_runs.results["pytest"]
     assert found_issues(result) == expected_issues(project_runs.root, "pytest")
     assert result.totals == Totals(passed=1, failed=2, skipped=1, errors=2)
+    assert result.file_totals == {
+        "tests/test_core.py": Totals(passed=1, failed=2, skipped=1, errors=1),
+        "tests/test_import_error.py": Totals(errors=1),
+    }
     assert result.status is Status.FAIL
     messages = {issue.message.split(": ")[0] for issue in result.issues if issue.code == "FAILED"}
     assert messages == {

@@ -171,3 +171,26 @@ def test_pytest_usage_errors_and_broken_xml_are_errors(tmp_path: Path) -> None:
     with pytest.raises(ToolFailure) as broken:
         parser.finish(1, "")
     assert broken.value.code == "BAD_OUTPUT"
+
+
+FILES = ["a.py", "src/b.py", "src/gen/c.py", "src/d.pyi", "tests/test_x.py", "slow/test_y.py"]
+
+
+def test_mypy_default_files_follow_its_files_and_exclude(tmp_path: Path) -> None:
+    assert Mypy().default_files([*FILES, "notes.txt"], tmp_path) == FILES
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.mypy]\nfiles = ["src"]\nexclude = ["(^|/)gen/"]\n'
+    )
+    assert Mypy().default_files(FILES, tmp_path) == ["src/b.py", "src/d.pyi"]
+    (tmp_path / "mypy.ini").write_text("[mypy]\nfiles = a.py, tests\nexclude = [unclosed\n")
+    assert Mypy().default_files(FILES, tmp_path) == ["a.py", "tests/test_x.py"]
+
+
+def test_pytest_default_files_are_test_files_under_testpaths(tmp_path: Path) -> None:
+    assert Pytest().default_files(FILES, tmp_path) == ["tests/test_x.py", "slow/test_y.py"]
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = tests other\n")
+    assert Pytest().default_files(FILES, tmp_path) == ["tests/test_x.py"]
+    (tmp_path / "pytest.ini").unlink()
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["s*"]\n')
+    assert Pytest().default_files(FILES, tmp_path) == ["slow/test_y.py"]
+    assert Pytest().applies_to("slow/test_y.py") and not Pytest().applies_to("src/b.py")

@@ -1,0 +1,86 @@
+"""What a lint run reads besides the results: the workspace's content hashes and the code
+map's import graph, taken once the code map has caught up with the same change batch."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aegisd_codemap import service as codemap_service
+from aegisd_codemap.graph import ImportGraph, build_import_graph
+from loguru import logger
+
+from aegisd.filestate import content_hash
+from aegisd_lint import model
+
+if TYPE_CHECKING:
+    from aegisd.daemon import Daemon
+    from aegisd.workspace import Workspace
+
+#: how long a run waits for the code map's first index before going on without import graph
+CODEMAP_WAIT_S = 120.0
+#: how long, and how often, it checks that the code map has caught up with a change batch
+INDEX_LAG_S = 10.0
+INDEX_POLL_S = 0.005
+
+
+async def content_hashes(ws: Workspace) -> dict[str, str]:
+    """Each known file's content hash; hashed here (in a thread) when the known state lacks it."""
+    known = ws.live.known if ws.live is not None else {}
+    hashes = {path: digest for path, (_, _, digest) in known.items() if digest}
+    missing = [path for path in known if path not in hashes]
+    if missing:
+        hashes.update(await asyncio.to_thread(_hash_files, ws.root, missing))
+    return hashes
+
+
+def _hash_files(root: Path, paths: list[str]) -> dict[str, str]:
+    hashes = {}
+    for path in paths:
+        try:
+            hashes[path] = content_hash(root / path)
+        except OSError:
+            continue  # gone since it was seen: the next batch says so
+    return hashes
+
+
+async def import_graphs(
+    daemon: Daemon, lw: model.WorkspaceLint, hashes: Mapping[str, str]
+) -> tuple[ImportGraph | None, ImportGraph | None]:
+    """The code map's import graph now and at the previous pass; (None, None) without it.
+
+    The code map reacts to the same change batches, in its own time: the graph is taken once
+    its index has the contents in `hashes` (or a newer batch is already waiting)."""
+    codemap = daemon.state.get(codemap_service.CODEMAP)
+    if codemap is None:
+        return None, None
+    ready = codemap.ready.get(lw.ws.id)
+    if ready is not None:
+        try:
+            await asyncio.wait_for(ready.wait(), CODEMAP_WAIT_S)
+        except TimeoutError:
+            logger.warning("lint {}: no code map index yet; assuming no import graph", lw.ws.id)
+            return None, None
+    index = codemap.indexes.get(lw.ws.id)
+    deadline = time.monotonic() + INDEX_LAG_S
+    while index is not None and _lagging(index.hashes, hashes) and not lw.changes:
+        if time.monotonic() > deadline:
+            logger.warning("lint {}: the code map lags the files; using its graph", lw.ws.id)
+            break
+        await asyncio.sleep(INDEX_POLL_S)
+        index = codemap.indexes.get(lw.ws.id)
+    if index is None:
+        return None, None
+    if lw.graph_version != index.version:
+        imports = {path: extract.imports for path, extract in index.files.items()}
+        graph = await asyncio.to_thread(build_import_graph, imports, list(imports))
+        lw.previous_graph, lw.graph, lw.graph_version = lw.graph, graph, index.version
+    return lw.graph, lw.previous_graph
+
+
+def _lagging(indexed: Mapping[str, str], hashes: Mapping[str, str]) -> bool:
+    """Whether the index still has a file that is gone or an older content of one."""
+    return any(hashes.get(path) != digest for path, digest in indexed.items())

@@ -1,0 +1,235 @@
+"""`lint.*` methods: params, results and handlers side by side."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from aegisd.rpc.context import RpcContext
+from aegisd.rpc.errors import InternalError, InvalidParams, NotFound
+from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.workspace import Workspace
+from aegisd_lint import model, runs, store
+from aegisd_lint.issues import Severity, Status
+from aegisd_lint.report import (
+    FileReport,
+    RunInfo,
+    Summary,
+    file_reports,
+    issue_filter,
+    summarize,
+    tool_status,
+)
+from aegisd_lint.runs import RunRequest
+from aegisd_lint.tool import CommandTool, InProcessTool
+
+
+class ToolInfo(Result):
+    name: str
+    enabled: bool
+    installed: bool
+    version: str | None
+    command: list[str] | None = Field(description="How it is started; None for in-process tools")
+    per_file: bool
+    heavy: bool
+    config_files: list[str]
+    timeout_s: float
+    args: list[str]
+    status: Status | None = Field(description="Merged status in this workspace; None: never ran")
+
+
+class ToolsResult(FreshResult):
+    tools: list[ToolInfo]
+    problems: list[str] = Field(description="Contributed tools that were ignored, and why")
+
+
+async def lint_tools(params: WorkspaceParams, ctx: RpcContext) -> ToolsResult:
+    ws = ctx.workspace
+    linters = model.get(ctx.daemon)
+    lw = model.workspace_lint(ctx.daemon, ws)
+    await lw.loaded.wait()
+    settings = model.settings_of(ws)
+    infos = []
+    for name, tool in linters.tools.items():
+        command: list[str] | None = None
+        version: str | None = None
+        if isinstance(tool, CommandTool):
+            resolved = await linters.versions.resolve(tool, ws.root)
+            if resolved is not None:
+                command, version = list(resolved.command), resolved.version
+        elif isinstance(tool, InProcessTool):
+            version = tool.version
+        infos.append(
+            ToolInfo(
+                name=name,
+                enabled=settings.enabled(name),
+                installed=version is not None,
+                version=version,
+                command=command,
+                per_file=tool.per_file,
+                heavy=tool.heavy,
+                config_files=list(tool.config_files),
+                timeout_s=settings.timeout_s(name),
+                args=settings.tool(name).args,
+                status=tool_status(lw.results, name, settings.thresholds),
+            )
+        )
+    return ToolsResult(tools=infos, problems=linters.problems)
+
+
+class ReportParams(WorkspaceParams):
+    path: str | None = Field(None, description="A file or directory (default: the workspace)")
+    tool: str | None = Field(None, description="Only this tool")
+    severity: Severity | None = Field(None, description="Only issues of exactly this severity")
+    min_severity: Severity | None = Field(None, description="Only issues this severe or more")
+
+
+class ReportResult(FreshResult):
+    status: Status = Field(description="Overall status of the selected tools")
+    running: bool = Field(description="A lint run is going or due: results may lag the files")
+    linted_clock: int = Field(description="Workspace clock of the last recorded run")
+    last_run: int | None = Field(description="Id of the last recorded run")
+    summary: Summary
+    files: list[FileReport] = Field(description="Files with selected issues, by path")
+
+
+def _report(
+    ctx: RpcContext, lw: model.WorkspaceLint, params: ReportParams, path: str | None
+) -> ReportResult:
+    linters = model.get(ctx.daemon)
+    settings = model.settings_of(lw.ws)
+    enabled = [name for name in linters.tools if settings.enabled(name)]
+    tools = [params.tool] if params.tool in enabled else [] if params.tool else enabled
+    keep = issue_filter(path, params.tool, params.severity, params.min_severity)
+    summary = summarize(lw.results, tools, settings.thresholds, keep)
+    return ReportResult(
+        status=summary.status,
+        running=lw.running,
+        linted_clock=lw.linted_clock,
+        last_run=lw.last_run,
+        summary=summary,
+        files=file_reports(lw.results, tools, keep, exact=path),
+    )
+
+
+def _known_path(ws: Workspace, raw: str) -> str | None:
+    """A client's path as a root-relative file or directory with files; None for the root."""
+    rel = ws.relative(raw)
+    if not rel:
+        return None
+    known = ws.live.known if ws.live is not None else {}
+    if rel not in known and not any(path.startswith(rel + "/") for path in known):
+        raise NotFound(f"no such file or directory in the workspace: {raw}", path=rel)
+    return rel
+
+
+async def lint_report(params: ReportParams, ctx: RpcContext) -> ReportResult:
+    ws = ctx.workspace
+    lw = model.workspace_lint(ctx.daemon, ws)
+    if params.tool is not None and params.tool not in model.get(ctx.daemon).tools:
+        raise NotFound(f"no lint tool named {params.tool!r}", tool=params.tool)
+    path = _known_path(ws, params.path) if params.path else None
+    await lw.loaded.wait()
+    return _report(ctx, lw, params, path)
+
+
+class RunParams(WorkspaceParams):
+    tools: list[str] | None = Field(
+        None, min_length=1, description="Tool names (default: every enabled tool)"
+    )
+    paths: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=100_000,
+        description="Files or directories (default: the workspace); pytest also runs the "
+        "tests importing them",
+    )
+    force: bool = Field(False, description="Run even where a stored result is still valid")
+
+
+class RunResult(ReportResult):
+    run: RunInfo
+
+
+async def lint_run(params: RunParams, ctx: RpcContext) -> RunResult:
+    ws = ctx.workspace
+    lw = model.workspace_lint(ctx.daemon, ws)
+    settings = model.settings_of(ws)
+    enabled = [name for name in model.get(ctx.daemon).tools if settings.enabled(name)]
+    if params.tools is not None:
+        wrong = [name for name in params.tools if name not in enabled]
+        if wrong:
+            raise InvalidParams(
+                f"unknown or disabled lint tools: {', '.join(wrong)}",
+                errors=[
+                    {"loc": ["params", "tools"], "msg": f"not an enabled tool: {name}"}
+                    for name in wrong
+                ],
+                enabled=enabled,
+            )
+    paths: tuple[str, ...] | None = None
+    if params.paths is not None:
+        if ws.live is not None:
+            await ws.live.ready.wait()
+        selected = [_known_path(ws, raw) for raw in params.paths]
+        if None not in selected:
+            paths = tuple(_expand([p for p in selected if p is not None], ws))
+    await lw.loaded.wait()
+    tools = tuple(params.tools) if params.tools is not None else None
+    progress = ctx.progress(f"linting {ws.name}", total=len(tools or enabled))
+    async with lw.lock:
+        info = await runs.execute(
+            ctx.daemon, lw, RunRequest("run", tools, paths, force=params.force), progress.report
+        )
+    if info is None:  # a "run" is always recorded
+        raise InternalError("the lint run was not recorded")
+    report = _report(ctx, lw, ReportParams(), None)
+    return RunResult(**dict(report), run=info)
+
+
+def _expand(selected: list[str], ws: Workspace) -> list[str]:
+    """Directories as the known files under them."""
+    known = ws.live.known if ws.live is not None else {}
+    files: set[str] = set()
+    for rel in selected:
+        if rel in known:
+            files.add(rel)
+        else:
+            files.update(path for path in known if path.startswith(rel + "/"))
+    return sorted(files)
+
+
+class HistoryParams(WorkspaceParams):
+    limit: int = Field(20, ge=1, le=1000)
+
+
+class HistoryResult(FreshResult):
+    runs: list[RunInfo] = Field(description="Recorded runs, newest first")
+
+
+async def lint_history(params: HistoryParams, ctx: RpcContext) -> HistoryResult:
+    ws = ctx.workspace
+    rows = await ctx.daemon.store.run(store.history, ctx.daemon.store.db, ws.id, params.limit)
+    return HistoryResult(
+        runs=[
+            RunInfo(
+                id=row.id,
+                trigger=row.trigger,
+                clock=row.clock,
+                started_at=row.started_at,
+                finished_at=row.finished_at,
+                **row.detail,
+            )
+            for row in rows
+        ]
+    )
+
+
+def methods() -> list[RpcMethod]:
+    found = ("NOT_FOUND",)
+    paths = ("NOT_FOUND", "INVALID_PATH", "INVALID_PARAMS")
+    return [
+        RpcMethod("lint.tools", WorkspaceParams, lint_tools, summary="Lint tools: installed, version, enabled", errors=found),
+        RpcMethod("lint.run", RunParams, lint_run, summary="Lint now (what is not cached) and return the report", errors=paths, cost="heavy"),
+        RpcMethod("lint.report", ReportParams, lint_report, summary="Current lint results per file, with counts", errors=paths),
+        RpcMethod("lint.history", HistoryParams, lint_history, summary="Recorded lint runs, newest first", errors=found),
+    ]  # fmt: skip

@@ -1,0 +1,155 @@
+"""One workspace's merged lint state: each tool's current result per file, and its last outcome.
+
+A file's result is replaced only by a later run of the same tool on that file, so the state is
+always the newest verdict of every tool on every file; what was new or fixed is counted by
+comparing issue fingerprints (tool, path, code, message: lines move when code is edited above).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aegisd_lint.issues import Issue, Severity, Status, Totals
+
+Fingerprint = tuple[str, str, str | None, str]
+
+
+@dataclass
+class FileResult:
+    """One tool's verdict on one file: the cache key it was computed under and the run."""
+
+    key: str
+    run: int
+    issues: list[Issue] = field(default_factory=list)
+    totals: Totals | None = None
+
+
+@dataclass
+class ToolState:
+    """How a tool's last pass went. `unverified`: files whose last attempt produced no verdict
+    (the tool errored), so the tool reports `error` until they are checked."""
+
+    outcome: str = "ok"  # ok | error | skipped
+    version: str | None = None
+    error_code: str | None = None
+    message: str | None = None
+    unverified: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one update did to the merged state."""
+
+    new: int = 0
+    fixed: int = 0
+
+    def __add__(self, other: Change) -> Change:
+        return Change(self.new + other.new, self.fixed + other.fixed)
+
+
+def fingerprints(issues: Iterable[Issue]) -> Counter[Fingerprint]:
+    return Counter((issue.tool, issue.path, issue.code, issue.message) for issue in issues)
+
+
+def compare(before: Iterable[Issue], after: Iterable[Issue]) -> Change:
+    old, now = fingerprints(before), fingerprints(after)
+    return Change(new=sum((now - old).values()), fixed=sum((old - now).values()))
+
+
+class Results:
+    """tool -> path -> FileResult, tool -> ToolState, and per tool the counts of its current
+    issues by severity and its test totals, kept up to date as results change (a summary is
+    then cheap enough to send with every update)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, dict[str, FileResult]] = {}
+        self.tools: dict[str, ToolState] = {}
+        self.severities: dict[str, Counter[Severity]] = {}
+        self.totals: dict[str, Counter[str]] = {}
+
+    def of(self, tool: str) -> dict[str, FileResult]:
+        """The tool's results (read only: change them with `replace`, `load` or `drop_paths`)."""
+        return self.files.setdefault(tool, {})
+
+    def state(self, tool: str) -> ToolState:
+        return self.tools.setdefault(tool, ToolState())
+
+    def count(self, tool: str) -> Counter[Severity]:
+        """The tool's current issues by severity."""
+        return self.severities.get(tool, Counter())
+
+    def test_totals(self, tool: str) -> Totals | None:
+        """A test runner's outcome counts over its current results; None for other tools."""
+        totals = self.totals.get(tool)
+        return Totals(**totals) if totals is not None else None
+
+    def load(self, tool: str, results: Mapping[str, FileResult]) -> None:
+        """Add stored results (no new or fixed counting)."""
+        self.of(tool).update(results)
+        for result in results.values():
+            self._count(tool, result, 1)
+
+    def replace(
+        self, tool: str, updates: Mapping[str, FileResult], removed: Iterable[str] = ()
+    ) -> Change:
+        """Set the results of `updates`' paths and forget `removed` ones, for one tool."""
+        current = self.of(tool)
+        gone = [path for path in removed if path in current]
+        before = [issue for path in (*updates, *gone) for issue in _issues(current.get(path))]
+        for path in (*updates, *gone):
+            old = current.pop(path, None)
+            if old is not None:
+                self._count(tool, old, -1)
+        for path, result in updates.items():
+            current[path] = result
+            self._count(tool, result, 1)
+        after = [issue for result in updates.values() for issue in result.issues]
+        return compare(before, after)
+
+    def drop_paths(self, paths: Iterable[str]) -> tuple[dict[str, list[str]], Change]:
+        """Forget every tool's results for `paths` (deleted files); returns what went, per tool."""
+        wanted = set(paths)
+        dropped: dict[str, list[str]] = {}
+        change = Change()
+        for tool, current in self.files.items():
+            gone = sorted(wanted & current.keys())
+            if gone:
+                change += self.replace(tool, {}, gone)
+                dropped[tool] = gone
+            self.state(tool).unverified -= wanted
+        return dropped, change
+
+    def _count(self, tool: str, result: FileResult, sign: int) -> None:
+        severities = self.severities.setdefault(tool, Counter())
+        for issue in result.issues:
+            severities[issue.severity] += sign
+        if result.totals is not None:
+            totals = self.totals.setdefault(tool, Counter())
+            for name, value in result.totals:
+                totals[name] += sign * value
+
+
+def _issues(result: FileResult | None) -> list[Issue]:
+    return result.issues if result is not None else []
+
+
+def status_of(severities: Iterable[Severity], fail_at: Severity, warn_at: Severity) -> Status:
+    """The verdict the worst of the issues' severities earns under the thresholds."""
+    worst = max((severity.rank for severity in severities), default=-1)
+    if worst >= fail_at.rank:
+        return Status.FAIL
+    if worst >= warn_at.rank:
+        return Status.WARN
+    return Status.PASS
+
+
+_PRECEDENCE = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIPPED)
+
+
+def overall(statuses: Iterable[Status]) -> Status:
+    """A failure outranks an error (something is known to be wrong), which outranks a warning;
+    with no tool at all, `skipped`."""
+    present = set(statuses)
+    return next((status for status in _PRECEDENCE if status in present), Status.SKIPPED)
