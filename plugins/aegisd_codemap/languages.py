@@ -4,26 +4,9 @@ from __future__ import annotations
 
 from itertools import accumulate
 
-_BY_SUFFIX = {
-    ".py": "python",
-    ".pyi": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascript",
-    ".ts": "typescript",
-    ".mts": "typescript",
-    ".cts": "typescript",
-    ".tsx": "tsx",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".cxx": "cpp",
-    ".hpp": "cpp",
-    ".hh": "cpp",
-    ".hxx": "cpp",
-}
+from aegisd.languages import EXTENSIONS
+
+_BY_SUFFIX = EXTENSIONS
 
 LANGUAGES = frozenset(_BY_SUFFIX.values())
 SNIFF_BYTES = 8192

@@ -14,6 +14,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
+from aegisd.languages import EXTENSIONS
 from aegisd_similarity.lexicon import FAMILIES, Lexicon, lexicon
 from aegisd_similarity.pylex import lex_python
 from aegisd_similarity.tslex import lex_tree_sitter
@@ -27,26 +28,6 @@ __all__ = [
     "unpack",
 ]
 
-EXTENSIONS: dict[str, str] = {
-    ".py": "python",
-    ".pyi": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascript",
-    ".ts": "typescript",
-    ".mts": "typescript",
-    ".cts": "typescript",
-    ".tsx": "tsx",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".cxx": "cpp",
-    ".hh": "cpp",
-    ".hpp": "cpp",
-    ".hxx": "cpp",
-}
 _SWAP = sys.byteorder != "little"  # stored blobs are little-endian
 
 
