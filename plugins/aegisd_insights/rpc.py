@@ -13,7 +13,7 @@ from aegisd_insights import generate, service, store
 from aegisd_insights.breaker import CircuitBreaker
 from aegisd_insights.errors import OllamaError, OllamaTimeout
 from aegisd_insights.inputs import SEVERITY_RANK, Severity
-from aegisd_insights.insight import InsightKind
+from aegisd_insights.insight import KIND_ORDER, InsightKind
 from aegisd_insights.ollama import OllamaClient
 from aegisd_insights.prompt import Focus
 from aegisd_insights.settings import InsightsSettings, settings_of
@@ -88,7 +88,11 @@ async def insights_list(params: ListParams, ctx: RpcContext) -> ListResult:
     wi = service.workspace(daemon, ctx.workspace)
     if wi.ready.is_set():
         await service.recompute(daemon, wi)
-    selected = [i for i in wi.current if params.kind in (None, i.kind)]
+    # Most severe first, then by kind, whatever order the current set was assembled in.
+    selected = sorted(
+        (i for i in wi.current if params.kind in (None, i.kind)),
+        key=lambda i: (-SEVERITY_RANK[i.severity], KIND_ORDER.index(i.kind)),
+    )
     counts: dict[Severity, int] = {}
     for i in selected:
         counts[i.severity] = counts.get(i.severity, 0) + 1
