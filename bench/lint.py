@@ -263,7 +263,10 @@ async def measure_daemon(
             lint = {"auto": False, "max_heavy": max_heavy}
             await daemon.call("settings.update", {"settings": {"lint": lint}})
             out["modules"] = generate(root, files)
-            await daemon.until_quiet(sum(1 for _ in root.rglob("*.py")))
+            # the watcher can miss files written right after their directory: report them all
+            written = sorted(path.relative_to(root).as_posix() for path in root.rglob("*.py"))
+            await daemon.call("workspace.notify_changes", {"paths": written})
+            await daemon.until_quiet(len(written))
             started = time.perf_counter()
             full = await daemon.call("lint.run")
             out["full_s"] = time.perf_counter() - started
