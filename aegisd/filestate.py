@@ -39,6 +39,8 @@ class Settled:
     updates: dict[str, FileStat] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     gitignore_changed: bool = False
+    #: touched paths that were directories (walked whole): the watcher looks at them again
+    walked_dirs: list[str] = field(default_factory=list)
 
 
 def _regular_stat(path: Path) -> os.stat_result | None:
@@ -86,6 +88,7 @@ def settle(
         if path.is_dir() and not path.is_symlink():
             # A directory moved in: everything under it is new to us.
             if not rules.is_ignored(rel, is_dir=True):
+                out.walked_dirs.append(rel)
                 sub = IgnoreRules(root / rel, rules.exclude_dirs, rules.use_gitignore)
                 for inner, st in sub.walk():
                     full = f"{rel}/{inner}"

@@ -33,6 +33,9 @@ INOTIFY_HINT = (
     "fs.inotify.max_user_instances=1024` (persist in /etc/sysctl.d/)"
 )
 GIT_LOCK_POLL_S = 0.02
+#: inotify watches a new directory only once it has seen it appear, so a file written into it
+#: in between raises no event; the directory is walked again this long after it settled
+NEW_DIR_RECHECK_S = 0.5
 
 
 class LiveWorkspace:
@@ -44,6 +47,8 @@ class LiveWorkspace:
         self.rules = self._make_rules()
         self.known: dict[str, FileStat] = {}
         self._touched: set[str] = set()
+        #: new directories queued for their second look (which must not queue a third)
+        self._rechecks: set[str] = set()
         self._wakeup = asyncio.Event()
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
@@ -110,6 +115,12 @@ class LiveWorkspace:
         self._set_busy()
         self._wakeup.set()
 
+    def _recheck(self, dirs: list[str]) -> None:
+        if self._stop.is_set():
+            return
+        self._rechecks.update(dirs)
+        self.touch(dirs)
+
     async def flush(self) -> int:
         """Process everything touched now (no debounce); returns the clock after it."""
         await self._process()
@@ -142,6 +153,8 @@ class LiveWorkspace:
             if not self._touched:
                 return
             touched, self._touched = self._touched, set()
+            rechecked = self._rechecks & touched
+            self._rechecks -= rechecked
             self._processing += 1
             try:
                 settled = await asyncio.to_thread(
@@ -153,6 +166,11 @@ class LiveWorkspace:
                         reconcile, self.ws.root, self.rules, dict(self.known)
                     )
                     _merge(settled, extra)
+                new_dirs = [d for d in settled.walked_dirs if d not in rechecked]
+                if new_dirs:
+                    asyncio.get_running_loop().call_later(
+                        NEW_DIR_RECHECK_S, self._recheck, new_dirs
+                    )
                 await self._commit(settled, "watcher")
             finally:
                 self._processing -= 1

@@ -82,3 +82,42 @@ async def test_pending_until_plugins_have_processed(app_daemon: Daemon, tmp_path
     release.set()
     await wait_until(lambda: not ws.pending)
     assert ws.clock == 1
+
+
+async def test_file_written_before_its_new_directory_is_watched_is_found(
+    app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """inotify sees a new directory before it watches it: a file written in between raises no
+    event. This fake watcher reports only the directory, as inotify would; the second look at
+    the new directory must still find the file, and must not schedule a third."""
+    events: asyncio.Queue[set[tuple[Any, str]]] = asyncio.Queue()
+    settled: list[set[str]] = []
+
+    async def directory_only_awatch(*args: Any, **kwargs: Any) -> AsyncIterator[set[Any]]:
+        while True:
+            yield await events.get()
+
+    def recording_settle(root: Path, rules: Any, known: Any, touched: set[str]) -> Any:
+        settled.append(set(touched))
+        return real_settle(root, rules, known, touched)
+
+    real_settle = watcher.settle
+    monkeypatch.setattr(watcher, "settle", recording_settle)
+    monkeypatch.setattr(watcher, "NEW_DIR_RECHECK_S", 0.1)
+    monkeypatch.setattr(watcher, "awatch", directory_only_awatch)
+    root = tmp_path / "proj"
+    root.mkdir()
+    ws, _ = await app_daemon.workspaces.open(str(root))
+    live = ws.live
+    assert live is not None
+    await wait_until(lambda: not ws.pending)
+    (root / "pkg").mkdir()
+    await events.put({(watcher.Change.added, str(root / "pkg"))})
+    await wait_until(lambda: settled == [{"pkg"}])
+    # Written after the directory settled, before inotify would have watched it.
+    (root / "pkg" / "late.py").write_text("late = 1\n")
+    await wait_until(lambda: "pkg/late.py" in live.known)
+    assert ws.changes_since(0) == {"pkg/late.py": "created"}
+    assert settled == [{"pkg"}, {"pkg"}]
+    await asyncio.sleep(0.3)
+    assert settled == [{"pkg"}, {"pkg"}] and live.batches == 1
