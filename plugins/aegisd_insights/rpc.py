@@ -88,10 +88,10 @@ async def insights_list(params: ListParams, ctx: RpcContext) -> ListResult:
     wi = service.workspace(daemon, ctx.workspace)
     if wi.ready.is_set():
         await service.recompute(daemon, wi)
-    # Most severe first, then by kind, whatever order the current set was assembled in.
+    # Most severe first, then by kind and key: one order, however the set was assembled.
     selected = sorted(
         (i for i in wi.current if params.kind in (None, i.kind)),
-        key=lambda i: (-SEVERITY_RANK[i.severity], KIND_ORDER.index(i.kind)),
+        key=lambda i: (-SEVERITY_RANK[i.severity], KIND_ORDER.index(i.kind), i.key),
     )
     counts: dict[Severity, int] = {}
     for i in selected:

@@ -189,16 +189,14 @@ async def test_list_history_and_pushed_updates(daemon_factory: Any, tmp_path: Pa
     assert changed[DECIDE]["first_seen_clock"] == decide["first_seen_clock"]
     assert added["complexity_hotspot:pkg/heavy.py::crunch"]["metrics"]["complexity"] == 11
     now = await asyncio.to_thread(settled, d)
-    # Order within a severity/kind group may vary after updates: compare the set.
-    assert sorted(keys(now)) == sorted(
-        [
-            (DECIDE, "high"),
-            ("complexity_hotspot:pkg/heavy.py::crunch", "medium"),
-            ("untested_module:pkg/heavy.py", "low"),
-            ("untested_module:pkg/a.py", "low"),
-            ("untested_module:pkg/b.py", "low"),
-        ]
-    )
+    # Most severe first, then kind, then key: the same order however the set was assembled.
+    assert keys(now) == [
+        (DECIDE, "high"),
+        ("complexity_hotspot:pkg/heavy.py::crunch", "medium"),
+        ("untested_module:pkg/a.py", "low"),
+        ("untested_module:pkg/b.py", "low"),
+        ("untested_module:pkg/heavy.py", "low"),
+    ]
     cycle_history = d.call("insights.list", {"kind": "import_cycle"})["history"]
     assert [h["change"] for h in cycle_history] == ["removed", "added"]
 
@@ -206,7 +204,7 @@ async def test_list_history_and_pushed_updates(daemon_factory: Any, tmp_path: Pa
     d.stop()
     again: DaemonProcess = daemon_factory("--root", str(root), env=env)
     after = await asyncio.to_thread(settled, again)
-    assert sorted(keys(after)) == sorted(keys(now))
+    assert keys(after) == keys(now)
     assert after["history"] == now["history"]
     assert after["insights"][0]["first_seen_clock"] == decide["first_seen_clock"]
 
