@@ -8,6 +8,7 @@ threads or locks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import hashlib
 import multiprocessing
@@ -24,6 +25,10 @@ from aegisd_codemap.model import FileExtract
 PR_SET_PDEATHSIG = 1
 CHUNK = 24
 MAX_FILE_BYTES = 4 * 1024 * 1024
+#: an edit of a file or two this small is parsed in a thread: a round trip through a worker
+#: process costs more than the parse itself (bench/index.py's edit-to-search figure)
+INLINE_MAX_FILES = 2
+INLINE_MAX_BYTES = 128 * 1024
 
 Parsed = tuple[str, str, FileExtract] | tuple[str, None, None]
 """(path, content hash, extract), or (path, None, None) when the file could not be read."""
@@ -66,6 +71,19 @@ def die_with_parent() -> None:
         pass  # not Linux: workers still exit when their task pipe closes
 
 
+def _parse_if_small(
+    root: Path, paths: Sequence[str], include_docstrings: bool
+) -> list[Parsed] | None:
+    """In a thread: parse here when the files are small, else None (the pool takes them)."""
+    total = 0
+    for rel in paths:
+        with contextlib.suppress(OSError):  # parse_chunk reports it as unreadable
+            total += (root / rel).stat().st_size
+    if total > INLINE_MAX_BYTES:
+        return None
+    return parse_chunk(str(root), paths, include_docstrings)
+
+
 class ParserPool:
     """A lazily started process pool sized to the machine."""
 
@@ -93,6 +111,11 @@ class ParserPool:
     ) -> list[Parsed]:
         if not paths:
             return []
+        if len(paths) <= INLINE_MAX_FILES:
+            inline = await asyncio.to_thread(_parse_if_small, root, paths, include_docstrings)
+            if inline is not None:
+                self.files_parsed += len(inline)
+                return inline
         loop = asyncio.get_running_loop()
         pool = self._executor()
         chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]

@@ -5,10 +5,12 @@ a `lint.report` answer, a `similarity.report` answer. Pure functions; the daemon
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, cast
 
 from aegisd_codemap.graph import build_import_graph, import_cycles
-from aegisd_codemap.model import FileExtract
+from aegisd_codemap.model import FileExtract, ImportRef
 
 from aegisd_insights.compute import compute_insights
 from aegisd_insights.inputs import (
@@ -75,38 +77,81 @@ def cycle_order(members: Sequence[str], edges: Mapping[str, Mapping[str, int]]) 
     return tuple(sorted(nodes))
 
 
+@dataclass
+class _Graphed:
+    """The import graph's contribution to the inputs, and the imports it was built from."""
+
+    imports: Mapping[str, Sequence[ImportRef]]
+    edges: tuple[ImportEdge, ...]
+    cycles: tuple[tuple[str, ...], ...]
+
+
+@dataclass
+class IndexMemo:
+    """What the last evaluation derived from the index, reused where nothing changed: the code
+    map puts a new extract object in place of a re-parsed file, so an extract that is the same
+    object gives the same inputs, and equal imports everywhere give the same graph. Keeps a
+    recompute after a one-file edit from redoing the whole workspace (and holding the GIL)."""
+
+    files: dict[str, tuple[FileExtract, FileInput | None, tuple[SymbolInput, ...]]] = field(
+        default_factory=dict
+    )
+    graphed: _Graphed | None = None
+
+
+def _file_inputs(path: str, f: FileExtract) -> tuple[FileInput | None, tuple[SymbolInput, ...]]:
+    file = None if f.binary else FileInput(path, f.language or "", f.lines, is_test_path(path))
+    symbols = tuple(
+        SymbolInput(
+            s.qualname, s.kind, path, s.line, s.complexity if s.kind in _MEASURED_KINDS else None
+        )
+        for s in f.symbols
+    )
+    return file, symbols
+
+
+def _graphed(files: Mapping[str, FileExtract], last: _Graphed | None) -> _Graphed:
+    imports = {path: f.imports for path, f in files.items()}
+    if (
+        last is not None
+        and last.imports.keys() == imports.keys()
+        and all(last.imports[p] is refs or last.imports[p] == refs for p, refs in imports.items())
+    ):
+        return last
+    graph = build_import_graph(imports, files.keys())
+    edges = tuple(
+        ImportEdge(source, target)
+        for source, targets in graph.edges.items()
+        for target in targets
+        if target != source
+    )
+    cycles = tuple(cycle_order(c, graph.edges) for c in import_cycles(graph) if len(c) > 1)
+    return _Graphed(imports, edges, cycles)
+
+
 def inputs_from_index(
     files: Mapping[str, FileExtract],
     lint: tuple[LintIssue, ...] = (),
     clones: CloneData | None = None,
+    memo: IndexMemo | None = None,
 ) -> InsightInputs:
     """Files (line counts, test or not), symbols (McCabe complexity for functions and
-    methods), import edges between workspace files and import cycles (two files or more)."""
-    graph = build_import_graph({path: f.imports for path, f in files.items()}, files.keys())
+    methods), import edges between workspace files and import cycles (two files or more).
+    With a `memo`, unchanged files and an unchanged import graph are taken from it (and it is
+    brought up to date)."""
+    memo = memo if memo is not None else IndexMemo()
+    known = memo.files
+    fresh: dict[str, tuple[FileExtract, FileInput | None, tuple[SymbolInput, ...]]] = {}
+    for path, f in files.items():
+        entry = known.get(path)
+        fresh[path] = entry if entry is not None and entry[0] is f else (f, *_file_inputs(path, f))
+    memo.files = fresh
+    memo.graphed = graphed = _graphed(files, memo.graphed)
     return InsightInputs(
-        files=tuple(
-            FileInput(path, f.language or "", f.lines, is_test_path(path))
-            for path, f in files.items()
-            if not f.binary
-        ),
-        symbols=tuple(
-            SymbolInput(
-                s.qualname,
-                s.kind,
-                path,
-                s.line,
-                s.complexity if s.kind in _MEASURED_KINDS else None,
-            )
-            for path, f in files.items()
-            for s in f.symbols
-        ),
-        imports=tuple(
-            ImportEdge(source, target)
-            for source, targets in graph.edges.items()
-            for target in targets
-            if target != source
-        ),
-        cycles=tuple(cycle_order(c, graph.edges) for c in import_cycles(graph) if len(c) > 1),
+        files=tuple(file for _, file, _ in fresh.values() if file is not None),
+        symbols=tuple(chain.from_iterable(symbols for _, _, symbols in fresh.values())),
+        imports=graphed.edges,
+        cycles=graphed.cycles,
         lint=lint,
         clones=clones,
     )
@@ -168,7 +213,9 @@ def evaluate(
     lint: tuple[LintIssue, ...],
     clones: CloneData | None,
     thresholds: Thresholds,
+    memo: IndexMemo | None = None,
 ) -> tuple[list[Insight], StageResult]:
-    """Insights and stage of one snapshot of the index (run in a thread)."""
-    inputs = inputs_from_index(files, lint, clones)
+    """Insights and stage of one snapshot of the index (run in a thread, one at a time per
+    `memo`)."""
+    inputs = inputs_from_index(files, lint, clones, memo)
     return compute_insights(inputs, thresholds), detect_stage(inputs.files, inputs.symbols)

@@ -55,6 +55,8 @@ class WorkspaceInsights:
         default_factory=lambda: {"index": False, "lint": False, "clones": False}
     )
     external_version: int = 0
+    #: inputs derived from the index at the last recompute (used under `lock` only)
+    memo: gather.IndexMemo = field(default_factory=gather.IndexMemo)
     last_generation: store.Generation | None = None
     schedule_from: float = 0.0  # time.time() of the last answer or enabling; 0: disabled
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
@@ -239,7 +241,7 @@ async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
         snapshot = dict(index.files) if index is not None else {}
         wi.sources["index"] = index is not None
         found, stage = await asyncio.to_thread(
-            gather.evaluate, snapshot, wi.lint, wi.clones, thresholds
+            gather.evaluate, snapshot, wi.lint, wi.clones, thresholds, wi.memo
         )
         await _apply(daemon, wi, found, clock)
         wi.stage, wi.computed_key, wi.computed_clock = stage, key, clock

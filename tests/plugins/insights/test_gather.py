@@ -4,6 +4,7 @@ import pytest
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.model import FileExtract
 from aegisd_insights.gather import (
+    IndexMemo,
     clones_from_report,
     cycle_order,
     evaluate,
@@ -139,3 +140,36 @@ def test_clone_report_parsing() -> None:
     assert data.pairs == (ClonePair("b.py", 3, 9, "a.py", 1, 7, 0.9),)
     assert dict(data.dup_ratio) == {"b.py": 0.4}
     assert clones_from_report({"summary": {}}) is None
+
+
+def test_memo_follows_edits_like_a_fresh_evaluation() -> None:
+    """Reused per-file inputs and graph never hide a change: after each edit the memoised
+    inputs equal inputs computed from scratch."""
+    sources = {
+        "pkg/__init__.py": "",
+        "pkg/a.py": "from pkg import b\n" + BRANCHY,
+        "pkg/b.py": "def helper():\n    return 1\n",
+    }
+    files = extracts(sources)
+    memo = IndexMemo()
+    assert inputs_from_index(files, memo=memo) == inputs_from_index(files)
+    graphed = memo.graphed
+    # Same extract objects: everything is reused, down to the graph.
+    again = inputs_from_index(dict(files), memo=memo)
+    assert again == inputs_from_index(files) and memo.graphed is graphed
+    # A body edit: new symbols, same imports, so the same graph.
+    files["pkg/b.py"] = extracts({"pkg/b.py": "def helper():\n    return 2\n\ndef more(): pass\n"})[
+        "pkg/b.py"
+    ]
+    edited = inputs_from_index(files, memo=memo)
+    assert edited == inputs_from_index(files) and memo.graphed is graphed
+    assert "more" in {s.qualname for s in edited.symbols}
+    # An import edit: b now imports a, making a cycle; the graph is rebuilt.
+    files["pkg/b.py"] = extracts({"pkg/b.py": "from pkg import a\n"})["pkg/b.py"]
+    cyclic = inputs_from_index(files, memo=memo)
+    assert cyclic == inputs_from_index(files) and memo.graphed is not graphed
+    assert cyclic.cycles == (("pkg/a.py", "pkg/b.py"),)
+    # A deleted file leaves the memo too.
+    del files["pkg/a.py"]
+    assert inputs_from_index(files, memo=memo) == inputs_from_index(files)
+    assert set(memo.files) == set(files)

@@ -1,0 +1,56 @@
+"""A small edit is parsed in a thread, a large batch in the worker pool: the same answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aegisd_codemap import parsing
+from aegisd_codemap.parsing import ParserPool
+
+
+def _write(root: Path, count: int, size: int = 0) -> list[str]:
+    paths = []
+    for i in range(count):
+        padding = "# " + "x" * size + "\n" if size else ""
+        (root / f"m{i}.py").write_text(f"{padding}def f{i}(a):\n    return a\n")
+        paths.append(f"m{i}.py")
+    return paths
+
+
+async def test_small_edit_is_parsed_without_the_pool(tmp_path: Path) -> None:
+    pool = ParserPool(workers=1)
+    parsed = await pool.parse(tmp_path, _write(tmp_path, 1), include_docstrings=False)
+    assert pool._pool is None  # no worker process was needed
+    ((path, digest, extract),) = parsed
+    assert path == "m0.py" and digest is not None and extract is not None
+    assert [s.name for s in extract.symbols] == ["f0"]
+    assert pool.files_parsed == 1
+
+
+async def test_pool_and_thread_agree(tmp_path: Path) -> None:
+    paths = _write(tmp_path, parsing.INLINE_MAX_FILES + 1)
+    pool = ParserPool(workers=1)
+    try:
+        by_pool = sorted(await pool.parse(tmp_path, paths, include_docstrings=False))
+        assert pool._pool is not None
+        inline = [item for p in paths for item in await pool.parse(tmp_path, [p], False)]
+    finally:
+        pool.shutdown()
+    assert by_pool == sorted(inline)
+
+
+async def test_large_file_goes_to_the_pool(tmp_path: Path) -> None:
+    paths = _write(tmp_path, 1, size=parsing.INLINE_MAX_BYTES)
+    pool = ParserPool(workers=1)
+    try:
+        ((_, _, extract),) = await pool.parse(tmp_path, paths, include_docstrings=False)
+        assert pool._pool is not None and extract is not None
+    finally:
+        pool.shutdown()
+
+
+async def test_unreadable_file_is_reported(tmp_path: Path) -> None:
+    pool = ParserPool(workers=1)
+    assert await pool.parse(tmp_path, ["missing.py"], include_docstrings=False) == [
+        ("missing.py", None, None)
+    ]
