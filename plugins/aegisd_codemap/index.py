@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from aegisd_codemap.model import FileExtract, Symbol
@@ -27,7 +28,7 @@ class WorkspaceIndex:
     files: dict[str, FileExtract] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
-    symbols: dict[int, tuple[str, Symbol]] = field(default_factory=dict)
+    symbols: dict[int, Symbol] = field(default_factory=dict)
     search: SymbolSearch = field(default_factory=SymbolSearch)
     counters: IndexCounters = field(default_factory=IndexCounters)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -47,9 +48,10 @@ class WorkspaceIndex:
         ids = []
         rows = []
         for symbol in extract.symbols:
+            _share_strings(symbol)
             symbol_id = next(self._ids)
             ids.append(symbol_id)
-            self.symbols[symbol_id] = (extract.path, symbol)
+            self.symbols[symbol_id] = symbol
             rows.append((symbol_id, symbol.name, symbol.qualname, symbol.kind, extract.path))
         self._by_path[extract.path] = ids
         self.search.replace_path(extract.path, rows)
@@ -113,3 +115,17 @@ class WorkspaceIndex:
             "files_with_errors": errors,
             "stale_files": len(self.stale),
         }
+
+
+def _share_strings(symbol: Symbol) -> None:
+    """One object per distinct name, kind, parent and signature: they repeat across symbols
+    (the stdlib: 72k symbols, 43k names, 14k parents, 8k signatures), and every extract comes
+    with its own copies, from the store or from a worker. Interned strings are freed when
+    nothing uses them any more."""
+    symbol.name = intern(symbol.name)
+    symbol.qualname = symbol.name if symbol.qualname == symbol.name else symbol.qualname
+    symbol.kind = intern(symbol.kind)
+    if symbol.parent is not None:
+        symbol.parent = intern(symbol.parent)
+    if symbol.signature is not None:
+        symbol.signature = intern(symbol.signature)

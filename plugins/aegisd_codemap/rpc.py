@@ -56,7 +56,7 @@ async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
     if cached is None:
         cached = []
         for hit in index.search.query(params.query, params.kind, params.path_glob, params.limit):
-            _, symbol = index.symbols[hit.symbol_id]
+            symbol = index.symbols[hit.symbol_id]
             cached.append(
                 SearchHit(
                     name=hit.name,

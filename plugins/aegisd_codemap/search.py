@@ -19,6 +19,7 @@ in, and a changed file only rebuilds its own group.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
@@ -52,31 +53,22 @@ class Hit:
     path: str
 
 
-@dataclass(slots=True)
-class _Entry:
-    row: Row
-    key: tuple[int, str, str, str, int]
-    name: str
-    qualname: str
-    parent: str
-    marked: str
-    initials: str
-
-
 def _words(name: str) -> tuple[str, str]:
     """``get_File2`` → (``^get^file^2``, ``gf2``): words marked by ``_MARK``, and initials."""
     words = _WORD.findall(name)
     return (_MARK + _MARK.join(words)).lower(), "".join([w[0] for w in words]).lower()
 
 
-def _entry(row: Row) -> _Entry:
-    symbol_id, name, qualname, kind, path = row
-    lower = name.lower()
-    marked, initials = _words(name)
-    key = (_KIND_RANK.get(kind, len(_KIND_RANK)), lower, name, path, symbol_id)
-    qual = qualname.lower()
-    parent = qual[: -len(lower) - 1] if qual.endswith("." + lower) else ""
-    return _Entry(row, key, lower, qual, parent, marked, initials)
+def _rank(row: Row) -> tuple[int, str, str, str, int]:
+    """The order within a group (the path length is the group): kind, name, path, id."""
+    symbol_id, name, _, kind, path = row
+    return (_KIND_RANK.get(kind, len(_KIND_RANK)), name.lower(), name, path, symbol_id)
+
+
+def _parent(row: Row) -> str:
+    """The lowercased qualified name of what encloses the symbol ("" at module level)."""
+    name, qual = row[1].lower(), row[2].lower()
+    return qual[: -len(name) - 1] if qual.endswith("." + name) else ""
 
 
 class _Blob:
@@ -84,7 +76,8 @@ class _Blob:
 
     def __init__(self, lines: list[str]) -> None:
         self.text = "\n" + "\n".join(lines) + "\n"
-        self.starts = list(accumulate((len(line) + 1 for line in lines), initial=1))
+        # An int array, not a list: a list holds an int object per line (7x the memory).
+        self.starts = array("q", accumulate((len(line) + 1 for line in lines), initial=1))
         self._counts: dict[str, int] = {}
 
     def find_all(self, needle: str) -> Iterator[int]:
@@ -114,19 +107,19 @@ class _Blob:
 
 
 class _View:
-    """One group's entries (optionally of one kind) in rank order, as searchable strings."""
+    """One group's rows (optionally of one kind) in rank order, as searchable strings.
 
-    def __init__(self, entries: list[_Entry]) -> None:
-        self.entries = entries
-        self.exact: dict[str, list[int]] = {}
-        self.exact_qual: dict[str, list[int]] = {}
-        for i, entry in enumerate(entries):
-            self.exact.setdefault(entry.name, []).append(i)
-            self.exact_qual.setdefault(entry.qualname, []).append(i)
-        self.names = _Blob([e.name for e in entries])
-        self.marked = _Blob([e.marked for e in entries])
-        self.initials = _Blob([e.initials for e in entries])
-        self.quals = _Blob([e.qualname for e in entries])
+    Only the rows and the joined strings are kept: per-symbol derived strings would cost
+    several times the memory of the symbols themselves.
+    """
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.rows = rows
+        words = [_words(row[1]) for row in rows]
+        self.names = _Blob([row[1].lower() for row in rows])
+        self.marked = _Blob([marked for marked, _ in words])
+        self.initials = _Blob([initials for _, initials in words])
+        self.quals = _Blob([row[2].lower() for row in rows])
 
 
 class _Group:
@@ -137,7 +130,7 @@ class _Group:
     """
 
     def __init__(self) -> None:
-        self.entries: dict[int, _Entry] = {}
+        self.rows: dict[int, Row] = {}
         self.paths: dict[str, int] = {}
         self.views: dict[tuple[str | None, str | None], _View] = {}
 
@@ -147,14 +140,14 @@ class _Group:
         view = self.views.get((kind, glob))
         if view is None:
             if glob is not None:
-                entries = [e for e in self.view(kind).entries if e.row[4] in paths]
+                rows = [r for r in self.view(kind).rows if r[4] in paths]
                 if len(self.views) >= _MAX_VIEWS:  # forget old globs, keep kind views
                     self.views = {k: v for k, v in self.views.items() if k[1] is None}
             elif kind is not None:
-                entries = [e for e in self.view(None).entries if e.row[3] == kind]
+                rows = [r for r in self.view(None).rows if r[3] == kind]
             else:
-                entries = sorted(self.entries.values(), key=lambda e: e.key)
-            view = self.views[kind, glob] = _View(entries)
+                rows = sorted(self.rows.values(), key=_rank)
+            view = self.views[kind, glob] = _View(rows)
         return view
 
 
@@ -186,7 +179,7 @@ class _Query:
             yield from self._dotted_tiers(view)
             return
         names = view.names
-        yield "exact", view.exact.get(self.text, ())
+        yield "exact", names.find_all("\n" + self.text + "\n")
         yield "prefix", names.find_all("\n" + self.text)
         initials = view.initials.find_all(self.compact) if len(self.compact) > 1 else ()
         marked = view.marked.find_all(self.marked) if len(self.marked) > 1 else ()
@@ -200,11 +193,12 @@ class _Query:
 
     def _dotted_tiers(self, view: _View) -> Iterator[tuple[str, Iterable[int]]]:
         suffix = view.quals.find_all("." + self.text + "\n")
-        yield "exact", sorted({*view.exact_qual.get(self.text, ()), *suffix})
+        whole = view.quals.find_all("\n" + self.text + "\n")
+        yield "exact", sorted({*whole, *suffix})
         parent_ok = self.parent.search
-        entries = view.entries
+        rows = view.rows
         under = view.names.find_all("\n" + self.last)
-        yield "prefix", (i for i in under if parent_ok(entries[i].parent))
+        yield "prefix", (i for i in under if parent_ok(_parent(rows[i])))
         yield "substring", view.quals.find_all(self.text)
 
 
@@ -218,7 +212,7 @@ class SymbolSearch:
         self.add(rows)
 
     def __len__(self) -> int:
-        return sum(len(group.entries) for group in self._groups.values())
+        return sum(len(group.rows) for group in self._groups.values())
 
     def add(self, rows: Iterable[Row]) -> None:
         """Add symbols; a ``symbol_id`` already present for the same path is replaced."""
@@ -228,11 +222,17 @@ class SymbolSearch:
             if group is None:
                 group = self._groups[len(path)] = _Group()
                 self._lengths = sorted(self._groups)
-            if symbol_id not in group.entries:
+            if symbol_id not in group.rows:
                 group.paths[path] = group.paths.get(path, 0) + 1
-            group.entries[symbol_id] = _entry(row)
+            group.rows[symbol_id] = row
             group.views.clear()
             self._paths.setdefault(path, set()).add(symbol_id)
+
+    def prepare(self) -> None:
+        """Build the unfiltered views now (after a bulk load, off the event loop) rather than
+        in the first query."""
+        for group in self._groups.values():
+            group.view(None)
 
     def remove_path(self, path: str) -> None:
         """Forget every symbol of ``path``."""
@@ -241,10 +241,10 @@ class SymbolSearch:
         if group is None or not ids:
             return
         for symbol_id in ids:
-            del group.entries[symbol_id]
+            del group.rows[symbol_id]
         del group.paths[path]
         group.views.clear()
-        if not group.entries:
+        if not group.rows:
             del self._groups[len(path)]
             self._lengths = sorted(self._groups)
 
@@ -263,7 +263,7 @@ class SymbolSearch:
             return []
         plan = _Query(query)
         path_ok = re.compile(translate(path_glob)).match if path_glob else None
-        running: list[tuple[Iterator[tuple[str, Iterable[int]]], list[_Entry]]] = []
+        running: list[tuple[Iterator[tuple[str, Iterable[int]]], list[Row]]] = []
         for length in self._lengths:
             group = self._groups[length]
             if path_ok is None:
@@ -274,20 +274,20 @@ class SymbolSearch:
                     continue
                 everything = len(paths) == len(group.paths)
                 view = group.view(kind) if everything else group.view(kind, path_glob, paths)
-            running.append((plan.tiers(view), view.entries))
+            running.append((plan.tiers(view), view.rows))
         hits: list[Hit] = []
         seen: set[int] = set()
         # Tier by tier, each over the groups in path-length order: hits arrive in rank order.
         while running:
             still = []
-            for tiers, entries in running:
+            for tiers, rows in running:
                 step = next(tiers, None)
                 if step is None:
                     continue
-                still.append((tiers, entries))
+                still.append((tiers, rows))
                 tier, candidates = step
                 for index in candidates:
-                    symbol_id, name, qualname, symbol_kind, path = entries[index].row
+                    symbol_id, name, qualname, symbol_kind, path = rows[index]
                     if symbol_id in seen:
                         continue
                     seen.add(symbol_id)

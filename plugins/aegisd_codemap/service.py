@@ -17,6 +17,7 @@ from loguru import logger
 from aegisd.daemon import StateKey
 from aegisd_codemap import store
 from aegisd_codemap.index import WorkspaceIndex
+from aegisd_codemap.model import FileExtract
 from aegisd_codemap.parsing import ParserPool, indexable
 
 if TYPE_CHECKING:
@@ -61,13 +62,22 @@ async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
     async with codemap.locks[ws.id]:
         files, hashes, stale = await daemon.store.run(store.load, daemon.store.db, ws.id)
-        index = codemap.index(ws.id)
-        index.load(files, hashes, stale)
+        # Built in a thread and swapped in whole: searches meanwhile see the empty index.
+        codemap.indexes[ws.id] = await asyncio.to_thread(_loaded_index, files, hashes, stale)
         logger.info("codemap {}: loaded {} files from the store", ws.id, len(files))
     if ws.live is not None:
         await ws.live.ready.wait()
     await sync(daemon, ws, title="indexing")
     codemap.ready[ws.id].set()
+
+
+def _loaded_index(
+    files: dict[str, FileExtract], hashes: dict[str, str], stale: set[str]
+) -> WorkspaceIndex:
+    index = WorkspaceIndex()
+    index.load(files, hashes, stale)
+    index.search.prepare()
+    return index
 
 
 async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from sys import intern
 from typing import Any
 
 import peewee
@@ -88,27 +89,36 @@ def load(
         f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? ORDER BY path, seq",
         (ws_id,),
     )
+    decorators: dict[str, tuple[str, ...]] = {}  # few distinct lists: parse each once
     for row in cursor:
         extract = files.get(row[0])
-        if extract is not None:
-            extract.symbols.append(
-                Symbol(
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    row[7],
-                    row[8],
-                    row[9],
-                    tuple(json.loads(row[10])),
-                    row[11],
-                    row[12],
-                    row[13],
-                    bool(row[14]),
-                    bool(row[15]),
-                )
+        if extract is None:
+            continue
+        raw_decorators = row[10]
+        decorated = decorators.get(raw_decorators)
+        if decorated is None:
+            decorated = decorators[raw_decorators] = tuple(json.loads(raw_decorators))
+        # Shared strings from the start (see index._share_strings): copies freed later would
+        # leave the memory fragmented.
+        name, parent, signature = intern(row[2]), row[8], row[9]
+        extract.symbols.append(
+            Symbol(
+                name,
+                name if row[3] == name else row[3],
+                intern(row[4]),
+                row[5],
+                row[6],
+                row[7],
+                None if parent is None else intern(parent),
+                None if signature is None else intern(signature),
+                decorated,
+                row[11],
+                row[12],
+                row[13],
+                bool(row[14]),
+                bool(row[15]),
             )
+        )
     return files, hashes, stale
 
 

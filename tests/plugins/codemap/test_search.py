@@ -150,3 +150,16 @@ def test_long_queries_match_as_subsequences_of_long_names() -> None:
         (1, "subsequence")
     ]
     assert [(h.symbol_id, h.match) for h in index.query("ashrtnm")] == [(2, "subsequence")]
+
+
+def test_prepared_views_answer_like_lazy_ones_and_follow_edits() -> None:
+    queries = ("gfs", "GetFileSummary", "Reports.GetFileSummary", "Re.un", "summ", "xy")
+    lazy = SymbolSearch(ROWS)
+    prepared = SymbolSearch(ROWS)
+    prepared.prepare()
+    for query in queries:
+        assert prepared.query(query) == lazy.query(query), query
+    # An edit after prepare() drops the prepared view of its group: no stale answers.
+    prepared.replace_path("a.py", [(20, "gfs_added", "gfs_added", "function", "a.py")])
+    assert 4 not in ids(prepared.query("gfsHelper"))
+    assert ids(prepared.query("gfs_added")) == [20]
