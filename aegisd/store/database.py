@@ -37,7 +37,7 @@ PRAGMAS: dict[str, Any] = {
     "busy_timeout": 1000,
     # NORMAL in WAL mode: a committed transaction survives a crash or kill -9 of the daemon.
     "synchronous": "normal",
-    "cache_size": -16000,
+    "cache_size": -4000,
 }
 
 
