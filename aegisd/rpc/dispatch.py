@@ -145,11 +145,18 @@ class Dispatcher:
         method = self.daemon.registry.get(name)
         if method is None:
             raise MethodNotFound(f"Method not found: {name}")
-        text = await self._invoke(method, params or {}, Caller("internal", "internal", "internal"))
-        result: dict[str, Any] = json.loads(text)
-        return result
+        caller = Caller("internal", "internal", "internal")
+        result = await self._result(method, params or {}, caller)
+        # Off the loop: turning another plugin's whole report into plain data can take a good
+        # part of a second on a large workspace (lint.report on the stdlib).
+        plain: dict[str, Any] = await asyncio.to_thread(result.model_dump, mode="json")
+        return plain
 
     async def _invoke(self, method: RegisteredMethod, raw: Any, caller: Caller) -> str:
+        result = await self._result(method, raw, caller)
+        return str(result.model_dump_json())
+
+    async def _result(self, method: RegisteredMethod, raw: Any, caller: Caller) -> BaseModel:
         spec = method.spec
         params = self._validate(spec.params, raw)
         ctx = RpcContext(self.daemon, spec.name, caller)
@@ -157,15 +164,16 @@ class Dispatcher:
         if isinstance(params, WorkspaceParams):
             ctx.resolved_workspace = self.daemon.workspaces.resolve(params.workspace)
             clock = ctx.resolved_workspace.clock
-        result = await spec.handler(params, ctx)
-        if not isinstance(result, method.result):
-            result = method.result.model_validate(result)
+        answer = await spec.handler(params, ctx)
+        result: BaseModel = (
+            answer if isinstance(answer, method.result) else method.result.model_validate(answer)
+        )
         if isinstance(result, FreshResult) and ctx.resolved_workspace is not None:
             # The answer reflects the clock seen when work started; pending is read at the end (a
             # plugin may already have set it, e.g. while its own index is still loading).
             result.clock = clock
             result.pending = result.pending or ctx.resolved_workspace.pending
-        return str(result.model_dump_json())
+        return result
 
     @staticmethod
     def _validate(model: type[BaseModel], raw: Any) -> Any:

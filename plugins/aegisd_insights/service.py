@@ -189,7 +189,7 @@ async def _read_lint(daemon: Daemon, wi: WorkspaceInsights) -> bool:
     report = await _call(daemon, "lint.report", ws_param)
     if report is None:
         return False
-    issues, summary = gather.lint_from_report(report)
+    issues, summary = await asyncio.to_thread(gather.lint_from_report, report)
     changed = issues != wi.lint
     wi.lint, wi.lint_summary, wi.sources["lint"] = issues, summary, True
     wi.lint_signature = None if report.get("running") else signature
