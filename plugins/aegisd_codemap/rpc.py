@@ -18,6 +18,7 @@ from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
 from aegisd_codemap import service
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.settings import CodemapSettings
+from aegisd_codemap.storedsearch import search_stored
 from aegisd_codemap.tree import build_tree
 
 
@@ -46,9 +47,39 @@ class SearchResult(FreshResult):
     hits: list[SearchHit]
 
 
+async def _search_store(params: SearchParams, ctx: RpcContext) -> list[SearchHit]:
+    """While the index loads after a restart: the same ranking over the stored symbols."""
+    found = await asyncio.to_thread(
+        search_stored,
+        ctx.daemon.store.path,
+        ctx.workspace.id,
+        params.query,
+        params.kind,
+        params.path_glob,
+        params.limit,
+    )
+    return [
+        SearchHit(
+            name=f.hit.name,
+            qualname=f.hit.qualname,
+            kind=f.hit.kind,
+            path=f.hit.path,
+            line=f.line,
+            end_line=f.end_line,
+            score=f.hit.score,
+            match=f.hit.match,
+            signature=f.signature,
+        )
+        for f in found
+    ]
+
+
 async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
     ws = ctx.workspace
-    index = service.get(ctx.daemon).index(ws.id)
+    codemap = service.get(ctx.daemon)
+    if ws.id in codemap.loading:
+        return SearchResult(hits=await _search_store(params, ctx), pending=True)
+    index = codemap.index(ws.id)
     # Keyed by the index version too: loading from the store changes answers without any file
     # changing, so path-based invalidation alone would keep a stale (empty) answer.
     key = ("search", index.version, params.query, params.kind, params.path_glob, params.limit)

@@ -33,6 +33,8 @@ class Codemap:
     indexes: dict[str, WorkspaceIndex] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     ready: dict[str, asyncio.Event] = field(default_factory=dict)
+    #: workspaces whose stored index is still being read: searches go to the store meanwhile
+    loading: set[str] = field(default_factory=set)
 
     def index(self, ws_id: str) -> WorkspaceIndex:
         return self.indexes.setdefault(ws_id, WorkspaceIndex())
@@ -61,9 +63,13 @@ async def opened(daemon: Daemon, ws: Workspace) -> None:
 async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
     async with codemap.locks[ws.id]:
-        files, hashes, stale = await daemon.store.run(store.load, daemon.store.db, ws.id)
-        # Built in a thread and swapped in whole: searches meanwhile see the empty index.
-        codemap.indexes[ws.id] = await asyncio.to_thread(_loaded_index, files, hashes, stale)
+        codemap.loading.add(ws.id)
+        try:
+            files, hashes, stale = await daemon.store.run(store.load, daemon.store.db, ws.id)
+            # Built in a thread and swapped in whole; searches meanwhile read the store.
+            codemap.indexes[ws.id] = await asyncio.to_thread(_loaded_index, files, hashes, stale)
+        finally:
+            codemap.loading.discard(ws.id)
         logger.info("codemap {}: loaded {} files from the store", ws.id, len(files))
     if ws.live is not None:
         await ws.live.ready.wait()

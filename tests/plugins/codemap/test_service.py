@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
-from aegisd_codemap import service
+import pytest
+from aegisd_codemap import service, storedsearch
 from aegisd_codemap.index import WorkspaceIndex
 
 from aegisd.daemon import Daemon
@@ -44,3 +46,60 @@ def test_large_files_hash_like_the_core(tmp_path: Path) -> None:
     big.write_text("x = 1\n" * (MAX_FILE_BYTES // 6 + 1000))
     [(_path, digest, extract)] = parse_chunk(str(tmp_path), ["big.py"], False)
     assert digest == content_hash(big) and extract is not None and not extract.symbols
+
+
+SOURCES = {
+    "pkg/files.py": "def get_file_summary():\n    pass\n\nclass GetFileSummary:\n"
+    "    def inner(self):\n        pass\n",
+    "pkg/deep/outer.py": "class Outer:\n    class Inner:\n        def inner(self):\n"
+    "            pass\n\ndef main_helper():\n    pass\n",
+    "app.py": "def apply_100_percent():\n    pass\n\nasync def go_fast():\n    pass\n",
+}
+QUERIES = [
+    {"query": "GetFileSummary"},
+    {"query": "gfs"},
+    {"query": "file_sum"},  # a word match without the underscore in GetFileSummary
+    {"query": "FileSum"},
+    {"query": "o"},
+    {"query": "Outer.Inner.inner"},
+    {"query": "ou.in"},
+    {"query": "inner", "kind": "method"},
+    {"query": "e", "path_glob": "pkg/*"},
+    {"query": "mh"},
+    {"query": "100%"},
+    {"query": "_"},
+    {"query": "nothing_like_this"},
+    {"query": "a", "limit": 2},
+    {"query": "a", "path_glob": "pkg/*", "limit": 1},  # the prefix match is outside the glob
+]
+
+
+async def test_search_while_loading_reads_the_store_and_ranks_the_same(
+    app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "p"
+    for rel, text in SOURCES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    ws, _ = await app_daemon.workspaces.open(str(root))
+    async with asyncio.timeout(30):
+        while not service.is_ready(app_daemon, ws.id):
+            await asyncio.sleep(0.02)
+    codemap = service.get(app_daemon)
+
+    async def answers() -> list[dict[str, Any]]:
+        return [
+            await app_daemon.dispatcher.call("index.search", {"workspace": ws.id, **q})
+            for q in QUERIES
+        ]
+
+    loaded = await answers()
+    assert [h["qualname"] for h in loaded[2]["hits"]] == ["GetFileSummary", "get_file_summary"]
+    assert sum(1 for a in loaded if a["hits"]) == len(QUERIES) - 1
+    codemap.loading.add(ws.id)  # as right after a restart, while the index is read
+    stored = await answers()
+    assert all(a["pending"] for a in stored)
+    assert [a["hits"] for a in stored] == [a["hits"] for a in loaded]
+    # Many candidates: only exact and prefix ones are ranked when they fill the answer.
+    monkeypatch.setattr(storedsearch, "MANY_CANDIDATES", 2)
+    assert [a["hits"] for a in await answers()] == [a["hits"] for a in loaded]

@@ -1,0 +1,82 @@
+"""Search answered from the store while a workspace's index loads after a restart.
+
+Loading every symbol into memory takes a while on a large workspace; until it is in, a search
+reads its candidates straight from SQLite (a read-only connection of its own, in a thread, so
+the DB thread's load is not in the way) and ranks them with the same `SymbolSearch`, so the
+answer is the one the loaded index will give. Every ranked match of a query has the query's
+letters and digits in order in its name (or, for a dotted query, all its characters in its
+qualified name), so one `LIKE` with a wildcard between them selects a superset. SQLite's
+`LIKE` folds ASCII case only: a name whose match needs non-ASCII case folding turns up once the
+index is loaded.
+
+Blocking I/O: callers run `search_stored` in a thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from aegisd_codemap.search import Hit, SymbolSearch
+
+#: past this many candidates, rank only the exact and prefix ones when they alone fill the
+#: answer (lower tiers cannot outrank them; a path glob could drop them, so not then); a
+#: one-letter query matches most of a workspace
+MANY_CANDIDATES = 5_000
+_ESCAPE = "\\"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHit:
+    hit: Hit
+    line: int
+    end_line: int
+    signature: str | None
+
+
+def _like_escaped(char: str) -> str:
+    return _ESCAPE + char if char in "%_\\" else char
+
+
+def _subsequence_pattern(text: str) -> str:
+    return "%" + "%".join(_like_escaped(c) for c in text) + "%"
+
+
+def search_stored(
+    db_path: Path,
+    ws_id: str,
+    query: str,
+    kind: str | None = None,
+    path_glob: str | None = None,
+    limit: int = 50,
+) -> list[StoredHit]:
+    """The best `limit` symbols for `query`, ranked as `SymbolSearch.query` ranks them."""
+    text = query.strip().lower()
+    if not text.strip(".") or limit <= 0:
+        return []
+    dotted = "." in text
+    column = "qualname" if dotted else "name"
+    # A word match reads only the query's letters and digits (``file_sum`` and ``100%`` find
+    # ``FileSummary`` and ``apply_100_percent``); other tiers need every character, in order.
+    letters = text if dotted else "".join(c for c in text if c.isalnum()) or text
+    sql = (
+        "SELECT rowid, name, qualname, kind, path, line, end_line, signature"
+        f" FROM codemap_symbol WHERE workspace_id = ? AND {column} LIKE ? ESCAPE '{_ESCAPE}'"
+    )
+    args: list[str] = [ws_id, _subsequence_pattern(letters)]
+    if kind is not None:
+        sql += " AND kind = ?"
+        args.append(kind)
+    with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
+        rows = db.execute(sql, args).fetchall()
+        if len(rows) > MANY_CANDIDATES and not dotted and path_glob is None:
+            head = [r for r in rows if r[1].lower().startswith(text)]
+            if len(head) >= limit:
+                rows = head
+    details = {row[0]: (row[5], row[6], row[7]) for row in rows}
+    ranked = SymbolSearch((row[0], row[1], row[2], row[3], row[4]) for row in rows)
+    return [
+        StoredHit(hit, *details[hit.symbol_id])
+        for hit in ranked.query(query, kind, path_glob, limit)
+    ]
