@@ -87,7 +87,8 @@ class _Snapshot:
 @dataclass
 class _Batch:
     changes: dict[str, str]
-    runs: list[int]
+    #: None: arrived before the workspace's open runs were adopted; decided when worked off
+    runs: list[int] | None
 
 
 @dataclass
@@ -105,6 +106,7 @@ class Capture:
     runs: dict[int, bool] = field(default_factory=dict)
     jobs: asyncio.Queue[_Job] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
+    adopted: bool = False
 
     def capturing(self) -> list[int]:
         return [run_id for run_id, on in self.runs.items() if on]
@@ -229,9 +231,9 @@ class Audit:
     # -- capture --------------------------------------------------------------------------------
 
     async def workspace_opened(self, ws: Workspace) -> None:
-        """Adopt the open runs started in this directory and start its capture task."""
-        runs = await self.writer.write(store.adopt_runs, ws.id, str(ws.root))
-        capture = Capture(runs=dict(runs))
+        """Start the workspace's capture task, which first adopts the open runs started in
+        this directory (not awaited here: opening waits for no database work of ours)."""
+        capture = Capture()
         self.captures[ws.id] = capture
         capture.task = asyncio.create_task(self._work(ws, capture), name=f"audit-{ws.id}")
         ws.tasks.append(capture.task)
@@ -245,8 +247,8 @@ class Audit:
         capture = self.captures.get(ws.id)
         if capture is None or not _settings(ws).capture:
             return
-        runs = capture.capturing()
-        if runs:
+        runs = capture.capturing() if capture.adopted else None
+        if runs is None or runs:
             capture.jobs.put_nowait(_Batch(dict(batch.changes), runs))
 
     async def _track(self, ws: Workspace, run_id: int, capture_on: bool) -> None:
@@ -260,6 +262,11 @@ class Audit:
 
     async def _work(self, ws: Workspace, capture: Capture) -> None:
         """Work off the workspace's capture jobs in order (the task lives in `ws.tasks`)."""
+        try:
+            capture.runs.update(await self.writer.write(store.adopt_runs, ws.id, str(ws.root)))
+        except Exception:  # runs stay unadopted; new ones are still tracked
+            logger.opt(exception=True).error("audit: adopting open runs of {} failed", ws.id)
+        capture.adopted = True
         if ws.live is not None:
             await ws.live.ready.wait()
         if capture.capturing():  # runs adopted on open: seed their pre-images now
@@ -291,8 +298,12 @@ class Audit:
         return snapshot(root, ws_id, files, preimages, preimages.memory_max_bytes)
 
     async def _capture(self, ws: Workspace, job: _Batch) -> None:
+        capture = self.captures.get(ws.id)
+        runs = job.runs if job.runs is not None else capture.capturing() if capture else []
+        if not runs:
+            return
         events = await asyncio.to_thread(self._capture_sync, ws.root, ws.id, job.changes)
-        writes = [self.log(run_id, event) for event in events for run_id in job.runs]
+        writes = [self.log(run_id, event) for event in events for run_id in runs]
         for outcome in await asyncio.gather(*writes, return_exceptions=True):
             if isinstance(outcome, Exception) and not isinstance(outcome, Conflict | NotFound):
                 logger.opt(exception=outcome).error("audit: a file change was not stored")

@@ -289,6 +289,28 @@ async def test_file_changes_during_an_open_run_become_events(
     d.call("audit.end_run", {"run": quiet["id"]})
 
 
+def test_a_run_started_before_its_workspace_opens_is_adopted_and_captures(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    root = (tmp_path / "later").resolve()
+    root.mkdir()
+    (root / "a.py").write_text("x = 1\n")
+    d: DaemonProcess = daemon_factory()
+    run = d.call("audit.start_run", {"name": "early", "workspace": str(root)})
+    assert run["workspace"] is None and run["root"] == str(root)
+    ws = d.call("workspace.open", {"root": str(root)})["workspace"]["id"]
+    assert wait_until(lambda: d.call("audit.get_run", {"run": run["id"]})["workspace"] == ws)
+    wait_until(lambda: not d.call("workspace.changes", {"workspace": ws, "since": 0})["pending"])
+    (root / "a.py").write_text("x = 2\n")
+
+    def modified() -> list[dict[str, Any]]:
+        events = all_events(d, run["id"])
+        return [e for e in events if e["title"].startswith("modified a.py")]
+
+    (event,) = wait_until(modified)
+    assert event["detail"] == "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+
+
 def test_audit_exec_records_a_command_and_its_result(d: DaemonProcess, tmp_path: Path) -> None:
     run = d.call("audit.start_run", {"name": "exec", "capture": False})["id"]
     code = "import sys; print('hello'); print('oops', file=sys.stderr); sys.exit(3)"
