@@ -129,7 +129,7 @@ class Dispatcher:
             return "METHOD_NOT_FOUND", MethodNotFound(f"Method not found: {name}")
         try:
             self.daemon.limits.check(caller.client, method.spec.cost)
-            text = await self._invoke(method, raw, caller)
+            text = str((await self._result(method, raw, caller)).model_dump_json())
         except RpcError as exc:
             return exc.code_name, exc
         except Exception as exc:
@@ -151,10 +151,6 @@ class Dispatcher:
         # part of a second on a large workspace (lint.report on the stdlib).
         plain: dict[str, Any] = await asyncio.to_thread(result.model_dump, mode="json")
         return plain
-
-    async def _invoke(self, method: RegisteredMethod, raw: Any, caller: Caller) -> str:
-        result = await self._result(method, raw, caller)
-        return str(result.model_dump_json())
 
     async def _result(self, method: RegisteredMethod, raw: Any, caller: Caller) -> BaseModel:
         spec = method.spec
