@@ -68,7 +68,12 @@ def _accepts(sock: Path) -> bool:
 
 @contextlib.contextmanager
 def server_process(
-    cmd: Sequence[str], sock: Path, log: Path, env: dict[str, str], timeout: float = 30.0
+    cmd: Sequence[str],
+    sock: Path,
+    log: Path,
+    env: dict[str, str],
+    timeout: float = 30.0,
+    poll_s: float = 0.05,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server with its output in `log` until it accepts on `sock`; SIGTERM it on exit."""
     with log.open("wb") as out:
@@ -79,7 +84,7 @@ def server_process(
             if proc.poll() is not None or time.monotonic() > deadline:
                 output = log.read_text(errors="replace")
                 raise RuntimeError(f"{cmd[0]} did not start on {sock}:\n{output}")
-            time.sleep(0.05)
+            time.sleep(poll_s)
         yield proc
     finally:
         if proc.poll() is None:
