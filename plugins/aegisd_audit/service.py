@@ -107,6 +107,9 @@ class Capture:
     jobs: asyncio.Queue[_Job] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
     adopted: bool = False
+    #: the workspace had no stored file state: its first reconciliation lists every file as
+    #: created, which is a baseline, not something a run did
+    baseline: bool = False
 
     def capturing(self) -> list[int]:
         return [run_id for run_id, on in self.runs.items() if on]
@@ -233,7 +236,7 @@ class Audit:
     async def workspace_opened(self, ws: Workspace) -> None:
         """Start the workspace's capture task, which first adopts the open runs started in
         this directory (not awaited here: opening waits for no database work of ours)."""
-        capture = Capture()
+        capture = Capture(baseline=ws.live is not None and not ws.live.known)
         self.captures[ws.id] = capture
         capture.task = asyncio.create_task(self._work(ws, capture), name=f"audit-{ws.id}")
         ws.tasks.append(capture.task)
@@ -246,6 +249,8 @@ class Audit:
         """Queue the batch for the runs capturing now (quick: the diffing happens later)."""
         capture = self.captures.get(ws.id)
         if capture is None or not _settings(ws).capture:
+            return
+        if capture.baseline and batch.source == "reconcile":
             return
         runs = capture.capturing() if capture.adopted else None
         if runs is None or runs:
@@ -269,6 +274,7 @@ class Audit:
         capture.adopted = True
         if ws.live is not None:
             await ws.live.ready.wait()
+        capture.baseline = False  # the first reconciliation is done
         if capture.capturing():  # runs adopted on open: seed their pre-images now
             await self._snapshot(ws)
         try:
