@@ -23,13 +23,21 @@ class Found:
     match: Match
     source: FileTokens  # the file of `first`, for its preview
     pair: int  # the index's key of the two files' pair (0 outside the index)
-    rank: tuple[int, str, int, str, int]  # the sort key: largest first, then by place
+    rank: tuple[int, str, int, str, int, int, int]  # the sort key: largest first, then by place
 
     @classmethod
     def of(cls, a: FileTokens, b: FileTokens, m: Match, pair: int = 0) -> Found:
         first = Location(a.path, a.line_of(m.a_start), a.line_of(m.a_end - 1))
         second = Location(b.path, b.line_of(m.b_start), b.line_of(m.b_end - 1))
-        rank = (-m.tokens, first.path, first.start_line, second.path, second.start_line)
+        rank = (
+            -m.tokens,
+            first.path,
+            first.start_line,
+            second.path,
+            second.start_line,
+            m.a_start,  # so that only clones starting at the same tokens tie
+            m.b_start,
+        )
         return cls(first, second, m, a, pair, rank)
 
 

@@ -4,20 +4,29 @@ Adding or removing a file touches only its own postings. Clones come from seeds:
 postings of a fingerprint, except for fingerprints with more than `max_postings` postings
 (boilerplate), which are skipped, so a fingerprint never yields more than max_postings² / 2
 seeds. The full report is kept per file pair; after an edit only the pairs of the changed
-files are computed again, plus those of files sharing a fingerprint whose count crossed the cap.
+files are computed again, plus the pairs of files that share a fingerprint whose count crossed
+the cap (they gained or lost its seeds). Pairs are matched by a `Matcher`: in this thread by
+default, in a process pool when `prepare` is given one.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, combinations
 
 from aegisd_similarity.fingerprint import DEFAULT_K, DEFAULT_WINDOW, Fingerprints, fingerprint
 from aegisd_similarity.found import Found, SourceLines, clones_of, order
 from aegisd_similarity.kept import KeptReport
-from aegisd_similarity.match import BIAS, CloneParams, match_pair
+from aegisd_similarity.match import (
+    BIAS,
+    CloneParams,
+    Matcher,
+    files_of,
+    match_groups,
+    match_pair,
+)
 from aegisd_similarity.models import Clone, Hotspot, Summary
 from aegisd_similarity.postings import Postings
 from aegisd_similarity.tokens import FileTokens, tokenize_file
@@ -76,7 +85,7 @@ class CloneIndex:
         self._postings.add(entry.id, fingerprints)
         if self._kept is not None:
             gone = Counter(old.fingerprints.hashes) if old else Counter[int]()
-            self._kept.dirty |= self._crossed(Counter(fingerprints.hashes), gone)
+            self._kept.stale |= self._crossed(Counter(fingerprints.hashes), gone)
             self._kept.dirty.add(entry.id)
 
     def remove_file(self, path: str) -> bool:
@@ -86,7 +95,7 @@ class CloneIndex:
             return False
         self._drop(entry)
         if self._kept is not None:
-            self._kept.dirty |= self._crossed(Counter(), Counter(entry.fingerprints.hashes))
+            self._kept.stale |= self._crossed(Counter(), Counter(entry.fingerprints.hashes))
         return True
 
     def files(self) -> list[str]:
@@ -127,7 +136,7 @@ class CloneIndex:
             if self._kept is not None and params == self._kept.params:  # kept, brought up to date
                 found = self._refresh(params).of_files(ids)
             else:  # another query's parameters: compute just these pairs, keep nothing
-                pairs = self._compute(self._seeds_of(ids), params).values()
+                pairs = self._compute(self._seeds_of(ids), params, match_groups).values()
                 found = list(chain.from_iterable(pairs))
             found.sort(key=order)
         return clones_of(found if limit is None else found[:limit], self._lines)
@@ -159,6 +168,11 @@ class CloneIndex:
         duplicated = sum(s.duplicated_lines for s in kept.hotspots(self._tokens))
         percent = round(100 * duplicated / lines, 2) if lines else 0.0
         return Summary(len(self._by_path), lines, duplicated, percent, len(kept.found()))
+
+    def prepare(self, params: CloneParams, matcher: Matcher) -> None:
+        """Bring the kept report for `params` up to date now, its pairs matched by `matcher`
+        (in a process pool, say); queries with the same parameters then only read it."""
+        self._refresh(params, matcher)
 
     def check(
         self,
@@ -206,46 +220,62 @@ class CloneIndex:
         entry = self._by_id.get(file_id)
         return entry.tokens if entry else None
 
-    def _refresh(self, params: CloneParams) -> KeptReport:
+    def _refresh(self, params: CloneParams, matcher: Matcher = match_groups) -> KeptReport:
         """The kept report, up to date: made anew when the parameters change, else with the
-        pairs of changed files computed again."""
+        pairs of changed files, and the stale pairs, computed again."""
         kept = self._kept
         if kept is None or kept.params != params:
-            kept = self._kept = KeptReport(params)
-            kept.store(self._compute(self._seeds(), params))
-        elif kept.dirty:
-            kept.forget(kept.dirty)
-            kept.store(self._compute(self._seeds_of(kept.dirty), params))
-            kept.dirty = set()
+            kept = KeptReport(params)
+            kept.store(self._compute(self._seeds(), params, matcher))
+            self._kept = kept  # only once whole: the matcher may fail
+        elif kept.dirty or kept.stale:
+            dirty, live = kept.dirty, self._by_id
+            # Pairs of a file that went or was replaced are gone; a dirty file's are computed.
+            stale = {
+                p
+                for p in kept.stale
+                if live.keys() >= {p >> 32, p & _LOW} and not dirty & {p >> 32, p & _LOW}
+            }
+            kept.forget(dirty)
+            kept.forget_pairs(stale)
+            groups = self._seeds_of(dirty)
+            groups.update(self._seeds_between(stale))
+            kept.store(self._compute(groups, params, matcher))
+            kept.dirty, kept.stale = set(), set()
         return kept
 
     def _crossed(self, added: Counter[int], removed: Counter[int]) -> set[int]:
-        """Files holding a fingerprint whose postings crossed the cap, one way or the other,
-        through this change (fingerprint -> postings added and removed): their pairs gained or
-        lost seeds."""
-        cap, files = self.max_postings, set[int]()
+        """Pairs of files holding a fingerprint whose postings crossed the cap, one way or the
+        other, through this change (fingerprint -> postings added and removed): they gained or
+        lost its seeds."""
+        cap, pairs = self.max_postings, set[int]()
         for h in added.keys() | removed.keys():
             delta = added[h] - removed[h]
             if delta:
                 now = self._postings.count(h)
                 if min(now - delta, now) <= cap < max(now - delta, now):
-                    files.update(p >> 32 for p in self._postings.lookup(h))
-        return files
+                    held = [p >> 32 for p in self._postings.lookup(h)]  # ascending
+                    pairs.update(x << 32 | y for x, y in combinations(held, 2))
+        return pairs
 
-    def _compute(self, groups: dict[int, list[int]], params: CloneParams) -> dict[int, list[Found]]:
+    def _compute(
+        self, groups: dict[int, list[int]], params: CloneParams, matcher: Matcher
+    ) -> dict[int, list[Found]]:
         """Clones of each pair of seeds, oriented so `first` has the smaller path."""
+        by_id = self._by_id
+        files: Mapping[int, FileTokens] = {fid: by_id[fid].tokens for fid in files_of(groups)}
+        family = {fid: t.lexicon.family for fid, t in files.items()}
+        groups = {
+            pair: seeds
+            for pair, seeds in groups.items()
+            if family[pair >> 32] == family[pair & _LOW]
+        }
         out: dict[int, list[Found]] = {}
-        for pair, seeds in groups.items():
-            a = self._by_id[pair >> 32].tokens
-            b = self._by_id[pair & _LOW].tokens
-            if a.lexicon.family != b.lexicon.family:
-                continue
-            seeds.sort()
-            matches = match_pair(a, b, seeds, self.k, params)
+        for pair, matches in matcher(files, groups, self.k, params).items():
+            a, b = files[pair >> 32], files[pair & _LOW]
             if a.path > b.path:  # name pairs in path order, whatever order files came in
                 a, b, matches = b, a, [m.swapped() for m in matches]
-            if matches:
-                out[pair] = [Found.of(a, b, m, pair) for m in matches]
+            out[pair] = [Found.of(a, b, m, pair) for m in matches]
         return out
 
     def _seeds(self) -> dict[int, list[int]]:
@@ -278,6 +308,40 @@ class CloneIndex:
                     seed = ((y & low) - (x & low) + BIAS) << 32 | (x & low)
                     groups.setdefault((x & ~low) | (y >> 32), []).append(seed)
         return groups
+
+    def _seeds_between(self, pairs: set[int]) -> dict[int, list[int]]:
+        """Seeds of just these pairs, from the fingerprints the two files share (cheaper than
+        looking each fingerprint of both up in the postings)."""
+        places: dict[int, dict[int, list[int]]] = {}  # file id -> hash -> positions
+        under: dict[int, bool] = {}  # hash -> within the cap
+        groups: dict[int, list[int]] = {}
+        for pair in pairs:
+            x, y = pair >> 32, pair & _LOW
+            px, py = self._places(x, places), self._places(y, places)
+            seeds = []
+            for h in px.keys() & py.keys():
+                ok = under.get(h)
+                if ok is None:
+                    ok = under[h] = self._postings.count(h) <= self.max_postings
+                if not ok:
+                    continue
+                if x == y:  # each two places once, the first as `a`
+                    seeds += [(j - i + BIAS) << 32 | i for i, j in combinations(px[h], 2)]
+                else:
+                    seeds += [(j - i + BIAS) << 32 | i for i in px[h] for j in py[h]]
+            if seeds:
+                groups[pair] = seeds
+        return groups
+
+    def _places(self, fid: int, known: dict[int, dict[int, list[int]]]) -> dict[int, list[int]]:
+        """A file's fingerprints: hash -> ascending positions (memoized in `known`)."""
+        found = known.get(fid)
+        if found is None:
+            found = known[fid] = {}
+            prints = self._by_id[fid].fingerprints
+            for h, pos in zip(prints.hashes, prints.positions, strict=True):
+                found.setdefault(h, []).append(pos)
+        return found
 
 
 def _snippet(code: str, language: str) -> FileTokens:

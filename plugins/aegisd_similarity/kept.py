@@ -1,13 +1,14 @@
 """`KeptReport`: the clones a `CloneIndex` keeps for one set of parameters, per file pair.
 
 What derives from them, the sorted list and each file's hotspot, is brought up to date pair by
-pair: after a one-file edit only the changed pairs are merged into the sorted list (a sort of an
-already sorted list with a few items appended is close to linear) and only the files of those
-pairs get their duplicated lines counted again.
+pair: after a one-file edit the clones of the changed pairs are taken out of the sorted list and
+put back in by bisection (a few list moves instead of a sort of every clone), and only the files
+of those pairs get their duplicated lines counted again.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
 from itertools import chain
 
@@ -19,32 +20,42 @@ from aegisd_similarity.tokens import FileTokens
 __all__ = ["KeptReport"]
 
 _LOW = 0xFFFFFFFF
+_RESORT = 8  # past one change in this many clones, sorting everything again is cheaper
 
 
 class KeptReport:
-    """Clones per pair (key `a_id << 32 | b_id`), and the files whose pairs are out of date."""
+    """Clones per pair (key `a_id << 32 | b_id`), and what is out of date: the files whose
+    pairs must all be computed again (`dirty`) and single pairs that must be (`stale`)."""
 
     def __init__(self, params: CloneParams) -> None:
         self.params = params
-        self.dirty: set[int] = set()  # files whose pairs must be computed again
+        self.dirty: set[int] = set()
+        self.stale: set[int] = set()
         self._pairs: dict[int, list[Found]] = {}
         self._of: dict[int, set[int]] = {}  # file id -> keys of its pairs with clones
         self._sorted: list[Found] = []
-        self._resort: set[int] = set()  # pairs changed since `_sorted` was made
+        self._gone: list[Found] = []  # clones left since `_sorted` was brought up to date
+        self._new: list[Found] = []  # clones come since then
         self._spots: dict[int, Hotspot] = {}
         self._respot: set[int] = set()  # files whose hotspot may have changed
 
     def forget(self, ids: Iterable[int]) -> None:
         """Drop the clones of every pair involving one of `ids`."""
         for fid in ids:
-            for pair in self._of.pop(fid, ()):
-                del self._pairs[pair]
-                other = pair >> 32 if pair & _LOW == fid else pair & _LOW
-                if other != fid:
-                    self._of[other].discard(pair)
-                self._resort.add(pair)
-                self._respot.add(other)
+            self.forget_pairs(list(self._of.get(fid, ())))
+            self._of.pop(fid, None)
             self._respot.add(fid)
+
+    def forget_pairs(self, pairs: Iterable[int]) -> None:
+        """Drop the clones of these pairs (keys of pairs without clones are ignored)."""
+        for pair in pairs:
+            found = self._pairs.pop(pair, None)
+            if found is None:
+                continue
+            for fid in (pair >> 32, pair & _LOW):
+                self._of[fid].discard(pair)
+                self._respot.add(fid)
+            self._gone += found
 
     def store(self, pairs: dict[int, list[Found]]) -> None:
         """Keep the clones of freshly computed pairs."""
@@ -53,7 +64,7 @@ class KeptReport:
             for fid in (pair >> 32, pair & _LOW):
                 self._of.setdefault(fid, set()).add(pair)
                 self._respot.add(fid)
-            self._resort.add(pair)
+            self._new += found
 
     def of_files(self, ids: set[int]) -> list[Found]:
         """The clones of the pairs involving one of `ids`, unsorted."""
@@ -62,13 +73,26 @@ class KeptReport:
 
     def found(self) -> list[Found]:
         """Every clone, sorted by `order`."""
-        if self._resort:
-            kept = [f for f in self._sorted if f.pair not in self._resort]
-            for pair in self._resort:
-                kept.extend(self._pairs.get(pair, ()))
+        gone, new, kept = self._gone, self._new, self._sorted
+        if not gone and not new:
+            return kept
+        if gone and new:  # clones that came and went in between were never in `kept`
+            fresh = {id(f): f for f in new}
+            gone = [f for f in gone if fresh.pop(id(f), None) is None]
+            new = list(fresh.values())
+        if _RESORT * (len(gone) + len(new)) > len(kept):
+            kept = list(chain.from_iterable(self._pairs.values()))
             kept.sort(key=order)
-            self._sorted, self._resort = kept, set()
-        return self._sorted
+        else:
+            for f in gone:
+                at = bisect_left(kept, f.rank, key=order)
+                while kept[at] is not f:  # past clones of the same rank
+                    at += 1
+                del kept[at]
+            for f in new:
+                insort(kept, f, key=order)
+        self._sorted, self._gone, self._new = kept, [], []
+        return kept
 
     def hotspots(self, tokens_of: Callable[[int], FileTokens | None]) -> list[Hotspot]:
         """Every file with duplicated lines; `tokens_of` finds an indexed file by id."""

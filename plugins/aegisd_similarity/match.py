@@ -12,13 +12,15 @@ several blocks are type 3 with similarity 2 * aligned / (len_a + len_b).
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from itertools import repeat
+from operator import and_, rshift
 
 from aegisd_similarity.lexicon import Lexicon
 from aegisd_similarity.tokens import FileTokens
 
-__all__ = ["BIAS", "CloneParams", "Match", "match_pair"]
+__all__ = ["BIAS", "CloneParams", "Match", "Matcher", "files_of", "match_groups", "match_pair"]
 
 BIAS = 1 << 31  # seeds pack (b_pos - a_pos + BIAS) << 32 | a_pos, so they sort by diagonal
 _LOW = 0xFFFFFFFF
@@ -71,6 +73,32 @@ class Match:
         )
 
 
+Matcher = Callable[
+    [Mapping[int, FileTokens], dict[int, list[int]], int, CloneParams], dict[int, list["Match"]]
+]
+"""Matches many pairs: (files by id, seeds by pair key `a_id << 32 | b_id`, k, parameters) ->
+the clones of each pair that has some."""
+
+
+def files_of(pairs: Collection[int]) -> set[int]:
+    """The file ids in pair keys (`a_id << 32 | b_id`), split in C: there may be many."""
+    return set(map(rshift, pairs, repeat(32))).union(map(and_, pairs, repeat(_LOW)))
+
+
+def match_groups(
+    files: Mapping[int, FileTokens], groups: dict[int, list[int]], k: int, params: CloneParams
+) -> dict[int, list[Match]]:
+    """The `Matcher` that runs here; module-level so a process pool can run it too. Sorts each
+    pair's seeds in place."""
+    out = {}
+    for pair, seeds in groups.items():
+        seeds.sort()
+        found = match_pair(files[pair >> 32], files[pair & _LOW], seeds, k, params)
+        if found:
+            out[pair] = found
+    return out
+
+
 def match_pair(
     a: FileTokens, b: FileTokens, seeds: list[int], k: int, params: CloneParams
 ) -> list[Match]:
@@ -112,9 +140,10 @@ def _blocks(a: array[int], b: array[int], seeds: list[int], k: int) -> list[Bloc
         if i < end and diag == diagonal:
             continue
         j = i + diag - BIAS
-        ahead, chunk, limit = 0, 32, min(size_a - i, size_b - j)
+        ahead, chunk = 0, 32
+        limit = size_a - i if size_a - i < size_b - j else size_b - j  # min() costs a call
         while ahead < limit:
-            step = min(chunk, limit - ahead)
+            step = chunk if chunk < limit - ahead else limit - ahead
             x, y = 4 * (i + ahead), 4 * (j + ahead)
             diff = as_int(va[x : x + 4 * step], "little") ^ as_int(vb[y : y + 4 * step], "little")
             if diff:
@@ -124,9 +153,9 @@ def _blocks(a: array[int], b: array[int], seeds: list[int], k: int) -> list[Bloc
             chunk *= 2
         if ahead < k:  # the fingerprints collided
             continue
-        back, chunk, limit = 0, 32, min(i, j)
+        back, chunk, limit = 0, 32, i if i < j else j
         while back < limit:
-            step = min(chunk, limit - back)
+            step = chunk if chunk < limit - back else limit - back
             x, y = 4 * (i - back), 4 * (j - back)
             diff = as_int(va[x - 4 * step : x], "little") ^ as_int(vb[y - 4 * step : y], "little")
             if diff:
@@ -154,11 +183,10 @@ def _consistent(blocks: list[Block]) -> list[Block]:
                 if other is None or other[0] + other[2] <= a0:
                     continue
                 c0, d0, m = other
-                shorter = min(n, m)
-                if (
-                    2 * (min(a0 + n, c0 + m) - a0) > shorter
-                    and 2 * (min(b0 + n, d0 + m) - max(b0, d0)) > shorter
-                ):
+                shorter = n if n < m else m
+                over_a = (a0 + n if a0 + n < c0 + m else c0 + m) - a0
+                over_b = (b0 + n if b0 + n < d0 + m else d0 + m) - (b0 if b0 > d0 else d0)
+                if 2 * over_a > shorter and 2 * over_b > shorter:
                     if n <= m:
                         break
                     kept[at] = None
@@ -166,7 +194,8 @@ def _consistent(blocks: list[Block]) -> list[Block]:
                 kept.append(blk)
         else:
             kept.append(blk)
-        reach = max(reach, a0 + n)
+        if a0 + n > reach:
+            reach = a0 + n
     return [blk for blk in kept if blk is not None]
 
 
@@ -178,33 +207,37 @@ def _chains(
     Chains spanning fewer than `shortest` tokens on a side are dropped before any alignment.
     """
     chains: list[list[Block]] = []
-    live: list[list[Block]] = []
-    for blk in blocks:
-        a0, b0, n = blk
-        best: list[Block] | None = None
-        best_cost, best_blk = 0, blk
-        still: list[list[Block]] = []
-        for chain in live:
-            la, lb, ln = chain[-1]
-            if la + ln + reach < a0:
+    live: list[_Tail] = []  # chains whose end may still take a block, oldest first
+    for a0, b0, n in blocks:
+        best: _Tail | None = None
+        best_cost = best_cut = 0
+        still: list[_Tail] = []
+        horizon = a0 - reach
+        for tail in live:
+            ea, eb = tail.ea, tail.eb
+            if ea < horizon:
                 continue  # too far behind to take anything more
-            still.append(chain)
+            still.append(tail)
             # A block may overlap the chain's last one (both extended greedily): drop its head.
-            cut = max(0, la + ln - a0, lb + ln - b0)
-            gap_a, gap_b = a0 + cut - la - ln, b0 + cut - lb - ln
-            if (
-                cut < n
-                and gap_a <= reach
-                and gap_b <= reach
-                and (best is None or gap_a + gap_b < best_cost)
-            ):
-                best, best_cost, best_blk = chain, gap_a + gap_b, (a0 + cut, b0 + cut, n - cut)
+            cut = ea - a0 if ea - a0 > eb - b0 else eb - b0
+            if cut < 0:
+                cut = 0
+            if cut < n:
+                gap_a, gap_b = a0 + cut - ea, b0 + cut - eb
+                if (
+                    gap_a <= reach
+                    and gap_b <= reach
+                    and (best is None or gap_a + gap_b < best_cost)
+                ):
+                    best, best_cost, best_cut = tail, gap_a + gap_b, cut
         live = still
         if best is None:
-            best = []
-            chains.append(best)
-            live.append(best)
-        best.append(best_blk)
+            chain = [(a0, b0, n)]
+            chains.append(chain)
+            live.append(_Tail(a0 + n, b0 + n, chain))
+        else:
+            best.blocks.append((a0 + best_cut, b0 + best_cut, n - best_cut))
+            best.ea, best.eb = a0 + n, b0 + n
     pieces: list[list[Block]] = []
     for chain in chains:
         (a0, b0, _), (la, lb, ln) = chain[0], chain[-1]
@@ -212,6 +245,15 @@ def _chains(
             continue
         pieces.extend(_split(_filled(a, b, chain, max_gap), max_gap) if len(chain) > 1 else [chain])
     return pieces
+
+
+class _Tail:
+    """A chain being built and where its last block ends in each file."""
+
+    __slots__ = ("blocks", "ea", "eb")
+
+    def __init__(self, ea: int, eb: int, blocks: list[Block]) -> None:
+        self.ea, self.eb, self.blocks = ea, eb, blocks
 
 
 def _filled(a: array[int], b: array[int], chain: list[Block], max_gap: int) -> list[Block]:
@@ -228,22 +270,22 @@ def _filled(a: array[int], b: array[int], chain: list[Block], max_gap: int) -> l
 
 def _runs_between(a: array[int], b: array[int], a0: int, a1: int, b0: int, b1: int) -> list[Block]:
     """Runs of at least _RUN equal tokens in a[a0:a1] and b[b0:b1], in order in both, taken
-    greedily from the left; q-gram lookups, cheaper than difflib for these short spans."""
+    greedily from the left, each at its first place in b; searched for in the bytes (cheaper
+    than difflib, or an index of b's q-grams, for these short spans)."""
     if a1 - a0 < _RUN or b1 - b0 < _RUN:
         return []
     text_a, text_b, width = a[a0:a1].tobytes(), b[b0:b1].tobytes(), 4 * _RUN
-    where: dict[bytes, list[int]] = {}
-    for j in range(b1 - b0 - _RUN + 1):
-        where.setdefault(text_b[4 * j : 4 * j + width], []).append(j)
     runs: list[Block] = []
     i, low = 0, 0
     while i <= a1 - a0 - _RUN:
-        places = where.get(text_a[4 * i : 4 * i + width])
-        at = bisect_left(places, low) if places else 0
-        if not places or at == len(places):
+        gram = text_a[4 * i : 4 * i + width]
+        at = text_b.find(gram, 4 * low)
+        while at & 3 and at >= 0:  # a match across token boundaries
+            at = text_b.find(gram, at + 1)
+        if at < 0:
             i += 1
             continue
-        j = places[at]
+        j = at >> 2
         n = _RUN
         while a0 + i + n < a1 and b0 + j + n < b1 and a[a0 + i + n] == b[b0 + j + n]:
             n += 1

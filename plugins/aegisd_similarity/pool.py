@@ -5,9 +5,13 @@ crosses the pipes on the way in; they fork from a `forkserver` that has already 
 tokenizers and grammars, so they never inherit the daemon's threads or locks, and they exit
 with the daemon even when it is killed (PR_SET_PDEATHSIG).
 
-Workers live only while a large batch runs: idle, each would hold some 50 MiB for nothing. A
-few files (an editor's save) are analyzed in a thread of the daemon instead, which also saves
-the round trip through the pool on the path from an edit to an updated report.
+Workers live only while a large batch runs (`hold`): idle, each would hold some 50 MiB for
+nothing. A few files (an editor's save) are analyzed in a thread of the daemon instead, which
+also saves the round trip through the pool on the path from an edit to an updated report.
+
+After a large batch the workers also match the clone index's pairs (`match`, a `Matcher`):
+matching every pair is the other half of building the index, and it splits as well as reading
+does. The tokens reach them through one shared file (`shared`), each task carrying seeds only.
 """
 
 from __future__ import annotations
@@ -18,18 +22,23 @@ import hashlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from aegisd_similarity.fingerprint import Fingerprints, analyze_file
+from aegisd_similarity.match import CloneParams, Match, files_of, match_groups
+from aegisd_similarity.shared import Place, mapped_tokens, shared_tokens
 from aegisd_similarity.tokens import FileTokens
 
 PR_SET_PDEATHSIG = 1
 CHUNK = 16
 INLINE_MAX = 8  # batches up to this many files are analyzed in a thread, not in the pool
+MATCH_TASKS = 4  # match tasks per worker, so that none is left with the last big one alone
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
@@ -74,6 +83,18 @@ def analyze_chunk(
     return out
 
 
+def match_chunk(
+    path: str,
+    places: list[tuple[int, Place]],
+    groups: dict[int, list[int]],
+    k: int,
+    params: CloneParams,
+) -> dict[int, list[Match]]:
+    """Worker side of `AnalysisPool.match`: the tokens from the shared file, then the pairs."""
+    with mapped_tokens(path, places) as files:
+        return match_groups(files, groups, k, params)
+
+
 def die_with_parent() -> None:
     """Worker start-up: exit when the parent dies, even by SIGKILL (Linux PR_SET_PDEATHSIG)."""
     try:
@@ -90,18 +111,31 @@ class AnalysisPool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or max(1, os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
-        self._users = 0  # large batches running
+        self._users = 0  # blocks holding the workers
+        self._starting = threading.Lock()
 
     def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            # One forkserver serves every pool of the daemon; whichever pool starts it first
-            # decides what it preloads, and the others' modules load once per worker instead.
-            context.set_forkserver_preload(["aegisd_similarity.poolinit"])
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=die_with_parent
-            )
-        return self._pool
+        with self._starting:  # `match` asks for it from a thread: never start two
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                # One forkserver serves every pool of the daemon; whichever pool starts it
+                # first decides what it preloads, and the others' modules load once per worker.
+                context.set_forkserver_preload(["aegisd_similarity.poolinit"])
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=context, initializer=die_with_parent
+                )
+            return self._pool
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        """Keep the workers, once started, until the block ends (and no other holds them)."""
+        self._users += 1
+        try:
+            yield
+        finally:
+            self._users -= 1
+            if not self._users:
+                self.shutdown(wait=False)  # workers exit in the background
 
     async def analyze(
         self,
@@ -112,20 +146,60 @@ class AnalysisPool:
         on_progress: Callable[[int, int], None] | None = None,
     ) -> list[Analyzed]:
         """Analyze (path, language) pairs; `on_progress(done, total)` after each chunk."""
+        async with aclosing(self.stream(root, files, k, window, on_progress)) as chunks:
+            return [a async for chunk in chunks for a in chunk]
+
+    async def stream(
+        self,
+        root: Path,
+        files: Sequence[tuple[str, str]],
+        k: int,
+        window: int,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> AsyncGenerator[list[Analyzed], None]:
+        """`analyze`, its results yielded chunk by chunk as workers finish them (so the caller
+        can index some while the rest are analyzed); close it when leaving early."""
         if not files:
-            return []
+            return
         if len(files) <= INLINE_MAX:
             results = await asyncio.to_thread(analyze_chunk, str(root), files, k, window)
             if on_progress is not None:
                 on_progress(len(results), len(files))
-            return results
-        self._users += 1
-        try:
-            return await self._in_pool(root, files, k, window, on_progress)
-        finally:
-            self._users -= 1
-            if not self._users:
-                self.shutdown(wait=False)  # workers exit in the background
+            yield results
+            return
+        async with self.hold():
+            async for chunk in self._in_pool(root, files, k, window, on_progress):
+                yield chunk
+
+    def match(
+        self,
+        files: Mapping[int, FileTokens],
+        groups: dict[int, list[int]],
+        k: int,
+        params: CloneParams,
+    ) -> dict[int, list[Match]]:
+        """A `Matcher` that runs in the workers, for a thread of the daemon (it blocks until
+        every task is done); call it while holding the pool."""
+        if not groups:
+            return {}
+        ids = files_of(groups)
+        out: dict[int, list[Match]] = {}
+        with shared_tokens({fid: files[fid] for fid in ids}) as (path, places):
+            futures = []
+            try:
+                for task in _split(groups, self.workers * MATCH_TASKS):
+                    shipped = [(fid, places[fid]) for fid in files_of(task)]
+                    executor = self._executor()
+                    futures.append(executor.submit(match_chunk, path, shipped, task, k, params))
+                for future in futures:
+                    out.update(future.result())
+            except BrokenProcessPool:
+                self._pool = None
+                raise
+            finally:
+                for future in futures:
+                    future.cancel()  # after a failure, the file they would read is gone
+        return out
 
     async def _in_pool(
         self,
@@ -134,19 +208,21 @@ class AnalysisPool:
         k: int,
         window: int,
         on_progress: Callable[[int, int], None] | None,
-    ) -> list[Analyzed]:
+    ) -> AsyncGenerator[list[Analyzed], None]:
         loop = asyncio.get_running_loop()
         pool = self._executor()
         futures = [
             loop.run_in_executor(pool, analyze_chunk, str(root), files[i : i + CHUNK], k, window)
             for i in range(0, len(files), CHUNK)
         ]
-        results: list[Analyzed] = []
+        done = 0
         try:
             for future in asyncio.as_completed(futures):
-                results.extend(await future)
+                chunk = await future
+                done += len(chunk)
                 if on_progress is not None:
-                    on_progress(len(results), len(files))
+                    on_progress(done, len(files))
+                yield chunk
         except BrokenProcessPool:
             self._pool = None  # a worker died (killed, out of memory): start afresh next time
             raise
@@ -154,9 +230,24 @@ class AnalysisPool:
             for future in futures:
                 future.cancel()
             raise
-        return results
 
     def shutdown(self, wait: bool = True) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
+
+
+def _split(groups: dict[int, list[int]], parts: int) -> list[dict[int, list[int]]]:
+    """Seed groups cut into about `parts` tasks with as many seeds each (matching costs about
+    the same per seed, whatever the pair), each a run of pairs in key order, so a task's pairs
+    share many files."""
+    total = sum(map(len, groups.values()))
+    tasks: list[dict[int, list[int]]] = [{}]
+    done = 0
+    for pair in sorted(groups):
+        seeds = groups[pair]
+        if done >= total * len(tasks) / parts and len(tasks) < parts:
+            tasks.append({})
+        tasks[-1][pair] = seeds
+        done += len(seeds)
+    return tasks

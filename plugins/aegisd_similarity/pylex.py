@@ -11,16 +11,31 @@ from __future__ import annotations
 
 import keyword
 import re
+import sys
 import token
 from array import array
 from functools import lru_cache
-from operator import itemgetter
 
 from aegisd_similarity.lexicon import Lexed, lexicon
 
 __all__ = ["lex_python"]
 
-_OPS = "|".join(re.escape(op) for op in sorted(token.EXACT_TOKEN_TYPES, key=len, reverse=True))
+
+def _operators() -> str:
+    """The operators of `token.EXACT_TOKEN_TYPES`, longest first, grouped by their first
+    character: the engine rules a group out at its first character, not operator by operator."""
+    by_first: dict[str, list[str]] = {}
+    for op in token.EXACT_TOKEN_TYPES:
+        by_first.setdefault(op[0], []).append(op[1:])
+    single = "".join(re.escape(c) for c, rest in sorted(by_first.items()) if rest == [""])
+    groups = [
+        re.escape(c) + "(?:" + "|".join(map(re.escape, sorted(rest, key=len, reverse=True))) + ")"
+        for c, rest in sorted(by_first.items())
+        if rest != [""]
+    ]
+    return "|".join([*groups, f"[{single}]"])
+
+
 _TRIPLE1 = r"'''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''"
 _SINGLE1 = r"'[^\n'\\]*(?:\\[\s\S][^\n'\\]*)*'"
 _STRING = (
@@ -33,18 +48,24 @@ _NUMBER = (
     r"|(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)"
     r"(?:[eE][-+]?[0-9](?:_?[0-9])*)?[jJ]?"
 )
-# Order matters: a string's prefix would otherwise lex as a name, ".5" as an operator.
+# One match per token, blanks before it included (the group is the token): names first, as
+# most tokens are names, unless a quote follows (a string's prefix); numbers before operators
+# (".5"). The empty alternative ends a match that finds no token after blanks (a lone "\r"),
+# which would otherwise be tried again from each of those blanks.
 _TOKEN = re.compile(
-    rf"(?:\r?\n[ \t\f]*(?:#[^\r\n]*)?)+|#[^\r\n]*|\\\r?\n|{_STRING}|{_NUMBER}|\w+|{_OPS}|\S"
+    rf"[ \t\f]*+([^\W\d]\w*+(?!['\"])|{_NUMBER}|{_operators()}"
+    rf"|(?:\r?\n[ \t\f]*(?:#[^\r\n]*)?)+|#[^\r\n]*|\\\r?\n|{_STRING}|\w+|\S|)"
 )
 
-# Kinds of token texts; plain tokens (the most common) are 0 so one truth test skips the rest.
+# Kinds of token texts; plain tokens (the most common) are 0 so one comparison skips the rest.
 _PLAIN, _OPEN, _CLOSE, _STR, _NEWLINE, _SKIP, _CONTINUATION = range(7)
 
 # (kind, norm code, orig code); for _NEWLINE, which swallows the blank and comment lines after
 # it: (kind, indentation of the next line, number of line breaks).
 _Entry = tuple[int, int, int]
-_NORM, _ORIG = itemgetter(1), itemgetter(2)
+_LOW = 0xFFFFFFFF
+_LOW64 = (1 << 64) - 1  # a coded token at most this is plain
+_LITTLE = sys.byteorder == "little"  # which half of a uint64 comes first in memory
 
 
 def _column(indent: str) -> int:
@@ -85,77 +106,87 @@ def _classify(text: str, language: str) -> _Entry:
 
 
 def lex_python(text: str, language: str = "python") -> Lexed:
-    """The token arrays of Python source `text` (see `FileTokens`)."""
+    """The token arrays of Python source `text` (see `FileTokens`).
+
+    Each token is one int while lexing, `kind << 64 | norm << 32 | orig` (kind 0 for plain
+    tokens, so one comparison tells them apart); the output keeps `norm << 32 | orig`, which
+    becomes the two arrays in a single pass in C.
+    """
     lx = lexicon(language)
-    out: list[_Entry] = []  # the cached entries themselves: one append per token
+    out: list[int] = []  # norm << 32 | orig of each token
     put = out.append
     breaks: list[int] = []
     layout: list[int] = []  # where NEWLINE, INDENT and DEDENT are in `out`
-    entries: dict[str, _Entry] = {}  # cheaper than the process-wide cache for repeats in a file
-    get = entries.get
+    # Cheaper than the process-wide cache for repeats in a file; "" is what the pattern's
+    # empty alternative finds.
+    codes: dict[str, int] = {"": _SKIP << 64}
+    get = codes.get
     string = lx.string
-    newline = (_PLAIN, lx.newline, lx.newline)
-    indent = (_PLAIN, lx.indent, lx.indent)
-    dedent = (_PLAIN, lx.dedent, lx.dedent)
+    newline = lx.newline << 32 | lx.newline
+    indent = lx.indent << 32 | lx.indent
+    dedent = lx.dedent << 32 | lx.dedent
     dropped_heads = (lx.code("import"), lx.code("from"))
     indents = [0]
     depth = 0
     stmt = stmt_breaks = 0  # where the current logical line starts in `out` and `breaks`
 
-    def end_statement() -> None:
-        first = out[stmt]
-        if first[2] in dropped_heads or (
-            first[1] == string and all(e[1] == string for e in out[stmt:])
-        ):
-            del out[stmt:]
-            breaks[stmt_breaks:] = [stmt] * (len(breaks) - stmt_breaks)
-        else:
-            layout.append(len(out))
-            put(newline)
-
     # Trailing blanks would otherwise read as the indentation of a line that never comes.
     for tok in _TOKEN.findall(text.rstrip() + "\n"):
-        entry = get(tok)
-        if entry is None:
-            entry = entries[tok] = _classify(tok, language)
-        kind = entry[0]
-        if kind:
-            if kind == 4:  # _NEWLINE
-                if depth:
-                    breaks.extend([len(out)] * entry[2])
-                    continue
-                if len(out) > stmt:
-                    end_statement()
-                column = entry[1]
-                while column < indents[-1]:
-                    indents.pop()
+        code = get(tok)
+        if code is None:
+            kind, first, second = _classify(tok, language)
+            code = codes[tok] = kind << 64 | first << 32 | second
+        if code <= _LOW64:  # a plain token
+            put(code)
+            continue
+        kind = code >> 64
+        if kind == _NEWLINE:
+            lines = code & _LOW
+            if depth:
+                breaks.extend([len(out)] * lines)
+                continue
+            if len(out) > stmt:  # the logical line ends: imports and docstrings go
+                head = out[stmt]
+                if head & _LOW in dropped_heads or (
+                    head >> 32 == string and all(c >> 32 == string for c in out[stmt:])
+                ):
+                    del out[stmt:]
+                    breaks[stmt_breaks:] = [stmt] * (len(breaks) - stmt_breaks)
+                else:
                     layout.append(len(out))
-                    put(dedent)
-                breaks.extend([len(out)] * entry[2])
-                if column > indents[-1]:
-                    indents.append(column)
-                    layout.append(len(out))
-                    put(indent)
-                stmt, stmt_breaks = len(out), len(breaks)
-                continue
-            if kind == 5:  # _SKIP
-                continue
-            if kind == 6:  # _CONTINUATION
-                breaks.append(len(out))
-                continue
-            if kind == 1:  # _OPEN
-                depth += 1
-            elif kind == 2:  # _CLOSE
-                if depth:
-                    depth -= 1
-            elif "\n" in tok:  # a _STR spanning lines
-                put(entry)
-                breaks.extend([len(out)] * tok.count("\n"))
-                continue
-        put(entry)
+                    put(newline)
+            column = code >> 32 & _LOW
+            while column < indents[-1]:
+                indents.pop()
+                layout.append(len(out))
+                put(dedent)
+            breaks.extend([len(out)] * lines)
+            if column > indents[-1]:
+                indents.append(column)
+                layout.append(len(out))
+                put(indent)
+            stmt, stmt_breaks = len(out), len(breaks)
+            continue
+        if kind == _SKIP:
+            continue
+        if kind == _CONTINUATION:
+            breaks.append(len(out))
+            continue
+        if kind == _OPEN:
+            depth += 1
+        elif kind == _CLOSE:
+            if depth:
+                depth -= 1
+        elif "\n" in tok:  # a _STR spanning lines
+            put(code & _LOW64)
+            breaks.extend([len(out)] * tok.count("\n"))
+            continue
+        put(code & _LOW64)
+    both = memoryview(array("Q", out)).cast("B").cast("I")  # norm and orig, interleaved
+    low, high = (both[0::2], both[1::2]) if _LITTLE else (both[1::2], both[0::2])
     return Lexed(
-        array("I", map(_NORM, out)),
-        array("I", map(_ORIG, out)),
+        array("I", high.tobytes()),
+        array("I", low.tobytes()),
         array("I", breaks),
         array("I", layout),
     )

@@ -4,14 +4,16 @@ One task per workspace owns every update. On open it rebuilds the index from the
 (nothing is tokenized), waits until the workspace's known file state mirrors the disk, then
 analyzes exactly the files whose content hash differs from what it indexed. A change batch only
 queues its paths (the hook returns at once); the task analyzes them in the process pool and
-applies them. Queries wait until the task has caught up, so no answer misses a change the
-workspace has already settled.
+applies them, chunk by chunk as the workers finish; after a large batch it has the workers match
+the default report's pairs too. Queries wait until the task has caught up, so no answer misses
+a change the workspace has already settled.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,7 @@ from aegisd.daemon import StateKey
 from aegisd.rpc.errors import Unavailable
 from aegisd_similarity import store
 from aegisd_similarity.index import CloneIndex
+from aegisd_similarity.match import CloneParams
 from aegisd_similarity.pool import AnalysisPool, Analyzed
 from aegisd_similarity.settings import SimilaritySettings
 from aegisd_similarity.tokens import language_for
@@ -221,21 +224,30 @@ async def _pass(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None:
     if not analyze and not removed:
         return
     state.progress = (0, len(analyze))
-    results = await get(daemon).pool.analyze(
-        ws.root,
-        analyze,
-        state.index.k,
-        state.index.window,
-        _reporter(daemon, ws, state) if full or len(analyze) >= PROGRESS_MIN else None,
-    )
+    large = len(analyze) >= PROGRESS_MIN
+    pool, index = get(daemon).pool, state.index
+    results: list[Analyzed] = []
+    progress = _reporter(daemon, ws, state) if full or large else None
+    if removed:
+        async with state.lock:
+            await asyncio.to_thread(_apply, index, [], removed)
+    # Each chunk is indexed as it comes, while the workers analyze the next ones.
+    chunks = pool.stream(ws.root, analyze, index.k, index.window, progress)
+    async with aclosing(chunks):
+        async for chunk in chunks:
+            results += chunk
+            async with state.lock:
+                await asyncio.to_thread(_apply, index, chunk, [])
+    if large:
+        async with state.lock:
+            await _prepare(ws, index, pool)
     removed += [a.path for a in results if a.digest is None]
-    async with state.lock:
-        await asyncio.to_thread(_apply, state.index, results, removed)
     for path in removed:
         state.hashes.pop(path, None)
     state.hashes.update((a.path, a.digest) for a in results if a.digest is not None)
     state.analyzed += len(results)
     state.version += 1
+    state.ready = True  # the index is whole; storing it only saves work after a restart
     if state.settled(config_of(ws)):
         state.caught_up.set()  # queries need not wait for the store
     stored = [
@@ -249,6 +261,20 @@ async def _pass(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None:
     logger.debug("similarity {}: {} files analyzed, {} removed", ws.id, len(results), len(removed))
 
 
+async def _prepare(ws: Workspace, index: CloneIndex, pool: AnalysisPool) -> None:
+    """After a large batch, match the changed pairs for the default report in the workers
+    while they are up, rather than in one thread on the first query (which does it when this
+    fails)."""
+    s = settings_of(ws)
+    params = CloneParams(s.min_tokens, s.min_similarity, s.max_gap)
+    try:
+        # Fresh workers: those that analyzed hold on to what reading took (some 30 MiB each).
+        async with pool.hold():
+            await asyncio.to_thread(index.prepare, params, pool.match)
+    except Exception:  # only the first report gets slower
+        logger.opt(exception=True).warning("similarity {}: matching in workers failed", ws.id)
+
+
 def _rebuilt(index: CloneIndex, max_postings: int) -> CloneIndex:
     fresh = CloneIndex(index.k, index.window, max_postings)
     for tokens, prints in index.items():
@@ -260,8 +286,8 @@ def _apply(index: CloneIndex, results: list[Analyzed], removed: list[str]) -> No
     for path in removed:
         index.remove_file(path)
     for a in results:
-        if a.tokens is None:
-            index.remove_file(a.path)  # read but not indexed: its earlier version goes
+        if a.tokens is None:  # unreadable, or read but not indexed: its earlier version goes
+            index.remove_file(a.path)
         else:
             index.add_file(a.tokens, a.fingerprints)
 

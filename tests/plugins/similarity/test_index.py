@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 from aegisd_similarity.fingerprint import fingerprint
 from aegisd_similarity.index import CloneIndex
 from aegisd_similarity.lexicon import lexicon
+from aegisd_similarity.match import CloneParams, Match
 from aegisd_similarity.models import Clone, Location
-from aegisd_similarity.tokens import tokenize_file
+from aegisd_similarity.tokens import FileTokens, tokenize_file
 
 from tests.plugins.similarity.helpers import FIXTURES, index_of, load
 
@@ -285,3 +288,50 @@ def test_items_rebuild_an_index_with_another_cap() -> None:
         again.add_file(tokens, prints)
     assert again.files() == index.files()
     assert again.clones() == _fresh(index, max_postings=3).clones()
+
+
+def test_kept_report_follows_edits_made_between_queries() -> None:
+    index = index_of(*PAIRS, *OTHERS, max_postings=3)
+    assert index.clones() == _fresh(index, max_postings=3).clones()
+    # Clones come and go again before the next query: the sorted list must not miss a beat.
+    index.add_file(tokenize_file("copy/renamed.py", _text("python/renamed_a.py")))
+    index.add_file(tokenize_file("copy/renamed.py", _text("python/exact_a.py")))
+    index.remove_file("python/gapped_b.py")
+    index.add_file(tokenize_file("copy/other.py", _text("python/renamed_b.py")))
+    assert index.clones() == _fresh(index, max_postings=3).clones()
+    assert index.hotspots() == _fresh(index, max_postings=3).hotspots()
+
+
+def test_prepare_keeps_what_its_matcher_found() -> None:
+    index = index_of(*PAIRS, *OTHERS)
+    asked: list[set[int]] = []
+
+    def nothing(
+        files: Mapping[int, FileTokens], groups: dict[int, list[int]], k: int, p: CloneParams
+    ) -> dict[int, list[Match]]:
+        asked.append(set(groups))
+        return {}
+
+    index.prepare(CloneParams(), nothing)
+    assert asked and asked[0]
+    assert index.clones() == []  # the kept report is read, not computed again
+    index.prepare(CloneParams(), nothing)
+    assert len(asked) == 1  # up to date: nothing to match
+    index.add_file(load("python/exact_b.py"))  # a new version: only its pairs are matched
+    assert [(c.a.path, c.b.path) for c in index.clones()] == [
+        ("python/exact_a.py", "python/exact_b.py")
+    ]
+
+
+def test_prepare_leaves_the_report_to_compute_when_its_matcher_fails() -> None:
+    def failing(*_: object) -> dict[int, list[Match]]:
+        raise RuntimeError("the pool broke")
+
+    index = index_of(*PAIRS)
+    with pytest.raises(RuntimeError):
+        index.prepare(CloneParams(), failing)
+    assert index.clones() == _fresh(index).clones()  # computed here instead
+    index.add_file(tokenize_file("copy/renamed.py", _text("python/renamed_a.py")))
+    with pytest.raises(RuntimeError):
+        index.prepare(CloneParams(), failing)
+    assert index.clones() == _fresh(index).clones()

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
+from aegisd_similarity import shared
 from aegisd_similarity.fingerprint import analyze_file
-from aegisd_similarity.pool import INLINE_MAX, MAX_FILE_BYTES, AnalysisPool, analyze_chunk
+from aegisd_similarity.index import CloneIndex
+from aegisd_similarity.match import CloneParams
+from aegisd_similarity.pool import (
+    CHUNK,
+    INLINE_MAX,
+    MAX_FILE_BYTES,
+    AnalysisPool,
+    _split,
+    analyze_chunk,
+)
+from aegisd_similarity.shared import mapped_tokens, shared_tokens
 
 from aegisd.filestate import content_hash
-from tests.plugins.similarity.helpers import FIXTURES
+from tests.plugins.similarity.helpers import FIXTURES, index_of, load
+from tests.plugins.similarity.test_index import PAIRS
 
 
 def _project(root: Path, copies: int) -> list[tuple[str, str]]:
@@ -43,3 +61,67 @@ async def test_small_batches_in_a_thread_large_ones_in_workers(tmp_path: Path) -
     assert all(a.tokens is not None for a in many)
     assert progress[-1] == (len(files), len(files))
     assert pool._pool is None  # workers stop once the last large batch is done
+
+
+async def test_stream_yields_chunks_as_workers_finish(tmp_path: Path) -> None:
+    pool = AnalysisPool(workers=2)
+    files = _project(tmp_path, 2 * CHUNK + 1)
+    chunks = [chunk async for chunk in pool.stream(tmp_path, files, 20, 11)]
+    assert sorted(len(c) for c in chunks) == [1, CHUNK, CHUNK]
+    assert pool._pool is None
+
+
+async def test_match_in_workers_equals_matching_here(tmp_path: Path) -> None:
+    index = index_of(*PAIRS)
+    here, there = CloneIndex(), CloneIndex()
+    for path in index.files():
+        tokens = index.get(path)
+        assert tokens is not None
+        here.add_file(tokens)
+        there.add_file(tokens)
+    pool = AnalysisPool(workers=2)
+    async with pool.hold():
+        await asyncio.to_thread(there.prepare, CloneParams(), pool.match)
+    assert pool._pool is None
+    assert there.clones() == here.clones() != []
+    ours = f"aegisd-similarity-{os.getpid()}-*"
+    assert not list(Path(tempfile.gettempdir()).glob(ours))
+    assert not list(Path("/dev/shm").glob(ours))
+
+
+def test_shared_tokens_read_back_in_place() -> None:
+    files = {n: load(path) for n, path in enumerate(PAIRS[:3], 1)}
+    with shared_tokens(files) as (path, places):
+        with mapped_tokens(path, [(2, places[2]), (3, places[3])]) as back:
+            assert set(back) == {2, 3}
+            for n, tokens in back.items():
+                assert tokens.norm.tolist() == files[n].norm.tolist()
+                assert tokens.orig.tolist() == files[n].orig.tolist()
+                assert tokens.layout.tolist() == files[n].layout.tolist()
+                assert (tokens.path, tokens.language) == (files[n].path, files[n].language)
+        assert back == {}
+    assert not Path(path).exists()
+
+
+def test_split_balances_seeds_and_keeps_every_pair() -> None:
+    sizes = [50, 1, 1, 1, 47, 2, 30, 70, 5, 5, 5, 40, 3, 60, 9]
+    groups = {pair: list(range(size)) for pair, size in enumerate(sizes)}
+    tasks = _split(groups, 4)
+    assert len(tasks) == 4
+    assert [p for task in tasks for p in task] == sorted(groups)
+    seeds = [sum(map(len, task.values())) for task in tasks]
+    assert max(seeds) <= sum(sizes) / 4 + max(sizes)
+
+
+def test_files_left_by_a_killed_daemon_are_swept(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(shared, "_SHM", str(tmp_path))  # the folder the next write uses
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = tmp_path / f"aegisd-similarity-{int(dead.stdout)}-abc"
+    live = tmp_path / f"aegisd-similarity-{os.getpid()}-def"
+    other = tmp_path / "unrelated-123-x"
+    for path in (stale, live, other):
+        path.write_bytes(b"x")
+    with shared_tokens({1: load(PAIRS[0])}) as (path, _):
+        assert Path(path).parent == tmp_path
+    assert not stale.exists() and live.exists() and other.exists()

@@ -7,6 +7,7 @@ import keyword
 import pickle
 import re
 import sysconfig
+import token
 import tokenize
 from pathlib import Path
 
@@ -144,6 +145,16 @@ def test_python_lexer_matches_tokenize(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     tokens = tokenize_file(path.name, path.read_bytes())
     assert _triples(tokens) == _reference(source)
+
+
+def test_python_operators_and_stray_whitespace() -> None:
+    source = " ".join(f"x {op} y" for op in sorted(token.EXACT_TOKEN_TYPES)) + "\n"
+    source += "a = .5 + 1..real   \r  b\x0b\x0b  c  \f\n"  # a lone CR, vertical tabs, a form feed
+    tokens = tokenize_file("ops.py", source.encode())
+    texts = decode(tokens, python_texts(source.replace("\r", " ").replace("\x0b", " ")))
+    ops = [t for t in texts if t in token.EXACT_TOKEN_TYPES]
+    assert ops[: len(token.EXACT_TOKEN_TYPES)] == sorted(token.EXACT_TOKEN_TYPES)
+    assert texts[-10:] == ["a", "=", ".5", "+", "1.", ".", "real", "b", "c", "NEWLINE"]
 
 
 def test_python_tab_indentation_and_crlf() -> None:
