@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,20 @@ async def content_hashes(ws: Workspace) -> dict[str, str]:
     if missing:
         hashes.update(await asyncio.to_thread(_hash_files, ws.root, missing))
     return hashes
+
+
+def known_hashes(ws: Workspace, paths: Iterable[str]) -> dict[str, str] | None:
+    """The known content hash of each of `paths` that exists; None when one has none yet
+    (`content_hashes` then hashes it)."""
+    known = ws.live.known if ws.live is not None else {}
+    found = {}
+    for path in paths:
+        state = known.get(path)
+        if state is not None:
+            if not state[2]:
+                return None
+            found[path] = state[2]
+    return found
 
 
 def _hash_files(root: Path, paths: list[str]) -> dict[str, str]:

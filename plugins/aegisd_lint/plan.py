@@ -54,7 +54,7 @@ def changed_scope(
     only themselves; otherwise the changed files, the files importing them (transitively), and
     for a test runner the tests under a changed conftest.py.
     """
-    if len(changes) > MAX_TRACED or any(name in changes for name in tool.config_files):
+    if widened(tool, changes):
         return list(defaults)
     pool = set(defaults)
     present = [path for path, kind in changes.items() if kind != "deleted"]
@@ -65,6 +65,12 @@ def changed_scope(
     else:
         affected = set(present) | deps.dependents(changes)
     return sorted(affected & pool)
+
+
+def widened(tool: LintTool, changes: Mapping[str, str]) -> bool:
+    """Whether `changed_scope` is all of the tool's files: a config file of the tool changed,
+    or too many files to trace one by one."""
+    return len(changes) > MAX_TRACED or any(name in changes for name in tool.config_files)
 
 
 def selected_scope(

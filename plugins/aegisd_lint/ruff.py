@@ -56,6 +56,18 @@ class Ruff(CommandTool):
             options += ["--extend-exclude", ",".join(sorted(ctx.exclude_dirs))]
         return options
 
+    def piped(self, ctx: RunContext) -> tuple[list[str], bytes] | None:
+        # one file (an edit) through stdin: ruff then skips discovering files, ~2 ms of ~7;
+        # --force-exclude still applies to the name
+        if ctx.files is None or len(ctx.files) != 1:
+            return None
+        name = ctx.files[0]
+        try:
+            content = (ctx.root / name).read_bytes()
+        except OSError:
+            return None  # named instead, ruff reports what is wrong with it
+        return [f"--stdin-filename={name}", "-"], content
+
     def parser(self, ctx: RunContext) -> OutputParser:
         return RuffParser(ctx)
 

@@ -4,7 +4,8 @@ Results of files that are gone are dropped first. Then each tool gets a *pass*: 
 files the request is about), the cache key of each (see `plan`), and one run of the tool on just
 the files whose stored result has another key. The pass's results are merged, published as
 `lint.updated` and stored. On a change, per-file tools go first so their feedback is not held up
-by heavy whole-program tools, which start once they are done.
+by heavy whole-program tools, which start once they are done; the quickest is planned and
+started without yielding to the event loop, and runs alone.
 """
 
 from __future__ import annotations
@@ -87,8 +88,10 @@ class _Run:
         self.run_id = 0
         self.started_at = ""
         self.clock = 0
+        #: every file's content hash and the sorted paths, read when a pass first needs them
         self.hashes: dict[str, str] = {}
         self.paths: list[str] = []
+        self._hashed: asyncio.Task[None] | None = None
         self._deps: asyncio.Task[Dependencies] | None = None
         self._done = 0
 
@@ -96,16 +99,15 @@ class _Run:
         if self.ws.live is not None:
             await self.ws.live.ready.wait()
         self.clock = self.ws.clock
-        self.hashes = await inputs.content_hashes(self.ws)
-        self.paths = sorted(self.hashes)
         before = self._statuses()
         self.run_id, self.started_at = await self.linters.next_run_id(self.daemon), now_iso()
         dropped, change = await self._drop_gone()
         try:
             runs = await self._all_passes([self.linters.tools[name] for name in self.names])
         finally:
-            if self._deps is not None:
-                self._deps.cancel()
+            for task in (self._hashed, self._deps):
+                if task is not None:
+                    task.cancel()
         runs.sort(key=lambda run: run.tool)
         for run in runs:
             change += Change(run.new, run.fixed)
@@ -122,12 +124,11 @@ class _Run:
 
     async def _drop_gone(self) -> tuple[int, Change]:
         """Forget every result of a file that no longer exists."""
-        gone = {
-            path
-            for files in self.lw.results.files.values()
-            for path in files
-            if path not in self.hashes
-        }
+        known = (self.ws.live.known if self.ws.live is not None else {}).keys()
+        # the subset test allocates nothing: a difference is built only where one is gone
+        gone: set[str] = set().union(
+            *(f.keys() - known for f in self.lw.results.files.values() if not f.keys() <= known)
+        )
         if not gone:
             return 0, Change()
         dropped, change = self.lw.results.drop_paths(gone)
@@ -135,7 +136,18 @@ class _Run:
         self._publish(None, change)
         return len(gone), change
 
+    async def _hash_all(self) -> None:
+        """Fill `hashes` and `paths` (once)."""
+        if self._hashed is None:
+            self._hashed = asyncio.create_task(self._read_hashes())
+        await asyncio.shield(self._hashed)
+
+    async def _read_hashes(self) -> None:
+        self.hashes = await inputs.content_hashes(self.ws)
+        self.paths = sorted(self.hashes)
+
     async def _dependencies(self) -> Dependencies:
+        await self._hash_all()
         graph, previous = await inputs.import_graphs(self.daemon, self.lw, self.hashes)
         deps = Dependencies(self.hashes, graph, previous)
         await asyncio.to_thread(deps.prepare)
@@ -154,16 +166,15 @@ class _Run:
         )
         in_process = [tool for tool in tools if not tool.heavy and tool not in light]
 
-        async def one_by_one() -> list[ToolRun]:
-            return [await self._guarded_pass(tool) for tool in light]
-
-        async def alongside() -> list[ToolRun]:
-            # in-process checks run in a thread, they hardly compete with a subprocess
-            return await _together(self._guarded_pass(tool) for tool in in_process)
-
-        programs, checks = await _together([one_by_one(), alongside()])
+        # the quickest alone, so nothing of ours competes with it; then the other programs
+        # alongside the in-process checks (in a thread, they hardly compete with a subprocess)
+        ran = [await self._guarded_pass(tool) for tool in light[:1]]
+        async with asyncio.TaskGroup() as group:
+            checks = [group.create_task(self._guarded_pass(tool)) for tool in in_process]
+            ran += [await self._guarded_pass(tool) for tool in light[1:]]
+        ran += [task.result() for task in checks]
         heavy = [tool for tool in tools if tool.heavy]
-        return [*programs, *checks, *await _together(self._guarded_pass(t) for t in heavy)]
+        return [*ran, *await _together(self._guarded_pass(t) for t in heavy)]
 
     async def _guarded_pass(self, tool: LintTool) -> ToolRun:
         try:
@@ -188,10 +199,17 @@ class _Run:
         state.version = version
         if state.outcome == "skipped":
             state.outcome = "ok"
-        deps = await self._deps_for(tool)
         args = self.settings.tool(tool.name).args
-        stored = {path: result.key for path, result in self.lw.results.of(tool.name).items()}
-        todo = await asyncio.to_thread(self._plan, tool, deps, stored, version, args)
+        stored = dict(self.lw.results.of(tool.name))  # the thread planning reads a copy
+        edited = self._edited(tool)
+        if edited is not None:
+            # a few files' hashes and config reads: quicker here than through a thread, and
+            # the tool starts without yielding to the loop
+            deps = Dependencies(edited, None)
+            todo = self._plan(tool, deps, stored, version, args, list(edited))
+        else:
+            deps = await self._deps_for(tool)
+            todo = await asyncio.to_thread(self._plan, tool, deps, stored, version, args)
         state.unverified -= set(todo.scope) - set(todo.run)
         if not todo.run:
             change = self.lw.results.replace(tool.name, {}, todo.removed)
@@ -247,6 +265,7 @@ class _Run:
 
     async def _deps_for(self, tool: LintTool) -> Dependencies:
         if tool.per_file:
+            await self._hash_all()
             return Dependencies(self.hashes, None)  # a per-file key needs only content hashes
         if self._deps is None:
             # built when a whole-program tool first needs it: after the per-file tools on a
@@ -254,28 +273,47 @@ class _Run:
             self._deps = asyncio.create_task(self._dependencies())
         return await asyncio.shield(self._deps)
 
+    def _edited(self, tool: LintTool) -> dict[str, str] | None:
+        """On a change run that a per-file tool's scope is within (see `plan.changed_scope`),
+        the content hash of each changed file that exists, in path order; else None (also
+        when one has no known hash yet)."""
+        changes = self.request.changes
+        if changes is None or self.request.paths is not None or not tool.per_file:
+            return None
+        if plan.widened(tool, changes):
+            return None
+        present = sorted(path for path, kind in changes.items() if kind != "deleted")
+        return inputs.known_hashes(self.ws, present)
+
     def _plan(
         self,
         tool: LintTool,
         deps: Dependencies,
-        stored: Mapping[str, str],
+        stored: Mapping[str, FileResult],
         version: str,
         args: Sequence[str],
+        edited: list[str] | None = None,
     ) -> _Pass:
-        """Scope, keys, what to run and what to remove, given the stored keys (in a thread)."""
+        """Scope, keys, what to run and what to remove, given the stored results (in a thread,
+        unless `edited` holds the few changed files the scope is within)."""
         request = self.request
         config = plan.config_digest(tool, self.ws.root, args)
-        defaults = tool.default_files(self.paths, self.ws.root)
+        defaults: list[str] = []
         whole = False
-        if request.paths is not None:
-            scope = plan.selected_scope(tool, request.paths, defaults, deps)
-        elif request.changes is not None:
-            scope = plan.changed_scope(tool, request.changes, defaults, deps)
-            whole = len(scope) == len(defaults)
+        if edited is not None:
+            # default_files judges each path on its own: only these need judging
+            scope = tool.default_files(edited, self.ws.root)
         else:
-            scope, whole = list(defaults), True
+            defaults = tool.default_files(self.paths, self.ws.root)
+            if request.paths is not None:
+                scope = plan.selected_scope(tool, request.paths, defaults, deps)
+            elif request.changes is not None:
+                scope = plan.changed_scope(tool, request.changes, defaults, deps)
+                whole = len(scope) == len(defaults)
+            else:
+                scope, whole = list(defaults), True
         keys = plan.keys(tool, scope, deps, version, config)
-        run = [path for path in scope if request.force or stored.get(path) != keys[path]]
+        run = [path for path in scope if request.force or _key(stored.get(path)) != keys[path]]
         # a whole-workspace pass also forgets files the tool no longer covers (config changes)
         covered = set(defaults)
         removed = [path for path in stored if path not in covered] if whole else []
@@ -316,6 +354,9 @@ class _Run:
         """Publish the pass (when it ran or changed anything) and store it."""
         if notify or removed or change != Change():
             self._publish(tool, change)
+            # one turn of the loop: subscribers' writers send it before the DB thread (and the
+            # next tool) compete with them; the results are in memory, reports already have them
+            await asyncio.sleep(0)
         state = dataclasses.replace(self.lw.results.state(tool))
         state.unverified = set(state.unverified)  # the DB thread reads a copy
         await self.daemon.store.run(
@@ -396,6 +437,10 @@ class _Run:
         self.lw.linted_clock = self.clock
         self._publish(None, change, done=True)
         return info
+
+
+def _key(result: FileResult | None) -> str | None:
+    return result.key if result is not None else None
 
 
 async def _together(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:

@@ -10,6 +10,7 @@ the next one.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -56,12 +57,21 @@ def opened(daemon: Daemon, ws: Workspace) -> None:
     lw.task = asyncio.create_task(_worker(daemon, lw), name=f"lint-{ws.id}")
 
 
-def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
-    """Record the batch for the worker: quick, so the workspace stops being pending."""
+def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> Awaitable[None] | None:
+    """Record the batch for the worker: quick, so the workspace stops being pending.
+
+    When the worker was idle, the hook (called before the other plugins') returns one turn of
+    the event loop to await: the woken worker takes it and gets as far as starting the
+    quickest per-file tool (that path does not yield) before the other plugins start their
+    reactions to the batch, whose threads would otherwise compete with it for the interpreter
+    and the CPUs."""
     lw = model.get(daemon).workspaces.get(ws.id)
-    if lw is not None:
-        lw.changes.update(batch.changes)
-        lw.wake.set()
+    if lw is None:
+        return None
+    idle = not lw.running
+    lw.changes.update(batch.changes)
+    lw.wake.set()
+    return asyncio.sleep(0) if idle else None
 
 
 async def closed(daemon: Daemon, ws: Workspace) -> None:

@@ -51,7 +51,11 @@ def tool_failed(returncode: int, stderr: str, extra: str = "") -> ToolFailure:
 
 
 class OutputParser(ABC):
-    """Consumes a tool's stdout as it arrives; `finish` runs in a worker thread at exit."""
+    """Consumes a tool's stdout as it arrives; `finish` runs in a worker thread at exit, or on
+    the event loop when `quick_finish` says the work was done in `feed` (a thread hop would
+    cost more than it)."""
+
+    quick_finish: ClassVar[bool] = False
 
     @abstractmethod
     def feed(self, chunk: bytes) -> None:
@@ -66,6 +70,7 @@ class JsonLinesParser(OutputParser):
     """Output of one JSON object per line, parsed line by line so nothing large is held."""
 
     ok_returncodes: ClassVar[frozenset[int]] = frozenset({0, 1})
+    quick_finish = True  # only the last line is left
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
@@ -159,7 +164,8 @@ class LintTool(ABC):
 
     def default_files(self, paths: list[str], root: Path) -> list[str]:
         """The files of `paths` a whole-workspace run covers (the tool's own config may narrow
-        them); it may read config files, so it is called off the event loop."""
+        them), each judged on its own. It may read config files, so it is called off the event
+        loop, except for a per-file tool on the few files of an edit."""
         return [path for path in paths if self.applies_to(path)]
 
 
@@ -185,6 +191,12 @@ class CommandTool(LintTool):
             return ["."]
         # "./" keeps a file named like an option from being read as one
         return [f"./{name}" if name.startswith("-") else name for name in ctx.files]
+
+    def piped(self, ctx: RunContext) -> tuple[list[str], bytes] | None:
+        """Targets, and the content to write to the tool's stdin, to check `ctx.files` through
+        stdin rather than by name (quicker for some tools on one file); None (the default):
+        `targets` names them. It reads files: keep what it reads small."""
+        return None
 
     @abstractmethod
     def parser(self, ctx: RunContext) -> OutputParser:

@@ -1,5 +1,6 @@
 """The four real tools over a copy of tests/fixtures/lint/project, workspace mode and per file."""
 
+import dataclasses
 from pathlib import Path
 
 from aegisd_lint.bandit import Bandit
@@ -8,6 +9,7 @@ from aegisd_lint.mypy import Mypy
 from aegisd_lint.pytest import Pytest
 from aegisd_lint.ruff import Ruff
 from aegisd_lint.runner import run_tool
+from aegisd_lint.tool import RunContext
 
 from .conftest import NO_BENCHMARK, ProjectRuns, copy_project, expected_issues, found_issues
 
@@ -88,10 +90,30 @@ async def test_per_file_runs_cover_only_the_given_files(project_runs: ProjectRun
     for tool in (Ruff(), Bandit(), Mypy()):
         result = await run_tool(tool, root, ["pkg/core.py"], cache_dir=project_runs.mypy_cache)
         assert result.files == ["pkg/core.py"]
-        assert result.argv[-1] == "pkg/core.py"
+        # ruff reads one file from stdin, under its name
+        named = ["--stdin-filename=pkg/core.py", "-"] if tool.name == "ruff" else ["pkg/core.py"]
+        assert result.argv[-len(named) :] == named
         assert {issue.path for issue in result.issues} == {"pkg/core.py"}
         expected = expected_issues(root, tool.name)
         assert {i for i in expected if i[0] == "pkg/core.py"} <= found_issues(result)
+
+
+async def test_ruff_checks_one_file_through_stdin_as_it_would_by_name(
+    project_runs: ProjectRuns,
+) -> None:
+    root = project_runs.root
+    piped = await run_tool(Ruff(), root, ["pkg/core.py"])
+    named = await run_tool(Ruff(), root, ["pkg/core.py", "pkg/__init__.py"])
+    assert named.argv[-2:] == ["pkg/core.py", "pkg/__init__.py"]
+    assert piped.issues and piped.issues == [i for i in named.issues if i.path == "pkg/core.py"]
+
+
+def test_ruff_names_a_file_it_cannot_read(tmp_path: Path) -> None:
+    ctx = RunContext(tmp_path, ("gone.py",), tmp_path, tmp_path, None, frozenset())
+    assert Ruff().piped(ctx) is None
+    (tmp_path / "here.py").write_text("x = 1\n")
+    ctx = dataclasses.replace(ctx, files=("here.py",))
+    assert Ruff().piped(ctx) == (["--stdin-filename=here.py", "-"], b"x = 1\n")
 
 
 async def test_a_hanging_test_run_is_killed_at_its_timeout(project_runs: ProjectRuns) -> None:

@@ -54,6 +54,25 @@ else:
 """
 
 
+STDIN = """
+import json, sys
+if "--version" in sys.argv:
+    print("stdin 1.0")
+else:
+    data = sys.stdin.buffer.read()
+    print(json.dumps({"path": sys.argv[-1], "line": len(data.splitlines())}))
+"""
+
+SCRATCH = """
+import pathlib, sys
+if "--version" in sys.argv:
+    print("scratch 1.0")
+else:
+    pathlib.Path(sys.argv[-1], "out", "left.txt").parent.mkdir()
+    pathlib.Path(sys.argv[-1], "out", "left.txt").write_text("behind")
+"""
+
+
 class HangTool(CommandTool):
     name = "hang"
     executable = "fake-hang"
@@ -80,6 +99,62 @@ class _LineParser(JsonLinesParser):
 class OneIssueTool(HangTool):
     name = "one"
     executable = "fake-one"
+
+
+class PipedTool(OneIssueTool):
+    """Feeds `lines` lines through stdin and names the file `-` (the script counts them)."""
+
+    name = "piped"
+    executable = "fake-stdin"
+    lines = 200_000  # more than a pipe holds: written as the tool reads
+
+    def piped(self, ctx: RunContext) -> tuple[list[str], bytes] | None:
+        return ["-"], b"x\n" * self.lines
+
+
+class ScratchTool(OneIssueTool):
+    """Leaves a file in its scratch dir (named as its last argument)."""
+
+    name = "scratch"
+    executable = "fake-scratch"
+    seen: list[Path] = []
+
+    def targets(self, ctx: RunContext) -> list[str]:
+        self.seen.append(ctx.scratch_dir)
+        return [str(ctx.scratch_dir)]
+
+
+class TidyTool(ScratchTool):
+    """Leaves its scratch dir empty."""
+
+    name = "tidy"
+    executable = "fake-one"
+
+
+class _ThreadNoting(_LineParser):
+    threads: list[str] = []
+
+    def finish(self, returncode: int, stderr: str) -> Parsed:
+        self.threads.append(threading.current_thread().name)
+        return super().finish(returncode, stderr)
+
+
+class _SlowFinishing(_ThreadNoting):
+    quick_finish = False
+
+
+class QuickFinishTool(OneIssueTool):
+    name = "quick"
+
+    def parser(self, ctx: RunContext) -> OutputParser:
+        return _ThreadNoting(ctx)
+
+
+class SlowFinishTool(OneIssueTool):
+    name = "slow"
+
+    def parser(self, ctx: RunContext) -> OutputParser:
+        return _SlowFinishing(ctx)
 
 
 class _BuggyParser(OutputParser):
@@ -110,6 +185,8 @@ def workspace(tmp_path: Path) -> Path:
     write_script(bindir / "fake-one", ONE_ISSUE)
     write_script(bindir / "garbage-bandit", GARBAGE)
     write_script(bindir / "garbage-ruff", GARBAGE)
+    write_script(bindir / "fake-stdin", STDIN)
+    write_script(bindir / "fake-scratch", SCRATCH)
     return root
 
 
@@ -201,6 +278,37 @@ async def test_a_result_records_the_run(workspace: Path) -> None:
     assert (result.version, result.returncode, result.files) == ("2.0", 0, ["a.py"])
     assert [(i.path, i.line) for i in result.issues] == [("a.py", 3)]
     assert json.loads(result.model_dump_json())["status"] == "warn"
+
+
+async def test_a_piped_tool_reads_its_input_from_stdin(workspace: Path) -> None:
+    result = await run_tool(PipedTool(), workspace, ["a.py"])
+    assert result.argv[-1] == "-" and result.status is Status.WARN
+    assert [(i.path, i.line) for i in result.issues] == [("-", PipedTool.lines)]
+
+
+async def test_the_exit_is_noticed_without_pidfd(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "pidfd_open", raising=False)
+    result = await run_tool(OneIssueTool(), workspace, ["a.py"])
+    assert (result.status, result.returncode) == (Status.WARN, 0)
+    assert [(i.path, i.line) for i in result.issues] == [("a.py", 3)]
+
+
+async def test_the_scratch_dir_is_removed_with_what_the_tool_left(workspace: Path) -> None:
+    ScratchTool.seen.clear()
+    for tool in (ScratchTool(), TidyTool()):
+        assert (await run_tool(tool, workspace)).returncode == 0
+    assert len(ScratchTool.seen) == 2
+    assert not any(scratch.exists() for scratch in ScratchTool.seen)
+
+
+async def test_only_a_quick_finish_runs_on_the_event_loop(workspace: Path) -> None:
+    _ThreadNoting.threads.clear()
+    for tool in (QuickFinishTool(), SlowFinishTool()):
+        assert (await run_tool(tool, workspace, ["a.py"])).status is Status.WARN
+    main = threading.current_thread().name
+    assert _ThreadNoting.threads[0] == main and _ThreadNoting.threads[1] != main
 
 
 def _issue(severity: Severity) -> Issue:

@@ -1,0 +1,67 @@
+"""How a change batch reaches the workspace's lint worker."""
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any, cast
+
+from aegisd_lint import hooks, model, service
+from aegisd_lint.scheduler import ToolScheduler
+
+from aegisd import hookimpl
+from aegisd.plugins import PluginHost
+from aegisd.workspace import ChangeBatch, Workspace
+
+
+def _setup() -> tuple[Any, Any, model.WorkspaceLint]:
+    ws = SimpleNamespace(id="w")
+    lw = model.WorkspaceLint(cast(Workspace, ws), ToolScheduler())
+    daemon = SimpleNamespace(state={model.LINT: model.Linters({}, [], workspaces={"w": lw})})
+    return daemon, ws, lw
+
+
+async def test_an_idle_worker_starts_before_the_hook_returns() -> None:
+    daemon, ws, lw = _setup()
+    order: list[str] = []
+
+    async def worker() -> None:
+        await lw.wake.wait()
+        order.append("worker")
+
+    task = asyncio.create_task(worker())
+    await asyncio.sleep(0)  # the worker waits for a batch
+    turn = service.changed(daemon, ws, ChangeBatch(1, {"a.py": "modified"}, "notify"))
+    assert turn is not None
+    await turn
+    order.append("hook returned")
+    assert order == ["worker", "hook returned"]
+    assert lw.changes == {"a.py": "modified"}
+    await task
+
+
+async def test_a_busy_worker_only_gets_the_batch_recorded() -> None:
+    daemon, ws, lw = _setup()
+    async with lw.lock:  # a run is going
+        assert service.changed(daemon, ws, ChangeBatch(1, {"a.py": "created"}, "watcher")) is None
+    assert service.changed(daemon, ws, ChangeBatch(2, {"b.py": "deleted"}, "watcher")) is None
+    assert lw.changes == {"a.py": "created", "b.py": "deleted"} and lw.wake.is_set()
+
+
+class _Newer:
+    """A plugin registered after the linters that reacts to change batches."""
+
+    @hookimpl
+    def aegisd_files_changed(self, daemon: Any, workspace: Any, batch: ChangeBatch) -> None:
+        daemon.order.append("newer")
+
+
+async def test_the_linters_hear_of_a_batch_before_newer_plugins() -> None:
+    daemon, ws, lw = _setup()
+    daemon.order = []
+    lw.wake.set = lambda: daemon.order.append("lint")  # type: ignore[method-assign]
+    host = PluginHost()
+    host.register(hooks, "aegisd_lint.hooks", builtin=True)
+    host.register(_Newer(), "newer")
+    batch = ChangeBatch(1, {"a.py": "modified"}, "notify")
+    await host.call_each_async("aegisd_files_changed", block_on_error=False, daemon=daemon,
+                               workspace=ws, batch=batch)  # fmt: skip
+    assert daemon.order == ["lint", "newer"]
