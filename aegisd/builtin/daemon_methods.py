@@ -26,8 +26,7 @@ class HealthResult(Result):
 
 async def health(params: EmptyParams, ctx: RpcContext) -> HealthResult:
     daemon = ctx.daemon
-    # Built from the daemon's own typed values: validating them again costs more than the rest.
-    return HealthResult.model_construct(**daemon.health(), version=daemon.version, pid=daemon.pid)
+    return HealthResult(**daemon.health(), version=daemon.version, pid=daemon.pid)
 
 
 class StatusResult(Result):
