@@ -99,6 +99,9 @@ class _Blob:
         for match in pattern.finditer(self.text):
             yield bisect_right(starts, match.start() + (match.group()[:1] == "\n")) - 1
 
+    def line(self, index: int) -> str:
+        return self.text[self.starts[index] : self.starts[index + 1] - 1]
+
     def count(self, char: str) -> int:
         found = self._counts.get(char)
         if found is None:
@@ -110,16 +113,41 @@ class _View:
     """One group's rows (optionally of one kind) in rank order, as searchable strings.
 
     Only the rows and the joined strings are kept: per-symbol derived strings would cost
-    several times the memory of the symbols themselves.
+    several times the memory of the symbols themselves. A view rebuilt after an edit copies
+    the strings of the rows it shares with an earlier view (a symbol id always names the same
+    row) out of that view's joined strings, so an edit costs word splitting for its own rows
+    only.
     """
 
-    def __init__(self, rows: list[Row]) -> None:
+    names: _Blob
+    marked: _Blob
+    initials: _Blob
+    quals: _Blob
+
+    def __init__(self, rows: list[Row], earlier: _View | None = None) -> None:
         self.rows = rows
-        words = [_words(row[1]) for row in rows]
-        self.names = _Blob([row[1].lower() for row in rows])
-        self.marked = _Blob([marked for marked, _ in words])
-        self.initials = _Blob([initials for _, initials in words])
-        self.quals = _Blob([row[2].lower() for row in rows])
+        where = {row[0]: i for i, row in enumerate(earlier.rows)} if earlier is not None else {}
+        names: list[str] = []
+        marked: list[str] = []
+        initials: list[str] = []
+        quals: list[str] = []
+        for row in rows:
+            i = where.get(row[0])
+            if earlier is None or i is None:
+                words = _words(row[1])
+                names.append(row[1].lower())
+                marked.append(words[0])
+                initials.append(words[1])
+                quals.append(row[2].lower())
+            else:
+                names.append(earlier.names.line(i))
+                marked.append(earlier.marked.line(i))
+                initials.append(earlier.initials.line(i))
+                quals.append(earlier.quals.line(i))
+        self.names = _Blob(names)
+        self.marked = _Blob(marked)
+        self.initials = _Blob(initials)
+        self.quals = _Blob(quals)
 
 
 class _Group:
@@ -133,21 +161,32 @@ class _Group:
         self.rows: dict[int, Row] = {}
         self.paths: dict[str, int] = {}
         self.views: dict[tuple[str | None, str | None], _View] = {}
+        #: the last whole view before a change, whose strings the next one reuses
+        self.earlier: _View | None = None
+
+    def changed(self) -> None:
+        """Rows were added or removed: views are rebuilt on demand."""
+        self.earlier = self.views.get((None, None)) or self.earlier
+        self.views.clear()
 
     def view(
         self, kind: str | None, glob: str | None = None, paths: AbstractSet[str] = frozenset()
     ) -> _View:
         view = self.views.get((kind, glob))
         if view is None:
+            source: _View | None
             if glob is not None:
-                rows = [r for r in self.view(kind).rows if r[4] in paths]
+                source = self.view(kind)
+                rows = [r for r in source.rows if r[4] in paths]
                 if len(self.views) >= _MAX_VIEWS:  # forget old globs, keep kind views
                     self.views = {k: v for k, v in self.views.items() if k[1] is None}
             elif kind is not None:
-                rows = [r for r in self.view(None).rows if r[3] == kind]
+                source = self.view(None)
+                rows = [r for r in source.rows if r[3] == kind]
             else:
+                source, self.earlier = self.earlier, None
                 rows = sorted(self.rows.values(), key=_rank)
-            view = self.views[kind, glob] = _View(rows)
+            view = self.views[kind, glob] = _View(rows, source)
         return view
 
 
@@ -225,7 +264,7 @@ class SymbolSearch:
             if symbol_id not in group.rows:
                 group.paths[path] = group.paths.get(path, 0) + 1
             group.rows[symbol_id] = row
-            group.views.clear()
+            group.changed()
             self._paths.setdefault(path, set()).add(symbol_id)
 
     def prepare(self) -> None:
@@ -243,7 +282,7 @@ class SymbolSearch:
         for symbol_id in ids:
             del group.rows[symbol_id]
         del group.paths[path]
-        group.views.clear()
+        group.changed()
         if not group.rows:
             del self._groups[len(path)]
             self._lengths = sorted(self._groups)

@@ -163,3 +163,12 @@ def test_prepared_views_answer_like_lazy_ones_and_follow_edits() -> None:
     prepared.replace_path("a.py", [(20, "gfs_added", "gfs_added", "function", "a.py")])
     assert 4 not in ids(prepared.query("gfsHelper"))
     assert ids(prepared.query("gfs_added")) == [20]
+    # Views rebuilt after edits reuse the strings of unchanged rows: same answers as new ones.
+    prepared.replace_path("b.py", [(21, "ConfigLoader", "Cfg.ConfigLoader", "class", "b.py")])
+    prepared.replace_path("c.py", [])
+    fresh = SymbolSearch([r for r in ROWS if r[4] not in ("a.py", "b.py", "c.py")])
+    fresh.add([(20, "gfs_added", "gfs_added", "function", "a.py")])
+    fresh.add([(21, "ConfigLoader", "Cfg.ConfigLoader", "class", "b.py")])
+    for query in (*queries, "cl", "Cfg.Conf", "gfs_a"):
+        for kind in (None, "class"):
+            assert prepared.query(query, kind) == fresh.query(query, kind), (query, kind)
