@@ -99,8 +99,8 @@ class _Blob:
         for match in pattern.finditer(self.text):
             yield bisect_right(starts, match.start() + (match.group()[:1] == "\n")) - 1
 
-    def line(self, index: int) -> str:
-        return self.text[self.starts[index] : self.starts[index + 1] - 1]
+    def lines(self) -> list[str]:
+        return self.text[1:-1].split("\n")
 
     def count(self, char: str) -> int:
         found = self._counts.get(char)
@@ -126,24 +126,30 @@ class _View:
 
     def __init__(self, rows: list[Row], earlier: _View | None = None) -> None:
         self.rows = rows
-        where = {row[0]: i for i, row in enumerate(earlier.rows)} if earlier is not None else {}
+        where: dict[int, int] = {}
+        reused: list[list[str]] = []
+        if earlier is not None:
+            where = {row[0]: i for i, row in enumerate(earlier.rows)}
+            # Split whole (in C), not sliced line by line: a group holds thousands of rows.
+            blobs = (earlier.names, earlier.marked, earlier.initials, earlier.quals)
+            reused = [blob.lines() for blob in blobs]
         names: list[str] = []
         marked: list[str] = []
         initials: list[str] = []
         quals: list[str] = []
         for row in rows:
             i = where.get(row[0])
-            if earlier is None or i is None:
+            if i is None:
                 words = _words(row[1])
                 names.append(row[1].lower())
                 marked.append(words[0])
                 initials.append(words[1])
                 quals.append(row[2].lower())
             else:
-                names.append(earlier.names.line(i))
-                marked.append(earlier.marked.line(i))
-                initials.append(earlier.initials.line(i))
-                quals.append(earlier.quals.line(i))
+                names.append(reused[0][i])
+                marked.append(reused[1][i])
+                initials.append(reused[2][i])
+                quals.append(reused[3][i])
         self.names = _Blob(names)
         self.marked = _Blob(marked)
         self.initials = _Blob(initials)
