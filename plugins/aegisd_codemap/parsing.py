@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import hashlib
 import multiprocessing
 import os
-import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from aegisd.workers import background_worker
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract
 
-PR_SET_PDEATHSIG = 1
 CHUNK = 24
 MAX_FILE_BYTES = 4 * 1024 * 1024
 #: an edit of a file or two this small is parsed in a thread: a round trip through a worker
@@ -62,15 +60,6 @@ def parse_chunk(root: str, paths: Sequence[str], include_docstrings: bool) -> li
     return out
 
 
-def die_with_parent() -> None:
-    """Worker start-up: exit when the parent dies, even by SIGKILL (Linux PR_SET_PDEATHSIG)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: workers still exit when their task pipe closes
-
-
 def _parse_if_small(
     root: Path, paths: Sequence[str], include_docstrings: bool
 ) -> list[Parsed] | None:
@@ -98,7 +87,7 @@ class ParserPool:
             # Workers fork from a server that already imported the parsers and grammars.
             context.set_forkserver_preload(["aegisd_codemap.poolinit", "aegisd_codemap.extract"])
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=die_with_parent
+                self.workers, mp_context=context, initializer=background_worker
             )
         return self._pool
 

@@ -17,11 +17,9 @@ does. The tokens reach them through one shared file (`shared`), each task carryi
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import hashlib
 import multiprocessing
 import os
-import signal
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -30,12 +28,12 @@ from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from aegisd.workers import background_worker
 from aegisd_similarity.fingerprint import Fingerprints, analyze_file
 from aegisd_similarity.match import CloneParams, Match, files_of, match_groups
 from aegisd_similarity.shared import Place, mapped_tokens, shared_tokens
 from aegisd_similarity.tokens import FileTokens
 
-PR_SET_PDEATHSIG = 1
 CHUNK = 16
 INLINE_MAX = 8  # batches up to this many files are analyzed in a thread, not in the pool
 MATCH_TASKS = 4  # match tasks per worker, so that none is left with the last big one alone
@@ -95,15 +93,6 @@ def match_chunk(
         return match_groups(files, groups, k, params)
 
 
-def die_with_parent() -> None:
-    """Worker start-up: exit when the parent dies, even by SIGKILL (Linux PR_SET_PDEATHSIG)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: workers still exit when their task pipe closes
-
-
 class AnalysisPool:
     """A process pool sized to the machine, started when a large batch comes and stopped when
     the last one running ends."""
@@ -122,7 +111,7 @@ class AnalysisPool:
                 # first decides what it preloads, and the others' modules load once per worker.
                 context.set_forkserver_preload(["aegisd_similarity.poolinit"])
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=die_with_parent
+                    self.workers, mp_context=context, initializer=background_worker
                 )
             return self._pool
 

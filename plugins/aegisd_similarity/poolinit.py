@@ -2,9 +2,9 @@
 makes that server process exit with the daemon.
 
 Imported only in the forkserver (never in the daemon), so the side effect below applies to it
-alone; workers forked from it ask the same for themselves (`pool.die_with_parent`).
+alone; workers forked from it ask the same for themselves (`aegisd.workers.background_worker`).
 """
 
-from aegisd_similarity.pool import die_with_parent
+from aegisd.workers import die_with_parent
 
 die_with_parent()
