@@ -263,7 +263,8 @@ async def measure_daemon(
             lint = {"auto": False, "max_heavy": max_heavy}
             await daemon.call("settings.update", {"settings": {"lint": lint}})
             out["modules"] = generate(root, files)
-            # the watcher can miss files written right after their directory: report them all
+            # reported at once, as an editor would, rather than waiting for the watcher's
+            # second look at the new directories
             written = sorted(path.relative_to(root).as_posix() for path in root.rglob("*.py"))
             await daemon.call("workspace.notify_changes", {"paths": written})
             await daemon.until_quiet(len(written))
