@@ -38,9 +38,12 @@ UNKNOWN_METHOD = "<unknown>"
 
 
 def _valid_id(value: Any) -> bool:
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is int or kind is str or value is None:  # the usual ids, checked first
+        return True
+    if kind is float:
         return math.isfinite(value)  # 1e400 parses as inf, which JSON cannot carry back
-    return value is None or (isinstance(value, str | int) and not isinstance(value, bool))
+    return isinstance(value, str | int) and not isinstance(value, bool)
 
 
 def _error_response(req_id: Any, exc: RpcError, method: str | None, caller: Caller) -> str:
@@ -95,7 +98,7 @@ class Dispatcher:
         if (
             message.get("jsonrpc") != "2.0"
             or not isinstance(method_name, str)
-            or (params is not _NO_ID and not isinstance(params, dict | list))
+            or (params is not _NO_ID and type(params) is not dict and type(params) is not list)
             or (req_id is not _NO_ID and not _valid_id(req_id))
         ):
             reply_id = req_id if req_id is not _NO_ID and _valid_id(req_id) else None
