@@ -301,6 +301,10 @@ def test_a_run_started_before_its_workspace_opens_is_adopted_and_captures(
     ws = d.call("workspace.open", {"root": str(root)})["workspace"]["id"]
     assert wait_until(lambda: d.call("audit.get_run", {"run": run["id"]})["workspace"] == ws)
     wait_until(lambda: not d.call("workspace.changes", {"workspace": ws, "since": 0})["pending"])
+    # Ending a capturing run waits for the capture jobs queued before it, which start once the
+    # adopted run's contents are remembered: after this, the edit below has its pre-image.
+    probe = d.call("audit.start_run", {"name": "probe", "workspace": ws})["id"]
+    d.call("audit.end_run", {"run": probe})
     (root / "a.py").write_text("x = 2\n")
 
     # The workspace's first listing (every file "created") is a baseline, not the run's doing.
