@@ -172,3 +172,30 @@ def test_prepared_views_answer_like_lazy_ones_and_follow_edits() -> None:
     for query in (*queries, "cl", "Cfg.Conf", "gfs_a"):
         for kind in (None, "class"):
             assert prepared.query(query, kind) == fresh.query(query, kind), (query, kind)
+
+
+def test_an_edit_in_a_large_group_patches_its_view_with_the_same_answers() -> None:
+    # One path length, many files: an edit changes a small part of the group's view.
+    names = ["get_value", "GetValue", "parse", "Parser", "parse_all", "value_of", "run", "Run"]
+    kinds = ["function", "class", "method"]
+    rows = [
+        (n * 10 + i, name, f"C{n}.{name}" if i % 2 else name, kinds[i % 3], f"f{n:02}.py")
+        for n in range(40)
+        for i, name in enumerate(names)
+    ]
+    search = SymbolSearch(rows)
+    search.prepare()
+    group = search._groups[len("f00.py")]
+    before = group.view(None)
+    edited = [
+        (1000, "parse_value", "parse_value", "function", "f07.py"),
+        (1001, "Value", "Value", "class", "f07.py"),
+    ]
+    search.replace_path("f07.py", edited)
+    search.replace_path("f08.py", [])
+    fresh = SymbolSearch([r for r in rows if r[4] not in ("f07.py", "f08.py")] + edited)
+    for query in ("parse", "value", "gv", "pv", "Parser", "C3.run", "c.get", "u", "rn"):
+        for kind in (None, "class", "method"):
+            assert search.query(query, kind, limit=500) == fresh.query(query, kind, limit=500)
+    after = group.view(None)
+    assert after is not before and len(after.rows) == len(before.rows) - 8 * 2 + 2
