@@ -47,6 +47,7 @@ class WorkspaceIndex:
         self.files[extract.path] = extract
         ids = []
         rows = []
+        _share_graph_strings(extract)
         for symbol in extract.symbols:
             _share_strings(symbol)
             symbol_id = next(self._ids)
@@ -129,3 +130,15 @@ def _share_strings(symbol: Symbol) -> None:
         symbol.parent = intern(symbol.parent)
     if symbol.signature is not None:
         symbol.signature = intern(symbol.signature)
+
+
+def _share_graph_strings(extract: FileExtract) -> None:
+    """The same for what the graphs are built from: imported modules and names, base classes
+    and instantiated callees repeat across files (``os``, ``typing``, ``Exception``)."""
+    for ref in extract.imports:
+        ref.module = intern(ref.module)
+        ref.kind = intern(ref.kind)
+        ref.names = tuple((intern(imported), intern(local)) for imported, local in ref.names)
+    for info in extract.classes:
+        info.bases = tuple(map(intern, info.bases))
+        info.instantiates = tuple(map(intern, info.instantiates))

@@ -79,7 +79,10 @@ def load(
             loc=loc,
             errors=[SyntaxIssue(*e) for e in json.loads(errors)],
             imports=[_import(i) for i in json.loads(imports)],
-            classes=[ClassInfo(c[0], c[1], tuple(c[2]), tuple(c[3])) for c in json.loads(classes)],
+            classes=[
+                ClassInfo(c[0], c[1], tuple(map(intern, c[2])), tuple(map(intern, c[3])))
+                for c in json.loads(classes)
+            ],
             default_export=default,
         )
         hashes[path] = digest
@@ -124,7 +127,9 @@ def load(
 
 def _import(raw: list[Any]) -> ImportRef:
     module, names, level, line, kind, alias = raw
-    return ImportRef(module, tuple(tuple(n) for n in names), level, line, kind, alias)
+    # Interned as they are read (see index._share_graph_strings): no copies to free later.
+    pairs = tuple((intern(imported), intern(local)) for imported, local in names)
+    return ImportRef(intern(module), pairs, level, line, intern(kind), alias)
 
 
 def save(
