@@ -37,7 +37,7 @@ class ChangeBatch:
     source: str  # "watcher", "reconcile" or "notify"
 
 
-def _coalesce(first: str | None, then: str) -> str | None:
+def coalesce(first: str | None, then: str) -> str | None:
     """One kind for two successive changes of a path (None: nothing happened overall)."""
     if first is None:
         return then
@@ -93,7 +93,7 @@ class Workspace:
         for clock, path, kind in self.changelog:
             if clock <= since:
                 continue
-            merged = _coalesce(coalesced.get(path), kind)
+            merged = coalesce(coalesced.get(path), kind)
             if merged is None:
                 coalesced.pop(path, None)
             else:

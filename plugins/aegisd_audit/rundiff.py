@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aegisd.workspace import coalesce
+
 
 @dataclass
 class FileTotal:
@@ -27,7 +29,7 @@ def summarize(changes: list[dict[str, Any]]) -> list[FileTotal]:
         if not isinstance(path, str) or kind not in ("created", "modified", "deleted"):
             continue
         current = files.get(path)
-        net = _coalesce(current.change if current else None, kind)
+        net = coalesce(current.change if current else None, kind)
         if net is None:
             files.pop(path, None)
             continue
@@ -39,14 +41,3 @@ def summarize(changes: list[dict[str, Any]]) -> list[FileTotal]:
         total.events += 1
         files[path] = total
     return [files[path] for path in sorted(files)]
-
-
-def _coalesce(first: str | None, then: str) -> str | None:
-    """One kind for two successive changes of a file (None: nothing happened overall)."""
-    if first is None:
-        return then
-    if first == "created":
-        return None if then == "deleted" else "created"
-    if first == "deleted":
-        return "modified" if then == "created" else then
-    return "deleted" if then == "deleted" else "modified"
