@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 CPU_TICK_S = 1 / os.sysconf("SC_CLK_TCK")  # the resolution of cpu_seconds()
@@ -94,3 +98,51 @@ def server_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class _Conn(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=60)
+        self._path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self._path)
+
+
+class Rpc:
+    """JSON-RPC over one keep-alive HTTP connection on the daemon's socket."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = _Conn(path)
+
+    def __call__(self, method: str, params: Any = None) -> Any:
+        body = {"jsonrpc": "2.0", "method": method, "id": 1, "params": params or {}}
+        self.conn.request("POST", "/rpc", json.dumps(body), {"Content-Type": "application/json"})
+        answer = json.loads(self.conn.getresponse().read())
+        if "error" in answer:
+            raise RuntimeError(answer["error"])
+        return answer["result"]
+
+
+@contextlib.contextmanager
+def health_probes(sock: Path) -> Iterator[list[float]]:
+    """`daemon.health` every 10 ms from a thread while the block runs; its latencies in ms."""
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        rpc = Rpc(sock)
+        while not stop.is_set():
+            started = time.perf_counter()
+            rpc("daemon.health")
+            latencies.append((time.perf_counter() - started) * 1000)
+            stop.wait(0.01)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        yield latencies
+    finally:
+        stop.set()
+        prober.join()

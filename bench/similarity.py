@@ -42,14 +42,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _common import CPU_TICK_S, REPO, daemon_command, isolated_env, server_process
+from _common import (
+    CPU_TICK_S,
+    REPO,
+    Rpc,
+    daemon_command,
+    health_probes,
+    isolated_env,
+    server_process,
+)
 
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
 from aegisd_similarity.tokens import tokenize_file  # noqa: E402
 
 from aegisd.plugins import BUILTIN_PLUGINS  # noqa: E402
-from bench.index import Rpc  # noqa: E402
 
 SKIP_DIRS = {"site-packages", "__pycache__", "lib-dynload", "venv"}  # venv: excluded by default
 SEEDED = "bench_seeded"
@@ -410,29 +417,15 @@ def main() -> None:
         )
         with server_process(daemon_command(sock, data), sock, log, env, timeout=60) as proc:
             rpc = Rpc(sock)
-            health: list[float] = []
-            stop = threading.Event()
-
-            def probe() -> None:
-                hrpc = Rpc(sock)
-                while not stop.is_set():
-                    t = time.perf_counter()
-                    hrpc("daemon.health")
-                    health.append((time.perf_counter() - t) * 1000)
-                    stop.wait(0.01)
-
-            prober = threading.Thread(target=probe)
             with peak_memory(proc.pid) as peak:
                 start = time.perf_counter()
                 rpc("workspace.open", {"root": str(root)})
-                prober.start()
-                status = wait_ready(rpc)
-                index_s = time.perf_counter() - start
-                start = time.perf_counter()
-                report = rpc("similarity.report")
-                report_s = time.perf_counter() - start
-                stop.set()
-                prober.join()
+                with health_probes(sock) as health:
+                    status = wait_ready(rpc)
+                    index_s = time.perf_counter() - start
+                    start = time.perf_counter()
+                    report = rpc("similarity.report")
+                    report_s = time.perf_counter() - start
                 ours_peak = peak()
             ours_cpu = tree_cpu(proc.pid)
             seeded = rpc("similarity.report", {"paths": [SEEDED], "limit": 10_000})["clones"]
