@@ -198,7 +198,8 @@ class LiveWorkspace:
             return
         # A stat refresh alone (a touch without an edit) does not advance the clock.
         clock = self.ws.clock + 1 if settled.changes else self.ws.clock
-        await self.daemon.store.run(
+        # Urgent: every plugin waits for this batch, and the clock is stored before it is told.
+        await self.daemon.store.urgent(
             _store_state, self.ws.id, clock, settled.updates, settled.removed
         )
         for rel in settled.removed:

@@ -13,8 +13,9 @@ import random
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -75,6 +76,8 @@ class Store:
         self.db = peewee.SqliteDatabase(None)
         self._pragmas = {**PRAGMAS, **(pragmas or {})}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aegisd-db")
+        self._urgent: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
+        self._normal: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
         self._thread_ident: int | None = None
         self._raw: sqlite3.Connection | None = None
         self.policy = policy or StorePolicy()
@@ -127,13 +130,21 @@ class Store:
         breaker, which answers UNAVAILABLE with `retry_after_ms` until a probe succeeds. A
         failure always reaches the caller: nothing is dropped silently.
         """
+        return await self._run(partial(fn, *args, **kwargs), urgent=False)
+
+    async def urgent(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Like `run`, but ahead of every queued `run`: for small writes someone waits on
+        (a file change's clock, one edited file's symbols), not for bulk work. It still waits
+        for the operation already running, so bulk writers keep each call short."""
+        return await self._run(partial(fn, *args, **kwargs), urgent=True)
+
+    async def _run(self, call: Callable[[], T], urgent: bool) -> T:
         self.breaker.before_call()
-        call = partial(fn, *args, **kwargs)
         for attempt in range(self.policy.retries + 1):
             self.queries += 1
             started = time.perf_counter()
             try:
-                result = await self._attempt(call)
+                result = await self._attempt(call, urgent)
             except (peewee.OperationalError, sqlite3.OperationalError) as exc:
                 if _is_busy(exc) and attempt < self.policy.retries:
                     self.retries += 1
@@ -169,9 +180,12 @@ class Store:
         if self.on_failure is not None:
             self.on_failure()
 
-    async def _attempt(self, call: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, call)
+    async def _attempt(self, call: Callable[[], T], urgent: bool) -> T:
+        queued: Future[T] = Future()
+        (self._urgent if urgent else self._normal).append((call, queued))
+        # One token per queued call: the DB thread takes the oldest urgent call first.
+        self._executor.submit(self._run_next)
+        future = asyncio.wrap_future(queued)
         try:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
             # that arrives as the operation completes, and the cancelled task then runs on.
@@ -184,6 +198,18 @@ class Store:
             with contextlib.suppress(Exception):
                 await future
             raise
+
+    def _run_next(self) -> None:
+        # Only this thread pops, and each token has its call: a lane is never empty here.
+        call, future = self._urgent.popleft() if self._urgent else self._normal.popleft()
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = call()
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
 
     @property
     def breaker_open(self) -> bool:

@@ -53,9 +53,9 @@ def aegisd_workspace_opened(daemon: Daemon, workspace: Workspace) -> Awaitable[N
 
 
 @hookimpl
-def aegisd_workspace_closed(daemon: Daemon, workspace: Workspace) -> None:
-    """Forget the workspace's in-memory index."""
-    service.closed(daemon, workspace)
+def aegisd_workspace_closed(daemon: Daemon, workspace: Workspace) -> Awaitable[None]:
+    """Forget the workspace's in-memory index once its updates are stored."""
+    return service.closed(daemon, workspace)
 
 
 @hookimpl

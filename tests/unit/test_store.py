@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import peewee
@@ -114,3 +116,33 @@ async def test_queries_run_on_the_db_thread(tmp_path: Path) -> None:
         await store.atomic(store.db.execute_sql, "INSERT INTO missing VALUES (1)")
     await store.close()
     _ = json
+
+
+async def test_urgent_work_runs_before_queued_work_not_before_the_running_one(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "t.db")
+    await store.open()
+    gate = threading.Event()
+    order: list[str] = []
+
+    def record(name: str) -> None:
+        order.append(name)
+
+    def blocked() -> None:
+        gate.wait(10)
+        order.append("running")
+
+    running = asyncio.ensure_future(store.run(blocked))
+    await asyncio.sleep(0.05)  # the DB thread is now inside `blocked`
+    queued = [asyncio.ensure_future(store.run(record, f"bulk {i}")) for i in range(3)]
+    await asyncio.sleep(0)
+    urgent = asyncio.ensure_future(store.urgent(record, "urgent"))
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(running, *queued, urgent)
+    assert order == ["running", "urgent", "bulk 0", "bulk 1", "bulk 2"]
+    # failures reach the caller from either lane
+    with pytest.raises(peewee.OperationalError):
+        await store.urgent(store.db.execute_sql, "SELECT * FROM missing")
+    await store.close()

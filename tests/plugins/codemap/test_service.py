@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aegisd_codemap import service, storedsearch
+from aegisd_codemap import service, store, storedsearch
 from aegisd_codemap.index import WorkspaceIndex
 
 from aegisd.daemon import Daemon
+from aegisd.workspace import ChangeBatch
 
 
 async def test_search_is_not_served_stale_after_the_index_loads(
@@ -96,6 +98,7 @@ async def test_search_while_loading_reads_the_store_and_ranks_the_same(
     loaded = await answers()
     assert [h["qualname"] for h in loaded[2]["hits"]] == ["GetFileSummary", "get_file_summary"]
     assert sum(1 for a in loaded if a["hits"]) == len(QUERIES) - 1
+    await service.flush(app_daemon, ws.id)  # updates are stored after they are answered
     codemap.loading.add(ws.id)  # as right after a restart, while the index is read
     stored = await answers()
     assert all(a["pending"] for a in stored)
@@ -103,3 +106,31 @@ async def test_search_while_loading_reads_the_store_and_ranks_the_same(
     # Many candidates: only exact and prefix ones are ranked when they fill the answer.
     monkeypatch.setattr(storedsearch, "MANY_CANDIDATES", 2)
     assert [a["hits"] for a in await answers()] == [a["hits"] for a in loaded]
+
+
+async def test_updates_are_answered_first_and_stored_in_order(
+    app_daemon: Daemon, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "a.py").write_text("def first_name():\n    return 1\n")
+    ws, _ = await app_daemon.workspaces.open(str(root))
+    async with asyncio.timeout(30):
+        while not service.is_ready(app_daemon, ws.id):
+            await asyncio.sleep(0.02)
+    gate = threading.Event()
+    # The DB thread is held: an update is searchable while its write waits.
+    held = asyncio.ensure_future(app_daemon.store.run(gate.wait, 10))
+    for name in ("second_name", "third_name"):
+        (root / "a.py").write_text(f"def {name}():\n    return 2\n")
+        # Straight to the code map: the watcher's own batch waits for the held DB thread.
+        batch = ChangeBatch(ws.clock, {"a.py": "modified"}, "test")
+        async with asyncio.timeout(5):  # not waiting for its write
+            await service.changed(app_daemon, ws, batch)
+        hits = await app_daemon.dispatcher.call("index.search", {"query": name})
+        assert [h["name"] for h in hits["hits"]] == [name]
+    gate.set()
+    await held
+    await service.flush(app_daemon, ws.id)
+    files, _, _ = await app_daemon.store.run(store.load, app_daemon.store.db, ws.id)
+    assert [s.name for s in files["a.py"].symbols] == ["third_name"]  # the last write won
