@@ -1,4 +1,5 @@
-"""Start-up of the daemon's background worker processes (the plugins' parsing pools).
+"""Start-up of the daemon's background worker processes (the plugins' parsing pools) and the
+priority of its background subprocesses.
 
 Workers exit when the daemon dies, even by SIGKILL, and run at a lower CPU priority: on a small
 machine a cold index keeps every core busy, and the daemon's own thread, which answers editors
@@ -31,3 +32,10 @@ def background_worker() -> None:
     die_with_parent()
     with contextlib.suppress(OSError):  # not permitted here: run at the daemon's priority
         os.nice(WORKER_NICENESS)
+
+
+def lower_priority(pgid: int) -> None:
+    """Run a started process group (a whole-workspace linter pass) at the workers' priority."""
+    with contextlib.suppress(OSError):  # gone already, or not permitted: leave it as it is
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PGRP, pgid, min(19, mine + WORKER_NICENESS))

@@ -30,7 +30,10 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """0 for info up to 4 for critical, for sorting and thresholds."""
-        return list(Severity).index(self)
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 
 
 class Status(StrEnum):
@@ -96,7 +99,8 @@ class ToolResult(BaseModel):
 
 def status_for(issues: list[Issue]) -> Status:
     """The status a finished run earns from the worst severity among its issues."""
-    worst = max((issue.severity.rank for issue in issues), default=Severity.INFO.rank)
+    # the distinct severities first: a whole-workspace pass has tens of thousands of issues
+    worst = max((s.rank for s in {issue.severity for issue in issues}), default=0)
     if worst >= Severity.HIGH.rank:
         return Status.FAIL
     if worst >= Severity.LOW.rank:

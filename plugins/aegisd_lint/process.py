@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from aegisd.workers import lower_priority
+
 _CHUNK = 64 * 1024
 
 
@@ -39,14 +41,16 @@ async def execute(
     timeout_s: float,
     on_stdout: Callable[[bytes], None],
     stdin: bytes | None = None,
+    background: bool = False,
 ) -> Exit:
     """Run `argv` (never through a shell), passing stdout to `on_stdout` chunk by chunk and
     writing `stdin` (if any) to its standard input.
 
     The command leads a new process group, so at the timeout (or when the caller is
     cancelled) the whole group, children included, gets SIGKILL; a group rather than a new
-    session, as `setsid` made every short run several milliseconds slower. Raises OSError
-    when it cannot start.
+    session, as `setsid` made every short run several milliseconds slower. A `background`
+    command (a whole-workspace pass) runs at a lower CPU priority, so that an edit's quick
+    pass and the daemon's own requests win the cores. Raises OSError when it cannot start.
     """
     # Popen only forks and execs (as create_subprocess_exec does), it does not wait
     proc = subprocess.Popen(  # noqa: ASYNC220
@@ -58,6 +62,8 @@ async def execute(
         stderr=subprocess.PIPE,
         process_group=0,
     )
+    if background:
+        lower_priority(proc.pid)
     stderr = bytearray()
     sink_errors: list[Exception] = []
 

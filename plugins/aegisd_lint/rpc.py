@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import Field
 
 from aegisd.rpc.context import RpcContext
@@ -20,7 +22,10 @@ from aegisd_lint.report import (
     tool_status,
 )
 from aegisd_lint.runs import RunRequest
+from aegisd_lint.state import Results
 from aegisd_lint.tool import CommandTool, InProcessTool
+
+THREADED_REPORT_RESULTS = 500  # stored results above which a report is built in a thread
 
 
 class ToolInfo(Result):
@@ -92,7 +97,7 @@ class ReportResult(FreshResult):
     files: list[FileReport] = Field(description="Files with selected issues, by path")
 
 
-def _report(
+async def _report(
     ctx: RpcContext, lw: model.WorkspaceLint, params: ReportParams, path: str | None
 ) -> ReportResult:
     linters = model.get(ctx.daemon)
@@ -100,15 +105,24 @@ def _report(
     enabled = [name for name in linters.tools if settings.enabled(name)]
     tools = [params.tool] if params.tool in enabled else [] if params.tool else enabled
     keep = issue_filter(path, params.tool, params.severity, params.min_severity)
-    summary = summarize(lw.results, tools, settings.thresholds, keep)
-    return ReportResult(
-        status=summary.status,
-        running=lw.running,
-        linted_clock=lw.linted_clock,
-        last_run=lw.last_run,
-        summary=summary,
-        files=file_reports(lw.results, tools, keep, exact=path),
-    )
+
+    def build(results: Results) -> ReportResult:
+        summary = summarize(results, tools, settings.thresholds, keep)
+        return ReportResult(
+            status=summary.status,
+            running=running,
+            linted_clock=lw.linted_clock,
+            last_run=lw.last_run,
+            summary=summary,
+            files=file_reports(results, tools, keep, exact=path),
+        )
+
+    running = lw.running
+    if len(lw.results) <= THREADED_REPORT_RESULTS:
+        return build(lw.results)
+    # A whole workspace's report (the stdlib: 1,800 files, tens of thousands of issues) is
+    # built from a snapshot in a thread: on the loop it held every other request back.
+    return await asyncio.to_thread(build, lw.results.snapshot())
 
 
 def _known_path(ws: Workspace, raw: str) -> str | None:
@@ -129,7 +143,7 @@ async def lint_report(params: ReportParams, ctx: RpcContext) -> ReportResult:
         raise NotFound(f"no lint tool named {params.tool!r}", tool=params.tool)
     path = _known_path(ws, params.path) if params.path else None
     await lw.loaded.wait()
-    return _report(ctx, lw, params, path)
+    return await _report(ctx, lw, params, path)
 
 
 class RunParams(WorkspaceParams):
@@ -182,7 +196,7 @@ async def lint_run(params: RunParams, ctx: RpcContext) -> RunResult:
         )
     if info is None:  # a "run" is always recorded
         raise InternalError("the lint run was not recorded")
-    report = _report(ctx, lw, ReportParams(), None)
+    report = await _report(ctx, lw, ReportParams(), None)
     return RunResult(**dict(report), run=info)
 
 

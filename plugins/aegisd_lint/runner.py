@@ -20,6 +20,8 @@ from aegisd_lint.process import execute, tool_env
 from aegisd_lint.tool import CommandTool, InProcessTool, LintTool, Parsed, RunContext, ToolFailure
 
 DEFAULT_TIMEOUT_S = 300.0
+#: a pass over more files than an edit touches runs at a lower CPU priority (see `execute`)
+FOREGROUND_FILES = 8
 
 
 async def run_tool(
@@ -151,7 +153,10 @@ async def _run_command(
         return outcome.error("TOOL_FAILED", f"{type(exc).__name__}: {exc}")
     try:
         env = tool_env(ctx.python)
-        ended = await execute(outcome.argv, ctx.root, env, timeout_s, parser.feed, stdin)
+        background = ctx.files is None or len(ctx.files) > FOREGROUND_FILES
+        ended = await execute(
+            outcome.argv, ctx.root, env, timeout_s, parser.feed, stdin, background
+        )
     except FileNotFoundError:
         return outcome.done(Status.SKIPPED, message="not installed")
     except OSError as exc:

@@ -27,6 +27,8 @@ from aegisd_lint.report import RunInfo, Summary, ToolRun, summarize, tool_status
 from aegisd_lint.state import Change, FileResult
 from aegisd_lint.tool import CommandTool, InProcessTool, LintTool
 
+SAVE_CHUNK_ROWS = 200  # result rows per transaction when a pass is stored
+
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
 
@@ -359,8 +361,19 @@ class _Run:
             await asyncio.sleep(0)
         state = dataclasses.replace(self.lw.results.state(tool))
         state.unverified = set(state.unverified)  # the DB thread reads a copy
+        db = self.daemon.store.db
+        if len(updates) <= SAVE_CHUNK_ROWS:
+            rows = store.result_rows(self.ws.id, tool, updates)
+        else:
+            rows = await asyncio.to_thread(store.result_rows, self.ws.id, tool, updates)
+        # A whole-workspace pass in short transactions, the outcome with the last one: a
+        # file change's write (urgent) gets in between instead of waiting for all of it.
+        last = max(0, len(rows) - SAVE_CHUNK_ROWS)
+        for at in range(0, last, SAVE_CHUNK_ROWS):
+            chunk = rows[at : min(at + SAVE_CHUNK_ROWS, last)]
+            await self.daemon.store.run(store.save_rows, db, self.ws.id, tool, chunk, [], None)
         await self.daemon.store.run(
-            store.save_tool, self.daemon.store.db, self.ws.id, tool, updates, removed, state
+            store.save_rows, db, self.ws.id, tool, rows[last:], removed, state
         )
 
     def _tool_run(

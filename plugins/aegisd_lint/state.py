@@ -7,6 +7,7 @@ comparing issue fingerprints (tool, path, code, message: lines move when code is
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -69,6 +70,20 @@ class Results:
         self.severities: dict[str, Counter[Severity]] = {}
         self.totals: dict[str, Counter[str]] = {}
 
+    def __len__(self) -> int:
+        """Stored results, all tools."""
+        return sum(len(files) for files in self.files.values())
+
+    def snapshot(self) -> Results:
+        """A copy another thread may read while this one changes: results are replaced, never
+        changed in place, so copying the containers is enough."""
+        copy = Results()
+        copy.files = {tool: dict(files) for tool, files in self.files.items()}
+        copy.tools = {tool: dataclasses.replace(state) for tool, state in self.tools.items()}
+        copy.severities = {tool: Counter(counts) for tool, counts in self.severities.items()}
+        copy.totals = {tool: Counter(counts) for tool, counts in self.totals.items()}
+        return copy
+
     def of(self, tool: str) -> dict[str, FileResult]:
         """The tool's results (read only: change them with `replace`, `load` or `drop_paths`)."""
         return self.files.setdefault(tool, {})
@@ -97,16 +112,24 @@ class Results:
         """Set the results of `updates`' paths and forget `removed` ones, for one tool."""
         current = self.of(tool)
         gone = [path for path in removed if path in current]
-        before = [issue for path in (*updates, *gone) for issue in _issues(current.get(path))]
-        for path in (*updates, *gone):
+        new = fixed = 0
+        for path in dict.fromkeys((*updates, *gone)):  # a path in both is updated, once
             old = current.pop(path, None)
             if old is not None:
                 self._count(tool, old, -1)
+            before = _issues(old)
+            after = _issues(updates.get(path))
+            # Fingerprints hold the path, so files compare one by one; most have nothing on
+            # one side (a first pass: tens of thousands of issues, no counting at all).
+            if before and after:
+                change = compare(before, after)
+                new, fixed = new + change.new, fixed + change.fixed
+            else:
+                new, fixed = new + len(after), fixed + len(before)
         for path, result in updates.items():
             current[path] = result
             self._count(tool, result, 1)
-        after = [issue for result in updates.values() for issue in result.issues]
-        return compare(before, after)
+        return Change(new, fixed)
 
     def drop_paths(self, paths: Iterable[str]) -> tuple[dict[str, list[str]], Change]:
         """Forget every tool's results for `paths` (deleted files); returns what went, per tool."""

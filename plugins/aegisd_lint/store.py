@@ -23,6 +23,9 @@ PLUGIN = "aegisd_lint"
 #: runs kept per workspace; older ones are deleted as new ones are recorded
 HISTORY_KEPT = 1000
 
+#: workspace, tool, path, key, run, issues (JSON), totals (JSON or None)
+ResultRow = tuple[str, str, str, str, int, str, str | None]
+
 MIGRATIONS = [
     Migration(
         PLUGIN,
@@ -92,7 +95,12 @@ def save_tool(
     state: ToolState,
 ) -> None:
     """Store one tool pass: the results it replaced or removed, and the tool's outcome."""
-    rows = [
+    save_rows(db, ws_id, tool, result_rows(ws_id, tool, updates), removed, state)
+
+
+def result_rows(ws_id: str, tool: str, updates: Mapping[str, FileResult]) -> list[ResultRow]:
+    """`lint_result` rows of a pass's results: built off the DB thread for large passes."""
+    return [
         (
             ws_id,
             tool,
@@ -104,6 +112,18 @@ def save_tool(
         )
         for path, result in updates.items()
     ]
+
+
+def save_rows(
+    db: peewee.SqliteDatabase,
+    ws_id: str,
+    tool: str,
+    rows: Iterable[ResultRow],
+    removed: Iterable[str],
+    state: ToolState | None,
+) -> None:
+    """In one transaction: replace result rows, delete removed files' results and, when
+    given, record the tool's outcome (written with a pass's last rows)."""
     with db.atomic():
         db.cursor().executemany(
             "DELETE FROM lint_result WHERE workspace_id = ? AND tool = ? AND path = ?",
@@ -112,6 +132,8 @@ def save_tool(
         db.cursor().executemany(
             "INSERT OR REPLACE INTO lint_result VALUES (?, ?, ?, ?, ?, ?, ?)", rows
         )
+        if state is None:
+            return
         db.execute_sql(
             "INSERT OR REPLACE INTO lint_tool VALUES (?, ?, ?, ?, ?, ?, ?)",
             (

@@ -55,7 +55,7 @@ class OutputParser(ABC):
     the event loop when `quick_finish` says the work was done in `feed` (a thread hop would
     cost more than it)."""
 
-    quick_finish: ClassVar[bool] = False
+    quick_finish: bool = False
 
     @abstractmethod
     def feed(self, chunk: bytes) -> None:
@@ -67,17 +67,22 @@ class OutputParser(ABC):
 
 
 class JsonLinesParser(OutputParser):
-    """Output of one JSON object per line, parsed line by line so nothing large is held."""
+    """Output of one JSON object per line. A short output (an edit's pass) is parsed as it
+    arrives, so the finish is quick; past `LOOP_BYTES` the rest is kept and parsed by `finish`
+    in a thread: a whole-workspace pass on the stdlib (~50k lines) held the event loop for
+    seconds, line by line."""
 
     ok_returncodes: ClassVar[frozenset[int]] = frozenset({0, 1})
-    quick_finish = True  # only the last line is left
+    LOOP_BYTES: ClassVar[int] = 256 * 1024
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.issues: list[Issue] = []
         self.bad_lines = 0
         self.first_bad_line = ""
+        self.quick_finish = True  # until the output outgrows LOOP_BYTES
         self._partial = bytearray()
+        self._received = 0
 
     @abstractmethod
     def issue(self, obj: Any) -> Issue:
@@ -85,6 +90,11 @@ class JsonLinesParser(OutputParser):
 
     def feed(self, chunk: bytes) -> None:
         self._partial += chunk
+        self._received += len(chunk)
+        if self._received > self.LOOP_BYTES:
+            self.quick_finish = False
+        if not self.quick_finish:
+            return
         end = self._partial.rfind(b"\n")
         if end >= 0:
             complete = self._partial[: end + 1]
@@ -102,7 +112,8 @@ class JsonLinesParser(OutputParser):
             self.first_bad_line = self.first_bad_line or line.decode(errors="replace")[:200]
 
     def finish(self, returncode: int, stderr: str) -> Parsed:
-        self._line(self._partial)
+        for line in self._partial.splitlines():
+            self._line(line)
         if returncode not in self.ok_returncodes:
             raise tool_failed(returncode, stderr, self.first_bad_line)
         if self.bad_lines:

@@ -1,11 +1,12 @@
 """The merged state: replacing results, new and fixed counts, statuses, summaries, filters."""
 
+import random
 from collections import Counter
 
 from aegisd_lint.issues import Issue, Severity, Status, Totals
 from aegisd_lint.report import file_reports, issue_filter, keep_all, summarize, tool_status
 from aegisd_lint.settings import LintSettings, Thresholds
-from aegisd_lint.state import Change, FileResult, Results, overall
+from aegisd_lint.state import Change, FileResult, Results, compare, overall
 
 
 def _issue(tool: str, path: str, code: str, severity: Severity, line: int = 1) -> Issue:
@@ -124,3 +125,36 @@ def test_settings_defaults_and_overrides() -> None:
     ]  # fmt: skip
     assert settings.tool("mypy").args == ["-v"] and settings.enabled("ruff")
     assert not LintSettings.model_validate({"tools": {"ruff": {"enabled": False}}}).enabled("ruff")
+
+
+def test_new_and_fixed_match_a_whole_comparison_on_random_passes() -> None:
+    """Files are compared one by one; the counts equal one comparison of all issues."""
+    rng = random.Random(5)
+    paths, codes = [f"m{i}.py" for i in range(12)], ["E1", "E2", "F3"]
+
+    def some_issues(path: str) -> list[Issue]:
+        return [
+            _issue("ruff", path, rng.choice(codes), Severity.LOW, rng.randrange(1, 5))
+            for _ in range(rng.randrange(4))
+        ]
+
+    results = Results()
+    for _ in range(30):
+        updates = {p: FileResult("k", 1, some_issues(p)) for p in rng.sample(paths, 5)}
+        removed = rng.sample(paths, 2)
+        current = results.of("ruff")
+        touched = {*updates, *removed} & current.keys()
+        before = [i for p in touched for i in current[p].issues]
+        after = [i for r in updates.values() for i in r.issues]
+        assert results.replace("ruff", updates, removed) == compare(before, after)
+
+
+def test_a_snapshot_is_not_changed_by_later_results() -> None:
+    results = _results()
+    copy = results.snapshot()
+    results.replace("ruff", {"a.py": FileResult("k9", 3, [])}, ["pkg/b.py"])
+    results.state("ruff").outcome = "failed"
+    assert len(copy) == 5 and len(results) == 4
+    assert copy.of("ruff")["a.py"].key == "k1" and "pkg/b.py" in copy.of("ruff")
+    assert copy.count("ruff")[Severity.MEDIUM] == 1
+    assert copy.state("ruff").outcome != "failed"

@@ -22,6 +22,8 @@ from aegisd_lint.tool import (
     RunContext,
 )
 
+from aegisd.workers import WORKER_NICENESS
+
 from .conftest import write_script
 
 HANG = """
@@ -140,7 +142,7 @@ class _ThreadNoting(_LineParser):
 
 
 class _SlowFinishing(_ThreadNoting):
-    quick_finish = False
+    LOOP_BYTES = 0  # any output is more than is parsed on the loop
 
 
 class QuickFinishTool(OneIssueTool):
@@ -305,8 +307,12 @@ async def test_the_scratch_dir_is_removed_with_what_the_tool_left(workspace: Pat
 
 async def test_only_a_quick_finish_runs_on_the_event_loop(workspace: Path) -> None:
     _ThreadNoting.threads.clear()
+    found = []
     for tool in (QuickFinishTool(), SlowFinishTool()):
-        assert (await run_tool(tool, workspace, ["a.py"])).status is Status.WARN
+        result = await run_tool(tool, workspace, ["a.py"])
+        assert result.status is Status.WARN
+        found.append([(i.path, i.line) for i in result.issues])
+    assert found == [[("a.py", 3)], [("a.py", 3)]]  # parsed at exit, the same
     main = threading.current_thread().name
     assert _ThreadNoting.threads[0] == main and _ThreadNoting.threads[1] != main
 
@@ -389,3 +395,33 @@ def test_tools_run_with_the_workspace_virtualenv_active(tmp_path: Path) -> None:
     assert env["PATH"].split(os.pathsep)[0] == str(python.parent)
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
     assert tool_env(None).get("VIRTUAL_ENV") == os.environ.get("VIRTUAL_ENV")
+
+
+NICENESS = """
+import json, os, sys
+if "--version" in sys.argv:
+    print("nice 1.0")
+else:
+    print(json.dumps({"path": "a.py", "line": os.nice(0) + 1}))
+"""
+
+
+class NicenessTool(OneIssueTool):
+    """Reports its own nice value plus one as the issue's line (lines start at 1)."""
+
+    name = executable = "fake-nice"
+
+
+@pytest.mark.parametrize("files", [None, [f"f{i}.py" for i in range(20)]])
+async def test_a_whole_workspace_pass_runs_at_a_lower_priority(
+    workspace: Path, files: list[str] | None
+) -> None:
+    write_script(workspace / ".venv" / "bin" / "fake-nice", NICENESS)
+    result = await run_tool(NicenessTool(), workspace, files)
+    assert [i.line - 1 for i in result.issues] == [min(19, os.nice(0) + WORKER_NICENESS)]
+
+
+async def test_an_edit_pass_runs_at_the_daemon_priority(workspace: Path) -> None:
+    write_script(workspace / ".venv" / "bin" / "fake-nice", NICENESS)
+    result = await run_tool(NicenessTool(), workspace, ["a.py"])
+    assert [i.line - 1 for i in result.issues] == [os.nice(0)]

@@ -1,10 +1,12 @@
 """How a change batch reaches the workspace's lint worker."""
 
 import asyncio
+import threading
 from types import SimpleNamespace
 from typing import Any, cast
 
-from aegisd_lint import hooks, model, service
+import pytest
+from aegisd_lint import hooks, model, rpc, service
 from aegisd_lint.scheduler import ToolScheduler
 
 from aegisd import hookimpl
@@ -65,3 +67,51 @@ async def test_the_linters_hear_of_a_batch_before_newer_plugins() -> None:
     await host.call_each_async("aegisd_files_changed", block_on_error=False, daemon=daemon,
                                workspace=ws, batch=batch)  # fmt: skip
     assert daemon.order == ["lint", "newer"]
+
+
+async def test_a_large_report_built_in_a_thread_equals_one_built_inline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aegisd_lint.issues import Issue, Severity
+    from aegisd_lint.ruff import Ruff
+    from aegisd_lint.state import FileResult
+
+    ws = SimpleNamespace(id="w", settings=SimpleNamespace())
+    lw = model.WorkspaceLint(cast(Workspace, ws), ToolScheduler())
+    lw.results.replace(
+        "ruff",
+        {
+            f"m{i}.py": FileResult(
+                "k",
+                1,
+                [
+                    Issue(
+                        tool="ruff",
+                        code="E1",
+                        message="m",
+                        severity=Severity.LOW,
+                        path=f"m{i}.py",
+                        line=i + 1,
+                    )
+                ],
+            )
+            for i in range(20)
+        },
+    )
+    lw.results.state("ruff").outcome = "ok"
+    linters = model.Linters({"ruff": Ruff()}, [], workspaces={"w": lw})
+    ctx = cast(Any, SimpleNamespace(daemon=SimpleNamespace(state={model.LINT: linters})))
+    params = rpc.ReportParams(min_severity=Severity.LOW)
+    inline = await rpc._report(ctx, lw, params, None)
+    monkeypatch.setattr(rpc, "THREADED_REPORT_RESULTS", 5)
+    threads: list[str] = []
+    real_summarize = rpc.summarize
+
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real_summarize(*args, **kwargs)
+
+    monkeypatch.setattr(rpc, "summarize", noting)
+    threaded = await rpc._report(ctx, lw, params, None)
+    assert threads and threads[0] != threading.main_thread().name
+    assert threaded == inline and len(threaded.files) == 20
