@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import random
+
 import pytest
-from aegisd_codemap.search import Hit, SymbolSearch
+from aegisd_codemap.search import Hit, Row, SymbolSearch
+
+KINDS = ["function", "class", "method", "struct"]
 
 ROWS = [
     (1, "get_file_summary", "get_file_summary", "function", "pkg/files.py"),
@@ -199,3 +203,38 @@ def test_an_edit_in_a_large_group_patches_its_view_with_the_same_answers() -> No
             assert search.query(query, kind, limit=500) == fresh.query(query, kind, limit=500)
     after = group.view(None)
     assert after is not before and len(after.rows) == len(before.rows) - 8 * 2 + 2
+    # spliced, yet the same as a view built from scratch, string for string
+    built = fresh._groups[len("f00.py")].view(None)
+    assert after.rows == built.rows
+    for column in ("names", "marked", "initials", "quals"):
+        patched, rebuilt = getattr(after, column), getattr(built, column)
+        assert (patched.text, patched.starts) == (rebuilt.text, rebuilt.starts), column
+
+
+def test_random_edits_patch_views_exactly_as_rebuilding_them() -> None:
+    rng = random.Random(11)
+    words = ["get", "Value", "parse", "x", "Run", "all", "io", "Parser"]
+
+    def file_rows(n: int, first_id: int) -> list[Row]:
+        return [
+            (first_id + i, "_".join(rng.sample(words, 2)), f"Q.n{i}", rng.choice(KINDS), f"f{n:02}.py")
+            for i in range(rng.randrange(0, 6))
+        ]  # fmt: skip
+
+    files = {n: file_rows(n, n * 100) for n in range(60)}
+    search = SymbolSearch([r for rows in files.values() for r in rows])
+    next_id = 10_000
+    for _ in range(40):
+        n = rng.randrange(60)
+        search.query("a")  # a view exists, so the next query patches it
+        files[n] = file_rows(n, next_id)
+        next_id += 100
+        search.replace_path(f"f{n:02}.py", files[n])
+        search.query("a")
+        fresh = SymbolSearch([r for rows in files.values() for r in rows])
+        fresh.query("a")
+        mine, theirs = search._groups[6].views[None, None], fresh._groups[6].views[None, None]
+        assert mine.rows == theirs.rows
+        for column in ("names", "marked", "initials", "quals"):
+            a, b = getattr(mine, column), getattr(theirs, column)
+            assert (a.text, a.starts) == (b.text, b.starts)
