@@ -2,7 +2,8 @@
 
 The task loads the stored set, waits for the code map's first index, then recomputes after
 each change batch the code map has taken (debounced) and whenever lint or clone results
-changed (re-read after batches, at most every 2 s, and every `poll_s`). When Ollama is enabled
+changed (re-read after batches, at most every 2 s or 20 times what the last read took, and
+every `poll_s`). When Ollama is enabled
 it also starts a generation `interval_s` after the last one, only if the workspace changed
 since then.
 """
@@ -33,6 +34,9 @@ _ERROR_BACKOFF_S = 5.0
 #: lint report is large (9,700 issues on a 2,000-file project) and during a burst of edits
 #: reading it after each one took the interpreter from the edits themselves
 _BATCH_READ_MIN_S = 2.0
+#: and no sooner than this many times the last read took: re-reading the stdlib's report while
+#: its first lint pass streams in (~0.5 s of interpreter time each) starved edits and searches
+_READ_COST_FACTOR = 20.0
 
 
 def opened(daemon: Daemon, ws: Workspace) -> None:
@@ -46,18 +50,31 @@ async def _follow(daemon: Daemon, wi: service.WorkspaceInsights) -> None:
         loaded = await _attempt(wi, _load_stored(daemon, wi))
     await _codemap_ready(daemon, wi.ws)
     last_read: float | None = None
-    batch = False
+    read_cost = 0.0
+    settled = batch = False
     while _still_open(daemon, wi.ws):  # a closing workspace: our closed hook comes soon
         settings = settings_of(wi.ws)
         since = None if last_read is None else time.monotonic() - last_read
-        if since is None or since >= settings.poll_s or (batch and since >= _BATCH_READ_MIN_S):
-            settled = await _attempt(wi, service.read_sources(daemon, wi))
-            # Unsettled (a failure, clones warming up): read again on the next round.
-            last_read = time.monotonic() if settled else None
+        gap = max(_BATCH_READ_MIN_S, _READ_COST_FACTOR * read_cost)
+        # Unsettled (a failure, clones warming up): read again as soon as the gap allows.
+        soon = batch or not settled
+        if since is None or since >= max(settings.poll_s, gap) or (soon and since >= gap):
+            cost: list[float] = []
+            settled = await _attempt(wi, _timed(service.read_sources(daemon, wi), cost))
+            last_read = time.monotonic()
+            read_cost = cost[0] if cost else read_cost  # a failure's back-off is no cost
         if await _attempt(wi, service.recompute(daemon, wi)):
             wi.ready.set()
             _maybe_schedule(daemon, wi, settings)
         batch = await _next_round(wi, settings)
+
+
+async def _timed(step: Awaitable[bool], cost: list[float]) -> bool:
+    """`step`, appending how long it took to `cost` when it returns."""
+    started = time.monotonic()
+    outcome = await step
+    cost.append(time.monotonic() - started)
+    return outcome
 
 
 async def _attempt(wi: service.WorkspaceInsights, step: Awaitable[bool | None]) -> bool:
