@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 
 class Params(BaseModel):
-    """Base of every params model: unknown keys are refused."""
+    """Base of every params model: unknown keys are refused. Schemas are built on first use,
+    not at import: a daemon defines ~120 models and a warm restart should not wait for them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class WorkspaceParams(Params):
@@ -35,7 +36,9 @@ class WorkspaceParams(Params):
 
 
 class Result(BaseModel):
-    """Base of every result model."""
+    """Base of every result model; like `Params`, built on first use."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
 class FreshResult(Result):
