@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 #: Clones and hotspots asked of `similarity.report` (its default is 100).
 CLONES_READ = 1000
+THREADED_DIFF_INSIGHTS = 200  # insights (before + after) above which a diff runs in a thread
 _CANCEL_AGAIN_S = 0.5
 
 
@@ -189,11 +190,19 @@ async def _read_lint(daemon: Daemon, wi: WorkspaceInsights) -> bool:
     report = await _call(daemon, "lint.report", ws_param)
     if report is None:
         return False
-    issues, summary = await asyncio.to_thread(gather.lint_from_report, report)
-    changed = issues != wi.lint
+    issues, summary, changed = await asyncio.to_thread(_lint_read, report, wi.lint)
     wi.lint, wi.lint_summary, wi.sources["lint"] = issues, summary, True
     wi.lint_signature = None if report.get("running") else signature
     return changed
+
+
+def _lint_read(
+    report: dict[str, Any], before: tuple[LintIssue, ...]
+) -> tuple[tuple[LintIssue, ...], dict[str, int], bool]:
+    """The report's issues and counts, and whether they differ from `before` (comparing tens
+    of thousands of issues is work for this thread too, not the loop)."""
+    issues, summary = gather.lint_from_report(report)
+    return issues, summary, issues != before
 
 
 async def _read_clones(daemon: Daemon, wi: WorkspaceInsights) -> tuple[bool, bool]:
@@ -247,44 +256,71 @@ async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
         wi.stage, wi.computed_key, wi.computed_clock = stage, key, clock
 
 
-async def _apply(daemon: Daemon, wi: WorkspaceInsights, found: list[Insight], clock: int) -> None:
-    before = {i.key: i for i in wi.current}
+@dataclass
+class _Diff:
+    """What a recompute changed, with the rows to store and the event to publish."""
+
+    seen: dict[str, store.Seen]
+    at: str
+    upserts: list[tuple[Insight, store.Seen]]
+    history: list[tuple[str, Insight]]
+    removed: list[str]
+    event: dict[str, Any]
+
+
+def _diff(
+    current: list[Insight], seen_before: dict[str, store.Seen], found: list[Insight], clock: int
+) -> _Diff | None:
+    """None when `found` is what is current. Runs in a thread for large sets: a first
+    recompute on the stdlib adds thousands, and comparing and rendering them held the loop."""
+    before = {i.key: i for i in current}
     after = {i.key for i in found}
     added = [i for i in found if i.key not in before]
     changed = [i for i in found if i.key in before and before[i.key] != i]
     removed = [before[k] for k in before if k not in after]
     if not (added or changed or removed):
-        wi.current = found
-        return
+        return None
     at = store.now_iso()
-    seen = {k: s for k, s in wi.seen.items() if k in after}
+    seen = {k: s for k, s in seen_before.items() if k in after}
     seen.update((i.key, store.Seen(clock, at)) for i in added)
     history = [
         *(("added", i) for i in added),
         *(("changed", i) for i in changed),
         *(("removed", i) for i in removed),
     ]
+    event = {
+        "added": [insight_json(i, seen[i.key]) for i in added],
+        "changed": [insight_json(i, seen[i.key]) for i in changed],
+        "removed": [i.key for i in removed],
+    }
+    upserts = [(i, seen[i.key]) for i in (*added, *changed)]
+    return _Diff(seen, at, upserts, history, [i.key for i in removed], event)
+
+
+async def _apply(daemon: Daemon, wi: WorkspaceInsights, found: list[Insight], clock: int) -> None:
+    # wi.current and wi.seen change only here, under wi.lock: a thread may read them meanwhile
+    if len(found) + len(wi.current) > THREADED_DIFF_INSIGHTS:
+        diff = await asyncio.to_thread(_diff, wi.current, wi.seen, found, clock)
+    else:
+        diff = _diff(wi.current, wi.seen, found, clock)
+    if diff is None:
+        wi.current = found
+        return
     await daemon.store.run(
         store.apply_changes,
         daemon.store.db,
         wi.ws.id,
         clock,
-        at,
-        [(i, seen[i.key]) for i in (*added, *changed)],
-        history,
-        [i.key for i in removed],
+        diff.at,
+        diff.upserts,
+        diff.history,
+        diff.removed,
         settings_of(wi.ws).history_keep,
     )
-    wi.current, wi.seen = found, seen
+    wi.current, wi.seen = found, diff.seen
     daemon.events.publish(
         "insights.updated",
-        {
-            "workspace": wi.ws.id,
-            "clock": clock,
-            "added": [insight_json(i, seen[i.key]) for i in added],
-            "changed": [insight_json(i, seen[i.key]) for i in changed],
-            "removed": [i.key for i in removed],
-        },
+        {"workspace": wi.ws.id, "clock": clock, **diff.event},
         workspace=wi.ws.id,
         clock=clock,
     )
