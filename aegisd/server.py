@@ -22,6 +22,7 @@ from aegisd.config import DaemonConfig
 from aegisd.daemon import Daemon, StartupError
 from aegisd.security import load_or_create_token
 from aegisd.store.database import StoreOpenError
+from aegisd.threads import limit_bulk_threads
 from aegisd.workspace import _checked_root
 
 GIL_SWITCH_INTERVAL_S = 0.001  # Python's default is 0.005
@@ -99,6 +100,7 @@ async def serve(config: DaemonConfig) -> int:
     # The event loop takes the GIL back at every wake-up; with plugins' threads busy (a first
     # lint pass, clone matching) each take waited up to the default 5 ms, several per request.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    limit_bulk_threads(asyncio.get_running_loop())
     socket_path = config.socket_path
     activated = systemd.listen_sockets()
     if not activated:

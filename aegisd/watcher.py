@@ -23,6 +23,7 @@ from watchfiles import Change, awatch
 from aegisd.filestate import FileStat, Settled, reconcile, settle
 from aegisd.ignore import IgnoreRules
 from aegisd.store.core_models import FileStateRow, WorkspaceRow
+from aegisd.threads import interactive
 from aegisd.workspace import ChangeBatch, Workspace
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ class LiveWorkspace:
             self._rechecks -= rechecked
             self._processing += 1
             try:
-                settled = await asyncio.to_thread(
+                settled = await interactive(
                     settle, self.ws.root, self.rules, dict(self.known), touched
                 )
                 if settled.gitignore_changed:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from aegisd.threads import interactive
 from aegisd.workers import background_worker
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.languages import detect_language
@@ -101,7 +102,7 @@ class ParserPool:
         if not paths:
             return []
         if len(paths) <= INLINE_MAX_FILES:
-            inline = await asyncio.to_thread(_parse_if_small, root, paths, include_docstrings)
+            inline = await interactive(_parse_if_small, root, paths, include_docstrings)
             if inline is not None:
                 self.files_parsed += len(inline)
                 return inline

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from loguru import logger
@@ -118,11 +119,25 @@ class _Outcome:
         return self.done(Status.ERROR, error_code=code, message=message)
 
 
+_IN_PROCESS: ThreadPoolExecutor | None = None
+
+
+def _in_process_threads() -> ThreadPoolExecutor:
+    """In-process tools' own threads: one that hangs past its timeout keeps its thread (a
+    thread cannot be killed) without taking one of the daemon's few bulk threads with it."""
+    global _IN_PROCESS
+    if _IN_PROCESS is None:
+        _IN_PROCESS = ThreadPoolExecutor(4, thread_name_prefix="aegisd-lint-tool")
+    return _IN_PROCESS
+
+
 async def _run_in_process(
     tool: InProcessTool, ctx: RunContext, timeout_s: float, outcome: _Outcome
 ) -> ToolResult:
+    loop = asyncio.get_running_loop()
     try:
-        parsed = await asyncio.wait_for(asyncio.to_thread(tool.check, ctx), timeout_s)
+        checking = loop.run_in_executor(_in_process_threads(), tool.check, ctx)
+        parsed = await asyncio.wait_for(checking, timeout_s)
     except TimeoutError:
         return outcome.error("TIMEOUT", f"timed out after {timeout_s:g} s")
     except Exception as exc:
