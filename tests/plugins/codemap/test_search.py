@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from aegisd_codemap import search as search_module
 from aegisd_codemap.search import Hit, Row, SymbolSearch
 
 KINDS = ["function", "class", "method", "struct"]
@@ -238,3 +239,20 @@ def test_random_edits_patch_views_exactly_as_rebuilding_them() -> None:
         for column in ("names", "marked", "initials", "quals"):
             a, b = getattr(mine, column), getattr(theirs, column)
             assert (a.text, a.starts) == (b.text, b.starts)
+
+
+def test_subsequences_found_by_the_rarest_character_match_a_full_scan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(3)
+    letters = "abcdeklmxyz_"
+    names = ["".join(rng.choice(letters) for _ in range(rng.randrange(3, 14))) for _ in range(400)]
+    rows = [(i, n, n, "function", f"f{i % 7}.py") for i, n in enumerate(names)]
+    queries = ["".join(rng.choice(letters) for _ in range(rng.randrange(2, 6))) for _ in range(60)]
+    answers = []
+    for rare_lines in (0, 10**9):  # never / always try the rarest character's lines only
+        monkeypatch.setattr(search_module, "_RARE_LINES", rare_lines)
+        index = SymbolSearch(rows)
+        answers.append([index.query(q, limit=500) for q in queries])
+    assert answers[0] == answers[1]
+    assert sum(1 for hits in answers[0] if any(h.match == "subsequence" for h in hits)) > 10
