@@ -4,8 +4,8 @@ Bulk work (a recompute, a whole report, rows to store) goes through `asyncio.to_
 default executor, which `serve` caps at `BULK_THREADS`: every runnable Python thread competes
 with the event loop for the GIL, and CPython does not hand it over fairly among several (with
 six busy, a search on the loop once waited 0.6 s). Work someone is waiting for right now (a
-file change being settled, an edited file parsed) goes through `interactive`, a small pool of
-its own, so it never queues behind bulk work.
+request's file read or report, a file change being settled, an edited file parsed) goes
+through `interactive`, a pool of its own, so it never queues behind bulk work.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 BULK_THREADS = 2
-INTERACTIVE_THREADS = 2
+INTERACTIVE_THREADS = 4
 
 _interactive: ThreadPoolExecutor | None = None
 

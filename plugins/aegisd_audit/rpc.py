@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator
@@ -10,6 +9,7 @@ from pydantic import AwareDatetime, Field, field_validator
 from aegisd.daemon import Daemon
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.registry import Params, Result, RpcMethod
+from aegisd.threads import interactive
 from aegisd_audit import lintlink, rundiff, service, store
 from aegisd_audit.events import Actor, Phase, Status
 from aegisd_audit.limits import DETAIL_MAX_BYTES, TITLE_MAX_CHARS
@@ -110,7 +110,7 @@ async def log_event(params: LogEventParams, ctx: RpcContext) -> EventOut:
     }
     if _larger_than(params.detail, DETAIL_MAX_BYTES) or _larger_than(params.payload, 16384):
         # Redacting and capping a large event takes a while: not on the event loop.
-        event = await asyncio.to_thread(service.new_event, params.type, params.title, **fields)
+        event = await interactive(service.new_event, params.type, params.title, **fields)
     else:
         event = service.new_event(params.type, params.title, **fields)
     return EventOut(**await service.get(ctx.daemon).log(params.run, event))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import mimetypes
 import os
 import stat
@@ -15,6 +14,7 @@ from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import InvalidPath, NotFound, TooLarge, Unsupported
 from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.settings import CodemapSettings
@@ -49,7 +49,7 @@ class SearchResult(FreshResult):
 
 async def _search_store(params: SearchParams, ctx: RpcContext) -> list[SearchHit]:
     """While the index loads after a restart: the same ranking over the stored symbols."""
-    found = await asyncio.to_thread(
+    found = await interactive(
         search_stored,
         ctx.daemon.store.path,
         ctx.workspace.id,
@@ -245,7 +245,7 @@ async def preview(params: PreviewParams, ctx: RpcContext) -> PreviewResult:
     rel = ws.relative(params.path)
     settings = getattr(ws.settings, "codemap", CodemapSettings())
     try:
-        data = await asyncio.to_thread(_read_preview, ws.root / rel, settings.max_preview_bytes)
+        data = await interactive(_read_preview, ws.root / rel, settings.max_preview_bytes)
     except FileNotFoundError:
         raise NotFound(f"no such file: {params.path}", path=rel) from None
     except IsADirectoryError:

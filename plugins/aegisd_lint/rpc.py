@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from pydantic import Field
 
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import InternalError, InvalidParams, NotFound
 from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.threads import interactive
 from aegisd.workspace import Workspace
 from aegisd_lint import model, runs, store
 from aegisd_lint.issues import Severity, Status
@@ -122,7 +121,7 @@ async def _report(
         return build(lw.results)
     # A whole workspace's report (the stdlib: 1,800 files, tens of thousands of issues) is
     # built from a snapshot in a thread: on the loop it held every other request back.
-    return await asyncio.to_thread(build, lw.results.snapshot())
+    return await interactive(build, lw.results.snapshot())
 
 
 def _known_path(ws: Workspace, raw: str) -> str | None:

@@ -6,7 +6,6 @@ runs in a thread while holding the index's lock, so the event loop keeps answeri
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 from pathlib import Path
@@ -17,6 +16,7 @@ from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import InvalidPath, NotFound, TooLarge, Unsupported
 from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.threads import interactive
 from aegisd_similarity import service
 from aegisd_similarity.index import SNIPPET_PATH, CloneIndex
 from aegisd_similarity.lexicon import FAMILIES
@@ -106,7 +106,7 @@ async def report(params: ReportParams, ctx: RpcContext) -> ReportResult:
     if found is None:
         async with state.lock:
             version = state.version
-            built = await asyncio.to_thread(build_report, state.index, paths, query, params.limit)
+            built = await interactive(build_report, state.index, paths, query, params.limit)
         found = _result(built)
         cache.put(service.CACHE_NAMESPACE, ws.id, (*key, version), found, paths=(ANY_PATH,))
     return found.model_copy()  # the dispatcher stamps clock and pending on its copy
@@ -169,7 +169,7 @@ async def check(params: CheckParams, ctx: RpcContext) -> CheckResult:
     if params.path is not None:
         rel = ws.relative(params.path)
         language = params.language or language_for(rel)
-        data = await asyncio.to_thread(_read, ws.root / rel)
+        data = await interactive(_read, ws.root / rel)
         label = rel
     else:
         language = params.language or "python"
@@ -183,10 +183,10 @@ async def check(params: CheckParams, ctx: RpcContext) -> CheckResult:
             language=language,
         )
     query = _params(settings, params.min_tokens, params.min_similarity)
-    tokens = await asyncio.to_thread(tokenize_file, label, data, language)
+    tokens = await interactive(tokenize_file, label, data, language)
     state = await service.caught_up(ctx.daemon, ws)
     async with state.lock:
-        clones = await asyncio.to_thread(_check, state.index, tokens, query, params.limit)
+        clones = await interactive(_check, state.index, tokens, query, params.limit)
     return CheckResult(clones=[_clone(c) for c in clones], tokens=tokens.size(0, len(tokens)))
 
 
