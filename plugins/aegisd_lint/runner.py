@@ -21,8 +21,6 @@ from aegisd_lint.process import execute, tool_env
 from aegisd_lint.tool import CommandTool, InProcessTool, LintTool, Parsed, RunContext, ToolFailure
 
 DEFAULT_TIMEOUT_S = 300.0
-#: a pass over more files than an edit touches runs at a lower CPU priority (see `execute`)
-FOREGROUND_FILES = 8
 
 
 async def run_tool(
@@ -35,12 +33,14 @@ async def run_tool(
     cache_dir: Path | None = None,
     exclude_dirs: Iterable[str] = DEFAULT_EXCLUDE_DIRS,
     versions: VersionCache | None = None,
+    background: bool = False,
 ) -> ToolResult:
     """Run `tool` on `files` ("/" paths relative to the absolute `root`, already validated) or,
     when None, on the whole workspace.
 
     `cache_dir` is a persistent directory for the tool's own cache, outside the workspace (by
-    default a throwaway one); `versions` shares version probes between runs.
+    default a throwaway one); `versions` shares version probes between runs. A `background`
+    run's process group gets a lower CPU priority (see `execute`).
     """
     started = time.monotonic()
     base = Path(root)
@@ -64,7 +64,9 @@ async def run_tool(
             outcome.version = tool.version
             return await _run_in_process(tool, ctx, timeout_s, outcome)
         if isinstance(tool, CommandTool):
-            return await _run_command(tool, ctx, timeout_s, extra_args, versions, outcome)
+            return await _run_command(
+                tool, ctx, timeout_s, extra_args, versions, outcome, background
+            )
         raise TypeError(f"{tool.name}: a lint tool is a CommandTool or an InProcessTool")
     finally:
         await _remove(scratch)
@@ -153,6 +155,7 @@ async def _run_command(
     extra_args: Sequence[str],
     versions: VersionCache | None,
     outcome: _Outcome,
+    background: bool,
 ) -> ToolResult:
     resolved = await (versions or VersionCache()).resolve(tool, ctx.root)
     if resolved is None:
@@ -168,7 +171,6 @@ async def _run_command(
         return outcome.error("TOOL_FAILED", f"{type(exc).__name__}: {exc}")
     try:
         env = tool_env(ctx.python)
-        background = ctx.files is None or len(ctx.files) > FOREGROUND_FILES
         ended = await execute(
             outcome.argv, ctx.root, env, timeout_s, parser.feed, stdin, background
         )

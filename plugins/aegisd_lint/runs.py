@@ -28,6 +28,7 @@ from aegisd_lint.state import Change, FileResult
 from aegisd_lint.tool import CommandTool, InProcessTool, LintTool
 
 SAVE_CHUNK_ROWS = 200  # result rows per transaction when a pass is stored
+FOREGROUND_FILES = 8  # a daemon-started pass over more files runs at a lower CPU priority
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -227,6 +228,9 @@ class _Run:
             args,
             cache_dir=model.tool_cache_dir(self.daemon, self.ws, tool.name),
             exclude_dirs=self.ws.settings.exclude_dirs,
+            # a pass nobody asked for, over more than an edit's files, yields the CPUs to
+            # edits' passes and to requests; `lint.run` runs at full speed
+            background=self.request.trigger != "run" and len(todo.run) > FOREGROUND_FILES,
         )
         if result.status is Status.SKIPPED:
             return await self._skip(tool, result.message or "not installed")

@@ -45,6 +45,7 @@ class ToolScheduler:
         *,
         cache_dir: Path | None = None,
         exclude_dirs: Iterable[str] = DEFAULT_EXCLUDE_DIRS,
+        background: bool = False,
     ) -> ToolResult:
         """`run_tool` once a slot is free; the timeout counts from the start, not the wait."""
         async with self.slot(tool):
@@ -57,4 +58,5 @@ class ToolScheduler:
                 cache_dir=cache_dir,
                 exclude_dirs=exclude_dirs,
                 versions=self.versions,
+                background=background,
             )

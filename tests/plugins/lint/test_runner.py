@@ -412,16 +412,13 @@ class NicenessTool(OneIssueTool):
     name = executable = "fake-nice"
 
 
-@pytest.mark.parametrize("files", [None, [f"f{i}.py" for i in range(20)]])
-async def test_a_whole_workspace_pass_runs_at_a_lower_priority(
-    workspace: Path, files: list[str] | None
-) -> None:
+async def test_a_background_run_has_a_lower_priority(workspace: Path) -> None:
     write_script(workspace / ".venv" / "bin" / "fake-nice", NICENESS)
-    result = await run_tool(NicenessTool(), workspace, files)
+    result = await run_tool(NicenessTool(), workspace, None, background=True)
     assert [i.line - 1 for i in result.issues] == [min(19, os.nice(0) + WORKER_NICENESS)]
 
 
-async def test_an_edit_pass_runs_at_the_daemon_priority(workspace: Path) -> None:
+async def test_other_runs_have_the_daemon_priority(workspace: Path) -> None:
     write_script(workspace / ".venv" / "bin" / "fake-nice", NICENESS)
-    result = await run_tool(NicenessTool(), workspace, ["a.py"])
+    result = await run_tool(NicenessTool(), workspace, None)
     assert [i.line - 1 for i in result.issues] == [os.nice(0)]
