@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import errno
 import os
+import stat
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from loguru import logger
@@ -37,6 +39,8 @@ GIT_LOCK_POLL_S = 0.02
 #: inotify watches a new directory only once it has seen it appear, so a file written into it
 #: in between raises no event; the directory is walked again this long after it settled
 NEW_DIR_RECHECK_S = 0.5
+QUICK_SETTLE_PATHS = 2  # a batch this small, of regular files up to QUICK_SETTLE_BYTES,
+QUICK_SETTLE_BYTES = 256 * 1024  # is settled on the loop, not in a thread
 
 
 class LiveWorkspace:
@@ -158,9 +162,12 @@ class LiveWorkspace:
             self._rechecks -= rechecked
             self._processing += 1
             try:
-                settled = await interactive(
-                    settle, self.ws.root, self.rules, dict(self.known), touched
-                )
+                if _quick_to_settle(self.ws.root, touched):
+                    settled = settle(self.ws.root, self.rules, self.known, touched)
+                else:
+                    settled = await interactive(
+                        settle, self.ws.root, self.rules, dict(self.known), touched
+                    )
                 if settled.gitignore_changed:
                     self.rules = self._make_rules()
                     extra = await asyncio.to_thread(
@@ -296,6 +303,21 @@ class LiveWorkspace:
         await self.reconcile("watcher failure")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=interval)
+
+
+def _quick_to_settle(root: Path, touched: set[str]) -> bool:
+    """An editor's save: a file or two, small enough to hash on the loop in well under a
+    millisecond (a thread hand-over costs more while plugins' threads hold the interpreter)."""
+    if len(touched) > QUICK_SETTLE_PATHS:
+        return False
+    for rel in touched:
+        try:
+            st = os.lstat(root / rel)
+        except OSError:
+            continue  # gone: settling compares it with what is known, no reading
+        if not stat.S_ISREG(st.st_mode) or st.st_size > QUICK_SETTLE_BYTES:
+            return False  # a directory is walked, a large file hashed: in a thread
+    return True
 
 
 def _merge(into: Settled, extra: Settled) -> None:

@@ -28,6 +28,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 #: process costs more than the parse itself (bench/index.py's edit-to-search figure)
 INLINE_MAX_FILES = 2
 INLINE_MAX_BYTES = 128 * 1024
+LOOP_MAX_BYTES = 8 * 1024  # ~200 lines: 1-2 ms to parse
 
 Parsed = tuple[str, str, FileExtract] | tuple[str, None, None]
 """(path, content hash, extract), or (path, None, None) when the file could not be read."""
@@ -61,17 +62,12 @@ def parse_chunk(root: str, paths: Sequence[str], include_docstrings: bool) -> li
     return out
 
 
-def _parse_if_small(
-    root: Path, paths: Sequence[str], include_docstrings: bool
-) -> list[Parsed] | None:
-    """In a thread: parse here when the files are small, else None (the pool takes them)."""
+def _total_size(root: Path, paths: Sequence[str]) -> int:
     total = 0
     for rel in paths:
         with contextlib.suppress(OSError):  # parse_chunk reports it as unreadable
             total += (root / rel).stat().st_size
-    if total > INLINE_MAX_BYTES:
-        return None
-    return parse_chunk(str(root), paths, include_docstrings)
+    return total
 
 
 class ParserPool:
@@ -102,10 +98,19 @@ class ParserPool:
         if not paths:
             return []
         if len(paths) <= INLINE_MAX_FILES:
-            inline = await interactive(_parse_if_small, root, paths, include_docstrings)
-            if inline is not None:
-                self.files_parsed += len(inline)
-                return inline
+            # An editor's save. A few KiB parse quicker than two hand-overs of the interpreter
+            # to and from a thread while plugins' threads compete for it, so on the loop;
+            # up to INLINE_MAX_BYTES in a thread; more goes to the pool.
+            size = _total_size(root, paths)
+            if size <= LOOP_MAX_BYTES:
+                parsed = parse_chunk(str(root), paths, include_docstrings)
+            elif size <= INLINE_MAX_BYTES:
+                parsed = await interactive(parse_chunk, str(root), paths, include_docstrings)
+            else:
+                parsed = None
+            if parsed is not None:
+                self.files_parsed += len(parsed)
+                return parsed
         loop = asyncio.get_running_loop()
         pool = self._executor()
         chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]

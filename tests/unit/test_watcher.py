@@ -121,3 +121,17 @@ async def test_file_written_before_its_new_directory_is_watched_is_found(
     assert settled == [{"pkg"}, {"pkg"}]
     await asyncio.sleep(0.3)
     assert settled == [{"pkg"}, {"pkg"}] and live.batches == 1
+
+
+def test_an_editors_save_is_settled_on_the_loop_anything_larger_in_a_thread(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 2\n")
+    (tmp_path / "big.bin").write_bytes(b"\0" * (watcher.QUICK_SETTLE_BYTES + 1))
+    (tmp_path / "pkg").mkdir()
+    assert watcher._quick_to_settle(tmp_path, {"a.py", "b.py"})
+    assert watcher._quick_to_settle(tmp_path, {"a.py", "gone.py"})  # a deletion reads nothing
+    assert not watcher._quick_to_settle(tmp_path, {"a.py", "b.py", "c.py"})
+    assert not watcher._quick_to_settle(tmp_path, {"big.bin"})
+    assert not watcher._quick_to_settle(tmp_path, {"pkg"})  # a directory is walked

@@ -1,9 +1,13 @@
-"""A small edit is parsed in a thread, a large batch in the worker pool: the same answers."""
+"""A tiny edit is parsed on the loop, a small one in a thread, a large batch in the worker
+pool: the same answers."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 from aegisd_codemap import parsing
 from aegisd_codemap.parsing import ParserPool
 
@@ -54,3 +58,25 @@ async def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     assert await pool.parse(tmp_path, ["missing.py"], include_docstrings=False) == [
         ("missing.py", None, None)
     ]
+
+
+async def test_where_an_edit_is_parsed_follows_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    real = parsing.parse_chunk
+
+    def noting(*args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(parsing, "parse_chunk", noting)
+    pool = ParserPool(workers=1)
+    tiny = _write(tmp_path, 1)
+    (tmp_path / "big.py").write_text("# " + "x" * parsing.LOOP_MAX_BYTES + "\ndef g():\n    pass\n")
+    for paths in (tiny, ["big.py"]):
+        ((_, _, extract),) = await pool.parse(tmp_path, paths, include_docstrings=False)
+        assert extract is not None and extract.symbols
+    assert threads[0] == threading.current_thread().name  # on the loop
+    assert threads[1].startswith("aegisd-interactive")
+    assert pool._pool is None
