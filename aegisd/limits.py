@@ -15,11 +15,16 @@ LOG_EVERY_S = 10.0
 
 
 class _Bucket:
-    __slots__ = ("tokens", "updated")
+    """One (client, cost class) budget; it carries its class's rate and burst so taking a token
+    reads nothing else."""
 
-    def __init__(self, burst: float, now: float) -> None:
+    __slots__ = ("burst", "rate", "tokens", "updated")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
         self.tokens = burst
         self.updated = now
+        self.rate = rate
+        self.burst = burst
 
 
 class RateLimiter:
@@ -42,16 +47,17 @@ class RateLimiter:
         """Take one token for `client` in `cost`'s bucket, or raise RATE_LIMITED."""
         if not self.config.enabled or client in self.exempt:
             return
-        limit = self._limits.get(cost) or self._limits["read"]
         now = self._clock()
         key = (client, cost)
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) > 10_000:
                 self._buckets.clear()  # bounded: forget idle clients wholesale
-            bucket = self._buckets[key] = _Bucket(limit.burst, now)
+            limit = self._limits.get(cost) or self._limits["read"]
+            bucket = self._buckets[key] = _Bucket(limit.rate, limit.burst, now)
         else:
-            bucket.tokens = min(limit.burst, bucket.tokens + (now - bucket.updated) * limit.rate)
+            tokens = bucket.tokens + (now - bucket.updated) * bucket.rate
+            bucket.tokens = tokens if tokens < bucket.burst else bucket.burst
             bucket.updated = now
         if bucket.tokens >= 1:
             bucket.tokens -= 1
@@ -59,7 +65,7 @@ class RateLimiter:
         self.rejected += 1
         if self._on_reject is not None:
             self._on_reject(cost)
-        retry_ms = max(1, math.ceil((1 - bucket.tokens) / limit.rate * 1000))
+        retry_ms = max(1, math.ceil((1 - bucket.tokens) / bucket.rate * 1000))
         if now - self._last_logged.get(key, -LOG_EVERY_S) >= LOG_EVERY_S:
             self._last_logged[key] = now
             logger.warning(

@@ -73,32 +73,44 @@ class Metrics:
             "aegisd_watcher_batches", "Settled change batches", ["source"], registry=r
         )
         ProcessCollector(registry=r)
-        # Request counts and latency buckets: plain numbers updated on the event loop only
-        # (no locks on the hot path), exported at scrape time.
-        self.requests: dict[tuple[str, str], int] = {}
-        self.latency: dict[str, list[float]] = {}  # per-bucket counts..., then sum
+        # Request counts and latency: plain numbers updated on the event loop only (no locks on
+        # the hot path), one row per (method, outcome): a count per latency bucket (the last is
+        # +Inf), then the sum of seconds. Counts and per-method histograms are summed from the
+        # rows at scrape time.
+        self.requests: dict[tuple[str, str], list[float]] = {}
 
     def rate_limited_inc(self, cost: str) -> None:
         self.rate_limited.labels(cost).inc()
 
     def observe_request(self, method: str, outcome: str, seconds: float) -> None:
-        key = (method, outcome)
-        self.requests[key] = self.requests.get(key, 0) + 1
-        row = self.latency.get(method)
+        row = self.requests.get((method, outcome))
         if row is None:
-            row = self.latency[method] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+            row = self.requests[method, outcome] = [0.0] * (len(LATENCY_BUCKETS) + 2)
         row[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         row[-1] += seconds
+
+    def request_counts(self) -> dict[tuple[str, str], int]:
+        """Requests by (method, outcome)."""
+        return {key: int(sum(row[:-1])) for key, row in self.requests.items()}
+
+    def request_latency(self) -> dict[str, list[float]]:
+        """Per method: the count in each latency bucket (the last is +Inf), then the sum."""
+        latency: dict[str, list[float]] = {}
+        for (method, _), row in self.requests.items():
+            total = latency.setdefault(method, [0.0] * len(row))
+            for index, value in enumerate(row):
+                total[index] += value
+        return latency
 
     def request_summary(self) -> dict[str, Any]:
         """Totals for `daemon.status`, from the same counters /metrics exports."""
         by_outcome: dict[str, int] = {}
         by_method: dict[str, int] = {}
-        for (method, outcome), count in self.requests.items():
+        for (method, outcome), count in self.request_counts().items():
             by_outcome[outcome] = by_outcome.get(outcome, 0) + count
             by_method[method] = by_method.get(method, 0) + count
         total = sum(by_outcome.values())
-        seconds = sum(row[-1] for row in self.latency.values())
+        seconds = sum(row[-1] for row in self.requests.values())
         top = dict(sorted(by_method.items(), key=lambda kv: -kv[1])[:20])
         mean_ms = round(seconds * 1000 / total, 3) if total else 0.0
         return {"total": total, "by_outcome": by_outcome, "by_method": top, "mean_ms": mean_ms}
@@ -115,14 +127,14 @@ def _request_families(metrics: Metrics) -> Iterator[Any]:
     counts = CounterMetricFamily(
         "aegisd_rpc_requests", "RPC requests by method and outcome", labels=["method", "outcome"]
     )
-    for (method, outcome), value in sorted(metrics.requests.items()):
+    for (method, outcome), value in sorted(metrics.request_counts().items()):
         counts.add_metric([method, outcome], value)
     yield counts
     latency = HistogramMetricFamily(
         "aegisd_rpc_duration_seconds", "RPC latency by method", labels=["method"]
     )
     bounds = [str(b) for b in LATENCY_BUCKETS] + ["+Inf"]
-    for method, row in sorted(metrics.latency.items()):
+    for method, row in sorted(metrics.request_latency().items()):
         cumulative, buckets = 0.0, []
         for bound, count in zip(bounds, row[:-1], strict=True):
             cumulative += count

@@ -1,8 +1,12 @@
 """The dispatcher: envelope → method → params validation → handler → result model → response.
 
-The one place failures are mapped to DESIGN.md's error table. Transports hand it raw bytes and
-a `Caller`; it answers with the response text, or None when nothing is to be sent back
-(notifications). Batch members run concurrently and come back in one array.
+The one place failures are mapped to DESIGN.md's error table. Transports hand it raw bytes (or a
+message they parsed with `parse`) and a `Caller`; it answers with the response text, or None when
+nothing is to be sent back (notifications). Batch members run concurrently and come back in one
+array.
+
+A small request costs about as much here as in aiohttp itself (bench/rpc.py), so the request path
+is one coroutine around the handler's: every other step is a plain function call.
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import json.scanner
 import math
 import time
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -34,7 +40,35 @@ if TYPE_CHECKING:
     from aegisd.daemon import Daemon
 
 _NO_ID = object()
+_clock = time.perf_counter
+UNPARSABLE = object()  # what `parse` returns for a message that is not JSON
 UNKNOWN_METHOD = "<unknown>"
+
+# What json.loads runs, in C (typeshed types the scanner's argument as the scanner itself).
+_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]
+)
+
+
+def parse(data: str | bytes) -> Any:
+    """json.loads, or UNPARSABLE. A message that is one JSON value from its first character to
+    its last is read by the C scanner directly, skipping json.loads's Python layers (most of
+    its cost on a small message); anything else goes through json.loads itself, so results and
+    refusals stay exactly json.loads's."""
+    try:
+        if isinstance(data, str):
+            text = data
+        elif data[:1] == b"{" and data[1:2] != b"\x00":  # no BOM starts with `{`: UTF-8
+            text = data.decode("utf-8", "surrogatepass")
+        else:  # what json.loads does with bytes: UTF-8, -16 or -32, detected
+            text = data.decode(json.detect_encoding(data), "surrogatepass")
+        try:
+            value, end = _scan(text, 0)
+        except StopIteration:  # leading whitespace or a BOM (json.loads decides), or nothing
+            return json.loads(text)
+        return value if end == len(text) else json.loads(text)
+    except (ValueError, RecursionError):
+        return UNPARSABLE
 
 
 def _valid_id(value: Any) -> bool:
@@ -64,86 +98,94 @@ class Dispatcher:
         self.daemon = daemon
         self.in_flight = 0
 
-    async def handle(self, body: bytes | str, caller: Caller) -> str | None:
-        """Answer one HTTP body or WebSocket frame."""
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):
-            return _error_response(None, ParseError(), None, caller)
-        return await self.handle_payload(payload, caller)
+    def handle(self, body: bytes | str, caller: Caller) -> Coroutine[Any, Any, str | None]:
+        """Answer one HTTP body or WebSocket frame (await the result). Not a coroutine itself:
+        the usual single request goes straight to `answer`, one coroutine less per request."""
+        payload = parse(body)
+        if type(payload) is dict:
+            return self.answer(payload, caller)
+        return self.handle_payload(payload, caller)
 
     def is_instant(self, payload: Any) -> bool:
         """True for a single request to a method that answers without waiting on I/O."""
-        if not isinstance(payload, dict):
+        if type(payload) is not dict:
             return False
         method = self.daemon.registry.get(payload.get("method"))  # type: ignore[arg-type]
         return method is not None and method.spec.instant
 
     async def handle_payload(self, payload: Any, caller: Caller) -> str | None:
-        """Answer an already parsed message or batch."""
+        """Answer a message returned by `parse`: a single message or a batch."""
+        if payload is UNPARSABLE:
+            return _error_response(None, ParseError(), None, caller)
         if isinstance(payload, list):
             if not payload:
                 return _error_response(None, InvalidRequest("empty batch"), None, caller)
-            answers = await asyncio.gather(*(self._one(member, caller) for member in payload))
+            answers = await asyncio.gather(*(self.answer(member, caller) for member in payload))
             parts = [answer for answer in answers if answer is not None]
             return "[" + ",".join(parts) + "]" if parts else None
-        return await self._one(payload, caller)
+        return await self.answer(payload, caller)
 
-    async def _one(self, message: Any, caller: Caller) -> str | None:
-        if not isinstance(message, dict):
+    async def answer(self, message: Any, caller: Caller) -> str | None:
+        """Answer one request (None for a notification): a whole message or a batch member."""
+        if type(message) is not dict:
             return _error_response(None, InvalidRequest(), None, caller)
         req_id = message.get("id", _NO_ID)
-        method_name = message.get("method")
-        params = message.get("params", _NO_ID)
+        name = message.get("method")
+        raw = message.get("params", _NO_ID)
         if (
             message.get("jsonrpc") != "2.0"
-            or not isinstance(method_name, str)
-            or (params is not _NO_ID and type(params) is not dict and type(params) is not list)
-            or (req_id is not _NO_ID and not _valid_id(req_id))
+            or type(name) is not str
+            or (raw is not _NO_ID and type(raw) is not dict and type(raw) is not list)
+            or (req_id is not _NO_ID and type(req_id) is not int and not _valid_id(req_id))
         ):
             reply_id = req_id if req_id is not _NO_ID and _valid_id(req_id) else None
-            name = method_name if isinstance(method_name, str) else None
-            return _error_response(reply_id, InvalidRequest(), name, caller)
-        started = time.perf_counter()
+            shown = name if isinstance(name, str) else None
+            return _error_response(reply_id, InvalidRequest(), shown, caller)
+        daemon = self.daemon
+        text: str | RpcError
+        started = _clock()
         self.in_flight += 1
         try:
-            outcome, text = await self._call(method_name, params, caller)
+            method = daemon.registry.get(name)
+            if method is None:
+                outcome, text = "METHOD_NOT_FOUND", MethodNotFound(f"Method not found: {name}")
+            else:
+                try:
+                    spec = method.spec
+                    daemon.limits.check(caller.client, spec.cost)
+                    # The usual request's steps inline (a call each costs as much as the step).
+                    params = _empty_params(spec.params) if raw is _NO_ID else None
+                    if params is None:
+                        params = _validate(spec.params, raw)
+                    ctx = RpcContext(daemon, name, caller)
+                    clock = self._resolve(params, ctx) if isinstance(params, WorkspaceParams) else 0
+                    result = await spec.handler(params, ctx)
+                    if type(result) is not method.result or ctx.resolved_workspace is not None:
+                        result = _result(method, result, ctx, clock)
+                    # The serializer itself: model_dump_json's own argument handling doubles
+                    # the cost of a small answer (bench/rpc.py).
+                    outcome, text = "ok", result.__pydantic_serializer__.to_json(result).decode()
+                except RpcError as exc:
+                    outcome, text = exc.code_name, exc
+                except Exception as exc:
+                    logger.opt(exception=exc).bind(request_id=caller.request_id, method=name).error(
+                        "unexpected error in {}", name
+                    )
+                    outcome, text = "INTERNAL_ERROR", InternalError()
         finally:
             self.in_flight -= 1
-        duration_ms = (time.perf_counter() - started) * 1000
+        seconds = _clock() - started
         # Client-chosen names of unknown methods must not become labels (unbounded, and any
         # string at all — a lone surrogate broke the exposition).
-        label = UNKNOWN_METHOD if outcome == "METHOD_NOT_FOUND" else method_name
-        self.daemon.metrics.observe_request(label, outcome, duration_ms / 1000)
-        self.daemon.access_log.record(
-            caller.request_id, method_name, duration_ms, outcome, caller.client
-        )
+        label = UNKNOWN_METHOD if outcome == "METHOD_NOT_FOUND" else name
+        daemon.metrics.observe_request(label, outcome, seconds)
+        daemon.access_log.record(caller.request_id, name, seconds * 1000, outcome, caller.client)
         if req_id is _NO_ID:
             return None
         if isinstance(text, RpcError):
-            return _error_response(req_id, text, method_name, caller)
+            return _error_response(req_id, text, name, caller)
         id_json = str(req_id) if type(req_id) is int else json.dumps(req_id)
-        return '{"jsonrpc":"2.0","result":' + text + ',"id":' + id_json + "}"
-
-    async def _call(self, name: str, raw: Any, caller: Caller) -> tuple[str, str | RpcError]:
-        """Run one method; returns (outcome, result JSON or the error to answer with)."""
-        method = self.daemon.registry.get(name)
-        if method is None:
-            return "METHOD_NOT_FOUND", MethodNotFound(f"Method not found: {name}")
-        try:
-            self.daemon.limits.check(caller.client, method.spec.cost)
-            result = await self._result(method, raw, caller)
-            # The serializer itself: model_dump_json's own argument handling doubles the cost
-            # of a small answer (bench/rpc.py).
-            text = result.__pydantic_serializer__.to_json(result).decode()
-        except RpcError as exc:
-            return exc.code_name, exc
-        except Exception as exc:
-            logger.opt(exception=exc).bind(request_id=caller.request_id, method=name).error(
-                "unexpected error in {}", name
-            )
-            return "INTERNAL_ERROR", InternalError()
-        return "ok", text
+        return f'{{"jsonrpc":"2.0","result":{text},"id":{id_json}}}'
 
     async def call(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call a method from inside the daemon (one plugin reading another's results without
@@ -151,54 +193,58 @@ class Dispatcher:
         method = self.daemon.registry.get(name)
         if method is None:
             raise MethodNotFound(f"Method not found: {name}")
-        caller = Caller("internal", "internal", "internal")
-        result = await self._result(method, params or {}, caller)
+        spec = method.spec
+        parsed = _validate(spec.params, params or {})
+        ctx = RpcContext(self.daemon, name, Caller("internal", "internal", "internal"))
+        clock = self._resolve(parsed, ctx) if isinstance(parsed, WorkspaceParams) else 0
+        result = _result(method, await spec.handler(parsed, ctx), ctx, clock)
         # Off the loop: turning another plugin's whole report into plain data can take a good
         # part of a second on a large workspace (lint.report on the stdlib).
         plain: dict[str, Any] = await asyncio.to_thread(result.model_dump, mode="json")
         return plain
 
-    async def _result(self, method: RegisteredMethod, raw: Any, caller: Caller) -> BaseModel:
-        spec = method.spec
-        params = self._validate(spec.params, raw)
-        ctx = RpcContext(self.daemon, spec.name, caller)
-        clock = 0
-        if isinstance(params, WorkspaceParams):
-            ctx.resolved_workspace = self.daemon.workspaces.resolve(params.workspace)
-            clock = ctx.resolved_workspace.clock
-        answer = await spec.handler(params, ctx)
-        result: BaseModel = (
-            answer if isinstance(answer, method.result) else method.result.model_validate(answer)
-        )
-        if isinstance(result, FreshResult) and ctx.resolved_workspace is not None:
-            # The answer reflects the clock seen when work started; pending is read at the end (a
-            # plugin may already have set it, e.g. while its own index is still loading).
-            result.clock = clock
-            result.pending = result.pending or ctx.resolved_workspace.pending
-        return result
+    def _resolve(self, params: WorkspaceParams, ctx: RpcContext) -> int:
+        """Resolve a workspace-scoped method's workspace into `ctx`; returns its clock."""
+        workspace = ctx.resolved_workspace = self.daemon.workspaces.resolve(params.workspace)
+        return workspace.clock
 
-    @staticmethod
-    def _validate(model: type[BaseModel], raw: Any) -> Any:
-        if (raw is _NO_ID or raw == {} or raw == []) and not model.model_fields:
-            return _empty_params(model)
-        if raw is _NO_ID:
-            raw = {}
-        elif isinstance(raw, list):
-            names = list(model.model_fields)
-            if len(raw) > len(names):
-                raise InvalidParams(
-                    f"too many positional params: {len(raw)} given, at most {len(names)}",
-                    errors=[{"loc": [], "msg": "too many positional params", "type": "too_long"}],
-                )
-            raw = dict(zip(names, raw, strict=False))
-        try:
-            return model.model_validate(raw)
-        except ValidationError as exc:
-            raise InvalidParams(errors=validation_errors(exc, ("params",))) from None
+
+def _result(method: RegisteredMethod, answer: Any, ctx: RpcContext, clock: int) -> BaseModel:
+    """The handler's answer as its result model; a `FreshResult` gets `clock` (read before the
+    handler ran) and `pending` (read now: a plugin may already have set it, e.g. while its own
+    index is still loading)."""
+    result: BaseModel = (
+        answer if isinstance(answer, method.result) else method.result.model_validate(answer)
+    )
+    if ctx.resolved_workspace is not None and isinstance(result, FreshResult):
+        result.clock = clock
+        result.pending = result.pending or ctx.resolved_workspace.pending
+    return result
+
+
+def _validate(model: type[BaseModel], raw: Any) -> Any:
+    if raw is _NO_ID or raw == {} or raw == []:
+        shared = _empty_params(model)
+        if shared is not None:
+            return shared
+        raw = {}
+    elif isinstance(raw, list):
+        names = list(model.model_fields)
+        if len(raw) > len(names):
+            raise InvalidParams(
+                f"too many positional params: {len(raw)} given, at most {len(names)}",
+                errors=[{"loc": [], "msg": "too many positional params", "type": "too_long"}],
+            )
+        raw = dict(zip(names, raw, strict=False))
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidParams(errors=validation_errors(exc, ("params",))) from None
 
 
 @functools.cache
-def _empty_params(model: type[BaseModel]) -> BaseModel:
-    """One shared instance of a params model without fields: nothing in it can change, and
-    validating nothing is a measurable share of a small request (bench/rpc.py)."""
-    return model.model_validate({})
+def _empty_params(model: type[BaseModel]) -> BaseModel | None:
+    """One shared instance of a params model without fields (None for a model with fields):
+    nothing in it can change, and validating nothing, or even asking pydantic for the model's
+    fields, is a measurable share of a small request (bench/rpc.py)."""
+    return None if model.model_fields else model.model_validate({})

@@ -6,23 +6,26 @@ import asyncio
 import itertools
 import json
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType, hdrs, web
 from loguru import logger
 
 from aegisd.events import Subscriber
 from aegisd.rpc.context import Caller
+from aegisd.rpc.dispatch import parse
 from aegisd.rpc.errors import InvalidRequest, error_object
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
+    from aegisd.rpc.dispatch import Dispatcher
 
 DAEMON: web.AppKey[Daemon] = web.AppKey("daemon")
 WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CLIENT_HEADER = "X-Aegisd-Client"
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
 _PREFIX = secrets.token_hex(4)
@@ -39,12 +42,12 @@ def request_id(request: web.Request) -> str:
     return given[:128] if given else new_request_id()
 
 
-def client_id(request: web.Request) -> str:
-    return request.headers.get(CLIENT_HEADER, "")[:128] or f"{transport(request)}-anonymous"
+_ANONYMOUS = {"tcp": "tcp-anonymous", "unix": "unix-anonymous"}
 
 
 def transport(request: web.Request) -> str:
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    conn = request.transport
+    sockname = conn.get_extra_info("sockname") if conn is not None else None
     return "tcp" if isinstance(sockname, tuple) else "unix"
 
 
@@ -63,18 +66,21 @@ async def rpc_post(request: web.Request) -> web.StreamResponse:
     daemon = request.app[DAEMON]
     rid = request_id(request)
     limit = daemon.config.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None and length > limit:
         return _too_large(rid, limit)
     try:
         body = await request.read()  # bounded by the app's client_max_size (the same limit)
     except web.HTTPRequestEntityTooLarge:
         return _too_large(rid, limit)
-    caller = Caller(client_id(request), transport(request), rid)
+    kind = transport(request)
+    caller = Caller(request.headers.get(CLIENT_HEADER, "")[:128] or _ANONYMOUS[kind], kind, rid)
     text = await daemon.dispatcher.handle(body, caller)
-    headers = {REQUEST_ID_HEADER: rid}
     if text is None:
-        return web.Response(status=204, headers=headers)
-    return web.Response(text=text, content_type="application/json", headers=headers)
+        return web.Response(status=204, headers={REQUEST_ID_HEADER: rid})
+    # The Content-Type `text=..., content_type=...` would produce, without its argument checks.
+    headers = {hdrs.CONTENT_TYPE: JSON_CONTENT_TYPE, REQUEST_ID_HEADER: rid}
+    return web.Response(body=text.encode(), headers=headers)
 
 
 async def rpc_websocket(request: web.Request) -> web.StreamResponse:
@@ -93,14 +99,28 @@ async def rpc_websocket(request: web.Request) -> web.StreamResponse:
     pump = asyncio.create_task(subscriber.pump())
     pending: set[asyncio.Task[None]] = set()
     limit = daemon.config.transport.max_in_flight_per_connection
+    dispatcher = daemon.dispatcher
     daemon.metrics.ws_clients.inc()
     try:
         async for message in ws:
-            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            kind = message.type
+            if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
                 while len(pending) >= limit:  # backpressure: stop reading this connection
                     await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                await _on_frame(daemon, message.data, subscriber, pending)
-            elif message.type == WSMsgType.ERROR:
+                caller = Caller(client, "ws", new_request_id(), subscriber)
+                payload = parse(message.data)
+                if dispatcher.is_instant(payload):
+                    # Answered inline: no task, and no coroutine of its own, per frame.
+                    text = await dispatcher.answer(payload, caller)
+                    if text is not None:
+                        await subscriber.answer_now(text)
+                else:
+                    task = asyncio.create_task(
+                        _answer_frame(dispatcher, payload, caller, subscriber)
+                    )
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+            elif kind is WSMsgType.ERROR:
                 logger.warning("websocket {} closed with error {}", client, ws.exception())
     finally:
         daemon.metrics.ws_clients.dec()
@@ -112,33 +132,12 @@ async def rpc_websocket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _on_frame(
-    daemon: Daemon, data: str | bytes, subscriber: Subscriber, pending: set[asyncio.Task[None]]
-) -> None:
-    """Answer instant methods inline (no task per frame); run the rest concurrently."""
-    caller = Caller(subscriber.client, "ws", new_request_id(), subscriber)
-    try:
-        payload = json.loads(data)
-    except (ValueError, RecursionError):
-        payload = _UNPARSABLE
-    if payload is not _UNPARSABLE and daemon.dispatcher.is_instant(payload):
-        text = await daemon.dispatcher.handle_payload(payload, caller)
-        if text is not None:
-            await subscriber.answer_now(text)
-        return
-    task = asyncio.create_task(_answer_frame(daemon, data, caller, subscriber))
-    pending.add(task)
-    task.add_done_callback(pending.discard)
-
-
-_UNPARSABLE = object()
-
-
 async def _answer_frame(
-    daemon: Daemon, data: str | bytes, caller: Caller, subscriber: Subscriber
+    dispatcher: Dispatcher, payload: Any, caller: Caller, subscriber: Subscriber
 ) -> None:
-    """Dispatch one frame; the answer joins the connection's ordered outgoing queue."""
-    text = await daemon.dispatcher.handle(data, caller)
+    """Dispatch one parsed frame of a method that is not instant; the answer joins the
+    connection's ordered outgoing queue."""
+    text = await dispatcher.handle_payload(payload, caller)
     if text is not None:
         subscriber.answer(text)
 
