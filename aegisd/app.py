@@ -1,7 +1,8 @@
-"""The aiohttp application: routes, middlewares, and the daemon it serves."""
+"""The aiohttp application: routes, each behind the same guard, and the daemon it serves."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -66,8 +67,7 @@ def _refuse(request: web.Request, status: int, message: str) -> web.Response:
     )
 
 
-@web.middleware
-async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+def _refusal(request: web.Request) -> web.Response | None:
     """Every transport: local Host/Origin only; Unix peers of this uid; TCP with the token."""
     if not is_local_request(request):
         return _refuse(request, 403, "request refused: Host or Origin is not local")
@@ -79,7 +79,22 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         given = request.headers.get("Authorization") or _query_token(request)
         if token is None or not bearer_ok(given, token):
             return _refuse(request, 401, "request refused: missing or wrong bearer token")
-    return await handler(request)
+    return None
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler` behind `_refusal`'s checks. A wrapper per route rather than a middleware:
+    aiohttp's middleware machinery cost more per request than the checks themselves (about
+    4 µs of a 60 µs request, bench/rpc.py)."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        refusal = _refusal(request)
+        if refusal is not None:
+            return refusal
+        return await handler(request)
+
+    return checked
 
 
 def _query_token(request: web.Request) -> str | None:
@@ -107,15 +122,16 @@ async def metrics(request: web.Request) -> web.Response:
 
 def create_app(daemon: Daemon, token: str | None = None) -> web.Application:
     """One application per daemon; transports differ only in the sites that serve it."""
-    app = web.Application(middlewares=[guard], client_max_size=daemon.config.max_body_bytes)
+    app = web.Application(client_max_size=daemon.config.max_body_bytes)
     app[DAEMON] = daemon
     app[WEBSOCKETS] = set()
     app[PEERS] = PeerCheck()
     app[TOKEN] = token
-    app.router.add_post("/rpc", rpc_post)
-    app.router.add_get("/rpc/ws", rpc_websocket)
-    app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/dashboard", dashboard)
+    # Every route is guarded: add new ones through `guarded` too.
+    app.router.add_post("/rpc", guarded(rpc_post))
+    app.router.add_get("/rpc/ws", guarded(rpc_websocket))
+    app.router.add_get("/health", guarded(health))
+    app.router.add_get("/metrics", guarded(metrics))
+    app.router.add_get("/dashboard", guarded(dashboard))
     app.on_shutdown.append(close_websockets)
     return app

@@ -83,6 +83,7 @@ class PluginHost:
     def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
         self.pm = pm or get_plugin_manager()
         self.records: dict[str, PluginRecord] = {}
+        self.blocked_count = 0  # read by every daemon.health: no walk over the records
 
     def load(
         self,
@@ -146,8 +147,8 @@ class PluginHost:
             self.pm.unregister(plugin)
         self._mark_blocked(record, reason, exc)
 
-    @staticmethod
-    def _mark_blocked(record: PluginRecord, reason: str, exc: BaseException | None) -> None:
+    def _mark_blocked(self, record: PluginRecord, reason: str, exc: BaseException | None) -> None:
+        self.blocked_count += 1
         record.status = "blocked"
         record.error = reason
         detail = "".join(traceback.format_exception(exc)) if exc is not None else ""

@@ -150,6 +150,11 @@ class WorkspaceManager:
     def __len__(self) -> int:
         return len(self._open)
 
+    @property
+    def degraded(self) -> bool:
+        """Some open workspace's watcher is degraded."""
+        return any(ws.degraded for ws in self._open.values())
+
     async def open(self, root: str | os.PathLike[str]) -> tuple[Workspace, bool]:
         """Open `root` (idempotent); returns the workspace and whether it was newly opened."""
         real = _checked_root(root)
