@@ -244,7 +244,10 @@ class _Run:
             )
             state.unverified |= set(todo.run)
         else:
-            updates = self._file_results(todo, result)
+            if len(todo.run) > SAVE_CHUNK_ROWS:  # a whole-workspace pass: off the event loop
+                updates = await asyncio.to_thread(self._file_results, todo, result)
+            else:
+                updates = self._file_results(todo, result)
             state.outcome = "ok"
             state.unverified -= set(todo.run)
             if not state.unverified:

@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from aegisd.config import RateLimitsConfig
 from aegisd.daemon import Daemon
 from aegisd.limits import RateLimiter
 from aegisd.rpc.context import Caller
-from aegisd.rpc.dispatch import UNKNOWN_METHOD, UNPARSABLE, parse
+from aegisd.rpc.dispatch import UNKNOWN_METHOD, UNPARSABLE, _plain, parse
+from aegisd.rpc.registry import FreshResult
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -121,3 +123,27 @@ async def test_health_follows_the_daemon(
     assert {k: (await health())[k] for k in degraded} == degraded
     monkeypatch.undo()
     assert (await health())["reasons"] == []
+
+
+class _Item(BaseModel):
+    path: str
+    line: int
+    kinds: list[str]
+
+
+class _Report(FreshResult):
+    files: list[_Item]
+    empty: list[_Item]
+    names: list[str]
+    summary: dict[str, int]
+
+
+def test_internal_answers_are_plain_data_the_same_as_one_dump() -> None:
+    report = _Report(
+        clock=3,
+        files=[_Item(path=f"m{i}.py", line=i, kinds=["a"] * i) for i in range(5)],
+        empty=[],
+        names=["x", "y"],
+        summary={"issues": 5},
+    )
+    assert _plain(report) == report.model_dump(mode="json")
