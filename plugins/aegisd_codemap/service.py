@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 CACHE_NAMESPACE = "codemap"
 URGENT_SAVE_FILES = 2  # an editor's save: stored ahead of bulk work
 SAVE_CHUNK_FILES = 100  # files per transaction of a large batch (~30 ms on the stdlib)
-PREPARE_AFTER_FILES = 50  # a batch this large builds the search views in a thread
 
 
 @dataclass
@@ -98,7 +97,7 @@ async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:
     known = ws.live.known if ws.live is not None else {}
     parse = sorted(p for p, st in known.items() if indexable(p) and index.hashes.get(p) != st[2])
     remove = [p for p in index.files if p not in known]
-    await update(daemon, ws, parse, remove, title=title, clock=ws.clock)
+    await update(daemon, ws, parse, remove, title=title, clock=ws.clock, prepare=bool(parse))
     index.counters.last_full_scan = datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -109,7 +108,14 @@ async def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
 
 
 async def update(
-    daemon: Daemon, ws: Workspace, parse: list[str], remove: list[str], *, title: str, clock: int
+    daemon: Daemon,
+    ws: Workspace,
+    parse: list[str],
+    remove: list[str],
+    *,
+    title: str,
+    clock: int,
+    prepare: bool = False,
 ) -> None:
     codemap = get(daemon)
     lock = codemap.locks.get(ws.id)
@@ -140,9 +146,10 @@ async def update(
             updates.append((kept, digest, stale))
         if not updates and not gone:
             return
-        if len(parse) > PREPARE_AFTER_FILES:
-            # Sorted views of a bulk change are built here, off the loop, not by the next
-            # searches on it (~0.2 s for the stdlib's 72k symbols).
+        if prepare:
+            # A whole index's sorted views are built here, off the loop, not by the first
+            # searches on it (~0.2 s for the stdlib's 72k symbols). Not after a change batch:
+            # the watcher waits for this hook, and a burst of batches would rebuild each time.
             await asyncio.to_thread(index.search.prepare)
         paths = sorted({u[0].path for u in updates} | set(gone))
         daemon.cache.invalidate_paths(ws.id, paths)
