@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 CACHE_NAMESPACE = "codemap"
 URGENT_SAVE_FILES = 2  # an editor's save: stored ahead of bulk work
 SAVE_CHUNK_FILES = 100  # files per transaction of a large batch (~30 ms on the stdlib)
+APPLY_BETWEEN_YIELDS = 100  # parsed files applied to the index between turns of the loop
 
 
 @dataclass
@@ -137,7 +138,11 @@ async def update(
         )
         updates = []
         gone = [p for p in remove if index.remove(p)]
-        for path, digest, extract in parsed:
+        for done, (path, digest, extract) in enumerate(parsed, 1):
+            if done % APPLY_BETWEEN_YIELDS == 0:
+                # A cold index applies ~1,800 files: other requests get the loop in between
+                # (answers meanwhile are marked pending).
+                await asyncio.sleep(0)
             if digest is None or extract is None:
                 if index.remove(path):
                     gone.append(path)
