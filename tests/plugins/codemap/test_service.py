@@ -12,19 +12,27 @@ from aegisd_codemap import service, store, storedsearch
 from aegisd_codemap.index import WorkspaceIndex
 
 from aegisd.daemon import Daemon
-from aegisd.workspace import ChangeBatch
+from aegisd.workspace import ChangeBatch, Workspace
+
+
+async def _open_indexed(daemon: Daemon, root: Path, files: dict[str, str]) -> Workspace:
+    """Write `files` under `root`, open it and wait until its code map index is ready."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    ws, _ = await daemon.workspaces.open(str(root))
+    async with asyncio.timeout(30):
+        while not service.is_ready(daemon, ws.id):
+            await asyncio.sleep(0.02)
+    return ws
 
 
 async def test_search_is_not_served_stale_after_the_index_loads(
     app_daemon: Daemon, tmp_path: Path
 ) -> None:
-    root = tmp_path / "p"
-    root.mkdir()
-    (root / "a.py").write_text("def alpha_helper():\n    return 1\n")
-    ws, _ = await app_daemon.workspaces.open(str(root))
-    async with asyncio.timeout(30):
-        while not service.is_ready(app_daemon, ws.id):
-            await asyncio.sleep(0.02)
+    ws = await _open_indexed(
+        app_daemon, tmp_path / "p", {"a.py": "def alpha_helper():\n    return 1\n"}
+    )
     codemap = service.get(app_daemon)
     loaded = codemap.indexes[ws.id]
     # As right after a restart: an empty index that has not loaded the store yet.
@@ -79,14 +87,7 @@ QUERIES = [
 async def test_search_while_loading_reads_the_store_and_ranks_the_same(
     app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "p"
-    for rel, text in SOURCES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    ws, _ = await app_daemon.workspaces.open(str(root))
-    async with asyncio.timeout(30):
-        while not service.is_ready(app_daemon, ws.id):
-            await asyncio.sleep(0.02)
+    ws = await _open_indexed(app_daemon, tmp_path / "p", SOURCES)
     codemap = service.get(app_daemon)
 
     async def answers() -> list[dict[str, Any]]:
@@ -112,12 +113,7 @@ async def test_updates_are_answered_first_and_stored_in_order(
     app_daemon: Daemon, tmp_path: Path
 ) -> None:
     root = tmp_path / "p"
-    root.mkdir()
-    (root / "a.py").write_text("def first_name():\n    return 1\n")
-    ws, _ = await app_daemon.workspaces.open(str(root))
-    async with asyncio.timeout(30):
-        while not service.is_ready(app_daemon, ws.id):
-            await asyncio.sleep(0.02)
+    ws = await _open_indexed(app_daemon, root, {"a.py": "def first_name():\n    return 1\n"})
     gate = threading.Event()
     # The DB thread is held: an update is searchable while its write waits.
     held = asyncio.ensure_future(app_daemon.store.run(gate.wait, 10))
