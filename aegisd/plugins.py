@@ -178,13 +178,21 @@ class PluginHost:
     ) -> list[tuple[str, Any]]:
         """Like `call_each`, awaiting what each plugin returns when it is awaitable."""
         results: list[tuple[str, Any]] = []
-        for name, value in self.call_each(hook, block_on_error=block_on_error, **kwargs):
+        returned = self.call_each(hook, block_on_error=block_on_error, **kwargs)
+        for done, (name, value) in enumerate(returned, 1):
             if inspect.isawaitable(value):
                 try:
                     value = await value
                 except Exception as exc:
                     self._on_error(name, hook, exc, block_on_error)
                     continue
+                except BaseException:
+                    # Cancelled (a workspace closing mid-batch): the later plugins' coroutines
+                    # will not run; closed, they do not warn that nobody awaited them.
+                    for _, later in returned[done:]:
+                        if inspect.iscoroutine(later):
+                            later.close()
+                    raise
             results.append((name, value))
         return results
 

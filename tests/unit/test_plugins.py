@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +155,42 @@ async def test_internal_calls_reach_other_plugins_methods(
     assert (await app_daemon.dispatcher.call("settings.get"))["clock"] >= 0
     with pytest.raises(MethodNotFound):
         await app_daemon.dispatcher.call("lint.nothing")
+
+
+async def test_a_cancelled_hook_call_closes_the_later_plugins_coroutines() -> None:
+    started = asyncio.Event()
+    later: list[Any] = []
+
+    async def never_done() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    ran: list[str] = []
+
+    async def after() -> None:  # pragma: no cover - closed, never run
+        ran.append("after")
+
+    class First:
+        @hookimpl(tryfirst=True)
+        def aegisd_shutdown(self, daemon: Any) -> Any:
+            """Waits until cancelled."""
+            return never_done()
+
+    class Second:
+        @hookimpl
+        def aegisd_shutdown(self, daemon: Any) -> Any:
+            """Would run after the first."""
+            later.append(after())
+            return later[-1]
+
+    host = PluginHost()
+    host.register(First(), "first")
+    host.register(Second(), "second")
+    call = asyncio.ensure_future(
+        host.call_each_async("aegisd_shutdown", block_on_error=False, daemon=None)
+    )
+    await started.wait()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert inspect.getcoroutinestate(later[0]) == inspect.CORO_CLOSED and ran == []
