@@ -1,8 +1,8 @@
 """Prometheus metrics for `GET /metrics`, one registry per daemon (no process-wide globals).
 
-Request metrics use label children cached per method, so observing a request costs a dict
-lookup and two increments. Numbers the daemon already keeps (cache counters, workspaces,
-subscribers) are read at scrape time by a collector instead of being double-counted.
+A request is observed into one row of plain numbers per (method, outcome), so it costs a
+dict lookup and two additions; counts and histograms are summed from the rows at scrape time,
+as are numbers the daemon already keeps (cache counters, workspaces, subscribers).
 """
 
 from __future__ import annotations
