@@ -1,11 +1,11 @@
 """Each open workspace's task: what makes the insights recompute, and scheduled generation.
 
 The task loads the stored set, waits for the code map's first index, then recomputes after
-each change batch the code map has taken (debounced) and whenever lint or clone results
-changed (re-read after batches, at most every 2 s or 20 times what the last read took, and
-every `poll_s`). When Ollama is enabled
-it also starts a generation `interval_s` after the last one, only if the workspace changed
-since then.
+each change batch the code map has taken (debounced, and no sooner than 5 times what the last
+recompute took) and whenever lint or clone results changed (re-read after batches, at most
+every 2 s or 20 times what the last read took, and every `poll_s`). When Ollama is enabled it
+also starts a generation `interval_s` after the last one, only if the workspace changed since
+then.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import peewee
 from aegisd_codemap.service import CODEMAP
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from aegisd.daemon import Daemon
     from aegisd.workspace import Workspace
 
+T = TypeVar("T")
+
 _ERROR_BACKOFF_S = 5.0
 #: a batch re-reads lint and clone results no sooner than this after the last read: a whole
 #: lint report is large (9,700 issues on a 2,000-file project) and during a burst of edits
@@ -37,6 +39,10 @@ _BATCH_READ_MIN_S = 2.0
 #: and no sooner than this many times the last read took: re-reading the stdlib's report while
 #: its first lint pass streams in (~0.5 s of interpreter time each) starved edits and searches
 _READ_COST_FACTOR = 20.0
+#: after a batch, a recompute waits the debounce or this many times what the last one took,
+#: whichever is longer: during a burst of edits on the stdlib each recompute (~45 ms of
+#: interpreter time, several times that under load) competed with the edits themselves
+_RECOMPUTE_COST_FACTOR = 5.0
 
 
 def opened(daemon: Daemon, ws: Workspace) -> None:
@@ -63,14 +69,15 @@ async def _follow(daemon: Daemon, wi: service.WorkspaceInsights) -> None:
             settled = await _attempt(wi, _timed(service.read_sources(daemon, wi), cost))
             last_read = time.monotonic()
             read_cost = cost[0] if cost else read_cost  # a failure's back-off is no cost
-        if await _attempt(wi, service.recompute(daemon, wi)):
+        spent: list[float] = []
+        if await _attempt(wi, _timed(service.recompute(daemon, wi), spent)):
             wi.ready.set()
             _maybe_schedule(daemon, wi, settings)
-        batch = await _next_round(wi, settings)
+        batch = await _next_round(wi, settings, _RECOMPUTE_COST_FACTOR * sum(spent))
 
 
-async def _timed(step: Awaitable[bool], cost: list[float]) -> bool:
-    """`step`, appending how long it took to `cost` when it returns."""
+async def _timed(step: Awaitable[T], cost: list[float]) -> T:
+    """`step`, appending how long it took to `cost` when it returns (not when it raises)."""
     started = time.monotonic()
     outcome = await step
     cost.append(time.monotonic() - started)
@@ -91,7 +98,9 @@ async def _attempt(wi: service.WorkspaceInsights, step: Awaitable[bool | None]) 
     return False
 
 
-async def _next_round(wi: service.WorkspaceInsights, settings: InsightsSettings) -> bool:
+async def _next_round(
+    wi: service.WorkspaceInsights, settings: InsightsSettings, quiet_s: float = 0.0
+) -> bool:
     """Wait for a change batch (True, after the debounce) or a short tick (False), so a
     changed poll_s or enabled takes effect soon."""
     try:
@@ -99,7 +108,7 @@ async def _next_round(wi: service.WorkspaceInsights, settings: InsightsSettings)
             await wi.dirty.wait()
     except TimeoutError:
         return False
-    await asyncio.sleep(settings.debounce_ms / 1000)
+    await asyncio.sleep(max(settings.debounce_ms / 1000, quiet_s))
     return True
 
 

@@ -1,5 +1,6 @@
 """Applying a recompute: what is added, changed and removed is stored, published and kept,
-the same whether the difference is worked out on the loop or (for large sets) in a thread."""
+the same whether the difference is worked out on the loop or (for large sets) in a thread;
+and how long the next one waits."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
-from aegisd_insights import service, store
+from aegisd_insights import follow, service, store
 from aegisd_insights.insight import Insight
+from aegisd_insights.settings import InsightsSettings
 
 from aegisd.events import EventHub
 from aegisd.store.database import Store
@@ -59,3 +61,21 @@ async def test_apply_stores_publishes_and_keeps_the_difference(
     stored = await db.run(store.load_current, db.db, "w")
     assert sorted(i.key for i, _ in stored) == sorted(i.key for i in second)
     await db.close()
+
+
+async def test_a_costly_recompute_waits_longer_than_the_debounce(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slept: list[float] = []
+
+    async def noting(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(follow.asyncio, "sleep", noting)
+    ws = cast(Workspace, SimpleNamespace(id="w", settings=SimpleNamespace()))
+    wi = service.WorkspaceInsights(ws, 0)
+    settings = InsightsSettings(debounce_ms=300)
+    for quiet_s in (0.0, 2.0):
+        wi.dirty.set()
+        assert await follow._next_round(wi, settings, quiet_s) is True
+    assert slept == [0.3, 2.0]
