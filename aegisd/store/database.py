@@ -192,6 +192,8 @@ class Store:
             async with asyncio.timeout(self.policy.timeout_s):
                 return await asyncio.shield(future)
         except TimeoutError:
+            if queued.cancel():
+                raise  # still waiting its turn: dropped, and nobody else's statement aborted
             # Abort the statement running on the DB thread, then let it unwind.
             if self._raw is not None:
                 self._raw.interrupt()

@@ -153,3 +153,17 @@ def test_unix_peers_of_another_uid_are_refused() -> None:
         right.close()
     assert bearer_ok("Bearer s3cret", "s3cret") and not bearer_ok("Bearer nope", "s3cret")
     assert not bearer_ok(None, "s3cret") and not bearer_ok("Basic s3cret", "s3cret")
+
+
+async def test_a_call_that_times_out_while_queued_is_dropped(tmp_path: Path) -> None:
+    store = await _store(tmp_path, timeout_s=0.3)
+    gate = threading.Event()
+    ran: list[str] = []
+    busy = store._executor.submit(gate.wait, 5)  # the DB thread is taken, with no timeout
+    with pytest.raises(Timeout):
+        await store.run(ran.append, "queued")  # waits behind it past its own timeout
+    gate.set()
+    busy.result(5)
+    assert await store.run(lambda: store.db.execute_sql("SELECT 1").fetchone()) == (1,)
+    assert ran == []  # dropped from the queue: it never ran late
+    await store.close()
