@@ -93,6 +93,9 @@ async def insights_list(params: ListParams, ctx: RpcContext) -> ListResult:
         (i for i in wi.current if params.kind in (None, i.kind)),
         key=lambda i: (-SEVERITY_RANK[i.severity], KIND_ORDER.index(i.kind), i.key),
     )
+    # Read with the set, before the awaits below: a recompute finishing meanwhile must not
+    # pair this (older) set with its newer clock (seen in CI: an empty set "computed" at 1).
+    computed_clock, computing, seen = wi.computed_clock, wi.computing, dict(wi.seen)
     counts: dict[Severity, int] = {}
     for i in selected:
         counts[i.severity] = counts.get(i.severity, 0) + 1
@@ -101,13 +104,13 @@ async def insights_list(params: ListParams, ctx: RpcContext) -> ListResult:
     )
     latest = await daemon.store.run(store.latest_generation, daemon.store.db, wi.ws.id)
     return ListResult(
-        computed_clock=wi.computed_clock,
-        computing=wi.computing,
+        computed_clock=computed_clock,
+        computing=computing,
         sources=dict(wi.sources),
         total=len(selected),
         by_severity=dict(sorted(counts.items(), key=lambda kv: -SEVERITY_RANK[kv[0]])),
         insights=[
-            InsightOut.model_validate(service.insight_json(i, wi.seen[i.key]))
+            InsightOut.model_validate(service.insight_json(i, seen[i.key]))
             for i in selected[: params.limit]
         ],
         history=[HistoryOut.model_validate(h, from_attributes=True) for h in history],
