@@ -3,9 +3,10 @@
 Bulk work (a recompute, a whole report, rows to store) goes through `asyncio.to_thread` to the
 default executor, which `serve` caps at `BULK_THREADS`: every runnable Python thread competes
 with the event loop for the GIL, and CPython does not hand it over fairly among several (with
-six busy, a search on the loop once waited 0.6 s). Work someone is waiting for right now (a
-request's file read or report, a file change being settled, an edited file parsed) goes
-through `interactive`, a pool of its own, so it never queues behind bulk work.
+six busy, a search on the loop once waited 0.6 s). Work someone is waiting for right now goes
+through `interactive`, a pool of its own, so it never queues behind bulk work: a request's file
+read or report, a file change being settled, a workspace reconciled (it is `pending` until
+then), an edited file parsed.
 """
 
 from __future__ import annotations

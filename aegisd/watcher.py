@@ -170,9 +170,7 @@ class LiveWorkspace:
                     )
                 if settled.gitignore_changed:
                     self.rules = self._make_rules()
-                    extra = await asyncio.to_thread(
-                        reconcile, self.ws.root, self.rules, dict(self.known)
-                    )
+                    extra = await interactive(reconcile, self.ws.root, self.rules, dict(self.known))
                     _merge(settled, extra)
                 new_dirs = [d for d in settled.walked_dirs if d not in rechecked]
                 if new_dirs:
@@ -192,9 +190,7 @@ class LiveWorkspace:
             token = f"reconcile-{self.ws.id}-{self.batches}"
             self._progress(token, f"reconciling {self.ws.name} ({reason})", 0, None)
             try:
-                settled = await asyncio.to_thread(
-                    reconcile, self.ws.root, self.rules, dict(self.known)
-                )
+                settled = await interactive(reconcile, self.ws.root, self.rules, dict(self.known))
                 await self._commit(settled, "reconcile")
             finally:
                 self._processing -= 1
