@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,11 @@ def test_workspace_may_be_omitted_only_when_one_is_open(
     with pytest.raises(RpcCallError) as info:
         daemon.call("settings.get")
     assert error_code(info) == "INVALID_PARAMS"
-    assert daemon.call("settings.get", {"workspace": ws["id"]})["pending"] is False
+    # pending until its first reconciliation (in a thread) is done: soon, for an empty dir
+    deadline = time.monotonic() + 10
+    while daemon.call("settings.get", {"workspace": ws["id"]})["pending"]:
+        assert time.monotonic() < deadline, "the new workspace stayed pending"
+        time.sleep(0.02)
     assert daemon.call("settings.get", {"workspace": str(second)})["settings"]
     closed = daemon.call("workspace.close", {"workspace": ws["id"]})
     assert closed["closed"]["root"] == str(second)
