@@ -20,6 +20,7 @@ from aegisd import systemd
 from aegisd.app import create_app
 from aegisd.config import DaemonConfig
 from aegisd.daemon import Daemon, StartupError
+from aegisd.memory import CollectorPolicy
 from aegisd.security import load_or_create_token
 from aegisd.store.database import StoreOpenError
 from aegisd.threads import limit_bulk_threads
@@ -114,6 +115,8 @@ async def serve(config: DaemonConfig) -> int:
         loop.add_signal_handler(sig, stop.set)
     owned_socket = False
     runner: web.AppRunner | None = None
+    collector = CollectorPolicy(lambda: (daemon.dispatcher.started, daemon.dispatcher.in_flight))
+    sweeps: asyncio.Task[None] | None = None
     try:
         try:
             await daemon.start()
@@ -131,6 +134,8 @@ async def serve(config: DaemonConfig) -> int:
         # indexing runs in the background and reports `pending` until done.
         for root in roots:
             await daemon.workspaces.open(root)
+        collector.install()
+        sweeps = asyncio.create_task(collector.run(), name="gc-idle-sweep")
         sockets = activated or [bind_unix_socket(socket_path)]
         owned_socket = not activated
         for sock in sockets:
@@ -155,6 +160,9 @@ async def serve(config: DaemonConfig) -> int:
         logger.info("shutting down: draining in-flight requests")
         systemd.notify("STOPPING=1")
     finally:
+        if sweeps is not None:
+            sweeps.cancel()
+        collector.uninstall()
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

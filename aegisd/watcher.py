@@ -25,7 +25,7 @@ from watchfiles import Change, awatch
 from aegisd.filestate import FileStat, Settled, reconcile, settle
 from aegisd.ignore import IgnoreRules
 from aegisd.store.core_models import FileStateRow, WorkspaceRow
-from aegisd.threads import interactive
+from aegisd.threads import interactive, note_interactive
 from aegisd.workspace import ChangeBatch, Workspace
 
 if TYPE_CHECKING:
@@ -284,6 +284,7 @@ class LiveWorkspace:
                 self.ws.degraded = None
             rels = [rel for _, path in changes if (rel := self.rules.relative(path))]
             if rels:
+                note_interactive()  # bulk work steps aside until this change is answered
                 self.touch(rels)
 
     async def _degrade(self, exc: Exception) -> None:

@@ -35,6 +35,7 @@ from aegisd.rpc.errors import (
 )
 from aegisd.rpc.registry import FreshResult, RegisteredMethod, WorkspaceParams
 from aegisd.settings import validation_errors
+from aegisd.threads import note_interactive
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -97,6 +98,7 @@ class Dispatcher:
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
         self.in_flight = 0
+        self.started = 0  # requests ever started: tells an idle moment (aegisd.memory)
 
     def handle(self, body: bytes | str, caller: Caller) -> Coroutine[Any, Any, str | None]:
         """Answer one HTTP body or WebSocket frame (await the result). Not a coroutine itself:
@@ -145,6 +147,7 @@ class Dispatcher:
         text: str | RpcError
         started = _clock()
         self.in_flight += 1
+        self.started += 1
         try:
             method = daemon.registry.get(name)
             if method is None:
@@ -152,6 +155,8 @@ class Dispatcher:
             else:
                 try:
                     spec = method.spec
+                    if not spec.probe:
+                        note_interactive(started)
                     daemon.limits.check(caller.client, spec.cost)
                     # The usual request's steps inline (a call each costs as much as the step).
                     params = _empty_params(spec.params) if raw is _NO_ID else None

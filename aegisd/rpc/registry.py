@@ -67,6 +67,9 @@ class RpcMethod:
     cost: str = "read"
     #: answers from memory without waiting on I/O: a WebSocket runs it inline, not in a task
     instant: bool = False
+    #: a liveness or progress probe (health, status): clients poll these, so answering one does
+    #: not make background work step aside (`aegisd.threads`) as other requests do
+    probe: bool = False
 
     def result_model(self) -> type[BaseModel]:
         """The result model: explicit, or the handler's return annotation."""

@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from aegisd.threads import step_aside
 from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import ImportRef
 from aegisd_codemap.resolve import ModuleIndex, package_name
@@ -43,6 +44,7 @@ def build_import_graph(
     index = ModuleIndex(imports.keys() if paths is None else paths)
     graph = ImportGraph()
     for path, refs in imports.items():
+        step_aside()  # in a bulk thread: a whole workspace's graph takes a while
         edges = graph.edges.setdefault(path, {})
         external = graph.external.setdefault(path, {})
         language = detect_language(path)

@@ -6,7 +6,6 @@ workspace changes (the cache entries depend on every path).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -16,6 +15,7 @@ from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import NotFound
 from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.classgraph import ClassGraph, build_class_graph
 from aegisd_codemap.graph import ImportGraph, build_import_graph, dependents, import_cycles
@@ -32,7 +32,7 @@ async def _cached(ctx: RpcContext, name: str, build: Callable[[dict[str, FileExt
     value = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws.id, key)
     if value is None:
         snapshot = dict(index.files)
-        value = await asyncio.to_thread(build, snapshot)
+        value = await interactive(build, snapshot)
         ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws.id, key, value, paths=(ANY_PATH,))
     return value  # type: ignore[no-any-return]
 

@@ -299,7 +299,7 @@ def methods() -> list[RpcMethod]:
     found = ("NOT_FOUND", "INVALID_PATH")
     return [
         RpcMethod("index.search", SearchParams, search, summary="Ranked symbol search", instant=True),
-        RpcMethod("index.status", WorkspaceParams, index_status, summary="Files, symbols, languages, errors", instant=True),
+        RpcMethod("index.status", WorkspaceParams, index_status, summary="Files, symbols, languages, errors", instant=True, probe=True),
         RpcMethod("index.file", FileParams, index_file, summary="Outline, errors and metrics of one file", errors=found, instant=True),
         RpcMethod("index.preview", PreviewParams, preview, summary="Text of a file or a line range (root-confined)",
                   errors=(*found, "TOO_LARGE", "UNSUPPORTED")),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from aegisd.daemon import StateKey
+from aegisd.threads import background
 from aegisd_codemap import store
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
@@ -213,7 +214,10 @@ async def _save(
         return
     for at in range(0, max(len(updates), len(gone)), SAVE_CHUNK_FILES):
         end = at + SAVE_CHUNK_FILES
-        await daemon.store.run(store.save, db, ws_id, updates[at:end], gone[at:end])
+        # Rows are built in a bulk thread, stepping aside for requests: the DB thread only
+        # writes them.
+        prepared = await background(store.rows, ws_id, updates[at:end], gone[at:end])
+        await daemon.store.run(store.write, db, prepared)
 
 
 async def rebuild(daemon: Daemon, ws: Workspace) -> None:

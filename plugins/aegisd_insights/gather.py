@@ -12,6 +12,7 @@ from typing import Any, cast
 from aegisd_codemap.graph import build_import_graph, import_cycles
 from aegisd_codemap.model import FileExtract, ImportRef
 
+from aegisd.threads import step_aside
 from aegisd_insights.compute import compute_insights
 from aegisd_insights.inputs import (
     SEVERITY_RANK,
@@ -144,7 +145,10 @@ def inputs_from_index(
     fresh: dict[str, tuple[FileExtract, FileInput | None, tuple[SymbolInput, ...]]] = {}
     for path, f in files.items():
         entry = known.get(path)
-        fresh[path] = entry if entry is not None and entry[0] is f else (f, *_file_inputs(path, f))
+        if entry is None or entry[0] is not f:
+            step_aside()
+            entry = (f, *_file_inputs(path, f))
+        fresh[path] = entry
     memo.files = fresh
     memo.graphed = graphed = _graphed(files, memo.graphed)
     return InsightInputs(

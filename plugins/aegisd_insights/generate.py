@@ -7,7 +7,6 @@ added. An identical prompt for the same model is answered from the store without
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import time
@@ -19,6 +18,7 @@ from aegisd_codemap.service import CODEMAP
 from loguru import logger
 
 from aegisd.rpc.errors import RpcError
+from aegisd.threads import interactive
 from aegisd_insights import service, store
 from aegisd_insights.errors import OllamaError
 from aegisd_insights.ollama import ChatProgress, OllamaClient, ProgressCallback
@@ -75,7 +75,7 @@ async def _snippets(daemon: Daemon, wi: service.WorkspaceInsights) -> dict[str, 
         )
         if symbol is not None:
             wanted.append((path, qualname, symbol.line, symbol.end_line))
-    return await asyncio.to_thread(_read_snippets, wi.ws.root, wanted)
+    return await interactive(_read_snippets, wi.ws.root, wanted)
 
 
 async def generate(

@@ -18,6 +18,7 @@ from loguru import logger
 
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import RpcError, Unavailable
+from aegisd.threads import background
 from aegisd_insights import gather, store
 from aegisd_insights.breaker import CircuitBreaker
 from aegisd_insights.inputs import CloneData, LintIssue
@@ -190,7 +191,7 @@ async def _read_lint(daemon: Daemon, wi: WorkspaceInsights) -> bool:
     report = await _call(daemon, "lint.report", ws_param)
     if report is None:
         return False
-    issues, summary, changed = await asyncio.to_thread(_lint_read, report, wi.lint)
+    issues, summary, changed = await background(_lint_read, report, wi.lint)
     wi.lint, wi.lint_summary, wi.sources["lint"] = issues, summary, True
     wi.lint_signature = None if report.get("running") else signature
     return changed
@@ -249,7 +250,7 @@ async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
             return
         snapshot = dict(index.files) if index is not None else {}
         wi.sources["index"] = index is not None
-        found, stage = await asyncio.to_thread(
+        found, stage = await background(
             gather.evaluate, snapshot, wi.lint, wi.clones, thresholds, wi.memo
         )
         await _apply(daemon, wi, found, clock)
@@ -300,7 +301,7 @@ def _diff(
 async def _apply(daemon: Daemon, wi: WorkspaceInsights, found: list[Insight], clock: int) -> None:
     # wi.current and wi.seen change only here, under wi.lock: a thread may read them meanwhile
     if len(found) + len(wi.current) > THREADED_DIFF_INSIGHTS:
-        diff = await asyncio.to_thread(_diff, wi.current, wi.seen, found, clock)
+        diff = await background(_diff, wi.current, wi.seen, found, clock)
     else:
         diff = _diff(wi.current, wi.seen, found, clock)
     if diff is None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from aegisd import threads
 from aegisd.settings import DEFAULT_EXCLUDE_DIRS
 from aegisd_lint.discovery import VersionCache, venv_python
 from aegisd_lint.issues import Status, ToolResult, status_for
@@ -187,7 +188,9 @@ async def _run_command(
         if parser.quick_finish:
             parsed = parser.finish(ended.returncode, ended.stderr)
         else:
-            parsed = await asyncio.to_thread(parser.finish, ended.returncode, ended.stderr)
+            # a background pass's output is parsed stepping aside for requests
+            off_loop = threads.background if background else asyncio.to_thread
+            parsed = await off_loop(parser.finish, ended.returncode, ended.stderr)
     except ToolFailure as failure:
         return outcome.error(failure.code, failure.message)
     except Exception as exc:

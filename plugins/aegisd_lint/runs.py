@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
 
+from aegisd import threads
 from aegisd.store.core_models import now_iso
 from aegisd_lint import inputs, model, plan, store
 from aegisd_lint.deps import Dependencies
@@ -81,6 +82,8 @@ class _Run:
         self.ws = lw.ws
         self.request = request
         self.progress = progress
+        # thread work of a pass nobody asked for steps aside for requests; `lint.run`'s does not
+        self._off_loop = asyncio.to_thread if request.trigger == "run" else threads.background
         self.linters = model.get(daemon)
         self.settings = model.settings_of(lw.ws)
         self.enabled = [name for name in self.linters.tools if self.settings.enabled(name)]
@@ -153,7 +156,7 @@ class _Run:
         await self._hash_all()
         graph, previous = await inputs.import_graphs(self.daemon, self.lw, self.hashes)
         deps = Dependencies(self.hashes, graph, previous)
-        await asyncio.to_thread(deps.prepare)
+        await self._off_loop(deps.prepare)
         return deps
 
     # -- one pass per tool ----------------------------------------------------------------------
@@ -212,7 +215,7 @@ class _Run:
             todo = self._plan(tool, deps, stored, version, args, list(edited))
         else:
             deps = await self._deps_for(tool)
-            todo = await asyncio.to_thread(self._plan, tool, deps, stored, version, args)
+            todo = await self._off_loop(self._plan, tool, deps, stored, version, args)
         state.unverified -= set(todo.scope) - set(todo.run)
         if not todo.run:
             change = self.lw.results.replace(tool.name, {}, todo.removed)
@@ -245,7 +248,7 @@ class _Run:
             state.unverified |= set(todo.run)
         else:
             if len(todo.run) > SAVE_CHUNK_ROWS:  # a whole-workspace pass: off the event loop
-                updates = await asyncio.to_thread(self._file_results, todo, result)
+                updates = await self._off_loop(self._file_results, todo, result)
             else:
                 updates = self._file_results(todo, result)
             state.outcome = "ok"
@@ -331,6 +334,7 @@ class _Run:
     def _file_results(self, todo: _Pass, result: ToolResult) -> dict[str, FileResult]:
         found: dict[str, list[Issue]] = {path: [] for path in todo.run}
         for issue in result.issues:
+            threads.step_aside()
             # a whole-program tool also reports on files it followed; those did not change
             if issue.path in found:
                 found[issue.path].append(issue)
@@ -372,7 +376,7 @@ class _Run:
         if len(updates) <= SAVE_CHUNK_ROWS:
             rows = store.result_rows(self.ws.id, tool, updates)
         else:
-            rows = await asyncio.to_thread(store.result_rows, self.ws.id, tool, updates)
+            rows = await self._off_loop(store.result_rows, self.ws.id, tool, updates)
         # A whole-workspace pass in short transactions, the outcome with the last one: a
         # file change's write (urgent) gets in between instead of waiting for all of it.
         last = max(0, len(rows) - SAVE_CHUNK_ROWS)

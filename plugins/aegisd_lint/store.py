@@ -16,6 +16,7 @@ import peewee
 from pydantic import TypeAdapter
 
 from aegisd.store.migrations import Migration
+from aegisd.threads import step_aside
 from aegisd_lint.issues import Issue, Totals
 from aegisd_lint.state import FileResult, Results, ToolState
 
@@ -100,18 +101,21 @@ def save_tool(
 
 def result_rows(ws_id: str, tool: str, updates: Mapping[str, FileResult]) -> list[ResultRow]:
     """`lint_result` rows of a pass's results: built off the DB thread for large passes."""
-    return [
-        (
-            ws_id,
-            tool,
-            path,
-            result.key,
-            result.run,
-            _ISSUES.dump_json(result.issues).decode(),
-            result.totals.model_dump_json() if result.totals is not None else None,
+    rows = []
+    for path, result in updates.items():
+        step_aside()
+        rows.append(
+            (
+                ws_id,
+                tool,
+                path,
+                result.key,
+                result.run,
+                _ISSUES.dump_json(result.issues).decode(),
+                result.totals.model_dump_json() if result.totals is not None else None,
+            )
         )
-        for path, result in updates.items()
-    ]
+    return rows
 
 
 def save_rows(

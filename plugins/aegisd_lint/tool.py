@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from aegisd.threads import step_aside
 from aegisd_lint.issues import Issue, Totals
 
 
@@ -113,6 +114,7 @@ class JsonLinesParser(OutputParser):
 
     def finish(self, returncode: int, stderr: str) -> Parsed:
         for line in self._partial.splitlines():
+            step_aside()
             self._line(line)
         if returncode not in self.ok_returncodes:
             raise tool_failed(returncode, stderr, self.first_bad_line)

@@ -237,6 +237,6 @@ def methods() -> list[RpcMethod]:
         RpcMethod("similarity.check", CheckParams, check,
                   errors=("INVALID_PATH", "NOT_FOUND", "TOO_LARGE", "UNSUPPORTED", *waits),
                   summary="Clones of a snippet or of one file in the whole index"),
-        RpcMethod("similarity.status", WorkspaceParams, status, instant=True,
+        RpcMethod("similarity.status", WorkspaceParams, status, instant=True, probe=True,
                   summary="Files indexed, analyzed and loaded; whether the index is ready"),
     ]  # fmt: skip

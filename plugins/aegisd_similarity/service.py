@@ -21,6 +21,7 @@ from loguru import logger
 
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import Unavailable
+from aegisd.threads import background, step_aside
 from aegisd_similarity import store
 from aegisd_similarity.index import CloneIndex
 from aegisd_similarity.match import CloneParams
@@ -180,7 +181,7 @@ async def _load(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None:
             and s.tokens.language in state.config.languages
         ]
         async with state.lock:
-            await asyncio.to_thread(_add_stored, index, indexed)
+            await background(_add_stored, index, indexed)
         # Rows left out get an impossible hash: the first pass analyzes or deletes them.
         usable = {s.path for s in indexed}
         state.hashes.update(
@@ -228,16 +229,18 @@ async def _pass(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None:
     pool, index = get(daemon).pool, state.index
     results: list[Analyzed] = []
     progress = _reporter(daemon, ws, state) if full or large else None
+    # A large batch is background work; an edit's few files are someone waiting.
+    apply = background if large else asyncio.to_thread
     if removed:
         async with state.lock:
-            await asyncio.to_thread(_apply, index, [], removed)
+            await apply(_apply, index, [], removed)
     # Each chunk is indexed as it comes, while the workers analyze the next ones.
     chunks = pool.stream(ws.root, analyze, index.k, index.window, progress)
     async with aclosing(chunks):
         async for chunk in chunks:
             results += chunk
             async with state.lock:
-                await asyncio.to_thread(_apply, index, chunk, [])
+                await apply(_apply, index, chunk, [])
     if large:
         async with state.lock:
             await _prepare(ws, index, pool)
@@ -270,7 +273,7 @@ async def _prepare(ws: Workspace, index: CloneIndex, pool: AnalysisPool) -> None
     try:
         # Fresh workers: those that analyzed hold on to what reading took (some 30 MiB each).
         async with pool.hold():
-            await asyncio.to_thread(index.prepare, params, pool.match)
+            await background(index.prepare, params, pool.match)
     except Exception:  # only the first report gets slower
         logger.opt(exception=True).warning("similarity {}: matching in workers failed", ws.id)
 
@@ -278,6 +281,7 @@ async def _prepare(ws: Workspace, index: CloneIndex, pool: AnalysisPool) -> None
 def _rebuilt(index: CloneIndex, max_postings: int) -> CloneIndex:
     fresh = CloneIndex(index.k, index.window, max_postings)
     for tokens, prints in index.items():
+        step_aside()
         fresh.add_file(tokens, prints)
     return fresh
 
@@ -286,6 +290,7 @@ def _apply(index: CloneIndex, results: list[Analyzed], removed: list[str]) -> No
     for path in removed:
         index.remove_file(path)
     for a in results:
+        step_aside()
         if a.tokens is None:  # unreadable, or read but not indexed: its earlier version goes
             index.remove_file(a.path)
         else:

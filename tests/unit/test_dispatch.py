@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from aegisd import threads
 from aegisd.config import RateLimitsConfig
 from aegisd.daemon import Daemon
 from aegisd.limits import RateLimiter
@@ -147,3 +148,17 @@ def test_internal_answers_are_plain_data_the_same_as_one_dump() -> None:
         summary={"issues": 5},
     )
     assert _plain(report) == report.model_dump(mode="json")
+
+
+async def test_requests_but_not_probes_make_background_work_step_aside(
+    app_daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(threads, "_last_interactive", -1e9)
+    dispatcher = app_daemon.dispatcher
+    started = dispatcher.started
+    for probe in ("daemon.health", "daemon.status"):
+        await dispatcher.handle(f'{{"jsonrpc":"2.0","method":"{probe}","id":1}}', _caller())
+    assert not threads.busy()
+    await dispatcher.handle('{"jsonrpc":"2.0","method":"workspace.list","id":1}', _caller())
+    assert threads.busy()
+    assert dispatcher.started == started + 3  # every request counts towards an idle check

@@ -130,3 +130,26 @@ async def test_updates_are_answered_first_and_stored_in_order(
     await service.flush(app_daemon, ws.id)
     files, _, _ = await app_daemon.store.run(store.load, app_daemon.store.db, ws.id)
     assert [s.name for s in files["a.py"].symbols] == ["third_name"]  # the last write won
+
+
+async def test_a_batch_of_files_is_stored_in_place_of_their_old_rows(
+    app_daemon: Daemon, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    ws = await _open_indexed(
+        app_daemon, root, {f"m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(5)}
+    )
+
+    async def stored() -> dict[str, list[str]]:
+        await service.flush(app_daemon, ws.id)
+        files, _, _ = await app_daemon.store.run(store.load, app_daemon.store.db, ws.id)
+        return {path: [s.name for s in f.symbols] for path, f in sorted(files.items())}
+
+    assert await stored() == {f"m{i}.py": [f"f{i}"] for i in range(5)}
+    # More files than an editor's save: the rows are built in a bulk thread, then written.
+    for i in range(3):
+        (root / f"m{i}.py").write_text(f"def g{i}():\n    return {i}\n")
+    (root / "m4.py").unlink()
+    changes = {"m0.py": "modified", "m1.py": "modified", "m2.py": "modified", "m4.py": "deleted"}
+    await service.changed(app_daemon, ws, ChangeBatch(ws.clock, changes, "test"))
+    assert await stored() == {"m0.py": ["g0"], "m1.py": ["g1"], "m2.py": ["g2"], "m3.py": ["f3"]}
