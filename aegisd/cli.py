@@ -95,8 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
+    from aegisd.castore import import_aiohttp
     from aegisd.config import ConfigError, load_config
     from aegisd.log import configure_logging
+
+    import_aiohttp()  # first, and without reading the CA store: see aegisd.castore
     from aegisd.server import ServeError, serve
 
     flags = {

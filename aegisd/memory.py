@@ -11,18 +11,27 @@ what was allocated since, and a full one starts only when those newer objects re
 the frozen ones. Frozen objects that become cyclic garbage are found by the idle sweep: at most
 every `sweep_every_s`, once no request has come for `idle_s`, everything is unfrozen and
 collected once (the frozen survivors of that collection are frozen again).
+
+`limit_malloc_arenas` is the other half: glibc gives threads that allocate at the same time
+arenas of their own (up to eight per core) and keeps freed memory in each. The daemon's threads
+take turns on the GIL anyway; two arenas cost it nothing and its RSS some 3 MiB less with the
+stdlib indexed (measured with `MALLOC_ARENA_MAX=2`, which this sets from inside).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 from loguru import logger
 
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
 SWEEP_EVERY_S = 600.0
 IDLE_S = 5.0
 _CHECK_EVERY_S = 1.0
@@ -112,3 +121,16 @@ class CollectorPolicy:
             await asyncio.sleep(_CHECK_EVERY_S)
             if self.sweep_due():
                 self.sweep()
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas; False where there is no glibc `mallopt` or the user set
+    `MALLOC_ARENA_MAX` (their choice stands)."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return bool(mallopt(_M_ARENA_MAX, arenas))

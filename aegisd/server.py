@@ -20,7 +20,7 @@ from aegisd import systemd
 from aegisd.app import create_app
 from aegisd.config import DaemonConfig
 from aegisd.daemon import Daemon, StartupError
-from aegisd.memory import CollectorPolicy
+from aegisd.memory import CollectorPolicy, limit_malloc_arenas
 from aegisd.security import load_or_create_token
 from aegisd.store.database import StoreOpenError
 from aegisd.threads import limit_bulk_threads
@@ -101,6 +101,7 @@ async def serve(config: DaemonConfig) -> int:
     # The event loop takes the GIL back at every wake-up; with plugins' threads busy (a first
     # lint pass, clone matching) each take waited up to the default 5 ms, several per request.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    limit_malloc_arenas()  # before plugins start their threads
     limit_bulk_threads(asyncio.get_running_loop())
     socket_path = config.socket_path
     activated = systemd.listen_sockets()

@@ -87,7 +87,7 @@ async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
     if cached is None:
         cached = []
         for hit in index.search.query(params.query, params.kind, params.path_glob, params.limit):
-            symbol = index.symbols[hit.symbol_id]
+            symbol = index.symbol(hit.symbol_id, hit.path)
             cached.append(
                 SearchHit(
                     name=hit.name,

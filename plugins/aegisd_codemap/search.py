@@ -36,6 +36,7 @@ _LONG_QUERY = 12
 _MAX_VIEWS = 16  # per group: all, per kind, per recent glob
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _RARE_LINES = 8  # a query character in fewer than 1 line in 8: its lines are tried one by one
+_OFFSET = "i"  # line starts: 4 bytes each (a group's joined names stay far below 2 GiB)
 _SCORES = {"exact": 1.0, "prefix": 0.8, "word": 0.6, "substring": 0.4, "subsequence": 0.2}
 
 Row = tuple[int, str, str, str, str]
@@ -78,8 +79,8 @@ class _Blob:
 
     def __init__(self, lines: list[str]) -> None:
         self.text = "\n" + "\n".join(lines) + "\n"
-        # An int array, not a list: a list holds an int object per line (7x the memory).
-        self.starts = array("q", accumulate((len(line) + 1 for line in lines), initial=1))
+        # A C int array, not a list: a list holds an int object per line (8x the memory).
+        self.starts = array(_OFFSET, accumulate((len(line) + 1 for line in lines), initial=1))
         self._counts: dict[str, int] = {}
 
     def find_all(self, needle: str) -> Iterator[int]:
@@ -109,7 +110,7 @@ class _Blob:
         index, row) puts the next of `added` before it; `edits` are in order."""
         text, starts = self.text, self.starts
         pieces = ["\n"]
-        out = array("q")
+        out = array(_OFFSET)
         length = 1  # of the new text so far
         at = 0  # the next old line not yet copied
         fresh = iter(added)

@@ -22,6 +22,7 @@ import aiohttp
 from aiohttp.http_exceptions import LineTooLong
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aegisd.castore import verified_context
 from aegisd_insights.breaker import CircuitBreaker
 from aegisd_insights.errors import OllamaError, OllamaTimeout, OllamaUnavailable
 from aegisd_insights.prompt import Focus, prompt_hash
@@ -172,8 +173,12 @@ class OllamaClient:
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """A successful response; errors while opening or reading it become typed errors."""
         url = self._settings.base_url + path
+        # aiohttp's own verifying context has no CA certificates in the daemon (aegisd.castore)
+        tls = verified_context() if url.startswith("https:") else True
         try:
-            async with self._session.request(method, url, json=body, timeout=limits) as resp:
+            async with self._session.request(
+                method, url, json=body, timeout=limits, ssl=tls
+            ) as resp:
                 if resp.status >= 400:
                     raise await _http_error(resp)
                 yield resp

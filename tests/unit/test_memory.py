@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import platform
+import sys
 import weakref
 from collections.abc import Iterator
 
@@ -138,3 +140,11 @@ async def test_run_sweeps_when_due(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         task.cancel()
     assert policy.sweeps == 1  # the next one is another interval away
+
+
+def test_malloc_arenas_are_capped_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    glibc = sys.platform == "linux" and platform.libc_ver()[0] == "glibc"
+    assert memory.limit_malloc_arenas() is glibc
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert memory.limit_malloc_arenas() is False

@@ -18,6 +18,7 @@ from aegisd_insights.ollama import (
 from aegisd_insights.prompt import build_prompt, prompt_hash
 from pydantic import ValidationError
 
+from aegisd.castore import verified_context
 from tests.plugins.insights.fake_ollama import CHUNKS, MODELS, FakeOllama
 
 MakeSettings = Callable[..., OllamaSettings]
@@ -295,3 +296,24 @@ async def test_source_leaves_only_when_allowed(
     source_lines = [line.strip() for line in SNIPPET.splitlines()]
     leaked = [line for line in source_lines if line in text or line in raw]
     assert leaked == (source_lines if send_source else [])
+
+
+class _RecordingSession:
+    """Records the `ssl` argument of each request, then fails it as unreachable."""
+
+    def __init__(self) -> None:
+        self.tls: list[object] = []
+
+    def request(self, method: str, url: str, **kwargs: object) -> aiohttp.ClientResponse:
+        self.tls.append(kwargs.get("ssl"))
+        raise aiohttp.ClientConnectionError("recorded")
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_https_servers_are_verified_against_the_system_store(scheme: str) -> None:
+    session = _RecordingSession()
+    settings = OllamaSettings(base_url=f"{scheme}://ollama.example.com:11434")
+    client = OllamaClient(session, settings)  # type: ignore[arg-type]
+    status = await client.status()
+    assert not status.reachable
+    assert session.tls == ([verified_context()] if scheme == "https" else [True])
