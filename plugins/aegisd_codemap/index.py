@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sys import intern
 from typing import Any
 
+from aegisd.threads import step_aside
 from aegisd_codemap.model import FileExtract, Symbol
 from aegisd_codemap.search import SymbolSearch
 
@@ -41,6 +42,7 @@ class WorkspaceIndex:
         self.hashes.update(hashes)
         self.stale |= stale
         for extract in files.values():
+            step_aside()
             self._put(extract)
         self.counters.loaded += len(files)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -71,23 +72,22 @@ async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     async with codemap.locks[ws.id]:
         codemap.loading.add(ws.id)
         try:
-            files, hashes, stale = await daemon.store.run(store.load, daemon.store.db, ws.id)
-            # Built in a thread and swapped in whole; searches meanwhile read the store.
-            codemap.indexes[ws.id] = await asyncio.to_thread(_loaded_index, files, hashes, stale)
+            # Read and built in a thread and swapped in whole; searches meanwhile read the
+            # store, and the load steps aside for them.
+            index = await background(_loaded_index, daemon.store.path, ws.id)
+            codemap.indexes[ws.id] = index
         finally:
             codemap.loading.discard(ws.id)
-        logger.info("codemap {}: loaded {} files from the store", ws.id, len(files))
+        logger.info("codemap {}: loaded {} files from the store", ws.id, len(index.files))
     if ws.live is not None:
         await ws.live.ready.wait()
     await sync(daemon, ws, title="indexing")
     codemap.ready[ws.id].set()
 
 
-def _loaded_index(
-    files: dict[str, FileExtract], hashes: dict[str, str], stale: set[str]
-) -> WorkspaceIndex:
+def _loaded_index(db_path: Path, ws_id: str) -> WorkspaceIndex:
     index = WorkspaceIndex()
-    index.load(files, hashes, stale)
+    index.load(*store.load_stored(db_path, ws_id))
     index.search.prepare()
     return index
 

@@ -6,8 +6,10 @@ Functions here run on the daemon's DB thread (through `store.run`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from sys import intern
 from typing import Any
 
@@ -38,7 +40,14 @@ MIGRATIONS = [
             " is_async INTEGER NOT NULL, exported INTEGER NOT NULL,"
             " PRIMARY KEY (workspace_id, path, seq))",
         ],
-    )
+    ),
+    Migration(
+        PLUGIN,
+        2,
+        "symbol names by lowercase prefix",
+        # What a search right after a restart reads first (storedsearch.prefix_rows).
+        ["CREATE INDEX codemap_symbol_lower_name ON codemap_symbol (workspace_id, lower(name))"],
+    ),
 ]
 
 FILE_COLUMNS = (
@@ -50,16 +59,27 @@ SYMBOL_COLUMNS = (
 )
 
 
-def load(
-    db: peewee.SqliteDatabase, ws_id: str
-) -> tuple[dict[str, FileExtract], dict[str, str], set[str]]:
+Loaded = tuple[dict[str, FileExtract], dict[str, str], set[str]]
+
+
+def load(db: peewee.SqliteDatabase, ws_id: str) -> Loaded:
     """Every stored file of a workspace: extracts, content hashes, and which are stale."""
+    return _read(db.execute_sql, ws_id)
+
+
+def load_stored(db_path: Path, ws_id: str) -> Loaded:
+    """`load` through a read-only connection of its own, from any thread: a restart's load
+    (0.5 s of object building on the stdlib) keeps the DB thread free, and in a `background`
+    job it steps aside for the searches answered from the store meanwhile."""
+    with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
+        return _read(db.execute, ws_id)
+
+
+def _read(execute: Callable[[str, tuple[Any, ...]], Iterable[Any]], ws_id: str) -> Loaded:
     files: dict[str, FileExtract] = {}
     hashes: dict[str, str] = {}
     stale: set[str] = set()
-    cursor = db.execute_sql(
-        f"SELECT {FILE_COLUMNS} FROM codemap_file WHERE workspace_id = ?", (ws_id,)
-    )
+    cursor = execute(f"SELECT {FILE_COLUMNS} FROM codemap_file WHERE workspace_id = ?", (ws_id,))
     for (
         path,
         digest,
@@ -90,13 +110,16 @@ def load(
         hashes[path] = digest
         if is_stale:
             stale.add(path)
-    cursor = db.execute_sql(
+    cursor = execute(
         f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? ORDER BY path, seq",
         (ws_id,),
     )
     decorators: dict[str, tuple[str, ...]] = {}  # few distinct lists: parse each once
+    extract = None
     for row in cursor:
-        extract = files.get(row[0])
+        if extract is None or row[0] != extract.path:
+            step_aside()  # once per file: rows come ordered by path
+            extract = files.get(row[0])
         if extract is None:
             continue
         raw_decorators = row[10]

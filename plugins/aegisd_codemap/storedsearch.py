@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aegisd_codemap.search import Hit, SymbolSearch
 
@@ -41,6 +42,20 @@ def _like_escaped(char: str) -> str:
 
 def _subsequence_pattern(text: str) -> str:
     return "%" + "%".join(_like_escaped(c) for c in text) + "%"
+
+
+def _prefix_rows(db: sqlite3.Connection, ws_id: str, text: str, kind: str | None) -> list[Any]:
+    """Symbols whose lowercased name starts with `text` (ASCII), by a range on the index."""
+    sql = (
+        "SELECT rowid, name, qualname, kind, path, line, end_line, signature FROM codemap_symbol"
+        " WHERE workspace_id = ? AND lower(name) >= ? AND lower(name) < ?"
+    )
+    # Every string starting with `text` sorts below `text` + the highest code point.
+    args: list[str] = [ws_id, text, text + "\U0010ffff"]
+    if kind is not None:
+        sql += " AND kind = ?"
+        args.append(kind)
+    return db.execute(sql, args).fetchall()
 
 
 def search_stored(
@@ -69,11 +84,19 @@ def search_stored(
         sql += " AND kind = ?"
         args.append(kind)
     with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
-        rows = db.execute(sql, args).fetchall()
-        if len(rows) > MANY_CANDIDATES and not dotted and path_glob is None:
-            head = [r for r in rows if r[1].lower().startswith(text)]
+        rows = None
+        if not dotted and path_glob is None and text.isascii():
+            # Exact and prefix matches outrank every other tier: when they alone fill the
+            # answer, the index on lower(name) gives them without reading every symbol.
+            head = _prefix_rows(db, ws_id, text, kind)
             if len(head) >= limit:
                 rows = head
+        if rows is None:
+            rows = db.execute(sql, args).fetchall()
+            if len(rows) > MANY_CANDIDATES and not dotted and path_glob is None:
+                head = [r for r in rows if r[1].lower().startswith(text)]
+                if len(head) >= limit:
+                    rows = head
     details = {row[0]: (row[5], row[6], row[7]) for row in rows}
     ranked = SymbolSearch((row[0], row[1], row[2], row[3], row[4]) for row in rows)
     return [

@@ -30,6 +30,7 @@ from aegisd_lint.tool import CommandTool, InProcessTool, LintTool
 
 SAVE_CHUNK_ROWS = 200  # result rows per transaction when a pass is stored
 FOREGROUND_FILES = 8  # a daemon-started pass over more files runs at a lower CPU priority
+STEP_ASIDE_ISSUES = 256  # a pass over the stdlib has ~50k issues: not a pause per issue
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -333,8 +334,9 @@ class _Run:
 
     def _file_results(self, todo: _Pass, result: ToolResult) -> dict[str, FileResult]:
         found: dict[str, list[Issue]] = {path: [] for path in todo.run}
-        for issue in result.issues:
-            threads.step_aside()
+        for at, issue in enumerate(result.issues):
+            if not at % STEP_ASIDE_ISSUES:
+                threads.step_aside()
             # a whole-program tool also reports on files it followed; those did not change
             if issue.path in found:
                 found[issue.path].append(issue)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,10 @@ QUERIES = [
     {"query": "nothing_like_this"},
     {"query": "a", "limit": 2},
     {"query": "a", "path_glob": "pkg/*", "limit": 1},  # the prefix match is outside the glob
+    # Filled by exact and prefix matches: read through the index on lower(name).
+    {"query": "GET", "limit": 2},
+    {"query": "inner", "kind": "method", "limit": 2},
+    {"query": "go_fast", "limit": 1},
 ]
 
 
@@ -101,7 +106,23 @@ async def test_search_while_loading_reads_the_store_and_ranks_the_same(
     assert sum(1 for a in loaded if a["hits"]) == len(QUERIES) - 1
     await service.flush(app_daemon, ws.id)  # updates are stored after they are answered
     codemap.loading.add(ws.id)  # as right after a restart, while the index is read
+    prefix_rows = storedsearch._prefix_rows
+    shortcuts: list[int] = []
+
+    def counted(*args: Any) -> list[Any]:
+        rows = prefix_rows(*args)
+        shortcuts.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(storedsearch, "_prefix_rows", counted)
     stored = await answers()
+    assert shortcuts[-3:] == [2, 2, 1]  # each filled its answer: no full read
+    plan = sqlite3.connect(app_daemon.store.path).execute(
+        "EXPLAIN QUERY PLAN SELECT rowid FROM codemap_symbol"
+        " WHERE workspace_id = ? AND lower(name) >= ? AND lower(name) < ?",
+        (ws.id, "get", "get\U0010ffff"),
+    )
+    assert "codemap_symbol_lower_name" in str(plan.fetchall())
     assert all(a["pending"] for a in stored)
     assert [a["hits"] for a in stored] == [a["hits"] for a in loaded]
     # Many candidates: only exact and prefix ones are ranked when they fill the answer.
