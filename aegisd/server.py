@@ -131,12 +131,13 @@ async def serve(config: DaemonConfig) -> int:
             access_log=None,
         )
         await runner.setup()
-        # Roots open before the socket answers, so a client never sees them missing; their
-        # indexing runs in the background and reports `pending` until done.
-        for root in roots:
-            await daemon.workspaces.open(root)
         collector.install()
         sweeps = asyncio.create_task(collector.run(), name="gc-idle-sweep")
+        # Listening first: the roots' plugins start loading as they open, and the socket is
+        # up sooner without them in the way. Requests wait until the roots are open, so no
+        # client sees one missing; their indexing reports `pending` until done.
+        if roots:
+            daemon.dispatcher.hold()
         sockets = activated or [bind_unix_socket(socket_path)]
         owned_socket = not activated
         for sock in sockets:
@@ -149,6 +150,11 @@ async def serve(config: DaemonConfig) -> int:
                 config.tcp,
                 config.data_path / "token",
             )
+        try:
+            for root in roots:
+                await daemon.workspaces.open(root)
+        finally:
+            daemon.dispatcher.release()
         logger.info("aegisd {} listening on {} (pid {})", daemon.version, socket_path, os.getpid())
         systemd.notify("READY=1\nSTATUS=serving")
         watchdog = systemd.watchdog_interval()

@@ -99,6 +99,9 @@ class Dispatcher:
         self.daemon = daemon
         self.in_flight = 0
         self.started = 0  # requests ever started: tells an idle moment (aegisd.memory)
+        #: set while `serve` opens its --root workspaces with the socket already listening:
+        #: requests (probes aside) wait for it, so none sees a root missing
+        self.opening: asyncio.Event | None = None
 
     def handle(self, body: bytes | str, caller: Caller) -> Coroutine[Any, Any, str | None]:
         """Answer one HTTP body or WebSocket frame (await the result). Not a coroutine itself:
@@ -107,6 +110,15 @@ class Dispatcher:
         if type(payload) is dict:
             return self.answer(payload, caller)
         return self.handle_payload(payload, caller)
+
+    def hold(self) -> None:
+        """Hold requests (probes aside) until `release`."""
+        self.opening = asyncio.Event()
+
+    def release(self) -> None:
+        if self.opening is not None:
+            self.opening.set()
+            self.opening = None
 
     def is_instant(self, payload: Any) -> bool:
         """True for a single request to a method that answers without waiting on I/O."""
@@ -157,6 +169,8 @@ class Dispatcher:
                     spec = method.spec
                     if not spec.probe:
                         note_interactive(started)
+                        if self.opening is not None:
+                            await self.opening.wait()
                     daemon.limits.check(caller.client, spec.cost)
                     # The usual request's steps inline (a call each costs as much as the step).
                     params = _empty_params(spec.params) if raw is _NO_ID else None

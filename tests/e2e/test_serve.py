@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -305,3 +306,13 @@ def test_watchdog_is_pinged_from_the_event_loop(tmp_path: Path) -> None:
     assert sum("WATCHDOG=1" in m for m in messages) >= 2
     d.stop()
     listener.close()
+
+
+def test_roots_are_open_by_the_first_answer(daemon_factory: Any, tmp_path: Path) -> None:
+    # The socket listens before --root workspaces open; requests wait for them.
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "a.py").write_text("def first():\n    pass\n")
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    listed = d.call("workspace.list")
+    assert [ws["root"] for ws in listed["workspaces"]] == [str(root.resolve())]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import json
 from typing import Any
@@ -162,3 +163,19 @@ async def test_requests_but_not_probes_make_background_work_step_aside(
     await dispatcher.handle('{"jsonrpc":"2.0","method":"workspace.list","id":1}', _caller())
     assert threads.busy()
     assert dispatcher.started == started + 3  # every request counts towards an idle check
+
+
+async def test_held_requests_wait_for_the_roots_but_probes_do_not(app_daemon: Daemon) -> None:
+    dispatcher = app_daemon.dispatcher
+    dispatcher.hold()
+    listed = asyncio.ensure_future(
+        dispatcher.handle('{"jsonrpc":"2.0","method":"workspace.list","id":1}', _caller())
+    )
+    health = await dispatcher.handle('{"jsonrpc":"2.0","method":"daemon.health","id":2}', _caller())
+    assert json.loads(health or "")["result"]["status"] == "ok"
+    await asyncio.sleep(0.05)
+    assert not listed.done()
+    dispatcher.release()
+    async with asyncio.timeout(5):
+        assert "result" in json.loads(await listed or "")
+    dispatcher.release()  # again: nothing held, nothing happens
