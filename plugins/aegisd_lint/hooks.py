@@ -41,7 +41,8 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
 
 @hookimpl
 def aegisd_startup(daemon: Daemon) -> None:
-    """Collect the tools every plugin contributes."""
+    """Collect the tools every plugin contributes; clear scratch dirs a killed daemon left."""
+    model.clear_scratch(daemon)
     daemon.state[model.LINT] = service.collect_tools(daemon.host)
 
 

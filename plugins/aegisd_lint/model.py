@@ -4,6 +4,7 @@ scheduler, its pending changes and its worker task."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,6 +103,19 @@ def new_scheduler(linters: Linters, max_heavy: int) -> ToolScheduler:
     scheduler = ToolScheduler(max_heavy=max_heavy)
     scheduler.versions = linters.versions  # one version probe per executable, daemon-wide
     return scheduler
+
+
+def scratch_root(daemon: Daemon) -> Path:
+    """Where tool runs make their scratch dirs: under the data dir, emptied at each start, so
+    a daemon killed mid-run leaves nothing behind in the system's temp dir."""
+    return daemon.config.data_path / "lint" / "scratch"
+
+
+def clear_scratch(daemon: Daemon) -> None:
+    """Remove what runs of an earlier daemon left (one daemon per data dir runs at a time)."""
+    root = scratch_root(daemon)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
 
 
 def tool_cache_dir(daemon: Daemon, ws: Workspace, tool: str) -> Path:

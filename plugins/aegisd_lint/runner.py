@@ -35,13 +35,15 @@ async def run_tool(
     exclude_dirs: Iterable[str] = DEFAULT_EXCLUDE_DIRS,
     versions: VersionCache | None = None,
     background: bool = False,
+    scratch_root: Path | None = None,
 ) -> ToolResult:
     """Run `tool` on `files` ("/" paths relative to the absolute `root`, already validated) or,
     when None, on the whole workspace.
 
     `cache_dir` is a persistent directory for the tool's own cache, outside the workspace (by
     default a throwaway one); `versions` shares version probes between runs. A `background`
-    run's process group gets a lower CPU priority (see `execute`).
+    run's process group gets a lower CPU priority (see `execute`). The run's scratch dir is
+    made under `scratch_root` (the system's temp dir by default).
     """
     started = time.monotonic()
     base = Path(root)
@@ -51,7 +53,7 @@ async def run_tool(
     outcome = _Outcome(tool.name, names, started)
     if names == ():
         return outcome.done(Status.SKIPPED, message="no files to check")
-    scratch = Path(tempfile.mkdtemp(prefix=f"aegisd-lint-{tool.name}-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"aegisd-lint-{tool.name}-", dir=scratch_root))
     try:
         ctx = RunContext(
             root=base,

@@ -231,6 +231,7 @@ class _Run:
             self.settings.timeout_s(tool.name),
             args,
             cache_dir=model.tool_cache_dir(self.daemon, self.ws, tool.name),
+            scratch_root=model.scratch_root(self.daemon),
             exclude_dirs=self.ws.settings.exclude_dirs,
             # a pass nobody asked for, over more than an edit's files, yields the CPUs to
             # edits' passes and to requests; `lint.run` runs at full speed

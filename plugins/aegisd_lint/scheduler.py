@@ -46,6 +46,7 @@ class ToolScheduler:
         cache_dir: Path | None = None,
         exclude_dirs: Iterable[str] = DEFAULT_EXCLUDE_DIRS,
         background: bool = False,
+        scratch_root: Path | None = None,
     ) -> ToolResult:
         """`run_tool` once a slot is free; the timeout counts from the start, not the wait."""
         async with self.slot(tool):
@@ -59,4 +60,5 @@ class ToolScheduler:
                 exclude_dirs=exclude_dirs,
                 versions=self.versions,
                 background=background,
+                scratch_root=scratch_root,
             )

@@ -422,3 +422,29 @@ async def test_other_runs_have_the_daemon_priority(workspace: Path) -> None:
     write_script(workspace / ".venv" / "bin" / "fake-nice", NICENESS)
     result = await run_tool(NicenessTool(), workspace, None)
     assert [i.line - 1 for i in result.issues] == [os.nice(0)]
+
+
+class _ScratchUser(InProcessTool):
+    """Writes into its scratch dir, as mypy's cache does, and says where that was."""
+
+    name = "scratch_user"
+    version = "0"
+
+    def __init__(self) -> None:
+        self.scratch: Path | None = None
+
+    def check(self, ctx: RunContext) -> Parsed:
+        self.scratch = ctx.scratch_dir
+        (ctx.scratch_dir / "cache").mkdir()
+        (ctx.scratch_dir / "cache" / "data.json").write_text("{}")
+        return Parsed()
+
+
+async def test_scratch_dirs_are_made_under_the_root_given_and_removed(tmp_path: Path) -> None:
+    root = tmp_path / "scratch"
+    root.mkdir()
+    tool = _ScratchUser()
+    result = await run_tool(tool, tmp_path, scratch_root=root)
+    assert result.status is Status.PASS
+    assert tool.scratch is not None and tool.scratch.parent == root
+    assert list(root.iterdir()) == []  # gone with what the tool wrote in it

@@ -10,6 +10,7 @@ from aegisd_lint import hooks, model, rpc, service
 from aegisd_lint.scheduler import ToolScheduler
 
 from aegisd import hookimpl
+from aegisd.daemon import Daemon
 from aegisd.plugins import PluginHost
 from aegisd.workspace import ChangeBatch, Workspace
 
@@ -115,3 +116,12 @@ async def test_a_large_report_built_in_a_thread_equals_one_built_inline(
     threaded = await rpc._report(ctx, lw, params, None)
     assert threads and threads[0] != threading.main_thread().name
     assert threaded == inline and len(threaded.files) == 20
+
+
+async def test_startup_clears_scratch_dirs_a_killed_daemon_left(app_daemon: Daemon) -> None:
+    root = model.scratch_root(app_daemon)
+    left = root / "aegisd-lint-mypy-x1y2z3"
+    (left / "cache").mkdir(parents=True)
+    (left / "cache" / "3.11.json").write_text("{}")
+    hooks.aegisd_startup(app_daemon)
+    assert root.is_dir() and list(root.iterdir()) == []
