@@ -10,7 +10,8 @@ So the survivors of each full collection are frozen (`gc.freeze`): later collect
 what was allocated since, and a full one starts only when those newer objects reach a quarter of
 the frozen ones. Frozen objects that become cyclic garbage are found by the idle sweep: at most
 every `sweep_every_s`, once no request has come for `idle_s`, everything is unfrozen and
-collected once (the frozen survivors of that collection are frozen again).
+collected once (the frozen survivors of that collection are frozen again). A daemon that is
+never idle that long (a dashboard polling it) is swept anyway after `sweep_anyway_s`.
 
 `limit_malloc_arenas` is the other half: glibc gives threads that allocate at the same time
 arenas of their own (up to eight per core) and keeps freed memory in each. The daemon's threads
@@ -33,6 +34,7 @@ from loguru import logger
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
 SWEEP_EVERY_S = 600.0
+SWEEP_ANYWAY_S = 3600.0
 IDLE_S = 5.0
 _CHECK_EVERY_S = 1.0
 _OLDEST = len(gc.get_threshold()) - 1  # the generation a full collection is named by
@@ -50,11 +52,13 @@ class CollectorPolicy:
         activity: Callable[[], tuple[int, int]],
         *,
         sweep_every_s: float = SWEEP_EVERY_S,
+        sweep_anyway_s: float = SWEEP_ANYWAY_S,
         idle_s: float = IDLE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.activity = activity
         self.sweep_every_s = sweep_every_s
+        self.sweep_anyway_s = sweep_anyway_s
         self.idle_s = idle_s
         self.clock = clock
         self.sweeps = 0
@@ -97,7 +101,9 @@ class CollectorPolicy:
         return now - self._last_busy >= self.idle_s
 
     def sweep_due(self) -> bool:
-        return self.idle() and self.clock() - self._last_sweep >= self.sweep_every_s
+        idle = self.idle()  # called every time: it records activity
+        since = self.clock() - self._last_sweep
+        return since >= self.sweep_anyway_s or (idle and since >= self.sweep_every_s)
 
     def sweep(self) -> int:
         """Collect everything once, frozen objects included; returns what was collected."""

@@ -103,7 +103,7 @@ def test_the_sweep_collects_garbage_among_frozen_objects(policy: CollectorPolicy
 
 def test_a_sweep_is_due_only_after_the_interval_and_a_quiet_spell() -> None:
     activity, clock = Activity(), Clock()
-    policy = CollectorPolicy(activity, sweep_every_s=60, idle_s=5, clock=clock)
+    policy = CollectorPolicy(activity, sweep_every_s=60, sweep_anyway_s=600, idle_s=5, clock=clock)
     assert not policy.sweep_due()  # just started
     clock.now += 61
     assert policy.sweep_due()  # an interval on, and nothing happened for 5 s
@@ -117,6 +117,14 @@ def test_a_sweep_is_due_only_after_the_interval_and_a_quiet_spell() -> None:
     assert not policy.sweep_due()
     clock.now += 1
     assert policy.sweep_due()
+    policy.sweep()
+    for _ in range(599):  # a request every second for ten minutes: never idle
+        clock.now += 1
+        activity.started += 1
+        assert not policy.sweep_due()
+    clock.now += 1
+    activity.started += 1
+    assert policy.sweep_due()  # swept anyway
 
 
 def test_a_sweep_not_installed_leaves_nothing_frozen() -> None:
