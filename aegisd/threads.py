@@ -65,8 +65,13 @@ async def background(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
     """`fn(*args, **kwargs)` in the bulk lane as work nobody is waiting for: its `step_aside`
     calls yield to requests (each item is slowed down, never stopped)."""
     return await asyncio.get_running_loop().run_in_executor(
-        None, _yielding, partial(fn, *args, **kwargs)
+        None, yielding(partial(fn, *args, **kwargs))
     )
+
+
+def yielding(job: Callable[[], T]) -> Callable[[], T]:
+    """`job` as background work for an executor of its own: its `step_aside` calls yield."""
+    return partial(_yielding, job)
 
 
 def _yielding(job: Callable[[], T]) -> T:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aegisd_codemap import service as codemap_service
 from aegisd_codemap.graph import ImportGraph, build_import_graph
@@ -19,6 +19,9 @@ from aegisd_lint import model
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
     from aegisd.workspace import Workspace
+
+#: runs a function in a thread: `asyncio.to_thread` or `threads.background`
+OffLoop = Callable[..., Awaitable[Any]]
 
 #: how long a run waits for the code map's first index before going on without import graph
 CODEMAP_WAIT_S = 120.0
@@ -62,12 +65,16 @@ def _hash_files(root: Path, paths: list[str]) -> dict[str, str]:
 
 
 async def import_graphs(
-    daemon: Daemon, lw: model.WorkspaceLint, hashes: Mapping[str, str]
+    daemon: Daemon,
+    lw: model.WorkspaceLint,
+    hashes: Mapping[str, str],
+    off_loop: OffLoop = asyncio.to_thread,
 ) -> tuple[ImportGraph | None, ImportGraph | None]:
     """The code map's import graph now and at the previous pass; (None, None) without it.
 
     The code map reacts to the same change batches, in its own time: the graph is taken once
-    its index has the contents in `hashes` (or a newer batch is already waiting)."""
+    its index has the contents in `hashes` (or a newer batch is already waiting). A changed
+    graph is built through `off_loop` (`threads.background` for a pass nobody asked for)."""
     codemap = daemon.state.get(codemap_service.CODEMAP)
     if codemap is None:
         return None, None
@@ -90,7 +97,7 @@ async def import_graphs(
         return None, None
     if lw.graph_version != index.version:
         imports = {path: extract.imports for path, extract in index.files.items()}
-        graph = await asyncio.to_thread(build_import_graph, imports, list(imports))
+        graph = await off_loop(build_import_graph, imports, list(imports))
         lw.previous_graph, lw.graph, lw.graph_version = lw.graph, graph, index.version
     return lw.graph, lw.previous_graph
 

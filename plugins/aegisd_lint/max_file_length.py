@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aegisd import hookimpl
+from aegisd.threads import step_aside
 from aegisd_lint.issues import Issue, Severity
 from aegisd_lint.tool import InProcessTool, LintTool, Parsed, RunContext
 
@@ -46,6 +47,7 @@ class MaxFileLength(InProcessTool):
         """Given files are all checked; a workspace run checks code files outside excluded dirs."""
         issues: list[Issue] = []
         for rel in ctx.files if ctx.files is not None else _code_files(ctx):
+            step_aside()  # in a background pass: requests first
             try:
                 lines = count_lines(ctx.root / rel)
             except OSError:

@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from loguru import logger
@@ -65,7 +66,7 @@ async def run_tool(
         )
         if isinstance(tool, InProcessTool):
             outcome.version = tool.version
-            return await _run_in_process(tool, ctx, timeout_s, outcome)
+            return await _run_in_process(tool, ctx, timeout_s, outcome, background)
         if isinstance(tool, CommandTool):
             return await _run_command(
                 tool, ctx, timeout_s, extra_args, versions, outcome, background
@@ -137,11 +138,14 @@ def _in_process_threads() -> ThreadPoolExecutor:
 
 
 async def _run_in_process(
-    tool: InProcessTool, ctx: RunContext, timeout_s: float, outcome: _Outcome
+    tool: InProcessTool, ctx: RunContext, timeout_s: float, outcome: _Outcome, background: bool
 ) -> ToolResult:
     loop = asyncio.get_running_loop()
+    check = partial(tool.check, ctx)
     try:
-        checking = loop.run_in_executor(_in_process_threads(), tool.check, ctx)
+        # a background pass's rule steps aside for requests where it calls `step_aside`
+        job = threads.yielding(check) if background else check
+        checking = loop.run_in_executor(_in_process_threads(), job)
         parsed = await asyncio.wait_for(checking, timeout_s)
     except TimeoutError:
         return outcome.error("TIMEOUT", f"timed out after {timeout_s:g} s")

@@ -155,7 +155,9 @@ class _Run:
 
     async def _dependencies(self) -> Dependencies:
         await self._hash_all()
-        graph, previous = await inputs.import_graphs(self.daemon, self.lw, self.hashes)
+        graph, previous = await inputs.import_graphs(
+            self.daemon, self.lw, self.hashes, self._off_loop
+        )
         deps = Dependencies(self.hashes, graph, previous)
         await self._off_loop(deps.prepare)
         return deps

@@ -22,6 +22,7 @@ from aegisd_lint.tool import (
     RunContext,
 )
 
+from aegisd import threads
 from aegisd.workers import WORKER_NICENESS
 
 from .conftest import write_script
@@ -448,3 +449,26 @@ async def test_scratch_dirs_are_made_under_the_root_given_and_removed(tmp_path: 
     assert result.status is Status.PASS
     assert tool.scratch is not None and tool.scratch.parent == root
     assert list(root.iterdir()) == []  # gone with what the tool wrote in it
+
+
+class _LaneProbe(InProcessTool):
+    """Says whether its check ran as background work (where `step_aside` yields)."""
+
+    name = "lane_probe"
+    version = "0"
+
+    def __init__(self) -> None:
+        self.yielding: bool | None = None
+
+    def check(self, ctx: RunContext) -> Parsed:
+        self.yielding = bool(getattr(threads._lane, "yielding", False))
+        return Parsed()
+
+
+@pytest.mark.parametrize("background", [False, True])
+async def test_in_process_rules_step_aside_only_in_background_passes(
+    tmp_path: Path, background: bool
+) -> None:
+    tool = _LaneProbe()
+    await run_tool(tool, tmp_path, background=background)
+    assert tool.yielding is background
