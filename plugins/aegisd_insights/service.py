@@ -217,7 +217,8 @@ async def _read_clones(daemon: Daemon, wi: WorkspaceInsights) -> tuple[bool, boo
     signature: Any = wi.seen_clock
     if daemon.registry.get("similarity.status") is not None:
         status = await _call(daemon, "similarity.status", ws_param)
-        if status is None or not status.get("ready"):
+        # Not ready, or files still queued for it: its report is about to change.
+        if status is None or not status.get("ready") or status.get("queued"):
             return False, False
         signature = status.get("version")
     if signature == wi.clones_signature:

@@ -266,7 +266,11 @@ def test_clone_data_makes_duplication_hotspots(daemon_factory: Any, tmp_path: Pa
             time.sleep(0.1)
         return {i["key"]: i for i in answer["insights"] if i["kind"] == "duplication_hotspot"}
 
-    found = duplication()
+    # The clone index may be read between its passes: the next read brings the pair in.
+    deadline = time.monotonic() + 30
+    while not (found := duplication()):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     assert list(found) == ["duplication_hotspot:pkg/one.py", "duplication_hotspot:pkg/two.py"]
     one = found["duplication_hotspot:pkg/one.py"]
     assert (one["severity"], one["paths"], one["metrics"]) == (
