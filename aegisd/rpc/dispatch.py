@@ -116,6 +116,7 @@ class Dispatcher:
         self.opening = asyncio.Event()
 
     def release(self) -> None:
+        """Let held requests go on (and later ones straight through)."""
         if self.opening is not None:
             self.opening.set()
             self.opening = None

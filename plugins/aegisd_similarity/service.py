@@ -194,6 +194,7 @@ async def _load(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None:
 
 def _add_stored(index: CloneIndex, stored: list[store.Stored]) -> None:
     for s in stored:
+        step_aside()
         if s.tokens is not None:
             index.add_file(s.tokens, s.fingerprints)
 
