@@ -57,7 +57,7 @@ def busy() -> bool:
 def step_aside() -> None:
     """For loops of bulk work, between items: in a `background` job, sleep briefly (releasing
     the GIL) while busy. Anywhere else (the loop, the interactive lane) it does nothing."""
-    if _clock() - _last_interactive < QUIET_AFTER_S and getattr(_lane, "yielding", False):
+    if getattr(_lane, "yielding", False) and busy():
         _sleep(STEP_S)
 
 
