@@ -130,7 +130,7 @@ async def plugins_list(params: EmptyParams, ctx: RpcContext) -> PluginsListResul
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """The daemon's own methods."""
     return [
-        RpcMethod("daemon.health", EmptyParams, health, summary="Liveness and degraded reasons", instant=True, probe=True),
+        RpcMethod("daemon.health", EmptyParams, health, summary="Liveness and degraded reasons", instant=True, probe=True, while_opening=True),
         RpcMethod("daemon.status", EmptyParams, status, summary="Version, uptime, workspaces, plugins, caches", instant=True, probe=True),
         RpcMethod("daemon.shutdown", EmptyParams, shutdown, summary="Drain in-flight requests and exit", cost="write"),
         RpcMethod("rpc.discover", EmptyParams, discover, summary="OpenRPC document of every method"),

@@ -100,7 +100,7 @@ class Dispatcher:
         self.in_flight = 0
         self.started = 0  # requests ever started: tells an idle moment (aegisd.memory)
         #: set while `serve` opens its --root workspaces with the socket already listening:
-        #: requests (probes aside) wait for it, so none sees a root missing
+        #: requests (`while_opening` ones aside) wait for it, so none sees a root missing
         self.opening: asyncio.Event | None = None
 
     def handle(self, body: bytes | str, caller: Caller) -> Coroutine[Any, Any, str | None]:
@@ -112,7 +112,7 @@ class Dispatcher:
         return self.handle_payload(payload, caller)
 
     def hold(self) -> None:
-        """Hold requests (probes aside) until `release`."""
+        """Hold requests (`while_opening` ones aside: daemon.health) until `release`."""
         self.opening = asyncio.Event()
 
     def release(self) -> None:
@@ -170,8 +170,8 @@ class Dispatcher:
                     spec = method.spec
                     if not spec.probe:
                         note_interactive(started)
-                        if self.opening is not None:
-                            await self.opening.wait()
+                    if self.opening is not None and not spec.while_opening:
+                        await self.opening.wait()
                     daemon.limits.check(caller.client, spec.cost)
                     # The usual request's steps inline (a call each costs as much as the step).
                     params = _empty_params(spec.params) if raw is _NO_ID else None

@@ -70,6 +70,9 @@ class RpcMethod:
     #: a liveness or progress probe (health, status): clients poll these, so answering one does
     #: not make background work step aside (`aegisd.threads`) as other requests do
     probe: bool = False
+    #: answers while `serve` is still opening its --root workspaces (liveness); any other
+    #: request waits, or it would find no workspace open (index.status) or report none
+    while_opening: bool = False
 
     def result_model(self) -> type[BaseModel]:
         """The result model: explicit, or the handler's return annotation."""

@@ -165,17 +165,28 @@ async def test_requests_but_not_probes_make_background_work_step_aside(
     assert dispatcher.started == started + 3  # every request counts towards an idle check
 
 
-async def test_held_requests_wait_for_the_roots_but_probes_do_not(app_daemon: Daemon) -> None:
+async def test_held_requests_wait_for_the_roots_but_liveness_does_not(app_daemon: Daemon) -> None:
     dispatcher = app_daemon.dispatcher
     dispatcher.hold()
     listed = asyncio.ensure_future(
         dispatcher.handle('{"jsonrpc":"2.0","method":"workspace.list","id":1}', _caller())
     )
+    # Probes other than liveness wait as well: answered now they would say no workspace is open.
+    indexed = asyncio.ensure_future(
+        dispatcher.handle('{"jsonrpc":"2.0","method":"index.status","id":3}', _caller())
+    )
+    status = asyncio.ensure_future(
+        dispatcher.handle('{"jsonrpc":"2.0","method":"daemon.status","id":4}', _caller())
+    )
     health = await dispatcher.handle('{"jsonrpc":"2.0","method":"daemon.health","id":2}', _caller())
     assert json.loads(health or "")["result"]["status"] == "ok"
     await asyncio.sleep(0.05)
     assert not listed.done()
+    assert not indexed.done()
+    assert not status.done()
     dispatcher.release()
     async with asyncio.timeout(5):
         assert "result" in json.loads(await listed or "")
+        assert "error" in json.loads(await indexed or "")  # released, and still no workspace
+        assert "result" in json.loads(await status or "")
     dispatcher.release()  # again: nothing held, nothing happens
