@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from loguru import logger
-from watchfiles import Change, awatch
 
 from aegisd.filestate import FileStat, Settled, reconcile, settle
 from aegisd.ignore import IgnoreRules
+from aegisd.notify import watch_changes
 from aegisd.store.core_models import FileStateRow, WorkspaceRow
 from aegisd.threads import interactive, note_interactive
 from aegisd.workspace import ChangeBatch, Workspace
@@ -245,13 +245,14 @@ class LiveWorkspace:
 
     # -- watching -------------------------------------------------------------------------------
 
-    def _accept(self, change: Change, path: str) -> bool:
+    def _relevant(self, path: str) -> str | None:
+        """The root-relative path of a notified change worth settling, or None."""
         rel = self.rules.relative(path)
-        if rel is None or self._is_own(path):
-            return False
-        if rel == ".git/index.lock":
-            return False
-        return not self.rules.is_ignored(rel, is_dir=False) or rel.endswith(".gitignore")
+        if rel is None or rel == ".git/index.lock" or self._is_own(path):
+            return None
+        if self.rules.is_ignored(rel, is_dir=False) and not rel.endswith(".gitignore"):
+            return None
+        return rel
 
     def _is_own(self, path: str) -> bool:
         data = str(self.daemon.config.data_path)
@@ -269,20 +270,16 @@ class LiveWorkspace:
 
     async def _watch(self) -> None:
         settings = self.ws.settings.watcher
-        async for changes in awatch(
+        async for changes in watch_changes(
             self.ws.root,
-            watch_filter=self._accept,
-            debounce=settings.debounce_ms,
-            step=settings.step_ms,
-            stop_event=self._restart_watch,
-            yield_on_timeout=True,
-            rust_timeout=1_000,
-            ignore_permission_denied=True,
+            debounce_ms=settings.debounce_ms,
+            step_ms=settings.step_ms,
+            stop=self._restart_watch,
         ):
             if self.ws.degraded is not None:
                 logger.info("workspace {} watcher recovered", self.ws.id)
                 self.ws.degraded = None
-            rels = [rel for _, path in changes if (rel := self.rules.relative(path))]
+            rels = [rel for _, path in changes if (rel := self._relevant(path))]
             if rels:
                 note_interactive()  # bulk work steps aside until this change is answered
                 self.touch(rels)

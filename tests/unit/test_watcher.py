@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from watchfiles import Change
 
 from aegisd import watcher
 from aegisd.daemon import Daemon
@@ -28,7 +29,7 @@ async def test_watcher_failure_degrades_and_reconciles(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def broken_awatch(*args: Any, **kwargs: Any) -> AsyncIterator[set[Any]]:
+    async def broken_watch(*args: Any, **kwargs: Any) -> AsyncIterator[set[Any]]:
         raise OSError(errno.ENOSPC, "inotify watch limit reached")
         yield set()  # pragma: no cover - makes this an async generator
 
@@ -38,7 +39,7 @@ async def test_watcher_failure_degrades_and_reconciles(
     ws, _ = await app_daemon.workspaces.open(str(root))
     await app_daemon.settings.update(ws.id, {"watcher": {"reconcile_interval_s": 1}})
     await app_daemon.workspaces.close(ws.id)
-    monkeypatch.setattr(watcher, "awatch", broken_awatch)
+    monkeypatch.setattr(watcher, "watch_changes", broken_watch)
     ws, _ = await app_daemon.workspaces.open(str(root))
     await wait_until(lambda: ws.degraded is not None)
     assert "inotify watch limit" in (ws.degraded or "")
@@ -93,7 +94,7 @@ async def test_file_written_before_its_new_directory_is_watched_is_found(
     events: asyncio.Queue[set[tuple[Any, str]]] = asyncio.Queue()
     settled: list[set[str]] = []
 
-    async def directory_only_awatch(*args: Any, **kwargs: Any) -> AsyncIterator[set[Any]]:
+    async def directory_only_watch(*args: Any, **kwargs: Any) -> AsyncIterator[set[Any]]:
         while True:
             yield await events.get()
 
@@ -104,7 +105,7 @@ async def test_file_written_before_its_new_directory_is_watched_is_found(
     real_settle = watcher.settle
     monkeypatch.setattr(watcher, "settle", recording_settle)
     monkeypatch.setattr(watcher, "NEW_DIR_RECHECK_S", 0.1)
-    monkeypatch.setattr(watcher, "awatch", directory_only_awatch)
+    monkeypatch.setattr(watcher, "watch_changes", directory_only_watch)
     root = tmp_path / "proj"
     root.mkdir()
     ws, _ = await app_daemon.workspaces.open(str(root))
@@ -112,7 +113,7 @@ async def test_file_written_before_its_new_directory_is_watched_is_found(
     assert live is not None
     await wait_until(lambda: not ws.pending)
     (root / "pkg").mkdir()
-    await events.put({(watcher.Change.added, str(root / "pkg"))})
+    await events.put({(Change.added, str(root / "pkg"))})
     await wait_until(lambda: settled == [{"pkg"}])
     # Written after the directory settled, before inotify would have watched it.
     (root / "pkg" / "late.py").write_text("late = 1\n")
