@@ -194,6 +194,9 @@ def _status(args: argparse.Namespace) -> int:
         print(f"    {ws['id']}  {ws['root']}  clock {ws['clock']}  {state}")
     active = [p["name"] for p in status["plugins"] if p["status"] == "active"]
     print(f"  plugins: {', '.join(active)}")
+    loading = [p["name"] for p in status["plugins"] if p["status"] == "loading"]
+    if loading:
+        print(f"  loading: {', '.join(loading)}")
     for plugin in status["plugins"]:
         if plugin["status"] == "blocked":
             print(f"  ! plugin {plugin['name']} blocked: {plugin['error']}")

@@ -6,10 +6,11 @@ keeping its own state in `daemon.state` under a typed `StateKey`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Generic, TypeVar, cast
 
 from loguru import logger
@@ -21,10 +22,10 @@ from aegisd.config import DaemonConfig
 from aegisd.events import EventHub
 from aegisd.limits import RateLimiter
 from aegisd.metrics import Metrics
-from aegisd.plugins import BUILTIN_PLUGINS, PluginHost
+from aegisd.plugins import BUILTIN_PLUGINS, EARLY_PLUGINS, PluginHost, preload
 from aegisd.rpc.dispatch import Dispatcher
 from aegisd.rpc.registry import Registry
-from aegisd.settings import SettingsSection, SettingsService
+from aegisd.settings import SettingsService
 from aegisd.store import core_models
 from aegisd.store.database import Store, StorePolicy
 from aegisd.store.migrations import run_migrations
@@ -81,6 +82,7 @@ class Daemon:
         self.started_monotonic = time.monotonic()
         self.host = host or PluginHost()
         self._builtins = tuple(builtins)
+        self._deferred: list[str] = []  # built-ins `start(defer=True)` left to `load_deferred`
         self.registry = Registry()
         self.metrics = Metrics()
         self.store = Store(config.db_path, policy=StorePolicy(**config.store.model_dump()))
@@ -102,47 +104,89 @@ class Daemon:
     def uptime_s(self) -> float:
         return time.monotonic() - self.started_monotonic
 
-    async def start(self) -> None:
-        """Load plugins, open and migrate the store, build the registry, start plugins."""
-        self.host.load(
-            self._builtins, self.config.plugins.disabled, extra=self.config.plugins.extra
-        )
-        models = list(core_models.MODELS)
-        for _, contributed in self.host.call_each("aegisd_store_models", block_on_error=True):
-            models.extend(contributed)
-        await self.store.open(models)
+    async def start(self, defer: bool = False) -> None:
+        """Load plugins, open and migrate the store, build the registry, start plugins.
+
+        With `defer`, only `EARLY_PLUGINS` load now and `load_deferred` brings up the rest;
+        meanwhile requests that need them wait (`Dispatcher.plugins_loading`).
+        """
+        plugins = self.config.plugins
+        if defer:
+            off = set(plugins.disabled)
+            early = [name for name in self._builtins if name in EARLY_PLUGINS]
+            self._deferred = [name for name in self._builtins if name not in EARLY_PLUGINS]
+            loaded = self.host.load(early, off, found=())
+            self.host.defer([name for name in self._deferred if name not in off], builtin=True)
+            self.host.defer([name for name in plugins.extra if name not in off], builtin=False)
+            self.dispatcher.plugins_loading(loaded)
+        else:
+            self.host.load(self._builtins, plugins.disabled, extra=plugins.extra)
+        await self.store.open([*core_models.MODELS, *self._contributed("aegisd_store_models")])
         await self._migrate()
-        sections: list[SettingsSection] = []
-        for _, contributed in self.host.call_each("aegisd_settings_sections", block_on_error=True):
-            sections.extend(contributed)
-        self.settings = SettingsService(self.store, self.cache, sections)
-        self._build_registry()
+        sections = self._contributed("aegisd_settings_sections")
+        self.settings = SettingsService(self.store, self.cache, sections, partial=defer)
+        await self._bring_up()
+
+    async def load_deferred(self) -> None:
+        """Load the plugins `start(defer=True)` left out, then open every open workspace for
+        them. Their imports run in a thread: the loop keeps answering meanwhile."""
+        plugins = self.config.plugins
+        try:
+            names = [*self._deferred, *plugins.extra]
+            found = await asyncio.to_thread(preload, names, plugins.disabled)
+            fresh = self.host.load(self._deferred, plugins.disabled, plugins.extra, found)
+            await self.store.bind(self._contributed("aegisd_store_models", only=fresh))
+            await self._migrate(only=fresh)
+            sections = self._contributed("aegisd_settings_sections", only=fresh)
+            self.settings.extend(sections, [ws.id for ws in self.workspaces])
+            await self._bring_up(only=fresh)
+            active = [name for name in fresh if self.host.records[name].status == "active"]
+            await self.workspaces.introduce(active)
+            logger.debug("deferred plugins loaded: {}", ", ".join(active))
+        finally:
+            self.dispatcher.plugins_loaded()
+
+    def _contributed(self, hook: str, only: Collection[str] | None = None) -> list[Any]:
+        """Everything plugins (of `only`, when given) return from a list-returning hook."""
+        items: list[Any] = []
+        for _, contributed in self.host.call_each(hook, block_on_error=True, only=only):
+            items.extend(contributed)
+        return items
+
+    async def _bring_up(self, only: Collection[str] | None = None) -> None:
+        self._build_registry(only)
         for name, _ in await self.host.call_each_async(
-            "aegisd_startup", block_on_error=True, daemon=self
+            "aegisd_startup", block_on_error=True, only=only, daemon=self
         ):
             logger.debug("plugin {} started", name)
         for record in self.host.blocked():
             self.registry.remove_plugin(record.name)
 
-    async def _migrate(self) -> None:
-        migrations = list(core_models.MIGRATIONS)
-        for _, contributed in self.host.call_each("aegisd_migrations", block_on_error=True):
-            migrations.extend(contributed)
+    async def _migrate(self, only: Collection[str] | None = None) -> None:
+        migrations = list(core_models.MIGRATIONS) if only is None else []
+        migrations += self._contributed("aegisd_migrations", only=only)
         _, failed = await self.store.run(run_migrations, self.store.db, migrations)
         if core_models.CORE in failed:
             raise StartupError(f"cannot upgrade {self.store.path}: {failed[core_models.CORE]}")
         for plugin, error in failed.items():
             self.host.block(plugin, str(error))
 
-    def _build_registry(self) -> None:
+    def _build_registry(self, only: Collection[str] | None = None) -> None:
         from aegisd.rpc.registry import DuplicateMethodError
 
-        for plugin, methods in self.host.call_each("aegisd_rpc_methods", block_on_error=True):
+        for plugin, methods in self.host.call_each(
+            "aegisd_rpc_methods", block_on_error=True, only=only
+        ):
             for method in methods:
                 try:
                     self.registry.add(method, plugin)
                 except DuplicateMethodError as exc:
-                    raise StartupError(str(exc)) from None
+                    if only is None:
+                        raise StartupError(str(exc)) from None
+                    # Loaded late, with the daemon serving: this plugin goes, the daemon stays.
+                    self.registry.remove_plugin(plugin)
+                    self.host.block(plugin, str(exc))
+                    break
 
     async def stop(self) -> None:
         """Close workspaces, stop plugins, close the store."""

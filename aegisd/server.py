@@ -118,9 +118,10 @@ async def serve(config: DaemonConfig) -> int:
     runner: web.AppRunner | None = None
     collector = CollectorPolicy(lambda: (daemon.dispatcher.started, daemon.dispatcher.in_flight))
     sweeps: asyncio.Task[None] | None = None
+    deferred: asyncio.Task[None] | None = None
     try:
         try:
-            await daemon.start()
+            await daemon.start(defer=True)
         except (StoreOpenError, StartupError) as exc:
             raise ServeError(str(exc)) from None
         token = load_or_create_token(config.data_path) if config.tcp else None
@@ -155,6 +156,8 @@ async def serve(config: DaemonConfig) -> int:
                 await daemon.workspaces.open(root)
         finally:
             daemon.dispatcher.release()
+        # The roots answer from here on; the other plugins load behind them.
+        deferred = asyncio.create_task(_load_deferred(daemon), name="deferred-plugins")
         logger.info("aegisd {} listening on {} (pid {})", daemon.version, socket_path, os.getpid())
         systemd.notify("READY=1\nSTATUS=serving")
         watchdog = systemd.watchdog_interval()
@@ -167,6 +170,10 @@ async def serve(config: DaemonConfig) -> int:
         logger.info("shutting down: draining in-flight requests")
         systemd.notify("STOPPING=1")
     finally:
+        if deferred is not None:
+            # Finished, not cancelled: requests in flight may be waiting for these plugins.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(deferred, config.shutdown_timeout_s)
         if sweeps is not None:
             sweeps.cancel()
         collector.uninstall()
@@ -180,6 +187,13 @@ async def serve(config: DaemonConfig) -> int:
         if lock is not None:
             lock.close()
     return 0
+
+
+async def _load_deferred(daemon: Daemon) -> None:
+    try:
+        await daemon.load_deferred()
+    except Exception as exc:  # the early plugins keep serving; the log says what is missing
+        logger.opt(exception=exc).error("loading the deferred plugins failed")
 
 
 async def _watchdog(every_s: float) -> None:

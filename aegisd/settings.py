@@ -100,10 +100,28 @@ def validation_errors(
 class SettingsService:
     """Reads and partial updates of per-workspace settings, cached."""
 
-    def __init__(self, store: Store, cache: Cache, sections: Sequence[SettingsSection]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cache: Cache,
+        sections: Sequence[SettingsSection],
+        partial: bool = False,
+    ) -> None:
         self.store = store
         self.cache = cache
-        self.model = build_settings_model(sections)
+        self.sections = list(sections)
+        self.model = build_settings_model(self.sections)
+        #: some plugins' sections are still to come (`extend`): stored overrides of sections
+        #: not known yet are left aside instead of refused
+        self.partial = partial
+
+    def extend(self, sections: Sequence[SettingsSection], workspaces: Sequence[str]) -> None:
+        """Add the sections of plugins loaded later; the model is then whole."""
+        self.sections += sections
+        self.model = build_settings_model(self.sections)
+        self.partial = False
+        for workspace_id in workspaces:
+            self.cache.invalidate_workspace(workspace_id, CACHE_NAMESPACE)
 
     def defaults(self) -> CoreSettings:
         return self.model()
@@ -113,6 +131,9 @@ class SettingsService:
         if cached is not None:
             return cached  # type: ignore[no-any-return]
         overrides = await self.store.run(_load_overrides, workspace_id)
+        if self.partial:
+            known = self.model.model_fields
+            overrides = {key: value for key, value in overrides.items() if key in known}
         settings = self.model.model_validate(overrides)
         self.cache.put(CACHE_NAMESPACE, workspace_id, "effective", settings, paths=(), size=2048)
         return settings

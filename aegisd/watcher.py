@@ -96,6 +96,10 @@ class LiveWorkspace:
             self._set_busy()
             self.ready.set()
 
+    def exclusive(self) -> asyncio.Lock:
+        """Held, no batch is processed or reconciled (`async with live.exclusive():`)."""
+        return self._lock
+
     def stop(self) -> None:
         self._stop.set()
         self._restart_watch.set()

@@ -8,9 +8,11 @@ degraded), so no answer computed from stale data ever claims to be fresh.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +68,7 @@ class Workspace:
     changelog: deque[tuple[int, str, str]] = field(default_factory=deque)
     changelog_limit: int = 200_000
     retained_from: int = 0
+    opened_clock: int = 0  # the clock when this daemon opened it
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     live: LiveWorkspace | None = None
 
@@ -165,7 +168,9 @@ class WorkspaceManager:
                 return existing, False
             clock = await self.daemon.store.run(_load_or_create, ws_id, real)
             settings = await self.daemon.settings.get(ws_id)
-            ws = Workspace(ws_id, real, settings, clock=clock, retained_from=clock)
+            ws = Workspace(
+                ws_id, real, settings, clock=clock, retained_from=clock, opened_clock=clock
+            )
             self._open[ws_id] = ws
         logger.info("workspace {} opened at {} (clock {})", ws_id, real, clock)
         from aegisd.watcher import LiveWorkspace
@@ -177,6 +182,36 @@ class WorkspaceManager:
         )
         ws.live.start()
         return ws, True
+
+    async def introduce(self, plugins: Collection[str]) -> None:
+        """Open every open workspace for `plugins`, loaded after it opened: their
+        `aegisd_workspace_opened`, then one batch of what changed since, with no batch of the
+        watcher's in between (so none of them misses or doubles a change)."""
+        host = self.daemon.host
+        for ws in list(self._open.values()):
+            ws.settings = await self.daemon.settings.get(ws.id)  # now with their sections
+            live = ws.live
+            async with live.exclusive() if live is not None else contextlib.nullcontext():
+                await host.call_each_async(
+                    "aegisd_workspace_opened",
+                    block_on_error=False,
+                    only=plugins,
+                    daemon=self.daemon,
+                    workspace=ws,
+                )
+                changes = ws.changes_since(ws.opened_clock)
+                if changes is None:  # more changed than the log keeps: any file may have
+                    changes = dict.fromkeys(live.known if live is not None else (), "modified")
+                if not changes:
+                    continue
+                await host.call_each_async(
+                    "aegisd_files_changed",
+                    block_on_error=False,
+                    only=plugins,
+                    daemon=self.daemon,
+                    workspace=ws,
+                    batch=ChangeBatch(ws.clock, dict(sorted(changes.items())), "reconcile"),
+                )
 
     def resolve(self, ref: str | None) -> Workspace:
         """The open workspace named by `ref` (id or root path), or the only one when omitted."""

@@ -417,6 +417,7 @@ def main() -> None:
         )
         with server_process(daemon_command(sock, data), sock, log, env, timeout=60) as proc:
             rpc = Rpc(sock)
+            rpc("plugins.list")  # waits for the deferred plugins: time indexing, not start-up
             with peak_memory(proc.pid) as peak:
                 start = time.perf_counter()
                 rpc("workspace.open", {"root": str(root)})

@@ -133,6 +133,6 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
         RpcMethod("daemon.health", EmptyParams, health, summary="Liveness and degraded reasons", instant=True, probe=True, while_opening=True),
         RpcMethod("daemon.status", EmptyParams, status, summary="Version, uptime, workspaces, plugins, caches", instant=True, probe=True),
         RpcMethod("daemon.shutdown", EmptyParams, shutdown, summary="Drain in-flight requests and exit", cost="write"),
-        RpcMethod("rpc.discover", EmptyParams, discover, summary="OpenRPC document of every method"),
-        RpcMethod("plugins.list", EmptyParams, plugins_list, summary="Plugins with status, hooks, methods and errors", instant=True),
+        RpcMethod("rpc.discover", EmptyParams, discover, summary="OpenRPC document of every method", after_plugins=True),
+        RpcMethod("plugins.list", EmptyParams, plugins_list, summary="Plugins with status, hooks, methods and errors", instant=True, after_plugins=True),
     ]  # fmt: skip

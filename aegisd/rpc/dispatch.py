@@ -17,7 +17,7 @@ import json
 import json.scanner
 import math
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -102,6 +102,10 @@ class Dispatcher:
         #: set while `serve` opens its --root workspaces with the socket already listening:
         #: requests (`while_opening` ones aside) wait for it, so none sees a root missing
         self.opening: asyncio.Event | None = None
+        #: set while `serve` loads its deferred plugins: their methods and `after_plugins` ones
+        #: wait for it rather than answer METHOD_NOT_FOUND or a partial answer
+        self.loading: asyncio.Event | None = None
+        self._loaded_early: frozenset[str] = frozenset()
 
     def handle(self, body: bytes | str, caller: Caller) -> Coroutine[Any, Any, str | None]:
         """Answer one HTTP body or WebSocket frame (await the result). Not a coroutine itself:
@@ -121,9 +125,32 @@ class Dispatcher:
             self.opening.set()
             self.opening = None
 
+    def plugins_loading(self, loaded: Collection[str]) -> None:
+        """Plugins other than `loaded` are loading: requests that need them wait until
+        `plugins_loaded` (their methods, registered or not yet, and `after_plugins` ones)."""
+        self.loading = asyncio.Event()
+        self._loaded_early = frozenset(loaded)
+
+    def _waits_for_plugins(self, method: RegisteredMethod | None) -> bool:
+        return (
+            method is None or method.spec.after_plugins or method.plugin not in self._loaded_early
+        )
+
+    def plugins_loaded(self) -> None:
+        """Every plugin is loaded (or blocked): waiting requests go on."""
+        if self.loading is not None:
+            self.loading.set()
+            self.loading = None
+
+    async def _wait_for_plugins(self, name: str) -> RegisteredMethod | None:
+        if self.loading is not None:
+            await self.loading.wait()
+        return self.daemon.registry.get(name)
+
     def is_instant(self, payload: Any) -> bool:
-        """True for a single request to a method that answers without waiting on I/O."""
-        if type(payload) is not dict:
+        """True for a single request to a method that answers without waiting on I/O (and
+        will not wait for roots or plugins either: a wait inline would stall its connection)."""
+        if type(payload) is not dict or self.opening is not None or self.loading is not None:
             return False
         method = self.daemon.registry.get(payload.get("method"))  # type: ignore[arg-type]
         return method is not None and method.spec.instant
@@ -163,6 +190,8 @@ class Dispatcher:
         self.started += 1
         try:
             method = daemon.registry.get(name)
+            if self.loading is not None and self._waits_for_plugins(method):
+                method = await self._wait_for_plugins(name)
             if method is None:
                 outcome, text = "METHOD_NOT_FOUND", MethodNotFound(f"Method not found: {name}")
             else:
@@ -211,6 +240,8 @@ class Dispatcher:
         """Call a method from inside the daemon (one plugin reading another's results without
         importing it); raises the method's RpcError, MethodNotFound when it is not registered."""
         method = self.daemon.registry.get(name)
+        if self.loading is not None and self._waits_for_plugins(method):
+            method = await self._wait_for_plugins(name)
         if method is None:
             raise MethodNotFound(f"Method not found: {name}")
         spec = method.spec

@@ -73,6 +73,10 @@ class RpcMethod:
     #: answers while `serve` is still opening its --root workspaces (liveness); any other
     #: request waits, or it would find no workspace open (index.status) or report none
     while_opening: bool = False
+    #: its answer depends on every plugin (the method list, settings with every section,
+    #: opening a workspace for all of them): while `serve` still loads its deferred plugins it
+    #: waits for them (`aegisd.plugins.EARLY_PLUGINS`)
+    after_plugins: bool = False
 
     def result_model(self) -> type[BaseModel]:
         """The result model: explicit, or the handler's return annotation."""

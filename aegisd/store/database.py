@@ -95,6 +95,12 @@ class Store:
         """Open (creating if needed) the database file and bind `models` to it."""
         await self.run(self._open_sync, list(models))
 
+    async def bind(self, models: Iterable[type[peewee.Model]]) -> None:
+        """Bind the models of plugins loaded after `open`."""
+        models = list(models)
+        if models:
+            await self.run(self.db.bind, models)
+
     def _open_sync(self, models: list[type[peewee.Model]]) -> None:
         self._thread_ident = threading.get_ident()
         _check_usable(self.path)
