@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from aegisd import memory
+from aegisd import memory, threads
 from aegisd.memory import CollectorPolicy
 
 
@@ -68,6 +68,56 @@ def test_install_freezes_what_exists_and_uninstall_undoes_it() -> None:
     assert gc.get_freeze_count() == 0
     assert policy._after_collection not in gc.callbacks
     policy.uninstall()  # harmless when not installed
+
+
+def test_automatic_full_collections_wait_longer_while_installed() -> None:
+    default = gc.get_threshold()
+    policy = CollectorPolicy(Activity())
+    policy.install()
+    try:
+        assert gc.get_threshold() == (*default[:2], default[2] * memory.DEFER_FULL_FACTOR)
+    finally:
+        policy.uninstall()
+    assert gc.get_threshold() == default
+
+
+def test_a_full_collection_is_due_when_cpython_would_run_one_and_nobody_waits(
+    policy: CollectorPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    activity: Activity = policy.activity  # type: ignore[assignment]
+    monkeypatch.setattr(threads, "_last_interactive", -1e9)  # nothing answered lately
+    gc.collect()
+    assert not policy.full_due()  # no middle-generation collection since
+    for _ in range(gc.get_threshold()[2] // memory.DEFER_FULL_FACTOR):
+        gc.collect(1)
+    assert policy.full_due()
+    activity.in_flight = 1
+    assert not policy.full_due()  # a request is being answered
+    activity.in_flight = 0
+    threads.note_interactive()
+    assert not policy.full_due()  # an answer (an edit's) may still be in the making
+
+
+async def test_run_collects_in_a_quiet_moment(
+    policy: CollectorPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory, "_CHECK_EVERY_S", 0.001)
+    monkeypatch.setattr(threads, "_last_interactive", -1e9)
+    node, ref = cycle()
+    for _ in range(gc.get_threshold()[2] // memory.DEFER_FULL_FACTOR):
+        gc.collect(1)  # young collections alone: the cycle survives into the oldest generation
+    del node
+    gc.collect(1)
+    assert ref() is not None  # garbage now, within reach of a full collection only
+    task = asyncio.create_task(policy.run())
+    try:
+        async with asyncio.timeout(5):
+            while not policy.quiet_collections:
+                await asyncio.sleep(0.005)
+    finally:
+        task.cancel()
+    assert ref() is None  # collected by the policy's own full collection
+    assert gc.get_count()[2] == 0
 
 
 def test_survivors_of_a_full_collection_are_frozen(policy: CollectorPolicy) -> None:
