@@ -82,7 +82,8 @@ class Daemon:
         self.started_monotonic = time.monotonic()
         self.host = host or PluginHost()
         self._builtins = tuple(builtins)
-        self._deferred: list[str] = []  # built-ins `start(defer=True)` left to `load_deferred`
+        #: built-ins `start(defer=True)` left to `load_deferred` (None: nothing is left)
+        self._deferred: list[str] | None = None
         self.registry = Registry()
         self.metrics = Metrics()
         self.store = Store(config.db_path, policy=StorePolicy(**config.store.model_dump()))
@@ -114,9 +115,10 @@ class Daemon:
         if defer:
             off = set(plugins.disabled)
             early = [name for name in self._builtins if name in EARLY_PLUGINS]
-            self._deferred = [name for name in self._builtins if name not in EARLY_PLUGINS]
+            deferred = [name for name in self._builtins if name not in EARLY_PLUGINS]
             loaded = self.host.load(early, off, found=())
-            self.host.defer([name for name in self._deferred if name not in off], builtin=True)
+            self._deferred = deferred
+            self.host.defer([name for name in deferred if name not in off], builtin=True)
             self.host.defer([name for name in plugins.extra if name not in off], builtin=False)
             self.dispatcher.plugins_loading(loaded)
         else:
@@ -130,11 +132,14 @@ class Daemon:
     async def load_deferred(self) -> None:
         """Load the plugins `start(defer=True)` left out, then open every open workspace for
         them. Their imports run in a thread: the loop keeps answering meanwhile."""
+        deferred, self._deferred = self._deferred, None
+        if deferred is None:
+            return
         plugins = self.config.plugins
         try:
-            names = [*self._deferred, *plugins.extra]
+            names = [*deferred, *plugins.extra]
             found = await asyncio.to_thread(preload, names, plugins.disabled)
-            fresh = self.host.load(self._deferred, plugins.disabled, plugins.extra, found)
+            fresh = self.host.load(deferred, plugins.disabled, plugins.extra, found)
             await self.store.bind(self._contributed("aegisd_store_models", only=fresh))
             await self._migrate(only=fresh)
             sections = self._contributed("aegisd_settings_sections", only=fresh)

@@ -96,6 +96,9 @@ async def test_deferred_plugins_meet_the_open_workspaces_and_waiting_requests(
     ws.live.touch(["c.py"])
     await ws.live.flush()
     assert late.calls[-1] == ("changed", ws.id, {"c.py": "created"})
+    heard = list(late.calls)
+    await daemon.load_deferred()  # once is all: nothing loads, starts or opens twice
+    assert late.calls == heard
 
 
 async def test_a_deferred_plugin_taking_a_known_method_name_is_blocked_alone(
