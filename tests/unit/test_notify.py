@@ -19,6 +19,7 @@ def _watch_threads() -> list[threading.Thread]:
 async def test_a_written_file_arrives_as_a_batch_and_stop_ends_the_thread(tmp_path: Path) -> None:
     stop = asyncio.Event()
     seen: list[tuple[Change, str]] = []
+    others = set(_watch_threads())  # other tests' notifiers, if any are still winding down
 
     async def consume() -> None:
         async for changes in watch_changes(tmp_path, debounce_ms=20, step_ms=5, stop=stop):
@@ -33,7 +34,7 @@ async def test_a_written_file_arrives_as_a_batch_and_stop_ends_the_thread(tmp_pa
         await consumer
     assert (Change.added, str(tmp_path / "new.py")) in seen
     async with asyncio.timeout(5):
-        while _watch_threads():
+        while set(_watch_threads()) - others:
             await asyncio.sleep(0.01)
 
 
@@ -61,11 +62,11 @@ async def test_a_root_that_cannot_be_watched_raises(tmp_path: Path) -> None:
 
 
 async def test_a_consumer_that_leaves_early_stops_the_thread(tmp_path: Path) -> None:
-    before = len(_watch_threads())
+    others = set(_watch_threads())
     async with asyncio.timeout(10):
         async for _ in watch_changes(
             tmp_path, debounce_ms=10, step_ms=5, stop=asyncio.Event(), rust_timeout_ms=20
         ):
             break
-        while len(_watch_threads()) > before:
+        while set(_watch_threads()) - others:
             await asyncio.sleep(0.01)
