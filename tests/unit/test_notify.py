@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from watchfiles import Change
 
+from aegisd import notify
 from aegisd.notify import watch_changes
 
 
@@ -52,13 +56,20 @@ async def test_quiet_yields_empty_batches_until_stopped(tmp_path: Path) -> None:
     assert quiet == 2
 
 
-async def test_a_root_that_cannot_be_watched_raises(tmp_path: Path) -> None:
-    with pytest.raises(OSError):
+async def test_a_notifier_failure_is_raised_on_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_watch(*args: Any, **kwargs: Any) -> Iterator[set[tuple[Change, str]]]:
+        yield set()
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    monkeypatch.setattr(notify, "watch", failing_watch)
+    batches = 0
+    with pytest.raises(OSError, match="inotify watch limit") as raised:
         async with asyncio.timeout(10):
-            async for _ in watch_changes(
-                tmp_path / "missing", debounce_ms=10, step_ms=5, stop=asyncio.Event()
-            ):
-                pass  # pragma: no cover - nothing to see in a missing directory
+            async for _ in watch_changes(tmp_path, debounce_ms=10, step_ms=5, stop=asyncio.Event()):
+                batches += 1
+    assert raised.value.errno == errno.ENOSPC and batches == 1
 
 
 async def test_a_consumer_that_leaves_early_stops_the_thread(tmp_path: Path) -> None:
