@@ -137,3 +137,22 @@ async def test_a_deferred_plugin_that_cannot_import_is_blocked_and_waiters_are_a
         assert record.status == "blocked" and "ModuleNotFoundError" in (record.error or "")
     finally:
         await daemon.stop()
+
+
+async def test_status_shows_deferred_plugins_as_loading(
+    deferred: Daemon, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aegisd import cli
+
+    status = await deferred.dispatcher.call("daemon.status")  # answered now: it waits for none
+
+    class Answering:
+        def call(self, method: str) -> dict[str, Any]:
+            assert method == "daemon.status"
+            return status
+
+    monkeypatch.setattr(cli, "_client", lambda args: Answering())
+    assert cli.main(["status"]) == 0
+    printed = capsys.readouterr().out
+    assert "  loading: aegisd_late_fixture" in printed
+    assert "aegisd_late_fixture" not in printed.split("plugins:")[1].split("\n")[0]
