@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import json
@@ -20,14 +21,18 @@ REPO = Path(__file__).resolve().parent.parent
 CPU_TICK_S = 1 / os.sysconf("SC_CLK_TCK")  # the resolution of cpu_seconds()
 
 
-def isolated_env(tmp: Path) -> dict[str, str]:
-    """An environment that keeps a daemon away from the user's config, state and socket."""
+def isolated_env(tmp: Path, tree: Path = REPO) -> dict[str, str]:
+    """An environment that keeps a daemon away from the user's config, state and socket.
+
+    `tree` is the source tree the daemon imports: another checkout (`--baseline-tree`) runs an
+    older aegisd beside this one in the same run.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AEGISD_", "XDG_"))}
     env.update(
         XDG_CONFIG_HOME=str(tmp / "xdg-config"),
         XDG_STATE_HOME=str(tmp / "xdg-state"),
         XDG_RUNTIME_DIR=str(tmp / "xdg-runtime"),
-        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
+        PYTHONPATH=os.pathsep.join([str(tree), str(tree / "plugins")]),
         # Load generators exceed a person's budget: raise it (the check itself still runs).
         AEGISD_RATE_LIMITS__READ__RATE="1e9",
         AEGISD_RATE_LIMITS__READ__BURST="1e9",
@@ -50,6 +55,14 @@ def daemon_command(sock: Path, data_dir: Path, *args: str) -> list[str]:
         str(data_dir),
         *args,
     ]
+
+
+def baseline_tree(text: str) -> Path:
+    """argparse type for `--baseline-tree`: a checkout of aegisd (e.g. `git worktree add`)."""
+    path = Path(text).resolve()
+    if not (path / "aegisd" / "__init__.py").is_file():
+        raise argparse.ArgumentTypeError(f"{path} is not an aegisd source tree")
+    return path
 
 
 def cpu_seconds(pid: int) -> float:

@@ -7,7 +7,11 @@ index.file, checking every answer (HTTP 200, a JSON-RPC result for the id it sen
 round runs first so caches and allocator arenas are in place; then `--rounds` measured rounds.
 The daemon's RSS is read from /proc after the warm-up and after each round.
 
-    python bench/load.py [--clients 200] [--calls 100] [--rounds 2]
+    python bench/load.py [--clients 200] [--calls 100] [--rounds 2] [--baseline-tree DIR]
+
+With `--baseline-tree DIR` (a checkout of an earlier aegisd) a second daemon from that tree serves
+its own copy of the same workspace; the rounds alternate between the two daemons and the report
+adds the baseline's table and aegisd's ratios to it (calls/s, p50, p99, CPU per call).
 
 Prints a table per round and per method, the RSS growth per 10,000 calls, and verdicts
 (zero errors; growth at most RSS_TARGET_MIB per 10,000 calls). Exits 1 when any call failed.
@@ -34,9 +38,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, cpu_seconds, daemon_command, isolated_env, server_process
+from _common import (
+    REPO,
+    baseline_tree,
+    cpu_seconds,
+    daemon_command,
+    isolated_env,
+    server_process,
+)
 
 RSS_TARGET_MIB = 3.0  # growth per 10,000 calls, at most
+BASELINE_TARGET = 1.05  # CPU per call and p50 at most this many times the baseline's
 TIMEOUT_S = 60.0
 METHODS = (
     "daemon.health", "daemon.status", "index.search", "settings.get", "workspace.changes",
@@ -202,9 +214,15 @@ async def prepare(sock: Path) -> Workload:
     return Workload(files, names)
 
 
-def report(args: argparse.Namespace, work: Workload, idle: float, rounds: list[Round]) -> bool:
+def report(
+    args: argparse.Namespace,
+    work: Workload,
+    idle: float,
+    rounds: list[Round],
+    label: str = "aegisd",
+) -> bool:
     print(
-        f"aegisd load: {args.clients} clients x {args.calls} calls over the Unix socket, "
+        f"{label} load: {args.clients} clients x {args.calls} calls over the Unix socket, "
         f"workspace {len(work.files)} files with symbols; Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other processes share "
         "the CPUs: compare runs on a quiet machine)\n"
@@ -251,17 +269,59 @@ def report(args: argparse.Namespace, work: Workload, idle: float, rounds: list[R
     return errors == 0
 
 
-async def run(
-    args: argparse.Namespace, sock: Path, pid: int
-) -> tuple[Workload, float, list[Round]]:
-    work = await prepare(sock)
-    idle = rss_mib(pid)
+@dataclass
+class Daemon:
+    """One daemon under load and what it measured."""
+
+    label: str
+    sock: Path
+    pid: int
+    idle: float = 0.0
+    rounds: list[Round] = field(default_factory=list)
+
+
+async def run(args: argparse.Namespace, daemons: Sequence[Daemon]) -> Workload:
+    """Settle every daemon, then the same rounds on each, alternating which goes first."""
+    works = [await prepare(d.sock) for d in daemons]
+    work = works[0]
+    for d in daemons:
+        d.idle = rss_mib(d.pid)
     warm_calls = max(1, args.calls // 10)
-    rounds = [await run_round("warm-up", sock, pid, args.clients, warm_calls, work, 0)]
+    for d in daemons:
+        d.rounds.append(
+            await run_round("warm-up", d.sock, d.pid, args.clients, warm_calls, work, 0)
+        )
     for n in range(1, args.rounds + 1):
-        rounds.append(await run_round(str(n), sock, pid, args.clients, args.calls, work, n))
+        for d in daemons if n % 2 else reversed(daemons):
+            d.rounds.append(
+                await run_round(str(n), d.sock, d.pid, args.clients, args.calls, work, n)
+            )
         print(f"round {n}/{args.rounds} done", file=sys.stderr, flush=True)
-    return work, idle, rounds
+    return work
+
+
+def report_baseline(ours: Daemon, base: Daemon) -> None:
+    """aegisd's measured rounds against the baseline daemon's, same calls, same run."""
+
+    def figures(d: Daemon) -> tuple[float, float, float, float]:
+        measured = d.rounds[1:]
+        lat = sorted(itertools.chain.from_iterable(r.all_latencies() for r in measured))
+        calls = sum(r.calls for r in measured)
+        seconds = sum(r.seconds for r in measured)
+        cpu_us = sum(r.daemon_cpu_s for r in measured) / calls * 1e6
+        return calls / seconds, percentile_ms(lat, 0.5), percentile_ms(lat, 0.99), cpu_us
+
+    a, b = figures(ours), figures(base)
+    print(f"\n{'against the baseline':<22}{'calls/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU µs':>9}")
+    print(f"{'aegisd':<22}{a[0]:>10,.0f}{a[1]:>9.2f}{a[2]:>9.2f}{a[3]:>9.0f}")
+    print(f"{'baseline':<22}{b[0]:>10,.0f}{b[1]:>9.2f}{b[2]:>9.2f}{b[3]:>9.0f}")
+    ratios = (b[0] / a[0], a[1] / b[1], a[2] / b[2], a[3] / b[3])
+    print(f"{'ratio (lower is better)':<22}" + "".join(f"{r:>8.2f}x" for r in ratios))
+    worst = max(ratios[1], ratios[3])
+    print(
+        f"CPU per call and p50 <= {BASELINE_TARGET}x the baseline: "
+        f"{'PASS' if worst <= BASELINE_TARGET else 'FAIL'} (worst {worst:.2f}x)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -269,20 +329,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--calls", type=int, default=100, help="calls per client per round")
     parser.add_argument("--rounds", type=int, default=2, help="measured rounds after the warm-up")
+    parser.add_argument(
+        "--baseline-tree",
+        type=baseline_tree,
+        help="an earlier aegisd checkout to load in the same run (a change's cost)",
+    )
     args = parser.parse_args(argv)
     if min(args.clients, args.calls, args.rounds) < 1:
         parser.error("--clients, --calls and --rounds must be positive")
-    with tempfile.TemporaryDirectory(prefix="aegisd-load-") as tmp_name:
+    trees = {"aegisd": REPO}
+    if args.baseline_tree is not None:
+        trees["baseline"] = args.baseline_tree
+    with (
+        tempfile.TemporaryDirectory(prefix="aegisd-load-") as tmp_name,
+        contextlib.ExitStack() as stack,
+    ):
         tmp = Path(tmp_name)
-        project = tmp / "project"
-        shutil.copytree(
-            REPO / "aegisd", project / "aegisd", ignore=shutil.ignore_patterns("__pycache__")
-        )
-        sock = tmp / "aegisd.sock"
-        cmd = daemon_command(sock, tmp / "state", "--root", str(project))
-        with server_process(cmd, sock, tmp / "aegisd.log", isolated_env(tmp)) as daemon:
-            work, idle, rounds = asyncio.run(run(args, sock, daemon.pid))
-    return 0 if report(args, work, idle, rounds) else 1
+        daemons = []
+        for label, tree in trees.items():
+            project = tmp / label / "project"
+            shutil.copytree(
+                REPO / "aegisd", project / "aegisd", ignore=shutil.ignore_patterns("__pycache__")
+            )
+            sock = tmp / label / "aegisd.sock"
+            cmd = daemon_command(sock, tmp / label / "state", "--root", str(project))
+            env = isolated_env(tmp / label, tree)
+            proc = stack.enter_context(server_process(cmd, sock, tmp / label / "aegisd.log", env))
+            daemons.append(Daemon(label, sock, proc.pid))
+        work = asyncio.run(run(args, daemons))
+        stack.close()
+    ok = all([report(args, work, d.idle, d.rounds, d.label) for d in daemons])
+    if len(daemons) == 2:
+        report_baseline(*daemons)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -7,6 +7,11 @@ every repeat; each figure is the median of the repeats. Server CPU per request i
 server process's own /proc/<pid>/stat, so a saturated client does not hide server cost.
 
     python bench/rpc.py [--duration S | --requests N] [--repeats R] [--concurrency 1,16,64]
+                        [--baseline-tree DIR]
+
+With `--baseline-tree DIR` (a checkout of an earlier aegisd, e.g. `git worktree add --detach
+/tmp/base <commit>`) that aegisd runs too, in the same alternation, and the report adds its
+figures and aegisd's ratio to them: a change's cost on the hot path, measured in one run.
 
 Prints a table and verdicts against the targets; always exits 0.
 """
@@ -30,10 +35,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from _common import CPU_TICK_S, cpu_seconds, daemon_command, isolated_env, server_process
+from _common import (
+    CPU_TICK_S,
+    baseline_tree,
+    cpu_seconds,
+    daemon_command,
+    isolated_env,
+    server_process,
+)
 from aiohttp import WSMsgType, web
 
 TRANSPORTS = ("http", "ws")
+BASELINE_TARGET = 1.05  # aegisd's CPU per request and p50 at most this many times the baseline's
 CPU_TARGET = 1.5  # aegisd's server CPU per request, at most this many times the bare handler's
 P50_TARGET = 1.3  # aegisd's p50 at concurrency 1, at most this many times the bare handler's
 BASE_URL = "http://localhost"
@@ -296,6 +309,29 @@ def report(results: dict[tuple[str, int], dict[str, list[Sample]]]) -> None:
         ok = all(r <= P50_TARGET for r in p50_ratios.values())
         detail = ", ".join(f"{t} {r:.2f}x" for t, r in p50_ratios.items())
         print(f"p50 at concurrency 1 <= {P50_TARGET}x bare: {'PASS' if ok else 'FAIL'} ({detail})")
+    if any("base" in cell for cell in results.values()):
+        report_baseline(results)
+
+
+def report_baseline(results: dict[tuple[str, int], dict[str, list[Sample]]]) -> None:
+    """aegisd against the `--baseline-tree` daemon measured in the same alternation."""
+    print(
+        f"\naegisd against the baseline tree\n{'transport':<10}{'conc':>5}"
+        f"{'CPU µs aegisd':>15}{'base':>8}{'ratio':>8}{'p50 ms aegisd':>15}{'base':>8}{'ratio':>8}"
+    )
+    worst = 0.0
+    for (transport, concurrency), samples in results.items():
+        a, b = Summary.of(samples["aegisd"]), Summary.of(samples["base"])
+        cpu, p50 = a.cpu_us / b.cpu_us, a.p50_ms / b.p50_ms
+        worst = max(worst, cpu, p50 if concurrency == 1 else 0.0)
+        print(
+            f"{transport:<10}{concurrency:>5}{a.cpu_us:>15.0f}{b.cpu_us:>8.0f}{cpu:>7.2f}x"
+            f"{a.p50_ms:>15.3f}{b.p50_ms:>8.3f}{p50:>7.2f}x"
+        )
+    print(
+        f"CPU per request (every row) and p50 at concurrency 1 <= {BASELINE_TARGET}x the "
+        f"baseline: {'PASS' if worst <= BASELINE_TARGET else 'FAIL'} (worst {worst:.2f}x)"
+    )
 
 
 # --- entry point ------------------------------------------------------------------------------
@@ -315,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=int, default=3, help="measurements per cell and server")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per transport")
     parser.add_argument("--concurrency", type=_concurrencies, default=[1, 16, 64])
+    parser.add_argument(
+        "--baseline-tree",
+        type=baseline_tree,
+        help="an earlier aegisd checkout to measure in the same run (a change's cost)",
+    )
     parser.add_argument("--bare-server", type=Path, help=argparse.SUPPRESS)
     return parser
 
@@ -334,16 +375,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         daemon_sock, bare_sock = tmp / "aegisd.sock", tmp / "bare.sock"
         daemon_log = tmp / "aegisd.log"
         bare_cmd = [sys.executable, str(Path(__file__).resolve()), "--bare-server", str(bare_sock)]
-        with (
-            server_process(
-                daemon_command(daemon_sock, tmp / "state"), daemon_sock, daemon_log, env
-            ) as daemon,
-            server_process(bare_cmd, bare_sock, tmp / "bare.log", env) as bare,
-        ):
+        with contextlib.ExitStack() as stack:
+            daemon = stack.enter_context(
+                server_process(
+                    daemon_command(daemon_sock, tmp / "state"), daemon_sock, daemon_log, env
+                )
+            )
+            bare = stack.enter_context(server_process(bare_cmd, bare_sock, tmp / "bare.log", env))
             servers = [
                 Server("bare", bare.pid, bare_sock),
                 Server("aegisd", daemon.pid, daemon_sock),
             ]
+            if args.baseline_tree is not None:
+                base_sock = tmp / "base.sock"
+                base = stack.enter_context(
+                    server_process(
+                        daemon_command(base_sock, tmp / "base-state"),
+                        base_sock,
+                        tmp / "base.log",
+                        isolated_env(tmp, args.baseline_tree),
+                    )
+                )
+                servers.append(Server("base", base.pid, base_sock))
             load_before = os.getloadavg()[0]
             results = asyncio.run(run_all(servers, args.concurrency, budget, args))
             load_after = os.getloadavg()[0]
