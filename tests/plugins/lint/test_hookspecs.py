@@ -10,7 +10,7 @@ from aegisd import PROJECT_NAME, hookimpl
 from aegisd.plugins import PluginHost
 
 
-def test_each_builtin_module_contributes_its_tool() -> None:
+def test_hook_aegisd_lint_tools() -> None:
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     for module in (ruff, mypy, bandit, pytest, max_file_length):
