@@ -16,6 +16,8 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from aegisd.dirs import make_private_dirs
+
 TOKEN_FILE = "token"
 _UCRED = struct.Struct("3i")
 
@@ -23,7 +25,7 @@ _UCRED = struct.Struct("3i")
 def load_or_create_token(data_dir: Path) -> str:
     """The TCP bearer token: created on first use, file mode 0600."""
     path = data_dir / TOKEN_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(data_dir)
     try:
         token = path.read_text().strip()
         if token:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import signal
 import socket
-import stat
 import sys
 from pathlib import Path
 from typing import IO
@@ -20,6 +18,7 @@ from aegisd import systemd
 from aegisd.app import create_app
 from aegisd.config import DaemonConfig
 from aegisd.daemon import Daemon, StartupError
+from aegisd.dirs import LOCK_FILE, DirError, hold_lock, prepare_socket_dir, prepare_state_dir
 from aegisd.memory import CollectorPolicy, limit_malloc_arenas
 from aegisd.security import load_or_create_token
 from aegisd.store.database import StoreOpenError
@@ -27,6 +26,8 @@ from aegisd.threads import limit_bulk_threads
 from aegisd.workspace import _checked_root
 
 GIL_SWITCH_INTERVAL_S = 0.001  # Python's default is 0.005
+#: files and directories the daemon makes are its user's alone (state, socket, logs, caches)
+UMASK = 0o077
 
 
 class ServeError(Exception):
@@ -35,35 +36,6 @@ class ServeError(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def prepare_socket_dir(path: Path) -> None:
-    """Create the socket's directory 0700 (whatever the umask) and refuse a foreign one."""
-    directory = path.parent
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = directory.stat()
-    if info.st_uid != os.getuid():
-        raise ServeError(f"socket directory {directory} belongs to another user")
-    if stat.S_IMODE(info.st_mode) != 0o700 and directory != Path("/tmp"):
-        os.chmod(directory, 0o700)
-
-
-def acquire_lock(path: Path) -> IO[str]:
-    """Hold `<socket>.lock` for the daemon's lifetime: one daemon per socket."""
-    lock_path = path.with_name(path.name + ".lock")
-    fh = lock_path.open("a+")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        pid = fh.read().strip() or "unknown"
-        fh.close()
-        raise ServeError(f"aegisd is already running (pid {pid}) on {path}") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(str(os.getpid()))
-    fh.flush()
-    return fh
 
 
 def _socket_is_live(path: Path) -> bool:
@@ -103,11 +75,10 @@ async def serve(config: DaemonConfig) -> int:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     limit_malloc_arenas()  # before plugins start their threads
     limit_bulk_threads(asyncio.get_running_loop())
+    os.umask(UMASK)
     socket_path = config.socket_path
     activated = systemd.listen_sockets()
-    if not activated:
-        prepare_socket_dir(socket_path)
-    lock = acquire_lock(socket_path) if not activated else None
+    locks = _claim_dirs(config, socket_path, activated=bool(activated))
     daemon = Daemon(config)
     stop = asyncio.Event()
     daemon.shutdown_requested = stop
@@ -184,9 +155,28 @@ async def serve(config: DaemonConfig) -> int:
         if owned_socket:
             with contextlib.suppress(FileNotFoundError):
                 socket_path.unlink()
-        if lock is not None:
+        for lock in locks:
             lock.close()
     return 0
+
+
+def _claim_dirs(config: DaemonConfig, socket_path: Path, activated: bool) -> list[IO[str]]:
+    """Prepare the socket dir (unless systemd passed the socket) and the state dir, and lock
+    both for this daemon: one daemon per socket, and one per state dir whatever its socket."""
+    locks: list[IO[str]] = []
+    try:
+        if not activated:
+            prepare_socket_dir(socket_path)
+            lock_path = socket_path.with_name(socket_path.name + ".lock")
+            locks.append(hold_lock(lock_path, f"on {socket_path}"))
+        prepare_state_dir(config.data_path)
+        state_lock = config.data_path / LOCK_FILE
+        locks.append(hold_lock(state_lock, f"with the state directory {config.data_path}"))
+    except (DirError, OSError) as exc:
+        for lock in locks:
+            lock.close()
+        raise ServeError(str(exc)) from None
+    return locks
 
 
 async def _load_deferred(daemon: Daemon) -> None:

@@ -196,7 +196,8 @@ def test_corrupt_database_stops_with_a_message_and_is_left_untouched(tmp_path: P
     assert str(db) in result.stderr
     assert "Traceback" not in result.stderr
     assert db.read_bytes() == garbage
-    assert sorted(p.name for p in data.iterdir()) == ["aegisd.db"]
+    # nothing written beside it but the state dir's lock
+    assert sorted(p.name for p in data.iterdir()) == ["aegisd.db", "aegisd.lock"]
 
 
 def test_broken_plugin_is_isolated(tmp_path: Path) -> None:
@@ -250,6 +251,7 @@ def test_install_service_writes_units_with_this_executable(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     service = (units / "aegisd.service").read_text()
     assert "Type=notify" in service and "Restart=on-failure" in service
+    assert "UMask=0077" in service
     exec_line = next(line for line in service.splitlines() if line.startswith("ExecStart="))
     program = exec_line.split("=", 1)[1].split()[0]
     assert Path(program).exists() and "@EXEC@" not in service
