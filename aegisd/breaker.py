@@ -84,6 +84,12 @@ class CircuitBreaker:
         if was_probe or self.failures >= self.failure_threshold:
             self._opened_at = self._clock()
 
+    def trip(self) -> None:
+        """Open at once, for a failure that retrying soon will not cure (a full disk)."""
+        self.failures = max(self.failures + 1, self.failure_threshold)
+        self._probing = False
+        self._opened_at = self._clock()
+
     def release(self) -> None:
         """A call ended without a verdict (cancelled, or the caller's own error)."""
         self._probing = False

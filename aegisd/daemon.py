@@ -89,6 +89,7 @@ class Daemon:
         self.store = Store(config.db_path, policy=StorePolicy(**config.store.model_dump()))
         self.store.on_retry = self.metrics.store_retries.inc
         self.store.on_failure = self.metrics.store_failures.inc
+        self.store.on_fault = self.metrics.store_fault_inc
         self.store.on_latency = self.metrics.store_latency.observe
         self.limits = RateLimiter(config.rate_limits, self.metrics.rate_limited_inc)
         self.cache = Cache(config.cache.max_entries, config.cache.max_bytes)
@@ -206,7 +207,7 @@ class Daemon:
     def health(self) -> dict[str, Any]:
         # Asked for often (bench/rpc.py measures daemon.health): the healthy answer walks
         # nothing but the open workspaces.
-        if not (self.host.blocked_count or self.workspaces.degraded or self.store.breaker_open):
+        if not (self.host.blocked_count or self.workspaces.degraded or self.store.degraded):
             return {"status": "ok", "reasons": []}
         reasons = [
             f"plugin {r.name} blocked: {r.error}"
@@ -216,8 +217,5 @@ class Daemon:
         reasons += [
             f"workspace {ws.root} degraded: {ws.degraded}" for ws in self.workspaces if ws.degraded
         ]
-        if self.store.breaker_open:
-            reasons.append(
-                f"store circuit breaker open after {self.store.breaker.failures} failures"
-            )
+        reasons += self.store.degraded_reasons()
         return {"status": "degraded" if reasons else "ok", "reasons": reasons}

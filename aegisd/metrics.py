@@ -69,6 +69,12 @@ class Metrics:
         self.store_failures = Counter(
             "aegisd_store_failures", "Store operations that failed after retries", registry=r
         )
+        self.store_faults = Counter(
+            "aegisd_store_faults",
+            "Store operations failed by the database itself (disk full, corrupted, file gone)",
+            ["kind"],
+            registry=r,
+        )
         self.watcher_batches = Counter(
             "aegisd_watcher_batches", "Settled change batches", ["source"], registry=r
         )
@@ -81,6 +87,9 @@ class Metrics:
 
     def rate_limited_inc(self, cost: str) -> None:
         self.rate_limited.labels(cost).inc()
+
+    def store_fault_inc(self, kind: str) -> None:
+        self.store_faults.labels(kind).inc()
 
     def observe_request(self, method: str, outcome: str, seconds: float) -> None:
         row = self.requests.get((method, outcome))

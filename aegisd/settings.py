@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from aegisd.cache import Cache
 from aegisd.rpc.errors import InvalidParams
 from aegisd.store.database import Store
+from aegisd.store.jsonfield import check_depth, dumps
 
 DEFAULT_EXCLUDE_DIRS = [
     "__pycache__", ".git", ".hg", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".svn", ".tox",
@@ -142,6 +143,7 @@ class SettingsService:
         self, workspace_id: str, patch: Mapping[str, Any]
     ) -> tuple[list[str], CoreSettings]:
         """Apply a partial update; returns the dotted keys whose value changed and the result."""
+        check_depth(patch, "params.settings")
         overrides = await self.store.run(_load_overrides, workspace_id)
         merged = _deep_merge(overrides, patch)
         try:
@@ -169,5 +171,5 @@ def _save_overrides(workspace_id: str, data: Mapping[str, Any]) -> None:
     from aegisd.store.core_models import WorkspaceSettingsRow, now_iso
 
     WorkspaceSettingsRow.insert(
-        workspace=workspace_id, data=json.dumps(data), updated_at=now_iso()
+        workspace=workspace_id, data=dumps(data, "settings"), updated_at=now_iso()
     ).on_conflict_replace().execute()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import sqlite3
 import threading
@@ -25,8 +26,10 @@ import peewee
 from loguru import logger
 
 from aegisd.breaker import CircuitBreaker
+from aegisd.dirs import make_private_dirs
 from aegisd.rpc.errors import Timeout as RpcTimeout
 from aegisd.rpc.errors import Unavailable
+from aegisd.store.faults import Fault, FileIdentity, StoreFault, classify, file_gone, is_busy
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -57,11 +60,6 @@ class StorePolicy:
         return float(random.uniform(0.5, 1.0) * self.backoff_ms * (2**attempt) / 1000)
 
 
-def _is_busy(exc: Exception) -> bool:
-    message = str(exc).lower()
-    return "locked" in message or "busy" in message
-
-
 class StoreOpenError(Exception):
     """The database file cannot be used; the daemon stops with this message, file untouched."""
 
@@ -73,7 +71,10 @@ class Store:
         self, path: Path, pragmas: dict[str, Any] | None = None, policy: StorePolicy | None = None
     ) -> None:
         self.path = path
-        self.db = peewee.SqliteDatabase(None)
+        # Transactions take the write lock as they begin: one that read first and then wrote
+        # would have to upgrade its lock, and SQLite answers that at once with SQLITE_BUSY
+        # instead of waiting `busy_timeout` when another process writes.
+        self.db = peewee.SqliteDatabase(None, lock_type="IMMEDIATE")
         self._pragmas = {**PRAGMAS, **(pragmas or {})}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aegisd-db")
         self._urgent: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
@@ -87,8 +88,13 @@ class Store:
         self.queries = 0
         self.retries = 0
         self.failures = 0
+        #: the last database failure (disk full, corrupted, file gone...) until a write
+        #: succeeds again; a sticky one stands until the daemon restarts
+        self.fault: Fault | None = None
+        self._identity: FileIdentity | None = None
         self.on_retry: Callable[[], None] | None = None
         self.on_failure: Callable[[], None] | None = None
+        self.on_fault: Callable[[str], None] | None = None
         self.on_latency: Callable[[float], None] | None = None
 
     async def open(self, models: Iterable[type[peewee.Model]] = ()) -> None:
@@ -104,13 +110,14 @@ class Store:
     def _open_sync(self, models: list[type[peewee.Model]]) -> None:
         self._thread_ident = threading.get_ident()
         _check_usable(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(self.path)
         self.db.init(str(self.path), pragmas=self._pragmas, check_same_thread=False)
         try:
             self.db.connect()
             # Reading the schema is what fails on a file that is not an SQLite database.
             self.db.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
             self._raw = self.db.connection()
+            self._identity = FileIdentity.of(self.path)
         except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
             self._close_quietly()
             raise StoreOpenError(
@@ -145,31 +152,40 @@ class Store:
         return await self._run(partial(fn, *args, **kwargs), urgent=True)
 
     async def _run(self, call: Callable[[], T], urgent: bool) -> T:
+        if self.fault is not None and self.fault.sticky:
+            raise _refusal(self.fault)
         self.breaker.before_call()
         for attempt in range(self.policy.retries + 1):
             self.queries += 1
             started = time.perf_counter()
             try:
                 result = await self._attempt(call, urgent)
-            except (peewee.OperationalError, sqlite3.OperationalError) as exc:
-                if _is_busy(exc) and attempt < self.policy.retries:
-                    self.retries += 1
-                    if self.on_retry is not None:
-                        self.on_retry()
-                    await asyncio.sleep(self.policy.backoff(attempt))
-                    continue
-                self._failed()
-                if _is_busy(exc):
-                    raise Unavailable(
-                        "the database is busy (locked by another writer); try again",
-                        retry_after_ms=int(self.policy.backoff(attempt) * 1000) + 1,
-                    ) from exc
-                raise
             except TimeoutError:
                 self._failed()
                 raise RpcTimeout(
                     f"a store operation took longer than {self.policy.timeout_s} s"
                 ) from None
+            except Exception as exc:
+                if is_busy(exc):
+                    if attempt < self.policy.retries:
+                        self.retries += 1
+                        if self.on_retry is not None:
+                            self.on_retry()
+                        await asyncio.sleep(self.policy.backoff(attempt))
+                        continue
+                    self._failed()
+                    raise Unavailable(
+                        "the database is busy (locked by another writer); try again",
+                        retry_after_ms=int(self.policy.backoff(attempt) * 1000) + 1,
+                    ) from exc
+                fault = classify(exc, self.path)
+                if fault is not None:
+                    raise self._faulted(fault) from None
+                if isinstance(exc, peewee.OperationalError | sqlite3.OperationalError):
+                    self._failed()
+                else:  # the caller's own error (NotFound, a constraint...): no verdict
+                    self.breaker.release()
+                raise
             except BaseException:
                 self.breaker.release()
                 raise
@@ -185,6 +201,19 @@ class Store:
         self.failures += 1
         if self.on_failure is not None:
             self.on_failure()
+
+    def _faulted(self, fault: Fault) -> Unavailable:
+        """Record a database failure: counted, logged once, the breaker opened at once."""
+        if self.fault != fault and not (self.fault is not None and self.fault.sticky):
+            logger.error("store: {}", fault.message)
+            self.fault = fault
+        self.failures += 1
+        if self.on_failure is not None:
+            self.on_failure()
+        if self.on_fault is not None:
+            self.on_fault(fault.kind)
+        self.breaker.trip()
+        return _refusal(self.fault or fault, self.breaker.cooldown_s)
 
     async def _attempt(self, call: Callable[[], T], urgent: bool) -> T:
         queued: Future[T] = Future()
@@ -213,15 +242,44 @@ class Store:
         if not future.set_running_or_notify_cancel():
             return
         try:
-            result = call()
+            if self.fault is not None and self.fault.sticky:
+                raise StoreFault(self.fault)  # queued before the fault: refused as well
+            result = self._call_checked(call)
         except BaseException as exc:
             future.set_exception(exc)
         else:
             future.set_result(result)
 
+    def _call_checked(self, call: Callable[[], T]) -> T:
+        """Run `call`; when it wrote, make sure the file it wrote to is still the database
+        file (a write into a deleted file is acknowledged by SQLite, then lost for good)."""
+        raw = self._raw
+        if raw is None:
+            return call()
+        changes = raw.total_changes
+        result = call()
+        if raw.total_changes != changes:
+            if self._identity is not None and not self._identity.still_there():
+                raise StoreFault(file_gone(self.path))
+            if self.fault is not None:  # a write went through: the transient fault is over
+                self.fault = None
+        return result
+
     @property
     def breaker_open(self) -> bool:
-        return self.breaker.state != "closed"
+        return self.breaker.state != "closed" or (self.fault is not None and self.fault.sticky)
+
+    @property
+    def degraded(self) -> bool:
+        return self.fault is not None or self.breaker_open
+
+    def degraded_reasons(self) -> list[str]:
+        """Why the store is degraded, for `daemon.health` (empty when it is not)."""
+        if self.fault is not None:
+            return [f"store: {self.fault.message}"]
+        if self.breaker_open:
+            return [f"store circuit breaker open after {self.breaker.failures} failures"]
+        return []
 
     async def atomic(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `fn` on the DB thread inside one transaction."""
@@ -239,6 +297,20 @@ class Store:
         # Not through run(): closing must work even while the breaker is open.
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close_quietly)
         self._executor.shutdown(wait=True)
+
+
+def _refusal(fault: Fault, retry_after_s: float | None = None) -> Unavailable:
+    if fault.sticky or retry_after_s is None:
+        return Unavailable(fault.message, fault=fault.kind)
+    return Unavailable(fault.message, fault=fault.kind, retry_after_ms=int(retry_after_s * 1000))
+
+
+def _create_private(path: Path) -> None:
+    """Create the directory (0700) and an empty database file (0600) when missing, whatever
+    the umask: SQLite would create the file 0644, and its -wal and -shm take the file's mode."""
+    make_private_dirs(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _check_usable(path: Path) -> None:

@@ -14,6 +14,7 @@ import peewee
 
 from aegisd.rpc.errors import Conflict, NotFound
 from aegisd.store.core_models import now_iso
+from aegisd.store.jsonfield import dumps, loads_readable
 from aegisd.store.migrations import Migration
 
 PLUGIN = "aegisd_audit"
@@ -104,8 +105,11 @@ def event_dict(row: tuple[Any, ...]) -> dict[str, Any]:
         "truncated", "created_at",
     )  # fmt: skip
     event = dict(zip(keys, row, strict=True))
-    event["payload"] = None if event["payload"] is None else json.loads(event["payload"])
-    event["truncated"] = bool(event["truncated"])
+    readable = True
+    if event["payload"] is not None:
+        # Written before depths were checked, a payload too deep to serve comes back cut.
+        event["payload"], readable = loads_readable(event["payload"])
+    event["truncated"] = bool(event["truncated"]) or not readable
     return event
 
 
@@ -140,7 +144,11 @@ def insert_event(
     Conflict when the run is unknown / closed."""
     ws_id = _open_run(db, run_id)
     created = event.created_at or now_iso()
-    payload = None if event.payload is None else json.dumps(event.payload, ensure_ascii=False)
+    payload = (
+        None
+        if event.payload is None
+        else dumps(event.payload, "params.payload", ensure_ascii=False)
+    )
     values = (
         run_id, event.type, event.title, event.detail, event.actor, event.phase, event.status,
         event.ref, payload, int(event.truncated), created,
@@ -175,7 +183,9 @@ def end_run(
 def set_lint(db: peewee.SqliteDatabase, run_id: int, at_end: bool, issues: list[Any]) -> None:
     """Record the lint issues at the run's start or (`at_end`) its end."""
     column = "lint_end" if at_end else "lint_start"
-    db.execute_sql(f"UPDATE audit_run SET {column} = ? WHERE id = ?", (json.dumps(issues), run_id))
+    db.execute_sql(
+        f"UPDATE audit_run SET {column} = ? WHERE id = ?", (dumps(issues, "lint issues"), run_id)
+    )
 
 
 def adopt_runs(db: peewee.SqliteDatabase, ws_id: str, root: str) -> list[tuple[int, bool]]:

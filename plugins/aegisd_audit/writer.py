@@ -4,6 +4,10 @@ Every write is a function of the database run on the DB thread. While one batch 
 writes arriving meanwhile queue up and go together in the next one, so the rate of commits
 adapts to the load and an answer never comes before its data is on disk (WAL, committed).
 Writes run in arrival order, so ids grow in the order the writes were made.
+
+A write's own error (NotFound, Conflict, a constraint) undoes only that write. The database
+failing (busy, full, corrupted...) fails the whole batch inside `Store.run`, whose policy
+retries it when busy, bounded by its timeout and breaker, like every other store write.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import peewee
 
 from aegisd.rpc.errors import Unavailable
 from aegisd.store.database import Store
+from aegisd.store.faults import database_failed
 
 T = TypeVar("T")
 MAX_BATCH = 256
@@ -94,6 +99,8 @@ def _apply(db: peewee.SqliteDatabase, batch: list[_Write]) -> list[tuple[bool, A
             with db.atomic():
                 return [(True, batch[0].fn(db, *batch[0].args))]
         except Exception as exc:
+            if database_failed(exc):
+                raise
             return [(False, exc)]
     outcomes: list[tuple[bool, Any]] = []
     with db.atomic():
@@ -102,5 +109,7 @@ def _apply(db: peewee.SqliteDatabase, batch: list[_Write]) -> list[tuple[bool, A
                 with db.atomic():  # a savepoint: a failing write undoes only itself
                     outcomes.append((True, write.fn(db, *write.args)))
             except Exception as exc:
+                if database_failed(exc):
+                    raise  # the whole batch rolls back, and Store.run decides
                 outcomes.append((False, exc))
     return outcomes

@@ -15,6 +15,7 @@ from typing import Any
 
 import peewee
 
+from aegisd.store.jsonfield import dumps
 from aegisd.store.migrations import Migration
 from aegisd.threads import step_aside
 from aegisd_codemap.model import ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
@@ -178,16 +179,16 @@ def rows(
             (
                 ws_id, extract.path, digest, extract.language, int(extract.binary),
                 extract.lines, extract.loc,
-                json.dumps([[e.message, e.line, e.column] for e in extract.errors]),
-                json.dumps([[i.module, i.names, i.level, i.line, i.kind, i.alias] for i in extract.imports]),
-                json.dumps([[c.qualname, c.line, c.bases, c.instantiates] for c in extract.classes]),
+                dumps([[e.message, e.line, e.column] for e in extract.errors], "errors"),
+                dumps([[i.module, i.names, i.level, i.line, i.kind, i.alias] for i in extract.imports], "imports"),
+                dumps([[c.qualname, c.line, c.bases, c.instantiates] for c in extract.classes], "classes"),
                 extract.default_export, int(stale),
             )
         )  # fmt: skip
         prepared.symbols.extend(
             (
                 ws_id, extract.path, seq, s.name, s.qualname, s.kind, s.line, s.end_line,
-                s.column, s.parent, s.signature, json.dumps(s.decorators), s.docstring, s.loc,
+                s.column, s.parent, s.signature, dumps(s.decorators, "decorators"), s.docstring, s.loc,
                 s.complexity, int(s.is_async), int(s.exported),
             )
             for seq, s in enumerate(extract.symbols)

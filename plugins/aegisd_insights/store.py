@@ -13,6 +13,7 @@ from typing import Any
 
 import peewee
 
+from aegisd.store.jsonfield import dumps
 from aegisd.store.migrations import Migration
 from aegisd_insights.insight import Insight
 
@@ -146,9 +147,9 @@ def apply_changes(
                     insight.severity,
                     insight.title,
                     insight.detail,
-                    json.dumps(list(insight.paths)),
-                    json.dumps(list(insight.symbols)),
-                    json.dumps(dict(insight.metrics)),
+                    dumps(list(insight.paths), "paths"),
+                    dumps(list(insight.symbols), "symbols"),
+                    dumps(dict(insight.metrics), "metrics"),
                     seen.clock,
                     seen.at,
                     clock,

@@ -15,6 +15,7 @@ from typing import Any
 import peewee
 from pydantic import TypeAdapter
 
+from aegisd.store.jsonfield import dumps
 from aegisd.store.migrations import Migration
 from aegisd.threads import step_aside
 from aegisd_lint.issues import Issue, Totals
@@ -147,7 +148,7 @@ def save_rows(
                 state.version,
                 state.error_code,
                 state.message,
-                json.dumps(sorted(state.unverified)),
+                dumps(sorted(state.unverified), "unverified"),
             ),
         )
 
@@ -183,7 +184,7 @@ def record_run(db: peewee.SqliteDatabase, ws_id: str, row: RunRow) -> None:
                 row.clock,
                 row.started_at,
                 row.finished_at,
-                json.dumps(row.detail),
+                dumps(row.detail, "detail"),
             ),
         )
         db.execute_sql(

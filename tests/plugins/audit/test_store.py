@@ -1,8 +1,10 @@
+import json
+
 import peewee
 import pytest
 from aegisd_audit import store
 
-from aegisd.rpc.errors import Conflict, NotFound
+from aegisd.rpc.errors import Conflict, InvalidParams, NotFound
 
 
 def run(name: str = "r", external_id: str | None = None, **kw: object) -> store.NewRun:
@@ -111,3 +113,23 @@ def test_spool_ids(db: peewee.SqliteDatabase) -> None:
     assert store.spool_done(db, "abc")
     store.forget_spool_ids(db)
     assert not store.spool_done(db, "abc")
+
+
+def test_a_payload_stored_too_deep_by_an_older_version_is_served_cut(
+    db: peewee.SqliteDatabase,
+) -> None:
+    """Such a row made every later `audit.list_events` of its run fail; it now reads back as
+    its JSON text, cut and marked truncated, and the run's other events as they were."""
+    r, _ = store.start_run(db, run())
+    store.insert_event(db, r["id"], event("before", payload={"k": 1}))
+    deep = '{"a": ' * 300 + "1" + "}" * 300
+    db.execute_sql(
+        "INSERT INTO audit_event (run_id, type, title, actor, status, payload, truncated,"
+        " created_at) VALUES (?, 'note', 'deep', 'agent', 'ok', ?, 0, '2024-01-01T00:00:00Z')",
+        (r["id"], deep),
+    )
+    before, old = store.list_events(db, r["id"], None, None, 10)
+    assert before["payload"] == {"k": 1} and not before["truncated"]
+    assert old["truncated"] and old["payload"]["truncated_json"] == deep
+    with pytest.raises(InvalidParams):  # nothing that deep is written any more
+        store.insert_event(db, r["id"], event("again", payload=json.loads(deep)))

@@ -1,5 +1,6 @@
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from aegisd_audit import store
 from aegisd_audit.writer import GroupWriter
 
 from aegisd.rpc.errors import Conflict, NotFound, Unavailable
-from aegisd.store.database import Store
+from aegisd.store.database import Store, StorePolicy
 from aegisd.store.migrations import run_migrations
 
 
@@ -93,3 +94,50 @@ async def test_close_commits_what_is_queued_then_refuses(writer: GroupWriter) ->
     assert len(await asyncio.gather(*pending)) == 20
     with pytest.raises(Unavailable):
         await writer.write(store.insert_event, run["id"], note("after close"))
+
+
+async def test_a_busy_database_retries_the_whole_batch_through_the_store(
+    writer: GroupWriter, tmp_path: Path
+) -> None:
+    """A foreign write lock used to fail each write of a batch at once (INTERNAL_ERROR); the
+    batch now goes back to the store's policy, which waits and retries it."""
+    run, _ = await writer.write(store.start_run, new_run())
+    holder = sqlite3.connect(tmp_path / "a.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(1.5, holder.execute, ("COMMIT",))
+    release.start()
+    try:
+        stored = await asyncio.gather(
+            *(writer.write(store.insert_event, run["id"], note(f"e{n}")) for n in range(20))
+        )
+    finally:
+        release.join()
+        holder.close()
+    assert len(stored) == 20 and writer.store.retries > 0
+    rows = await writer.store.run(store.list_events, writer.store.db, run["id"], None, None, 100)
+    assert [e["title"] for e in rows] == [f"e{n}" for n in range(20)]
+
+
+async def test_a_full_database_refuses_the_whole_batch_and_keeps_none_of_it(
+    tmp_path: Path,
+) -> None:
+    db_store = Store(tmp_path / "full.db", policy=StorePolicy(breaker_cooldown_s=0))
+    await db_store.open()
+    await db_store.run(run_migrations, db_store.db, store.MIGRATIONS)
+    writer = GroupWriter(db_store)
+    writer.start()
+    run, _ = await writer.write(store.start_run, new_run())
+    db = db_store.db
+    pages = await db_store.run(lambda: db.execute_sql("PRAGMA page_count").fetchone()[0])
+    await db_store.run(db.execute_sql, f"PRAGMA max_page_count = {pages}")
+    big = store.NewEvent("note", "big", "x" * 50_000, "agent", None, "ok", None, None, False)
+    outcomes = await asyncio.gather(
+        writer.write(store.insert_event, run["id"], note("small")),
+        writer.write(store.insert_event, run["id"], big),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, Unavailable) and "full" in str(o) for o in outcomes), outcomes
+    rows = await db_store.run(store.list_events, db, run["id"], None, None, 100)
+    assert rows == []  # refused means absent
+    await writer.close()
+    await db_store.close()
