@@ -10,9 +10,10 @@ from aegisd_audit.limits import (
     PAYLOAD_MAX_BYTES,
     cap_detail,
     cap_payload,
+    check_payload_depth,
     check_title,
 )
-from aegisd_audit.redact import redact, redact_text
+from aegisd_audit.redact import redact, redact_optional, redact_text
 
 # Event types are free text; these are the ones aegisd itself writes and the dashboard knows.
 KNOWN_EVENT_TYPES = (
@@ -43,6 +44,8 @@ class PreparedEvent:
     detail: str | None
     payload: dict[str, Any] | None
     truncated: bool
+    type: str = "note"
+    ref: str | None = None
 
 
 def prepare_event(
@@ -50,23 +53,28 @@ def prepare_event(
     detail: str | None = None,
     payload: dict[str, Any] | None = None,
     *,
+    type: str = "note",
+    ref: str | None = None,
     detail_max_bytes: int = DETAIL_MAX_BYTES,
     payload_max_bytes: int = PAYLOAD_MAX_BYTES,
 ) -> PreparedEvent:
-    """Validate the title (`TitleTooLongError` over 200 chars), redact, then cap detail and payload.
+    """Validate the title (`TitleTooLongError` over 200 chars) and the payload's depth
+    (`PayloadTooDeepError` deeper than 64 levels), redact every text field (and payload
+    keys), then cap detail and payload.
 
     Redaction comes before capping so that a cut never splits a secret into a shape that is no
     longer recognised. The title is checked as the client sent it; redaction may lengthen it a
     little (``x=1`` becomes ``x=[REDACTED]``).
     """
     check_title(title)
-    capped_detail, detail_cut = cap_detail(
-        None if detail is None else redact_text(detail), detail_max_bytes
-    )
+    check_payload_depth(payload)
+    capped_detail, detail_cut = cap_detail(redact_optional(detail), detail_max_bytes)
     capped_payload, payload_cut = cap_payload(redact(payload), payload_max_bytes)
     return PreparedEvent(
         title=redact_text(title),
         detail=capped_detail,
         payload=capped_payload,
         truncated=detail_cut or payload_cut,
+        type=redact_text(type),
+        ref=redact_optional(ref),
     )

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aegisd_audit.redact import redact
+from aegisd_audit.limits import cut_depth
+from aegisd_audit.redact import redact, redact_text
 from aegisd_audit.spool import SpoolWriter
 
 START_RUN = "audit.start_run"
@@ -72,7 +73,9 @@ def payload_to_actions(payload: dict[str, Any], occurred_at: str | None = None) 
     """The RPC calls recording one hook `payload`: ensure the run, log one event, and end the
     run on SessionEnd. `occurred_at` (ISO 8601) is given when replaying a spooled payload."""
     session = str(payload.get("session_id") or "unknown")
-    clean = redact({k: v for k, v in payload.items() if k not in _RUN_FIELDS})
+    # Nesting past what the daemon stores is cut here: a hook records what it can.
+    shallow, _ = cut_depth({k: v for k, v in payload.items() if k not in _RUN_FIELDS})
+    clean = redact(shallow)
     run = {
         "external_id": f"{AGENT_NAME}:{session}",
         "name": f"{AGENT_NAME} {session[:8]}",
@@ -106,7 +109,7 @@ def hook_main(stdin_text: str, send: Send, spool_path: Path) -> int:
         payload = json.loads(stdin_text)
         if not isinstance(payload, dict):
             raise ValueError("not a JSON object")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past json's limit
         print(f"aegisd audit hook: ignoring the payload: {exc}", file=sys.stderr)
         return 0
     try:
@@ -119,11 +122,13 @@ def hook_main(stdin_text: str, send: Send, spool_path: Path) -> int:
 
 
 def _spool(payload: dict[str, Any], spool_path: Path) -> None:
-    # Secrets never reach the disk. Redaction would hide the session id (its key says "session"),
-    # but it keys the run, so it is kept as is, and so is cwd.
-    kept = {k: v for k, v in payload.items() if k in _RUN_FIELDS}
+    # Secrets never reach the disk. Redaction by key would hide the session id (its key says
+    # "session"), but it keys the run: it and cwd are redacted by shape only, as the daemon does.
+    kept = {
+        k: redact_text(v) for k, v in payload.items() if k in _RUN_FIELDS and isinstance(v, str)
+    }
     try:
-        SpoolWriter(spool_path).append({**redact(payload), **kept})
+        SpoolWriter(spool_path).append({**redact(cut_depth(payload)[0]), **kept})
     except OSError as exc:
         print(f"aegisd audit hook: could not spool the event: {exc}", file=sys.stderr)
 

@@ -1,5 +1,6 @@
 """Size limits of audit events: titles are validated, detail and payload are capped, never cut
-silently (each cap returns a `truncated` flag that is stored with the event)."""
+silently (each cap returns a `truncated` flag that is stored with the event). A payload nested
+deeper than `PAYLOAD_MAX_DEPTH` is refused by the daemon; the agent hook cuts it instead."""
 
 import json
 from typing import Any
@@ -7,6 +8,8 @@ from typing import Any
 TITLE_MAX_CHARS = 200
 DETAIL_MAX_BYTES = 16 * 1024
 PAYLOAD_MAX_BYTES = 64 * 1024
+PAYLOAD_MAX_DEPTH = 64  # the store's own limit (aegisd.store.jsonfield.MAX_DEPTH)
+TOO_DEEP = "…[nested too deep]"
 
 # Payloads over the cap are shrunk in steps: strings to at most `chars` characters and lists to
 # at most `items` items, each cut marked in place; the first step that fits wins.
@@ -17,11 +20,21 @@ class TitleTooLongError(ValueError):
     """A title longer than `TITLE_MAX_CHARS`: a client error, not something to truncate."""
 
 
+class PayloadTooDeepError(ValueError):
+    """A payload nested deeper than `PAYLOAD_MAX_DEPTH`: refused, as it could not be read back."""
+
+
 def check_title(title: str, max_chars: int = TITLE_MAX_CHARS) -> str:
     """`title` unchanged; raises `TitleTooLongError` when it has more than `max_chars` chars."""
     if len(title) > max_chars:
         raise TitleTooLongError(f"title has {len(title)} characters, at most {max_chars} allowed")
     return title
+
+
+def check_payload_depth(payload: dict[str, Any] | None, max_depth: int = PAYLOAD_MAX_DEPTH) -> None:
+    """Raise `PayloadTooDeepError` when `payload` nests more than `max_depth` levels."""
+    if cut_depth(payload, max_depth)[1]:
+        raise PayloadTooDeepError(f"payload is nested more than {max_depth} levels deep")
 
 
 def cap_text(text: str, max_bytes: int) -> tuple[str, bool]:
@@ -82,3 +95,25 @@ def _shrink(value: Any, chars: int, items: int) -> Any:
             kept.append(f"…[truncated {len(value) - items} items]")
         return kept
     return value
+
+
+def cut_depth(value: Any, max_depth: int = PAYLOAD_MAX_DEPTH) -> tuple[Any, bool]:
+    """`value` with each dict or list nested deeper than `max_depth` levels replaced by
+    ``TOO_DEEP``, and whether anything was cut (recurses at most `max_depth` levels)."""
+    if not isinstance(value, dict | list):
+        return value, False
+    if max_depth <= 0:
+        return TOO_DEEP, True
+    cut = False
+    if isinstance(value, dict):
+        kept: dict[Any, Any] = {}
+        for key, item in value.items():
+            kept[key], item_cut = cut_depth(item, max_depth - 1)
+            cut = cut or item_cut
+        return (kept, True) if cut else (value, False)
+    items = []
+    for item in value:
+        shallow, item_cut = cut_depth(item, max_depth - 1)
+        items.append(shallow)
+        cut = cut or item_cut
+    return (items, True) if cut else (value, False)

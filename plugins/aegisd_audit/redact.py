@@ -1,35 +1,48 @@
 """Secret redaction: what the audit trail stores never holds a credential.
 
 `redact(value)` walks dicts, lists and tuples (returning new ones; the input is not changed) and
-replaces secrets with ``[REDACTED]``. Two rules apply:
+replaces secrets with ``[REDACTED]``; `redact_text` does it for one string. Every text the audit
+trail stores goes through one of them, dict keys included. Three rules apply:
 
-- **By key.** A value stored under a key whose name contains (case-insensitive, ``-`` read as
-  ``_``) one of ``token``, ``password``, ``passwd``, ``passphrase``, ``secret``, ``api_key``,
+- **By key.** A value stored under a key naming a secret is replaced whole, whatever its type (a
+  nested dict or list too). A key names a secret when it contains (case-insensitive, ``-`` read
+  as ``_``) ``token``, ``password``, ``passwd``, ``passphrase``, ``secret``, ``api_key``,
   ``apikey``, ``access_key``, ``accesskey``, ``private_key``, ``privatekey``, ``authorization``,
-  ``cookie``, ``session``, ``credential`` is replaced whole, whatever its type (a nested dict or
-  list too). ``None``, booleans and empty strings are kept (they hide nothing), and so are numbers
-  under keys containing ``tokens`` (``max_tokens``, ``input_tokens``: counts, not credentials).
-  In a list of command-line arguments, the element after a flag such as ``--password`` or
-  ``--token`` is redacted.
-- **By shape**, in every string, wherever it sits:
-  private-key blocks (``-----BEGIN ... PRIVATE KEY-----`` to the matching ``END`` line, or to
-  the end of the text when cut off); passwords in URLs (``scheme://user:[REDACTED]@host``);
-  ``Authorization: ...`` header values; ``Bearer <token>``; AWS access key ids (``AKIA...``,
-  ``ASIA...``); GitHub tokens (``ghp_``, ``gho_``, ``ghu_``, ``ghs_``, ``ghr_``, ``github_pat_``);
-  Slack tokens (``xoxb-`` and the other ``xox[baprs]-``); JWTs (``eyJ...``.``eyJ...``.``...``);
-  OpenAI/Anthropic-style ``sk-...`` keys and Google ``AIza...`` keys; and assignments whose name
-  contains one of the key words above: ``NAME=value`` (shell variables, ``--flag=value``, URL
-  query parameters such as ``?token=...``), ``--flag value``, quoted values
-  (``password = "..."``, ``"token": "..."``) and, when the name starts the line,
-  ``name: value`` / ``name = value`` (YAML, INI, ``.env``, ``aws_secret_access_key = ...``).
+  ``cookie``, ``session`` or ``credential``, or has one of the words ``key``, ``auth``, ``pwd``,
+  ``pass``, ``creds`` as a whole word (``db_pass``, ``sshKey``; not ``keyboard``, ``author`` or
+  ``passed``). ``None``, booleans and empty strings are kept (they hide nothing), and so are
+  numbers under keys containing ``tokens`` (``max_tokens``: counts, not credentials). In
+  ``{"name": "GITHUB_TOKEN", "value": ...}`` the value goes too. In a list of command-line
+  arguments, the element after a flag such as ``--password`` or ``--token`` is redacted, and so
+  are ``curl -u user:PASSWORD`` and ``mysql -pPASSWORD``.
+- **By shape**, in every string, wherever it sits: private-key blocks (PEM, OpenSSH and PGP, to
+  the matching ``END`` line or to the end of the text when cut off); passwords in URLs
+  (``scheme://user:[REDACTED]@host``, also with no user: ``redis://:[REDACTED]@host``);
+  ``Authorization: ...`` values; ``Bearer <token>``; ``curl -u user:pw``, ``mysql -ppw``,
+  ``sshpass -p pw``, ``redis-cli -a pw``; and tokens recognisable by their prefix (after
+  gitleaks' rules): AWS (``AKIA``, ``ASIA``, ...), GitHub (``ghp_``, ``github_pat_``, ...), GitLab
+  (``glpat-``, ``glrt-``, ...), Slack (``xoxb-``, ``xapp-``, webhook URLs), Stripe (``sk_live_``,
+  ``rk_test_``, ...), OpenAI and Anthropic (``sk-``), Google (``AIza``, ``GOCSPX-``), Hugging Face
+  (``hf_``), npm, PyPI, SendGrid, Twilio, DigitalOcean, Shopify, Databricks, Vault, Grafana,
+  Sentry, Linear, Perplexity, age keys, JWTs.
+- **By assignment**: ``NAME=value`` (shell variables, ``--flag=value``, URL query parameters
+  such as ``?token=...``), ``--flag value``, quoted values (``password = "..."``,
+  ``"token": "..."``) and, when the name starts the line, ``name: value`` / ``name = value``
+  (YAML, INI, ``.env``), where the name contains one of the key words above. The whole words
+  (``key``, ``auth``, ``pwd``, ``pass``, ``creds``), being common in code, count only in an
+  environment variable's upper-case name (``DB_PASS=``, ``MYSQL_PWD=``, not ``PWD`` itself), as
+  a flag (``--pass x``; not ``--key``, a sort key), a URL parameter, or before a quoted value:
+  ``sorted(x, key=len)`` and ``key: str`` are left alone.
   Names and quotes are kept, only the value goes: ``export API_TOKEN=[REDACTED]``.
 
 Redaction errs on the side of hiding: a line of code such as ``token: str`` at the start of a
 line loses its ``str``. It is idempotent (redacting twice gives the same text) and fast: the
-patterns are compiled once, and no pattern backtracks over long runs of text. This module imports
-only the standard library, as the agent hook uses it.
+patterns are compiled once, token shapes are one alternation scanned in one pass, and no pattern
+backtracks over long runs of text. This module imports only the standard library, as the agent
+hook uses it.
 """
 
+import os
 import re
 from typing import Any
 
@@ -52,57 +65,133 @@ _KEY_WORDS = (
     "session",
     "credential",
 )
+# Secret only as a whole word of a name: as substrings they are in "keyboard" and "author".
+_WHOLE_WORDS = frozenset({"key", "auth", "pwd", "pass", "creds"})
+_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
 
-# The same words as a pattern; the match starts at the word (never at a free-length prefix) so
+# The same words as patterns; a match starts at the word (never at a free-length prefix) so
 # that a long run of word characters cannot make the search quadratic.
-_WORD = (
-    r"(?:pass(?:word|wd|phrase)|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|cookie|session|credential)"
+_STRONG = (
+    r"pass(?:word|wd|phrase)|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|cookie|session|credential"
+)
+# A whole word: no letter or digit right before it (`_`, `-` are fine: DB_PASS) or after it.
+# Each starts with its literal first letter, then looks back: the search keeps skipping fast
+# to the letters a name can start with.
+_WEAK = (
+    "(?:"
+    + "|".join(f"{w[0]}(?<![a-z0-9]{w[0]}){w[1:]}" for w in ("key", "auth", "pwd", "pass", "creds"))
+    + r")(?![a-z0-9])"
 )
 
 _ASSIGNMENT = re.compile(
-    r"(?P<name>" + _WORD + r"[\w.-]*)(?P<quote>[\"']?)"
+    r"(?P<name>(?:(?P<strong>" + _STRONG + r")|" + _WEAK + r")[\w.-]*)(?P<quote>[\"']?)"
     r"(?P<sep>[ \t]*[:=][ \t]*|[ \t]+)(?!=)"
     r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'&;|,]+)",
     re.IGNORECASE,
 )
 _LINE_KEY_PREFIX = re.compile(r"[ \t-]*[\"']?[\w.-]*")
-_FLAG = re.compile(r"--?[\w-]*" + _WORD + r"[\w-]*", re.IGNORECASE)
+_FLAG = re.compile(
+    r"--?[\w-]*(?:" + _STRONG + r")[\w-]*|--(?:pass|pwd|auth|creds)(?:[_-][\w-]*)?",
+    re.IGNORECASE,
+)
+# Words of an upper-case name that are not credentials: the working directory.
+_NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
 
+# Tokens known by their prefix, one alternation (one pass over the text). After gitleaks'
+# rules, lengths relaxed to "at least" so that a format's next revision is still caught.
+_TOKENS = (
+    r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"  # AWS access key ids
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}"  # GitHub
+    r"|gl(?:pat|ptt|dt|rt|ft|imt|oas|soat|cbt|agent|ffct)-[\w-]{20,}"  # GitLab
+    r"|xox[abeoprs]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,}"  # Slack
+    r"|(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}"  # Stripe
+    r"|sk-[\w-]{20,}"  # OpenAI, Anthropic (sk-ant-...), and the like
+    r"|AIza[\w-]{35}|GOCSPX-[\w-]{24,}"  # Google API key, OAuth client secret
+    r"|hf_[A-Za-z0-9]{30,}|api_org_[A-Za-z0-9]{30,}"  # Hugging Face
+    r"|npm_[A-Za-z0-9]{36}|pypi-AgEIcHlwaS5vcmc[\w-]{20,}"  # npm, PyPI
+    r"|SG\.[\w-]{16,}\.[\w-]{16,}|SK[0-9a-fA-F]{32}\b"  # SendGrid, Twilio
+    r"|do[opr]_v1_[a-f0-9]{64}|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"  # DigitalOcean, Shopify
+    r"|dapi[a-f0-9]{32}|hv[sb]\.[\w-]{24,}"  # Databricks, Vault
+    r"|gl(?:c|sa)_[A-Za-z0-9+/_]{32,}|sntry[su]_[\w+/=]{40,}"  # Grafana, Sentry
+    r"|lin_api_[A-Za-z0-9]{40}|pplx-[A-Za-z0-9]{40,}"  # Linear, Perplexity
+    r"|AGE-SECRET-KEY-1[0-9A-Z]{58}"  # age
+    r"|eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*"  # JWT
+)
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
-            r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+            r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+            r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
             re.DOTALL,
         ),
         REDACTED,
     ),
-    (re.compile(r"(://[^\s/:@]+:)[^\s/@]+@"), r"\1" + REDACTED + "@"),
+    (re.compile(r"(://[^\s/:@]*:)[^\s/@]+@"), r"\1" + REDACTED + "@"),
     (
         re.compile(r"\b(authorization[\"']?[ \t]*[:=][ \t]*[\"']?)[^\r\n\"']+", re.IGNORECASE),
         r"\1" + REDACTED,
     ),
     (re.compile(r"\b(bearer[ \t]+)[\w.~+/-]{8,}=*", re.IGNORECASE), r"\1" + REDACTED),
-    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
-    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,})"), REDACTED),
-    (re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}"), REDACTED),
-    (re.compile(r"\beyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*"), REDACTED),
-    (re.compile(r"\bsk-[\w-]{20,}"), REDACTED),
-    (re.compile(r"\bAIza[\w-]{35}"), REDACTED),
+    (re.compile(r"\b(?:" + _TOKENS + ")"), REDACTED),
+    (re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[\w+/]{20,}"), REDACTED),
 )
+_MYSQL_COMMANDS = frozenset(
+    {"mysql", "mysqldump", "mysqladmin", "mysqlimport", "mysqlcheck", "mysqlshow", "mariadb"}
+)
+# In a list of arguments: the flags whose next argument is a password, per program.
+_PASSWORD_FLAGS: dict[str, tuple[str, ...]] = {"sshpass": ("-p",), "redis-cli": ("-a",)}
+# A password given on a command line: `-u user:PW` (curl), `-pPW` (mysql), `-p PW` (sshpass),
+# `-a PW` (redis-cli). The flag is found first; `_cli_password` then looks back, within the same
+# command and at most `_COMMAND_LOOKBACK` characters, for the program that reads it that way.
+_CLI_PASSWORD = re.compile(
+    r"-(?<=[ \t]-)(?:(?P<user>u[ \t]*|-user[ \t=]+)[\"']?[^\s:\"']*:|(?P<p>p)(?P<gap>[ \t]*)"
+    r"|(?P<a>a)[ \t]+)(?P<secret>[^\s\"'-][^\s\"']*)"
+)
+_COMMAND_LOOKBACK = 1024
+_COMMAND_END = re.compile(r"[|;&\n]")
+_CLI_PROGRAMS = {
+    "user": re.compile(r"\bcurl\b"),
+    "mysql": re.compile(r"\b(?:" + "|".join(sorted(_MYSQL_COMMANDS)) + r"|mariadb-dump)[ \t]"),
+    "sshpass": re.compile(r"\bsshpass[ \t]+$"),
+    "a": re.compile(r"\bredis-cli\b"),
+}
+
+# Keys seen to hold no secret shape: most payloads repeat the same few keys. Cleared when full.
+_CLEAN_KEYS: dict[str, None] = {}
+_CLEAN_KEYS_MAX = 4096
+_CACHED_KEY_CHARS = 48
+_KEY_VERDICTS: dict[str, bool] = {}
 
 
 def is_secret_key(key: object) -> bool:
     """Whether values stored under this dict key are secrets (see the module docstring)."""
-    name = str(key).lower().replace("-", "_")
-    return any(word in name for word in _KEY_WORDS)
+    name = str(key)
+    verdict = _KEY_VERDICTS.get(name)
+    if verdict is None:
+        lowered = name.lower().replace("-", "_")
+        verdict = any(word in lowered for word in _KEY_WORDS) or any(
+            word.lower() in _WHOLE_WORDS for word in _NAME_WORDS.findall(name)
+        )
+        if len(name) <= _CACHED_KEY_CHARS:  # short: a name, not a credential used as a key
+            if len(_KEY_VERDICTS) >= _CLEAN_KEYS_MAX:
+                _KEY_VERDICTS.clear()
+            _KEY_VERDICTS[name] = verdict
+    return verdict
 
 
 def redact_text(text: str) -> str:
     """`text` with every secret-shaped part replaced by ``[REDACTED]``."""
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
+    if "-" in text:
+        text = _CLI_PASSWORD.sub(_cli_password, text)
     return _ASSIGNMENT.sub(_assignment, text)
+
+
+def redact_optional(text: str | None) -> str | None:
+    """`redact_text` for an optional field."""
+    return None if text is None else redact_text(text)
 
 
 def redact(value: Any) -> Any:
@@ -110,30 +199,97 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {k: _redact_under_key(k, v) for k, v in value.items()}
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            clean = _redact_key(key)
+            while clean in out:  # two keys redacted alike: keep both
+                clean = f"{clean}#"
+            out[clean] = _redact_under_key(key, item)
+        if "value" in value and _names_a_secret(value):
+            out["value"] = _hidden(value["value"])
+        return out
     if isinstance(value, list | tuple):
         return type(value)(_redact_args(value))
     return value
 
 
+def _redact_key(key: Any) -> Any:
+    if not isinstance(key, str) or key in _CLEAN_KEYS:
+        return key
+    clean = redact_text(key)
+    if clean == key:
+        if len(_CLEAN_KEYS) >= _CLEAN_KEYS_MAX:
+            _CLEAN_KEYS.clear()
+        _CLEAN_KEYS[key] = None
+    return clean
+
+
+def _names_a_secret(pair: dict[Any, Any]) -> bool:
+    """`{"name": "GITHUB_TOKEN", "value": ...}`, the shape of environment lists."""
+    name = pair.get("name")
+    return isinstance(name, str) and is_secret_key(name)
+
+
 def _redact_under_key(key: object, value: Any) -> Any:
-    if not is_secret_key(key) or value is None or isinstance(value, bool) or value == "":
+    if not is_secret_key(key):
         return redact(value)
     if isinstance(value, int | float) and "tokens" in str(key).lower():
+        return value
+    return _hidden(value)
+
+
+def _hidden(value: Any) -> Any:
+    if value is None or isinstance(value, bool) or value == "":
         return value
     return REDACTED
 
 
 def _redact_args(items: list[Any] | tuple[Any, ...]) -> list[Any]:
+    command = os.path.basename(items[0]) if items and isinstance(items[0], str) else ""
+    password_flags = _PASSWORD_FLAGS.get(command, ())
     out: list[Any] = []
-    after_flag = False
+    after_flag = after_user = False
     for item in items:
-        if after_flag and isinstance(item, str) and not item.startswith("-"):
-            out.append(REDACTED)
-        else:
+        if not isinstance(item, str):
             out.append(redact(item))
-        after_flag = isinstance(item, str) and _FLAG.fullmatch(item) is not None
+        elif after_flag and not item.startswith("-"):
+            out.append(REDACTED)
+        elif command == "curl" and _curl_user(item, after_user):
+            out.append(item.split(":", 1)[0] + ":" + REDACTED)
+        elif command in _MYSQL_COMMANDS and item.startswith("-p") and item[2:3] not in ("", "-"):
+            out.append("-p" + REDACTED)
+        else:
+            out.append(redact_text(item))
+        after_flag = isinstance(item, str) and (
+            item in password_flags or _FLAG.fullmatch(item) is not None
+        )
+        after_user = command == "curl" and item in ("-u", "--user")
     return out
+
+
+def _curl_user(item: str, after_user: bool) -> bool:
+    """Whether `item` is curl's `user:password` (after -u, or attached: -uU:P, --user=U:P)."""
+    if ":" not in item:
+        return False
+    return after_user or item.startswith("--user=") or (item.startswith("-u") and len(item) > 2)
+
+
+def _cli_password(m: re.Match[str]) -> str:
+    text, start = m.string, m.start()
+    command = text[max(0, start - _COMMAND_LOOKBACK) : start]
+    ends = [found.end() for found in _COMMAND_END.finditer(command)]
+    command = command[ends[-1] :] if ends else command
+    if m["user"] is not None:
+        hit = _CLI_PROGRAMS["user"].search(command)
+    elif m["a"] is not None:
+        hit = _CLI_PROGRAMS["a"].search(command)
+    elif m["gap"]:  # `-p PW`: sshpass; mysql's `-p` followed by a space asks for it instead
+        hit = _CLI_PROGRAMS["sshpass"].search(command)
+    else:
+        hit = _CLI_PROGRAMS["mysql"].search(command)
+    if hit is None:
+        return m[0]
+    return text[start : m.start("secret")] + REDACTED
 
 
 def _assignment(m: re.Match[str]) -> str:
@@ -146,6 +302,8 @@ def _assignment(m: re.Match[str]) -> str:
 
 def _is_secret_assignment(m: re.Match[str]) -> bool:
     sep, value = m["sep"], m["value"]
+    if m["strong"] is None and not _weak_name_counts(m):
+        return False
     if not sep.strip():  # `word value`: only a command-line flag takes its value this way
         flag = _token_before(m).lstrip("\"'").startswith("-")
         return flag and value[0] not in "-<>"
@@ -159,6 +317,21 @@ def _is_secret_assignment(m: re.Match[str]) -> bool:
     return _LINE_KEY_PREFIX.fullmatch(m.string, line_start, m.start()) is not None and not any(
         c in value for c in "([{"
     )
+
+
+def _weak_name_counts(m: re.Match[str]) -> bool:
+    """A whole-word name (key, auth, pwd, pass, creds) is a secret's name only in an upper-case
+    environment name, as a flag other than --key, as a URL parameter, or before a literal."""
+    if m["value"][0] in "\"'" and m["sep"].strip():
+        return True
+    word = _token_before(m).lstrip("\"'")
+    if word.startswith("-"):
+        return not word.lstrip("-").lower().startswith("key")
+    before = m.string[m.start() - 1 : m.start()]
+    if before in ("?", "&"):
+        return True
+    name = word.split("=", 1)[0]
+    return name.isupper() and name not in _NOT_SECRET_NAMES and "(" not in m["value"]
 
 
 def _token_before(m: re.Match[str]) -> str:

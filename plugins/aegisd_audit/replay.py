@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 import peewee
 from loguru import logger
 
+from aegisd.store.faults import database_failed
 from aegisd_audit import store
 from aegisd_audit.hookbridge import END_RUN, LOG_EVENT, START_RUN, payload_to_actions
-from aegisd_audit.service import iso, new_event
+from aegisd_audit.service import iso, new_event, new_run
 from aegisd_audit.spool import SPOOL_FILENAME, SpoolEntry, SpoolReader
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def plan(entry: SpoolEntry) -> Planned:
     run, event = calls[START_RUN], calls[LOG_EVENT]
     root = run.get("workspace")
     at = iso(datetime.fromisoformat(entry.at))
-    new_run = store.NewRun(
+    run_fields = new_run(
         name=run["name"],
         actor="agent",
         workspace_id=None,  # workspaces are adopted by the runs when they open
@@ -61,12 +62,13 @@ def plan(entry: SpoolEntry) -> Planned:
         created_at=at,
         **fields,
     )
-    return Planned(entry.id, new_run, prepared, END_RUN in calls)
+    return Planned(entry.id, run_fields, prepared, END_RUN in calls)
 
 
 def apply(db: peewee.SqliteDatabase, planned: list[Planned]) -> int:
     """Apply the entries not yet applied, each in its own transaction with its id; returns how
-    many were applied. Runs on the DB thread."""
+    many were applied. Runs on the DB thread. The database failing stops the replay (the
+    store's policy retries it; applied entries are skipped by id): the spool is then kept."""
     applied = 0
     for entry in planned:
         try:
@@ -79,7 +81,9 @@ def apply(db: peewee.SqliteDatabase, planned: list[Planned]) -> int:
                     store.end_run(db, run["id"], "closed", None)
                 store.mark_spool_done(db, entry.entry_id)
             applied += 1
-        except Exception:
+        except Exception as exc:
+            if database_failed(exc):
+                raise
             logger.opt(exception=True).error("audit: spooled entry {} not replayed", entry.entry_id)
     return applied
 

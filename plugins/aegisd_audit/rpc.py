@@ -13,6 +13,7 @@ from aegisd.threads import interactive
 from aegisd_audit import lintlink, rundiff, service, store
 from aegisd_audit.events import Actor, Phase, Status
 from aegisd_audit.limits import DETAIL_MAX_BYTES, TITLE_MAX_CHARS
+from aegisd_audit.redact import redact_optional, redact_text
 
 RunId = Annotated[int, Field(ge=1, description="A run id, as audit.start_run returned it")]
 
@@ -173,9 +174,10 @@ async def list_runs(params: ListRunsParams, ctx: RpcContext) -> ListRunsResult:
     if params.workspace is not None:
         ws, root = service.get(ctx.daemon).resolve(params.workspace)
         scope = (ws.id if ws is not None else None, str(ws.root) if ws is not None else root)
+    # Stored values are redacted: so are the values they are matched against.
     rows = await _read(
-        ctx.daemon, store.list_runs, scope, params.status, params.external_id,
-        params.before_id, params.limit,
+        ctx.daemon, store.list_runs, scope, redact_optional(params.status),
+        redact_optional(params.external_id), params.before_id, params.limit,
     )  # fmt: skip
     return ListRunsResult(runs=[RunOut(**row) for row in rows])
 
@@ -208,8 +210,9 @@ class ListEventsResult(Result):
 
 
 async def list_events(params: ListEventsParams, ctx: RpcContext) -> ListEventsResult:
+    types = None if params.types is None else [redact_text(t) for t in params.types]
     rows = await _read(
-        ctx.daemon, store.list_events, params.run, params.after_id, params.types, params.limit
+        ctx.daemon, store.list_events, params.run, params.after_id, types, params.limit
     )
     more = len(rows) == params.limit
     return ListEventsResult(

@@ -24,7 +24,8 @@ from aegisd_audit import lintlink, store
 from aegisd_audit.capture import capture_batch, event_fields, preimage_key, snapshot
 from aegisd_audit.diffing import DIFF_MAX_BYTES, PreimageStore
 from aegisd_audit.events import prepare_event
-from aegisd_audit.limits import DETAIL_MAX_BYTES, TitleTooLongError
+from aegisd_audit.limits import DETAIL_MAX_BYTES, PayloadTooDeepError, TitleTooLongError
+from aegisd_audit.redact import redact_optional, redact_text
 from aegisd_audit.settings import AuditSettings
 from aegisd_audit.writer import GroupWriter
 
@@ -51,24 +52,54 @@ def new_event(
     truncated: bool = False,
     detail_max_bytes: int = DETAIL_MAX_BYTES,
 ) -> store.NewEvent:
-    """An event ready to store: title checked (INVALID_PARAMS over 200 chars), everything
-    redacted, detail and payload capped (`truncated` says whether anything was cut)."""
+    """An event ready to store: title and payload depth checked (INVALID_PARAMS over 200
+    chars or 64 levels), everything redacted, detail and payload capped (`truncated` says
+    whether anything was cut)."""
     try:
-        ready = prepare_event(title, detail, payload, detail_max_bytes=detail_max_bytes)
+        ready = prepare_event(
+            title, detail, payload, type=type, ref=ref, detail_max_bytes=detail_max_bytes
+        )
     except TitleTooLongError as exc:
         raise InvalidParams(
             str(exc), errors=[{"loc": ["params", "title"], "msg": str(exc), "type": "too_long"}]
         ) from None
+    except PayloadTooDeepError as exc:
+        raise InvalidParams(
+            str(exc), errors=[{"loc": ["params", "payload"], "msg": str(exc), "type": "too_deep"}]
+        ) from None
     return store.NewEvent(
-        type=type,
+        type=ready.type,
         title=ready.title,
         detail=ready.detail,
         actor=actor,
         phase=phase,
         status=status,
-        ref=ref,
+        ref=ready.ref,
         payload=ready.payload,
         truncated=ready.truncated or truncated,
+        created_at=created_at,
+    )
+
+
+def new_run(
+    name: str,
+    actor: str,
+    workspace_id: str | None,
+    root: str | None,
+    external_id: str | None,
+    notes: str | None,
+    capture: bool,
+    created_at: str | None = None,
+) -> store.NewRun:
+    """A run ready to store (or to look up by `external_id`): every text field redacted."""
+    return store.NewRun(
+        name=redact_text(name),
+        actor=actor,
+        workspace_id=workspace_id,
+        root=redact_optional(root),
+        external_id=redact_optional(external_id),
+        notes=redact_optional(notes),
+        capture=capture,
         created_at=created_at,
     )
 
@@ -188,7 +219,7 @@ class Audit:
         ws, root = self.resolve(workspace)
         if capture is None:
             capture = ws is None or _settings(ws).capture
-        wanted = store.NewRun(name, actor, ws.id if ws else None, root, external_id, notes, capture)
+        wanted = new_run(name, actor, ws.id if ws else None, root, external_id, notes, capture)
         run, created = await self.writer.write(store.start_run, wanted)
         if created and ws is not None:
             await self._track(ws, run["id"], capture)
@@ -218,7 +249,9 @@ class Audit:
             if ws.live is not None:
                 await ws.live.flush()
             await capture.wait_for(_Barrier(asyncio.get_running_loop().create_future()))
-        run = await self.writer.write(store.end_run, run_id, status, notes)
+        run = await self.writer.write(
+            store.end_run, run_id, redact_text(status), redact_optional(notes)
+        )
         if ws is not None and capture is not None:
             capture.runs.pop(run_id, None)
             if not capture.capturing() and self._preimages is not None:

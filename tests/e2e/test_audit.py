@@ -207,6 +207,49 @@ def test_secrets_never_reach_the_database(d: DaemonProcess) -> None:
         assert secret.encode() not in stored, secret
 
 
+def test_every_stored_text_field_is_redacted(d: DaemonProcess) -> None:
+    """Run name, notes, external_id, end status, event type, ref and payload keys used to be
+    stored as sent; each carries a different secret shape here."""
+    shapes = {
+        "name": ("DB_PASS=", "hunter2-db-pass"),
+        "notes": ("curl -u bob:", "curl-user-password"),
+        "external_id": ("sess-", "glpat-" + "x1Y2z3" * 4),
+        "type": ("note ", "sk_live_" + "a1B2c3" * 4),
+        "ref": ("MYSQL_PWD=", "mysql-env-password"),
+        "payload key": ("", "hf_" + "abcdefghij" * 3 + "abcd"),
+        "payload auth": ("", "auth-value-under-key"),
+        "end status": ("failed ", "xoxb-1234567890ab"),
+        "end notes": ("-----BEGIN PGP PRIVATE KEY BLOCK-----\n", "pgp-private-key-body"),
+    }
+    text = {field: prefix + secret for field, (prefix, secret) in shapes.items()}
+    run = d.call(
+        "audit.start_run",
+        {"name": text["name"], "notes": text["notes"], "external_id": text["external_id"],
+         "capture": False},
+    )  # fmt: skip
+    event = d.call(
+        "audit.log_event",
+        {"run": run["id"], "type": text["type"], "title": "t", "ref": text["ref"],
+         "payload": {text["payload key"]: 1, "auth": text["payload auth"], "pwd": None}},
+    )  # fmt: skip
+    ended = d.call(
+        "audit.end_run",
+        {"run": run["id"], "status": text["end status"], "notes": text["end notes"]},
+    )
+    assert (run["name"], run["external_id"]) == ("DB_PASS=[REDACTED]", "sess-[REDACTED]")
+    assert (event["type"], event["ref"]) == ("note [REDACTED]", "MYSQL_PWD=[REDACTED]")
+    assert event["payload"] == {"[REDACTED]": 1, "auth": "[REDACTED]", "pwd": None}
+    assert (ended["status"], ended["notes"]) == ("failed [REDACTED]", "[REDACTED]")
+    # Filters are redacted like what they are matched against.
+    (found,) = d.call("audit.list_runs", {"external_id": text["external_id"]})["runs"]
+    assert found["id"] == run["id"]
+    events = d.call("audit.list_events", {"run": run["id"], "types": [text["type"]]})["events"]
+    assert [e["id"] for e in events] == [event["id"]]
+    stored = b"".join(p.read_bytes() for p in d.data_dir.glob("aegisd.db*"))
+    for field, (_, secret) in shapes.items():
+        assert secret.encode() not in stored, field
+
+
 def test_200_concurrent_writers_all_land_in_order(d: DaemonProcess) -> None:
     runs = [
         d.call("audit.start_run", {"name": f"busy {n}", "capture": False})["id"] for n in range(4)
@@ -546,3 +589,52 @@ def test_diff_with_the_real_linter(daemon_factory: Any, tmp_path: Path) -> None:
 
     codes = wait_until(lint_changes, timeout=60)
     assert "F401" in codes["fixed"] and "F401" not in codes["introduced"]
+
+
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def refusal(d: DaemonProcess, method: str, params: Any) -> RpcCallError:
+    with pytest.raises(RpcCallError) as info:
+        d.call(method, params)
+    return info.value
+
+
+def test_a_payload_too_deep_to_read_back_is_refused_and_absent(daemon_factory: Any) -> None:
+    d: DaemonProcess = daemon_factory()
+    run = d.call("audit.start_run", {"name": "deep", "capture": False})["id"]
+    kept = d.call(
+        "audit.log_event", {"run": run, "type": "note", "title": "ok", "payload": nested(64)}
+    )
+    for depth in (65, 300):
+        error = refusal(
+            d,
+            "audit.log_event",
+            {"run": run, "type": "note", "title": "deep", "payload": nested(depth)},
+        )
+        assert error.code_name == "INVALID_PARAMS"
+        assert error.error["data"]["errors"][0]["loc"] == ["params", "payload"]
+    (event,) = d.call("audit.list_events", {"run": run})["events"]  # still readable
+    assert event["id"] == kept["id"] and event["payload"] == nested(64)
+    assert d.call("audit.get_run", {"run": run})["event_count"] == 1
+    assert d.call("daemon.health")["status"] == "ok"
+
+
+def test_the_hook_cuts_a_payload_too_deep_instead_of_losing_it(daemon_factory: Any) -> None:
+    d: DaemonProcess = daemon_factory()
+    payload = {"session_id": "deep-1", "hook_event_name": "Notification", "message": "hi",
+               "extra": nested(300)}  # fmt: skip
+    env = {**d.env, "AEGISD_SOCKET": str(d.socket), "AEGISD_DATA_DIR": str(d.data_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "aegisd", "audit", "hook"], input=json.dumps(payload),
+        capture_output=True, text=True, env=env, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 0 and result.stderr == ""
+    (run,) = d.call("audit.list_runs", {"external_id": "claude-code:deep-1"})["runs"]
+    (event,) = d.call("audit.list_events", {"run": run["id"]})["events"]
+    assert event["title"] == "hi" and "nested too deep" in json.dumps(event["payload"])
+    assert not (d.data_dir / "audit-hook-spool.jsonl").exists()

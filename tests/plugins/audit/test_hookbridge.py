@@ -271,3 +271,32 @@ def test_the_hook_modules_import_only_the_standard_library() -> None:
     ours = {"aegisd_audit"}
     assert loaded - ours <= set(sys.stdlib_module_names)
     assert not loaded & {"pydantic", "aiohttp", "loguru", "pluggy", "aegisd"}
+
+
+def test_a_payload_nested_too_deep_is_cut_not_refused(tmp_path: Path) -> None:
+    deep: dict[str, Any] = {"leaf": 1}
+    for _ in range(500):
+        deep = {"a": deep}
+    payload = {**PAYLOADS[1], "extra": deep}
+    actions = payload_to_actions(payload)
+    event = actions[1].params
+    assert event["title"].startswith("Prompt:")
+    assert "nested too deep" in json.dumps(event["payload"])
+    spool = tmp_path / "spool.jsonl"
+    assert hook_main(json.dumps(payload), _send_to_nowhere(tmp_path / "aegisd.sock"), spool) == 0
+    (entry,) = SpoolReader(spool).read_pending()
+    assert "nested too deep" in json.dumps(entry.payload)
+    # Past what json parses at all: ignored with a message, never a crash of the hook.
+    hopeless = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    assert hook_main(hopeless, _send_to_nowhere(tmp_path / "aegisd.sock"), spool) == 0
+
+
+def test_the_spool_redacts_the_run_fields_by_shape_only(tmp_path: Path) -> None:
+    token = "ghp_" + "A1b2C3d4E5" * 4
+    payload = {**PAYLOADS[0], "cwd": f"/home/dev/{token}/shop"}
+    spool = tmp_path / "spool.jsonl"
+    hook_main(json.dumps(payload), _send_to_nowhere(tmp_path / "aegisd.sock"), spool)
+    assert token.encode() not in spool.read_bytes()
+    (entry,) = SpoolReader(spool).read_pending()
+    assert entry.payload["session_id"] == SESSION  # no secret shape: kept to key the run
+    assert entry.payload["cwd"] == f"/home/dev/{REDACTED}/shop"

@@ -3,10 +3,13 @@ from pathlib import Path
 from typing import Any
 
 import peewee
+import pytest
 from aegisd_audit import store
 from aegisd_audit.redact import REDACTED
 from aegisd_audit.replay import apply, plan
 from aegisd_audit.spool import SPOOL_FILENAME, SpoolReader, SpoolWriter
+
+from aegisd.store.faults import classify
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURE = ROOT / "tests" / "fixtures" / "audit" / "agent-hook-payloads.jsonl"
@@ -72,3 +75,25 @@ def test_replay_interrupted_halfway_resumes_without_duplicates(
     assert len(rows) == 16 and rows[-1][1] == "closed"
     titles = [r[3] for r in rows]
     assert titles[0] == "Session started (startup)" and titles[-1].startswith("Session ended")
+
+
+def test_a_database_failure_stops_the_replay_so_the_spool_is_kept(
+    db: peewee.SqliteDatabase, tmp_path: Path
+) -> None:
+    """A failing database used to skip the entry (logged), and the spool was deleted after:
+    the payload was lost. The failure now stops the replay, before the spool is finished."""
+    spool = tmp_path / SPOOL_FILENAME
+    spool_all(spool, PAYLOADS[:3])
+    entries = SpoolReader(spool).read_pending()
+    (pages,) = db.execute_sql("PRAGMA page_count").fetchone()
+    db.execute_sql(f"PRAGMA max_page_count = {pages}")  # a full disk
+    big = {**entries[1].payload, "prompt": "x" * 100_000}
+    planned = [plan(entries[0]), plan(entries[1]._replace(payload=big))]
+    with pytest.raises(peewee.OperationalError) as info:
+        apply(db, planned)
+    fault = classify(info.value, tmp_path)
+    assert fault is not None and fault.kind == "disk_full"
+    db.execute_sql("PRAGMA max_page_count = 1000000")
+    # The spool is still there: the next start applies the rest, the first entry only once.
+    assert apply(db, [plan(e) for e in SpoolReader(spool).read_pending()]) == 2
+    assert len(events(db)) == 3
