@@ -136,6 +136,16 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:" + _TOKENS + ")"), REDACTED),
     (re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[\w+/]{20,}"), REDACTED),
 )
+
+
+def _scoped(pattern: re.Pattern[str]) -> str:
+    """`pattern` as a group of its own that keeps its flags, to join with others."""
+    flags = "i" * bool(pattern.flags & re.IGNORECASE) + "s" * bool(pattern.flags & re.DOTALL)
+    return f"(?{flags}:{pattern.pattern})" if flags else f"(?:{pattern.pattern})"
+
+
+_ANY_SHAPE = re.compile("|".join(_scoped(pattern) for pattern, _ in _SHAPES))
+_SHORT_TEXT = 512
 _MYSQL_COMMANDS = frozenset(
     {"mysql", "mysqldump", "mysqladmin", "mysqlimport", "mysqlcheck", "mysqlshow", "mariadb"}
 )
@@ -182,8 +192,11 @@ def is_secret_key(key: object) -> bool:
 
 def redact_text(text: str) -> str:
     """`text` with every secret-shaped part replaced by ``[REDACTED]``."""
-    for pattern, replacement in _SHAPES:
-        text = pattern.sub(replacement, text)
+    # A short text (a title, a key) most often holds no shape: one pass of their union finds
+    # out sooner than six. A long one is faster through each pattern's own fast prefix scan.
+    if len(text) > _SHORT_TEXT or _ANY_SHAPE.search(text) is not None:
+        for pattern, replacement in _SHAPES:
+            text = pattern.sub(replacement, text)
     if "-" in text:
         text = _CLI_PASSWORD.sub(_cli_password, text)
     return _ASSIGNMENT.sub(_assignment, text)
