@@ -69,10 +69,8 @@ def prepare_socket_dir(socket_path: Path) -> None:
         check_socket_dir(directory)
 
 
-def prepare_state_dir(directory: Path) -> None:
-    """Create the state dir 0700, or tighten the daemon's files in an existing one."""
-    if directory in make_private_dirs(directory):
-        return
+def tighten_state_dir(directory: Path) -> None:
+    """Tighten the daemon's files in an existing state dir; report the dir if others may enter."""
     info = directory.stat()
     if info.st_mode & _GROUP_OTHER:
         logger.warning(

@@ -18,7 +18,14 @@ from aegisd import systemd
 from aegisd.app import create_app
 from aegisd.config import DaemonConfig
 from aegisd.daemon import Daemon, StartupError
-from aegisd.dirs import LOCK_FILE, DirError, hold_lock, prepare_socket_dir, prepare_state_dir
+from aegisd.dirs import (
+    LOCK_FILE,
+    DirError,
+    hold_lock,
+    make_private_dirs,
+    prepare_socket_dir,
+    tighten_state_dir,
+)
 from aegisd.memory import CollectorPolicy, limit_malloc_arenas
 from aegisd.security import load_or_create_token
 from aegisd.store.database import StoreOpenError
@@ -169,9 +176,11 @@ def _claim_dirs(config: DaemonConfig, socket_path: Path, activated: bool) -> lis
             prepare_socket_dir(socket_path)
             lock_path = socket_path.with_name(socket_path.name + ".lock")
             locks.append(hold_lock(lock_path, f"on {socket_path}"))
-        prepare_state_dir(config.data_path)
+        created = make_private_dirs(config.data_path)
         state_lock = config.data_path / LOCK_FILE
         locks.append(hold_lock(state_lock, f"with the state directory {config.data_path}"))
+        if config.data_path not in created:  # only once it is ours: another daemon's stay
+            tighten_state_dir(config.data_path)
     except (DirError, OSError) as exc:
         for lock in locks:
             lock.close()
