@@ -86,6 +86,8 @@ def is_busy(exc: BaseException) -> bool:
     codes = _codes(exc)
     if codes:
         return any(code & 0xFF in (_BUSY, _LOCKED) for code in codes)
+    if not isinstance(exc, peewee.OperationalError | sqlite3.OperationalError):
+        return False  # a caller's own error, whatever its message says
     message = str(exc).lower()
     return "locked" in message or "busy" in message
 
@@ -131,7 +133,7 @@ def database_failed(exc: BaseException) -> bool:
         return True
     codes = _codes(exc)
     if not codes:
-        return isinstance(exc, peewee.OperationalError | sqlite3.OperationalError) and is_busy(exc)
+        return is_busy(exc)
     return any(code & 0xFF in _FAILURES for code in codes)
 
 

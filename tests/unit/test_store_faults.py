@@ -12,7 +12,7 @@ import pytest
 
 from aegisd.breaker import CircuitBreaker
 from aegisd.daemon import Daemon
-from aegisd.rpc.errors import NotFound, Unavailable
+from aegisd.rpc.errors import Conflict, NotFound, Unavailable
 from aegisd.store.database import Store, StorePolicy
 from aegisd.store.faults import classify, database_failed, is_busy
 from tests.conftest import make_config
@@ -74,6 +74,7 @@ def test_errors_are_classified_by_sqlite_code_through_peewee_and_rollbacks(tmp_p
     finally:
         statement.close()
     assert not database_failed(NotFound("no run 9")) and not database_failed(ValueError("x"))
+    assert not is_busy(Conflict("run 3 is busy: it takes no more events"))  # a status label
 
 
 def test_a_tripped_breaker_opens_at_once() -> None:
