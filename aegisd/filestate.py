@@ -5,30 +5,53 @@ was known is *modified* (so an atomic save — write a temp file, rename it over
 modification, not a delete), one that exists and was not known is *created*, one that is gone
 and was known is *deleted*, and a temp file that came and went is nothing. Size and mtime are
 compared first; the content hash only when they differ, so a touch without an edit is no change.
-These functions do blocking I/O: callers run them in a thread.
+
+Files the daemon does not read are *skipped*, each with a reason (`safeio.Skip`): FIFOs,
+sockets, devices, files over the workspace's `max_file_bytes`, unreadable ones, binary ones
+(NUL bytes), UTF-16/32 text and source files that do not decode. They are kept apart from the
+known files, so every plugin sees only eligible ones: a file that becomes skipped is *deleted*
+for them, one that stops being skipped is *created*. What happened on disk to skipped files is
+reported beside the changes (`Settled.skipped_changes`). These functions do blocking I/O:
+callers run them in a thread (or on the loop for an edit's small files: nothing here blocks on
+a special file, see `safeio`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from aegisd.ignore import IgnoreRules
+from aegisd.safeio import Skip, hash_text_file, skip_for_mode, too_large
 
-#: size, mtime_ns, content hash
+#: size, mtime_ns, content hash ("" when not hashed yet: read again without reporting a change)
 FileStat = tuple[int, int, str]
 
+#: skips whose verdict may change without the file's size or mtime changing: judged again
+#: whenever the file is looked at (a chmod touches only its ctime; the limit may change)
+REJUDGED_KINDS = frozenset({"unreadable", "too_large"})
 
-def content_hash(path: Path | str) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+
+class SkipState(NamedTuple):
+    """A skipped file as last seen, and why it is skipped."""
+
+    size: int
+    mtime_ns: int
+    kind: str
+    reason: str
+
+
+class SkippedChange(NamedTuple):
+    """What happened on disk to a file that is skipped (now, or until it was deleted)."""
+
+    change: str  # "created", "modified" or "deleted"
+    kind: str  # of skip, as `SkipState.kind`
+    reason: str
+    size: int
 
 
 @dataclass
@@ -38,43 +61,114 @@ class Settled:
     changes: dict[str, str] = field(default_factory=dict)
     updates: dict[str, FileStat] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
+    #: skipped files to store (new, or with a new stat or reason), and those no longer skipped
+    skipped: dict[str, SkipState] = field(default_factory=dict)
+    unskipped: list[str] = field(default_factory=list)
+    skipped_changes: dict[str, SkippedChange] = field(default_factory=dict)
     gitignore_changed: bool = False
     #: touched paths that were directories (walked whole): the watcher looks at them again
     walked_dirs: list[str] = field(default_factory=list)
 
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.updates or self.skipped or self.unskipped)
 
-def _regular_stat(path: Path) -> os.stat_result | None:
+    def merge(self, extra: Settled) -> None:
+        """Add what `extra` (settled after this, over other paths) found."""
+        for rel, kind in extra.changes.items():
+            self.changes.setdefault(rel, kind)
+        self.updates.update(extra.updates)
+        self.removed.extend(r for r in extra.removed if r not in self.removed)
+        self.skipped.update(extra.skipped)
+        self.unskipped.extend(r for r in extra.unskipped if r not in self.unskipped)
+        for rel, change in extra.skipped_changes.items():
+            self.skipped_changes.setdefault(rel, change)
+
+
+@dataclass(frozen=True)
+class FileTable:
+    """The known and the skipped files of a workspace, and its size limit, as settling reads
+    them (the caller's dicts: pass copies when settling in a thread)."""
+
+    known: Mapping[str, FileStat]
+    skipped: Mapping[str, SkipState]
+    max_file_bytes: int
+
+
+def _file_stat(path: Path) -> os.stat_result | None:
+    """The stat of what `path` leads to, unless it is missing or a directory."""
     try:
         st = path.stat()
     except OSError:
         return None
-    return st if stat.S_ISREG(st.st_mode) else None
+    return None if stat.S_ISDIR(st.st_mode) else st
 
 
-def _judge(
-    rel: str, st: os.stat_result | None, prev: FileStat | None, root: Path, out: Settled
-) -> None:
+def _judge(rel: str, st: os.stat_result | None, root: Path, table: FileTable, out: Settled) -> None:
+    prev = table.known.get(rel)
+    prev_skip = table.skipped.get(rel)
     if st is None:
         if prev is not None:
             out.changes[rel] = "deleted"
             out.removed.append(rel)
+        if prev_skip is not None:
+            out.unskipped.append(rel)
+            out.skipped_changes[rel] = SkippedChange(
+                "deleted", prev_skip.kind, prev_skip.reason, prev_skip.size
+            )
         return
-    if prev is not None and (st.st_size, st.st_mtime_ns) == prev[:2]:
-        return
-    try:
-        digest = content_hash(root / rel)
-    except OSError:
-        return  # vanished or unreadable between stat and read: the next batch will tell
-    out.updates[rel] = (st.st_size, st.st_mtime_ns, digest)
+    same_stat = (st.st_size, st.st_mtime_ns)
+    limit = table.max_file_bytes
+    skip = skip_for_mode(st.st_mode)
+    if skip is None and st.st_size > limit:
+        skip = too_large(st.st_size, limit)
+    if skip is None:
+        if prev is not None and prev[2] and same_stat == prev[:2]:
+            return
+        if (
+            prev_skip is not None
+            and same_stat == prev_skip[:2]
+            and prev_skip.kind not in REJUDGED_KINDS
+        ):
+            return  # the same content gets the same verdict
+        try:
+            hashed = hash_text_file(root, rel, limit)
+        except Skip as exc:
+            skip = exc
+        except OSError:
+            return  # vanished between stat and read: the next batch will tell
+        else:
+            _eligible(rel, (hashed.size, hashed.mtime_ns, hashed.digest), prev, prev_skip, out)
+            return
+    _skipped(rel, SkipState(*same_stat, skip.kind, skip.reason), prev, prev_skip, out)
+
+
+def _eligible(
+    rel: str, new: FileStat, prev: FileStat | None, prev_skip: SkipState | None, out: Settled
+) -> None:
+    out.updates[rel] = new
+    if prev_skip is not None:
+        out.unskipped.append(rel)
     if prev is None:
         out.changes[rel] = "created"
-    elif digest != prev[2]:
-        out.changes[rel] = "modified"
+    elif new[2] != prev[2] if prev[2] else new[:2] != prev[:2]:
+        out.changes[rel] = "modified"  # without a hash to compare, a new stat tells
 
 
-def settle(
-    root: Path, rules: IgnoreRules, known: Mapping[str, FileStat], touched: Iterable[str]
-) -> Settled:
+def _skipped(
+    rel: str, state: SkipState, prev: FileStat | None, prev_skip: SkipState | None, out: Settled
+) -> None:
+    if state == prev_skip:
+        return
+    out.skipped[rel] = state
+    if prev is not None:
+        out.changes[rel] = "deleted"  # for the plugins: they see eligible files only
+        out.removed.append(rel)
+    if prev_skip is None or prev_skip[:2] != state[:2]:
+        change = "created" if prev is None and prev_skip is None else "modified"
+        out.skipped_changes[rel] = SkippedChange(change, state.kind, state.reason, state.size)
+
+
+def settle(root: Path, rules: IgnoreRules, table: FileTable, touched: Iterable[str]) -> Settled:
     """Decide what happened to each touched path (and, for directories, to what they hold)."""
     out = Settled()
     seen: set[str] = set()
@@ -94,33 +188,31 @@ def settle(
                     full = f"{rel}/{inner}"
                     if full not in seen and not rules.is_ignored(full):
                         seen.add(full)
-                        _judge(full, st, known.get(full), root, out)
+                        _judge(full, st, root, table, out)
             continue
         prefix = rel + "/"
-        if rel not in known and not path.exists():
-            # A directory moved out or deleted: its known files are gone.
-            for other in [k for k in known if k.startswith(prefix)]:
+        if rel not in table.known and rel not in table.skipped and not path.exists():
+            # A directory moved out or deleted: its files are gone.
+            inside = [k for k in (*table.known, *table.skipped) if k.startswith(prefix)]
+            for other in inside:
                 if other not in seen:
                     seen.add(other)
-                    _judge(other, _regular_stat(root / other), known[other], root, out)
+                    _judge(other, _file_stat(root / other), root, table, out)
             continue
         if rules.is_ignored(rel):
             continue
-        if path.is_symlink() and not rules.inside_root(str(path)):
-            _judge(rel, None, known.get(rel), root, out)
-            continue
-        _judge(rel, _regular_stat(path), known.get(rel), root, out)
+        _judge(rel, _file_stat(path), root, table, out)
     return out
 
 
-def reconcile(root: Path, rules: IgnoreRules, known: Mapping[str, FileStat]) -> Settled:
-    """Compare the whole tree with `known`: what changed while nobody was watching."""
+def reconcile(root: Path, rules: IgnoreRules, table: FileTable) -> Settled:
+    """Compare the whole tree with `table`: what changed while nobody was watching."""
     out = Settled()
     present: set[str] = set()
     for rel, st in rules.walk():
         present.add(rel)
-        _judge(rel, st, known.get(rel), root, out)
-    for rel, prev in known.items():
+        _judge(rel, st, root, table, out)
+    for rel in (*table.known, *table.skipped):
         if rel not in present:
-            _judge(rel, None, prev, root, out)
+            _judge(rel, None, root, table, out)
     return out

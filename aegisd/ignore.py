@@ -7,13 +7,17 @@ every plugin that lists files, so they never disagree about what belongs to the 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from loguru import logger
 from pathspec import GitIgnoreSpec
 
+from aegisd.safeio import read_text
+
 GITIGNORE = ".gitignore"
+MAX_IGNORE_BYTES = 4 * 1024 * 1024
 
 
 class IgnoreRules:
@@ -32,12 +36,13 @@ class IgnoreRules:
             return
         path = self.root / rel_dir / GITIGNORE
         try:
-            lines = path.read_text(errors="replace").splitlines()
+            # a workspace file like any other: a FIFO named .gitignore must not block
+            text = read_text(self.root, f"{rel_dir}/{GITIGNORE}".lstrip("/"), MAX_IGNORE_BYTES)
         except OSError:
             self._specs.pop(rel_dir, None)
             return
         try:
-            self._specs[rel_dir] = GitIgnoreSpec.from_lines(lines)
+            self._specs[rel_dir] = GitIgnoreSpec.from_lines(text.splitlines())
         except ValueError as exc:
             logger.warning("ignoring unreadable {}: {}", path, exc)
             self._specs.pop(rel_dir, None)
@@ -73,12 +78,9 @@ class IgnoreRules:
             return None
         return rel.replace(os.sep, "/")
 
-    def inside_root(self, path: str) -> bool:
-        real = os.path.realpath(path)
-        return real == str(self.root) or real.startswith(str(self.root) + os.sep)
-
     def walk(self) -> Iterator[tuple[str, os.stat_result]]:
-        """Every non-ignored regular file under the root, with its stat (no symlinked dirs)."""
+        """Every non-ignored file under the root (whatever its type, through symlinks), with
+        its stat; directories are walked, symlinked ones not."""
         stack = [""]
         while stack:
             rel_dir = stack.pop()
@@ -95,10 +97,12 @@ class IgnoreRules:
                         if not self.is_ignored(rel, is_dir=True):
                             stack.append(rel)
                         continue
-                    if not entry.is_file(follow_symlinks=True) or self.is_ignored(rel):
+                    if self.is_ignored(rel):
                         continue
-                    if entry.is_symlink() and not self.inside_root(entry.path):
-                        continue  # a link pointing out of the workspace is not part of it
-                    yield rel, entry.stat(follow_symlinks=True)
+                    # Special files and links out of the root too: settling reports them as
+                    # skipped (see filestate), and reads nothing of them.
+                    info = entry.stat(follow_symlinks=True)
+                    if not stat.S_ISDIR(info.st_mode):
+                        yield rel, info
                 except OSError:
-                    continue
+                    continue  # a dangling link, or gone since listed

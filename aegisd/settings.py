@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from aegisd.cache import Cache
 from aegisd.rpc.errors import InvalidParams
+from aegisd.safeio import DEFAULT_MAX_FILE_BYTES
 from aegisd.store.database import Store
 from aegisd.store.jsonfield import check_depth, dumps
 
@@ -52,6 +53,12 @@ class CoreSettings(SectionModel):
         description="Directory names never indexed or watched (the whole list; edit to add or remove).",
     )
     respect_gitignore: bool = True
+    max_file_bytes: int = Field(
+        DEFAULT_MAX_FILE_BYTES,
+        ge=1024,
+        le=1 << 30,
+        description="Files larger than this are skipped by every plugin (listed in index.status).",
+    )
     include_docstrings: bool = False
     watcher: WatcherSettings = Field(default_factory=WatcherSettings)
 

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, cast
 
 from loguru import logger
 
-from aegisd.filestate import FileStat, Settled, reconcile, settle
+from aegisd.filestate import FileStat, FileTable, Settled, SkipState, reconcile, settle
 from aegisd.ignore import IgnoreRules
 from aegisd.notify import watch_changes
+from aegisd.skipped import SkipSummary, summarize
 from aegisd.store.core_models import FileStateRow, WorkspaceRow
 from aegisd.threads import interactive, note_interactive
 from aegisd.workspace import ChangeBatch, Workspace
@@ -51,6 +52,10 @@ class LiveWorkspace:
         self.ws = ws
         self.rules = self._make_rules()
         self.known: dict[str, FileStat] = {}
+        #: files the plugins do not see, and why (see `filestate`)
+        self.skipped: dict[str, SkipState] = {}
+        self._skip_summary: tuple[int, SkipSummary] | None = None
+        self.skipped_version = 0  # bumped whenever `skipped` changes
         self._touched: set[str] = set()
         #: new directories queued for their second look (which must not queue a third)
         self._rechecks: set[str] = set()
@@ -74,7 +79,7 @@ class LiveWorkspace:
 
     async def load(self) -> None:
         """Load the stored file state; the workspace is `pending` until `ready` is set."""
-        self.known = await self.daemon.store.run(_load_known, self.ws.id)
+        self.known, self.skipped = await self.daemon.store.run(_load_known, self.ws.id)
         self._processing += 1  # released by the first reconciliation
         self._set_busy()
 
@@ -111,6 +116,13 @@ class LiveWorkspace:
         self._restart_watch.set()
         self.rules = self._make_rules()
         await self.reconcile("settings")
+
+    def skip_summary(self) -> SkipSummary:
+        """The skipped files' counts and first paths (recomputed only after they changed)."""
+        cached = self._skip_summary
+        if cached is None or cached[0] != self.skipped_version:
+            cached = self._skip_summary = (self.skipped_version, summarize(self.skipped))
+        return cached[1]
 
     # -- intake ---------------------------------------------------------------------------------
 
@@ -167,15 +179,15 @@ class LiveWorkspace:
             self._processing += 1
             try:
                 if _quick_to_settle(self.ws.root, touched):
-                    settled = settle(self.ws.root, self.rules, self.known, touched)
+                    settled = settle(self.ws.root, self.rules, self._table(copy=False), touched)
                 else:
                     settled = await interactive(
-                        settle, self.ws.root, self.rules, dict(self.known), touched
+                        settle, self.ws.root, self.rules, self._table(), touched
                     )
                 if settled.gitignore_changed:
                     self.rules = self._make_rules()
-                    extra = await interactive(reconcile, self.ws.root, self.rules, dict(self.known))
-                    _merge(settled, extra)
+                    extra = await interactive(reconcile, self.ws.root, self.rules, self._table())
+                    settled.merge(extra)
                 new_dirs = [d for d in settled.walked_dirs if d not in rechecked]
                 if new_dirs:
                     asyncio.get_running_loop().call_later(
@@ -194,44 +206,60 @@ class LiveWorkspace:
             token = f"reconcile-{self.ws.id}-{self.batches}"
             self._progress(token, f"reconciling {self.ws.name} ({reason})", 0, None)
             try:
-                settled = await interactive(reconcile, self.ws.root, self.rules, dict(self.known))
+                settled = await interactive(reconcile, self.ws.root, self.rules, self._table())
                 await self._commit(settled, "reconcile")
             finally:
                 self._processing -= 1
                 self._set_busy()
             self._progress(token, f"reconciled {self.ws.name}", len(self.known), len(self.known))
 
+    def _table(self, copy: bool = True) -> FileTable:
+        """What settling compares the disk with (copies, for a thread)."""
+        known, skipped = (
+            (dict(self.known), dict(self.skipped)) if copy else (self.known, self.skipped)
+        )
+        return FileTable(known, skipped, self.ws.settings.max_file_bytes)
+
     async def _commit(self, settled: Settled, source: str) -> None:
-        if not settled.changes and not settled.updates:
+        if not settled:
             return
         # A stat refresh alone (a touch without an edit) does not advance the clock.
-        clock = self.ws.clock + 1 if settled.changes else self.ws.clock
+        advanced = bool(settled.changes or settled.skipped_changes)
+        clock = self.ws.clock + 1 if advanced else self.ws.clock
         # Urgent: every plugin waits for this batch, and the clock is stored before it is told.
-        await self.daemon.store.urgent(
-            _store_state, self.ws.id, clock, settled.updates, settled.removed
-        )
+        await self.daemon.store.urgent(_store_state, self.ws.id, clock, settled)
         for rel in settled.removed:
             self.known.pop(rel, None)
         self.known.update(settled.updates)
-        if not settled.changes:
+        if settled.skipped or settled.unskipped:
+            for rel in settled.unskipped:
+                self.skipped.pop(rel, None)
+            self.skipped.update(settled.skipped)
+            self.skipped_version += 1
+        if not advanced:
             return
         self.ws.clock = clock
         self.batches += 1
         self.daemon.metrics.watcher_batches.labels(source).inc()
         self.ws.record_changes(clock, settled.changes)
-        batch = ChangeBatch(clock, dict(sorted(settled.changes.items())), source)
-        self.daemon.cache.invalidate_paths(self.ws.id, batch.changes)
-        self.daemon.events.publish(
-            "files.changed",
-            {
-                "workspace": self.ws.id,
-                "clock": clock,
-                "source": source,
-                "changes": [{"path": p, "kind": k} for p, k in batch.changes.items()],
-            },
-            workspace=self.ws.id,
-            clock=clock,
+        batch = ChangeBatch(
+            clock,
+            dict(sorted(settled.changes.items())),
+            source,
+            dict(sorted(settled.skipped_changes.items())),
         )
+        self.daemon.cache.invalidate_paths(self.ws.id, batch.changes)
+        params: dict[str, object] = {
+            "workspace": self.ws.id,
+            "clock": clock,
+            "source": source,
+            "changes": [{"path": p, "kind": k} for p, k in batch.changes.items()],
+        }
+        if batch.skipped:
+            params["skipped"] = [
+                {"path": p, "kind": c.change, "reason": c.reason} for p, c in batch.skipped.items()
+            ]
+        self.daemon.events.publish("files.changed", params, workspace=self.ws.id, clock=clock)
         await self.daemon.host.call_each_async(
             "aegisd_files_changed",
             block_on_error=False,
@@ -318,35 +346,43 @@ def _quick_to_settle(root: Path, touched: set[str]) -> bool:
     return True
 
 
-def _merge(into: Settled, extra: Settled) -> None:
-    for rel, kind in extra.changes.items():
-        into.changes.setdefault(rel, kind)
-    into.updates.update(extra.updates)
-    into.removed.extend(r for r in extra.removed if r not in into.removed)
+def _load_known(ws_id: str) -> tuple[dict[str, FileStat], dict[str, SkipState]]:
+    Row = FileStateRow
+    query = Row.select(
+        Row.path, Row.size, Row.mtime_ns, Row.hash, Row.skip_kind, Row.skip_reason
+    ).where(Row.workspace == ws_id)
+    rows = cast(Iterable[tuple[str, int, int, str | None, str | None, str | None]], query.tuples())
+    known: dict[str, FileStat] = {}
+    skipped: dict[str, SkipState] = {}
+    for path, size, mtime, digest, skip_kind, skip_reason in rows:
+        if skip_kind is None:
+            known[path] = (size, mtime, digest or "")
+        else:
+            skipped[path] = SkipState(size, mtime, skip_kind, skip_reason or skip_kind)
+    return known, skipped
 
 
-def _load_known(ws_id: str) -> dict[str, FileStat]:
-    query = FileStateRow.select(
-        FileStateRow.path, FileStateRow.size, FileStateRow.mtime_ns, FileStateRow.hash
-    ).where(FileStateRow.workspace == ws_id)
-    rows = cast(Iterable[tuple[str, int, int, str | None]], query.tuples())
-    return {path: (size, mtime, digest or "") for path, size, mtime, digest in rows}
-
-
-def _store_state(ws_id: str, clock: int, updates: dict[str, FileStat], removed: list[str]) -> None:
+def _store_state(ws_id: str, clock: int, settled: Settled) -> None:
     from aegisd.store.core_models import FileStateRow as Row
 
     db = Row._meta.database
     with db.atomic():
+        # Deletions first: a path may leave the known files and join the skipped ones.
+        gone = [*settled.removed, *settled.unskipped]
+        for start in range(0, len(gone), 500):
+            chunk = gone[start : start + 500]
+            Row.delete().where((Row.workspace == ws_id) & (Row.path.in_(chunk))).execute()
         rows = [
-            {"workspace": ws_id, "path": p, "size": s, "mtime_ns": m, "hash": h}
-            for p, (s, m, h) in updates.items()
-        ]
+            {"workspace": ws_id, "path": p, "size": s, "mtime_ns": m, "hash": h,
+             "skip_kind": None, "skip_reason": None}
+            for p, (s, m, h) in settled.updates.items()
+        ] + [
+            {"workspace": ws_id, "path": p, "size": st.size, "mtime_ns": st.mtime_ns, "hash": None,
+             "skip_kind": st.kind, "skip_reason": st.reason}
+            for p, st in settled.skipped.items()
+        ]  # fmt: skip
         for start in range(0, len(rows), 500):
             Row.insert_many(rows[start : start + 500]).on_conflict_replace().execute()
-        for start in range(0, len(removed), 500):
-            chunk = removed[start : start + 500]
-            Row.delete().where((Row.workspace == ws_id) & (Row.path.in_(chunk))).execute()
         WorkspaceRow.update(clock=clock).where(WorkspaceRow.id == ws_id).execute()
 
 

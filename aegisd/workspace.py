@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from aegisd.filestate import SkippedChange
 from aegisd.rpc.errors import InvalidParams, InvalidPath, NotFound
 from aegisd.settings import CoreSettings
 from aegisd.store.core_models import WorkspaceRow, now_iso
@@ -32,11 +33,16 @@ CHANGE_KINDS = ("created", "modified", "deleted")
 
 @dataclass(frozen=True)
 class ChangeBatch:
-    """One settled batch: the clock it advanced to and each changed path's coalesced kind."""
+    """One settled batch: the clock it advanced to and each changed path's coalesced kind.
+
+    `changes` name eligible files only (a file that became skipped is "deleted" there, one no
+    longer skipped "created"); `skipped` says what happened on disk to skipped files, for a
+    plugin that records every change (the audit trail), with why each is skipped."""
 
     clock: int
     changes: dict[str, str]
     source: str  # "watcher", "reconcile" or "notify"
+    skipped: dict[str, SkippedChange] = field(default_factory=dict)
 
 
 def coalesce(first: str | None, then: str) -> str | None:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,12 +108,15 @@ def start_daemon(
     socket: Path | None = None,
     data_dir: Path | None = None,
     wait: bool = True,
+    wrapper: Sequence[str] = (),
 ) -> DaemonProcess:
+    """`aegisd serve` in a subprocess (run through `wrapper`, e.g. `setpriv ...`, if given)."""
     socket = socket or tmp / "run" / "aegisd.sock"
     data_dir = data_dir or tmp / "state"
     log = tmp / f"daemon-{time.monotonic_ns()}.log"
     full_env = isolated_env(tmp, **(env or {}))
     cmd = [
+        *wrapper,
         sys.executable,
         "-m",
         "aegisd",

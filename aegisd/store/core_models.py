@@ -36,13 +36,17 @@ class WorkspaceSettingsRow(peewee.Model):
 
 
 class FileStateRow(peewee.Model):
-    """What the daemon last saw of each workspace file, for reconciliation after a restart."""
+    """What the daemon last saw of each workspace file, for reconciliation after a restart.
+
+    A skipped file (see `filestate`) has `skip_kind` and `skip_reason` and no hash."""
 
     workspace = peewee.ForeignKeyField(WorkspaceRow, on_delete="CASCADE")
     path = peewee.TextField()
     size = peewee.IntegerField()
     mtime_ns = peewee.IntegerField()
     hash = peewee.TextField(null=True)
+    skip_kind = peewee.TextField(null=True)
+    skip_reason = peewee.TextField(null=True)
 
     class Meta:
         table_name = "file_state"
@@ -74,6 +78,18 @@ MIGRATIONS = [
             "CREATE TABLE file_state (workspace_id TEXT NOT NULL REFERENCES workspace(id)"
             " ON DELETE CASCADE, path TEXT NOT NULL, size INTEGER NOT NULL,"
             " mtime_ns INTEGER NOT NULL, hash TEXT, PRIMARY KEY (workspace_id, path))",
+        ],
+    ),
+    Migration(
+        CORE,
+        3,
+        "skipped files",
+        [
+            "ALTER TABLE file_state ADD COLUMN skip_kind TEXT",
+            "ALTER TABLE file_state ADD COLUMN skip_reason TEXT",
+            # Every file is read once more at the next start, without reporting a change, so
+            # that files known before skipping existed (binary ones, say) are judged too.
+            "UPDATE file_state SET hash = NULL",
         ],
     ),
 ]

@@ -13,7 +13,7 @@ from aegisd_codemap import service as codemap_service
 from aegisd_codemap.graph import ImportGraph, build_import_graph
 from loguru import logger
 
-from aegisd.filestate import content_hash
+from aegisd.safeio import content_hash
 from aegisd_lint import model
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ async def content_hashes(ws: Workspace) -> dict[str, str]:
     hashes = {path: digest for path, (_, _, digest) in known.items() if digest}
     missing = [path for path in known if path not in hashes]
     if missing:
-        hashes.update(await asyncio.to_thread(_hash_files, ws.root, missing))
+        limit = ws.settings.max_file_bytes
+        hashes.update(await asyncio.to_thread(_hash_files, ws.root, missing, limit))
     return hashes
 
 
@@ -54,13 +55,13 @@ def known_hashes(ws: Workspace, paths: Iterable[str]) -> dict[str, str] | None:
     return found
 
 
-def _hash_files(root: Path, paths: list[str]) -> dict[str, str]:
+def _hash_files(root: Path, paths: list[str], limit: int) -> dict[str, str]:
     hashes = {}
     for path in paths:
         try:
-            hashes[path] = content_hash(root / path)
+            hashes[path] = content_hash(root, path, limit)
         except OSError:
-            continue  # gone since it was seen: the next batch says so
+            continue  # gone (or skipped) since it was seen: the next batch says so
     return hashes
 
 

@@ -98,9 +98,9 @@ async def test_file_written_before_its_new_directory_is_watched_is_found(
         while True:
             yield await events.get()
 
-    def recording_settle(root: Path, rules: Any, known: Any, touched: set[str]) -> Any:
+    def recording_settle(root: Path, rules: Any, table: Any, touched: set[str]) -> Any:
         settled.append(set(touched))
-        return real_settle(root, rules, known, touched)
+        return real_settle(root, rules, table, touched)
 
     real_settle = watcher.settle
     monkeypatch.setattr(watcher, "settle", recording_settle)
