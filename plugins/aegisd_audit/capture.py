@@ -7,17 +7,22 @@ The content before a change comes from a `PreimageStore`: seeded when a capturin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from aegisd.filestate import SkippedChange
+from aegisd.safeio import Skip, open_file, read_bytes
 from aegisd_audit.diffing import ChangeKind, FileChange, PreimageStore, diff_change, is_text
 
 FILE_MAX_BYTES = 1024 * 1024  # larger files are noted without a diff
 SNAPSHOT_FILE_MAX_BYTES = 256 * 1024
 UNKNOWN_BEFORE = "content before the change unknown"
 TOO_LARGE = f"over {FILE_MAX_BYTES} bytes: not diffed"
+#: files the workspace skips (see `aegisd.filestate`) whose content a diff would not show
+_NOT_TEXT = frozenset({"binary", "encoding"})
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ def snapshot(
     for path, size in files:
         if size > SNAPSHOT_FILE_MAX_BYTES or used + size > budget_bytes:
             continue
-        data = _read(root / path)
+        data = _read(root, path, SNAPSHOT_FILE_MAX_BYTES)
         if data is None:
             continue
         used += len(data)
@@ -55,13 +60,25 @@ def snapshot(
 
 
 def capture_batch(
-    root: Path, ws_id: str, changes: dict[str, str], preimages: PreimageStore
+    root: Path,
+    ws_id: str,
+    changes: dict[str, str],
+    preimages: PreimageStore,
+    skipped: Mapping[str, SkippedChange] | None = None,
 ) -> list[Captured]:
     """The change of each path of a batch ("created", "modified", "deleted"), diffed against
     the remembered content, which is then replaced by the new one. Unchanged contents and files
-    gone before they could be read (a later batch reports them) give nothing."""
+    gone before they could be read (a later batch reports them) give nothing. What happened to
+    `skipped` files is noted without reading them."""
     out: list[Captured] = []
+    for path, note in (skipped or {}).items():
+        preimages.forget(preimage_key(ws_id, path))
+        size = None if note.change == "deleted" else note.size
+        change = _plain(path, cast(ChangeKind, note.change), size, note.kind in _NOT_TEXT)
+        out.append(Captured(change, f"skipped: {note.reason}"))
     for path, given in changes.items():
+        if skipped and path in skipped:
+            continue  # it became skipped: noted above
         kind = cast(ChangeKind, given)
         key = preimage_key(ws_id, path)
         old = None if kind == "created" else preimages.get(key)
@@ -72,17 +89,15 @@ def capture_batch(
             else:
                 out.append(Captured(diff_change(path, old, None)))
             continue
-        target = root / path
-        try:
-            size = target.stat().st_size
-        except OSError:
+        opened = _read_diffable(root, path)
+        if opened is None:
             continue
-        if size > FILE_MAX_BYTES:
+        size, new = opened
+        if new is None:
             preimages.forget(key)
             out.append(Captured(_plain(path, kind, size), TOO_LARGE))
             continue
-        new = _read(target)
-        if new is None or new == old:
+        if new == old:
             continue
         if not is_text(new):
             preimages.forget(key)
@@ -127,8 +142,25 @@ def _plain(path: str, kind: ChangeKind, size: int | None, binary: bool = False) 
     return FileChange(path, kind, binary, 0, 0, None, False, None, size)
 
 
-def _read(path: Path) -> bytes | None:
+def _read(root: Path, path: str, limit: int) -> bytes | None:
     try:
-        return path.read_bytes()
+        return read_bytes(root, path, limit)
+    except OSError:
+        return None
+
+
+def _read_diffable(root: Path, path: str) -> tuple[int, bytes | None] | None:
+    """The size and content of a file, the content None when it is over FILE_MAX_BYTES; None
+    when it is gone or cannot be read."""
+    try:
+        with open_file(root, path, sys.maxsize) as fh:
+            size = fh.stat.st_size
+            if size > FILE_MAX_BYTES:
+                return size, None
+            fh.limit = FILE_MAX_BYTES
+            try:
+                return size, fh.read()
+            except Skip:  # grew past the limit while read
+                return size, None
     except OSError:
         return None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from loguru import logger
 
 from aegisd.daemon import StateKey
+from aegisd.filestate import SkippedChange
 from aegisd.rpc.errors import Conflict, InvalidParams, InvalidPath, NotFound
 from aegisd_audit import lintlink, store
 from aegisd_audit.capture import capture_batch, event_fields, preimage_key, snapshot
@@ -120,6 +121,7 @@ class _Batch:
     changes: dict[str, str]
     #: None: arrived before the workspace's open runs were adopted; decided when worked off
     runs: list[int] | None
+    skipped: dict[str, SkippedChange] = field(default_factory=dict)
 
 
 @dataclass
@@ -287,7 +289,7 @@ class Audit:
             return
         runs = capture.capturing() if capture.adopted else None
         if runs is None or runs:
-            capture.jobs.put_nowait(_Batch(dict(batch.changes), runs))
+            capture.jobs.put_nowait(_Batch(dict(batch.changes), runs, dict(batch.skipped)))
 
     async def _track(self, ws: Workspace, run_id: int, capture_on: bool) -> None:
         capture = self.captures.get(ws.id)
@@ -341,16 +343,18 @@ class Audit:
         runs = job.runs if job.runs is not None else capture.capturing() if capture else []
         if not runs:
             return
-        events = await asyncio.to_thread(self._capture_sync, ws.root, ws.id, job.changes)
+        events = await asyncio.to_thread(
+            self._capture_sync, ws.root, ws.id, job.changes, job.skipped
+        )
         writes = [self.log(run_id, event) for event in events for run_id in runs]
         for outcome in await asyncio.gather(*writes, return_exceptions=True):
             if isinstance(outcome, Exception) and not isinstance(outcome, Conflict | NotFound):
                 logger.opt(exception=outcome).error("audit: a file change was not stored")
 
     def _capture_sync(
-        self, root: Path, ws_id: str, changes: dict[str, str]
+        self, root: Path, ws_id: str, changes: dict[str, str], skipped: dict[str, SkippedChange]
     ) -> list[store.NewEvent]:
-        captured = capture_batch(root, ws_id, changes, self.preimages())
+        captured = capture_batch(root, ws_id, changes, self.preimages(), skipped)
         return [
             new_event(**event_fields(c), detail_max_bytes=DIFF_MAX_BYTES)
             for c in sorted(captured, key=lambda c: c.change.path)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from aegisd.safeio import DEFAULT_MAX_FILE_BYTES, read_bytes
 from aegisd.threads import interactive
 from aegisd.workers import background_worker
 from aegisd_codemap.extract import extract_file
@@ -23,7 +24,6 @@ from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract
 
 CHUNK = 24
-MAX_FILE_BYTES = 4 * 1024 * 1024
 #: an edit of a file or two this small is parsed in a thread: a round trip through a worker
 #: process costs more than the parse itself (bench/index.py's edit-to-search figure)
 INLINE_MAX_FILES = 2
@@ -31,34 +31,31 @@ INLINE_MAX_BYTES = 128 * 1024
 LOOP_MAX_BYTES = 8 * 1024  # ~200 lines: 1-2 ms to parse
 
 Parsed = tuple[str, str, FileExtract] | tuple[str, None, None]
-"""(path, content hash, extract), or (path, None, None) when the file could not be read."""
+"""(path, content hash, extract), or (path, None, None) when the file could not be read (or
+is skipped: see `aegisd.safeio`)."""
 
 
 def indexable(path: str) -> bool:
     return detect_language(path) is not None
 
 
-def parse_chunk(root: str, paths: Sequence[str], include_docstrings: bool) -> list[Parsed]:
-    """Worker side: read, hash and extract each file (hash matches the core's blake2b-128)."""
+def parse_chunk(
+    root: str,
+    paths: Sequence[str],
+    include_docstrings: bool,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> list[Parsed]:
+    """Worker side: read (safely, up to `max_bytes`), hash (as the core does: blake2b-128) and
+    extract each file."""
     out: list[Parsed] = []
     for rel in paths:
-        digest_of = hashlib.blake2b(digest_size=16)
         try:
-            with open(os.path.join(root, rel), "rb") as fh:
-                data = fh.read(MAX_FILE_BYTES + 1)
-                digest_of.update(data)
-                # Hash all of a large file too, so it matches the core's hash and is not re-read.
-                while chunk := fh.read(1 << 20):
-                    digest_of.update(chunk)
-        except OSError:
+            data = read_bytes(root, rel, max_bytes)
+        except OSError:  # gone, or skipped since it settled: the next batch says so
             out.append((rel, None, None))
             continue
-        digest = digest_of.hexdigest()
-        if len(data) > MAX_FILE_BYTES:
-            extract = FileExtract(path=rel, language=detect_language(rel))
-        else:
-            extract = extract_file(rel, data, include_docstrings)
-        out.append((rel, digest, extract))
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        out.append((rel, digest, extract_file(rel, data, include_docstrings)))
     return out
 
 
@@ -94,6 +91,7 @@ class ParserPool:
         paths: Sequence[str],
         include_docstrings: bool,
         on_progress: Callable[[int, int], None] | None = None,
+        max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> list[Parsed]:
         if not paths:
             return []
@@ -103,9 +101,11 @@ class ParserPool:
             # up to INLINE_MAX_BYTES in a thread; more goes to the pool.
             size = _total_size(root, paths)
             if size <= LOOP_MAX_BYTES:
-                parsed = parse_chunk(str(root), paths, include_docstrings)
+                parsed = parse_chunk(str(root), paths, include_docstrings, max_bytes)
             elif size <= INLINE_MAX_BYTES:
-                parsed = await interactive(parse_chunk, str(root), paths, include_docstrings)
+                parsed = await interactive(
+                    parse_chunk, str(root), paths, include_docstrings, max_bytes
+                )
             else:
                 parsed = None
             if parsed is not None:
@@ -115,7 +115,7 @@ class ParserPool:
         pool = self._executor()
         chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
         futures = [
-            loop.run_in_executor(pool, parse_chunk, str(root), chunk, include_docstrings)
+            loop.run_in_executor(pool, parse_chunk, str(root), chunk, include_docstrings, max_bytes)
             for chunk in chunks
         ]
         results: list[Parsed] = []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +10,10 @@ from pydantic import Field
 
 from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
-from aegisd.rpc.errors import InvalidPath, NotFound, TooLarge, Unsupported
+from aegisd.rpc.errors import NotFound, TooLarge, Unsupported
 from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.safeio import Skip, open_file
+from aegisd.skipped import error_for, refuse_skipped
 from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.model import Symbol
@@ -105,6 +105,11 @@ async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
     return SearchResult(hits=cached, pending=not service.is_ready(ctx.daemon, ws.id))
 
 
+class SkippedFile(Result):
+    path: str
+    reason: str
+
+
 class StatusResult(FreshResult):
     files: int
     symbols: int
@@ -115,6 +120,16 @@ class StatusResult(FreshResult):
     loaded: int = Field(description="Files loaded from the store at start (not re-parsed)")
     last_full_scan: str | None
     ready: bool
+    skipped_files: int = Field(
+        description="Workspace files no plugin reads (special, too large, binary, unreadable)"
+    )
+    skipped_by_kind: dict[str, int] = Field(
+        description="Skipped files per kind: fifo, socket, device, too_large, binary, "
+        "encoding, unreadable, outside_root, ..."
+    )
+    skipped: list[SkippedFile] = Field(
+        description="The first skipped files by path, each with why (at most 100)"
+    )
 
 
 async def index_status(params: WorkspaceParams, ctx: RpcContext) -> StatusResult:
@@ -122,8 +137,12 @@ async def index_status(params: WorkspaceParams, ctx: RpcContext) -> StatusResult
     codemap = service.get(ctx.daemon)
     index = codemap.index(ws.id)
     event = codemap.ready.get(ws.id)
+    summary = ws.live.skip_summary() if ws.live is not None else None
     return StatusResult(
         **index.status(),
+        skipped_files=summary.total if summary else 0,
+        skipped_by_kind=summary.by_kind if summary else {},
+        skipped=[SkippedFile(path=p, reason=r) for p, r in summary.files] if summary else [],
         parsed=index.counters.parsed,
         loaded=index.counters.loaded,
         last_full_scan=index.counters.last_full_scan,
@@ -194,6 +213,7 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
     index = service.get(ctx.daemon).index(ws.id)
     extract = index.files.get(rel)
     if extract is None:
+        refuse_skipped(ws, rel)  # a file no plugin reads says why
         raise NotFound(f"not an indexed file: {params.path}", path=rel)
     complexities = [s.complexity for s in extract.symbols]
     return FileResult(
@@ -228,28 +248,25 @@ class PreviewResult(FreshResult):
     text: str
 
 
-def _read_preview(path: Path, limit: int) -> bytes:
-    info = os.stat(path)
-    if not stat.S_ISREG(info.st_mode):
-        raise InvalidPath("not a regular file", path=str(path))
-    if info.st_size > limit:
-        raise TooLarge(
-            f"file is {info.st_size} bytes, over the {limit}-byte preview limit", limit=limit
-        )
-    with open(path, "rb") as fh:
-        return fh.read(limit + 1)
+def _read_preview(root: Path, rel: str, limit: int) -> bytes:
+    """The file opened beneath the root (a symlink swapped in cannot lead out of it) and read
+    from that descriptor."""
+    try:
+        with open_file(root, rel, limit) as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise NotFound(f"no such file: {rel}", path=rel) from None
+    except Skip as skip:
+        if skip.kind == "too_large":
+            raise TooLarge(f"{rel} is over the {limit}-byte preview limit", limit=limit) from None
+        raise error_for(rel, skip.kind, skip.reason) from None
 
 
 async def preview(params: PreviewParams, ctx: RpcContext) -> PreviewResult:
     ws = ctx.workspace
     rel = ws.relative(params.path)
     settings = getattr(ws.settings, "codemap", CodemapSettings())
-    try:
-        data = await interactive(_read_preview, ws.root / rel, settings.max_preview_bytes)
-    except FileNotFoundError:
-        raise NotFound(f"no such file: {params.path}", path=rel) from None
-    except IsADirectoryError:
-        raise InvalidPath(f"not a regular file: {params.path}", path=rel) from None
+    data = await interactive(_read_preview, ws.root, rel, settings.max_preview_bytes)
     if b"\0" in data[:8192]:
         raise Unsupported(f"binary file: {params.path}", path=rel)
     try:
@@ -300,7 +317,8 @@ def methods() -> list[RpcMethod]:
     return [
         RpcMethod("index.search", SearchParams, search, summary="Ranked symbol search", instant=True),
         RpcMethod("index.status", WorkspaceParams, index_status, summary="Files, symbols, languages, errors", instant=True, probe=True),
-        RpcMethod("index.file", FileParams, index_file, summary="Outline, errors and metrics of one file", errors=found, instant=True),
+        RpcMethod("index.file", FileParams, index_file, summary="Outline, errors and metrics of one file",
+                  errors=(*found, "TOO_LARGE", "UNSUPPORTED"), instant=True),
         RpcMethod("index.preview", PreviewParams, preview, summary="Text of a file or a line range (root-confined)",
                   errors=(*found, "TOO_LARGE", "UNSUPPORTED")),
         RpcMethod("index.tree", TreeParams, tree, summary="Directories and files with symbol counts and git status",

@@ -135,7 +135,11 @@ async def update(
             )
 
         parsed = await codemap.pool.parse(
-            ws.root, parse, ws.settings.include_docstrings, report if len(parse) > 50 else None
+            ws.root,
+            parse,
+            ws.settings.include_docstrings,
+            report if len(parse) > 50 else None,
+            max_bytes=ws.settings.max_file_bytes,
         )
         updates = []
         gone = [p for p in remove if index.remove(p)]

@@ -8,7 +8,6 @@ added. An identical prompt for the same model is answered from the store without
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from aegisd_codemap.service import CODEMAP
 from loguru import logger
 
 from aegisd.rpc.errors import RpcError
+from aegisd.safeio import read_text
 from aegisd.threads import interactive
 from aegisd_insights import service, store
 from aegisd_insights.errors import OllamaError
@@ -44,16 +44,15 @@ def recent_paths(ws: Workspace, clock: int, batches: int) -> list[str]:
     return sorted(changes)
 
 
-def _read_snippets(root: Path, wanted: list[tuple[str, str, int, int]]) -> dict[str, str]:
+def _read_snippets(
+    root: Path, wanted: list[tuple[str, str, int, int]], max_bytes: int
+) -> dict[str, str]:
     """Source of (path, qualname, first line, last line), cut short; never outside `root`."""
     found: dict[str, str] = {}
     for path, qualname, start, end in wanted:
-        real = os.path.realpath(root / path)
-        if not real.startswith(str(root) + os.sep):
-            continue
         try:
-            lines = Path(real).read_text(errors="replace").splitlines()
-        except OSError:
+            lines = read_text(root, path, max_bytes).splitlines()
+        except OSError:  # gone, skipped, or leading out of the root
             continue
         last = min(end, start + _SNIPPET_LINES - 1)
         found[f"{path}::{qualname}"] = "\n".join(lines[start - 1 : last])[:_SNIPPET_CHARS]
@@ -75,7 +74,7 @@ async def _snippets(daemon: Daemon, wi: service.WorkspaceInsights) -> dict[str, 
         )
         if symbol is not None:
             wanted.append((path, qualname, symbol.line, symbol.end_line))
-    return await interactive(_read_snippets, wi.ws.root, wanted)
+    return await interactive(_read_snippets, wi.ws.root, wanted, wi.ws.settings.max_file_bytes)
 
 
 async def generate(

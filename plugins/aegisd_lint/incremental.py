@@ -4,6 +4,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
+from aegisd_lint.configfiles import read_config
 from aegisd_lint.paths import is_conftest, is_test_file
 from aegisd_lint.tool import LintTool
 
@@ -15,9 +16,8 @@ def config_hash(tool: LintTool, root: Path) -> str:
     """
     digest = hashlib.sha256()
     for name in sorted(tool.config_files):
-        try:
-            content = (root / name).read_bytes()
-        except OSError:
+        content = read_config(root, name)
+        if content is None:
             continue  # absent (or unreadable, which the tool will see the same way)
         digest.update(f"{name}\0{len(content)}\0".encode())
         digest.update(content)

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aegisd import hookimpl
+from aegisd.safeio import open_file
 from aegisd.threads import step_aside
 from aegisd_lint.issues import Issue, Severity
 from aegisd_lint.tool import InProcessTool, LintTool, Parsed, RunContext
@@ -17,12 +18,13 @@ CODE_SUFFIXES = frozenset(
 _CHUNK = 1024 * 1024
 
 
-def count_lines(path: Path) -> int:
-    """Lines in the file, the last one counted even without a final newline."""
+def count_lines(root: Path, rel: str, max_bytes: int) -> int:
+    """Lines in workspace file `rel`, the last one counted even without a final newline (read
+    safely: a FIFO or a file over `max_bytes` raises `aegisd.safeio.Skip`)."""
     lines = 0
     last = b"\n"
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
+    with open_file(root, rel, max_bytes) as stream:
+        for chunk in stream.chunks(_CHUNK):
             lines += chunk.count(b"\n")
             last = chunk[-1:]
     return lines if last == b"\n" else lines + 1
@@ -49,9 +51,9 @@ class MaxFileLength(InProcessTool):
         for rel in ctx.files if ctx.files is not None else _code_files(ctx):
             step_aside()  # in a background pass: requests first
             try:
-                lines = count_lines(ctx.root / rel)
+                lines = count_lines(ctx.root, rel, ctx.max_file_bytes)
             except OSError:
-                continue  # deleted or unreadable since it was listed: nothing to report
+                continue  # deleted, unreadable or skipped since it was listed: nothing to say
             level = severity(lines)
             if level is not None:
                 issues.append(

@@ -7,6 +7,7 @@ from pydantic import Field
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import InternalError, InvalidParams, NotFound
 from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.skipped import refuse_skipped
 from aegisd.threads import interactive
 from aegisd.workspace import Workspace
 from aegisd_lint import model, runs, store
@@ -131,6 +132,7 @@ def _known_path(ws: Workspace, raw: str) -> str | None:
         return None
     known = ws.live.known if ws.live is not None else {}
     if rel not in known and not any(path.startswith(rel + "/") for path in known):
+        refuse_skipped(ws, rel)  # a file no plugin reads says why
         raise NotFound(f"no such file or directory in the workspace: {raw}", path=rel)
     return rel
 
@@ -239,7 +241,7 @@ async def lint_history(params: HistoryParams, ctx: RpcContext) -> HistoryResult:
 
 def methods() -> list[RpcMethod]:
     found = ("NOT_FOUND",)
-    paths = ("NOT_FOUND", "INVALID_PATH", "INVALID_PARAMS")
+    paths = ("NOT_FOUND", "INVALID_PATH", "INVALID_PARAMS", "TOO_LARGE", "UNSUPPORTED")
     return [
         RpcMethod("lint.tools", WorkspaceParams, lint_tools, summary="Lint tools: installed, version, enabled", errors=found),
         RpcMethod("lint.run", RunParams, lint_run, summary="Lint now (what is not cached) and return the report", errors=paths, cost="heavy"),

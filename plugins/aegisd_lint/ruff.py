@@ -3,6 +3,7 @@
 from typing import Any
 
 from aegisd import hookimpl
+from aegisd.safeio import read_bytes
 from aegisd_lint.issues import Issue, Severity
 from aegisd_lint.paths import rel_path
 from aegisd_lint.tool import CommandTool, JsonLinesParser, LintTool, OutputParser, RunContext
@@ -63,7 +64,7 @@ class Ruff(CommandTool):
             return None
         name = ctx.files[0]
         try:
-            content = (ctx.root / name).read_bytes()
+            content = read_bytes(ctx.root, name, ctx.max_file_bytes)
         except OSError:
             return None  # named instead, ruff reports what is wrong with it
         return [f"--stdin-filename={name}", "-"], content

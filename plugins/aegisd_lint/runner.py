@@ -16,6 +16,7 @@ from pathlib import Path
 from loguru import logger
 
 from aegisd import threads
+from aegisd.safeio import DEFAULT_MAX_FILE_BYTES
 from aegisd.settings import DEFAULT_EXCLUDE_DIRS
 from aegisd_lint.discovery import VersionCache, venv_python
 from aegisd_lint.issues import Status, ToolResult, status_for
@@ -37,6 +38,7 @@ async def run_tool(
     versions: VersionCache | None = None,
     background: bool = False,
     scratch_root: Path | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> ToolResult:
     """Run `tool` on `files` ("/" paths relative to the absolute `root`, already validated) or,
     when None, on the whole workspace.
@@ -44,7 +46,8 @@ async def run_tool(
     `cache_dir` is a persistent directory for the tool's own cache, outside the workspace (by
     default a throwaway one); `versions` shares version probes between runs. A `background`
     run's process group gets a lower CPU priority (see `execute`). The run's scratch dir is
-    made under `scratch_root` (the system's temp dir by default).
+    made under `scratch_root` (the system's temp dir by default). An in-process tool reads no
+    file over `max_file_bytes`.
     """
     started = time.monotonic()
     base = Path(root)
@@ -63,6 +66,7 @@ async def run_tool(
             cache_dir=cache_dir or scratch / "cache",
             python=venv_python(base),
             exclude_dirs=frozenset(exclude_dirs),
+            max_file_bytes=max_file_bytes,
         )
         if isinstance(tool, InProcessTool):
             outcome.version = tool.version

@@ -235,6 +235,7 @@ class _Run:
             cache_dir=model.tool_cache_dir(self.daemon, self.ws, tool.name),
             scratch_root=model.scratch_root(self.daemon),
             exclude_dirs=self.ws.settings.exclude_dirs,
+            max_file_bytes=self.ws.settings.max_file_bytes,
             # a pass nobody asked for, over more than an edit's files, yields the CPUs to
             # edits' passes and to requests; `lint.run` runs at full speed
             background=self.request.trigger != "run" and len(todo.run) > FOREGROUND_FILES,

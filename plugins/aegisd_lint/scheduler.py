@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from aegisd.safeio import DEFAULT_MAX_FILE_BYTES
 from aegisd.settings import DEFAULT_EXCLUDE_DIRS
 from aegisd_lint.discovery import VersionCache
 from aegisd_lint.issues import ToolResult
@@ -47,6 +48,7 @@ class ToolScheduler:
         exclude_dirs: Iterable[str] = DEFAULT_EXCLUDE_DIRS,
         background: bool = False,
         scratch_root: Path | None = None,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> ToolResult:
         """`run_tool` once a slot is free; the timeout counts from the start, not the wait."""
         async with self.slot(tool):
@@ -61,4 +63,5 @@ class ToolScheduler:
                 versions=self.versions,
                 background=background,
                 scratch_root=scratch_root,
+                max_file_bytes=max_file_bytes,
             )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from aegisd.safeio import DEFAULT_MAX_FILE_BYTES
 from aegisd.threads import step_aside
 from aegisd_lint.issues import Issue, Totals
 
@@ -27,6 +28,7 @@ class RunContext:
     cache_dir: Path  # the tool's own cache (mypy), outside the workspace
     python: Path | None  # the workspace virtualenv's interpreter, when there is one
     exclude_dirs: frozenset[str]  # directory names a whole-workspace run skips
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES  # larger files are never read (the workspace's)
 
 
 @dataclass

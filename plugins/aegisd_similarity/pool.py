@@ -28,6 +28,7 @@ from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from aegisd.safeio import DEFAULT_MAX_FILE_BYTES, read_bytes
 from aegisd.workers import background_worker
 from aegisd_similarity.fingerprint import Fingerprints, analyze_file
 from aegisd_similarity.match import CloneParams, Match, files_of, match_groups
@@ -37,13 +38,13 @@ from aegisd_similarity.tokens import FileTokens
 CHUNK = 16
 INLINE_MAX = 8  # batches up to this many files are analyzed in a thread, not in the pool
 MATCH_TASKS = 4  # match tasks per worker, so that none is left with the last big one alone
-MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Analyzed:
-    """One file as a worker saw it. `digest` is None when the file could not be read; the
-    records are None when it was read but not indexed (too large or binary)."""
+    """One file as a worker saw it. `digest` is None when the file could not be read (or is
+    skipped: see `aegisd.safeio`); the records are None when it was read but not indexed
+    (binary, or beyond the tokenizer)."""
 
     path: str
     digest: str | None
@@ -52,24 +53,24 @@ class Analyzed:
 
 
 def analyze_chunk(
-    root: str, files: Sequence[tuple[str, str]], k: int, window: int
+    root: str,
+    files: Sequence[tuple[str, str]],
+    k: int,
+    window: int,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> list[Analyzed]:
-    """Worker side: each (path, language) read, hashed (as the core hashes: blake2b-128) and,
-    unless too large, binary or beyond the tokenizer, tokenized and fingerprinted."""
+    """Worker side: each (path, language) read (safely, up to `max_bytes`), hashed (as the
+    core hashes: blake2b-128) and, unless binary or beyond the tokenizer, tokenized and
+    fingerprinted."""
     out = []
     for rel, language in files:
         try:
-            with open(os.path.join(root, rel), "rb") as fh:
-                data = fh.read(MAX_FILE_BYTES + 1)
-                hasher = hashlib.blake2b(data, digest_size=16)
-                if len(data) > MAX_FILE_BYTES:  # skipped, but hashed whole as the core does
-                    while chunk := fh.read(1 << 20):
-                        hasher.update(chunk)
-        except OSError:
+            data = read_bytes(root, rel, max_bytes)
+        except OSError:  # gone, or skipped since it settled: the next batch says so
             out.append(Analyzed(rel, None))
             continue
-        digest = hasher.hexdigest()
-        if len(data) > MAX_FILE_BYTES or b"\0" in data[:8192]:
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if b"\0" in data[:8192]:
             out.append(Analyzed(rel, digest))
             continue
         try:
@@ -133,9 +134,11 @@ class AnalysisPool:
         k: int,
         window: int,
         on_progress: Callable[[int, int], None] | None = None,
+        max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> list[Analyzed]:
         """Analyze (path, language) pairs; `on_progress(done, total)` after each chunk."""
-        async with aclosing(self.stream(root, files, k, window, on_progress)) as chunks:
+        stream = self.stream(root, files, k, window, on_progress, max_bytes)
+        async with aclosing(stream) as chunks:
             return [a async for chunk in chunks for a in chunk]
 
     async def stream(
@@ -145,19 +148,20 @@ class AnalysisPool:
         k: int,
         window: int,
         on_progress: Callable[[int, int], None] | None = None,
+        max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> AsyncGenerator[list[Analyzed], None]:
         """`analyze`, its results yielded chunk by chunk as workers finish them (so the caller
         can index some while the rest are analyzed); close it when leaving early."""
         if not files:
             return
         if len(files) <= INLINE_MAX:
-            results = await asyncio.to_thread(analyze_chunk, str(root), files, k, window)
+            results = await asyncio.to_thread(analyze_chunk, str(root), files, k, window, max_bytes)
             if on_progress is not None:
                 on_progress(len(results), len(files))
             yield results
             return
         async with self.hold():
-            async for chunk in self._in_pool(root, files, k, window, on_progress):
+            async for chunk in self._in_pool(root, files, k, window, on_progress, max_bytes):
                 yield chunk
 
     def match(
@@ -197,11 +201,14 @@ class AnalysisPool:
         k: int,
         window: int,
         on_progress: Callable[[int, int], None] | None,
+        max_bytes: int,
     ) -> AsyncGenerator[list[Analyzed], None]:
         loop = asyncio.get_running_loop()
         pool = self._executor()
         futures = [
-            loop.run_in_executor(pool, analyze_chunk, str(root), files[i : i + CHUNK], k, window)
+            loop.run_in_executor(
+                pool, analyze_chunk, str(root), files[i : i + CHUNK], k, window, max_bytes
+            )
             for i in range(0, len(files), CHUNK)
         ]
         done = 0

@@ -6,23 +6,22 @@ runs in a thread while holding the index's lock, so the event loop keeps answeri
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 from pydantic import Field, model_validator
 
 from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
-from aegisd.rpc.errors import InvalidPath, NotFound, TooLarge, Unsupported
+from aegisd.rpc.errors import NotFound, Unsupported
 from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.safeio import Skip, read_bytes
+from aegisd.skipped import error_for, refuse_skipped
 from aegisd.threads import interactive
 from aegisd_similarity import service
 from aegisd_similarity.index import SNIPPET_PATH, CloneIndex
 from aegisd_similarity.lexicon import FAMILIES
 from aegisd_similarity.match import CloneParams
 from aegisd_similarity.models import Clone
-from aegisd_similarity.pool import MAX_FILE_BYTES
 from aegisd_similarity.report import Report, build_report
 from aegisd_similarity.settings import SimilaritySettings
 from aegisd_similarity.tokens import FileTokens, language_for, tokenize_file
@@ -147,19 +146,15 @@ class CheckResult(FreshResult):
     tokens: int = Field(description="Size of the code checked, in tokens (layout not counted)")
 
 
-def _read(path: Path) -> bytes:
+def _read(root: Path, rel: str, limit: int) -> bytes:
     try:
-        info = os.stat(path)
+        data = read_bytes(root, rel, limit)
     except FileNotFoundError:
-        raise NotFound(f"no such file: {path}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise InvalidPath(f"not a regular file: {path}")
-    if info.st_size > MAX_FILE_BYTES:
-        raise TooLarge(f"file is {info.st_size} bytes, over {MAX_FILE_BYTES}", limit=MAX_FILE_BYTES)
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_FILE_BYTES + 1)
+        raise NotFound(f"no such file: {rel}", path=rel) from None
+    except Skip as skip:
+        raise error_for(rel, skip.kind, skip.reason) from None
     if b"\0" in data[:8192]:
-        raise Unsupported(f"binary file: {path}")
+        raise Unsupported(f"binary file: {rel}", path=rel)
     return data
 
 
@@ -168,8 +163,9 @@ async def check(params: CheckParams, ctx: RpcContext) -> CheckResult:
     settings = service.settings_of(ws)
     if params.path is not None:
         rel = ws.relative(params.path)
+        refuse_skipped(ws, rel)
         language = params.language or language_for(rel)
-        data = await interactive(_read, ws.root / rel)
+        data = await interactive(_read, ws.root, rel, ws.settings.max_file_bytes)
         label = rel
     else:
         language = params.language or "python"

@@ -236,7 +236,8 @@ async def _pass(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None:
         async with state.lock:
             await apply(_apply, index, [], removed)
     # Each chunk is indexed as it comes, while the workers analyze the next ones.
-    chunks = pool.stream(ws.root, analyze, index.k, index.window, progress)
+    limit = ws.settings.max_file_bytes
+    chunks = pool.stream(ws.root, analyze, index.k, index.window, progress, limit)
     async with aclosing(chunks):
         async for chunk in chunks:
             results += chunk

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 from aegisd_audit.capture import (
@@ -12,6 +13,9 @@ from aegisd_audit.capture import (
     snapshot,
 )
 from aegisd_audit.diffing import PreimageStore, diff_change
+
+from aegisd.filestate import SkippedChange
+from tests.fifoguard import released_if_blocked
 
 
 def store_at(tmp_path: Path) -> PreimageStore:
@@ -89,3 +93,32 @@ def test_event_fields() -> None:
         "path": "app/x.py", "change": "modified", "lines_added": 1, "lines_removed": 1,
         "binary": False, "old_size": 2, "new_size": 2,
     }  # fmt: skip
+
+
+def test_a_file_that_became_a_fifo_is_not_read(tmp_path: Path) -> None:
+    """A FIFO renamed over a file after its batch settled: capture must not wait on it."""
+    os.mkfifo(tmp_path / "a.py")
+    with released_if_blocked(tmp_path / "a.py") as blocked:
+        captured = capture_batch(tmp_path, "ws", {"a.py": "modified"}, store_at(tmp_path))
+    assert not blocked() and captured == []
+
+
+def test_skipped_files_are_noted_without_being_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.py")
+    skipped = {
+        "pipe.py": SkippedChange("modified", "fifo", "fifo", 0),
+        "logo.png": SkippedChange("created", "binary", "binary (NUL bytes)", 12),
+        "huge.bin": SkippedChange("deleted", "too_large", "over size limit (9 bytes)", 9),
+    }
+    changes = {"pipe.py": "deleted"}  # known before: for the other plugins it is gone
+    with released_if_blocked(tmp_path / "pipe.py") as blocked:
+        got = capture_batch(tmp_path, "ws", changes, store_at(tmp_path), skipped)
+    assert not blocked()
+    by_path = {c.change.path: c for c in got}
+    assert set(by_path) == {"pipe.py", "logo.png", "huge.bin"}
+    assert (by_path["pipe.py"].change.change, by_path["pipe.py"].note) == (
+        "modified",
+        "skipped: fifo",
+    )
+    assert by_path["logo.png"].change.binary and by_path["logo.png"].change.new_size == 12
+    assert by_path["huge.bin"].change.change == "deleted"

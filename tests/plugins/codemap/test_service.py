@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -14,6 +15,7 @@ from aegisd_codemap.index import WorkspaceIndex
 
 from aegisd.daemon import Daemon
 from aegisd.workspace import ChangeBatch, Workspace
+from tests.fifoguard import released_if_blocked
 
 
 async def _open_indexed(daemon: Daemon, root: Path, files: dict[str, str]) -> Workspace:
@@ -48,15 +50,18 @@ async def test_search_is_not_served_stale_after_the_index_loads(
     assert [h["name"] for h in after["hits"]] == ["alpha_helper"] and after["pending"] is False
 
 
-def test_large_files_hash_like_the_core(tmp_path: Path) -> None:
-    from aegisd_codemap.parsing import MAX_FILE_BYTES, parse_chunk
+def test_files_hash_like_the_core_and_skipped_ones_are_not_read(tmp_path: Path) -> None:
+    from aegisd_codemap.parsing import parse_chunk
 
-    from aegisd.filestate import content_hash
+    from aegisd.safeio import content_hash
 
-    big = tmp_path / "big.py"
-    big.write_text("x = 1\n" * (MAX_FILE_BYTES // 6 + 1000))
-    [(_path, digest, extract)] = parse_chunk(str(tmp_path), ["big.py"], False)
-    assert digest == content_hash(big) and extract is not None and not extract.symbols
+    limit = 64 * 1024
+    (tmp_path / "small.py").write_text("x = 1\n")
+    (tmp_path / "big.py").write_text("x = 1\n" * (limit // 6 + 1000))
+    os.mkfifo(tmp_path / "pipe.py")
+    small, big, pipe = parse_chunk(str(tmp_path), ["small.py", "big.py", "pipe.py"], False, limit)
+    assert small[1] == content_hash(tmp_path, "small.py", limit) and small[2] is not None
+    assert big == ("big.py", None, None) and pipe == ("pipe.py", None, None)
 
 
 SOURCES = {
@@ -174,3 +179,19 @@ async def test_a_batch_of_files_is_stored_in_place_of_their_old_rows(
     changes = {"m0.py": "modified", "m1.py": "modified", "m2.py": "modified", "m4.py": "deleted"}
     await service.changed(app_daemon, ws, ChangeBatch(ws.clock, changes, "test"))
     assert await stored() == {"m0.py": ["g0"], "m1.py": ["g1"], "m2.py": ["g2"], "m3.py": ["f3"]}
+
+
+async def test_an_edit_that_became_a_fifo_is_parsed_without_blocking(
+    app_daemon: Daemon, tmp_path: Path
+) -> None:
+    """Issue 16: a FIFO renamed over a small file after its batch settled froze the daemon,
+    because an edit's file or two are parsed on the event loop and `open` waited for a writer."""
+    root = tmp_path / "p"
+    ws = await _open_indexed(app_daemon, root, {"a.py": "def before_fifo():\n    return 1\n"})
+    temp = root.parent / "a.fifo"
+    os.mkfifo(temp)
+    os.replace(temp, root / "a.py")
+    with released_if_blocked(root / "a.py") as blocked:
+        await service.changed(app_daemon, ws, ChangeBatch(ws.clock, {"a.py": "modified"}, "test"))
+    assert not blocked()
+    assert "a.py" not in service.get(app_daemon).index(ws.id).files

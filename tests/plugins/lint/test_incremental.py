@@ -1,12 +1,17 @@
 """config_hash, cache_key and affected_tests."""
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from aegisd_lint.configfiles import ini_section, pyproject_table
 from aegisd_lint.incremental import affected_tests, cache_key, config_hash
 from aegisd_lint.mypy import Mypy
 from aegisd_lint.pytest import Pytest
 from aegisd_lint.ruff import Ruff
+from aegisd_lint.tool import RunContext
+
+from tests.fifoguard import released_if_blocked
 
 
 def test_config_hash_follows_the_tools_config_files(tmp_path: Path) -> None:
@@ -87,3 +92,18 @@ def test_pytest_config_includes_conftest(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "conftest.py").write_text("import pytest\n")
     assert config_hash(Pytest(), tmp_path) != before
+
+
+def test_config_files_that_are_fifos_are_not_read(tmp_path: Path) -> None:
+    """A workspace's config file is a workspace file: a FIFO there must not block the run."""
+    os.mkfifo(tmp_path / "pyproject.toml")
+    os.mkfifo(tmp_path / "setup.cfg")
+    os.mkfifo(tmp_path / "a.py")
+    fifos = [tmp_path / name for name in ("pyproject.toml", "setup.cfg", "a.py")]
+    with released_if_blocked(*fifos) as blocked:
+        assert config_hash(Ruff(), tmp_path) == config_hash(Ruff(), tmp_path / "missing")
+        assert pyproject_table(tmp_path, "tool", "mypy") is None
+        assert ini_section(tmp_path / "setup.cfg", "mypy") is None
+        ctx = RunContext(tmp_path, ("a.py",), tmp_path, tmp_path, None, frozenset())
+        assert Ruff().piped(ctx) is None
+    assert not blocked()

@@ -17,14 +17,13 @@ from aegisd_similarity.match import CloneParams
 from aegisd_similarity.pool import (
     CHUNK,
     INLINE_MAX,
-    MAX_FILE_BYTES,
     AnalysisPool,
     _split,
     analyze_chunk,
 )
 from aegisd_similarity.shared import mapped_tokens, shared_tokens
 
-from aegisd.filestate import content_hash
+from aegisd.safeio import content_hash
 from tests.plugins.similarity.helpers import FIXTURES, index_of, load
 from tests.plugins.similarity.test_index import PAIRS
 
@@ -38,14 +37,17 @@ def _project(root: Path, copies: int) -> list[tuple[str, str]]:
 
 def test_analyze_chunk_reads_hashes_and_skips(tmp_path: Path) -> None:
     files = _project(tmp_path, 1)
-    (tmp_path / "big.py").write_bytes(b"x = 1\n" * (MAX_FILE_BYTES // 6 + 1))
+    limit = 64 * 1024
+    (tmp_path / "big.py").write_bytes(b"x = 1\n" * (limit // 6 + 1))
     (tmp_path / "blob.c").write_bytes(b"\x00\x01binary")
-    files += [("big.py", "python"), ("blob.c", "c"), ("gone.py", "python")]
-    ok, big, blob, gone = analyze_chunk(str(tmp_path), files, 20, 11)
+    os.mkfifo(tmp_path / "pipe.py")
+    files += [("big.py", "python"), ("blob.c", "c"), ("gone.py", "python"), ("pipe.py", "python")]
+    ok, big, blob, gone, pipe = analyze_chunk(str(tmp_path), files, 20, 11, limit)
     expected = analyze_file("m0.py", (tmp_path / "m0.py").read_bytes())
     assert (ok.tokens, ok.fingerprints) == expected
-    assert ok.digest == content_hash(tmp_path / "m0.py")
-    assert big.digest == content_hash(tmp_path / "big.py") and big.tokens is None
+    assert ok.digest == content_hash(tmp_path, "m0.py", limit)
+    # Over the limit, or a FIFO: not read at all (the workspace lists it as skipped).
+    assert big.digest is None and pipe.digest is None
     assert blob.digest is not None and blob.tokens is blob.fingerprints is None
     assert gone.digest is None
 
