@@ -6,7 +6,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
@@ -237,6 +237,16 @@ class PreviewParams(WorkspaceParams):
     path: str
     start_line: int | None = Field(None, ge=1)
     end_line: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PreviewParams:
+        if (
+            self.start_line is not None
+            and self.end_line is not None
+            and self.start_line > self.end_line
+        ):
+            raise ValueError(f"start_line {self.start_line} is after end_line {self.end_line}")
+        return self
 
 
 class PreviewResult(FreshResult):

@@ -248,3 +248,19 @@ def test_preview_never_serves_a_file_outside_the_root(daemon_factory: Any, tmp_p
         swapper.join()
     assert "OUTSIDE = 1\n" not in seen
     assert "inside = 1\n" in seen
+
+
+def test_preview_refuses_a_range_that_ends_before_it_starts(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "a.py").write_text("one = 1\ntwo = 2\nthree = 3\n")
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    with pytest.raises(RpcCallError) as info:
+        d.call("index.preview", {"path": "a.py", "start_line": 3, "end_line": 2})
+    assert info.value.code_name == "INVALID_PARAMS"
+    [field] = info.value.error["data"]["errors"]
+    assert "start_line 3 is after end_line 2" in field["msg"]
+    same = d.call("index.preview", {"path": "a.py", "start_line": 2, "end_line": 2})
+    assert same["text"] == "two = 2\n"
