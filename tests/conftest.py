@@ -25,6 +25,12 @@ from aegisd.daemon import Daemon
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = REPO / "tests"
+#: this checkout's code for child processes too: on Python 3.11 a forkserver ignores the parent's
+#: sys.path and preloads the plugins' pool modules from wherever the installed package points
+#: (another checkout, for an editable install), so in-process tests' worker pools would run that
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(REPO), str(REPO / "plugins"), *filter(None, [os.environ.get("PYTHONPATH")])]
+)
 
 
 def isolated_env(tmp: Path, **extra: str) -> dict[str, str]:
