@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 LISTED = 100
 
 
-def error_for(path: str, kind: str, reason: str) -> RpcError:
-    """The error of a request about a file skipped for `reason` (of `kind`, see `safeio.Skip`)."""
-    message = f"{path}: skipped, {reason}"
+def error_for(path: str, kind: str, reason: str, skipped: bool = True) -> RpcError:
+    """The error of a request about a file skipped for `reason` (of `kind`, see `safeio.Skip`):
+    by the workspace, or (`skipped` false) by the request itself when it opened the file."""
+    message = f"{path}: skipped, {reason}" if skipped else f"{path}: {reason}"
     if kind == "too_large":
         return TooLarge(message, path=path, reason=reason)
     if kind in ("binary", "encoding"):

@@ -269,7 +269,7 @@ def _read_preview(root: Path, rel: str, limit: int) -> bytes:
     except Skip as skip:
         if skip.kind == "too_large":
             raise TooLarge(f"{rel} is over the {limit}-byte preview limit", limit=limit) from None
-        raise error_for(rel, skip.kind, skip.reason) from None
+        raise error_for(rel, skip.kind, skip.reason, skipped=False) from None
 
 
 async def preview(params: PreviewParams, ctx: RpcContext) -> PreviewResult:

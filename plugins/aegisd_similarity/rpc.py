@@ -152,7 +152,7 @@ def _read(root: Path, rel: str, limit: int) -> bytes:
     except FileNotFoundError:
         raise NotFound(f"no such file: {rel}", path=rel) from None
     except Skip as skip:
-        raise error_for(rel, skip.kind, skip.reason) from None
+        raise error_for(rel, skip.kind, skip.reason, skipped=False) from None
     if b"\0" in data[:8192]:
         raise Unsupported(f"binary file: {rel}", path=rel)
     return data
