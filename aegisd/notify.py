@@ -1,9 +1,10 @@
-"""Filesystem notifications for one root: watchfiles' Rust notifier, run in a thread of our own.
+"""Filesystem notifications for one root, from a thread of our own.
 
-watchfiles' `awatch` goes through anyio, and anyio's lazy imports (about 55 ms) ran on the
-event loop the moment a workspace started watching, in the way of the first request a restarted
-daemon answers. The sync `watch` generator in a daemon thread does the same job; batches reach
-the loop through `call_soon_threadsafe`.
+On Linux the notifier is `aegisd.inotify` (names of any bytes, ignored directories unwatched,
+overflow reported as `RESCAN`); elsewhere it is watchfiles' Rust notifier. Either runs as a
+sync generator in a daemon thread (watchfiles' `awatch` goes through anyio, whose lazy imports,
+about 55 ms, ran on the event loop the moment a workspace started watching); batches reach the
+loop through `call_soon_threadsafe`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,55 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-from watchfiles import Change, watch
+import watchfiles
+from watchfiles import Change
+
+from aegisd import inotify
+from aegisd.inotify import RESCAN
 
 Changes = set[tuple[Change, str]]
+__all__ = ["RESCAN", "Changes", "watch", "watch_changes"]
+
+
+def watch(
+    root: Path,
+    *,
+    prune: Callable[[str], bool],
+    debounce_ms: int,
+    step_ms: int,
+    stop: threading.Event,
+    quiet_ms: int,
+) -> Iterator[Changes]:
+    """Debounced batches of changes under `root` (blocking; run it in a thread). `prune`
+    names directories not worth watching (the inotify notifier skips them)."""
+    if inotify.available():
+        yield from inotify.watch(
+            str(root),
+            prune=prune,
+            debounce_ms=debounce_ms,
+            step_ms=step_ms,
+            stop=stop,
+            quiet_ms=quiet_ms,
+        )
+        return
+    yield from watchfiles.watch(
+        root,
+        watch_filter=None,  # filtered by the caller, on the loop, with its own rules
+        debounce=debounce_ms,
+        step=step_ms,
+        stop_event=stop,
+        rust_timeout=quiet_ms,
+        yield_on_timeout=True,
+        raise_interrupt=False,
+        ignore_permission_denied=True,
+    )
+
+
+def _watch_everything(path: str) -> bool:
+    return False
 
 
 async def watch_changes(
@@ -26,9 +70,11 @@ async def watch_changes(
     step_ms: int,
     stop: asyncio.Event,
     rust_timeout_ms: int = 1_000,
+    prune: Callable[[str], bool] = _watch_everything,
 ) -> AsyncIterator[Changes]:
     """Yield each debounced batch of changes under `root` (an empty set every
-    `rust_timeout_ms` of quiet) until `stop` is set; a failure to watch is raised here."""
+    `rust_timeout_ms` of quiet) until `stop` is set; a failure to watch is raised here.
+    `prune(path)` is called in the notifier's thread for each directory found."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Changes | BaseException | None] = asyncio.Queue()
     halt = threading.Event()  # the notifier checks it every `step_ms`
@@ -41,14 +87,11 @@ async def watch_changes(
         try:
             for changes in watch(
                 root,
-                watch_filter=None,  # filtered by the caller, on the loop, with its own rules
-                debounce=debounce_ms,
-                step=step_ms,
-                stop_event=halt,
-                rust_timeout=rust_timeout_ms,
-                yield_on_timeout=True,
-                raise_interrupt=False,
-                ignore_permission_denied=True,
+                prune=prune,
+                debounce_ms=debounce_ms,
+                step_ms=step_ms,
+                stop=halt,
+                quiet_ms=rust_timeout_ms,
             ):
                 hand_over(changes)
         except BaseException as exc:  # raised again on the loop
