@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from aegisd import paths
 
@@ -83,6 +83,12 @@ class DaemonConfig(Section):
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     transport: TransportConfig = Field(default_factory=TransportConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    #: the user config file this was read from (set by `load_config`; None: none was read)
+    _config_file: Path | None = PrivateAttr(None)
+
+    @property
+    def config_file(self) -> Path | None:
+        return self._config_file
 
     @field_validator("log_level")
     @classmethod
@@ -179,7 +185,8 @@ def load_config(
     ]
     layers[0] = (layers[0][0], _read_toml(Path(layers[0][0])))
     user_file = paths.config_file(config_file or env.get("AEGISD_CONFIG"))
-    if config_file or user_file.exists():
+    read_user_file = bool(config_file) or user_file.exists()
+    if read_user_file:
         layers.append((str(user_file), _read_toml(user_file)))
     layers.append(("environment", _env_layer(env)))
     layers.append(("command line", {k: v for k, v in (flags or {}).items() if v is not None}))
@@ -190,4 +197,6 @@ def load_config(
             DaemonConfig.model_validate(merged)
         except ValidationError as exc:
             raise ConfigError(_describe(exc, origin)) from None
-    return DaemonConfig.model_validate(merged)
+    config = DaemonConfig.model_validate(merged)
+    config._config_file = user_file if read_user_file else None
+    return config

@@ -22,6 +22,7 @@ from aegisd.config import DaemonConfig
 from aegisd.events import EventHub
 from aegisd.limits import RateLimiter
 from aegisd.metrics import Metrics
+from aegisd.ownpaths import own_paths
 from aegisd.plugins import BUILTIN_PLUGINS, EARLY_PLUGINS, PluginHost, preload
 from aegisd.rpc.dispatch import Dispatcher
 from aegisd.rpc.registry import Registry
@@ -76,6 +77,8 @@ class Daemon:
         host: PluginHost | None = None,
     ) -> None:
         self.config = config
+        #: the daemon's own directories and files, hidden from every workspace
+        self.own_paths = own_paths(config)
         self.version = __version__
         self.pid = os.getpid()
         self.instance_id = uuid.uuid4().hex[:12]

@@ -11,13 +11,19 @@ sockets, devices, files over the workspace's `max_file_bytes`, unreadable ones, 
 (NUL bytes), UTF-16/32 text and source files that do not decode. They are kept apart from the
 known files, so every plugin sees only eligible ones: a file that becomes skipped is *deleted*
 for them, one that stops being skipped is *created*. What happened on disk to skipped files is
-reported beside the changes (`Settled.skipped_changes`). These functions do blocking I/O:
-callers run them in a thread (or on the loop for an edit's small files: nothing here blocks on
-a special file, see `safeio`).
+reported beside the changes (`Settled.skipped_changes`).
+
+A path that cannot even be looked at (a name too long, a symlink loop, a directory without
+permission, an I/O error) is that path's problem only: it is reported in `Settled.errors` and
+the rest settles. A path hidden by its error counts as not present; a passing fault (out of
+descriptors) leaves what is known of it unchanged. These functions do blocking I/O: callers run
+them in a thread (or on the loop for an edit's small files: nothing here blocks on a special
+file, see `safeio`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -25,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from aegisd.ignore import IgnoreRules
+from aegisd.ignore import GITIGNORE, IgnoreRules
 from aegisd.safeio import Skip, hash_text_file, skip_for_mode, too_large
 
 #: size, mtime_ns, content hash ("" when not hashed yet: read again without reporting a change)
@@ -34,6 +40,11 @@ FileStat = tuple[int, int, str]
 #: skips whose verdict may change without the file's size or mtime changing: judged again
 #: whenever the file is looked at (a chmod touches only its ctime; the limit may change)
 REJUDGED_KINDS = frozenset({"unreadable", "too_large"})
+#: errors that say the path itself cannot be seen: it counts as not present
+HIDING_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL}
+)
+GONE_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR})
 
 
 class SkipState(NamedTuple):
@@ -68,6 +79,11 @@ class Settled:
     gitignore_changed: bool = False
     #: touched paths that were directories (walked whole): the watcher looks at them again
     walked_dirs: list[str] = field(default_factory=list)
+    #: paths that could not be looked at, and why
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def walk_error(self, rel: str, exc: OSError) -> None:
+        self.errors[rel] = describe(exc)
 
     def __bool__(self) -> bool:
         return bool(self.changes or self.updates or self.skipped or self.unskipped)
@@ -82,6 +98,8 @@ class Settled:
         self.unskipped.extend(r for r in extra.unskipped if r not in self.unskipped)
         for rel, change in extra.skipped_changes.items():
             self.skipped_changes.setdefault(rel, change)
+        for rel, why in extra.errors.items():
+            self.errors.setdefault(rel, why)
 
 
 @dataclass(frozen=True)
@@ -94,13 +112,44 @@ class FileTable:
     max_file_bytes: int
 
 
-def _file_stat(path: Path) -> os.stat_result | None:
-    """The stat of what `path` leads to, unless it is missing or a directory."""
+def describe(exc: BaseException) -> str:
+    """A short reason for a path's error ("Permission denied", "File name too long")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _stat(path: Path, *, follow: bool) -> os.stat_result | None:
+    """The path's stat, None when it is gone; other errors are raised."""
     try:
-        st = path.stat()
-    except OSError:
-        return None
-    return None if stat.S_ISDIR(st.st_mode) else st
+        return os.stat(path, follow_symlinks=follow)
+    except OSError as exc:
+        if exc.errno in GONE_ERRNOS:
+            return None
+        raise
+
+
+def _file_stat(path: Path) -> os.stat_result | None:
+    """The stat of what `path` leads to, unless it is missing or a directory (other errors
+    are raised: they are the path's to report)."""
+    st = _stat(path, follow=True)
+    return None if st is None or stat.S_ISDIR(st.st_mode) else st
+
+
+def _guarded(
+    rel: str, st: os.stat_result | Path | None, root: Path, table: FileTable, out: Settled
+) -> None:
+    """`_judge` with the path's own errors reported (a Path `st`: stat it first)."""
+    try:
+        _judge(rel, _file_stat(st) if isinstance(st, Path) else st, root, table, out)
+    except (OSError, ValueError) as exc:
+        _failed(rel, exc, root, table, out)
+
+
+def _failed(rel: str, exc: Exception, root: Path, table: FileTable, out: Settled) -> None:
+    out.errors[rel] = describe(exc)
+    if not isinstance(exc, OSError) or exc.errno in HIDING_ERRNOS:
+        _judge(rel, None, root, table, out)  # known before, unseen now: gone from the model
 
 
 def _judge(rel: str, st: os.stat_result | None, root: Path, table: FileTable, out: Settled) -> None:
@@ -134,8 +183,10 @@ def _judge(rel: str, st: os.stat_result | None, root: Path, table: FileTable, ou
             hashed = hash_text_file(root, rel, limit)
         except Skip as exc:
             skip = exc
-        except OSError:
-            return  # vanished between stat and read: the next batch will tell
+        except OSError as exc:
+            if exc.errno in GONE_ERRNOS:
+                return  # vanished between stat and read: the next batch will tell
+            raise  # the path's error (a passing fault keeps what is known)
         else:
             _eligible(rel, (hashed.size, hashed.mtime_ns, hashed.digest), prev, prev_skip, out)
             return
@@ -176,42 +227,50 @@ def settle(root: Path, rules: IgnoreRules, table: FileTable, touched: Iterable[s
         if rel in seen:
             continue
         seen.add(rel)
-        if rel.endswith(".gitignore"):
-            out.gitignore_changed = True
-        path = root / rel
-        if path.is_dir() and not path.is_symlink():
-            # A directory moved in: everything under it is new to us.
-            if not rules.is_ignored(rel, is_dir=True):
-                out.walked_dirs.append(rel)
-                sub = IgnoreRules(root / rel, rules.exclude_dirs, rules.use_gitignore)
-                for inner, st in sub.walk():
-                    full = f"{rel}/{inner}"
-                    if full not in seen and not rules.is_ignored(full):
-                        seen.add(full)
-                        _judge(full, st, root, table, out)
-            continue
-        prefix = rel + "/"
-        if rel not in table.known and rel not in table.skipped and not path.exists():
-            # A directory moved out or deleted: its files are gone.
-            inside = [k for k in (*table.known, *table.skipped) if k.startswith(prefix)]
-            for other in inside:
-                if other not in seen:
-                    seen.add(other)
-                    _judge(other, _file_stat(root / other), root, table, out)
-            continue
-        if rules.is_ignored(rel):
-            continue
-        _judge(rel, _file_stat(path), root, table, out)
+        try:
+            _settle_one(root, rules, table, rel, seen, out)
+        except (OSError, ValueError) as exc:  # too long, unreadable, a NUL in the name, ...
+            _failed(rel, exc, root, table, out)
     return out
+
+
+def _settle_one(
+    root: Path, rules: IgnoreRules, table: FileTable, rel: str, seen: set[str], out: Settled
+) -> None:
+    if rel == GITIGNORE or rel.endswith("/" + GITIGNORE):
+        out.gitignore_changed = True
+    path = root / rel
+    st = _stat(path, follow=False)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        # A directory moved in: everything under it is new to us.
+        if not rules.is_ignored(rel, is_dir=True):
+            out.walked_dirs.append(rel)
+            for inner, inner_st in rules.walk(rel, on_error=out.walk_error):
+                if inner not in seen:
+                    seen.add(inner)
+                    _guarded(inner, inner_st, root, table, out)
+        return
+    if st is None and rel not in table.known and rel not in table.skipped:
+        # A directory moved out or deleted: its files are gone.
+        prefix = rel + "/"
+        inside = [k for k in (*table.known, *table.skipped) if k.startswith(prefix)]
+        for other in inside:
+            if other not in seen:
+                seen.add(other)
+                _guarded(other, root / other, root, table, out)
+        return
+    if rules.is_ignored(rel):
+        return
+    _judge(rel, _file_stat(path), root, table, out)
 
 
 def reconcile(root: Path, rules: IgnoreRules, table: FileTable) -> Settled:
     """Compare the whole tree with `table`: what changed while nobody was watching."""
     out = Settled()
     present: set[str] = set()
-    for rel, st in rules.walk():
+    for rel, st in rules.walk(on_error=out.walk_error):
         present.add(rel)
-        _judge(rel, st, root, table, out)
+        _guarded(rel, st, root, table, out)
     for rel in (*table.known, *table.skipped):
         if rel not in present:
             _judge(rel, None, root, table, out)

@@ -27,6 +27,7 @@ from aegisd.dirs import (
     tighten_state_dir,
 )
 from aegisd.memory import CollectorPolicy, limit_malloc_arenas
+from aegisd.ownpaths import OwnPaths, own_paths
 from aegisd.security import load_or_create_token
 from aegisd.store.database import StoreOpenError
 from aegisd.threads import limit_bulk_threads
@@ -76,7 +77,8 @@ def bind_unix_socket(path: Path) -> socket.socket:
 
 async def serve(config: DaemonConfig) -> int:
     """Run the daemon until SIGTERM/SIGINT or `daemon.shutdown`; returns the exit code."""
-    roots = [_checked_root_or_fail(root) for root in config.roots]
+    own = own_paths(config)
+    roots = [_checked_root_or_fail(root, own) for root in config.roots]
     # The event loop takes the GIL back at every wake-up; with plugins' threads busy (a first
     # lint pass, clone matching) each take waited up to the default 5 ms, several per request.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
@@ -201,10 +203,14 @@ async def _watchdog(every_s: float) -> None:
         await asyncio.sleep(every_s)
 
 
-def _checked_root_or_fail(root: Path) -> Path:
+def _checked_root_or_fail(root: Path, own: OwnPaths) -> Path:
     from aegisd.rpc.errors import InvalidPath
 
     try:
-        return _checked_root(root)
+        real = _checked_root(root)
     except InvalidPath as exc:
         raise ServeError(f"--root {root}: {exc.message}", exit_code=2) from None
+    refusal = own.refusal(real)
+    if refusal is not None:
+        raise ServeError(f"--root {root}: cannot be a workspace: {refusal}", exit_code=2)
+    return real

@@ -4,7 +4,9 @@ Raw notifications only mark paths as *touched*; one processor task settles them 
 disk (see `filestate`), stores the new state and clock in one transaction, publishes
 `files.changed`, then lets every plugin react before the workspace stops being `pending`.
 While `.git/index.lock` exists the processor waits (bounded), so a branch switch is one batch.
-If watching fails the workspace is *degraded*: it reconciles periodically and says so.
+A path that cannot be looked at is reported for that path (`path_errors`, the log) and the rest
+of its batch goes on. If watching fails, a batch fails, or a task dies (it is restarted, see
+`supervise`), the workspace is *degraded* until a reconciliation succeeds, and says so.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from typing import TYPE_CHECKING, cast
 
 from loguru import logger
 
-from aegisd.filestate import FileStat, FileTable, Settled, SkipState, reconcile, settle
-from aegisd.ignore import IgnoreRules
-from aegisd.notify import watch_changes
+from aegisd.filestate import FileStat, FileTable, Settled, SkipState, describe, reconcile, settle
+from aegisd.ignore import GITIGNORE, IgnoreRules
+from aegisd.notify import RESCAN, watch_changes
+from aegisd.rpc.errors import RpcError
 from aegisd.skipped import SkipSummary, summarize
 from aegisd.store.core_models import FileStateRow, WorkspaceRow
+from aegisd.supervise import Supervisor
 from aegisd.threads import interactive, note_interactive
 from aegisd.workspace import ChangeBatch, Workspace
 
@@ -42,6 +46,7 @@ GIT_LOCK_POLL_S = 0.02
 NEW_DIR_RECHECK_S = 0.5
 QUICK_SETTLE_PATHS = 2  # a batch this small, of regular files up to QUICK_SETTLE_BYTES,
 QUICK_SETTLE_BYTES = 256 * 1024  # is settled on the loop, not in a thread
+LOGGED_PATH_ERRORS = 20  # new path errors logged one by one per batch; the rest counted
 
 
 class LiveWorkspace:
@@ -50,18 +55,22 @@ class LiveWorkspace:
     def __init__(self, daemon: Daemon, ws: Workspace) -> None:
         self.daemon = daemon
         self.ws = ws
-        self.rules = self._make_rules()
+        # Until `load` reads git's rules (in a thread): the daemon's own paths and exclusions.
+        self.rules = IgnoreRules(ws.root, ws.settings.exclude_dirs, False, own=ws.own)
         self.known: dict[str, FileStat] = {}
         #: files the plugins do not see, and why (see `filestate`)
         self.skipped: dict[str, SkipState] = {}
         self._skip_summary: tuple[int, SkipSummary] | None = None
         self.skipped_version = 0  # bumped whenever `skipped` changes
+        #: paths that could not be looked at, and why (until one settles or a reconcile)
+        self.path_errors: dict[str, str] = {}
         self._touched: set[str] = set()
         #: new directories queued for their second look (which must not queue a third)
         self._rechecks: set[str] = set()
         self._wakeup = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._stop = asyncio.Event()
+        self.supervisor = Supervisor(ws, self.reconcile, self._retry_interval)
+        self._stop = self.supervisor.stopping
         self._restart_watch = asyncio.Event()
         self._processing = 0
         #: set once the first reconciliation is processed: `known` then mirrors the disk
@@ -72,30 +81,33 @@ class LiveWorkspace:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def _make_rules(self) -> IgnoreRules:
+        """The workspace's exclusion rules, git's read (blocking: run in a thread)."""
         settings = self.ws.settings
-        rules = IgnoreRules(self.ws.root, settings.exclude_dirs, settings.respect_gitignore)
-        rules.load_gitignore("")
-        return rules
+        rules = IgnoreRules(
+            self.ws.root, settings.exclude_dirs, settings.respect_gitignore, own=self.ws.own
+        )
+        return rules.load()
+
+    def _retry_interval(self) -> float:
+        return self.ws.settings.watcher.reconcile_interval_s
 
     async def load(self) -> None:
         """Load the stored file state; the workspace is `pending` until `ready` is set."""
+        self.rules = await interactive(self._make_rules)
         self.known, self.skipped = await self.daemon.store.run(_load_known, self.ws.id)
         self._processing += 1  # released by the first reconciliation
         self._set_busy()
 
     def start(self) -> None:
-        """Watch and reconcile in the background; `ready` is set after the first reconcile."""
-        tasks = (
-            (self._watch_loop(), "watch"),
-            (self._process_loop(), "batches"),
-            (self._first_reconcile(), "reconcile"),
-        )
-        for coro, name in tasks:
-            self.ws.tasks.append(asyncio.create_task(coro, name=f"{name}-{self.ws.id}"))
+        """Watch and reconcile in the background; `ready` is set after the first reconcile.
+        The watcher and the processor are restarted should either die."""
+        self.supervisor.spawn("watch", self._watch_loop)
+        self.supervisor.spawn("batches", self._process_loop)
+        self.supervisor.spawn("reconcile", self._first_reconcile, restart=False)
 
     async def _first_reconcile(self) -> None:
         try:
-            await self.reconcile("open")
+            await self._reconcile_or_recover("open")
         finally:
             self._processing -= 1
             self._set_busy()
@@ -106,7 +118,7 @@ class LiveWorkspace:
         return self._lock
 
     def stop(self) -> None:
-        self._stop.set()
+        self.supervisor.stop()
         self._restart_watch.set()
         self._wakeup.set()
 
@@ -114,8 +126,15 @@ class LiveWorkspace:
         """Settings changed: re-arm the watcher (debounce, step), rebuild the exclusion rules
         and reconcile so the model follows them."""
         self._restart_watch.set()
-        self.rules = self._make_rules()
-        await self.reconcile("settings")
+        self.rules = await interactive(self._make_rules)
+        await self._reconcile_or_recover("settings")
+
+    async def _reconcile_or_recover(self, reason: str) -> None:
+        try:
+            await self.reconcile(reason)
+        except Exception as exc:
+            logger.opt(exception=exc).error("workspace {}: reconciliation failed", self.ws.id)
+            self.supervisor.failed(f"reconciliation failed ({type(exc).__name__}: {exc})")
 
     def skip_summary(self) -> SkipSummary:
         """The skipped files' counts and first paths (recomputed only after they changed)."""
@@ -143,8 +162,15 @@ class LiveWorkspace:
         self.touch(dirs)
 
     async def flush(self) -> int:
-        """Process everything touched now (no debounce); returns the clock after it."""
-        await self._process()
+        """Process everything touched now (no debounce); returns the clock after it. A failed
+        batch is not raised (its paths' errors and the workspace's fault say so) unless it is
+        one the client should see as such (the store unavailable)."""
+        try:
+            await self._process()
+        except RpcError:
+            raise
+        except Exception:  # recorded by _batch_failed
+            pass
         return self.ws.clock
 
     # -- processing -----------------------------------------------------------------------------
@@ -156,14 +182,18 @@ class LiveWorkspace:
             if self._stop.is_set():
                 return
             await self._wait_for_git()
-            await self._process()
+            try:
+                await self._process()
+            except Exception:  # recorded by _batch_failed; the next batch goes on
+                continue
 
     async def _wait_for_git(self) -> None:
-        lock = self.ws.root / ".git" / "index.lock"
+        lock = str(self.ws.root / ".git" / "index.lock")
         limit = self.ws.settings.watcher.git_lock_wait_ms / 1000
         deadline = time.monotonic() + limit
         # Polling: the lock file lives in the excluded .git dir, so no event says it went away.
-        while lock.exists() and time.monotonic() < deadline:  # noqa: ASYNC110
+        # os.path.exists, not Path.exists: an unreadable .git must not end the processor.
+        while os.path.exists(lock) and time.monotonic() < deadline:  # noqa: ASYNC110, ASYNC240
             await asyncio.sleep(GIT_LOCK_POLL_S)
 
     def _set_busy(self) -> None:
@@ -185,7 +215,7 @@ class LiveWorkspace:
                         settle, self.ws.root, self.rules, self._table(), touched
                     )
                 if settled.gitignore_changed:
-                    self.rules = self._make_rules()
+                    self.rules = await interactive(self._make_rules)
                     extra = await interactive(reconcile, self.ws.root, self.rules, self._table())
                     settled.merge(extra)
                 new_dirs = [d for d in settled.walked_dirs if d not in rechecked]
@@ -194,9 +224,42 @@ class LiveWorkspace:
                         NEW_DIR_RECHECK_S, self._recheck, new_dirs
                     )
                 await self._commit(settled, "watcher")
+                self._note_errors(settled.errors, touched)
+            except Exception as exc:
+                self._batch_failed(exc, touched)
+                raise
             finally:
                 self._processing -= 1
                 self._set_busy()
+
+    def _batch_failed(self, exc: Exception, touched: set[str]) -> None:
+        """A batch failed as a whole: its paths say so, and the workspace is degraded until a
+        reconciliation (which finds whatever the batch would have) succeeds."""
+        logger.opt(exception=exc).error(
+            "workspace {}: a batch of {} paths failed", self.ws.id, len(touched)
+        )
+        reason = f"not processed: {type(exc).__name__}: {describe(exc)}"
+        self.path_errors.update(dict.fromkeys(touched, reason))
+        self.supervisor.failed(f"a batch failed ({type(exc).__name__}: {exc})")
+
+    def _note_errors(self, errors: dict[str, str], touched: set[str]) -> None:
+        """Paths of a batch: the ones that settled have no error now; new errors are logged."""
+        for rel in touched:
+            if rel not in errors:
+                self.path_errors.pop(rel, None)
+        self._log_new_errors(errors)
+        self.path_errors.update(errors)
+
+    def _log_new_errors(self, errors: dict[str, str]) -> None:
+        new = [(rel, why) for rel, why in errors.items() if self.path_errors.get(rel) != why]
+        for rel, why in new[:LOGGED_PATH_ERRORS]:
+            logger.warning("workspace {}: cannot read {!r}: {}", self.ws.id, rel, why)
+        if len(new) > LOGGED_PATH_ERRORS:
+            logger.warning(
+                "workspace {}: {} more paths cannot be read",
+                self.ws.id,
+                len(new) - LOGGED_PATH_ERRORS,
+            )
 
     async def reconcile(self, reason: str) -> None:
         """Compare the whole tree with what is known and emit the differences as one batch."""
@@ -208,6 +271,8 @@ class LiveWorkspace:
             try:
                 settled = await interactive(reconcile, self.ws.root, self.rules, self._table())
                 await self._commit(settled, "reconcile")
+                self._log_new_errors(settled.errors)
+                self.path_errors = dict(settled.errors)
             finally:
                 self._processing -= 1
                 self._set_busy()
@@ -278,17 +343,25 @@ class LiveWorkspace:
     # -- watching -------------------------------------------------------------------------------
 
     def _relevant(self, path: str) -> str | None:
-        """The root-relative path of a notified change worth settling, or None."""
-        rel = self.rules.relative(path)
-        if rel is None or rel == ".git/index.lock" or self._is_own(path):
+        """The root-relative path of a notified change worth settling, or None. Rules not
+        read yet let a path through: settling decides with all of them."""
+        rules = self.rules
+        rel = rules.relative(path)
+        if rel is None or rel == ".git/index.lock":
             return None
-        if self.rules.is_ignored(rel, is_dir=False) and not rel.endswith(".gitignore"):
-            return None
-        return rel
+        parent, _, name = rel.rpartition("/")
+        if name == GITIGNORE and not rules.is_own(rel):
+            # git reads a .gitignore wherever its directory is not ignored
+            ignored = bool(parent) and rules.is_ignored(parent, is_dir=True, load=False)
+            return None if ignored else rel
+        return None if rules.is_ignored(rel, is_dir=False, load=False) else rel
 
-    def _is_own(self, path: str) -> bool:
-        data = str(self.daemon.config.data_path)
-        return path == data or path.startswith(data + os.sep)
+    def _prune(self, path: str) -> bool:
+        """Directories never worth watching (called in the notifier's thread): excluded and
+        the daemon's own. Gitignored ones are watched: a `.gitignore` edit may bring them in."""
+        rules = self.rules
+        rel = rules.relative(path)
+        return rel is not None and rules.excluded_dir(rel)
 
     async def _watch_loop(self) -> None:
         while not self._stop.is_set():
@@ -307,10 +380,17 @@ class LiveWorkspace:
             debounce_ms=settings.debounce_ms,
             step_ms=settings.step_ms,
             stop=self._restart_watch,
+            prune=self._prune,
         ):
-            if self.ws.degraded is not None:
+            if "watcher" in self.ws.faults:
                 logger.info("workspace {} watcher recovered", self.ws.id)
-                self.ws.degraded = None
+                self.ws.fault("watcher", None)
+            if RESCAN in changes:
+                # Events were lost (the kernel's queue overflowed): look at the whole tree.
+                changes.discard(RESCAN)
+                self.supervisor.spawn(
+                    "rescan", lambda: self._reconcile_or_recover("events lost"), restart=False
+                )
             rels = [rel for _, path in changes if (rel := self._relevant(path))]
             if rels:
                 note_interactive()  # bulk work steps aside until this change is answered
@@ -319,14 +399,14 @@ class LiveWorkspace:
     async def _degrade(self, exc: Exception) -> None:
         limit = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EMFILE)
         hint = f"; {INOTIFY_HINT}" if limit or "inotify" in str(exc).lower() else ""
-        self.ws.degraded = f"watcher failed: {exc}"
+        self.ws.fault("watcher", f"watcher failed: {exc}")
         interval = self.ws.settings.watcher.reconcile_interval_s
         logger.warning(
             "workspace {} degraded: watcher failed ({}); reconciling every {} s instead{}",
             self.ws.id, exc, interval, hint,
         )  # fmt: skip
         self.watcher_restarts += 1
-        await self.reconcile("watcher failure")
+        await self._reconcile_or_recover("watcher failure")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=interval)
 
@@ -339,7 +419,7 @@ def _quick_to_settle(root: Path, touched: set[str]) -> bool:
     for rel in touched:
         try:
             st = os.lstat(root / rel)
-        except OSError:
+        except (OSError, ValueError):
             continue  # gone: settling compares it with what is known, no reading
         if not stat.S_ISREG(st.st_mode) or st.st_size > QUICK_SETTLE_BYTES:
             return False  # a directory is walked, a large file hashed: in a thread

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from aegisd.filestate import SkippedChange
+from aegisd.ownpaths import OwnInRoot
 from aegisd.rpc.errors import InvalidParams, InvalidPath, NotFound
 from aegisd.settings import CoreSettings
 from aegisd.store.core_models import WorkspaceRow, now_iso
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
     from aegisd.watcher import LiveWorkspace
 
 CHANGE_KINDS = ("created", "modified", "deleted")
+NAME_MAX = 255  # bytes in one path component (Linux, most file systems)
+PATH_MAX = 4096  # bytes in a whole path, its terminating NUL included
+
+
+class UnusablePath(InvalidPath):
+    """A path no file can have (a part over NAME_MAX bytes, a NUL): INVALID_PATH, and only a
+    problem of that path where a method takes several (`workspace.notify_changes`)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,18 @@ class Workspace:
     opened_clock: int = 0  # the clock when this daemon opened it
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     live: LiveWorkspace | None = None
+    #: the daemon's own directories and files inside this root: never shown
+    own: OwnInRoot = field(default_factory=OwnInRoot)
+    #: why the workspace is degraded, by source (the watcher, the change processor)
+    faults: dict[str, str] = field(default_factory=dict)
+
+    def fault(self, source: str, reason: str | None) -> None:
+        """Record (or with None, clear) one source's reason to be degraded."""
+        if reason is None:
+            self.faults.pop(source, None)
+        else:
+            self.faults[source] = reason
+        self.degraded = "; ".join(self.faults.values()) or None
 
     def track(self, task: asyncio.Task[Any]) -> None:
         """Keep `task` until it finishes (cancelled on close); finished ones are dropped."""
@@ -131,18 +151,33 @@ class Workspace:
     def relative(self, path: str | os.PathLike[str]) -> str:
         """A path given by a client (absolute or root-relative) as a root-relative `/` path.
 
-        Refuses anything that resolves (symlinks included) outside the root.
+        Refuses anything that resolves (symlinks included) outside the root, the daemon's own
+        files inside it, and names no file can have (`UnusablePath`).
         """
-        raw = Path(path)
+        text = os.fspath(path)
+        _check_usable(text)
+        raw = Path(text)
         candidate = raw if raw.is_absolute() else self.root / raw
         try:
             real = Path(os.path.realpath(candidate))
-            rel = real.relative_to(self.root)
+            rel = real.relative_to(self.root).as_posix()
         except (ValueError, OSError):
-            raise InvalidPath(
-                f"path is outside the workspace root: {path}", path=str(path)
-            ) from None
-        return rel.as_posix() if str(rel) != "." else ""
+            raise InvalidPath(f"path is outside the workspace root: {text}", path=text) from None
+        rel = "" if rel == "." else rel
+        if self.own.holds(rel):
+            raise InvalidPath(f"path belongs to the daemon itself: {text}", path=text)
+        return rel
+
+
+def _check_usable(path: str) -> None:
+    if "\0" in path:
+        raise UnusablePath("path contains a NUL character", path=path)
+    encoded = os.fsencode(path)
+    if len(encoded) >= PATH_MAX:
+        raise UnusablePath(f"path is over {PATH_MAX - 1} bytes", path=path)
+    for part in encoded.split(b"/"):
+        if len(part) > NAME_MAX:
+            raise UnusablePath(f"a part of the path is over {NAME_MAX} bytes", path=path)
 
 
 class WorkspaceManager:
@@ -167,6 +202,9 @@ class WorkspaceManager:
     async def open(self, root: str | os.PathLike[str]) -> tuple[Workspace, bool]:
         """Open `root` (idempotent); returns the workspace and whether it was newly opened."""
         real = _checked_root(root)
+        refusal = self.daemon.own_paths.refusal(real)
+        if refusal is not None:
+            raise InvalidPath(f"cannot open {root} as a workspace: {refusal}", path=str(root))
         ws_id = workspace_id_for(real)
         async with self._lock:
             existing = self._open.get(ws_id)
@@ -175,7 +213,13 @@ class WorkspaceManager:
             clock = await self.daemon.store.run(_load_or_create, ws_id, real)
             settings = await self.daemon.settings.get(ws_id)
             ws = Workspace(
-                ws_id, real, settings, clock=clock, retained_from=clock, opened_clock=clock
+                ws_id,
+                real,
+                settings,
+                clock=clock,
+                retained_from=clock,
+                opened_clock=clock,
+                own=self.daemon.own_paths.within(real),
             )
             self._open[ws_id] = ws
         logger.info("workspace {} opened at {} (clock {})", ws_id, real, clock)

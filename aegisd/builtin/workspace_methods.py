@@ -10,6 +10,7 @@ from aegisd import hookimpl
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import Unavailable
 from aegisd.rpc.registry import FreshResult, Params, Result, RpcMethod, WorkspaceParams
+from aegisd.workspace import UnusablePath
 
 
 class WorkspaceInfo(Result):
@@ -144,18 +145,38 @@ class NotifyChangesParams(WorkspaceParams):
     )
 
 
+class PathError(Result):
+    path: str = Field(description="The path as given.")
+    error: str = Field(description="Why it could not be processed.")
+
+
 class NotifyChangesResult(FreshResult):
-    accepted: int
+    accepted: int = Field(description="Paths processed (with or without a change found).")
+    errors: list[PathError] = Field(
+        default_factory=list,
+        description="Paths that could not be processed, each with its reason; the others were.",
+    )
 
 
 async def notify_changes(params: NotifyChangesParams, ctx: RpcContext) -> NotifyChangesResult:
     ws = ctx.workspace
-    rels = [ws.relative(path) for path in params.paths]  # all confined before any is applied
-    if ws.live is None:
+    rels: dict[str, str] = {}  # as given -> root-relative
+    errors: list[PathError] = []
+    for path in params.paths:  # all confined before any is applied
+        try:
+            rels[path] = ws.relative(path)
+        except UnusablePath as exc:  # a name no file can have: that path's problem only
+            errors.append(PathError(path=path, error=exc.message))
+    live = ws.live
+    if live is None:
         raise Unavailable("the workspace is not live yet")
-    ws.live.touch(r for r in rels if r)
-    await ws.live.flush()
-    return NotifyChangesResult(accepted=len(rels))
+    live.touch(r for r in rels.values() if r)
+    await live.flush()
+    for path, rel in rels.items():
+        why = live.path_errors.get(rel)
+        if why is not None:
+            errors.append(PathError(path=path, error=why))
+    return NotifyChangesResult(accepted=len(params.paths) - len(errors), errors=errors)
 
 
 @hookimpl

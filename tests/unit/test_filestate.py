@@ -140,7 +140,7 @@ def test_a_gitignore_that_is_a_fifo_is_not_read(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("a = 1\n")
     with released_if_blocked(tmp_path / ".gitignore") as blocked:
         tree = Tree(tmp_path)
-        tree.rules.load_gitignore("")
+        tree.rules.load()
         out = tree.reconcile()
     assert not blocked()
     assert out.changes == {"a.py": "created"} and tree.skipped[".gitignore"].reason == "fifo"

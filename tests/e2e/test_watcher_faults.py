@@ -1,0 +1,136 @@
+"""Live updates survive bad paths and a dying processor: per-path errors, restart, degraded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aegisd.client import _UnixConnection
+from tests.conftest import DaemonProcess
+from tests.e2e.test_live import wait_fresh
+
+
+def poll(predicate: Any, timeout: float = 30, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def changed_paths(d: DaemonProcess, since: int) -> dict[str, str]:
+    answer = d.call("workspace.changes", {"since": since})
+    return {c["path"]: c["kind"] for c in answer["changes"]}
+
+
+def http_health(d: DaemonProcess) -> int:
+    conn = _UnixConnection(d.socket, 10)
+    try:
+        conn.request("GET", "/health")
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "keep.py").write_text("x = 1\n")
+    return root
+
+
+def test_bad_paths_are_reported_per_path_while_a_batch_runs_and_edits_go_on(
+    daemon_factory: Any, project: Path
+) -> None:
+    d = daemon_factory("--root", str(project))
+    start = wait_fresh(d)["clock"]
+    (project / "loop").symlink_to("loop")  # resolving loop/x.py: ELOOP
+    # Each part fine, the path itself under PATH_MAX, the absolute path over it: the OS refuses.
+    deep = "/".join(["d" * 200] * 20) + "/" + "e" * 60
+    bad = ["x" * 300 + ".py", "loop/x.py", deep, "nul\0.py"]
+    # A batch of many files is being processed while the bad paths arrive.
+    writer = threading.Thread(
+        target=lambda: [(project / f"bulk{i}.py").write_text(f"v = {i}\n") for i in range(300)]
+    )
+    writer.start()
+    answer = d.call("workspace.notify_changes", {"paths": [*bad, "keep.py"]})
+    writer.join()
+    reasons = {e["path"]: e["error"] for e in answer["errors"]}
+    assert set(reasons) == set(bad), answer
+    assert "over 255 bytes" in reasons[bad[0]]
+    assert "symbolic links" in reasons["loop/x.py"]
+    assert "too long" in reasons[deep].lower()
+    assert "NUL" in reasons["nul\0.py"]
+    assert answer["accepted"] == 1
+    # The processor lives on: a normal edit afterwards is processed, and health stays ok.
+    (project / "after.py").write_text("y = 2\n")
+    answer = d.call("workspace.notify_changes", {"paths": ["after.py"]})
+    assert answer == {**answer, "accepted": 1, "errors": []}
+    changes = poll(lambda: (c := changed_paths(d, start)) and len(c) >= 301 and c, what="bulk")
+    assert changes["after.py"] == "created" and changes["bulk299.py"] == "created"
+    assert d.call("daemon.health")["status"] == "ok"
+    assert "cannot read" in d.output()  # the bad ones are logged, each once
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: no EACCES to provoke")
+def test_an_unreadable_path_is_reported_and_the_rest_settles(
+    daemon_factory: Any, project: Path
+) -> None:
+    d = daemon_factory("--root", str(project))
+    start = wait_fresh(d)["clock"]
+    locked = project / "locked"
+    locked.mkdir()
+    (locked / "inside.py").write_text("z = 3\n")
+    locked.chmod(0)
+    try:
+        (project / "fine.py").write_text("w = 4\n")
+        answer = d.call("workspace.notify_changes", {"paths": ["locked/inside.py", "fine.py"]})
+        assert [e["path"] for e in answer["errors"]] == ["locked/inside.py"]
+        assert "Permission denied" in answer["errors"][0]["error"]
+        assert changed_paths(d, start).get("fine.py") == "created"
+    finally:
+        locked.chmod(0o755)
+
+
+def test_a_dying_processor_is_restarted_and_degraded_until_reconciled(
+    daemon_factory: Any, project: Path
+) -> None:
+    d = daemon_factory("--root", str(project), env={"AEGISD_PLUGINS__EXTRA": "aegisd_fault_plugin"})
+    wait_fresh(d)
+    d.call("settings.update", {"settings": {"watcher": {"reconcile_interval_s": 1}}})
+    start = wait_fresh(d)["clock"]
+    assert d.call("test.break_watcher", {"fail": True}) == {"failing": True}
+    (project / "during.py").write_text("a = 1\n")  # wakes the processor, whose task dies
+    health = poll(
+        lambda: (h := d.call("daemon.health"))["status"] == "degraded" and h, what="degraded"
+    )
+    assert any("task died" in reason for reason in health["reasons"]), health
+    assert http_health(d) == 503
+    status = subprocess.run(
+        [sys.executable, "-m", "aegisd", "status", "--socket", str(d.socket)],
+        env=d.env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "degraded" in status.stdout and "task died" in status.stdout
+    workspace = d.call("workspace.list")["workspaces"][0]
+    assert workspace["pending"] is True and "reconciling" in workspace["degraded"]
+    # Still failing: it stays degraded (the periodic reconciliation fails too).
+    time.sleep(1.5)
+    assert d.call("daemon.health")["status"] == "degraded"
+    d.call("test.break_watcher", {"fail": False})
+    poll(lambda: d.call("daemon.health")["status"] == "ok", what="recovery")
+    assert http_health(d) == 200
+    # The reconciliation found what the dead task never processed; the new task goes on.
+    assert changed_paths(d, start).get("during.py") == "created"
+    (project / "later.py").write_text("b = 2\n")
+    poll(lambda: changed_paths(d, start).get("later.py") == "created", what="later edit")
+    assert "restarting it" in d.output()
