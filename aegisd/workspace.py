@@ -66,7 +66,7 @@ def coalesce(first: str | None, then: str) -> str | None:
 
 def workspace_id_for(root: Path) -> str:
     """A short id stable across restarts (derived from the real root path)."""
-    return hashlib.sha1(str(root).encode(), usedforsecurity=False).hexdigest()[:12]
+    return hashlib.sha1(os.fsencode(root), usedforsecurity=False).hexdigest()[:12]
 
 
 @dataclass

@@ -9,7 +9,14 @@ from pydantic import Field
 from aegisd import hookimpl
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import Unavailable
-from aegisd.rpc.registry import FreshResult, Params, Result, RpcMethod, WorkspaceParams
+from aegisd.rpc.registry import (
+    FreshResult,
+    Params,
+    PathText,
+    Result,
+    RpcMethod,
+    WorkspaceParams,
+)
 from aegisd.workspace import UnusablePath
 
 
@@ -24,7 +31,9 @@ class WorkspaceInfo(Result):
 
 
 class OpenWorkspaceParams(Params):
-    root: str = Field(description="Absolute path of the directory to open (symlinks resolved).")
+    root: PathText = Field(
+        description="Absolute path of the directory to open (symlinks resolved)."
+    )
 
 
 class OpenWorkspaceResult(Result):
@@ -52,7 +61,9 @@ async def list_workspaces(params: EmptyParams, ctx: RpcContext) -> ListWorkspace
 
 
 class CloseWorkspaceParams(Params):
-    workspace: str | None = Field(None, description="Root path or id; optional when one is open.")
+    workspace: PathText | None = Field(
+        None, description="Root path or id; optional when one is open."
+    )
 
 
 class CloseWorkspaceResult(Result):
@@ -140,7 +151,7 @@ async def workspace_changes(params: ChangesParams, ctx: RpcContext) -> ChangesRe
 
 
 class NotifyChangesParams(WorkspaceParams):
-    paths: list[str] = Field(
+    paths: list[PathText] = Field(
         min_length=1, max_length=10_000, description="Files you just wrote (absolute or relative)."
     )
 

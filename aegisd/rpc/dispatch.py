@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
+from aegisd.rpc import surrogates
 from aegisd.rpc.context import Caller, RpcContext
 from aegisd.rpc.errors import (
     InternalError,
@@ -57,17 +59,28 @@ def parse(data: str | bytes) -> Any:
     its cost on a small message); anything else goes through json.loads itself, so results and
     refusals stay exactly json.loads's."""
     try:
+        raw_surrogates = False
         if isinstance(data, str):
             text = data
-        elif data[:1] == b"{" and data[1:2] != b"\x00":  # no BOM starts with `{`: UTF-8
-            text = data.decode("utf-8", "surrogatepass")
-        else:  # what json.loads does with bytes: UTF-8, -16 or -32, detected
-            text = data.decode(json.detect_encoding(data), "surrogatepass")
+        else:
+            # What json.loads does with bytes: UTF-8 (no BOM starts with `{`), -16 or -32,
+            # detected; encoded surrogates pass, and are then checked like escaped ones.
+            encoding = "utf-8" if data[:1] == b"{" and data[1:2] != b"\x00" else None
+            encoding = encoding or json.detect_encoding(data)
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                text = data.decode(encoding, "surrogatepass")
+                raw_surrogates = True
         try:
             value, end = _scan(text, 0)
+            if end != len(text):
+                value = json.loads(text)
         except StopIteration:  # leading whitespace or a BOM (json.loads decides), or nothing
-            return json.loads(text)
-        return value if end == len(text) else json.loads(text)
+            value = json.loads(text)
+        if raw_surrogates or surrogates.escapes_one(text):
+            surrogates.mark(value)
+        return value
     except (ValueError, RecursionError):
         return UNPARSABLE
 
@@ -202,6 +215,8 @@ class Dispatcher:
                     if self.opening is not None and not spec.while_opening:
                         await self.opening.wait()
                     daemon.limits.check(caller.client, spec.cost)
+                    if surrogates.LONE in message:
+                        _refuse_lone_surrogates(spec.params, raw)
                     # The usual request's steps inline (a call each costs as much as the step).
                     params = _empty_params(spec.params) if raw is _NO_ID else None
                     if params is None:
@@ -213,7 +228,11 @@ class Dispatcher:
                         result = _result(method, result, ctx, clock)
                     # The serializer itself: model_dump_json's own argument handling doubles
                     # the cost of a small answer (bench/rpc.py).
-                    outcome, text = "ok", result.__pydantic_serializer__.to_json(result).decode()
+                    try:
+                        text = result.__pydantic_serializer__.to_json(result).decode()
+                    except PydanticSerializationError:
+                        text = _escaped_json(result)
+                    outcome = "ok"
                 except RpcError as exc:
                     outcome, text = exc.code_name, exc
                 except Exception as exc:
@@ -270,6 +289,18 @@ def _result(method: RegisteredMethod, answer: Any, ctx: RpcContext, clock: int) 
         result.clock = clock
         result.pending = result.pending or ctx.resolved_workspace.pending
     return result
+
+
+def _escaped_json(result: BaseModel) -> str:
+    """The result as JSON when pydantic's serializer refused it: a file name that is not
+    UTF-8 holds lone surrogates (surrogateescape), which JSON carries as `\\udcXX` escapes."""
+    return json.dumps(result.model_dump(mode="json"), separators=(",", ":"))
+
+
+def _refuse_lone_surrogates(model: type[BaseModel], raw: Any) -> None:
+    errors = surrogates.check(model, raw)
+    if errors:
+        raise InvalidParams("params hold text that is not valid Unicode", errors=errors)
 
 
 def _plain(result: BaseModel) -> dict[str, Any]:

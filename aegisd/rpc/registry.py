@@ -11,12 +11,26 @@ from __future__ import annotations
 import typing
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from aegisd.rpc.context import RpcContext
+
+
+class _PathMark:
+    """Marks a `str` param that names a file or directory (see `PathText`)."""
+
+    def __repr__(self) -> str:
+        return "PathText"
+
+
+PATH_MARK = _PathMark()
+#: A param naming a file or directory. A name that is not valid UTF-8 travels in JSON with each
+#: undecodable byte 0xXY as the escape `\udcXY` (Python's surrogateescape): such lone
+#: surrogates are accepted here, and nowhere else (the dispatcher refuses them).
+PathText = Annotated[str, PATH_MARK]
 
 
 class Params(BaseModel):
@@ -29,7 +43,7 @@ class Params(BaseModel):
 class WorkspaceParams(Params):
     """Params of a workspace-scoped method."""
 
-    workspace: str | None = Field(
+    workspace: PathText | None = Field(
         None,
         description="Workspace root path or id; may be omitted when exactly one workspace is open.",
     )

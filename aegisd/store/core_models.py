@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import peewee
 
 from aegisd.store.migrations import Migration
+from aegisd.store.pathtext import PathField
 
 CORE = "aegisd"
 
@@ -17,7 +18,7 @@ def now_iso() -> str:
 
 class WorkspaceRow(peewee.Model):
     id = peewee.TextField(primary_key=True)
-    root = peewee.TextField(unique=True)
+    root = PathField(unique=True)
     created_at = peewee.TextField()
     clock = peewee.IntegerField(default=0)
     last_opened_at = peewee.TextField(null=True)
@@ -41,7 +42,7 @@ class FileStateRow(peewee.Model):
     A skipped file (see `filestate`) has `skip_kind` and `skip_reason` and no hash."""
 
     workspace = peewee.ForeignKeyField(WorkspaceRow, on_delete="CASCADE")
-    path = peewee.TextField()
+    path = PathField()
     size = peewee.IntegerField()
     mtime_ns = peewee.IntegerField()
     hash = peewee.TextField(null=True)

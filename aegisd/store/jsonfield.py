@@ -64,12 +64,26 @@ def dumps(
     except RecursionError:
         check_depth(value, field, max_depth)  # raises: only a deep value recurses this far
         raise
+    if not options.get("ensure_ascii", True) and not _storable(text):
+        # A file name that is not UTF-8 holds lone surrogates, which SQLite's text cannot:
+        # as \udcXY escapes they are read back as the same name.
+        text = json.dumps(value, **{**options, "ensure_ascii": True})
     # Fewer brackets than levels allowed cannot nest too deep: most values skip the walk.
     if text.count("[") + text.count("{") > max_depth:
         check_depth(value, field, max_depth)
     if max_bytes is not None and len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
         raise TooLarge(f"{field} takes more than {max_bytes} bytes", limit_bytes=max_bytes)
     return text
+
+
+def _storable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def loads_readable(text: str, max_depth: int = MAX_DEPTH) -> tuple[Any, bool]:

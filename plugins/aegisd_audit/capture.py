@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from aegisd.filestate import SkippedChange
 from aegisd.safeio import Skip, open_file, read_bytes
+from aegisd.store.pathtext import display
 from aegisd_audit.diffing import ChangeKind, FileChange, PreimageStore, diff_change, is_text
 
 FILE_MAX_BYTES = 1024 * 1024  # larger files are noted without a diff
@@ -128,11 +129,11 @@ def event_fields(captured: Captured) -> dict[str, Any]:
         payload["note"] = captured.note
     return {
         "type": "file_change",
-        "title": f"{c.change} {c.path} ({stats})"[:200],
+        "title": f"{c.change} {display(c.path)} ({stats})"[:200],
         "detail": c.diff,
-        "payload": payload,
+        "payload": payload,  # the path itself, lossless: JSON escapes what is not UTF-8
         "actor": "system",
-        "ref": c.path[:200],
+        "ref": display(c.path)[:200],
         "truncated": c.truncated,
     }
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from aegisd.store.pathtext import display
+
 DIFF_MAX_BYTES = 64 * 1024
 MEMORY_MAX_BYTES = 32 * 1024 * 1024
 DISK_MAX_BYTES = 256 * 1024 * 1024
@@ -55,8 +57,8 @@ def diff_change(
     diff_lines = difflib.unified_diff(
         _lines(old_text),
         _lines(new_text),
-        "/dev/null" if old is None else f"a/{path}",
-        "/dev/null" if new is None else f"b/{path}",
+        "/dev/null" if old is None else f"a/{display(path)}",
+        "/dev/null" if new is None else f"b/{display(path)}",
     )
     parts: list[str] = []
     used, added, removed, truncated = 0, 0, 0, False

@@ -81,7 +81,9 @@ def cap_payload(
 
 
 def _json_size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    # surrogatepass: a file name that is not UTF-8 is measured, stored as a JSON escape
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _shrink(value: Any, chars: int, items: int) -> Any:

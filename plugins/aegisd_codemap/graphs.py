@@ -14,7 +14,7 @@ from pydantic import Field
 from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import NotFound
-from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.classgraph import ClassGraph, build_class_graph
@@ -46,7 +46,7 @@ async def import_graph(ctx: RpcContext) -> ImportGraph:
 
 
 class ImportsParams(WorkspaceParams):
-    path: str | None = Field(None, description="Only edges from or to this file")
+    path: PathText | None = Field(None, description="Only edges from or to this file")
     include_external: bool = Field(False, description="Add external modules as leaf nodes")
 
 
@@ -97,7 +97,7 @@ async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
 
 
 class DependentsParams(WorkspaceParams):
-    path: str
+    path: PathText
     transitive: bool = Field(False, description="Also files importing it through other files")
 
 
@@ -119,7 +119,7 @@ async def graph_dependents(params: DependentsParams, ctx: RpcContext) -> Depende
 
 
 class ClassesParams(WorkspaceParams):
-    path: str | None = Field(None, description="Only classes in, or edges touching, this file")
+    path: PathText | None = Field(None, description="Only classes in, or edges touching, this file")
 
 
 class ClassNodeOut(Result):

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import NotFound, TooLarge, Unsupported
-from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd.safeio import Skip, open_file
 from aegisd.skipped import error_for, refuse_skipped
 from aegisd.threads import interactive
@@ -152,7 +152,7 @@ async def index_status(params: WorkspaceParams, ctx: RpcContext) -> StatusResult
 
 
 class FileParams(WorkspaceParams):
-    path: str = Field(description="File path, relative to the root or absolute")
+    path: PathText = Field(description="File path, relative to the root or absolute")
 
 
 class OutlineNode(Result):
@@ -234,7 +234,7 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
 
 
 class PreviewParams(WorkspaceParams):
-    path: str
+    path: PathText
     start_line: int | None = Field(None, ge=1)
     end_line: int | None = Field(None, ge=1)
 
@@ -298,7 +298,7 @@ async def preview(params: PreviewParams, ctx: RpcContext) -> PreviewResult:
 
 
 class TreeParams(WorkspaceParams):
-    path: str | None = Field(None, description="Subdirectory to list (default: the root)")
+    path: PathText | None = Field(None, description="Subdirectory to list (default: the root)")
     depth: int | None = Field(None, ge=1, le=64)
 
 

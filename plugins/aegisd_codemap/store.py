@@ -17,6 +17,7 @@ import peewee
 
 from aegisd.store.jsonfield import dumps
 from aegisd.store.migrations import Migration
+from aegisd.store.pathtext import from_db, to_db
 from aegisd.threads import step_aside
 from aegisd_codemap.model import ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
 
@@ -82,7 +83,7 @@ def _read(execute: Callable[[str, tuple[Any, ...]], Iterable[Any]], ws_id: str) 
     stale: set[str] = set()
     cursor = execute(f"SELECT {FILE_COLUMNS} FROM codemap_file WHERE workspace_id = ?", (ws_id,))
     for (
-        path,
+        stored_path,
         digest,
         language,
         binary,
@@ -94,6 +95,7 @@ def _read(execute: Callable[[str, tuple[Any, ...]], Iterable[Any]], ws_id: str) 
         default,
         is_stale,
     ) in cursor:
+        path = from_db(stored_path)
         files[path] = FileExtract(
             path=path,
             language=language,
@@ -117,10 +119,12 @@ def _read(execute: Callable[[str, tuple[Any, ...]], Iterable[Any]], ws_id: str) 
     )
     decorators: dict[str, tuple[str, ...]] = {}  # few distinct lists: parse each once
     extract = None
+    current = None  # the stored path of the rows being read
     for row in cursor:
-        if extract is None or row[0] != extract.path:
+        if row[0] != current:
             step_aside()  # once per file: rows come ordered by path
-            extract = files.get(row[0])
+            current = row[0]
+            extract = files.get(from_db(current))
         if extract is None:
             continue
         raw_decorators = row[10]
@@ -171,13 +175,14 @@ def rows(
     ws_id: str, updates: Iterable[tuple[FileExtract, str, bool]], removed: Iterable[str]
 ) -> Rows:
     """The rows replacing updated files (extract, hash, stale) and removing others."""
-    prepared = Rows([(ws_id, path) for path in removed], [], [])
+    prepared = Rows([(ws_id, to_db(path)) for path in removed], [], [])
     for extract, digest, stale in updates:
         step_aside()  # a cold index's 1,800 files: requests go first
-        prepared.paths.append((ws_id, extract.path))
+        path = to_db(extract.path)
+        prepared.paths.append((ws_id, path))
         prepared.files.append(
             (
-                ws_id, extract.path, digest, extract.language, int(extract.binary),
+                ws_id, path, digest, extract.language, int(extract.binary),
                 extract.lines, extract.loc,
                 dumps([[e.message, e.line, e.column] for e in extract.errors], "errors"),
                 dumps([[i.module, i.names, i.level, i.line, i.kind, i.alias] for i in extract.imports], "imports"),
@@ -187,7 +192,7 @@ def rows(
         )  # fmt: skip
         prepared.symbols.extend(
             (
-                ws_id, extract.path, seq, s.name, s.qualname, s.kind, s.line, s.end_line,
+                ws_id, path, seq, s.name, s.qualname, s.kind, s.line, s.end_line,
                 s.column, s.parent, s.signature, dumps(s.decorators, "decorators"), s.docstring, s.loc,
                 s.complexity, int(s.is_async), int(s.exported),
             )

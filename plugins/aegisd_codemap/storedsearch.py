@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aegisd.store.pathtext import from_db
 from aegisd_codemap.search import Hit, SymbolSearch
 
 #: past this many candidates, rank only the exact and prefix ones when they alone fill the
@@ -98,7 +99,7 @@ def search_stored(
                 if len(head) >= limit:
                     rows = head
     details = {row[0]: (row[5], row[6], row[7]) for row in rows}
-    ranked = SymbolSearch((row[0], row[1], row[2], row[3], row[4]) for row in rows)
+    ranked = SymbolSearch((row[0], row[1], row[2], row[3], from_db(row[4])) for row in rows)
     return [
         StoredHit(hit, *details[hit.symbol_id])
         for hit in ranked.query(query, kind, path_glob, limit)

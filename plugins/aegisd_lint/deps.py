@@ -110,4 +110,6 @@ def closure_hashes(edges: Mapping[str, Iterable[str]], hashes: Mapping[str, str]
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.blake2b("\0\0".join(parts).encode(), digest_size=16).hexdigest()
+    # surrogateescape: a file name that is not UTF-8 hashes as its bytes
+    data = "\0\0".join(parts).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import InternalError, InvalidParams, NotFound
-from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd.skipped import refuse_skipped
 from aegisd.threads import interactive
 from aegisd.workspace import Workspace
@@ -82,7 +82,7 @@ async def lint_tools(params: WorkspaceParams, ctx: RpcContext) -> ToolsResult:
 
 
 class ReportParams(WorkspaceParams):
-    path: str | None = Field(None, description="A file or directory (default: the workspace)")
+    path: PathText | None = Field(None, description="A file or directory (default: the workspace)")
     tool: str | None = Field(None, description="Only this tool")
     severity: Severity | None = Field(None, description="Only issues of exactly this severity")
     min_severity: Severity | None = Field(None, description="Only issues this severe or more")
@@ -151,7 +151,7 @@ class RunParams(WorkspaceParams):
     tools: list[str] | None = Field(
         None, min_length=1, description="Tool names (default: every enabled tool)"
     )
-    paths: list[str] | None = Field(
+    paths: list[PathText] | None = Field(
         None,
         min_length=1,
         max_length=100_000,

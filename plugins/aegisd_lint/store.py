@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 from aegisd.store.jsonfield import dumps
 from aegisd.store.migrations import Migration
+from aegisd.store.pathtext import from_db, to_db
 from aegisd.threads import step_aside
 from aegisd_lint.issues import Issue, Totals
 from aegisd_lint.state import FileResult, Results, ToolState
@@ -60,7 +61,7 @@ def load(db: peewee.SqliteDatabase, ws_id: str) -> tuple[Results, int | None]:
     )
     stored: dict[str, dict[str, FileResult]] = {}
     for tool, path, key, run, issues, totals in cursor:
-        stored.setdefault(tool, {})[path] = FileResult(
+        stored.setdefault(tool, {})[from_db(path)] = FileResult(
             key,
             run,
             _ISSUES.validate_json(issues),
@@ -109,7 +110,7 @@ def result_rows(ws_id: str, tool: str, updates: Mapping[str, FileResult]) -> lis
             (
                 ws_id,
                 tool,
-                path,
+                to_db(path),
                 result.key,
                 result.run,
                 _ISSUES.dump_json(result.issues).decode(),
@@ -132,7 +133,7 @@ def save_rows(
     with db.atomic():
         db.cursor().executemany(
             "DELETE FROM lint_result WHERE workspace_id = ? AND tool = ? AND path = ?",
-            [(ws_id, tool, path) for path in removed],
+            [(ws_id, tool, to_db(path)) for path in removed],
         )
         db.cursor().executemany(
             "INSERT OR REPLACE INTO lint_result VALUES (?, ?, ?, ?, ?, ?, ?)", rows
@@ -158,7 +159,7 @@ def drop_paths(db: peewee.SqliteDatabase, ws_id: str, dropped: Mapping[str, list
     with db.atomic():
         db.cursor().executemany(
             "DELETE FROM lint_result WHERE workspace_id = ? AND tool = ? AND path = ?",
-            [(ws_id, tool, path) for tool, paths in dropped.items() for path in paths],
+            [(ws_id, tool, to_db(path)) for tool, paths in dropped.items() for path in paths],
         )
 
 

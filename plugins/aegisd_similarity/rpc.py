@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import NotFound, Unsupported
-from aegisd.rpc.registry import FreshResult, Result, RpcMethod, WorkspaceParams
+from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd.safeio import Skip, read_bytes
 from aegisd.skipped import error_for, refuse_skipped
 from aegisd.threads import interactive
@@ -77,7 +77,7 @@ def _params(
 
 
 class ReportParams(WorkspaceParams):
-    paths: list[str] | None = Field(
+    paths: list[PathText] | None = Field(
         None,
         max_length=10_000,
         description="Only clones touching these files or directories (root-relative or absolute)",
@@ -123,7 +123,7 @@ class CheckParams(WorkspaceParams):
     code: str | None = Field(
         None, max_length=1_000_000, description="A snippet, e.g. a function about to be written"
     )
-    path: str | None = Field(None, description="A workspace file (root-relative or absolute)")
+    path: PathText | None = Field(None, description="A workspace file (root-relative or absolute)")
     language: str | None = Field(
         None, description="python, javascript, typescript, tsx, c or cpp; default: from the "
         "path's extension, python for code",

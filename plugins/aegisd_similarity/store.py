@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import peewee
 
 from aegisd.store.migrations import Migration
+from aegisd.store.pathtext import from_db, to_db
 from aegisd_similarity.fingerprint import Fingerprints
 from aegisd_similarity.tokens import FileTokens
 
@@ -55,10 +56,25 @@ def load_page(db: peewee.SqliteDatabase, ws_id: str, after: str, limit: int) -> 
     cursor = db.execute_sql(
         f"SELECT {_COLUMNS} FROM similarity_file WHERE workspace_id = ? AND path > ?"
         " ORDER BY path LIMIT ?",
-        (ws_id, after, limit),
+        (ws_id, to_db(after), limit),
     )
     out = []
-    for path, digest, language, lines, norm, orig, breaks, layout, source, k, win, hs, ps in cursor:
+    for (
+        stored,
+        digest,
+        language,
+        lines,
+        norm,
+        orig,
+        breaks,
+        layout,
+        source,
+        k,
+        win,
+        hs,
+        ps,
+    ) in cursor:
+        path = from_db(stored)
         if norm is None:
             out.append(Stored(path, digest, None, None))
             continue
@@ -85,7 +101,7 @@ def save(
     """Replace the rows of `files` and delete those of `removed`, in one transaction."""
     rows = []
     for f in files:
-        row: list[object] = [ws_id, f.path, f.digest]
+        row: list[object] = [ws_id, to_db(f.path), f.digest]
         if f.tokens is None or f.fingerprints is None:
             row += [None] * 11
         else:
@@ -96,7 +112,7 @@ def save(
     with db.atomic():
         db.cursor().executemany(
             "DELETE FROM similarity_file WHERE workspace_id = ? AND path = ?",
-            [(ws_id, path) for path in removed],
+            [(ws_id, to_db(path)) for path in removed],
         )
         db.cursor().executemany(
             f"INSERT OR REPLACE INTO similarity_file (workspace_id, {_COLUMNS})"
