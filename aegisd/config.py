@@ -76,6 +76,7 @@ class DaemonConfig(Section):
     log_level: str = "INFO"
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     shutdown_timeout_s: float = Field(10.0, gt=0)
+    close_timeout_s: float = Field(5.0, gt=0)
     roots: list[Path] = Field(default_factory=list)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)

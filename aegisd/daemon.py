@@ -200,7 +200,12 @@ class Daemon:
     async def stop(self) -> None:
         """Close workspaces, stop plugins, close the store."""
         await self.workspaces.close_all()
-        await self.host.call_each_async("aegisd_shutdown", block_on_error=False, daemon=self)
+        await self.host.call_each_async(
+            "aegisd_shutdown",
+            block_on_error=False,
+            within_s=self.config.close_timeout_s,
+            daemon=self,
+        )
         for subscriber in list(self.events.subscribers):
             self.events.remove(subscriber)
         await self.store.close()
@@ -210,7 +215,10 @@ class Daemon:
     def health(self) -> dict[str, Any]:
         # Asked for often (bench/rpc.py measures daemon.health): the healthy answer walks
         # nothing but the open workspaces.
-        if not (self.host.blocked_count or self.workspaces.degraded or self.store.degraded):
+        runaways = self.host.runaways
+        if not (
+            self.host.blocked_count or self.workspaces.degraded or self.store.degraded or runaways
+        ):
             return {"status": "ok", "reasons": []}
         reasons = [
             f"plugin {r.name} blocked: {r.error}"
@@ -221,4 +229,5 @@ class Daemon:
             f"workspace {ws.root} degraded: {ws.degraded}" for ws in self.workspaces if ws.degraded
         ]
         reasons += self.store.degraded_reasons()
+        reasons += runaways.reasons()
         return {"status": "degraded" if reasons else "ok", "reasons": reasons}

@@ -24,6 +24,7 @@ import pluggy
 from loguru import logger
 
 from aegisd import PROJECT_NAME, hookspecs
+from aegisd.runaway import Runaways, finish_within
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "aegisd.builtin.daemon_methods",
@@ -97,6 +98,8 @@ class PluginHost:
         self.pm = pm or get_plugin_manager()
         self.records: dict[str, PluginRecord] = {}
         self.blocked_count = 0  # read by every daemon.health: no walk over the records
+        #: plugins' work that was told to stop and did not (shown by daemon.health)
+        self.runaways = Runaways()
 
     def load(
         self,
@@ -214,15 +217,32 @@ class PluginHost:
         *,
         block_on_error: bool,
         only: Collection[str] | None = None,
+        within_s: float | None = None,
+        abandoned: list[str] | None = None,
         **kwargs: Any,
     ) -> list[tuple[str, Any]]:
-        """Like `call_each`, awaiting what each plugin returns when it is awaitable."""
+        """Like `call_each`, awaiting what each plugin returns when it is awaitable. With
+        `within_s`, a plugin whose awaitable takes longer is cancelled and skipped; one that
+        does not even stop then is left running, recorded in `runaways` and, by description,
+        in `abandoned`."""
         results: list[tuple[str, Any]] = []
         returned = self.call_each(hook, block_on_error=block_on_error, only=only, **kwargs)
         for done, (name, value) in enumerate(returned, 1):
             if inspect.isawaitable(value):
                 try:
-                    value = await value
+                    if within_s is None:
+                        value = await value
+                    else:
+                        what = f"plugin {name} {hook}"
+                        task, running = await finish_within(value, within_s, what)
+                        if running:
+                            what = self.runaways.add(task, f"plugin {name}'s {hook}")
+                            if abandoned is not None:
+                                abandoned.append(what)
+                            continue
+                        if task.cancelled():
+                            continue  # cut short at the timeout (logged)
+                        value = task.result()
                 except Exception as exc:
                     self._on_error(name, hook, exc, block_on_error)
                     continue

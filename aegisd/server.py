@@ -26,6 +26,7 @@ from aegisd.dirs import (
     prepare_socket_dir,
     tighten_state_dir,
 )
+from aegisd.hardstop import HardStop
 from aegisd.memory import CollectorPolicy, limit_malloc_arenas
 from aegisd.ownpaths import OwnPaths, own_paths
 from aegisd.security import load_or_create_token
@@ -36,6 +37,8 @@ from aegisd.workspace import _checked_root
 GIL_SWITCH_INTERVAL_S = 0.001  # Python's default is 0.005
 #: files and directories the daemon makes are its user's alone (state, socket, logs, caches)
 UMASK = 0o077
+#: the share of shutdown_timeout_s in-flight requests get to finish
+DRAIN_SHARE = 0.6
 
 
 class ServeError(Exception):
@@ -92,9 +95,23 @@ async def serve(config: DaemonConfig) -> int:
     stop = asyncio.Event()
     daemon.shutdown_requested = stop
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     owned_socket = False
+    hard_stop = HardStop(
+        config.shutdown_timeout_s,
+        cleanup=lambda: _remove_socket(socket_path) if owned_socket else None,
+    )
+
+    def on_signal(signum: int, frame: object) -> None:
+        # A plain handler, not loop.add_signal_handler: it runs even while a plugin keeps the
+        # loop busy, and it arms the deadline before anything else can go wrong.
+        if hard_stop.armed:
+            hard_stop.now()
+            return
+        hard_stop.arm()
+        loop.call_soon_threadsafe(stop.set)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
     runner: web.AppRunner | None = None
     collector = CollectorPolicy(lambda: (daemon.dispatcher.started, daemon.dispatcher.in_flight))
     sweeps: asyncio.Task[None] | None = None
@@ -108,7 +125,8 @@ async def serve(config: DaemonConfig) -> int:
         runner = web.AppRunner(
             create_app(daemon, token),
             handle_signals=False,
-            shutdown_timeout=config.shutdown_timeout_s,
+            # The rest of shutdown_timeout_s closes workspaces, plugins and the store.
+            shutdown_timeout=config.shutdown_timeout_s * DRAIN_SHARE,
             access_log=None,
         )
         await runner.setup()
@@ -145,6 +163,7 @@ async def serve(config: DaemonConfig) -> int:
             # Pinged from the event loop itself: a hung loop stops the pings and systemd restarts us.
             ping = asyncio.create_task(_watchdog(watchdog / 2))
         await stop.wait()
+        hard_stop.arm()  # also when daemon.shutdown asked
         if watchdog is not None:
             ping.cancel()
         logger.info("shutting down: draining in-flight requests")
@@ -162,8 +181,7 @@ async def serve(config: DaemonConfig) -> int:
         with contextlib.suppress(Exception):
             await daemon.stop()
         if owned_socket:
-            with contextlib.suppress(FileNotFoundError):
-                socket_path.unlink()
+            _remove_socket(socket_path)
         for lock in locks:
             lock.close()
     return 0
@@ -188,6 +206,11 @@ def _claim_dirs(config: DaemonConfig, socket_path: Path, activated: bool) -> lis
             lock.close()
         raise ServeError(str(exc)) from None
     return locks
+
+
+def _remove_socket(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
 
 
 async def _load_deferred(daemon: Daemon) -> None:

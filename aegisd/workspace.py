@@ -22,6 +22,7 @@ from loguru import logger
 from aegisd.filestate import SkippedChange
 from aegisd.ownpaths import OwnInRoot
 from aegisd.rpc.errors import InvalidParams, InvalidPath, NotFound
+from aegisd.runaway import cancel_within
 from aegisd.settings import CoreSettings
 from aegisd.store.core_models import WorkspaceRow, now_iso
 
@@ -284,29 +285,42 @@ class WorkspaceManager:
                 return ws
         raise NotFound(f"workspace not open: {ref}", workspace=ref)
 
-    async def close(self, ref: str | None) -> Workspace:
+    async def close(self, ref: str | None) -> tuple[Workspace, list[str]]:
+        """Close a workspace; returns it and what of its work did not stop (abandoned)."""
         ws = self.resolve(ref)
         async with self._lock:
             self._open.pop(ws.id, None)
-        await self._stop(ws)
+        abandoned = await self._stop(ws)
         logger.info("workspace {} closed", ws.id)
-        return ws
+        return ws, abandoned
 
     async def close_all(self) -> None:
         for ws in list(self._open.values()):
             self._open.pop(ws.id, None)
             await self._stop(ws)
 
-    async def _stop(self, ws: Workspace) -> None:
+    async def _stop(self, ws: Workspace) -> list[str]:
+        """Cancel the workspace's tasks and tell the plugins, each bounded by
+        `close_timeout_s`: a plugin whose work never gives control back (a loop that
+        swallows cancellation) is abandoned, not waited for. Returns what was abandoned."""
+        limit = self.daemon.config.close_timeout_s
+        host = self.daemon.host
         if ws.live is not None:
             ws.live.stop()
-        for task in ws.tasks:
-            task.cancel()
-        await asyncio.gather(*ws.tasks, return_exceptions=True)
+        stuck = await cancel_within(list(ws.tasks), limit)
         ws.tasks.clear()
-        await self.daemon.host.call_each_async(
-            "aegisd_workspace_closed", block_on_error=False, daemon=self.daemon, workspace=ws
+        abandoned = [
+            host.runaways.add(task, f"workspace {ws.id}: {task.get_name()}") for task in stuck
+        ]
+        await host.call_each_async(
+            "aegisd_workspace_closed",
+            block_on_error=False,
+            within_s=limit,
+            abandoned=abandoned,
+            daemon=self.daemon,
+            workspace=ws,
         )
+        return abandoned
 
     async def reload_settings(self, ws: Workspace) -> None:
         """Settings changed: apply them (new exclusions are reconciled in the background)."""

@@ -68,11 +68,16 @@ class CloseWorkspaceParams(Params):
 
 class CloseWorkspaceResult(Result):
     closed: WorkspaceInfo
+    abandoned: list[str] = Field(
+        default_factory=list,
+        description="Work of the workspace that did not stop when told to (a runaway plugin "
+        "task or hook): left running, listed by daemon.health until it ends.",
+    )
 
 
 async def close_workspace(params: CloseWorkspaceParams, ctx: RpcContext) -> CloseWorkspaceResult:
-    ws = await ctx.daemon.workspaces.close(params.workspace)
-    return CloseWorkspaceResult(closed=WorkspaceInfo(**ws.info()))
+    ws, abandoned = await ctx.daemon.workspaces.close(params.workspace)
+    return CloseWorkspaceResult(closed=WorkspaceInfo(**ws.info()), abandoned=abandoned)
 
 
 class GetSettingsResult(FreshResult):
