@@ -210,9 +210,10 @@ def watch(
 ) -> Iterator[Changes]:
     """Debounced batches like watchfiles' `watch`: after the first event, gather until a
     `step_ms` passes without one or `debounce_ms` passed; an empty set after `quiet_ms`
-    without any. Ends when `stop` is set."""
+    without any, and one as soon as every watch is in place. Ends when `stop` is set."""
     watcher = RecursiveWatch(root, prune)
     try:
+        yield set()  # armed: every change from now on is seen
         poller = select.poll()
         poller.register(watcher.fd, select.POLLIN)
         batch: Changes = set()

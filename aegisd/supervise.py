@@ -39,13 +39,14 @@ class Supervisor:
         self._failures = 0  # a recovery clears the fault only if none came after it began
         self._recovering: asyncio.Task[None] | None = None
 
-    def spawn(self, name: str, factory: TaskFactory, *, restart: bool = True) -> None:
+    def spawn(self, name: str, factory: TaskFactory, *, restart: bool = True) -> asyncio.Task[None]:
         """Start `factory()` as a tracked task; when `restart`, one that ends by an exception
         (or at all, before `stop`) is started again."""
         task = asyncio.create_task(factory(), name=f"{name}-{self.ws.id}")
         self.ws.track(task)
         if restart:
             task.add_done_callback(lambda done: self._ended(name, factory, done))
+        return task
 
     def stop(self) -> None:
         self.stopping.set()

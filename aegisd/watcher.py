@@ -46,6 +46,8 @@ GIT_LOCK_POLL_S = 0.02
 NEW_DIR_RECHECK_S = 0.5
 QUICK_SETTLE_PATHS = 2  # a batch this small, of regular files up to QUICK_SETTLE_BYTES,
 QUICK_SETTLE_BYTES = 256 * 1024  # is settled on the loop, not in a thread
+#: how long the first reconciliation waits for the notifier to be in place
+ARM_WAIT_S = 2.0
 LOGGED_PATH_ERRORS = 20  # new path errors logged one by one per batch; the rest counted
 
 
@@ -72,6 +74,12 @@ class LiveWorkspace:
         self.supervisor = Supervisor(ws, self.reconcile, self._retry_interval)
         self._stop = self.supervisor.stopping
         self._restart_watch = asyncio.Event()
+        #: set once the notifier watches (or gave up): the first reconciliation waits for it,
+        #: so a change between the two is seen by one or the other
+        self._armed = asyncio.Event()
+        self._arms = 0
+        self._rescan: asyncio.Task[None] | None = None
+        self._events_lost = False
         self._processing = 0
         #: set once the first reconciliation is processed: `known` then mirrors the disk
         self.ready = asyncio.Event()
@@ -107,6 +115,8 @@ class LiveWorkspace:
 
     async def _first_reconcile(self) -> None:
         try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._armed.wait(), ARM_WAIT_S)
             await self._reconcile_or_recover("open")
         finally:
             self._processing -= 1
@@ -371,10 +381,27 @@ class LiveWorkspace:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self._armed.set()  # not watching: the first reconciliation need not wait
                 await self._degrade(exc)
+
+    async def _rescan_loop(self) -> None:
+        while self._events_lost:
+            self._events_lost = False
+            await self._reconcile_or_recover("events lost")
+
+    def _on_armed(self) -> None:
+        self._arms += 1
+        self._armed.set()
+        if self._arms > 1:
+            # Re-armed (settings changed, or after a failure): what changed while no notifier
+            # watched is found by looking.
+            self.supervisor.spawn(
+                "rearmed", lambda: self._reconcile_or_recover("watcher re-armed"), restart=False
+            )
 
     async def _watch(self) -> None:
         settings = self.ws.settings.watcher
+        first = True
         async for changes in watch_changes(
             self.ws.root,
             debounce_ms=settings.debounce_ms,
@@ -382,15 +409,19 @@ class LiveWorkspace:
             stop=self._restart_watch,
             prune=self._prune,
         ):
+            if first:
+                first = False
+                self._on_armed()
             if "watcher" in self.ws.faults:
                 logger.info("workspace {} watcher recovered", self.ws.id)
                 self.ws.fault("watcher", None)
             if RESCAN in changes:
-                # Events were lost (the kernel's queue overflowed): look at the whole tree.
+                # Events were lost (the kernel's queue overflowed): look at the whole tree,
+                # again after each look during which more were lost.
                 changes.discard(RESCAN)
-                self.supervisor.spawn(
-                    "rescan", lambda: self._reconcile_or_recover("events lost"), restart=False
-                )
+                self._events_lost = True
+                if self._rescan is None or self._rescan.done():
+                    self._rescan = self.supervisor.spawn("rescan", self._rescan_loop, restart=False)
             rels = [rel for _, path in changes if (rel := self._relevant(path))]
             if rels:
                 note_interactive()  # bulk work steps aside until this change is answered

@@ -39,7 +39,7 @@ def check_payload_depth(payload: dict[str, Any] | None, max_depth: int = PAYLOAD
 
 def cap_text(text: str, max_bytes: int) -> tuple[str, bool]:
     """The longest prefix of `text` within `max_bytes` UTF-8 bytes, and whether it was cut."""
-    data = text.encode()
+    data = text.encode("utf-8", "surrogatepass")  # a name that is not UTF-8 is measured too
     if len(data) <= max_bytes:
         return text, False
     return data[:max_bytes].decode(errors="ignore"), True  # "ignore" drops a split last char

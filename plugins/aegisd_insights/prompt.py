@@ -112,4 +112,5 @@ def prompt_hash(model: str, messages: Sequence[Mapping[str, str]]) -> str:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: a file name that is not UTF-8 may be quoted in the prompt
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from aegisd import filestate
 from aegisd.filestate import (
     FileStat,
     FileTable,
@@ -144,3 +149,65 @@ def test_a_gitignore_that_is_a_fifo_is_not_read(tmp_path: Path) -> None:
         out = tree.reconcile()
     assert not blocked()
     assert out.changes == {"a.py": "created"} and tree.skipped[".gitignore"].reason == "fifo"
+
+
+# -- a path's own errors -----------------------------------------------------------------
+
+
+def denied(real: Any, blocked: str) -> Any:
+    """`real` (an os function taking a path) that raises EACCES for paths ending in `blocked`
+    (root reads everything, so the refusal is injected)."""
+
+    def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if os.fspath(path).endswith(blocked):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real(path, *args, **kwargs)
+
+    return call
+
+
+def test_an_unreadable_touched_path_is_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ok.py").write_text("a = 1\n")
+    (tmp_path / "secret.py").write_text("b = 2\n")
+    rules = IgnoreRules(tmp_path, ())
+    table = FileTable({"secret.py": (6, 1, "old")}, {}, LIMIT)
+    monkeypatch.setattr(filestate.os, "stat", denied(os.stat, "secret.py"))
+    out = settle(tmp_path, rules, table, ["secret.py", "ok.py", "x" * 300, "nul\0.py"])
+    assert out.changes == {"ok.py": "created", "secret.py": "deleted"}
+    assert out.errors == {
+        "secret.py": "Permission denied",
+        "x" * 300: "File name too long",
+        "nul\0.py": "embedded null byte",
+    }
+
+
+def test_a_passing_fault_keeps_what_is_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "busy.py").write_text("c = 3\n")
+    table = FileTable({"busy.py": (1, 1, "old")}, {}, LIMIT)
+
+    def out_of_descriptors(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(filestate, "hash_text_file", out_of_descriptors)
+    out = settle(tmp_path, IgnoreRules(tmp_path, ()), table, ["busy.py"])
+    assert out.errors == {"busy.py": "Too many open files"}
+    assert out.changes == {} and out.removed == []  # not claimed deleted: it is still there
+
+
+def test_an_unreadable_directory_is_reported_by_reconciliation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "in.py").write_text("d = 4\n")
+    (tmp_path / "free.py").write_text("e = 5\n")
+    import aegisd.ignore
+
+    monkeypatch.setattr(aegisd.ignore.os, "scandir", denied(os.scandir, "locked"))
+    table = FileTable({"locked/in.py": (6, 1, "h")}, {}, LIMIT)
+    out = reconcile(tmp_path, IgnoreRules(tmp_path, ()), table)
+    assert out.errors == {"locked": "Permission denied"}
+    assert out.changes == {"free.py": "created", "locked/in.py": "deleted"}

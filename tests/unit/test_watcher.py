@@ -14,6 +14,7 @@ from watchfiles import Change
 
 from aegisd import watcher
 from aegisd.daemon import Daemon
+from aegisd.notify import RESCAN
 from aegisd.workspace import Workspace
 
 
@@ -136,3 +137,24 @@ def test_an_editors_save_is_settled_on_the_loop_anything_larger_in_a_thread(
     assert not watcher._quick_to_settle(tmp_path, {"a.py", "b.py", "c.py"})
     assert not watcher._quick_to_settle(tmp_path, {"big.bin"})
     assert not watcher._quick_to_settle(tmp_path, {"pkg"})  # a directory is walked
+
+
+async def test_lost_events_are_found_by_a_rescan(
+    app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel's queue overflowed: no event for a file written meanwhile, only RESCAN."""
+    events: asyncio.Queue[set[tuple[Any, str]]] = asyncio.Queue()
+
+    async def overflowing_watch(*args: Any, **kwargs: Any) -> AsyncIterator[set[Any]]:
+        yield set()  # armed
+        while True:
+            yield await events.get()
+
+    monkeypatch.setattr(watcher, "watch_changes", overflowing_watch)
+    root = tmp_path / "proj"
+    root.mkdir()
+    ws, _ = await app_daemon.workspaces.open(str(root))
+    await wait_until(lambda: not ws.pending)
+    (root / "unseen.py").write_text("u = 1\n")
+    await events.put({RESCAN})
+    await wait_until(lambda: ws.changes_since(0) == {"unseen.py": "created"})
