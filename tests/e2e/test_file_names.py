@@ -121,9 +121,10 @@ def test_other_lone_surrogates_are_invalid_params(
 
 
 def test_encoded_surrogate_bytes_are_checked_like_escapes(daemon: DaemonProcess) -> None:
-    body = '{"jsonrpc": "2.0", "method": "index.search", "params": {"query": "x\ud800"}, "id": 7}'
+    body = '{"jsonrpc": "2.0", "method": "index.file", "params": {"path": "x\ud800"}, "id": 7}'
     status, answer, _ = daemon.post(body.encode("utf-8", "surrogatepass"))
     assert status == 200 and answer["error"]["data"]["code"] == "INVALID_PARAMS"
+    assert answer["error"]["data"]["errors"][0]["type"] == "lone_surrogate"
     # A valid pair of escapes is an ordinary character.
     status, answer, _ = daemon.post(
         '{"jsonrpc": "2.0", "method": "index.search", "params": {"query": "\\ud83d\\ude00"}, "id": 8}'
