@@ -81,7 +81,9 @@ def aegisd_startup(daemon: Daemon) -> Awaitable[None] | None:
 def aegisd_shutdown(daemon: Daemon) -> Awaitable[None] | None:
     """The daemon is stopping: in-flight requests are done, the store is still open.
 
-    Cancel and await background tasks, flush what must be kept. Errors are logged.
+    Cancel and await background tasks, flush what must be kept. Errors are logged. An
+    awaitable returned here gets `close_timeout_s`, and the whole shutdown ends by
+    `shutdown_timeout_s` whatever still runs.
     """
 
 
@@ -101,7 +103,12 @@ def aegisd_workspace_opened(daemon: Daemon, workspace: Workspace) -> Awaitable[N
 
 @hookspec
 def aegisd_workspace_closed(daemon: Daemon, workspace: Workspace) -> Awaitable[None] | None:
-    """A workspace was closed or the daemon is stopping: drop its in-memory state."""
+    """A workspace was closed or the daemon is stopping: drop its in-memory state.
+
+    The workspace's tasks are already cancelled. An awaitable returned here gets
+    `close_timeout_s`; then it is cancelled, and one that ignores that is abandoned (listed by
+    `daemon.health` and in `workspace.close`'s `abandoned`).
+    """
 
 
 @hookspec

@@ -108,7 +108,8 @@ async def serve(config: DaemonConfig) -> int:
             hard_stop.now()
             return
         hard_stop.arm()
-        loop.call_soon_threadsafe(stop.set)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: serve is done anyway
+            loop.call_soon_threadsafe(stop.set)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
