@@ -1,31 +1,58 @@
-"""The `aegisd` command: serve | call | status | stop | mcp | audit | install-service.
+"""The `aegisd` command: the daemon, its clients, and the commands plugins add.
+
+serve | call | status | stop | mcp | trust | install-service are the core's; plugins add theirs
+through the `aegisd_cli_commands` hook (`audit`).
 
 Heavy imports (aiohttp, pydantic, peewee) happen only in the commands that need them, so the
-client commands start fast.
+client commands start fast. The core imports no plugin: the modules contributing commands are
+named by dotted path (`CLI_PLUGINS`) or found under the `aegisd.cli` entry point group.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 EXIT_OK, EXIT_ERROR, EXIT_UNAVAILABLE = 0, 1, 2
+#: built-in modules contributing subcommands (`aegisd_cli_commands`), by dotted path
+CLI_PLUGINS: tuple[str, ...] = ("aegisd_audit.commands",)
+CLI_ENTRY_POINT_GROUP = "aegisd.cli"
+Handler = Callable[[argparse.Namespace], int]
 
 
 def _add_socket(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--socket", help="daemon socket (default: AEGISD_SOCKET, then XDG path)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    argv: Sequence[str] | None = None, plugins: Sequence[object] | None = None
+) -> argparse.ArgumentParser:
+    """The core's commands, then the plugins' (`plugins`: modules or objects implementing
+    `aegisd_cli_commands`; default: `CLI_PLUGINS`, and the `aegisd.cli` entry points when
+    `argv` names no command known by then)."""
     parser = argparse.ArgumentParser(prog="aegisd", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
+    _core_commands(sub)
+    if plugins is None:
+        _add_commands(sub, [_imported(name) for name in CLI_PLUGINS])
+        if _command_of(argv) not in sub.choices:
+            _add_commands(sub, _entry_point_plugins())
+    else:
+        _add_commands(sub, list(plugins))
+    return parser
 
+
+def _core_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="run the daemon in the foreground")
-    serve.add_argument("--root", action="append", default=[], help="open DIR as a workspace")
+    serve.add_argument(
+        "--root", action="append", default=[], help="open DIR as a workspace, and trust it"
+    )
     _add_socket(serve)
     serve.add_argument("--data-dir", help="state directory (database, spool, token)")
     serve.add_argument("--config", help="user config file (TOML)")
@@ -51,45 +78,89 @@ def build_parser() -> argparse.ArgumentParser:
     mcp = sub.add_parser("mcp", help="an MCP server on stdio backed by the daemon")
     _add_socket(mcp)
 
-    audit = sub.add_parser("audit", help="agent audit trail: record a command or an agent hook")
-    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    hook = audit_sub.add_parser("hook", help="record one agent hook payload read on stdin")
-    _add_socket(hook)
-    hook.add_argument("--data-dir", help="state directory (where the spool is kept)")
-    run = audit_sub.add_parser(
-        "exec", help="run CMD and record it: aegisd audit exec --run ID -- CMD"
+    trust = sub.add_parser(
+        "trust",
+        help="trust DIR (and what is under it): tools that run its code, such as pytest, may run",
     )
-    run.add_argument("--run", type=int, required=True, help="the run to record in")
-    run.add_argument("--actor", choices=["agent", "human", "system"], default="agent")
-    _add_socket(run)
-    run.add_argument("argv", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    trust.add_argument("dir", nargs="?", default=".", help="default: the current directory")
+    trust.add_argument("--revoke", action="store_true", help="stop trusting it")
+    _add_socket(trust)
 
     install = sub.add_parser("install-service", help="write the systemd user units")
     install.add_argument("--unit-dir", help="default: ~/.config/systemd/user")
-    return parser
+    handlers: dict[str, Handler] = {
+        "serve": _serve,
+        "call": _call,
+        "status": _status,
+        "stop": _stop,
+        "mcp": _mcp,
+        "trust": _trust,
+        "install-service": _install_service,
+    }
+    for name, handler in handlers.items():
+        sub.choices[name].set_defaults(handler=handler)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def _command_of(argv: Sequence[str] | None) -> str | None:
+    """The subcommand `argv` names (its first word that is not an option), if any."""
+    words = sys.argv[1:] if argv is None else argv
+    return next((word for word in words if not word.startswith("-")), None)
+
+
+def _imported(dotted: str) -> object:
+    try:
+        return importlib.import_module(dotted)
+    except Exception as exc:
+        print(f"aegisd: the commands of {dotted} are unavailable: {exc}", file=sys.stderr)
+        return None
+
+
+def _entry_point_plugins() -> list[object]:
+    from importlib.metadata import entry_points
+
+    found = []
+    for entry in entry_points(group=CLI_ENTRY_POINT_GROUP):
+        try:
+            found.append(entry.load())
+        except Exception as exc:
+            print(f"aegisd: the commands of {entry.name} are unavailable: {exc}", file=sys.stderr)
+    return found
+
+
+def _add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], plugins: Sequence[object]
+) -> None:
+    """Let each plugin add its commands; one that fails is reported and left out."""
+    import pluggy
+
+    from aegisd import PROJECT_NAME, hookspecs
+
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for plugin in plugins:
+        if plugin is not None and pm.get_name(plugin) is None:
+            pm.register(plugin)
+    for impl in reversed(pm.hook.aegisd_cli_commands.get_hookimpls()):
+        try:
+            impl.function(subparsers=sub)
+        except Exception as exc:
+            name = pm.get_name(impl.plugin)
+            print(f"aegisd: the commands of {name} are unavailable: {exc}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None, plugins: Sequence[object] | None = None) -> int:
+    parser = build_parser(argv, plugins)
     args = parser.parse_args(argv)
     if args.version:
         from aegisd import __version__
 
         print(__version__)
         return EXIT_OK
-    handlers = {
-        "serve": _serve,
-        "call": _call,
-        "status": _status,
-        "stop": _stop,
-        "mcp": _mcp,
-        "audit": _audit,
-        "install-service": _install_service,
-    }
-    if args.command not in handlers:
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
         parser.print_help()
         return EXIT_UNAVAILABLE
-    return handlers[args.command](args)
+    return handler(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -191,7 +262,8 @@ def _status(args: argparse.Namespace) -> int:
     print(f"  workspaces ({len(status['workspaces'])}):")
     for ws in status["workspaces"]:
         state = "degraded" if ws["degraded"] else "pending" if ws["pending"] else "fresh"
-        print(f"    {ws['id']}  {ws['root']}  clock {ws['clock']}  {state}")
+        trust = "trusted" if ws.get("trusted") else "not trusted"
+        print(f"    {ws['id']}  {ws['root']}  clock {ws['clock']}  {state}, {trust}")
     active = [p["name"] for p in status["plugins"] if p["status"] == "active"]
     print(f"  plugins: {', '.join(active)}")
     loading = [p["name"] for p in status["plugins"] if p["status"] == "loading"]
@@ -221,12 +293,25 @@ def _mcp(args: argparse.Namespace) -> int:
     return run_mcp(args.socket)
 
 
-def _audit(args: argparse.Namespace) -> int:
-    from aegisd_audit import cli as audit_cli  # the built-in audit plugin's client side
+def _trust(args: argparse.Namespace) -> int:
+    from aegisd.client import DaemonUnavailable, RpcCallError
 
-    if args.audit_command == "hook":
-        return audit_cli.hook_command(args.socket, args.data_dir, sys.stdin.read())
-    return audit_cli.exec_command(args.socket, args.run, args.argv, args.actor)
+    root = os.path.abspath(args.dir)
+    try:
+        answer = _client(args).call(
+            "workspace.trust", {"workspace": root, "trusted": not args.revoke}
+        )
+    except RpcCallError as exc:
+        print(f"aegisd: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except DaemonUnavailable as exc:
+        print(f"aegisd: {exc} (start it with `aegisd serve`)", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    state = "trusted" if answer["trusted"] else "not trusted"
+    print(f"{answer['root']}: {state}")
+    for ws in answer["workspaces"]:
+        print(f"  open workspace {ws['id']}  {ws['root']}")
+    return EXIT_OK
 
 
 def _install_service(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from aegisd import paths
+from aegisd.trust import check_pattern
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
@@ -66,6 +67,16 @@ class PluginsConfig(Section):
     extra: list[str] = Field(default_factory=list)
 
 
+class TrustConfig(Section):
+    #: roots (globs) whose workspaces may run tools that execute their code; see aegisd.trust
+    roots: list[str] = Field(default_factory=list)
+
+    @field_validator("roots")
+    @classmethod
+    def _absolute(cls, value: list[str]) -> list[str]:
+        return [check_pattern(pattern) for pattern in value]
+
+
 class DaemonConfig(Section):
     """Everything `aegisd serve` reads before it starts."""
 
@@ -84,6 +95,7 @@ class DaemonConfig(Section):
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     transport: TransportConfig = Field(default_factory=TransportConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    trust: TrustConfig = Field(default_factory=TrustConfig)
     #: the user config file this was read from (set by `load_config`; None: none was read)
     _config_file: Path | None = PrivateAttr(None)
 

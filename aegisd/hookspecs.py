@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from aegisd import hookspec
 
 if TYPE_CHECKING:
+    import argparse
+
     import peewee
 
     from aegisd.daemon import Daemon
@@ -112,6 +114,17 @@ def aegisd_workspace_closed(daemon: Daemon, workspace: Workspace) -> Awaitable[N
 
 
 @hookspec
+def aegisd_workspace_trust_changed(daemon: Daemon, workspace: Workspace) -> Awaitable[None] | None:
+    """`workspace.trusted` changed while it is open (`workspace.trust`, `aegisd trust`).
+
+    Plugins that run tools executing the workspace's code (pytest, mypy with the workspace's
+    mypy plugins) start running them now when it became trusted, and stop when it no longer
+    is, without waiting for a restart or a change. Called once per change, after the new
+    trust is set on `workspace`.
+    """
+
+
+@hookspec
 def aegisd_files_changed(
     daemon: Daemon, workspace: Workspace, batch: ChangeBatch
 ) -> Awaitable[None] | None:
@@ -121,4 +134,21 @@ def aegisd_files_changed(
     `batch.clock` is the workspace clock the batch advanced to; `batch.changes` maps each
     relative path to "created", "modified" or "deleted". Plugins update their state and
     invalidate caches; the workspace stays `pending` until every plugin has returned.
+    """
+
+
+# -- the command line (client side: no daemon, no store) ----------------------------------------
+
+
+@hookspec
+def aegisd_cli_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this plugin's `aegisd` subcommands.
+
+    Called once per `aegisd` invocation, before the arguments are parsed, only for the
+    modules that contribute commands (built-ins listed in `aegisd.cli.CLI_PLUGINS`, third
+    parties under the `aegisd.cli` entry point group); the daemon's plugins are not loaded.
+    Add each command with `subparsers.add_parser(name, help=...)` and give it
+    `set_defaults(handler=fn)`: `fn(args)` runs when the command is chosen and returns the
+    exit code. Keep the module's imports light (every command, the agent hook included, pays
+    for them); import what a handler needs inside it.
     """

@@ -152,7 +152,8 @@ async def serve(config: DaemonConfig) -> int:
             )
         try:
             for root in roots:
-                await daemon.workspaces.open(root)
+                # the user named it: a root given to serve is trusted (and remembered so)
+                await daemon.workspaces.open(root, trust=True)
         finally:
             daemon.dispatcher.release()
         # The roots answer from here on; the other plugins load behind them.

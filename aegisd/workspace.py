@@ -25,6 +25,7 @@ from aegisd.rpc.errors import InvalidParams, InvalidPath, NotFound
 from aegisd.runaway import cancel_within
 from aegisd.settings import CoreSettings
 from aegisd.store.core_models import WorkspaceRow, now_iso
+from aegisd.trust import Trust, ancestry, decide, store_decision, stored_decisions
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -90,6 +91,12 @@ class Workspace:
     own: OwnInRoot = field(default_factory=OwnInRoot)
     #: why the workspace is degraded, by source (the watcher, the change processor)
     faults: dict[str, str] = field(default_factory=dict)
+    #: may tools that execute the workspace's code run here (see `aegisd.trust`)
+    trust: Trust = field(default_factory=lambda: Trust(False, "default"))
+
+    @property
+    def trusted(self) -> bool:
+        return self.trust.trusted
 
     def fault(self, source: str, reason: str | None) -> None:
         """Record (or with None, clear) one source's reason to be degraded."""
@@ -147,6 +154,7 @@ class Workspace:
             "pending": self.pending,
             "degraded": self.degraded,
             "opened_at": self.opened_at,
+            "trusted": self.trusted,
         }
 
     def relative(self, path: str | os.PathLike[str]) -> str:
@@ -200,18 +208,25 @@ class WorkspaceManager:
         """Some open workspace's watcher is degraded."""
         return any(ws.degraded for ws in self._open.values())
 
-    async def open(self, root: str | os.PathLike[str]) -> tuple[Workspace, bool]:
-        """Open `root` (idempotent); returns the workspace and whether it was newly opened."""
+    async def open(
+        self, root: str | os.PathLike[str], trust: bool = False
+    ) -> tuple[Workspace, bool]:
+        """Open `root` (idempotent); returns the workspace and whether it was newly opened.
+
+        Opening never trusts a root by itself; `trust` (serve's `--root`) also records the
+        decision to trust it."""
         real = _checked_root(root)
         refusal = self.daemon.own_paths.refusal(real)
         if refusal is not None:
             raise InvalidPath(f"cannot open {root} as a workspace: {refusal}", path=str(root))
+        if trust:
+            await self.set_trust(str(real), True)
         ws_id = workspace_id_for(real)
         async with self._lock:
             existing = self._open.get(ws_id)
             if existing is not None:
                 return existing, False
-            clock = await self.daemon.store.run(_load_or_create, ws_id, real)
+            clock, stored = await self.daemon.store.run(_load_or_create, ws_id, real)
             settings = await self.daemon.settings.get(ws_id)
             ws = Workspace(
                 ws_id,
@@ -222,8 +237,15 @@ class WorkspaceManager:
                 opened_clock=clock,
                 own=self.daemon.own_paths.within(real),
             )
+            ws.trust = decide(real, stored, self.daemon.config.trust.roots)
             self._open[ws_id] = ws
-        logger.info("workspace {} opened at {} (clock {})", ws_id, real, clock)
+        logger.info(
+            "workspace {} opened at {} (clock {}, {})",
+            ws_id,
+            real,
+            clock,
+            "trusted" if ws.trusted else "not trusted",
+        )
         from aegisd.watcher import LiveWorkspace
 
         ws.live = LiveWorkspace(self.daemon, ws)
@@ -263,6 +285,37 @@ class WorkspaceManager:
                     workspace=ws,
                     batch=ChangeBatch(ws.clock, dict(sorted(changes.items())), "reconcile"),
                 )
+
+    async def set_trust(self, target: str | None, trusted: bool) -> tuple[Path, Trust]:
+        """Record the decision to trust (or not) a root and what is under it: an open
+        workspace (id or root; None: the only one) or any absolute directory. Open workspaces
+        it changes are told at once (`aegisd_workspace_trust_changed`). Returns the real root
+        and its effective trust."""
+        root = self._trust_target(target)
+        stored = await self.daemon.store.run(_decide_trust, str(root), trusted)
+        patterns = self.daemon.config.trust.roots
+        for ws in list(self._open.values()):
+            if ws.root != root and root not in ws.root.parents:
+                continue
+            now = decide(ws.root, await self.daemon.store.run(_stored_trust, ws.root), patterns)
+            changed, ws.trust = now.trusted != ws.trusted, now
+            if changed:
+                logger.info(
+                    "workspace {} is now {}", ws.id, "trusted" if now.trusted else "not trusted"
+                )
+                await self.daemon.host.call_each_async(
+                    "aegisd_workspace_trust_changed",
+                    block_on_error=False,
+                    daemon=self.daemon,
+                    workspace=ws,
+                )
+        return root, decide(root, stored, patterns)
+
+    def _trust_target(self, target: str | None) -> Path:
+        """An absolute directory as its real path; else the open workspace `target` names."""
+        if target is not None and os.path.isabs(target):
+            return _checked_root(target)
+        return self.resolve(target).root
 
     def resolve(self, ref: str | None) -> Workspace:
         """The open workspace named by `ref` (id or root path), or the only one when omitted."""
@@ -343,11 +396,23 @@ def _checked_root(root: str | os.PathLike[str]) -> Path:
     return real
 
 
-def _load_or_create(ws_id: str, root: Path) -> int:
+def _load_or_create(ws_id: str, root: Path) -> tuple[int, dict[str, bool]]:
+    """The workspace's clock (a new row: 0) and the trust decisions on its root and above."""
     now = now_iso()
+    trust = stored_decisions(ancestry(root))
     row = WorkspaceRow.get_or_none(WorkspaceRow.id == ws_id)
     if row is None:
         WorkspaceRow.create(id=ws_id, root=str(root), created_at=now, clock=0, last_opened_at=now)
-        return 0
+        return 0, trust
     WorkspaceRow.update(last_opened_at=now).where(WorkspaceRow.id == ws_id).execute()
-    return int(row.clock)
+    return int(row.clock), trust
+
+
+def _stored_trust(root: Path) -> dict[str, bool]:
+    return stored_decisions(ancestry(root))
+
+
+def _decide_trust(root: str, trusted: bool) -> dict[str, bool]:
+    """Store the decision on `root`; the decisions now on it and above."""
+    store_decision(root, trusted)
+    return stored_decisions(ancestry(Path(root)))

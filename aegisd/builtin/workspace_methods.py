@@ -28,6 +28,9 @@ class WorkspaceInfo(Result):
     pending: bool
     degraded: str | None
     opened_at: str
+    trusted: bool = Field(
+        description="Tools that execute the workspace's code (pytest, mypy plugins) may run"
+    )
 
 
 class OpenWorkspaceParams(Params):
@@ -78,6 +81,39 @@ class CloseWorkspaceResult(Result):
 async def close_workspace(params: CloseWorkspaceParams, ctx: RpcContext) -> CloseWorkspaceResult:
     ws, abandoned = await ctx.daemon.workspaces.close(params.workspace)
     return CloseWorkspaceResult(closed=WorkspaceInfo(**ws.info()), abandoned=abandoned)
+
+
+class TrustParams(Params):
+    workspace: str | None = Field(
+        None,
+        description="An open workspace (root or id; optional when one is open), or any absolute "
+        "directory: the decision covers it and everything under it, open or not.",
+    )
+    trusted: bool = Field(True, description="false revokes the trust")
+
+
+class TrustResult(Result):
+    root: str = Field(description="The real path the decision was recorded for")
+    trusted: bool = Field(description="Whether the root is trusted now")
+    source: str = Field(
+        description='What decides it: "store" (a recorded decision), "config" (a `[trust] '
+        'roots` pattern) or "default" (nothing: untrusted)'
+    )
+    via: str | None = Field(description="The root of the deciding decision, or the pattern")
+    workspaces: list[WorkspaceInfo] = Field(description="Open workspaces under the root")
+
+
+async def trust_workspace(params: TrustParams, ctx: RpcContext) -> TrustResult:
+    manager = ctx.daemon.workspaces
+    root, trust = await manager.set_trust(params.workspace, params.trusted)
+    under = [ws for ws in manager if ws.root == root or root in ws.root.parents]
+    return TrustResult(
+        root=str(root),
+        trusted=trust.trusted,
+        source=trust.source,
+        via=trust.via,
+        workspaces=[WorkspaceInfo(**ws.info()) for ws in under],
+    )
 
 
 class GetSettingsResult(FreshResult):
@@ -207,6 +243,10 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
         RpcMethod("workspace.close", CloseWorkspaceParams, close_workspace,
                   summary="Close a workspace (its stored data is kept)", errors=not_found,
                   cost="write", after_plugins=True),
+        RpcMethod("workspace.trust", TrustParams, trust_workspace,
+                  summary="Trust (or stop trusting) a root: tools that run its code may run",
+                  errors=("INVALID_PATH", "NOT_FOUND", "INVALID_PARAMS"), cost="write",
+                  after_plugins=True),
         RpcMethod("settings.get", WorkspaceParams, get_settings,
                   summary="Effective settings of a workspace", errors=not_found, after_plugins=True),
         RpcMethod("settings.update", UpdateSettingsParams, update_settings,

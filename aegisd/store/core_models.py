@@ -54,7 +54,24 @@ class FileStateRow(peewee.Model):
         primary_key = peewee.CompositeKey("workspace", "path")
 
 
-MODELS: list[type[peewee.Model]] = [WorkspaceRow, WorkspaceSettingsRow, FileStateRow]
+class TrustDecisionRow(peewee.Model):
+    """The user's decision to trust (or not) a root and everything under it (see `aegisd.trust`).
+    Keyed by path, not workspace: a root may be trusted before it is ever opened."""
+
+    root = peewee.TextField(primary_key=True)
+    trusted = peewee.BooleanField()
+    decided_at = peewee.TextField()
+
+    class Meta:
+        table_name = "trust_decision"
+
+
+MODELS: list[type[peewee.Model]] = [
+    WorkspaceRow,
+    WorkspaceSettingsRow,
+    FileStateRow,
+    TrustDecisionRow,
+]
 
 MIGRATIONS = [
     Migration(
@@ -91,6 +108,15 @@ MIGRATIONS = [
             # Every file is read once more at the next start, without reporting a change, so
             # that files known before skipping existed (binary ones, say) are judged too.
             "UPDATE file_state SET hash = NULL",
+        ],
+    ),
+    Migration(
+        CORE,
+        4,
+        "workspace trust",
+        [
+            "CREATE TABLE trust_decision (root TEXT PRIMARY KEY, trusted INTEGER NOT NULL,"
+            " decided_at TEXT NOT NULL)",
         ],
     ),
 ]

@@ -10,8 +10,8 @@ file watching. Everything passes through `redact` (secrets become ``[REDACTED]``
 Where things are: `hooks` (wiring only), `rpc` (params, results, handlers), `service` (the
 per-daemon state: runs, capture, retention), `writer` (group commit), `store` (tables and
 queries), `capture` / `diffing` (file changes and their diffs), `replay` / `spool` (the hook's
-spool), `lintlink` / `rundiff` (`audit.diff`), `cli` / `hookbridge` / `execcmd` (the client
-commands). The modules the short-lived hook process uses (`cli`, `hookbridge`, `spool`,
-`redact`, `limits`) import only the standard library and aegisd's light client, so that the hook
-starts fast.
+spool), `lintlink` / `rundiff` (`audit.diff`), `commands` / `cli` / `hookbridge` / `execcmd`
+(the client commands). The modules the short-lived hook process uses (`commands`, `cli`,
+`hookbridge`, `spool`, `redact`, `limits`) import only the standard library and aegisd's light
+client, so that the hook starts fast.
 """

@@ -109,10 +109,15 @@ class Recorder:
         self.calls.append(("changed", dict(batch.changes), batch.clock))
         self.changed.set()
 
+    @hookimpl
+    def aegisd_workspace_trust_changed(self, daemon: Daemon, workspace: Workspace) -> None:
+        """Records the workspace's trust as it now is."""
+        self.calls.append(("trust", workspace.root, workspace.trusted))
 
-async def _started(tmp_path: Path) -> tuple[Daemon, Recorder]:
+
+async def _started(tmp_path: Path, **config: Any) -> tuple[Daemon, Recorder]:
     recorder = Recorder()
-    daemon = Daemon(make_config(tmp_path))
+    daemon = Daemon(make_config(tmp_path, **config))
     daemon.host.register(recorder, "recorder")
     await daemon.start()
     return daemon, recorder
@@ -217,6 +222,30 @@ async def test_hook_aegisd_files_changed(tmp_path: Path) -> None:
         await asyncio.wait_for(recorder.changed.wait(), 30)
         changes, clock = recorder.calls[-1][1:]
         assert changes == {"new.py": "created"} and clock == ws.clock
+    finally:
+        await daemon.stop()
+
+
+async def test_hook_aegisd_workspace_trust_changed(tmp_path: Path) -> None:
+    """Told once per change of an open workspace's trust; a parent's decision covers a child
+    and wins over the config's patterns."""
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    daemon, recorder = await _started(tmp_path, trust={"roots": [str(project / "sub")]})
+    try:
+        ws, _ = await daemon.workspaces.open(project)
+        sub, _ = await daemon.workspaces.open(project / "sub")
+        assert (ws.trusted, sub.trusted) == (False, True)
+        root, trust = await daemon.workspaces.set_trust(str(project), True)
+        assert (root, trust.trusted, trust.source) == (project, True, "store")
+        await daemon.workspaces.set_trust(ws.id, True)  # no change: no news
+        await daemon.workspaces.set_trust(str(project), False)
+        told = [call for call in recorder.calls if call[0] == "trust"]
+        assert told == [
+            ("trust", project, True),  # sub was trusted already
+            ("trust", project, False),
+            ("trust", project / "sub", False),
+        ]
     finally:
         await daemon.stop()
 
