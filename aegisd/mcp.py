@@ -58,6 +58,17 @@ def _workspace_not_open(exc: RpcFailure) -> bool:
     )
 
 
+def _annotations(tool: BoundTool) -> types.ToolAnnotations:
+    hints = tool.spec.hints
+    return types.ToolAnnotations(
+        title=tool.spec.title,
+        read_only_hint=hints.read_only,
+        destructive_hint=hints.destructive,
+        idempotent_hint=hints.idempotent,
+        open_world_hint=False,
+    )
+
+
 def _failed(code_name: str, message: str, data: Mapping[str, Any]) -> types.CallToolResult:
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=render.error(code_name, message, data))],
@@ -155,9 +166,10 @@ class AegisMcp:
         return [
             types.Tool(
                 name=tool.name,
+                title=tool.spec.title,
                 description=tool.spec.description,
                 input_schema=tool.schema,
-                annotations=types.ToolAnnotations(read_only_hint=tool.spec.read_only),
+                annotations=_annotations(tool),
             )
             for tool in self._tools.values()
         ]

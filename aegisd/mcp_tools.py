@@ -43,9 +43,27 @@ async def _call_method(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -
 
 
 @dataclass(frozen=True)
+class Hints:
+    """What an agent's client may assume about a tool (MCP tool annotations). Every tool
+    works on the local daemon only, so none reaches an open world."""
+
+    read_only: bool = True  # changes nothing anywhere
+    destructive: bool = False  # (when not read-only) may delete or overwrite something
+    idempotent: bool = True  # a repeated call with the same arguments adds no effect
+
+
+READ = Hints()
+#: the lint tool with run=true runs the linters, and in a trusted workspace its tests
+RUNS_TOOLS = Hints(read_only=False)
+RECORDS = Hints(read_only=False)  # adds to the audit trail, deletes nothing
+APPENDS = Hints(read_only=False, idempotent=False)  # each call adds an event
+
+
+@dataclass(frozen=True)
 class ToolSpec:
     name: str
     method: str
+    title: str
     description: str
     render: render.Renderer = render.generic
     run: Runner = _call_method
@@ -55,7 +73,7 @@ class ToolSpec:
     # Properties of the tool's own, each shown only when the method named with it exists.
     extra: Mapping[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     audited: bool = True  # False for the audit tools: they are the trail itself
-    read_only: bool = True
+    hints: Hints = READ
 
 
 async def _cycles(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +118,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "search_symbols",
         "index.search",
+        "Search symbols",
         "Find functions, classes and methods by name in the workspace's live index: exact name, "
         "prefix, initials ('gfs' finds get_file_summary) or 'Class.method'. Returns ranked hits "
         "with path, line range, kind and signature. Use before grepping; then read_file the "
@@ -109,6 +128,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "file_outline",
         "index.file",
+        "Outline a file",
         "Outline of one source file: classes, functions and methods as a tree with line ranges, "
         "signatures, docstrings and complexity, plus parse errors. Much cheaper than reading the "
         "file: use it to decide which lines to read. Indexed languages only (Python, JS/TS, C/C++).",
@@ -117,6 +137,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "read_file",
         "index.preview",
+        "Read a file",
         "Read a text file in the workspace, or lines start_line..end_line (1-based, inclusive). "
         "Paths are relative to the root; anything resolving outside it is refused, as are binary "
         "and over-size files (TOO_LARGE).",
@@ -125,6 +146,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "file_dependents",
         "graph.dependents",
+        "Files that import a file",
         "Files that import the given file (transitive=true: also through other files). Use before "
         "changing a module's names or behaviour, to know what may break and which tests to run.",
         render.dependents,
@@ -132,6 +154,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "import_cycles",
         "graph.imports",
+        "Import cycles",
         "Import cycles between workspace files, each a list of files that import each other; "
         "with path, only the cycles through that file. Use when an import fails or to review "
         "module structure.",
@@ -142,16 +165,19 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "lint",
         "lint.report",
+        "Lint issues (optionally run the linters)",
         "Current lint issues (ruff, mypy, bandit, pytest, file length) kept up to date as files "
         "change: per file, with rule, message, severity, line and summary counts. Filter by path, "
         "tool or severity. run=true runs the linters on that path first (slow: seconds to minutes).",
         render.lint,
         run=_lint,
         extra={"run": ("lint.run", {"type": "boolean", "description": "Run the linters first"})},
+        hints=RUNS_TOOLS,
     ),
     ToolSpec(
         "find_duplicates",
         "similarity.check",
+        "Find duplicated code",
         "Code in the workspace that duplicates a snippet (code) or a file (path): clones of type "
         "1 (exact), 2 (renamed) or 3 (with gaps), with similarity and both locations. Call it "
         "before writing a new helper, to reuse what exists.",
@@ -159,6 +185,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "changes_since",
         "workspace.changes",
+        "Files changed since",
         "Files created, modified or deleted since a clock or cursor from an earlier answer (each "
         "answer carries its clock), whoever changed them. Use to refresh what you know instead of "
         "re-reading everything. Returns the next cursor.",
@@ -167,6 +194,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "insights",
         "insights.list",
+        "Code insights",
         "Code insights computed from the index, lint and clone data: complexity hotspots, "
         "oversized files, import cycles, lint hotspots, duplication, untested modules, each with "
         "severity, paths and the numbers behind it. Use to choose what to refactor or review.",
@@ -174,17 +202,19 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "audit_start",
         "audit.start_run",
+        "Start (or resume) the audit run",
         "Start an audit run for this agent session (name, notes). Your later calls of these tools "
         "and the events you log are recorded in it. Returns the run.",
         render.audit_run,
         run=_audit_start,
         optional=("external_id",),
         audited=False,
-        read_only=False,
+        hints=RECORDS,  # called again, it resumes the same run
     ),
     ToolSpec(
         "audit_log",
         "audit.log_event",
+        "Log a step in the audit run",
         "Record a step of your work in the audit run: type (thought, command, note, phase, error), "
         "title (at most 200 characters), detail, phase, status. Secrets are redacted.",
         render.audit_event,
@@ -192,18 +222,19 @@ TOOLS: tuple[ToolSpec, ...] = (
         optional=("run",),
         descriptions=_RUN_HELP,
         audited=False,
-        read_only=False,
+        hints=APPENDS,
     ),
     ToolSpec(
         "audit_end",
         "audit.end_run",
+        "Close the audit run",
         "Close the audit run when your task is done.",
         render.audit_run,
         run=_audit_in_run,
         optional=("run",),
         descriptions=_RUN_HELP,
         audited=False,
-        read_only=False,
+        hints=RECORDS,  # a closed run stays closed
     ),
 )
 

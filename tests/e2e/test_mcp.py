@@ -44,6 +44,14 @@ OTHER_CALLS: dict[str, dict[str, Any]] = {
 STANDIN_AREAS = ("aegisd_lint", "aegisd_similarity", "aegisd_insights", "aegisd_audit")
 FRESH = re.compile(r"\[clock \d+, fresh\]")
 TOKEN_TARGET = 4000
+# (readOnlyHint, destructiveHint, idempotentHint) of each tool; none reaches an open world
+HINTS = {
+    **dict.fromkeys([*CODEMAP_TOOLS, "find_duplicates", "insights"], (True, False, True)),
+    "lint": (False, False, True),  # run=true runs the linters (a trusted workspace's tests)
+    "audit_start": (False, False, True),  # resumes the session's run when called again
+    "audit_log": (False, False, False),
+    "audit_end": (False, False, True),
+}
 
 
 @pytest.fixture
@@ -129,6 +137,12 @@ def check_tools(listed: types.ListToolsResult, methods: set[str]) -> int:
         assert "$ref" not in json.dumps(tool.input_schema), tool.name
         assert tool.input_schema["additionalProperties"] is False
         assert tool.description and len(tool.description) > 40
+        hints = tool.annotations
+        assert tool.title and hints is not None and hints.title == tool.title, tool.name
+        assert (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint) == (
+            HINTS[tool.name]
+        ), tool.name
+        assert hints.open_world_hint is False, tool.name
     return len(listed.model_dump_json(by_alias=True, exclude_none=True)) // 4
 
 
@@ -289,8 +303,9 @@ async def test_starts_a_daemon_that_outlives_it(project: Path, tmp_path: Path) -
             assert [t.name for t in listed.tools][:3] == CODEMAP_TOOLS[:3]
             read = await call_ok(s, "read_file", {"path": "pkg/__init__.py"})
             assert read.structured_content["total_lines"] == 0
-        roots = [w["root"] for w in Client(socket).call("workspace.list")["workspaces"]]
-        assert roots == [str(project.resolve())]
+        [opened] = Client(socket).call("workspace.list")["workspaces"]
+        assert opened["root"] == str(project.resolve())
+        assert opened["trusted"] is False  # opening the agent's directory does not trust it
         assert (tmp_path / "state" / "daemon.log").exists()
     finally:
         shut_down(socket)
