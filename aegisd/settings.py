@@ -9,7 +9,7 @@ unknown key anywhere is INVALID_PARAMS naming that key.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,9 @@ DEFAULT_EXCLUDE_DIRS = [
 ]  # fmt: skip
 
 CACHE_NAMESPACE = "settings"
+#: a check of a settings patch against what only the running daemon knows (a plugin's tool
+#: names); it raises InvalidParams to refuse the patch
+PatchCheck = Callable[[Mapping[str, Any]], None]
 
 
 class SectionModel(BaseModel):
@@ -122,6 +125,12 @@ class SettingsService:
         #: some plugins' sections are still to come (`extend`): stored overrides of sections
         #: not known yet are left aside instead of refused
         self.partial = partial
+        self._checks: list[PatchCheck] = []
+
+    def add_check(self, check: PatchCheck) -> None:
+        """Have `check` judge every later patch once the model accepts it: keys that name
+        things known only at run time (`lint.tools.<tool>`) are refused like unknown keys."""
+        self._checks.append(check)
 
     def extend(self, sections: Sequence[SettingsSection], workspaces: Sequence[str]) -> None:
         """Add the sections of plugins loaded later; the model is then whole."""
@@ -159,6 +168,8 @@ class SettingsService:
             raise InvalidParams(
                 "invalid settings", errors=validation_errors(exc, ("settings",))
             ) from None
+        for check in self._checks:
+            check(patch)
         before = self.model.model_validate(overrides).model_dump(mode="json")
         after = settings.model_dump(mode="json")
         updated = _changed_keys(before, after)

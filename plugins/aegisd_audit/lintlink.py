@@ -46,22 +46,33 @@ async def current_issues(
         logger.debug("audit: no lint report for {}: {!r}", ws.id, exc)
         return None
     data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-    issues = [{k: found.get(k) for k in ISSUE_FIELDS} for found in _issues_in(data)]
+    issues = [_fields(found) for found in _issues_in(data)]
     return sorted(issues, key=lambda i: (str(i["path"]), i["line"] or 0, str(i["tool"])))
+
+
+def _fields(issue: dict[str, Any]) -> dict[str, Any]:
+    """ISSUE_FIELDS, and the issue's `identity` when its linter gives one (see `compare`)."""
+    kept = {key: issue.get(key) for key in ISSUE_FIELDS}
+    if issue.get("identity"):
+        kept["identity"] = issue["identity"]
+    return kept
 
 
 def compare(
     before: list[dict[str, Any]], after: list[dict[str, Any]]
 ) -> tuple[list[Any], list[Any]]:
     """Issues introduced (in `after` only) and fixed (in `before` only). Issues are matched by
-    tool, code, path and message, not line, so code moving up or down is not a change."""
+    tool, code, path and message (or, when the linter gives one, the identity that stays while
+    a message's detail changes: a file's line count), not line, so code moving up or down is
+    not a change."""
     introduced = _minus(after, before)
     fixed = _minus(before, after)
     return introduced, fixed
 
 
 def _key(issue: dict[str, Any]) -> tuple[Any, ...]:
-    return (issue.get("tool"), issue.get("code"), issue.get("path"), issue.get("message"))
+    identity = issue.get("identity") or issue.get("message")
+    return (issue.get("tool"), issue.get("code"), issue.get("path"), identity)
 
 
 def _minus(these: list[dict[str, Any]], those: list[dict[str, Any]]) -> list[dict[str, Any]]:

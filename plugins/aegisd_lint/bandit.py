@@ -37,8 +37,16 @@ def severity(bandit_severity: str, confidence: str) -> Severity:
 class BanditParser(JsonDocumentParser):
     def parsed(self, doc: Any) -> Parsed:
         issues = [self._result(result) for result in doc["results"]]
-        issues += [self._scan_error(error) for error in doc["errors"]]
-        return Parsed(issues)
+        # a file bandit could not scan (it does not parse, it cannot be read) has no verdict
+        failed = {rel_path(self.ctx.root, e["filename"]): str(e["reason"]) for e in doc["errors"]}
+        if not failed:
+            return Parsed(issues)
+        path, reason = min(failed.items())
+        return Parsed(
+            issues,
+            incomplete=f"bandit could not scan {len(failed)} file(s), first {path}: {reason}",
+            unchecked=frozenset(failed),
+        )
 
     def _result(self, result: Any) -> Issue:
         lines = result.get("line_range") or [result["line_number"]]
@@ -54,15 +62,6 @@ class BanditParser(JsonDocumentParser):
             end_line=max(lines),
             end_column=end_col + 1 if isinstance(end_col, int) and end_col >= 0 else None,
             url=result.get("more_info"),
-        )
-
-    def _scan_error(self, error: Any) -> Issue:
-        return Issue(
-            tool="bandit",
-            code="scan-error",
-            message=f"bandit could not scan this file: {error['reason']}",
-            severity=Severity.LOW,
-            path=rel_path(self.ctx.root, error["filename"]),
         )
 
 

@@ -8,6 +8,7 @@ tool modules that implement it (`aegisd_lint.ruff`, `.mypy`, `.bandit`, `.pytest
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from functools import partial
 
 from aegisd import hookimpl
 from aegisd.daemon import Daemon
@@ -41,9 +42,12 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
 
 @hookimpl
 def aegisd_startup(daemon: Daemon) -> None:
-    """Collect the tools every plugin contributes; clear scratch dirs a killed daemon left."""
+    """Collect the tools every plugin contributes; clear scratch dirs a killed daemon left;
+    have settings updates naming an unknown tool refused."""
     model.clear_scratch(daemon)
-    daemon.state[model.LINT] = service.collect_tools(daemon.host)
+    linters = service.collect_tools(daemon.host)
+    daemon.state[model.LINT] = linters
+    daemon.settings.add_check(partial(service.check_settings, linters))
 
 
 @hookimpl
@@ -62,6 +66,12 @@ def aegisd_workspace_opened(daemon: Daemon, workspace: Workspace) -> None:
 def aegisd_workspace_closed(daemon: Daemon, workspace: Workspace) -> Awaitable[None]:
     """Stop the worker and forget the in-memory state."""
     return service.closed(daemon, workspace)
+
+
+@hookimpl
+def aegisd_workspace_trust_changed(daemon: Daemon, workspace: Workspace) -> None:
+    """Lint the workspace again: tools that run its code start, or stop, at once."""
+    service.trust_changed(daemon, workspace)
 
 
 @hookimpl(tryfirst=True)

@@ -11,8 +11,10 @@ Severity mapping, per tool (each tool module implements its row):
 | max_file_length | 1000 lines or more | over 500 lines | - | - | - |
 
 Status of a run: any high or critical issue -> `fail`; else any medium or low -> `warn`; else
-(only info, or nothing) -> `pass`. `skipped` (tool not installed, nothing to check) and `error`
-(timeout, the tool failed, unparseable output) say the run produced no verdict.
+(only info, or nothing) -> `pass`. `skipped` (tool not installed, nothing to check, the
+workspace not trusted to run it) and `error` (timeout, out of memory, the tool failed or
+stopped before checking every file, unparseable output) say the run produced no verdict, on
+some files (`unchecked`) or all.
 """
 
 from enum import StrEnum
@@ -61,6 +63,17 @@ class Issue(BaseModel):
     end_column: int | None = Field(None, ge=1)
     fix: str | None = Field(None, description="The tool's suggested fix, as text.")
     url: str | None = Field(None, description="Documentation of the rule, when known.")
+    identity: str | None = Field(
+        None,
+        description="What makes this finding the same one across edits when its message "
+        "carries a detail that changes (a line count); new and fixed issues are counted by "
+        "tool, path, code and this, else the message.",
+    )
+
+    @property
+    def fingerprint(self) -> tuple[str, str, str | None, str]:
+        """The finding's identity across edits (lines move when code above is edited)."""
+        return self.tool, self.path, self.code, self.identity or self.message
 
 
 class Totals(BaseModel):
@@ -88,9 +101,16 @@ class ToolResult(BaseModel):
     argv: list[str] = Field(default_factory=list)
     returncode: int | None = None
     error_code: str | None = Field(
-        None, description="TIMEOUT, TOOL_FAILED or BAD_OUTPUT when status is error."
+        None,
+        description="TIMEOUT, OUT_OF_MEMORY, TOOL_FAILED, INCOMPLETE or BAD_OUTPUT when status "
+        "is error.",
     )
     message: str | None = Field(None, description="Why it was skipped or failed.")
+    unchecked: list[str] | None = Field(
+        None,
+        description="With status error: the files given that got no verdict (None: all, or "
+        "the whole workspace); the others' issues are complete.",
+    )
     totals: Totals | None = None
     file_totals: dict[str, Totals] | None = Field(
         None, description="A test runner's totals per test file."

@@ -57,10 +57,31 @@ class MypyParser(JsonLinesParser):
         )
 
     def finish(self, returncode: int, stderr: str) -> Parsed:
+        self.drain()
         # a fatal error (unreadable file, bad config) prints text, not JSON, and exits 2
         if returncode == 2 and not self.issues:
             raise tool_failed(returncode, stderr, self.first_bad_line)
-        return super().finish(returncode, stderr)
+        parsed = super().finish(returncode, stderr)
+        if returncode == 2:
+            # A blocking error (a syntax error; a crash) stopped mypy: only the files it
+            # reported on have a verdict, the rest were never checked.
+            reported = {issue.path for issue in parsed.issues}
+            parsed.incomplete = _stopped_early(parsed.issues, stderr)
+            files = self.ctx.files
+            parsed.unchecked = None if files is None else frozenset(files) - reported
+        return parsed
+
+
+def _stopped_early(issues: list[Issue], stderr: str) -> str:
+    blocking = next((issue for issue in issues if issue.code == "syntax"), issues[0])
+    where = f"{blocking.path}:{blocking.line}: {blocking.message}"
+    said = stderr.strip().splitlines()[:1]
+    return (
+        "mypy stopped early, errors prevented further checking ("
+        + where
+        + (f"; {said[0][:200]}" if said else "")
+        + ")"
+    )
 
 
 class Mypy(CommandTool):
@@ -69,6 +90,19 @@ class Mypy(CommandTool):
     module = "mypy"
     config_files = ("pyproject.toml", "mypy.ini", ".mypy.ini", "setup.cfg")
     heavy = True
+    interpreter = "optional"
+    batch_files = None  # whole-program: each batch would analyse the shared imports again
+
+    def workspace_code(self, root: Path) -> str | None:
+        """mypy imports the plugins its config names, and runs the `python_executable` it
+        names to find installed packages: the workspace's code, in both cases."""
+        plugins = _as_list(_setting(root, "plugins"), split=True)
+        if plugins:
+            return f"its mypy config names plugins, which mypy imports ({', '.join(plugins)})"
+        executable = _setting(root, "python_executable")
+        if executable:
+            return f"its mypy config names a python_executable, which mypy runs ({executable})"
+        return None
 
     def options(self, ctx: RunContext) -> list[str]:
         options = ["-O", "json", "--no-error-summary", "--cache-dir", str(ctx.cache_dir)]

@@ -1,7 +1,8 @@
-"""Which files a tool pass considers, and the cache key of each: pure functions.
+"""Planning a tool's pass: which files it considers, the cache key of each, which to run.
 
-A pass has a *scope* (the files it is about) and runs the tool on the files of the scope whose
-key differs from the stored result's. Keys follow `incremental.cache_key`: a per-file tool's
+A run is asked for by a `RunRequest`. Each tool's pass has a *scope* (the files it is about)
+and runs the tool on the files of the scope whose key differs from the stored result's, and on
+those the tool left unchecked. Keys follow `incremental.cache_key`: a per-file tool's
 input is the file's content hash, a whole-program tool's the file's closure hash (see `deps`)
 plus those of its ancestor files (pytest's conftest.py).
 """
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from aegisd_lint import __version__ as PLUGIN_VERSION
 from aegisd_lint.deps import Dependencies
 from aegisd_lint.incremental import affected_tests, cache_key, config_hash
+from aegisd_lint.state import FileResult
 from aegisd_lint.tool import LintTool
 
 #: beyond this many changed paths, dependents are not traced one by one: the keys of the whole
@@ -23,10 +27,15 @@ from aegisd_lint.tool import LintTool
 MAX_TRACED = 32
 
 
-def config_digest(tool: LintTool, root: Path, args: Sequence[str]) -> str:
-    """The tool's config files and extra arguments, hashed (reads files: off the loop)."""
+def config_digest(
+    tool: LintTool, root: Path, args: Sequence[str], python: Path | None = None
+) -> str:
+    """The tool's config files, extra arguments and the interpreter it uses (whose installed
+    packages its results depend on), hashed (reads files: off the loop)."""
     digest = hashlib.sha256(config_hash(tool, root).encode())
     digest.update(json.dumps(list(args)).encode())
+    if python is not None:
+        digest.update(b"\0" + os.fsencode(python))
     return digest.hexdigest()
 
 
@@ -84,3 +93,87 @@ def selected_scope(
             defaults
         )
     return sorted(named)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """`trigger` is "run", "change" or "open"; `tools` None means every enabled tool, `paths`
+    None the whole workspace; `changes` (path -> kind) makes it incremental."""
+
+    trigger: str
+    tools: tuple[str, ...] | None = None
+    paths: tuple[str, ...] | None = None
+    changes: Mapping[str, str] | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class ToolInputs:
+    """What one tool's pass is planned from: the workspace root, the tool's version, extra
+    arguments and interpreter (None when its results do not depend on one), its stored
+    results and the files it left unchecked."""
+
+    root: Path
+    version: str
+    args: tuple[str, ...]
+    python: Path | None
+    stored: Mapping[str, FileResult]
+    unverified: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one tool's pass is about: its scope, their keys, which to run and to remove."""
+
+    scope: list[str]
+    keys: dict[str, str]
+    run: list[str]
+    removed: list[str]
+
+
+def plan_pass(
+    tool: LintTool,
+    request: RunRequest,
+    paths: Sequence[str],
+    deps: Dependencies,
+    inputs: ToolInputs,
+    edited: list[str] | None = None,
+) -> Pass:
+    """Scope, keys, what to run and what to remove for `tool` (`paths`: every known file),
+    in a thread unless `edited` holds the few changed files the scope is within.
+
+    A change run also checks the files the tool left unchecked, and any run checks those of
+    its scope: they have no verdict to keep."""
+    root, unverified = inputs.root, inputs.unverified
+    config = config_digest(tool, root, inputs.args, inputs.python)
+    defaults: list[str] = []
+    whole = False
+    if edited is not None:
+        # default_files judges each path on its own: only these need judging
+        scope = tool.default_files(edited, root)
+    else:
+        defaults = tool.default_files(list(paths), root)
+        if request.paths is not None:
+            scope = selected_scope(tool, request.paths, defaults, deps)
+        elif request.changes is not None:
+            scope = changed_scope(tool, request.changes, defaults, deps)
+            whole = len(scope) == len(defaults)
+            if unverified and not whole:
+                scope = sorted(set(scope) | (unverified & set(defaults)))
+        else:
+            scope, whole = list(defaults), True
+    found = keys(tool, scope, deps, inputs.version, config)
+    stored = inputs.stored
+    run = [
+        path
+        for path in scope
+        if request.force or path in unverified or _key(stored.get(path)) != found[path]
+    ]
+    # a whole-workspace pass also forgets files the tool no longer covers (config changes)
+    covered = set(defaults)
+    removed = [path for path in stored if path not in covered] if whole else []
+    return Pass(scope, found, run, removed)
+
+
+def _key(result: FileResult | None) -> str | None:
+    return result.key if result is not None else None

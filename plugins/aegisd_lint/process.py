@@ -9,6 +9,8 @@ asyncio's default child watcher starts a thread per process, which made a short 
 import asyncio
 import contextlib
 import os
+import re
+import resource
 import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -19,19 +21,41 @@ from typing import IO
 from aegisd.workers import lower_priority
 
 _CHUNK = 64 * 1024
+#: what runtimes print when an allocation fails (Python, Rust, C++, libc's strerror)
+_NO_MEMORY = re.compile(
+    r"MemoryError|memory allocation of \d+ bytes failed|Cannot allocate memory|std::bad_alloc"
+    r"|[Oo]ut of memory"
+)
+#: a peak this close to the limit means an allocation near it most likely failed (a tool
+#: catching its MemoryError may say only "INTERNAL ERROR", as mypy does)
+NEAR_LIMIT = 0.85
 
 
 @dataclass(frozen=True)
 class Exit:
-    """How a command ended: `returncode` is None when it was killed at its timeout."""
+    """How a command ended: `returncode` is None when it was killed at its timeout;
+    `peak_kib` is the leader's peak resident size, when known."""
 
     returncode: int | None
     stderr: str
     sink_error: Exception | None = None  # what the stdout consumer raised, if it did
+    peak_kib: int | None = None
+    memory_limit_mb: int | None = None
 
     @property
     def timed_out(self) -> bool:
         return self.returncode is None
+
+    @property
+    def out_of_memory(self) -> bool:
+        """The process most likely ran into its memory limit: it failed, and said an
+        allocation failed or peaked near the limit."""
+        if self.memory_limit_mb is None or self.returncode in (None, 0):
+            return False
+        if _NO_MEMORY.search(self.stderr[-8192:]):
+            return True
+        limit_kib = self.memory_limit_mb * 1024
+        return self.peak_kib is not None and self.peak_kib >= limit_kib * NEAR_LIMIT
 
 
 async def execute(
@@ -42,9 +66,15 @@ async def execute(
     on_stdout: Callable[[bytes], None],
     stdin: bytes | None = None,
     background: bool = False,
+    max_memory_mb: int | None = None,
 ) -> Exit:
     """Run `argv` (never through a shell), passing stdout to `on_stdout` chunk by chunk and
     writing `stdin` (if any) to its standard input.
+
+    With `max_memory_mb`, the process (and what it starts) may not use more memory than
+    that: RLIMIT_DATA, set with `prlimit` as soon as it runs (no `preexec_fn`: unsafe with
+    threads). Not RLIMIT_AS: it counts address space merely reserved, which broke ruff
+    (SIGSEGV) and made mypy spin near the limit instead of failing.
 
     The command leads a new process group, so at the timeout (or when the caller is
     cancelled) the whole group, children included, gets SIGKILL; a group rather than a new
@@ -64,6 +94,8 @@ async def execute(
     )
     if background:
         lower_priority(proc.pid)
+    if max_memory_mb is not None:
+        limit_memory(proc.pid, max_memory_mb)
     stderr = bytearray()
     sink_errors: list[Exception] = []
 
@@ -93,7 +125,18 @@ async def execute(
             await _kill_group(proc)
         pipes.close()
     text = stderr.decode(errors="replace")
-    return Exit(returncode, text, sink_errors[0] if sink_errors else None)
+    peak = getattr(proc, "peak_kib", None)
+    return Exit(returncode, text, sink_errors[0] if sink_errors else None, peak, max_memory_mb)
+
+
+def limit_memory(pid: int, megabytes: int) -> None:
+    """Cap the data memory (heap, anonymous mappings) of the running process `pid`."""
+    prlimit = getattr(resource, "prlimit", None)  # Linux
+    if prlimit is None:
+        return
+    limit = megabytes * 1024 * 1024
+    with contextlib.suppress(ProcessLookupError):  # gone already: its exit says why
+        prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
 
 
 class _Pipes:
@@ -148,10 +191,11 @@ class _Pipes:
 
 
 async def _exited(proc: subprocess.Popen[bytes]) -> int:
-    """Wait for `proc` to end without blocking the loop, reap it and return its exit code."""
+    """Wait for `proc` to end without blocking the loop, reap it and return its exit code
+    (its peak resident size goes to `proc.peak_kib`)."""
     pidfd_open = getattr(os, "pidfd_open", None)  # Linux 5.3+
     if pidfd_open is None:
-        return await asyncio.to_thread(proc.wait)
+        return await asyncio.to_thread(_reap, proc)
     loop = asyncio.get_running_loop()
     fd = pidfd_open(proc.pid)  # the child is not reaped yet, so its pid is still its own
     try:
@@ -168,7 +212,19 @@ async def _exited(proc: subprocess.Popen[bytes]) -> int:
             loop.remove_reader(fd)
     finally:
         os.close(fd)
-    return proc.wait()
+    return _reap(proc)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> int:
+    """Reap `proc` with `wait4`, which also tells its peak resident size."""
+    if proc.returncode is None:
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except ChildProcessError:  # reaped elsewhere already
+            return proc.wait()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.peak_kib = usage.ru_maxrss  # type: ignore[attr-defined]
+    return proc.returncode
 
 
 async def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -182,12 +238,15 @@ async def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 def tool_env(python: Path | None) -> dict[str, str]:
     """The environment tools run in: the daemon's, with the workspace virtualenv activated.
 
-    Bytecode writing is off so no `__pycache__` appears inside the workspace.
+    Bytecode writing is off so no `__pycache__` appears inside the workspace. The
+    interpreter's directory leads PATH (what a test starts finds the same Python); it is
+    announced as VIRTUAL_ENV when it is one.
     """
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     if python is not None:
         venv = python.parent.parent
-        env["VIRTUAL_ENV"] = str(venv)
+        if (venv / "pyvenv.cfg").is_file():
+            env["VIRTUAL_ENV"] = str(venv)
         env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", os.defpath)])
     return env

@@ -1,5 +1,8 @@
 """pytest as a lint tool: each failed or errored test is an issue; totals from the JUnit XML.
 
+It runs the workspace's code, so only in a trusted workspace, and only with the workspace's
+own interpreter (its virtualenv, or `lint.python`), never a pytest found on PATH.
+
 pytest writes `--junitxml` into the run's scratch dir (outside the workspace) in the xunit1
 family, whose `file` and `line` attributes place each test. The issue's line is where the
 traceback leaves the test's own file (the failing assert, the raising call), else the test's
@@ -31,10 +34,14 @@ from aegisd_lint.tool import (
     tool_failed,
 )
 
-# 0 all passed, 1 some failed, 2 interrupted, 5 nothing collected: the XML is complete
-_REPORTED = frozenset({0, 1, 2, 5})
+# 0 all passed, 1 some failed, 5 nothing collected: the XML is complete; 2 interrupted (by
+# pytest.exit, a signal, a plugin): what it holds is not the verdict on every file
+_REPORTED = frozenset({0, 1, 5})
+INTERRUPTED = 2
 _TAIL = 4096
 _LOCATION = re.compile(r"^\s*(\S+?\.py):(\d+):", re.MULTILINE)
+#: pytest's banner when `-x` / `--maxfail` (the user's own args) stopped the session early
+_STOPPED = re.compile(r"^!+ (stopping after \d+ failures?|Interrupted: .*?|.*Exit.*?) !+$", re.M)
 
 
 class PytestParser(OutputParser):
@@ -50,8 +57,14 @@ class PytestParser(OutputParser):
         del self._tail[:-_TAIL]
 
     def finish(self, returncode: int, stderr: str) -> Parsed:
+        tail = self._tail.decode(errors="replace")
+        stopped = _STOPPED.search(tail)
+        if returncode == INTERRUPTED or (stopped and returncode in _REPORTED):
+            # which tests ran is unknown (pytest stops in the middle of a file): no verdicts
+            why = stopped.group(1) if stopped else f"exited with {returncode}"
+            return Parsed(incomplete=f"pytest stopped before running every test: {why}")
         if returncode not in _REPORTED or not self.junit.is_file():
-            raise tool_failed(returncode, stderr, self._tail.decode(errors="replace"))
+            raise tool_failed(returncode, stderr, tail)
         try:
             return parse_junit(self.junit, self.ctx.root)
         except ParseError as exc:
@@ -133,6 +146,10 @@ class Pytest(CommandTool):
     heavy = True
     ancestor_files = ("conftest.py",)
     junit_name: ClassVar[str] = "junit.xml"
+    # it imports and runs the workspace's tests and conftest.py files, with its interpreter
+    runs_workspace_code = True
+    interpreter = "required"
+    batch_files = 200
 
     def applies_to(self, path: str) -> bool:
         return is_test_file(path)
@@ -158,6 +175,8 @@ class Pytest(CommandTool):
             "junit_family=xunit1",
             f"--junitxml={ctx.scratch_dir / self.junit_name}",
             "--continue-on-collection-errors",
+            # every test, whatever the config's addopts say (-x would stop at the first failure)
+            "--maxfail=0",
             "--color=no",
             "-q",
         ]

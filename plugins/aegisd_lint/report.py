@@ -4,25 +4,26 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import Field
 
 from aegisd.rpc.registry import Result
 from aegisd_lint.issues import Issue, Severity, Status, Totals
 from aegisd_lint.settings import Thresholds
-from aegisd_lint.state import Results, overall, status_of
-
-IssueFilter = Callable[[Issue], bool]
+from aegisd_lint.state import FileResult, Results, ToolState, overall, status_of
 
 
 class ToolSummary(Result):
-    status: Status
+    status: Status = Field(description="The tool's status on what the report's filters select")
     issues: int = Field(description="Issues the report's filters select")
-    files: int = Field(description="Files with a current result of this tool")
+    files: int = Field(description="Selected files with a current result of this tool")
     by_severity: dict[Severity, int]
     version: str | None = None
-    error_code: str | None = Field(None, description="TIMEOUT, TOOL_FAILED or BAD_OUTPUT")
+    error_code: str | None = Field(
+        None, description="TIMEOUT, OUT_OF_MEMORY, TOOL_FAILED, INCOMPLETE or BAD_OUTPUT"
+    )
     message: str | None = Field(None, description="Why it was skipped or failed")
     totals: Totals | None = Field(None, description="A test runner's outcome counts")
 
@@ -81,70 +82,109 @@ class RunInfo(Result):
     tools: list[ToolRun] = Field(default_factory=list)
 
 
-def keep_all(issue: Issue) -> bool:
-    return True
+@dataclass(frozen=True)
+class Selection:
+    """What a report is about: a file or directory (`path`, relative to the root; None: the
+    whole workspace), and issues of a severity or from one up. A tool's status in the report
+    is its status on what is selected, not on the workspace."""
 
+    path: str | None = None
+    severity: Severity | None = None
+    min_severity: Severity | None = None
 
-def issue_filter(
-    path: str | None,
-    tool: str | None,
-    severity: Severity | None,
-    min_severity: Severity | None,
-) -> IssueFilter:
-    """`path` is a file or a directory ("" is the root), relative to the root."""
+    @property
+    def everything(self) -> bool:
+        return not self.path and self.severity is None and self.min_severity is None
 
-    def keep(issue: Issue) -> bool:
+    def covers(self, path: str) -> bool:
+        return not self.path or path == self.path or path.startswith(self.path + "/")
+
+    def keeps(self, issue: Issue) -> bool:
         return (
-            (not path or issue.path == path or issue.path.startswith(path + "/"))
-            and (tool is None or issue.tool == tool)
-            and (severity is None or issue.severity is severity)
-            and (min_severity is None or issue.severity.rank >= min_severity.rank)
+            self.covers(issue.path)
+            and (self.severity is None or issue.severity is self.severity)
+            and (self.min_severity is None or issue.severity.rank >= self.min_severity.rank)
         )
 
-    return keep
+    def results(self, files: dict[str, FileResult]) -> dict[str, FileResult]:
+        """The results of the selected files."""
+        if not self.path:
+            return files
+        exact = files.get(self.path)
+        if exact is not None:
+            return {self.path: exact}
+        prefix = self.path + "/"
+        return {path: result for path, result in files.items() if path.startswith(prefix)}
+
+
+EVERYTHING = Selection()
 
 
 def tool_status(results: Results, tool: str, thresholds: Thresholds) -> Status | None:
-    """The tool's merged status; None when it never ran in this workspace."""
+    """The tool's merged status on the whole workspace; None when it never ran in it."""
+    return _status_on(results, tool, thresholds, EVERYTHING, results.files.get(tool, {}))
+
+
+def _status_on(
+    results: Results,
+    tool: str,
+    thresholds: Thresholds,
+    selection: Selection,
+    files: dict[str, FileResult],
+    severities: Counter[Severity] | None = None,
+) -> Status | None:
+    """The tool's status on the selected `files` (with their selected issues' `severities`,
+    counted here when not given); None when the tool never ran in this workspace."""
     state = results.tools.get(tool)
-    files = results.files.get(tool, {})
-    if state is None and not files:
+    if state is None and not results.files.get(tool):
         return None
     if state is not None and state.outcome == "skipped":
         return Status.SKIPPED
-    if state is not None and (state.outcome == "error" or state.unverified):
-        return Status.ERROR
+    if state is not None and state.outcome == "error" and not state.unverified:
+        return Status.ERROR  # the whole tool failed, not some files
+    if state is not None and any(selection.covers(path) for path in state.unverified):
+        return Status.ERROR  # a selected file has no verdict
     if not files:
         return Status.SKIPPED
-    present = [severity for severity, count in results.count(tool).items() if count > 0]
+    if severities is None:
+        severities = _severities(results, tool, selection, files)
+    present = [severity for severity, count in severities.items() if count > 0]
     return status_of(present, thresholds.fail_at, thresholds.warn_at)
 
 
+def _severities(
+    results: Results, tool: str, selection: Selection, files: dict[str, FileResult]
+) -> Counter[Severity]:
+    if selection.everything:
+        return results.count(tool)
+    return Counter(
+        issue.severity
+        for result in files.values()
+        for issue in result.issues
+        if selection.keeps(issue)
+    )
+
+
 def summarize(
-    results: Results, tools: Sequence[str], thresholds: Thresholds, keep: IssueFilter = keep_all
+    results: Results,
+    tools: Sequence[str],
+    thresholds: Thresholds,
+    selection: Selection = EVERYTHING,
 ) -> Summary:
-    """Counts of the issues `keep` selects, by tool and severity, and every tool's status."""
+    """Counts of the selected issues by tool and severity, and every tool's status on what is
+    selected."""
     by_tool: dict[str, ToolSummary] = {}
     for name in tools:
-        status = tool_status(results, name, thresholds)
+        state = results.tools.get(name) or ToolState()  # (never one made for a tool that never ran)
+        # a tool that is not installed has no current verdict; its stored results are history
+        skipped = state.outcome == "skipped"
+        files = {} if skipped else selection.results(results.files.get(name, {}))
+        severities = _severities(results, name, selection, files) if files else Counter()
+        status = _status_on(results, name, thresholds, selection, files, severities)
         if status is None:
             continue
-        state = results.state(name)
-        # a tool that is not installed has no current verdict; its stored results are history
-        files = {} if state.outcome == "skipped" else results.files.get(name, {})
-        if not files:
-            severities = Counter[Severity]()
-        elif keep is keep_all:
-            severities = results.count(name)
-        else:
-            severities = Counter(
-                issue.severity
-                for result in files.values()
-                for issue in result.issues
-                if keep(issue)
-            )
         if status is Status.SKIPPED:
-            message = state.message if state.outcome == "skipped" else "no files to check"
+            message = state.message if skipped else "no files to check"
         else:
             message = state.message if status is Status.ERROR else None
         by_tool[name] = ToolSummary(
@@ -155,7 +195,7 @@ def summarize(
             version=state.version,
             error_code=state.error_code if status is Status.ERROR else None,
             message=message,
-            totals=results.test_totals(name) if files else None,
+            totals=_totals(results, name, selection, files) if files else None,
         )
     severities = Counter[Severity]()
     for summary in by_tool.values():
@@ -170,19 +210,34 @@ def summarize(
     )
 
 
+def _totals(
+    results: Results, tool: str, selection: Selection, files: dict[str, FileResult]
+) -> Totals | None:
+    if not selection.path:
+        return results.test_totals(tool)
+    found = [result.totals for result in files.values() if result.totals is not None]
+    if not found:
+        return None
+    total: Counter[str] = Counter()
+    for totals in found:
+        total.update(dict(totals))
+    return Totals(**total)
+
+
 def file_reports(
-    results: Results, tools: Sequence[str], keep: IssueFilter, exact: str | None = None
+    results: Results, tools: Sequence[str], selection: Selection = EVERYTHING
 ) -> list[FileReport]:
-    """Files with selected issues (and the file `exact` even when clean), sorted by path;
-    a skipped tool's stored results are left out."""
+    """Files with selected issues (and the file a path selection names even when clean),
+    sorted by path; a skipped tool's stored results are left out."""
     visible = [name for name in tools if results.state(name).outcome != "skipped"]
     issues: dict[str, list[Issue]] = {}
     for name in visible:
-        for path, result in results.files.get(name, {}).items():
-            kept = [issue for issue in result.issues if keep(issue)]
+        for path, result in selection.results(results.files.get(name, {})).items():
+            kept = [issue for issue in result.issues if selection.keeps(issue)]
             if kept:
                 issues.setdefault(path, []).extend(kept)
-    if exact is not None and any(exact in results.files.get(name, {}) for name in visible):
+    exact = selection.path
+    if exact and any(exact in results.files.get(name, {}) for name in visible):
         issues.setdefault(exact, [])
     return [
         FileReport(

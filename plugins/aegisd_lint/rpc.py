@@ -11,17 +11,19 @@ from aegisd.skipped import refuse_skipped
 from aegisd.threads import interactive
 from aegisd.workspace import Workspace
 from aegisd_lint import model, runs, store
+from aegisd_lint.discovery import workspace_env
 from aegisd_lint.issues import Severity, Status
+from aegisd_lint.plan import RunRequest
 from aegisd_lint.report import (
     FileReport,
     RunInfo,
+    Selection,
     Summary,
     file_reports,
-    issue_filter,
     summarize,
     tool_status,
 )
-from aegisd_lint.runs import RunRequest
+from aegisd_lint.runner import trust_reason
 from aegisd_lint.state import Results
 from aegisd_lint.tool import CommandTool, InProcessTool
 
@@ -40,11 +42,16 @@ class ToolInfo(Result):
     timeout_s: float
     args: list[str]
     status: Status | None = Field(description="Merged status in this workspace; None: never ran")
+    not_trusted: str | None = Field(
+        description="Why it does not run here: it would execute the code of this workspace, "
+        "which is not trusted (None: it may run)"
+    )
 
 
 class ToolsResult(FreshResult):
     tools: list[ToolInfo]
     problems: list[str] = Field(description="Contributed tools that were ignored, and why")
+    trusted: bool = Field(description="Whether the workspace is trusted (see workspace.trust)")
 
 
 async def lint_tools(params: WorkspaceParams, ctx: RpcContext) -> ToolsResult:
@@ -53,12 +60,15 @@ async def lint_tools(params: WorkspaceParams, ctx: RpcContext) -> ToolsResult:
     lw = model.workspace_lint(ctx.daemon, ws)
     await lw.loaded.wait()
     settings = model.settings_of(ws)
+    env = workspace_env(ws.root, ws.trusted, settings.python)
     infos = []
     for name, tool in linters.tools.items():
         command: list[str] | None = None
         version: str | None = None
-        if isinstance(tool, CommandTool):
-            resolved = await linters.versions.resolve(tool, ws.root)
+        refused = trust_reason(tool, ws.root, ws.trusted)
+        if isinstance(tool, CommandTool) and refused is None:
+            # (never probed where it may not run: probing pytest loads the workspace's plugins)
+            resolved = await linters.versions.resolve(tool, env)
             if resolved is not None:
                 command, version = list(resolved.command), resolved.version
         elif isinstance(tool, InProcessTool):
@@ -76,9 +86,10 @@ async def lint_tools(params: WorkspaceParams, ctx: RpcContext) -> ToolsResult:
                 timeout_s=settings.timeout_s(name),
                 args=settings.tool(name).args,
                 status=tool_status(lw.results, name, settings.thresholds),
+                not_trusted=refused,
             )
         )
-    return ToolsResult(tools=infos, problems=linters.problems)
+    return ToolsResult(tools=infos, problems=linters.problems, trusted=ws.trusted)
 
 
 class ReportParams(WorkspaceParams):
@@ -89,7 +100,9 @@ class ReportParams(WorkspaceParams):
 
 
 class ReportResult(FreshResult):
-    status: Status = Field(description="Overall status of the selected tools")
+    status: Status = Field(
+        description="Overall status of the selected tools on the selected files and issues"
+    )
     running: bool = Field(description="A lint run is going or due: results may lag the files")
     linted_clock: int = Field(description="Workspace clock of the last recorded run")
     last_run: int | None = Field(description="Id of the last recorded run")
@@ -104,17 +117,17 @@ async def _report(
     settings = model.settings_of(lw.ws)
     enabled = [name for name in linters.tools if settings.enabled(name)]
     tools = [params.tool] if params.tool in enabled else [] if params.tool else enabled
-    keep = issue_filter(path, params.tool, params.severity, params.min_severity)
+    selection = Selection(path, params.severity, params.min_severity)
 
     def build(results: Results) -> ReportResult:
-        summary = summarize(results, tools, settings.thresholds, keep)
+        summary = summarize(results, tools, settings.thresholds, selection)
         return ReportResult(
             status=summary.status,
             running=running,
             linted_clock=lw.linted_clock,
             last_run=lw.last_run,
             summary=summary,
-            files=file_reports(results, tools, keep, exact=path),
+            files=file_reports(results, tools, selection),
         )
 
     running = lw.running

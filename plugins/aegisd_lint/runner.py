@@ -1,8 +1,14 @@
 """`run_tool`: one run of one tool on a workspace (or some of its files), as a `ToolResult`.
 
-Never raises for anything the tool does: missing -> skipped, hung -> error TIMEOUT (its whole
-process group killed), crashed -> error TOOL_FAILED, garbage output -> error BAD_OUTPUT.
+Never raises for anything the tool does: missing -> skipped, would run the code of a workspace
+not trusted -> skipped, hung -> error TIMEOUT (its whole process group killed), over its memory
+limit -> error OUT_OF_MEMORY, crashed -> error TOOL_FAILED, stopped before checking every file
+-> error INCOMPLETE (the files it did check keep their verdicts), garbage output -> error
+BAD_OUTPUT. Files are run in batches (see `batches`): a failing batch leaves only its own files
+unchecked.
 """
+
+from __future__ import annotations
 
 import asyncio
 import shutil
@@ -10,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -18,12 +25,25 @@ from loguru import logger
 from aegisd import threads
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES
 from aegisd.settings import DEFAULT_EXCLUDE_DIRS
-from aegisd_lint.discovery import VersionCache, venv_python
+from aegisd_lint import batches
+from aegisd_lint.discovery import VersionCache, WorkspaceEnv, missing_reason, workspace_env
 from aegisd_lint.issues import Status, ToolResult, status_for
-from aegisd_lint.process import execute, tool_env
+from aegisd_lint.process import Exit, execute, tool_env
 from aegisd_lint.tool import CommandTool, InProcessTool, LintTool, Parsed, RunContext, ToolFailure
 
 DEFAULT_TIMEOUT_S = 300.0
+NOT_TRUSTED = "workspace not trusted"
+
+
+def trust_reason(tool: LintTool, root: Path, trusted: bool) -> str | None:
+    """Why `tool` may not run in `root` (it would execute the code of a workspace that is not
+    trusted), or None. Reads the tool's config files when it is not trusted."""
+    if trusted:
+        return None
+    why = tool.workspace_code(root)
+    if why is None:
+        return None
+    return f"{NOT_TRUSTED}: {why} (trust it with `aegisd trust {root}` or workspace.trust)"
 
 
 async def run_tool(
@@ -39,6 +59,9 @@ async def run_tool(
     background: bool = False,
     scratch_root: Path | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    trusted: bool = False,
+    python: str | None = None,
+    max_memory_mb: int | None = None,
 ) -> ToolResult:
     """Run `tool` on `files` ("/" paths relative to the absolute `root`, already validated) or,
     when None, on the whole workspace.
@@ -46,38 +69,112 @@ async def run_tool(
     `cache_dir` is a persistent directory for the tool's own cache, outside the workspace (by
     default a throwaway one); `versions` shares version probes between runs. A `background`
     run's process group gets a lower CPU priority (see `execute`). The run's scratch dir is
-    made under `scratch_root` (the system's temp dir by default). An in-process tool reads no
-    file over `max_file_bytes`.
+    made under `scratch_root` (the system's temp dir by default). Only a `trusted` workspace
+    runs a tool that executes its code, or tools from its virtualenv; `python` is the
+    `lint.python` setting; a command may use `max_memory_mb` (None: no limit). The timeout
+    and the memory limit apply to each batch. An in-process tool reads no file over
+    `max_file_bytes`.
     """
     started = time.monotonic()
     base = Path(root)
     if not base.is_absolute():
         raise ValueError(f"workspace root must be absolute: {root}")
     names = None if files is None else tuple(files)
-    outcome = _Outcome(tool.name, names, started)
     if names == ():
-        return outcome.done(Status.SKIPPED, message="no files to check")
-    scratch = Path(tempfile.mkdtemp(prefix=f"aegisd-lint-{tool.name}-", dir=scratch_root))
-    try:
-        ctx = RunContext(
-            root=base,
-            files=names,
-            scratch_dir=scratch,
-            cache_dir=cache_dir or scratch / "cache",
-            python=venv_python(base),
-            exclude_dirs=frozenset(exclude_dirs),
-            max_file_bytes=max_file_bytes,
-        )
-        if isinstance(tool, InProcessTool):
-            outcome.version = tool.version
-            return await _run_in_process(tool, ctx, timeout_s, outcome, background)
-        if isinstance(tool, CommandTool):
-            return await _run_command(
-                tool, ctx, timeout_s, extra_args, versions, outcome, background
+        return _Outcome(tool.name, names, started).done(Status.SKIPPED, message="no files to check")
+    refused = trust_reason(tool, base, trusted)
+    if refused is not None:
+        return _Outcome(tool.name, names, started).done(Status.SKIPPED, message=refused)
+    job = _Job(
+        tool,
+        workspace_env(base, trusted, python),
+        timeout_s,
+        tuple(extra_args),
+        cache_dir,
+        frozenset(exclude_dirs),
+        versions or VersionCache(),
+        background,
+        scratch_root,
+        max_memory_mb,
+        max_file_bytes,
+    )
+    if names is None:
+        return await job.run(None)
+    results = []
+    for batch in batches.split(names, tool.batch_files):
+        result = await job.run(batch)
+        if result.status is Status.SKIPPED:
+            return result  # not installed: no batch can run
+        results.append(result)
+    if len(results) == 1:
+        return results[0]
+    return batches.merge(tool.name, results, int((time.monotonic() - started) * 1000))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every batch of one `run_tool` call shares."""
+
+    tool: LintTool
+    env: WorkspaceEnv
+    timeout_s: float
+    extra_args: tuple[str, ...]
+    cache_dir: Path | None
+    exclude_dirs: frozenset[str]
+    versions: VersionCache
+    background: bool
+    scratch_root: Path | None
+    max_memory_mb: int | None
+    max_file_bytes: int
+
+    async def run(self, names: tuple[str, ...] | None) -> ToolResult:
+        """One batch (None: the whole workspace) in a scratch dir of its own."""
+        tool = self.tool
+        outcome = _Outcome(tool.name, names, time.monotonic())
+        scratch = Path(tempfile.mkdtemp(prefix=f"aegisd-lint-{tool.name}-", dir=self.scratch_root))
+        try:
+            ctx = RunContext(
+                root=self.env.root,
+                files=names,
+                scratch_dir=scratch,
+                cache_dir=self.cache_dir or scratch / "cache",
+                python=self.env.python,
+                exclude_dirs=self.exclude_dirs,
+                max_file_bytes=self.max_file_bytes,
+                trusted=self.env.trusted,
             )
-        raise TypeError(f"{tool.name}: a lint tool is a CommandTool or an InProcessTool")
-    finally:
-        await _remove(scratch)
+            if isinstance(tool, InProcessTool):
+                outcome.version = tool.version
+                return await _run_in_process(tool, ctx, self.timeout_s, outcome, self.background)
+            if isinstance(tool, CommandTool):
+                return await self._command(tool, ctx, outcome)
+            raise TypeError(f"{tool.name}: a lint tool is a CommandTool or an InProcessTool")
+        finally:
+            await _remove(scratch)
+
+    async def _command(self, tool: CommandTool, ctx: RunContext, outcome: _Outcome) -> ToolResult:
+        resolved = await self.versions.resolve(tool, self.env)
+        if resolved is None:
+            return outcome.done(Status.SKIPPED, message=missing_reason(tool, self.env))
+        outcome.version = resolved.version
+        return await _run_command(
+            tool,
+            ctx,
+            resolved.command,
+            self.timeout_s,
+            self.extra_args,
+            outcome,
+            self.background,
+            self.max_memory_mb,
+        )
+
+
+def _out_of_memory(ended: Exit, on: str) -> str:
+    said = ended.stderr.strip().splitlines()[-1:] or [f"exited with {ended.returncode}"]
+    return (
+        f"ran out of memory{on}: it may use {ended.memory_limit_mb} MiB (lint.max_memory_mb); "
+        f"it said: {said[0][:200]}"
+    )
 
 
 async def _remove(scratch: Path) -> None:
@@ -95,6 +192,7 @@ class _Outcome:
     def __init__(self, tool: str, files: tuple[str, ...] | None, started: float) -> None:
         self.tool = tool
         self.files = None if files is None else list(files)
+        self.unchecked: list[str] | None = None
         self.started = started
         self.version: str | None = None
         self.argv: list[str] = []
@@ -120,12 +218,24 @@ class _Outcome:
             message=message,
             totals=parsed.totals if parsed else None,
             file_totals=parsed.file_totals if parsed else None,
+            unchecked=self.unchecked if status is Status.ERROR else None,
         )
 
     def verdict(self, parsed: Parsed) -> ToolResult:
-        return self.done(status_for(parsed.issues), parsed)
+        if parsed.incomplete is None:
+            return self.done(status_for(parsed.issues), parsed)
+        # the files it checked keep their verdicts; the others are the run's error
+        given = self.files
+        if parsed.unchecked is None:
+            self.unchecked = given
+        elif given is None:
+            self.unchecked = sorted(parsed.unchecked)
+        else:
+            self.unchecked = [path for path in given if path in parsed.unchecked]
+        return self.done(Status.ERROR, parsed, "INCOMPLETE", parsed.incomplete)
 
     def error(self, code: str, message: str) -> ToolResult:
+        self.unchecked = self.files
         return self.done(Status.ERROR, error_code=code, message=message)
 
 
@@ -162,20 +272,17 @@ async def _run_in_process(
 async def _run_command(
     tool: CommandTool,
     ctx: RunContext,
+    command: tuple[str, ...],
     timeout_s: float,
     extra_args: Sequence[str],
-    versions: VersionCache | None,
     outcome: _Outcome,
     background: bool,
+    max_memory_mb: int | None,
 ) -> ToolResult:
-    resolved = await (versions or VersionCache()).resolve(tool, ctx.root)
-    if resolved is None:
-        return outcome.done(Status.SKIPPED, message="not installed")
-    outcome.version = resolved.version
     try:
         piped = tool.piped(ctx)
         targets, stdin = piped if piped is not None else (tool.targets(ctx), None)
-        outcome.argv = [*resolved.command, *tool.options(ctx), *extra_args, *targets]
+        outcome.argv = [*command, *tool.options(ctx), *extra_args, *targets]
         parser = tool.parser(ctx)
     except Exception as exc:
         logger.opt(exception=exc).error("lint tool {} raised", tool.name)
@@ -183,15 +290,20 @@ async def _run_command(
     try:
         env = tool_env(ctx.python)
         ended = await execute(
-            outcome.argv, ctx.root, env, timeout_s, parser.feed, stdin, background
+            outcome.argv, ctx.root, env, timeout_s, parser.feed, stdin, background, max_memory_mb
         )
     except FileNotFoundError:
         return outcome.done(Status.SKIPPED, message="not installed")
     except OSError as exc:
         return outcome.error("TOOL_FAILED", f"could not start: {exc}")
+    on = f" on {len(ctx.files)} files" if ctx.files is not None and len(ctx.files) > 1 else ""
     if ended.returncode is None:
-        return outcome.error("TIMEOUT", f"timed out after {timeout_s:g} s; process group killed")
+        return outcome.error(
+            "TIMEOUT", f"timed out after {timeout_s:g} s{on}; process group killed"
+        )
     outcome.returncode = ended.returncode
+    if ended.out_of_memory:
+        return outcome.error("OUT_OF_MEMORY", _out_of_memory(ended, on))
     if ended.sink_error is not None:
         return outcome.error("BAD_OUTPUT", f"unparseable output: {ended.sink_error}")
     try:

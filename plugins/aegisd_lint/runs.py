@@ -2,8 +2,11 @@
 
 Results of files that are gone are dropped first. Then each tool gets a *pass*: its scope (the
 files the request is about), the cache key of each (see `plan`), and one run of the tool on just
-the files whose stored result has another key. The pass's results are merged, published as
-`lint.updated` and stored. On a change, per-file tools go first so their feedback is not held up
+the files whose stored result has another key. A tool that would run the code of a workspace
+that is not trusted is skipped instead. The pass's results are merged, published as
+`lint.updated` and stored; files the tool gave no verdict on (a batch timed out or ran out of
+memory, the tool stopped early) keep their old results but stay *unverified*: the tool reports
+`error` until a later pass (the next one, whatever it is about) checks them. On a change, per-file tools go first so their feedback is not held up
 by heavy whole-program tools, which start once they are done; the quickest is planned and
 started without yielding to the event loop, and runs alone.
 """
@@ -14,7 +17,6 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
@@ -23,8 +25,11 @@ from aegisd import threads
 from aegisd.store.core_models import now_iso
 from aegisd_lint import inputs, model, plan, store
 from aegisd_lint.deps import Dependencies
+from aegisd_lint.discovery import WorkspaceEnv, missing_reason, workspace_env
 from aegisd_lint.issues import Issue, Status, ToolResult, Totals
+from aegisd_lint.plan import RunRequest
 from aegisd_lint.report import RunInfo, Summary, ToolRun, summarize, tool_status
+from aegisd_lint.runner import trust_reason
 from aegisd_lint.state import Change, FileResult
 from aegisd_lint.tool import CommandTool, InProcessTool, LintTool
 
@@ -41,33 +46,11 @@ T = TypeVar("T")
 RUN_COLUMNS = ("id", "trigger", "clock", "started_at", "finished_at")
 
 
-@dataclass(frozen=True)
-class RunRequest:
-    """`trigger` is "run", "change" or "open"; `tools` None means every enabled tool, `paths`
-    None the whole workspace; `changes` (path -> kind) makes it incremental."""
-
-    trigger: str
-    tools: tuple[str, ...] | None = None
-    paths: tuple[str, ...] | None = None
-    changes: Mapping[str, str] | None = None
-    force: bool = False
-
-
 async def execute(
     daemon: Daemon, lw: model.WorkspaceLint, request: RunRequest, progress: Progress | None = None
 ) -> RunInfo | None:
     """Run `request` (the caller holds `lw.lock`); None when a change run had nothing to do."""
     return await _Run(daemon, lw, request, progress).execute()
-
-
-@dataclass(frozen=True)
-class _Pass:
-    """What one tool's pass is about: its scope, their keys, which to run and to remove."""
-
-    scope: list[str]
-    keys: dict[str, str]
-    run: list[str]
-    removed: list[str]
 
 
 class _Run:
@@ -91,6 +74,7 @@ class _Run:
         wanted = self.enabled if request.tools is None else request.tools
         self.names = [name for name in wanted if name in self.enabled]
         self.scheduler = model.scheduler_for(self.linters, lw, self.settings.max_heavy)
+        self.env: WorkspaceEnv = workspace_env(lw.ws.root, lw.ws.trusted, self.settings.python)
         self.began = time.monotonic()
         self.run_id = 0
         self.started_at = ""
@@ -202,9 +186,13 @@ class _Run:
 
     async def _pass(self, tool: LintTool) -> ToolRun:
         state = self.lw.results.state(tool.name)
+        refused = trust_reason(tool, self.ws.root, self.env.trusted)
+        if refused is not None:
+            return await self._skip(tool, refused)
         version = await self._version(tool)
         if version is None:
-            return await self._skip(tool, "not installed")
+            missing = missing_reason(tool, self.env) if isinstance(tool, CommandTool) else None
+            return await self._skip(tool, missing or "not installed")
         state.version = version
         if state.outcome == "skipped":
             state.outcome = "ok"
@@ -215,10 +203,14 @@ class _Run:
             # a few files' hashes and config reads: quicker here than through a thread, and
             # the tool starts without yielding to the loop
             deps = Dependencies(edited, None)
-            todo = self._plan(tool, deps, stored, version, args, list(edited))
+            inputs = self._inputs(tool, version, args, stored, frozenset())
+            todo = plan.plan_pass(tool, self.request, self.paths, deps, inputs, list(edited))
         else:
             deps = await self._deps_for(tool)
-            todo = await self._off_loop(self._plan, tool, deps, stored, version, args)
+            inputs = self._inputs(tool, version, args, stored, frozenset(state.unverified))
+            todo = await self._off_loop(
+                plan.plan_pass, tool, self.request, self.paths, deps, inputs
+            )
         state.unverified -= set(todo.scope) - set(todo.run)
         if not todo.run:
             change = self.lw.results.replace(tool.name, {}, todo.removed)
@@ -239,25 +231,32 @@ class _Run:
             # a pass nobody asked for, over more than an edit's files, yields the CPUs to
             # edits' passes and to requests; `lint.run` runs at full speed
             background=self.request.trigger != "run" and len(todo.run) > FOREGROUND_FILES,
+            trusted=self.env.trusted,
+            python=self.settings.python,
+            max_memory_mb=self.settings.memory_mb(tool.name),
         )
         if result.status is Status.SKIPPED:
             return await self._skip(tool, result.message or "not installed")
         self.lw.cost_ms[tool.name] = result.duration_ms / len(todo.run)
-        updates: dict[str, FileResult] = {}
+        # the files without a verdict (a batch timed out, the tool stopped early) keep their
+        # old results and stay unverified: the tool reports an error until a run checks them
+        unchecked: set[str] = set()
         if result.status is Status.ERROR:
+            unchecked = set(todo.run if result.unchecked is None else result.unchecked)
+        checked = [path for path in todo.run if path not in unchecked]
+        if len(checked) > SAVE_CHUNK_ROWS:  # a whole-workspace pass: off the event loop
+            updates = await self._off_loop(self._file_results, todo, checked, result)
+        else:
+            updates = self._file_results(todo, checked, result)
+        state.unverified = (state.unverified - set(checked)) | unchecked
+        if unchecked:
             state.outcome, state.error_code, state.message = (
                 "error",
                 result.error_code,
                 result.message,
             )
-            state.unverified |= set(todo.run)
         else:
-            if len(todo.run) > SAVE_CHUNK_ROWS:  # a whole-workspace pass: off the event loop
-                updates = await self._off_loop(self._file_results, todo, result)
-            else:
-                updates = self._file_results(todo, result)
             state.outcome = "ok"
-            state.unverified -= set(todo.run)
             if not state.unverified:
                 state.error_code = state.message = None
         change = self.lw.results.replace(tool.name, updates, todo.removed)
@@ -276,7 +275,7 @@ class _Run:
         if isinstance(tool, InProcessTool):
             return tool.version
         if isinstance(tool, CommandTool):
-            resolved = await self.scheduler.versions.resolve(tool, self.ws.root)
+            resolved = await self.scheduler.versions.resolve(tool, self.env)
             return resolved.version if resolved is not None else None
         raise TypeError(f"{tool.name}: a lint tool is a CommandTool or an InProcessTool")
 
@@ -297,47 +296,26 @@ class _Run:
         changes = self.request.changes
         if changes is None or self.request.paths is not None or not tool.per_file:
             return None
-        if plan.widened(tool, changes):
-            return None
+        if plan.widened(tool, changes) or self.lw.results.state(tool.name).unverified:
+            return None  # (files left unchecked join the scope: the whole plan is needed)
         present = sorted(path for path, kind in changes.items() if kind != "deleted")
         return inputs.known_hashes(self.ws, present)
 
-    def _plan(
+    def _inputs(
         self,
         tool: LintTool,
-        deps: Dependencies,
-        stored: Mapping[str, FileResult],
         version: str,
         args: Sequence[str],
-        edited: list[str] | None = None,
-    ) -> _Pass:
-        """Scope, keys, what to run and what to remove, given the stored results (in a thread,
-        unless `edited` holds the few changed files the scope is within)."""
-        request = self.request
-        config = plan.config_digest(tool, self.ws.root, args)
-        defaults: list[str] = []
-        whole = False
-        if edited is not None:
-            # default_files judges each path on its own: only these need judging
-            scope = tool.default_files(edited, self.ws.root)
-        else:
-            defaults = tool.default_files(self.paths, self.ws.root)
-            if request.paths is not None:
-                scope = plan.selected_scope(tool, request.paths, defaults, deps)
-            elif request.changes is not None:
-                scope = plan.changed_scope(tool, request.changes, defaults, deps)
-                whole = len(scope) == len(defaults)
-            else:
-                scope, whole = list(defaults), True
-        keys = plan.keys(tool, scope, deps, version, config)
-        run = [path for path in scope if request.force or _key(stored.get(path)) != keys[path]]
-        # a whole-workspace pass also forgets files the tool no longer covers (config changes)
-        covered = set(defaults)
-        removed = [path for path in stored if path not in covered] if whole else []
-        return _Pass(scope, keys, run, removed)
+        stored: Mapping[str, FileResult],
+        unverified: frozenset[str],
+    ) -> plan.ToolInputs:
+        python = self.env.python if tool.interpreter != "unused" else None
+        return plan.ToolInputs(self.ws.root, version, tuple(args), python, stored, unverified)
 
-    def _file_results(self, todo: _Pass, result: ToolResult) -> dict[str, FileResult]:
-        found: dict[str, list[Issue]] = {path: [] for path in todo.run}
+    def _file_results(
+        self, todo: plan.Pass, checked: list[str], result: ToolResult
+    ) -> dict[str, FileResult]:
+        found: dict[str, list[Issue]] = {path: [] for path in checked}
         for at, issue in enumerate(result.issues):
             if not at % STEP_ASIDE_ISSUES:
                 threads.step_aside()
@@ -467,10 +445,6 @@ class _Run:
         self.lw.linted_clock = self.clock
         self._publish(None, change, done=True)
         return info
-
-
-def _key(result: FileResult | None) -> str | None:
-    return result.key if result is not None else None
 
 
 async def _together(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:

@@ -49,6 +49,9 @@ class ToolScheduler:
         background: bool = False,
         scratch_root: Path | None = None,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        trusted: bool = False,
+        python: str | None = None,
+        max_memory_mb: int | None = None,
     ) -> ToolResult:
         """`run_tool` once a slot is free; the timeout counts from the start, not the wait."""
         async with self.slot(tool):
@@ -64,4 +67,7 @@ class ToolScheduler:
                 background=background,
                 scratch_root=scratch_root,
                 max_file_bytes=max_file_bytes,
+                trusted=trusted,
+                python=python,
+                max_memory_mb=max_memory_mb,
             )

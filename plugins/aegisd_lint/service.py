@@ -10,13 +10,14 @@ the next one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from aegisd.rpc.errors import InvalidParams
 from aegisd_lint import model, runs, store
-from aegisd_lint.runs import RunRequest
+from aegisd_lint.plan import RunRequest
 from aegisd_lint.tool import LintTool
 
 if TYPE_CHECKING:
@@ -48,6 +49,42 @@ def collect_tools(host: PluginHost) -> model.Linters:
     for problem in problems:
         logger.warning("lint: {}", problem)
     return model.Linters(tools, problems)
+
+
+def check_settings(linters: model.Linters, patch: Mapping[str, Any]) -> None:
+    """Refuse a settings patch that names a lint tool nobody contributes: a typo such as
+    `lint.tools.pytestt` would be stored and silently do nothing."""
+    section = patch.get("lint")
+    tools = section.get("tools") if isinstance(section, Mapping) else None
+    if not isinstance(tools, Mapping):
+        return
+    unknown = sorted(name for name in tools if name not in linters.tools)
+    if not unknown:
+        return
+    known = sorted(linters.tools)
+    listed = ", ".join(known)
+    raise InvalidParams(
+        f"unknown lint tool {', '.join(map(repr, unknown))}; the tools are: {listed}",
+        errors=[
+            {
+                "loc": ["settings", "lint", "tools", name],
+                "msg": f"unknown lint tool {name!r}; the tools are: {listed}",
+                "type": "unknown_tool",
+            }
+            for name in unknown
+        ],
+        tools=known,
+    )
+
+
+def trust_changed(daemon: Daemon, ws: Workspace) -> None:
+    """Lint the whole workspace again (a user's decision, so even without `auto`): tools that
+    run its code start now that it is trusted, or are reported skipped now that it is not;
+    the others start nothing, their results being cached."""
+    lw = model.get(daemon).workspaces.get(ws.id)
+    if lw is not None:
+        lw.sync = True
+        lw.wake.set()
 
 
 def opened(daemon: Daemon, ws: Workspace) -> None:

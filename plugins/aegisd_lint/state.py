@@ -2,7 +2,9 @@
 
 A file's result is replaced only by a later run of the same tool on that file, so the state is
 always the newest verdict of every tool on every file; what was new or fixed is counted by
-comparing issue fingerprints (tool, path, code, message: lines move when code is edited above).
+comparing issue fingerprints (tool, path, code, and the message or the identity a tool gives
+when its message carries a changing detail; never the line: lines move when code above is
+edited).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class Change:
 
 
 def fingerprints(issues: Iterable[Issue]) -> Counter[Fingerprint]:
-    return Counter((issue.tool, issue.path, issue.code, issue.message) for issue in issues)
+    return Counter(issue.fingerprint for issue in issues)
 
 
 def compare(before: Iterable[Issue], after: Iterable[Issue]) -> Change:

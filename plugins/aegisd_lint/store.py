@@ -113,7 +113,7 @@ def result_rows(ws_id: str, tool: str, updates: Mapping[str, FileResult]) -> lis
                 to_db(path),
                 result.key,
                 result.run,
-                _ISSUES.dump_json(result.issues).decode(),
+                _ISSUES.dump_json(result.issues, exclude_defaults=True).decode(),
                 result.totals.model_dump_json() if result.totals is not None else None,
             )
         )

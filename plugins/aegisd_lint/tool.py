@@ -9,7 +9,7 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES
 from aegisd.threads import step_aside
@@ -26,18 +26,25 @@ class RunContext:
     files: tuple[str, ...] | None  # "/" paths relative to root; None: the whole workspace
     scratch_dir: Path  # private to this run, outside the workspace, removed afterwards
     cache_dir: Path  # the tool's own cache (mypy), outside the workspace
-    python: Path | None  # the workspace virtualenv's interpreter, when there is one
+    python: Path | None  # the workspace's interpreter (see `discovery.WorkspaceEnv`), if any
     exclude_dirs: frozenset[str]  # directory names a whole-workspace run skips
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES  # larger files are never read (the workspace's)
+    trusted: bool = False  # the workspace may run tools that execute its code
 
 
 @dataclass
 class Parsed:
-    """The issues a run found, plus test totals (overall and per file) for a test runner."""
+    """The issues a run found, plus test totals (overall and per file) for a test runner.
+
+    `incomplete` says why the tool did not check every file it was given (it stopped early,
+    could not read some); `unchecked` names those files (None: all of them). Their results
+    are left as they were, so the next run checks them again."""
 
     issues: list[Issue] = field(default_factory=list)
     totals: Totals | None = None
     file_totals: dict[str, Totals] | None = None
+    incomplete: str | None = None
+    unchecked: frozenset[str] | None = None
 
 
 class ToolFailure(Exception):
@@ -116,11 +123,16 @@ class JsonLinesParser(OutputParser):
             self.bad_lines += 1
             self.first_bad_line = self.first_bad_line or line.decode(errors="replace")[:200]
 
-    def finish(self, returncode: int, stderr: str) -> Parsed:
+    def drain(self) -> None:
+        """Parse what `feed` kept for the end (all of it past `LOOP_BYTES`)."""
         for at, line in enumerate(self._partial.splitlines()):
             if not at % STEP_ASIDE_LINES:
                 step_aside()
             self._line(line)
+        self._partial = bytearray()
+
+    def finish(self, returncode: int, stderr: str) -> Parsed:
+        self.drain()
         if returncode not in self.ok_returncodes:
             raise tool_failed(returncode, stderr, self.first_bad_line)
         if self.bad_lines:
@@ -174,6 +186,22 @@ class LintTool(ABC):
     heavy: ClassVar[bool] = False
     suffixes: ClassVar[frozenset[str]] = frozenset({".py", ".pyi"})
     ancestor_files: ClassVar[tuple[str, ...]] = ()
+    #: the tool executes the workspace's code (its tests, plugins its config names): it runs
+    #: only in a trusted workspace (see `workspace_code`), elsewhere it is skipped
+    runs_workspace_code: ClassVar[bool] = False
+    #: files per run at most (a timeout then costs only that batch's results); None: only
+    #: the length of the command line limits a batch
+    batch_files: ClassVar[int | None] = 1000
+    #: the workspace's interpreter: "unused"; "optional" (results depend on its installed
+    #: packages: mypy); "required" (a command run only as `python -m module` with it, or from
+    #: the trusted virtualenv, never from PATH: pytest)
+    interpreter: ClassVar[Literal["unused", "optional", "required"]] = "unused"
+
+    def workspace_code(self, root: Path) -> str | None:
+        """Why running the tool in `root` would execute the workspace's code, or None when it
+        would not. The default follows `runs_workspace_code`; a tool whose config decides it
+        (mypy's `plugins`) reads that config here, off the event loop or on a few files."""
+        return "it runs the workspace's code" if self.runs_workspace_code else None
 
     def applies_to(self, path: str) -> bool:
         """Whether the tool can check this file ("/" path relative to the root) when named."""

@@ -69,7 +69,7 @@ def replace(path: Path, text: str, scratch: Path) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = copy_project(tmp_path)
+    root = copy_project(tmp_path, venv=True)
     (root / "pkg" / "user.py").write_text(USER_PY)
     return root
 
@@ -150,11 +150,10 @@ async def test_incremental_runs_cache_and_config_through_restarts(
 
 @pytest.fixture
 def small_project(tmp_path: Path) -> Path:
-    root = copy_project(tmp_path)
+    root = copy_project(tmp_path, venv=True)
     for path in ("pkg/core.py", "tests/test_core.py", "tests/test_import_error.py"):
         (root / path).unlink()
     bandit = root / ".venv" / "bin" / "bandit"  # the workspace's own bandit comes first
-    bandit.parent.mkdir(parents=True)
     bandit.write_text(GARBAGE)
     bandit.chmod(0o755)
     return root

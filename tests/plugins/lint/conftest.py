@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,11 @@ FIXTURE = Path(__file__).parents[2] / "fixtures" / "lint" / "project"
 _EXPECT = re.compile(r"# expect: (.+)$")
 # pytest-benchmark (installed here) creates .benchmarks in the cwd of any pytest it loads into
 NO_BENCHMARK = ("-p", "no:benchmark")
+#: the fixture project is trusted, with this suite's interpreter as its own (pytest runs with
+#: the workspace's interpreter only)
+TRUSTED = {"trusted": True, "python": sys.executable}
+#: the real tools' run over the project, each under a memory limit (a quarter of the default)
+MEMORY_MB = 1024
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,24 @@ def found_issues(result: ToolResult) -> set[tuple[str, int, str]]:
     return {(issue.path, issue.line, issue.code or "") for issue in result.issues}
 
 
-def copy_project(dest: Path) -> Path:
+def copy_project(dest: Path, venv: bool = False) -> Path:
+    """A copy of the fixture project; with `venv`, with a virtualenv of its own too."""
     root = dest / "project"
     # caches a repo-wide tool run may have left in the fixture are not part of the project
     shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns(".*_cache", "__pycache__"))
+    if venv:
+        make_venv(root)
     return root
+
+
+def make_venv(root: Path) -> Path:
+    """`root/.venv`, seeing this suite's packages (pytest among them), as a project's own
+    virtualenv would have them installed: pytest runs only with the workspace's interpreter."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", root / ".venv"],
+        check=True,
+    )
+    return root / ".venv" / "bin" / "python"
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +102,8 @@ def project_runs(tmp_path_factory: pytest.TempPathFactory) -> ProjectRuns:
                     timeout_s=120,
                     extra_args=NO_BENCHMARK if tool.name == "pytest" else (),
                     cache_dir=mypy_cache if tool.name == "mypy" else None,
+                    max_memory_mb=MEMORY_MB,
+                    **TRUSTED,
                 )
                 for tool in tools
             )

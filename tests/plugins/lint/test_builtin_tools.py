@@ -11,7 +11,14 @@ from aegisd_lint.ruff import Ruff
 from aegisd_lint.runner import run_tool
 from aegisd_lint.tool import RunContext
 
-from .conftest import NO_BENCHMARK, ProjectRuns, copy_project, expected_issues, found_issues
+from .conftest import (
+    NO_BENCHMARK,
+    TRUSTED,
+    ProjectRuns,
+    copy_project,
+    expected_issues,
+    found_issues,
+)
 
 
 def _issue(runs: ProjectRuns, tool: str, code: str) -> Issue:
@@ -118,7 +125,12 @@ def test_ruff_names_a_file_it_cannot_read(tmp_path: Path) -> None:
 
 async def test_a_hanging_test_run_is_killed_at_its_timeout(project_runs: ProjectRuns) -> None:
     result = await run_tool(
-        Pytest(), project_runs.root, ["slow/test_sleep.py"], timeout_s=1, extra_args=NO_BENCHMARK
+        Pytest(),
+        project_runs.root,
+        ["slow/test_sleep.py"],
+        timeout_s=1,
+        extra_args=NO_BENCHMARK,
+        **TRUSTED,
     )
     assert (result.status, result.error_code) == (Status.ERROR, "TIMEOUT")
     assert result.issues == [] and result.returncode is None

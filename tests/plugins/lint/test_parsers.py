@@ -67,12 +67,13 @@ def test_a_line_of_the_wrong_shape_is_bad_output(tmp_path: Path) -> None:
     assert failure.value.code == "BAD_OUTPUT"
 
 
-def test_bandit_scan_errors_are_issues(tmp_path: Path) -> None:
+def test_a_file_bandit_could_not_scan_has_no_verdict(tmp_path: Path) -> None:
     parser = BanditParser(_ctx(tmp_path))
     doc = {"errors": [{"filename": "./c.py", "reason": "syntax error"}], "results": []}
     parser.feed(json.dumps(doc).encode())
-    [issue] = parser.finish(0, "").issues
-    assert (issue.path, issue.code, issue.severity) == ("c.py", "scan-error", Severity.LOW)
+    parsed = parser.finish(1, "")
+    assert parsed.issues == [] and parsed.unchecked == {"c.py"}
+    assert parsed.incomplete == "bandit could not scan 1 file(s), first c.py: syntax error"
 
 
 @pytest.mark.parametrize(
@@ -194,3 +195,61 @@ def test_pytest_default_files_are_test_files_under_testpaths(tmp_path: Path) -> 
     (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["s*"]\n')
     assert Pytest().default_files(FILES, tmp_path) == ["slow/test_y.py"]
     assert Pytest().applies_to("slow/test_y.py") and not Pytest().applies_to("src/b.py")
+
+
+def test_a_mypy_run_stopped_by_a_blocking_error_gives_verdicts_only_where_it_reported(
+    tmp_path: Path,
+) -> None:
+    """mypy exits 2 after a syntax error without checking the rest: those files have none."""
+    parser = MypyParser(_ctx(tmp_path, ("b.py", "c.py", "d.py")))
+    parser.feed(json.dumps(MYPY_LINES[2]).encode() + b"\n")
+    parsed = parser.finish(2, "")
+    assert [(i.path, i.code) for i in parsed.issues] == [("c.py", "syntax")]
+    assert parsed.unchecked == {"b.py", "d.py"}
+    assert parsed.incomplete and "c.py:2" in parsed.incomplete
+    # a crash after some output is no complete verdict either
+    crashed = MypyParser(_ctx(tmp_path, ("b.py", "c.py")))
+    crashed.feed(json.dumps(MYPY_LINES[1]).encode() + b"\n")
+    parsed = crashed.finish(2, "b.py: error: INTERNAL ERROR -- Please try using mypy master\n")
+    assert (
+        parsed.unchecked == {"c.py"} and parsed.incomplete and "INTERNAL ERROR" in parsed.incomplete
+    )
+    # exit 1: issues found, every file checked
+    complete = MypyParser(_ctx(tmp_path, ("b.py", "c.py")))
+    complete.feed(json.dumps(MYPY_LINES[1]).encode() + b"\n")
+    assert complete.finish(1, "").incomplete is None
+
+
+@pytest.mark.parametrize(
+    ("tail", "returncode", "why"),
+    [
+        ("!!!!!! stopping after 1 failures !!!!!!\n1 failed in 0.1s\n", 1, "stopping after 1"),
+        ("!!!!!! _pytest.outcomes.Exit: bye !!!!!!\nno tests ran\n", 2, "Exit: bye"),
+        ("!!!!!! KeyboardInterrupt !!!!!!\n", 2, "exited with 2"),
+    ],
+)
+def test_a_pytest_session_stopped_before_the_end_gives_no_verdicts(
+    tmp_path: Path, tail: str, returncode: int, why: str
+) -> None:
+    (tmp_path / "junit.xml").write_text(JUNIT)  # what it wrote holds the tests that ran
+    parser = PytestParser(_ctx(tmp_path, ("tests/test_a.py",)), tmp_path / "junit.xml")
+    parser.feed(tail.encode())
+    parsed = parser.finish(returncode, "")
+    assert parsed.issues == [] and parsed.unchecked is None
+    assert parsed.incomplete and why in parsed.incomplete
+
+
+def test_pytest_runs_every_test_whatever_its_config_says(tmp_path: Path) -> None:
+    assert "--maxfail=0" in Pytest().options(_ctx(tmp_path))
+
+
+def test_mypy_names_the_config_that_would_run_workspace_code(tmp_path: Path) -> None:
+    assert Mypy().workspace_code(tmp_path) is None
+    (tmp_path / "setup.cfg").write_text("[mypy]\nplugins = pydantic.mypy, sqlmypy\n")
+    assert "pydantic.mypy, sqlmypy" in (Mypy().workspace_code(tmp_path) or "")
+    (tmp_path / "pyproject.toml").write_text('[tool.mypy]\npython_executable = "./py"\n')
+    assert "python_executable" in (Mypy().workspace_code(tmp_path) or "")
+    (tmp_path / "mypy.ini").write_text("[mypy]\nplugins =\n    custom_plugin.py\n")
+    assert "custom_plugin.py" in (Mypy().workspace_code(tmp_path) or "")
+    (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = True\n")  # the first config wins
+    assert Mypy().workspace_code(tmp_path) is None

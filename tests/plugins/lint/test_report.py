@@ -4,7 +4,7 @@ import random
 from collections import Counter
 
 from aegisd_lint.issues import Issue, Severity, Status, Totals
-from aegisd_lint.report import file_reports, issue_filter, keep_all, summarize, tool_status
+from aegisd_lint.report import Selection, file_reports, summarize, tool_status
 from aegisd_lint.settings import LintSettings, Thresholds
 from aegisd_lint.state import Change, FileResult, Results, compare, overall
 
@@ -95,7 +95,7 @@ def test_summary_counts_and_totals() -> None:
     results.state("pytest").outcome, results.state("pytest").message = "skipped", "not installed"
     skipped = summarize(results, ["ruff", "pytest"], Thresholds()).by_tool["pytest"]
     assert (skipped.status, skipped.issues, skipped.message) == (Status.SKIPPED, 0, "not installed")
-    assert [f.path for f in file_reports(results, ["ruff", "pytest"], keep_all)] == [
+    assert [f.path for f in file_reports(results, ["ruff", "pytest"])] == [
         "a.py",
         "pkg/b.py",
     ]
@@ -104,18 +104,49 @@ def test_summary_counts_and_totals() -> None:
 def test_filters_select_issues_and_files() -> None:
     results = _results()
     tools = ["ruff", "pytest"]
-    in_pkg = file_reports(results, tools, issue_filter("pkg", None, None, None))
+    in_pkg = file_reports(results, tools, Selection("pkg"))
     assert [f.path for f in in_pkg] == ["pkg/b.py"]
-    at_least_medium = issue_filter(None, None, None, Severity.MEDIUM)
+    at_least_medium = Selection(min_severity=Severity.MEDIUM)
     assert [f.path for f in file_reports(results, tools, at_least_medium)] == [
         "a.py",
         "tests/test_a.py",
     ]
-    exactly_low = issue_filter(None, None, Severity.LOW, None)
+    exactly_low = Selection(severity=Severity.LOW)
     assert summarize(results, tools, Thresholds(), exactly_low).issues == 1
     # a clean file asked for by name is listed, with the run that checked it
-    [clean] = file_reports(results, tools, issue_filter("pkg/c.py", None, None, None), "pkg/c.py")
+    [clean] = file_reports(results, tools, Selection("pkg/c.py"))
     assert (clean.issues, clean.checked) == ([], {"ruff": 1})
+
+
+def test_the_status_is_the_one_of_what_is_selected() -> None:
+    """lint.report {path} on a clean file in a failing workspace said `fail`, 0 issues."""
+    results = _results()
+    tools, thresholds = ["ruff", "pytest"], Thresholds()
+    assert summarize(results, tools, thresholds).status is Status.FAIL
+    clean = summarize(results, tools, thresholds, Selection("pkg/c.py"))
+    assert (clean.status, clean.issues) == (Status.PASS, 0)
+    # a tool with no result on the selected file has nothing to say about it
+    assert clean.by_tool["pytest"].status is Status.SKIPPED
+    assert (clean.by_tool["ruff"].status, clean.by_tool["ruff"].files) == (Status.PASS, 1)
+    package = summarize(results, tools, thresholds, Selection("pkg"))
+    assert (package.status, package.by_tool["ruff"].files) == (Status.WARN, 2)
+    tests = summarize(results, tools, thresholds, Selection("tests/test_b.py"))
+    assert tests.status is Status.PASS and tests.by_tool["pytest"].totals == Totals(
+        passed=3, skipped=1
+    )
+    # severity filters: only what they keep decides
+    assert summarize(results, tools, thresholds, Selection(severity=Severity.LOW)).status is (
+        Status.WARN
+    )
+    high = Selection(min_severity=Severity.HIGH)
+    assert summarize(results, ["ruff"], thresholds, high).status is Status.PASS
+    # a selected file without a verdict is an error; other files' errors are not
+    results.state("ruff").unverified.add("pkg/b.py")
+    assert summarize(results, tools, thresholds, Selection("pkg")).status is Status.ERROR
+    assert summarize(results, tools, thresholds, Selection("a.py")).status is Status.WARN
+    # a tool that failed as a whole has no verdict anywhere
+    results.state("pytest").outcome = "error"
+    assert summarize(results, tools, thresholds, Selection("a.py")).status is Status.ERROR
 
 
 def test_settings_defaults_and_overrides() -> None:

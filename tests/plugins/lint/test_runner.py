@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ from aegisd import threads
 from aegisd.workers import WORKER_NICENESS
 
 from .conftest import write_script
+
+# the stand-in tools live in the workspace's virtualenv, which only a trusted workspace uses
+run_trusted = partial(run_tool, trusted=True)
 
 HANG = """
 import os, subprocess, sys, time
@@ -217,13 +221,13 @@ async def _group_gone(pgid: int) -> bool:
 
 
 async def test_a_missing_tool_is_skipped(workspace: Path) -> None:
-    result = await run_tool(MissingTool(), workspace)
+    result = await run_trusted(MissingTool(), workspace)
     assert (result.status, result.message) == (Status.SKIPPED, "not installed")
     assert result.issues == [] and result.version is None and result.error_code is None
 
 
 async def test_no_files_means_nothing_to_run(workspace: Path) -> None:
-    result = await run_tool(Ruff(), workspace, [])
+    result = await run_trusted(Ruff(), workspace, [])
     assert (result.status, result.argv) == (Status.SKIPPED, [])
 
 
@@ -231,7 +235,7 @@ async def test_a_tool_that_hangs_is_killed_with_its_children(
     workspace: Path, tmp_path: Path
 ) -> None:
     pidfile = tmp_path / "pids"
-    result = await run_tool(
+    result = await run_trusted(
         HangTool(), workspace, timeout_s=2, extra_args=["--pidfile", str(pidfile)]
     )
     assert (result.status, result.error_code) == (Status.ERROR, "TIMEOUT")
@@ -246,7 +250,7 @@ async def test_a_tool_that_hangs_is_killed_with_its_children(
 async def test_cancelling_a_run_kills_the_tool(workspace: Path, tmp_path: Path) -> None:
     pidfile = tmp_path / "pids"
     run = asyncio.create_task(
-        run_tool(HangTool(), workspace, timeout_s=300, extra_args=["--pidfile", str(pidfile)])
+        run_trusted(HangTool(), workspace, timeout_s=300, extra_args=["--pidfile", str(pidfile)])
     )
     for _ in range(400):
         if pidfile.exists() or run.done():
@@ -263,19 +267,19 @@ async def test_cancelling_a_run_kills_the_tool(workspace: Path, tmp_path: Path) 
 @pytest.mark.parametrize("tool", [Bandit, Ruff], ids=["json-document", "json-lines"])
 async def test_garbage_output_is_an_error(workspace: Path, tool: type[CommandTool]) -> None:
     garbage = type("Garbage", (tool,), {"executable": f"garbage-{tool.name}", "module": None})
-    result = await run_tool(garbage(), workspace)
+    result = await run_trusted(garbage(), workspace)
     assert (result.status, result.error_code) == (Status.ERROR, "BAD_OUTPUT")
     assert result.returncode == 0 and result.message and "not JSON" in result.message
 
 
 async def test_a_parser_bug_is_an_error_not_an_exception(workspace: Path) -> None:
-    result = await run_tool(BuggyTool(), workspace)
+    result = await run_trusted(BuggyTool(), workspace)
     assert (result.status, result.error_code) == (Status.ERROR, "BAD_OUTPUT")
     assert result.message and "third-party parser" in result.message
 
 
 async def test_a_result_records_the_run(workspace: Path) -> None:
-    result = await run_tool(OneIssueTool(), workspace, ["a.py"], extra_args=["--flag"])
+    result = await run_trusted(OneIssueTool(), workspace, ["a.py"], extra_args=["--flag"])
     assert result.status is Status.WARN
     assert result.argv == [str(workspace / ".venv" / "bin" / "fake-one"), "--flag", "a.py"]
     assert (result.version, result.returncode, result.files) == ("2.0", 0, ["a.py"])
@@ -284,7 +288,7 @@ async def test_a_result_records_the_run(workspace: Path) -> None:
 
 
 async def test_a_piped_tool_reads_its_input_from_stdin(workspace: Path) -> None:
-    result = await run_tool(PipedTool(), workspace, ["a.py"])
+    result = await run_trusted(PipedTool(), workspace, ["a.py"])
     assert result.argv[-1] == "-" and result.status is Status.WARN
     assert [(i.path, i.line) for i in result.issues] == [("-", PipedTool.lines)]
 
@@ -293,7 +297,7 @@ async def test_the_exit_is_noticed_without_pidfd(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delattr(os, "pidfd_open", raising=False)
-    result = await run_tool(OneIssueTool(), workspace, ["a.py"])
+    result = await run_trusted(OneIssueTool(), workspace, ["a.py"])
     assert (result.status, result.returncode) == (Status.WARN, 0)
     assert [(i.path, i.line) for i in result.issues] == [("a.py", 3)]
 
@@ -301,7 +305,7 @@ async def test_the_exit_is_noticed_without_pidfd(
 async def test_the_scratch_dir_is_removed_with_what_the_tool_left(workspace: Path) -> None:
     ScratchTool.seen.clear()
     for tool in (ScratchTool(), TidyTool()):
-        assert (await run_tool(tool, workspace)).returncode == 0
+        assert (await run_trusted(tool, workspace)).returncode == 0
     assert len(ScratchTool.seen) == 2
     assert not any(scratch.exists() for scratch in ScratchTool.seen)
 
@@ -310,7 +314,7 @@ async def test_only_a_quick_finish_runs_on_the_event_loop(workspace: Path) -> No
     _ThreadNoting.threads.clear()
     found = []
     for tool in (QuickFinishTool(), SlowFinishTool()):
-        result = await run_tool(tool, workspace, ["a.py"])
+        result = await run_trusted(tool, workspace, ["a.py"])
         assert result.status is Status.WARN
         found.append([(i.path, i.line) for i in result.issues])
     assert found == [[("a.py", 3)], [("a.py", 3)]]  # parsed at exit, the same
@@ -339,7 +343,7 @@ def test_status_follows_the_worst_severity(severities: list[Severity], status: S
 
 async def test_a_relative_root_is_refused() -> None:
     with pytest.raises(ValueError, match="absolute"):
-        await run_tool(Ruff(), "relative/root")
+        await run_trusted(Ruff(), "relative/root")
 
 
 class RaisingTool(OneIssueTool):
@@ -350,7 +354,7 @@ class RaisingTool(OneIssueTool):
 
 
 async def test_a_tool_bug_is_an_error_not_an_exception(workspace: Path) -> None:
-    result = await run_tool(RaisingTool(), workspace)
+    result = await run_trusted(RaisingTool(), workspace)
     assert (result.status, result.error_code) == (Status.ERROR, "TOOL_FAILED")
     assert result.message and "third-party tool" in result.message
 
@@ -377,25 +381,31 @@ class _Crashing(_Blocking):
 async def test_an_in_process_tool_that_hangs_times_out(tmp_path: Path) -> None:
     tool = _Blocking()
     try:
-        result = await run_tool(tool, tmp_path, timeout_s=0.2)
+        result = await run_trusted(tool, tmp_path, timeout_s=0.2)
     finally:
         tool.release.set()  # the worker thread cannot be killed; let it finish
     assert (result.status, result.error_code, result.version) == (Status.ERROR, "TIMEOUT", "0")
 
 
 async def test_an_in_process_tool_that_raises_is_an_error(tmp_path: Path) -> None:
-    result = await run_tool(_Crashing(), tmp_path)
+    result = await run_trusted(_Crashing(), tmp_path)
     assert (result.status, result.error_code) == (Status.ERROR, "TOOL_FAILED")
     assert result.message == "RuntimeError: in-process rule crashed"
 
 
 def test_tools_run_with_the_workspace_virtualenv_active(tmp_path: Path) -> None:
     python = tmp_path / ".venv" / "bin" / "python"
+    (tmp_path / ".venv" / "pyvenv.cfg").parent.mkdir()
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     env = tool_env(python)
     assert env["VIRTUAL_ENV"] == str(tmp_path / ".venv")
     assert env["PATH"].split(os.pathsep)[0] == str(python.parent)
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
     assert tool_env(None).get("VIRTUAL_ENV") == os.environ.get("VIRTUAL_ENV")
+    # an interpreter that is no virtualenv's (lint.python = /usr/bin/python3) leads PATH only
+    plain = tool_env(Path("/usr/bin/python3"))
+    assert plain.get("VIRTUAL_ENV") == os.environ.get("VIRTUAL_ENV")
+    assert plain["PATH"].split(os.pathsep)[0] == "/usr/bin"
 
 
 NICENESS = """
@@ -415,13 +425,13 @@ class NicenessTool(OneIssueTool):
 
 async def test_a_background_run_has_a_lower_priority(workspace: Path) -> None:
     write_script(workspace / ".venv" / "bin" / "fake-nice", NICENESS)
-    result = await run_tool(NicenessTool(), workspace, None, background=True)
+    result = await run_trusted(NicenessTool(), workspace, None, background=True)
     assert [i.line - 1 for i in result.issues] == [min(19, os.nice(0) + WORKER_NICENESS)]
 
 
 async def test_other_runs_have_the_daemon_priority(workspace: Path) -> None:
     write_script(workspace / ".venv" / "bin" / "fake-nice", NICENESS)
-    result = await run_tool(NicenessTool(), workspace, None)
+    result = await run_trusted(NicenessTool(), workspace, None)
     assert [i.line - 1 for i in result.issues] == [os.nice(0)]
 
 
@@ -445,7 +455,7 @@ async def test_scratch_dirs_are_made_under_the_root_given_and_removed(tmp_path: 
     root = tmp_path / "scratch"
     root.mkdir()
     tool = _ScratchUser()
-    result = await run_tool(tool, tmp_path, scratch_root=root)
+    result = await run_trusted(tool, tmp_path, scratch_root=root)
     assert result.status is Status.PASS
     assert tool.scratch is not None and tool.scratch.parent == root
     assert list(root.iterdir()) == []  # gone with what the tool wrote in it
@@ -470,5 +480,44 @@ async def test_in_process_rules_step_aside_only_in_background_passes(
     tmp_path: Path, background: bool
 ) -> None:
     tool = _LaneProbe()
-    await run_tool(tool, tmp_path, background=background)
+    await run_trusted(tool, tmp_path, background=background)
     assert tool.yielding is background
+
+
+LIMITS = """
+import resource, sys
+if "--version" in sys.argv:
+    print("limits 1.0")
+    sys.exit(0)
+soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
+mib = 999_999 if soft == resource.RLIM_INFINITY else soft >> 20
+print('{"path": "a.py", "line": %d}' % mib, flush=True)
+if "--hoard" in sys.argv:
+    hoard = bytearray(512 << 20)
+"""
+
+
+class LimitsTool(OneIssueTool):
+    """Reports its data-memory limit in MiB as the issue's line; `--hoard` asks for 512 MiB."""
+
+    name = executable = "fake-limits"
+
+
+async def test_a_tool_runs_under_its_memory_limit_and_over_it_is_out_of_memory(
+    workspace: Path,
+) -> None:
+    write_script(workspace / ".venv" / "bin" / "fake-limits", LIMITS)
+    fits = await run_trusted(LimitsTool(), workspace, ["a.py"], max_memory_mb=300)
+    assert fits.status is Status.WARN and [i.line for i in fits.issues] == [300]
+    over = await run_trusted(
+        LimitsTool(), workspace, ["a.py"], extra_args=["--hoard"], max_memory_mb=100
+    )
+    # it printed a finding before it died: no verdict is taken from a run cut short
+    assert (over.status, over.error_code, over.unchecked) == (
+        Status.ERROR,
+        "OUT_OF_MEMORY",
+        ["a.py"],
+    )
+    assert over.message and "100 MiB" in over.message and "MemoryError" in over.message
+    unlimited = await run_trusted(LimitsTool(), workspace, ["a.py"])
+    assert unlimited.issues[0].line == 999_999  # no limit

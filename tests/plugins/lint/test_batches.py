@@ -1,0 +1,78 @@
+"""Batches: cut by file count and command-line bytes, joined without double counting; a real
+tool over more file names than one command line holds."""
+
+import os
+from pathlib import Path
+
+from aegisd_lint.batches import ARG_BYTES, merge, split
+from aegisd_lint.issues import Issue, Severity, Status, ToolResult, Totals
+from aegisd_lint.ruff import Ruff
+from aegisd_lint.runner import run_tool
+
+
+def test_batches_keep_the_order_and_their_limits() -> None:
+    names = [f"m{i}.py" for i in range(7)]
+    assert split(names, 3) == [tuple(names[:3]), tuple(names[3:6]), tuple(names[6:])]
+    assert split(names, None) == [tuple(names)]
+    long = ["d/" + "x" * 95 + f"{i}.py" for i in range(10)]  # 105 bytes with NUL and "./"
+    assert [len(batch) for batch in split(long, None, arg_bytes=400)] == [3, 3, 3, 1]
+    assert split(["y" * 1000], None, arg_bytes=400) == [("y" * 1000,)]  # alone, still run
+    assert split([], 5) == []
+
+
+def _result(files: list[str], issues: list[str], **fields: object) -> ToolResult:
+    found = [
+        Issue(tool="t", code="X", message="m", severity=Severity.LOW, path=path) for path in issues
+    ]
+    return ToolResult(tool="t", status=Status.WARN, files=files, issues=found, **fields)
+
+
+def test_joined_batches_count_each_file_once_and_keep_what_failed() -> None:
+    first = _result(["a.py", "b.py"], ["a.py", "c.py"], totals=Totals(passed=1))
+    second = _result(
+        ["c.py", "d.py"],
+        ["c.py"],
+        version="1.0",
+        totals=Totals(failed=2),
+        file_totals={"c.py": Totals(failed=2)},
+    )
+    timed_out = ToolResult(
+        tool="t",
+        status=Status.ERROR,
+        files=["e.py", "f.py"],
+        error_code="TIMEOUT",
+        message="timed out after 5 s",
+        unchecked=["e.py", "f.py"],
+    )
+    joined = merge("t", [first, second, timed_out], 42)
+    # the first batch's finding on c.py (a file it followed) is the second batch's to report
+    assert [issue.path for issue in joined.issues] == ["a.py", "c.py"]
+    assert (joined.status, joined.error_code, joined.unchecked) == (
+        Status.ERROR,
+        "TIMEOUT",
+        ["e.py", "f.py"],
+    )
+    assert joined.message == "timed out after 5 s (1 of 3 batches; 2 files unchecked)"
+    assert joined.files == ["a.py", "b.py", "c.py", "d.py", "e.py", "f.py"]
+    assert joined.totals == Totals(passed=1, failed=2) and joined.version == "1.0"
+    assert joined.file_totals == {"c.py": Totals(failed=2)} and joined.duration_ms == 42
+    clean = merge("t", [first, second], 1)
+    assert (clean.status, clean.unchecked, clean.error_code) == (Status.WARN, None, None)
+
+
+async def test_more_file_names_than_a_command_line_holds(tmp_path: Path) -> None:
+    """53,640 paths in one argv failed with "Argument list too long": here 12,000 names of
+    200 bytes, 2.4 MB, more than Linux's ARG_MAX (2 MiB)."""
+    root = tmp_path / "ws"
+    folder = root / ("d" * 120)
+    folder.mkdir(parents=True)
+    names = []
+    for i in range(12_000):
+        name = f"{'m' * 70}{i:05}.py"
+        (folder / name).write_text("import os\n")
+        names.append(f"{folder.name}/{name}")
+    assert sum(len(name) + 1 for name in names) > os.sysconf("SC_ARG_MAX") > ARG_BYTES
+    result = await run_tool(Ruff(), root, names, timeout_s=600)
+    assert result.status is Status.WARN, result.message
+    assert sorted(issue.path for issue in result.issues) == sorted(names)
+    assert {issue.code for issue in result.issues} == {"F401"}
