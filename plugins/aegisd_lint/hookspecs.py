@@ -12,6 +12,7 @@ def aegisd_lint_tools() -> list[LintTool]:
     Called once when the lint plugin starts, after every plugin is registered, with no
     arguments. The lint plugin collects the tools of all implementations by `name` (a later
     duplicate name is reported and ignored), lists them in `lint.tools`, and runs them on
-    `lint.run` and when watched files change; a tool whose executable is missing is reported as
-    `skipped`, never as a failure of the plugin.
+    `lint.run` and when watched files change; a tool whose executable is missing, or that would
+    run the code of a workspace that is not trusted, is reported as `skipped`, never as a
+    failure of the plugin.
     """
