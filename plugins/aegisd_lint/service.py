@@ -78,11 +78,11 @@ def check_settings(linters: model.Linters, patch: Mapping[str, Any]) -> None:
 
 
 def trust_changed(daemon: Daemon, ws: Workspace) -> None:
-    """Lint the whole workspace again (a user's decision, so even without `auto`): tools that
-    run its code start now that it is trusted, or are reported skipped now that it is not;
-    the others start nothing, their results being cached."""
+    """Lint the whole workspace again (when `auto` is on): tools that run its code start now
+    that it is trusted, or are reported skipped now that it is not; the others start
+    nothing, their results being cached. With `auto` off, the next `lint.run` does it."""
     lw = model.get(daemon).workspaces.get(ws.id)
-    if lw is not None:
+    if lw is not None and model.settings_of(ws).auto:
         lw.sync = True
         lw.wake.set()
 
