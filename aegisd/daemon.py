@@ -183,19 +183,24 @@ class Daemon:
     def _build_registry(self, only: Collection[str] | None = None) -> None:
         from aegisd.rpc.registry import DuplicateMethodError
 
-        for plugin, methods in self.host.call_each(
-            "aegisd_rpc_methods", block_on_error=True, only=only
-        ):
-            for method in methods:
-                try:
-                    self.registry.add(method, plugin)
-                except DuplicateMethodError as exc:
-                    if only is None:
-                        raise StartupError(str(exc)) from None
-                    # Loaded late, with the daemon serving: this plugin goes, the daemon stays.
-                    self.registry.remove_plugin(plugin)
-                    self.host.block(plugin, str(exc))
-                    break
+        registry = self.registry
+        contributions = (
+            ("aegisd_rpc_methods", registry.add),
+            ("aegisd_notifications", registry.add_notification),
+        )
+        for hook, add in contributions:
+            for plugin, items in self.host.call_each(hook, block_on_error=True, only=only):
+                for item in items:
+                    try:
+                        add(item, plugin)
+                    except DuplicateMethodError as exc:
+                        if only is None:
+                            raise StartupError(str(exc)) from None
+                        # Loaded late, with the daemon serving: this plugin goes, the daemon
+                        # stays.
+                        registry.remove_plugin(plugin)
+                        self.host.block(plugin, str(exc))
+                        break
 
     async def stop(self) -> None:
         """Close workspaces, stop plugins, close the store."""

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import peewee
 
     from aegisd.daemon import Daemon
-    from aegisd.rpc.registry import RpcMethod
+    from aegisd.rpc.registry import Notification, RpcMethod
     from aegisd.settings import SettingsSection
     from aegisd.store.migrations import Migration
     from aegisd.workspace import ChangeBatch, Workspace
@@ -64,6 +64,18 @@ def aegisd_rpc_methods() -> Sequence[RpcMethod]:
     Called once at startup. Each `RpcMethod` names its params model, async handler and errors;
     the result model comes from the handler's return annotation. Two plugins returning the same
     method name stop startup with a message naming both.
+    """
+
+
+@hookspec
+def aegisd_notifications() -> Sequence[Notification]:
+    """Return the notifications this plugin pushes to subscribers (`daemon.events.publish`).
+
+    Called once at startup, with `aegisd_rpc_methods`. Each `Notification` names the method
+    (the topic clients pass to `events.subscribe`), a pydantic model of its params and a
+    summary; it is used for the API document only (`rpc.discover`'s `x-notifications`,
+    `docs/api.md`), never to build or check what is published. A notification of a blocked
+    plugin is left out; two plugins declaring one name stop startup like two methods do.
     """
 
 

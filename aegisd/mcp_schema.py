@@ -11,27 +11,34 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from aegisd.rpc.registry import INT64_MAX, INT64_MIN
+from aegisd.rpc.schemas import RECURSION_KEY
+
 REF_PREFIX = "#/components/schemas/"
 # Keywords whose value is one schema, a list of schemas, or a mapping of names to schemas.
 _ONE = ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else")
 _MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
 _NAMED = ("properties", "patternProperties", "dependentSchemas")
-# Dropped: titles repeat names; OpenAPI's discriminator names refs that no longer exist.
-_DROPPED = ("title", "discriminator")
+# Dropped: titles repeat names; OpenAPI's discriminator names refs that no longer exist; the
+# document's own extensions mean nothing to a model.
+_DROPPED = ("title", "discriminator", RECURSION_KEY)
 
 
 def _inline(node: Any, components: Mapping[str, Any], seen: tuple[str, ...]) -> Any:
-    """`node` with refs replaced by copies of their targets (a recursive ref becomes `{}`)."""
+    """`node` with refs replaced by copies of their targets (a recursive ref becomes `{}`: the
+    document unrolls recursive schemas, and a level repeating one already inlined counts)."""
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith(REF_PREFIX):
         name = ref[len(REF_PREFIX) :]
-        if name not in seen and name in components:
-            out.update(_inline(components[name], components, (*seen, name)))
+        target = components.get(name)
+        repeats = target.get(RECURSION_KEY) if isinstance(target, dict) else None
+        if target is not None and name not in seen and repeats not in seen:
+            out.update(_inline(target, components, (*seen, name)))
     for key, value in node.items():
-        if key == "$ref" or key in _DROPPED:
+        if key == "$ref" or key in _DROPPED or _default_bound(key, value):
             continue
         if key in _ONE:
             out[key] = _inline(value, components, seen)
@@ -42,6 +49,12 @@ def _inline(node: Any, components: Mapping[str, Any], seen: tuple[str, ...]) -> 
         else:
             out[key] = value
     return _unwrap_optional(out)
+
+
+def _default_bound(key: str, value: Any) -> bool:
+    """The 64-bit bounds every integer param has (`aegisd.rpc.registry.Int64Model`): true of
+    any integer an agent would send, so not worth its tokens."""
+    return (key == "maximum" and value == INT64_MAX) or (key == "minimum" and value == INT64_MIN)
 
 
 def _unwrap_optional(node: dict[str, Any]) -> dict[str, Any]:

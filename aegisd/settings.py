@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from aegisd.cache import Cache
 from aegisd.rpc.errors import InvalidParams
+from aegisd.rpc.registry import Int64Model
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES
 from aegisd.store.database import Store
 from aegisd.store.jsonfield import check_depth, dumps
@@ -33,8 +34,8 @@ CACHE_NAMESPACE = "settings"
 PatchCheck = Callable[[Mapping[str, Any]], None]
 
 
-class SectionModel(BaseModel):
-    """Base for a settings section: unknown keys are refused."""
+class SectionModel(Int64Model):
+    """Base for a settings section: unknown keys are refused; integers are 64-bit, like params."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -6,12 +6,15 @@ import asyncio
 import functools
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from aegisd import hookimpl
+from aegisd.builtin.examples import EXAMPLES
+from aegisd.builtin.workspace_methods import WorkspaceInfo
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.openrpc import build_openrpc
-from aegisd.rpc.registry import Params, Result, RpcMethod
+from aegisd.rpc.openrpc_shape import document_schema
+from aegisd.rpc.registry import Params, Result, RpcMethod, with_examples
 
 
 class EmptyParams(Params):
@@ -38,6 +41,42 @@ def _health_result(status: str, reasons: tuple[str, ...], version: str, pid: int
     return HealthResult(status=status, reasons=list(reasons), version=version, pid=pid)
 
 
+class HealthReport(Result):
+    status: str = Field(description='"ok" or "degraded"')
+    reasons: list[str] = Field(description="Why it is degraded (blocked plugins, ...)")
+
+
+class PluginInfo(Result):
+    name: str
+    builtin: bool
+    status: str = Field(description='"active", "blocked", "disabled" or "loading"')
+    version: str | None
+    hooks: list[str]
+    error: str | None = Field(description="Why it is blocked")
+
+
+class CacheNamespace(Result):
+    hits: int
+    misses: int
+    evictions: int
+    invalidations: int
+    entries: int
+    bytes: int
+
+
+class CacheStats(Result):
+    entries: int
+    bytes: int
+    namespaces: dict[str, CacheNamespace]
+
+
+class RequestSummary(Result):
+    total: int
+    by_outcome: dict[str, int] = Field(description='Requests per outcome ("ok" or an error code)')
+    by_method: dict[str, int] = Field(description="Requests per method, the 20 most called")
+    mean_ms: float
+
+
 class StatusResult(Result):
     version: str
     pid: int
@@ -45,11 +84,11 @@ class StatusResult(Result):
     uptime_s: float
     socket: str
     data_dir: str
-    health: dict[str, Any]
-    workspaces: list[dict[str, Any]]
-    plugins: list[dict[str, Any]]
-    cache: dict[str, Any]
-    requests: dict[str, Any]
+    health: HealthReport
+    workspaces: list[WorkspaceInfo]
+    plugins: list[PluginInfo]
+    cache: CacheStats
+    requests: RequestSummary
     in_flight: int
     subscribers: int
 
@@ -63,15 +102,13 @@ async def status(params: EmptyParams, ctx: RpcContext) -> StatusResult:
         uptime_s=round(d.uptime_s, 3),
         socket=str(d.config.socket_path),
         data_dir=str(d.config.data_path),
-        health=d.health(),
-        workspaces=[ws.info() for ws in d.workspaces],
-        plugins=[_plugin_info(r) for r in d.host.records.values()],
-        cache={
-            "entries": len(d.cache),
-            "bytes": d.cache.total_bytes,
-            "namespaces": d.cache.stats(),
-        },
-        requests=d.metrics.request_summary(),
+        health=HealthReport(**d.health()),
+        workspaces=[WorkspaceInfo(**ws.info()) for ws in d.workspaces],
+        plugins=[PluginInfo(**_plugin_info(r)) for r in d.host.records.values()],
+        cache=CacheStats(
+            entries=len(d.cache), bytes=d.cache.total_bytes, namespaces=d.cache.stats()
+        ),
+        requests=RequestSummary(**d.metrics.request_summary()),
         in_flight=d.dispatcher.in_flight,
         subscribers=len(d.events.subscribers),
     )
@@ -90,6 +127,11 @@ async def shutdown(params: EmptyParams, ctx: RpcContext) -> ShutdownResult:
 
 
 class DiscoverResult(Result):
+    """The OpenRPC document (its `x-` extensions kept as extra keys); its shape is spelled out
+    in `aegisd.rpc.openrpc_shape`."""
+
+    model_config = ConfigDict(defer_build=True, extra="allow", json_schema_extra=document_schema)
+
     openrpc: str
     info: dict[str, Any]
     methods: list[dict[str, Any]]
@@ -97,12 +139,23 @@ class DiscoverResult(Result):
 
 
 async def discover(params: EmptyParams, ctx: RpcContext) -> DiscoverResult:
-    doc = build_openrpc(ctx.daemon.registry, "aegisd", ctx.daemon.version)
-    return DiscoverResult(**doc)
+    daemon = ctx.daemon
+    doc = build_openrpc(
+        daemon.registry,
+        "aegisd",
+        daemon.version,
+        limits=daemon.config.rate_limits,
+        late={"WorkspaceSettings": daemon.settings.model},
+    )
+    return DiscoverResult.model_validate(doc)
+
+
+class PluginsListItem(PluginInfo):
+    methods: list[str] = Field(description="The methods it contributes")
 
 
 class PluginsListResult(Result):
-    plugins: list[dict[str, Any]]
+    plugins: list[PluginsListItem]
 
 
 def _plugin_info(record: Any) -> dict[str, Any]:
@@ -122,17 +175,17 @@ async def plugins_list(params: EmptyParams, ctx: RpcContext) -> PluginsListResul
     for record in records:
         info = _plugin_info(record)
         info["methods"] = sorted(m.name for m in ctx.daemon.registry if m.plugin == record.name)
-        plugins.append(info)
+        plugins.append(PluginsListItem(**info))
     return PluginsListResult(plugins=plugins)
 
 
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """The daemon's own methods."""
-    return [
+    return with_examples([
         RpcMethod("daemon.health", EmptyParams, health, summary="Liveness and degraded reasons", instant=True, probe=True, while_opening=True),
         RpcMethod("daemon.status", EmptyParams, status, summary="Version, uptime, workspaces, plugins, caches", instant=True, probe=True),
         RpcMethod("daemon.shutdown", EmptyParams, shutdown, summary="Drain in-flight requests and exit", cost="write"),
         RpcMethod("rpc.discover", EmptyParams, discover, summary="OpenRPC document of every method", after_plugins=True),
         RpcMethod("plugins.list", EmptyParams, plugins_list, summary="Plugins with status, hooks, methods and errors", instant=True, after_plugins=True),
-    ]  # fmt: skip
+    ], EXAMPLES)  # fmt: skip

@@ -7,10 +7,20 @@ from typing import Literal
 from pydantic import Field
 
 from aegisd import hookimpl
-from aegisd.events import Subscriber
+from aegisd.builtin.examples import EXAMPLES
+from aegisd.builtin.workspace_methods import FileChange
+from aegisd.events import OVERFLOW, Subscriber
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import Unsupported
-from aegisd.rpc.registry import Params, Result, RpcMethod
+from aegisd.rpc.registry import (
+    Example,
+    Notification,
+    NotificationParams,
+    Params,
+    Result,
+    RpcMethod,
+    with_examples,
+)
 
 Topic = Literal[
     "files.changed", "index.updated", "lint.updated", "audit.event", "insights.updated", "progress"
@@ -54,10 +64,52 @@ async def unsubscribe(params: UnsubscribeParams, ctx: RpcContext) -> SubscribeRe
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """Subscription management for WebSocket clients."""
-    return [
+    return with_examples([
         RpcMethod("events.subscribe", SubscribeParams, subscribe,
                   summary="Receive notifications of these topics on this WebSocket",
                   errors=("UNSUPPORTED", "NOT_FOUND"), instant=True),
         RpcMethod("events.unsubscribe", UnsubscribeParams, unsubscribe,
                   summary="Stop receiving some or all topics", errors=("UNSUPPORTED",), instant=True),
+    ], EXAMPLES)  # fmt: skip
+
+
+class FilesChangedParams(NotificationParams):
+    workspace: str = Field(description="Workspace id")
+    clock: int = Field(description="The clock this batch advanced the workspace to")
+    source: str = Field(
+        description='"watcher" (file events, `workspace.notify_changes`) or '
+        '"reconcile" (a comparison of the whole tree with the stored state)'
+    )
+    changes: list[FileChange]
+
+
+class ProgressParams(NotificationParams):
+    token: str = Field(description="Identifies one piece of work; its notifications share it")
+    title: str
+    done: int
+    total: int | None = Field(description="None when the amount of work is not known")
+
+
+class OverflowParams(NotificationParams):
+    clock: int = Field(description="Resync from this clock (`workspace.changes {since}`)")
+    dropped: int = Field(description="How many notifications were dropped")
+
+
+@hookimpl
+def aegisd_notifications() -> list[Notification]:
+    """What the core pushes: file changes, progress, and the overflow notice."""
+    return [
+        Notification("files.changed", FilesChangedParams,
+                     "A settled batch of file changes in a workspace",
+                     examples=(Example({"workspace": "3f2a9c1e0b7d", "clock": 42, "source": "watcher",
+                                        "changes": [{"path": "shop/cart.py", "kind": "modified"}]}),)),
+        Notification("progress", ProgressParams,
+                     "Progress of long work: to the caller of the method doing it, and to "
+                     "subscribers of `progress`",
+                     examples=(Example({"token": "lint.run-7", "title": "ruff", "done": 3,
+                                        "total": 12}),)),
+        Notification(OVERFLOW, OverflowParams,
+                     "Sent instead of the oldest notifications a slow subscriber's full queue "
+                     "dropped (always sent, whatever the subscription)",
+                     examples=(Example({"clock": 42, "dropped": 120}),)),
     ]  # fmt: skip

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from aegisd import hookimpl
+from aegisd.builtin.examples import EXAMPLES
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import Unavailable
 from aegisd.rpc.registry import (
@@ -16,8 +17,13 @@ from aegisd.rpc.registry import (
     Result,
     RpcMethod,
     WorkspaceParams,
+    with_examples,
 )
+from aegisd.rpc.schemas import late_bound
 from aegisd.workspace import UnusablePath
+
+#: the settings object's schema: the core keys plus every loaded plugin's section
+SETTINGS_SCHEMA = late_bound("WorkspaceSettings")
 
 
 class WorkspaceInfo(Result):
@@ -117,7 +123,9 @@ async def trust_workspace(params: TrustParams, ctx: RpcContext) -> TrustResult:
 
 
 class GetSettingsResult(FreshResult):
-    settings: dict[str, Any]
+    settings: dict[str, Any] = Field(
+        description="Every setting's effective value.", json_schema_extra=SETTINGS_SCHEMA
+    )
 
 
 async def get_settings(params: WorkspaceParams, ctx: RpcContext) -> GetSettingsResult:
@@ -127,13 +135,16 @@ async def get_settings(params: WorkspaceParams, ctx: RpcContext) -> GetSettingsR
 
 class UpdateSettingsParams(WorkspaceParams):
     settings: dict[str, Any] = Field(
-        description="A partial settings object; nested sections are merged, lists replaced."
+        description="A partial settings object; nested sections are merged, lists replaced.",
+        json_schema_extra=SETTINGS_SCHEMA,
     )
 
 
 class UpdateSettingsResult(FreshResult):
     updated: list[str] = Field(description="Dotted keys whose effective value changed.")
-    settings: dict[str, Any]
+    settings: dict[str, Any] = Field(
+        description="Every setting's effective value.", json_schema_extra=SETTINGS_SCHEMA
+    )
 
 
 async def update_settings(params: UpdateSettingsParams, ctx: RpcContext) -> UpdateSettingsResult:
@@ -235,7 +246,7 @@ async def notify_changes(params: NotifyChangesParams, ctx: RpcContext) -> Notify
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """Workspace lifecycle and per-workspace settings."""
     not_found = ("NOT_FOUND",)
-    return [
+    return with_examples([
         RpcMethod("workspace.open", OpenWorkspaceParams, open_workspace,
                   summary="Open a directory as a workspace (idempotent)", errors=("INVALID_PATH",),
                   cost="write", after_plugins=True),
@@ -258,4 +269,4 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
         RpcMethod("workspace.notify_changes", NotifyChangesParams, notify_changes,
                   summary="Report files you just wrote so they are processed at once",
                   errors=("INVALID_PATH", "NOT_FOUND"), cost="write"),
-    ]  # fmt: skip
+    ], EXAMPLES)  # fmt: skip

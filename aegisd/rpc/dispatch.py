@@ -35,7 +35,12 @@ from aegisd.rpc.errors import (
     RpcError,
     error_object,
 )
-from aegisd.rpc.registry import FreshResult, RegisteredMethod, WorkspaceParams
+from aegisd.rpc.registry import (
+    FreshResult,
+    RegisteredMethod,
+    WorkspaceParams,
+    positional_names,
+)
 from aegisd.settings import validation_errors
 from aegisd.threads import note_interactive
 
@@ -165,7 +170,10 @@ class Dispatcher:
         will not wait for roots or plugins either: a wait inline would stall its connection)."""
         if type(payload) is not dict or self.opening is not None or self.loading is not None:
             return False
-        method = self.daemon.registry.get(payload.get("method"))  # type: ignore[arg-type]
+        name = payload.get("method")
+        if type(name) is not str:  # a list or object is unhashable: `answer` refuses it
+            return False
+        method = self.daemon.registry.get(name)
         return method is not None and method.spec.instant
 
     async def handle_payload(self, payload: Any, caller: Caller) -> str | None:
@@ -325,7 +333,7 @@ def _validate(model: type[BaseModel], raw: Any) -> Any:
             return shared
         raw = {}
     elif isinstance(raw, list):
-        names = list(model.model_fields)
+        names = positional_names(model)
         if len(raw) > len(names):
             raise InvalidParams(
                 f"too many positional params: {len(raw)} given, at most {len(names)}",

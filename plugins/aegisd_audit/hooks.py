@@ -8,11 +8,11 @@ from loguru import logger
 
 from aegisd import hookimpl
 from aegisd.daemon import Daemon
-from aegisd.rpc.registry import RpcMethod
+from aegisd.rpc.registry import Notification, RpcMethod, with_examples
 from aegisd.settings import SettingsSection
 from aegisd.store.migrations import Migration
 from aegisd.workspace import ChangeBatch, Workspace
-from aegisd_audit import replay, rpc, service, store
+from aegisd_audit import examples, notifications, replay, rpc, service, store
 from aegisd_audit.settings import AuditSettings
 
 
@@ -31,7 +31,13 @@ def aegisd_settings_sections() -> list[SettingsSection]:
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """`audit.*` methods."""
-    return rpc.methods()
+    return with_examples(rpc.methods(), examples.EXAMPLES)
+
+
+@hookimpl
+def aegisd_notifications() -> list[Notification]:
+    """`audit.event`."""
+    return notifications.notifications()
 
 
 @hookimpl

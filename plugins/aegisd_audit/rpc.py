@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field, field_validator
 from aegisd.daemon import Daemon
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.registry import Params, Result, RpcMethod
+from aegisd.rpc.schemas import FREE_FORM
 from aegisd.threads import interactive
 from aegisd_audit import lintlink, rundiff, service, store
 from aegisd_audit.events import Actor, Phase, Status
@@ -80,7 +81,12 @@ class LogEventParams(Params):
     phase: Phase | None = None
     status: Status = "ok"
     ref: str | None = Field(None, max_length=TITLE_MAX_CHARS, description="e.g. a tool call id")
-    payload: dict[str, Any] | None = Field(None, description="Capped at 64 KiB (then `truncated`)")
+    payload: dict[str, Any] | None = Field(
+        None,
+        description="Any JSON object the client keeps with the event (redacted); capped at "
+        "64 KiB (then `truncated`)",
+        json_schema_extra=FREE_FORM,
+    )
     at: AwareDatetime | None = Field(None, description="When it happened (default: now)")
 
 
@@ -94,7 +100,10 @@ class EventOut(Result):
     phase: str | None
     status: str
     ref: str | None
-    payload: dict[str, Any] | None
+    payload: dict[str, Any] | None = Field(
+        description="The JSON object given to audit.log_event (redacted)",
+        json_schema_extra=FREE_FORM,
+    )
     truncated: bool = Field(description="True when detail or payload was cut to its cap")
     created_at: str
 

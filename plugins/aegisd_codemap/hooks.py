@@ -6,11 +6,11 @@ from collections.abc import Awaitable
 
 from aegisd import hookimpl
 from aegisd.daemon import Daemon
-from aegisd.rpc.registry import RpcMethod
+from aegisd.rpc.registry import Notification, RpcMethod, with_examples
 from aegisd.settings import SettingsSection
 from aegisd.store.migrations import Migration
 from aegisd.workspace import ChangeBatch, Workspace
-from aegisd_codemap import graphs, rpc, service, store
+from aegisd_codemap import examples, graphs, notifications, rpc, service, store
 from aegisd_codemap.settings import CodemapSettings
 
 
@@ -29,7 +29,13 @@ def aegisd_settings_sections() -> list[SettingsSection]:
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """`index.*` and `graph.*` methods."""
-    return rpc.methods() + graphs.methods()
+    return with_examples(rpc.methods() + graphs.methods(), examples.EXAMPLES)
+
+
+@hookimpl
+def aegisd_notifications() -> list[Notification]:
+    """`index.updated`."""
+    return notifications.notifications()
 
 
 @hookimpl

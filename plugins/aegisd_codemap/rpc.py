@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import Any
+from typing import Literal, NotRequired
 
 from pydantic import Field, model_validator
+from typing_extensions import TypedDict  # pydantic needs this one before 3.12
 
 from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
@@ -178,6 +179,12 @@ class FileError(Result):
     column: int
 
 
+class FileMetrics(Result):
+    symbols: int = Field(description="Definitions in the file (nested ones included)")
+    max_complexity: int = Field(description="The highest McCabe complexity of its functions")
+    imports: int
+
+
 class FileResult(FreshResult):
     path: str
     language: str | None
@@ -188,7 +195,7 @@ class FileResult(FreshResult):
     )
     errors: list[FileError]
     outline: list[OutlineNode]
-    metrics: dict[str, Any]
+    metrics: FileMetrics
 
 
 def _outline(symbols: list[Symbol]) -> list[OutlineNode]:
@@ -225,11 +232,11 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
         stale=rel in index.stale,
         errors=[FileError(message=e.message, line=e.line, column=e.column) for e in extract.errors],
         outline=_outline(extract.symbols),
-        metrics={
-            "symbols": len(extract.symbols),
-            "max_complexity": max(complexities, default=0),
-            "imports": len(extract.imports),
-        },
+        metrics=FileMetrics(
+            symbols=len(extract.symbols),
+            max_complexity=max(complexities, default=0),
+            imports=len(extract.imports),
+        ),
     )
 
 
@@ -302,9 +309,23 @@ class TreeParams(WorkspaceParams):
     depth: int | None = Field(None, ge=1, le=64)
 
 
+class TreeNode(TypedDict):
+    """A directory (with `files` and `children`) or a file (with what the index knows)."""
+
+    name: str
+    path: str
+    type: Literal["dir", "file"]
+    symbols: int
+    files: NotRequired[int]
+    children: NotRequired[list[TreeNode]]
+    language: NotRequired[str | None]
+    errors: NotRequired[int]
+    git: NotRequired[str | None]
+
+
 class TreeResult(FreshResult):
-    root: dict[str, Any]
-    git: bool
+    root: TreeNode
+    git: bool = Field(description="True in a git repository: file nodes then carry `git`")
 
 
 async def tree(params: TreeParams, ctx: RpcContext) -> TreeResult:

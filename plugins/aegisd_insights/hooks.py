@@ -12,11 +12,11 @@ from typing import Any
 
 from aegisd import hookimpl
 from aegisd.daemon import Daemon
-from aegisd.rpc.registry import RpcMethod
+from aegisd.rpc.registry import Notification, RpcMethod, with_examples
 from aegisd.settings import SettingsSection
 from aegisd.store.migrations import Migration
 from aegisd.workspace import ChangeBatch, Workspace
-from aegisd_insights import follow, rpc, service, store
+from aegisd_insights import examples, follow, notifications, rpc, service, store
 from aegisd_insights.settings import InsightsSettings
 
 
@@ -35,7 +35,13 @@ def aegisd_settings_sections() -> list[SettingsSection]:
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """`insights.list`, `insights.stage`, `insights.ollama_status`, `insights.generate`."""
-    return rpc.methods()
+    return with_examples(rpc.methods(), examples.EXAMPLES)
+
+
+@hookimpl
+def aegisd_notifications() -> list[Notification]:
+    """`insights.updated`."""
+    return notifications.notifications()
 
 
 @hookimpl

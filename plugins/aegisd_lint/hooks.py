@@ -12,11 +12,11 @@ from functools import partial
 
 from aegisd import hookimpl
 from aegisd.daemon import Daemon
-from aegisd.rpc.registry import RpcMethod
+from aegisd.rpc.registry import Notification, RpcMethod, with_examples
 from aegisd.settings import SettingsSection
 from aegisd.store.migrations import Migration
 from aegisd.workspace import ChangeBatch, Workspace
-from aegisd_lint import hookspecs, model, rpc, service, store
+from aegisd_lint import examples, hookspecs, model, notifications, rpc, service, store
 from aegisd_lint.settings import LintSettings
 
 AEGISD_HOOKSPECS = hookspecs
@@ -37,7 +37,13 @@ def aegisd_settings_sections() -> list[SettingsSection]:
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """`lint.tools`, `lint.run`, `lint.report`, `lint.history`."""
-    return rpc.methods()
+    return with_examples(rpc.methods(), examples.EXAMPLES)
+
+
+@hookimpl
+def aegisd_notifications() -> list[Notification]:
+    """`lint.updated`."""
+    return notifications.notifications()
 
 
 @hookimpl

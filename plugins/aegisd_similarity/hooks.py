@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aegisd import hookimpl
 from aegisd.daemon import Daemon
-from aegisd.rpc.registry import RpcMethod
+from aegisd.rpc.registry import RpcMethod, with_examples
 from aegisd.settings import SettingsSection
 from aegisd.store.migrations import Migration
 from aegisd.workspace import ChangeBatch, Workspace
-from aegisd_similarity import rpc, service, store
+from aegisd_similarity import examples, rpc, service, store
 from aegisd_similarity.settings import SimilaritySettings
 
 
@@ -27,7 +27,7 @@ def aegisd_settings_sections() -> list[SettingsSection]:
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """`similarity.report`, `similarity.check` and `similarity.status`."""
-    return rpc.methods()
+    return with_examples(rpc.methods(), examples.EXAMPLES)
 
 
 @hookimpl

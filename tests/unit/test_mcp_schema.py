@@ -100,7 +100,7 @@ def test_tools_light_up_with_their_methods() -> None:
     assert [t.name for t in tools] == ["search_symbols", "import_cycles", "lint"]
     # lint's own `run` flag needs lint.run; import_cycles exposes only workspace and path.
     assert "run" not in tools[2].schema["properties"]
-    assert list(tools[1].schema["properties"]) == ["workspace", "path"]
+    assert list(tools[1].schema["properties"]) == ["path", "workspace"]  # required first
     with_run = available_tools(discover("lint.report", "lint.run"))[0]
     assert with_run.schema["properties"]["run"]["type"] == "boolean"
     workspace = tools[0].schema["properties"]["workspace"]["description"]

@@ -1,0 +1,48 @@
+"""Examples of the code map's methods for the API document (run against a small workspace by
+`tests/e2e/test_api_examples.py`)."""
+
+from __future__ import annotations
+
+from aegisd.rpc.registry import Example
+
+EXAMPLES: dict[str, tuple[Example, ...]] = {
+    "index.status": (Example({}),),
+    "index.tree": (Example({"depth": 2}, summary="The root's files and directories, two levels"),),
+    "index.file": (Example({"path": "shop/cart.py"}, summary="Outline, errors and metrics"),),
+    "index.search": (
+        Example(
+            {"query": "apply_disc", "limit": 5},
+            summary="Definitions whose name matches, best first",
+            result={
+                "clock": 42,
+                "pending": False,
+                "hits": [
+                    {
+                        "name": "apply_discount",
+                        "qualname": "apply_discount",
+                        "kind": "function",
+                        "path": "shop/pricing.py",
+                        "line": 4,
+                        "end_line": 8,
+                        "score": 0.8,
+                        "match": "prefix",
+                        "signature": "(amount: float, percent: float) -> float",
+                    }
+                ],
+            },
+        ),
+        Example({"query": "Cart", "kind": "class"}, name="by kind"),
+    ),
+    "index.preview": (
+        Example(
+            {"path": "shop/pricing.py", "start_line": 4, "end_line": 5},
+            summary="Lines 4-5 of a file",
+        ),
+    ),
+    "index.rebuild": (Example({}, summary="Parse every file again"),),
+    "graph.imports": (Example({}, summary="Every import edge and cycle"),),
+    "graph.dependents": (
+        Example({"path": "shop/pricing.py", "transitive": True}, summary="Who imports it"),
+    ),
+    "graph.classes": (Example({}),),
+}

@@ -1,0 +1,76 @@
+"""Every example in the API document is a real call: run against a live daemon serving a small
+workspace (`tests/fixtures/core/shop`), each answers with a result that fits the method's
+documented result schema, and each example's documented result fits it too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pytest_aiohttp import AiohttpServer
+from wsclient import WsClient
+
+from tests.conftest import start_daemon
+from tests.e2e.apidoc_support import (
+    copy_shop,
+    example_params,
+    schema_errors,
+    substitute,
+    wait_until_ready,
+)
+from tests.plugins.insights.fake_ollama import FakeOllama
+
+#: run first, in this order: later examples use the run they create, the subscription, ...
+FIRST = ("workspace.open", "settings.update", "events.subscribe", "events.unsubscribe",
+         "audit.start_run", "audit.log_event")  # fmt: skip
+#: run last, in this order: they end what the others use
+LAST = ("audit.end_run", "index.rebuild", "workspace.close", "daemon.shutdown")
+
+
+def run_order(names: list[str]) -> list[str]:
+    middle = sorted(n for n in names if n not in FIRST and n not in LAST)
+    return [n for n in FIRST if n in names] + middle + [n for n in LAST if n in names]
+
+
+async def test_every_example_runs_and_fits_its_schema(
+    tmp_path: Path, aiohttp_server: AiohttpServer
+) -> None:
+    ollama = await aiohttp_server(FakeOllama().app(), host="127.0.0.1")
+    root = copy_shop(tmp_path)
+    env = {
+        "OLLAMA_HOST": str(ollama.make_url("")).rstrip("/"),
+        "AEGISD_RATE_LIMITS__ENABLED": "false",
+    }
+    d = start_daemon(tmp_path, "--root", str(root), env=env)
+    try:
+        wait_until_ready(d)
+        doc = d.call("rpc.discover")
+        by_name = {m["name"]: m for m in doc["methods"]}
+        problems: list[str] = []
+        ran = 0
+        async with WsClient(d.socket, client="examples") as ws:
+            for name in run_order(list(by_name)):
+                method = by_name[name]
+                result_schema = method["result"]["schema"]
+                if not method.get("examples"):
+                    problems.append(f"{name}: no example")
+                for example in method.get("examples", []):
+                    label = f"{name} [{example['name']}]"
+                    documented = example.get("result", {}).get("value")
+                    if documented is not None:
+                        for error in schema_errors(doc, result_schema, documented, strict=True):
+                            problems.append(f"{label}: documented result: {error}")
+                    params = substitute({p["name"]: p["value"] for p in example["params"]}, root)
+                    try:
+                        result: Any = await ws.call(name, params)
+                    except RuntimeError as exc:
+                        problems.append(f"{label}: answered an error: {exc}")
+                        continue
+                    ran += 1
+                    for error in schema_errors(doc, result_schema, result):
+                        problems.append(f"{label}: result: {error}")
+        assert not problems, "\n".join(problems)
+        assert ran >= len(by_name)
+        assert example_params(by_name["index.file"], root) == {"path": "shop/cart.py"}
+    finally:
+        d.stop()
