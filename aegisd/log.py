@@ -2,6 +2,12 @@
 
 Modules just `from loguru import logger`. stdlib logging (aiohttp, peewee, asyncio) is routed
 into loguru so there is one stream, as text for people or as JSON lines for machines.
+
+Log lines carry what clients send (method names, client names, request ids, paths, exception
+messages quoting them). In the text format every line is one record: control characters in it
+are escaped (`escape_control`, also used by the access log) and a traceback's lines are
+indented, so no client can start a line that looks like a record of its own. JSON lines are
+escaped by JSON itself.
 """
 
 from __future__ import annotations
@@ -31,15 +37,48 @@ class _InterceptHandler(logging.Handler):
         )
 
 
+TRACEBACK_INDENT = "    "
+
+
+def escape_control(text: str) -> str:
+    """`text` with control characters (and anything else unprintable: line and paragraph
+    separators, lone surrogates) as Python escapes, so it stays on its one log line."""
+    if text.isprintable():
+        return text  # the usual case, checked in C
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if ch in "\n\r\t":
+        return repr(ch)[1:-1]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def _text_format(record: Record) -> str:
-    # Placeholders, not values: loguru caches the parsed format by this string.
+    # Placeholders, not values: loguru caches the parsed format by this string. No
+    # {exception}: `_text_sink` writes the traceback itself, indented.
     extra = " ".join(f"{key}={{extra[{key}]}}" for key in record["extra"])
     tail = f" | {extra}" if extra else ""
-    return (
-        "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {name}:{line} | {message}"
-        + tail
-        + "\n{exception}"
-    )
+    return "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {name}:{line} | {message}" + tail + "\n"
+
+
+def _text_sink(stream: TextIO) -> Any:
+    def sink(message: Message) -> None:
+        line = escape_control(str(message).rstrip("\n"))
+        parts = [line, "\n"]
+        exception = message.record["exception"]
+        if exception is not None:
+            exc_type, exc_value, exc_tb = exception
+            text = "".join(traceback.format_exception(exc_type, exc_value, exc_tb))
+            for tb_line in text.splitlines():
+                parts += [TRACEBACK_INDENT, escape_control(tb_line), "\n"]
+        stream.write("".join(parts))
+        stream.flush()
+
+    return sink
 
 
 def _json_sink(stream: TextIO) -> Any:
@@ -71,6 +110,8 @@ def configure_logging(
     if log_format == "json":
         logger.add(_json_sink(out), level=level, backtrace=False, diagnose=False)
     else:
-        logger.add(out, level=level, format=_text_format, backtrace=False, diagnose=False)
+        logger.add(
+            _text_sink(out), level=level, format=_text_format, backtrace=False, diagnose=False
+        )
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.WARNING, force=True)
     logging.getLogger("aiohttp.access").disabled = True

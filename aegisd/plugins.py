@@ -13,7 +13,6 @@ import contextlib
 import difflib
 import importlib
 import inspect
-import traceback
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -179,8 +178,8 @@ class PluginHost:
         self.blocked_count += 1
         record.status = "blocked"
         record.error = reason
-        detail = "".join(traceback.format_exception(exc)) if exc is not None else ""
-        logger.error("plugin {} blocked: {}\n{}", record.name, reason, detail)
+        # The traceback goes with the record (the sink writes it, one indented line each).
+        logger.opt(exception=exc).error("plugin {} blocked: {}", record.name, reason)
 
     def call_each(
         self,

@@ -46,6 +46,14 @@ async def explode(params: Params, ctx: RpcContext) -> SleepResult:
     raise RuntimeError("secret internal detail")
 
 
+class FailParams(Params):
+    text: str
+
+
+async def fail(params: FailParams, ctx: RpcContext) -> SleepResult:
+    raise ValueError(f"cannot handle {params.text}")
+
+
 class StepsParams(Params):
     steps: int = Field(ge=1, le=100)
 
@@ -91,6 +99,7 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
     return [
         RpcMethod("test.sleep", SleepParams, sleep, summary="Sleep, then answer"),
         RpcMethod("test.explode", Params, explode, summary="Raise an unexpected error"),
+        RpcMethod("test.fail", FailParams, fail, summary="Raise an error quoting the params"),
         RpcMethod("test.concurrency", Params, concurrency, summary="Most sleeps seen at once"),
         RpcMethod("test.steps", StepsParams, steps, summary="Report progress step by step"),
         RpcMethod("test.store_pages", StorePagesParams, store_pages, summary="Cap the database"),
