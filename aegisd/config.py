@@ -51,6 +51,8 @@ class Bucket(Section):
 class RateLimitsConfig(Section):
     enabled: bool = True
     exempt_clients: list[str] = Field(default_factory=list)
+    #: buckets kept before idle (full) ones are forgotten, least recently used first
+    max_buckets: int = Field(10_000, ge=1)
     read: Bucket = Field(default_factory=lambda: Bucket(rate=500, burst=1000))
     write: Bucket = Field(default_factory=lambda: Bucket(rate=50, burst=100))
     heavy: Bucket = Field(default_factory=lambda: Bucket(rate=0.5, burst=3))

@@ -11,6 +11,7 @@ from aegisd.rpc.errors import InternalError
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
     from aegisd.events import Subscriber
+    from aegisd.limits import Bucket
     from aegisd.workspace import Workspace
 
 _tokens = itertools.count(1)
@@ -18,12 +19,15 @@ _tokens = itertools.count(1)
 
 @dataclass(slots=True)
 class Caller:
-    """Who sent a request, over which transport."""
+    """Who sent a request, over which transport; the rate limiter notes on it the bucket the
+    request drew from (a batch: its most constrained one) and when a refused one may retry."""
 
     client: str
     transport: str  # "unix", "tcp" or "ws"
     request_id: str
     subscriber: Subscriber | None = None
+    limit: Bucket | None = None
+    retry_after_ms: int = 0
 
 
 @dataclass(slots=True)

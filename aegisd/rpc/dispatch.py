@@ -222,7 +222,7 @@ class Dispatcher:
                         note_interactive(started)
                     if self.opening is not None and not spec.while_opening:
                         await self.opening.wait()
-                    daemon.limits.check(caller.client, spec.cost)
+                    daemon.limits.check(caller.client, spec.cost, caller)
                     if surrogates.LONE in message:
                         _refuse_lone_surrogates(spec.params, raw)
                     # The usual request's steps inline (a call each costs as much as the step).

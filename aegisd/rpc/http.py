@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from aegisd.rpc.errors import InvalidRequest, error_object
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
+    from aegisd.limits import Bucket
     from aegisd.rpc.dispatch import Dispatcher
 
 DAEMON: web.AppKey[Daemon] = web.AppKey("daemon")
@@ -26,6 +28,7 @@ WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
 REQUEST_ID_HEADER = "X-Request-ID"
 CLIENT_HEADER = "X-Aegisd-Client"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+RATE_LIMIT, RATE_REMAINING, RATE_RESET = "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"
 
 
 _PREFIX = secrets.token_hex(4)
@@ -76,11 +79,26 @@ async def rpc_post(request: web.Request) -> web.StreamResponse:
     kind = transport(request)
     caller = Caller(request.headers.get(CLIENT_HEADER, "")[:128] or _ANONYMOUS[kind], kind, rid)
     text = await daemon.dispatcher.handle(body, caller)
+    headers = {REQUEST_ID_HEADER: rid}
+    if caller.limit is not None:
+        _add_standing(headers, caller.limit, caller.retry_after_ms, daemon.limits.clock())
     if text is None:
-        return web.Response(status=204, headers={REQUEST_ID_HEADER: rid})
+        return web.Response(status=204, headers=headers)
     # The Content-Type `text=..., content_type=...` would produce, without its argument checks.
-    headers = {hdrs.CONTENT_TYPE: JSON_CONTENT_TYPE, REQUEST_ID_HEADER: rid}
+    headers[hdrs.CONTENT_TYPE] = JSON_CONTENT_TYPE
     return web.Response(body=text.encode(), headers=headers)
+
+
+def _add_standing(headers: dict[str, str], bucket: Bucket, retry_after_ms: int, now: float) -> None:
+    """The client's standing in the bucket its request drew from (IETF httpapi-ratelimit-
+    headers): the burst, the calls left now, and the seconds until the bucket is full again;
+    `Retry-After` (seconds) when a call was refused."""
+    tokens = bucket.tokens_at(now)
+    headers[RATE_LIMIT] = bucket.limit_text
+    headers[RATE_REMAINING] = str(int(tokens))
+    headers[RATE_RESET] = str(math.ceil((bucket.burst - tokens) / bucket.rate))
+    if retry_after_ms:
+        headers[hdrs.RETRY_AFTER] = str(math.ceil(retry_after_ms / 1000))
 
 
 async def rpc_websocket(request: web.Request) -> web.StreamResponse:

@@ -167,3 +167,49 @@ async def test_a_call_that_times_out_while_queued_is_dropped(tmp_path: Path) -> 
     assert await store.run(lambda: store.db.execute_sql("SELECT 1").fetchone()) == (1,)
     assert ran == []  # dropped from the queue: it never ran late
     await store.close()
+
+
+def test_a_limited_client_stays_limited_however_many_others_come() -> None:
+    clock = FakeClock()
+    config = RateLimitsConfig.model_validate({"heavy": {"rate": 0.5, "burst": 2}})
+    limiter = RateLimiter(config, clock=clock)
+    limiter.check("victim", "heavy")
+    limiter.check("victim", "heavy")
+    with pytest.raises(RateLimited):
+        limiter.check("victim", "heavy")
+    # 10,001 other names (the table used to be cleared past 10,000, handing out a new burst).
+    for n in range(10_001):
+        limiter.check(f"other-{n}", "read")
+    with pytest.raises(RateLimited):
+        limiter.check("victim", "heavy")
+    # Once the others' buckets are full again they are forgotten, oldest first: the table
+    # stays bounded, and the victim, whose bucket is not full, is still limited.
+    clock.now += 0.01
+    for n in range(20_000):
+        limiter.check(f"later-{n}", "read")
+        clock.now += 0.000_001  # 20 ms in all: a read bucket refills in 2 ms
+    assert len(limiter) <= config.max_buckets + config.max_buckets // 4
+    with pytest.raises(RateLimited):
+        limiter.check("victim", "heavy")
+    clock.now += 2.0
+    limiter.check("victim", "heavy")  # refilled by time, not by forgetting
+
+
+def test_the_caller_learns_its_most_constrained_bucket() -> None:
+    from aegisd.rpc.context import Caller
+
+    clock = FakeClock()
+    config = RateLimitsConfig.model_validate({"heavy": {"rate": 0.5, "burst": 3}})
+    limiter = RateLimiter(config, clock=clock)
+    caller = Caller("a", "unix", "r1")
+    limiter.check("a", "read", caller)
+    assert caller.limit is not None and caller.limit.burst == 1000
+    limiter.check("a", "heavy", caller)  # 2 of 3 left: more constrained than 999 of 1000
+    limiter.check("a", "read", caller)
+    assert caller.limit.burst == 3 and caller.retry_after_ms == 0
+    limiter.check("a", "heavy")
+    limiter.check("a", "heavy")
+    refused = Caller("a", "unix", "r2")
+    with pytest.raises(RateLimited):
+        limiter.check("a", "heavy", refused)
+    assert refused.retry_after_ms == 2000 and refused.limit is not None
