@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from aegisd.connections import ConnectionGuard
 from aegisd.daemon import Daemon
 from aegisd.dashboard import dashboard
 from aegisd.metrics import CONTENT_TYPE
@@ -27,6 +28,7 @@ from aegisd.security import PeerCheck, bearer_ok
 
 PEERS: web.AppKey[PeerCheck] = web.AppKey("peers")
 TOKEN: web.AppKey[str | None] = web.AppKey("token")
+CONNECTIONS: web.AppKey[ConnectionGuard] = web.AppKey("connections")
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -59,12 +61,16 @@ def is_local_request(request: web.Request) -> bool:
 def _refuse(request: web.Request, status: int, message: str) -> web.Response:
     rid = request_id(request)
     error = error_object(InvalidRequest(message), None, rid)
-    return web.Response(
+    response = web.Response(
         status=status,
         text=json.dumps({"jsonrpc": "2.0", "error": error, "id": None}),
         content_type="application/json",
         headers={REQUEST_ID_HEADER: rid},
     )
+    # No second try on this connection: a refused peer cannot keep it open for free.
+    response.force_close()
+    request.app[CONNECTIONS].refused_request(message)
+    return response
 
 
 def _refusal(request: web.Request) -> web.Response | None:
@@ -79,6 +85,7 @@ def _refusal(request: web.Request) -> web.Response | None:
         given = request.headers.get("Authorization") or _query_token(request)
         if token is None or not bearer_ok(given, token):
             return _refuse(request, 401, "request refused: missing or wrong bearer token")
+        app[CONNECTIONS].authenticated(request.protocol)
     return None
 
 
@@ -89,6 +96,7 @@ def guarded(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def checked(request: web.Request) -> web.StreamResponse:
+        request.app[CONNECTIONS].request_started(request.protocol)
         refusal = _refusal(request)
         if refusal is not None:
             return refusal
@@ -127,6 +135,7 @@ def create_app(daemon: Daemon, token: str | None = None) -> web.Application:
     app[WEBSOCKETS] = set()
     app[PEERS] = PeerCheck()
     app[TOKEN] = token
+    app[CONNECTIONS] = ConnectionGuard(daemon.config.transport)
     # Every route is guarded: add new ones through `guarded` too.
     app.router.add_post("/rpc", guarded(rpc_post))
     app.router.add_get("/rpc/ws", guarded(rpc_websocket))

@@ -61,6 +61,17 @@ class RateLimitsConfig(Section):
 class TransportConfig(Section):
     max_websockets: int = Field(64, ge=1)
     max_in_flight_per_connection: int = Field(32, ge=1)
+    #: open connections of any kind (lowered to what the descriptor limit leaves room for)
+    max_connections: int = Field(512, ge=1)
+    #: TCP connections not (yet) showing the bearer token
+    max_unauthenticated: int = Field(32, ge=1)
+    #: a connection's first request head must arrive within this (seconds)
+    header_timeout_s: float = Field(10.0, gt=0)
+    #: a request body must arrive within this once its head has (seconds)
+    body_timeout_s: float = Field(30.0, gt=0)
+    #: an idle keep-alive connection, or one sending its next request head, is closed after
+    #: this (seconds)
+    keepalive_timeout_s: float = Field(60.0, gt=0)
 
 
 class PluginsConfig(Section):

@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import traceback
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
@@ -24,16 +26,71 @@ if TYPE_CHECKING:
     from loguru import Message, Record
 
 
+class LogThrottle:
+    """Which of many similar log lines to write: the first of each kind, then at most one per
+    `every_s`, each saying how many were dropped before it. Lines a peer can provoke at will
+    (refused connections, malformed requests) go through one, so a flood cannot fill the disk."""
+
+    MAX_KINDS = 1000
+
+    def __init__(self, every_s: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        self.every_s = every_s
+        self._clock = clock
+        self._kinds: dict[Hashable, list[float]] = {}  # kind -> [window start, dropped]
+
+    def allow(self, kind: Hashable) -> int | None:
+        """None to drop this line; else how many of its kind were dropped since the last."""
+        now = self._clock()
+        entry = self._kinds.get(kind)
+        if entry is None:
+            if len(self._kinds) >= self.MAX_KINDS:
+                self._kinds.clear()  # at worst a few lines more
+            self._kinds[kind] = [now, 0]
+            return 0
+        if now - entry[0] >= self.every_s:
+            dropped = int(entry[1])
+            entry[0], entry[1] = now, 0
+            return dropped
+        entry[1] += 1
+        return None
+
+    def drain(self, kind: Hashable) -> int:
+        """How many of `kind` were dropped since the last line; the count starts again."""
+        entry = self._kinds.get(kind)
+        if entry is None:
+            return 0
+        dropped = int(entry[1])
+        entry[0], entry[1] = self._clock(), 0
+        return dropped
+
+
+#: stdlib loggers a peer can make talk (a malformed request, a connection reset, descriptors
+#: running out): their warnings and errors are throttled per message
+NETWORK_LOGGERS = ("asyncio", "aiohttp")
+
+
 class _InterceptHandler(logging.Handler):
     """Send stdlib log records to loguru, keeping level and origin."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.throttle = LogThrottle()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
+        message = record.getMessage()
+        if record.name.startswith(NETWORK_LOGGERS) and record.levelno >= logging.WARNING:
+            kind = (record.name, str(record.msg).split("\n", 1)[0][:100])
+            dropped = self.throttle.allow(kind)
+            if dropped is None:
+                return
+            if dropped:
+                message += f" ({dropped} like it dropped before this)"
         logger.opt(exception=record.exc_info, depth=6).bind(logger_name=record.name).log(
-            level, record.getMessage()
+            level, message
         )
 
 

@@ -15,8 +15,9 @@ from aiohttp import web
 from loguru import logger
 
 from aegisd import systemd
-from aegisd.app import create_app
+from aegisd.app import CONNECTIONS, create_app
 from aegisd.config import DaemonConfig
+from aegisd.connections import GuardedRunner
 from aegisd.daemon import Daemon, StartupError
 from aegisd.dirs import (
     LOCK_FILE,
@@ -113,7 +114,7 @@ async def serve(config: DaemonConfig) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
-    runner: web.AppRunner | None = None
+    runner: GuardedRunner | None = None
     collector = CollectorPolicy(lambda: (daemon.dispatcher.started, daemon.dispatcher.in_flight))
     sweeps: asyncio.Task[None] | None = None
     deferred: asyncio.Task[None] | None = None
@@ -123,12 +124,17 @@ async def serve(config: DaemonConfig) -> int:
         except (StoreOpenError, StartupError) as exc:
             raise ServeError(str(exc)) from None
         token = load_or_create_token(config.data_path) if config.tcp else None
-        runner = web.AppRunner(
-            create_app(daemon, token),
+        app = create_app(daemon, token)
+        guard = app[CONNECTIONS]
+        guard.fit_descriptor_limit()
+        runner = GuardedRunner(
+            app,
+            guard,
             handle_signals=False,
             # The rest of shutdown_timeout_s closes workspaces, plugins and the store.
             shutdown_timeout=config.shutdown_timeout_s * DRAIN_SHARE,
             access_log=None,
+            keepalive_timeout=config.transport.keepalive_timeout_s,
         )
         await runner.setup()
         collector.install()

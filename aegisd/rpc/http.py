@@ -65,6 +65,16 @@ def _too_large(rid: str, limit: int) -> web.Response:
     return response
 
 
+def _refused_slow_body(rid: str, seconds: float) -> web.Response:
+    error = error_object(InvalidRequest(f"request body not received in {seconds} s"), None, rid)
+    body = json.dumps({"jsonrpc": "2.0", "error": error, "id": None})
+    response = web.Response(
+        status=408, text=body, content_type="application/json", headers={REQUEST_ID_HEADER: rid}
+    )
+    response.force_close()
+    return response
+
+
 async def rpc_post(request: web.Request) -> web.StreamResponse:
     daemon = request.app[DAEMON]
     rid = request_id(request)
@@ -73,9 +83,15 @@ async def rpc_post(request: web.Request) -> web.StreamResponse:
     if length is not None and length > limit:
         return _too_large(rid, limit)
     try:
-        body = await request.read()  # bounded by the app's client_max_size (the same limit)
+        if request.content.is_eof():  # the usual small request came whole with its head
+            body = await request.read()  # bounded by the app's client_max_size (same limit)
+        else:
+            async with asyncio.timeout(daemon.config.transport.body_timeout_s):
+                body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _too_large(rid, limit)
+    except TimeoutError:
+        return _refused_slow_body(rid, daemon.config.transport.body_timeout_s)
     kind = transport(request)
     caller = Caller(request.headers.get(CLIENT_HEADER, "")[:128] or _ANONYMOUS[kind], kind, rid)
     text = await daemon.dispatcher.handle(body, caller)
