@@ -16,13 +16,27 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn, cast
 
-EXIT_OK, EXIT_ERROR, EXIT_UNAVAILABLE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_UNAVAILABLE, EXIT_USAGE = 0, 1, 2, 64
+EXIT_CODES = """exit codes:
+  0   done
+  1   the daemon answered with an error (printed to stderr as JSON)
+  2   no daemon answers on the socket (or, for serve, an invalid configuration)
+  64  usage error: bad arguments, or PARAMS_JSON is not JSON"""
+START_HINT = "start one with `aegisd serve`, or `aegisd install-service` for a systemd user unit"
 #: built-in modules contributing subcommands (`aegisd_cli_commands`), by dotted path
 CLI_PLUGINS: tuple[str, ...] = ("aegisd_audit.commands",)
 CLI_ENTRY_POINT_GROUP = "aegisd.cli"
 Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 64 (EX_USAGE), apart from 2, which says no daemon answers."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _add_socket(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +49,18 @@ def build_parser(
     """The core's commands, then the plugins' (`plugins`: modules or objects implementing
     `aegisd_cli_commands`; default: `CLI_PLUGINS`, and the `aegisd.cli` entry points when
     `argv` names no command known by then)."""
-    parser = argparse.ArgumentParser(prog="aegisd", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="aegisd",
+        description=__doc__.splitlines()[0],
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command")
+    # Every subcommand's parser is a _Parser (exit 64 on usage errors); plugins see the base type.
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", parser_class=_Parser),
+    )
     _core_commands(sub)
     if plugins is None:
         _add_commands(sub, [_imported(name) for name in CLI_PLUGINS])
@@ -51,7 +74,10 @@ def build_parser(
 def _core_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="run the daemon in the foreground")
     serve.add_argument(
-        "--root", action="append", default=[], help="open DIR as a workspace, and trust it"
+        "--root",
+        action="append",
+        default=[],
+        help="open DIR (relative to the current directory) as a trusted workspace; repeatable",
     )
     _add_socket(serve)
     serve.add_argument("--data-dir", help="state directory (database, spool, token)")
@@ -60,11 +86,41 @@ def _core_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     serve.add_argument("--log-format", choices=["text", "json"])
     serve.add_argument("--log-level")
 
-    call = sub.add_parser("call", help="call a JSON-RPC method and print its result")
+    call = sub.add_parser(
+        "call",
+        help="call a JSON-RPC method and print its result",
+        description="Call METHOD and print its result as JSON. A mistyped METHOD gets the "
+        "closest names; relative directories in `root` (workspace.open) and `workspace` are "
+        "taken from the current directory. The methods: docs/api.md, or `aegisd call "
+        "rpc.discover --fields methods`.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     call.add_argument("method")
     call.add_argument("params", nargs="?", help="params as a JSON object or array")
     _add_socket(call)
-    call.add_argument("--timeout", type=float, default=600.0)
+    call.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds to wait for the answer (default: %(default)s)",
+    )
+    call.add_argument(
+        "--fields",
+        type=lambda text: [f for f in text.split(",") if f],
+        help="print only these keys of the result, comma-separated; dotted for nested ones "
+        "(e.g. summary.status,runs)",
+    )
+    call.add_argument(
+        "--summary",
+        action="store_true",
+        help="print the result's shape: long lists and deep objects as counts",
+    )
+    call.add_argument(
+        "--full",
+        action="store_true",
+        help="print a huge result whole on a terminal too (it is summarized past 256 KiB)",
+    )
     call.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -159,7 +215,7 @@ def main(argv: Sequence[str] | None = None, plugins: Sequence[object] | None = N
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
-        return EXIT_UNAVAILABLE
+        return EXIT_USAGE
     return handler(args)
 
 
@@ -179,7 +235,8 @@ def _serve(args: argparse.Namespace) -> int:
         "tcp": args.tcp,
         "log_format": args.log_format,
         "log_level": args.log_level,
-        "roots": args.root or None,
+        # Relative to where the user runs this, as a shell user expects of a path argument.
+        "roots": [os.path.abspath(os.path.expanduser(root)) for root in args.root] or None,
     }
     try:
         config = load_config(flags, config_file=args.config)
@@ -201,6 +258,7 @@ def _client(args: argparse.Namespace, timeout: float = 30.0) -> Any:
 
 
 def _call(args: argparse.Namespace) -> int:
+    from aegisd.cli_call import absolute_dirs, render
     from aegisd.client import DaemonUnavailable, RpcCallError
 
     params = None
@@ -209,7 +267,8 @@ def _call(args: argparse.Namespace) -> int:
             params = json.loads(args.params)
         except ValueError as exc:
             print(f"aegisd: PARAMS_JSON is not valid JSON: {exc}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
+            return EXIT_USAGE
+    params = absolute_dirs(args.method, params)
     show_progress = args.progress if args.progress is not None else sys.stderr.isatty()
     try:
         if show_progress:
@@ -218,12 +277,27 @@ def _call(args: argparse.Namespace) -> int:
             result = _client(args, timeout=args.timeout).call(args.method, params)
     except RpcCallError as exc:
         print(json.dumps(exc.error, indent=2), file=sys.stderr)
+        suggestions = exc.error.get("data", {}).get("suggestions")
+        if suggestions:
+            print(f"aegisd: did you mean {' or '.join(suggestions)}?", file=sys.stderr)
         return EXIT_ERROR
     except DaemonUnavailable as exc:
-        print(f"aegisd: {exc}", file=sys.stderr)
+        _unavailable(exc)
         return EXIT_UNAVAILABLE
-    print(json.dumps(result, indent=2))
+    terminal = sys.stdout.isatty() and not args.full
+    text, note = render(result, args.fields, args.summary, terminal)
+    print(text)
+    if note:
+        print(note, file=sys.stderr)
     return EXIT_OK
+
+
+def _unavailable(exc: Exception) -> None:
+    from aegisd.client import NoDaemon
+
+    print(f"aegisd: {exc}", file=sys.stderr)
+    if isinstance(exc, NoDaemon):
+        print(f"aegisd: {START_HINT}", file=sys.stderr)
 
 
 def _call_with_progress(args: argparse.Namespace, params: Any) -> Any:
@@ -231,7 +305,7 @@ def _call_with_progress(args: argparse.Namespace, params: Any) -> Any:
 
     import aiohttp
 
-    from aegisd.client import DaemonUnavailable, RpcCallError
+    from aegisd.client import NoDaemon, RpcCallError
     from aegisd.paths import resolve_socket
     from aegisd.progress_client import call_with_progress
 
@@ -239,7 +313,7 @@ def _call_with_progress(args: argparse.Namespace, params: Any) -> Any:
     try:
         answer = asyncio.run(call_with_progress(socket, args.method, params, args.timeout))
     except (aiohttp.ClientConnectionError, ConnectionError, FileNotFoundError) as exc:
-        raise DaemonUnavailable(f"no aegisd answers on {socket}: {exc}") from exc
+        raise NoDaemon(f"no aegisd answers on {socket}: {exc}") from exc
     if "error" in answer:
         raise RpcCallError(answer["error"])
     return answer.get("result")
@@ -251,7 +325,7 @@ def _status(args: argparse.Namespace) -> int:
     try:
         status = _client(args).call("daemon.status")
     except (DaemonUnavailable, RpcCallError) as exc:
-        print(f"aegisd: {exc}", file=sys.stderr)
+        _unavailable(exc)
         return EXIT_UNAVAILABLE
     health = status["health"]
     print(f"aegisd {status['version']} (pid {status['pid']}) — {health['status']}")
@@ -281,7 +355,7 @@ def _stop(args: argparse.Namespace) -> int:
     try:
         _client(args).call("daemon.shutdown")
     except (DaemonUnavailable, RpcCallError) as exc:
-        print(f"aegisd: {exc}", file=sys.stderr)
+        _unavailable(exc)
         return EXIT_UNAVAILABLE
     print("aegisd: stopping")
     return EXIT_OK

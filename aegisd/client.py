@@ -20,6 +20,10 @@ class DaemonUnavailable(Exception):
     """No daemon answers on the socket."""
 
 
+class NoDaemon(DaemonUnavailable):
+    """Nothing listens on the socket: no daemon runs there."""
+
+
 class RpcCallError(Exception):
     """The daemon answered with a JSON-RPC error."""
 
@@ -61,7 +65,7 @@ class Client:
             response = conn.getresponse()
             return response.status, response.read()
         except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise DaemonUnavailable(f"no aegisd answers on {self.socket_path}") from exc
+            raise NoDaemon(f"no aegisd answers on {self.socket_path}") from exc
         except (ConnectionError, http.client.RemoteDisconnected, TimeoutError, OSError) as exc:
             raise DaemonUnavailable(f"aegisd on {self.socket_path} did not answer: {exc}") from exc
         finally:

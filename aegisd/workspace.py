@@ -385,7 +385,16 @@ class WorkspaceManager:
 def _checked_root(root: str | os.PathLike[str]) -> Path:
     raw = Path(root).expanduser()
     if not raw.is_absolute():
-        raise InvalidPath(f"workspace root must be an absolute path: {root}", path=str(root))
+        # The daemon's working directory is not the caller's: resolving against it would open
+        # the wrong directory. Say where it would have gone, and what to send instead.
+        here = os.getcwd()
+        raise InvalidPath(
+            f"workspace root must be an absolute path: {root!r} would be resolved against the "
+            f"daemon's working directory ({os.path.join(here, raw)}), not yours; send the "
+            "absolute path (`aegisd call` resolves relative roots against your directory)",
+            path=str(root),
+            daemon_cwd=here,
+        )
     real = Path(os.path.realpath(raw))
     if not real.exists():
         raise InvalidPath(f"workspace root does not exist: {root}", path=str(root))

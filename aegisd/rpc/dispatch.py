@@ -214,7 +214,10 @@ class Dispatcher:
             if self.loading is not None and self._waits_for_plugins(method):
                 method = await self._wait_for_plugins(name)
             if method is None:
-                outcome, text = "METHOD_NOT_FOUND", MethodNotFound(f"Method not found: {name}")
+                outcome, text = (
+                    "METHOD_NOT_FOUND",
+                    _not_found(name, daemon.registry.close_names(name)),
+                )
             else:
                 try:
                     spec = method.spec
@@ -284,6 +287,11 @@ class Dispatcher:
         """Resolve a workspace-scoped method's workspace into `ctx`; returns its clock."""
         workspace = ctx.resolved_workspace = self.daemon.workspaces.resolve(params.workspace)
         return workspace.clock
+
+
+def _not_found(name: str, suggestions: list[str]) -> MethodNotFound:
+    hint = f" (did you mean {' or '.join(suggestions)}?)" if suggestions else ""
+    return MethodNotFound(f"Method not found: {name}{hint}", suggestions=suggestions)
 
 
 def _result(method: RegisteredMethod, answer: Any, ctx: RpcContext, clock: int) -> BaseModel:

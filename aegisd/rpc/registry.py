@@ -9,6 +9,7 @@ rather than silently ignored. Workspace-scoped methods take `WorkspaceParams` an
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -269,3 +270,9 @@ class Registry:
 
     def names(self) -> list[str]:
         return sorted(self._methods)
+
+    def close_names(self, name: str, limit: int = 3) -> list[str]:
+        """Registered names like `name` (a typo's likely meaning), best first."""
+        if len(name) > 100:  # a long name is no typo, and difflib's cost grows with it
+            return []
+        return difflib.get_close_matches(name, self._methods, n=limit, cutoff=0.8)

@@ -231,7 +231,7 @@ def test_call_exit_codes(daemon: DaemonProcess, tmp_path: Path) -> None:
     assert failed.returncode == 1
     assert json.loads(failed.stderr)["data"]["code"] == "INVALID_PATH"
     bad_json = run_cli(tmp_path, "call", "workspace.open", "{nope", "--socket", sock)
-    assert bad_json.returncode == 2
+    assert bad_json.returncode == 64  # a usage error, not "no daemon"
     for args in (("call", "daemon.health"), ("status",), ("stop",)):
         gone = run_cli(tmp_path, *args, "--socket", str(tmp_path / "nobody.sock"))
         assert gone.returncode == 2, args
