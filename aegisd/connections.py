@@ -111,7 +111,7 @@ class ConnectionGuard:
     def refused_request(self, reason: str) -> None:
         """A request was refused (token, peer, Host/Origin): logged, at most once per interval."""
         self.refused += 1
-        self._log(reason, f"refused a request: {reason}")
+        self._log(reason, reason)
 
     def _expire(self, handler: Any) -> None:
         connection = self._open.get(handler)
