@@ -83,7 +83,7 @@ async def test_every_ref_resolves(rpc_client: TestClient[Any, Any]) -> None:
         assert name in doc["components"]["schemas"], ref
 
 
-async def test_plugins_declare_their_notifications(tmp_path: Path) -> None:
+async def test_hook_aegisd_notifications(tmp_path: Path) -> None:
     class Pinger:
         @hookimpl
         def aegisd_notifications(self) -> list[Notification]:
