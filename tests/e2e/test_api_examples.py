@@ -1,6 +1,7 @@
 """Every example in the API document is a real call: run against a live daemon serving a small
 workspace (`tests/fixtures/core/shop`), each answers with a result that fits the method's
-documented result schema, and each example's documented result fits it too."""
+documented result schema, and each example's documented result fits it too. Meanwhile every
+notification pushed to a subscriber fits its documented params, field for field."""
 
 from __future__ import annotations
 
@@ -27,6 +28,58 @@ FIRST = ("workspace.open", "settings.update", "events.subscribe", "events.unsubs
 LAST = ("audit.end_run", "index.rebuild", "workspace.close", "daemon.shutdown")
 
 
+TOPICS = ["files.changed", "index.updated", "lint.updated", "audit.event", "insights.updated",
+          "progress"]  # fmt: skip
+
+
+def check_notifications(observer: WsClient, doc: dict[str, Any], problems: list[str]) -> set[str]:
+    """Each notification the observer got, against its documented params (no field the
+    document does not name); returns the names seen."""
+    documented = {n["name"]: n for n in doc["x-notifications"]}
+    seen: set[str] = set()
+    while not observer.notifications.empty():
+        note = observer.notifications.get_nowait()
+        name = note["method"]
+        seen.add(name)
+        if name not in documented:
+            problems.append(f"notification {name}: not documented")
+            continue
+        params = documented[name]["params"]
+        schema = {
+            "type": "object",
+            "properties": {p["name"]: p["schema"] for p in params},
+            "required": [p["name"] for p in params if p["required"]],
+            "additionalProperties": False,
+        }
+        for error in schema_errors(doc, schema, note["params"], strict=True):
+            problems.append(f"notification {name}: {error}")
+    return seen
+
+
+async def run_examples(ws: WsClient, doc: dict[str, Any], root: Path, problems: list[str]) -> None:
+    """Each method's examples, in `run_order`; what does not fit goes to `problems`."""
+    by_name = {m["name"]: m for m in doc["methods"]}
+    for name in run_order(list(by_name)):
+        method = by_name[name]
+        result_schema = method["result"]["schema"]
+        if not method.get("examples"):
+            problems.append(f"{name}: no example")
+        for example in method.get("examples", []):
+            label = f"{name} [{example['name']}]"
+            documented = example.get("result", {}).get("value")
+            if documented is not None:
+                for error in schema_errors(doc, result_schema, documented, strict=True):
+                    problems.append(f"{label}: documented result: {error}")
+            params = substitute({p["name"]: p["value"] for p in example["params"]}, root)
+            try:
+                result: Any = await ws.call(name, params)
+            except RuntimeError as exc:
+                problems.append(f"{label}: answered an error: {exc}")
+                continue
+            for error in schema_errors(doc, result_schema, result):
+                problems.append(f"{label}: result: {error}")
+
+
 def run_order(names: list[str]) -> list[str]:
     middle = sorted(n for n in names if n not in FIRST and n not in LAST)
     return [n for n in FIRST if n in names] + middle + [n for n in LAST if n in names]
@@ -47,30 +100,20 @@ async def test_every_example_runs_and_fits_its_schema(
         doc = d.call("rpc.discover")
         by_name = {m["name"]: m for m in doc["methods"]}
         problems: list[str] = []
-        ran = 0
-        async with WsClient(d.socket, client="examples") as ws:
-            for name in run_order(list(by_name)):
-                method = by_name[name]
-                result_schema = method["result"]["schema"]
-                if not method.get("examples"):
-                    problems.append(f"{name}: no example")
-                for example in method.get("examples", []):
-                    label = f"{name} [{example['name']}]"
-                    documented = example.get("result", {}).get("value")
-                    if documented is not None:
-                        for error in schema_errors(doc, result_schema, documented, strict=True):
-                            problems.append(f"{label}: documented result: {error}")
-                    params = substitute({p["name"]: p["value"] for p in example["params"]}, root)
-                    try:
-                        result: Any = await ws.call(name, params)
-                    except RuntimeError as exc:
-                        problems.append(f"{label}: answered an error: {exc}")
-                        continue
-                    ran += 1
-                    for error in schema_errors(doc, result_schema, result):
-                        problems.append(f"{label}: result: {error}")
+        async with (
+            WsClient(d.socket, client="observer") as observer,
+            WsClient(d.socket, client="examples") as ws,
+        ):
+            await observer.call("events.subscribe", {"topics": TOPICS})
+            # An edit, so the watcher, the code map and the linters have something to tell.
+            with (root / "shop" / "pricing.py").open("a") as fh:
+                fh.write(
+                    "\n\ndef free(amount: float) -> float:\n    return apply_discount(amount, 100)\n"
+                )
+            await run_examples(ws, doc, root, problems)
+            seen = check_notifications(observer, doc, problems)
         assert not problems, "\n".join(problems)
-        assert ran >= len(by_name)
+        assert {"files.changed", "index.updated", "lint.updated", "audit.event", "progress"} <= seen
         assert example_params(by_name["index.file"], root) == {"path": "shop/cart.py"}
     finally:
         d.stop()
