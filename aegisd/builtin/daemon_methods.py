@@ -42,6 +42,10 @@ def _health_result(status: str, reasons: tuple[str, ...], version: str, pid: int
 
 
 class HealthReport(Result):
+    """`Daemon.health()`: whatever else it reports (per-part details) is passed on as is."""
+
+    model_config = ConfigDict(defer_build=True, extra="allow")
+
     status: str = Field(description='"ok" or "degraded"')
     reasons: list[str] = Field(description="Why it is degraded (blocked plugins, ...)")
 
