@@ -13,6 +13,7 @@ _WORKSPACE = {
     "pending": False,
     "degraded": None,
     "opened_at": "2026-01-05T09:58:12.034Z",
+    "trusted": False,
 }
 
 EXAMPLES: dict[str, tuple[Example, ...]] = {
@@ -28,6 +29,19 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "workspace.list": (Example({}, result={"workspaces": [_WORKSPACE]}),),
     "workspace.close": (Example({"workspace": EXAMPLE_ROOT}, result={"closed": _WORKSPACE}),),
+    "workspace.trust": (
+        Example(
+            {"workspace": EXAMPLE_ROOT, "trusted": True},
+            summary="Let tools that run the workspace's code (pytest, mypy plugins) run",
+            result={
+                "root": EXAMPLE_ROOT,
+                "trusted": True,
+                "source": "store",
+                "via": EXAMPLE_ROOT,
+                "workspaces": [{**_WORKSPACE, "trusted": True}],
+            },
+        ),
+    ),
     "workspace.changes": (
         Example(
             {"since": 40},

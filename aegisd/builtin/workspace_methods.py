@@ -90,7 +90,7 @@ async def close_workspace(params: CloseWorkspaceParams, ctx: RpcContext) -> Clos
 
 
 class TrustParams(Params):
-    workspace: str | None = Field(
+    workspace: PathText | None = Field(
         None,
         description="An open workspace (root or id; optional when one is open), or any absolute "
         "directory: the decision covers it and everything under it, open or not.",
