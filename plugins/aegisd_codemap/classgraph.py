@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.resolve import ModuleIndex
 
-_MAX_HOPS = 8  # re-export chains followed before giving up (also stops import loops)
+_MAX_HOPS = 8  # re-export chains followed before giving up
+#: (file, name) lookups one name may cost: ``*`` imports fan out at every hop, so a web of them
+#: (each file star-importing several others) would otherwise cost fan-out ** hops
+_MAX_LOOKUPS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +59,11 @@ class _Binding:
 
 
 class _Resolver:
-    def __init__(self, files: Mapping[str, FileExtract], paths: Iterable[str] | None) -> None:
+    def __init__(
+        self, files: Mapping[str, FileExtract], paths: Iterable[str] | None, package: str | None
+    ) -> None:
         self.files = files
-        self.index = ModuleIndex(files.keys() if paths is None else paths)
+        self.index = ModuleIndex(files.keys() if paths is None else paths, package)
         self.classes = {path: {c.qualname for c in f.classes} for path, f in files.items()}
         self._bindings: dict[str, tuple[dict[str, _Binding], list[_Binding]]] = {}
 
@@ -98,10 +103,16 @@ class _Resolver:
         self._bindings[path] = names, stars
         return names, stars
 
-    def resolve(self, path: str, dotted: str, hops: int = 0) -> str | None:
+    def resolve(self, path: str, dotted: str) -> str | None:
         """The class node ``dotted`` names in ``path``, or None."""
-        if hops > _MAX_HOPS or not dotted:
+        return self._resolve(path, dotted, 0, set())
+
+    def _resolve(self, path: str, dotted: str, hops: int, seen: set[tuple[str, str]]) -> str | None:
+        """``resolve``, ``hops`` re-exports deep; ``seen`` holds the lookups made for this name
+        (each is made once: import cycles end here, and the total is bounded)."""
+        if hops > _MAX_HOPS or not dotted or (path, dotted) in seen or len(seen) >= _MAX_LOOKUPS:
             return None
+        seen.add((path, dotted))
         if dotted in self.classes.get(path, ()):
             return f"{path}:{dotted}"
         head, _, rest = dotted.partition(".")
@@ -109,13 +120,15 @@ class _Resolver:
         binding = names.get(head)
         if binding is None:
             for star in stars:
-                found = self._through(star, dotted, path, hops)
+                found = self._through(star, dotted, path, hops, seen)
                 if found is not None:
                     return found
             return None
-        return self._through(binding, rest, path, hops)
+        return self._through(binding, rest, path, hops, seen)
 
-    def _through(self, binding: _Binding, rest: str, importer: str, hops: int) -> str | None:
+    def _through(
+        self, binding: _Binding, rest: str, importer: str, hops: int, seen: set[tuple[str, str]]
+    ) -> str | None:
         """Resolve ``rest`` inside what ``binding`` stands for."""
         if binding.python is not None:
             full = f"{binding.python}.{rest}" if rest else binding.python
@@ -123,7 +136,7 @@ class _Resolver:
             for end in range(len(parts) - 1, 0, -1):  # the longest module prefix holds the rest
                 module = self.index.find_module(".".join(parts[:end]), importer)
                 if module is not None:
-                    return self.resolve(module, ".".join(parts[end:]), hops + 1)
+                    return self._resolve(module, ".".join(parts[end:]), hops + 1, seen)
             return None
         if binding.file is None:
             return None
@@ -132,7 +145,7 @@ class _Resolver:
             extract = self.files.get(binding.file)
             member = (extract.default_export or "") if extract is not None else ""
         name = rest if member == "*" else (f"{member}.{rest}" if rest else member)
-        return self.resolve(binding.file, name, hops + 1)
+        return self._resolve(binding.file, name, hops + 1, seen)
 
     def external(self, path: str, dotted: str) -> str:
         """An unresolved name as its file imported it (``pkg.mod.Name``, ``react:Component``)."""
@@ -152,11 +165,14 @@ class _Resolver:
 
 
 def build_class_graph(
-    files: Mapping[str, FileExtract], paths: Iterable[str] | None = None
+    files: Mapping[str, FileExtract],
+    paths: Iterable[str] | None = None,
+    package: str | None = None,
 ) -> ClassGraph:
     """Inheritance and instantiation edges between the classes of ``files`` (per path),
-    resolved against ``paths`` (default: the same files); sorted, without duplicates."""
-    resolver = _Resolver(files, paths)
+    resolved against ``paths`` (default: the same files) and the root's package name
+    (``resolve.root_package``); sorted, without duplicates."""
+    resolver = _Resolver(files, paths, package)
     graph = ClassGraph()
     edges: set[ClassEdge] = set()
     for path, extract in files.items():

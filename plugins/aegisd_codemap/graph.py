@@ -34,14 +34,17 @@ class ImportGraph:
 
 
 def build_import_graph(
-    imports: Mapping[str, Sequence[ImportRef]], paths: Iterable[str] | None = None
+    imports: Mapping[str, Sequence[ImportRef]],
+    paths: Iterable[str] | None = None,
+    package: str | None = None,
 ) -> ImportGraph:
-    """The graph of ``imports`` (per file), resolved against ``paths`` (default: the same files).
+    """The graph of ``imports`` (per file), resolved against ``paths`` (default: the same files)
+    and the root's package name (``resolve.root_package``, used when the root is a package).
 
     Pass every workspace path as ``paths`` when some files have no extract (``.d.ts`` only
     resolved, say); files of other languages keep no edges.
     """
-    index = ModuleIndex(imports.keys() if paths is None else paths)
+    index = ModuleIndex(imports.keys() if paths is None else paths, package)
     graph = ImportGraph()
     for path, refs in imports.items():
         step_aside()  # in a bulk thread: a whole workspace's graph takes a while

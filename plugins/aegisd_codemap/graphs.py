@@ -24,21 +24,28 @@ from aegisd_codemap.model import FileExtract
 T = TypeVar("T")
 
 
-async def _cached(ctx: RpcContext, name: str, build: Callable[[dict[str, FileExtract]], T]) -> T:
+async def _cached(
+    ctx: RpcContext, name: str, build: Callable[[dict[str, FileExtract], str | None], T]
+) -> T:
     """The graph `name` for the index as it is now; built in a thread from a snapshot."""
     ws = ctx.workspace
     index = service.get(ctx.daemon).index(ws.id)
-    key = (name, index.version)
+    key = (name, index.version, index.package)
     value = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws.id, key)
     if value is None:
         snapshot = dict(index.files)
-        value = await interactive(build, snapshot)
+        value = await interactive(build, snapshot, index.package)
         ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws.id, key, value, paths=(ANY_PATH,))
     return value  # type: ignore[no-any-return]
 
 
-def _build_imports(files: dict[str, FileExtract]) -> ImportGraph:
-    return build_import_graph({path: f.imports for path, f in files.items()}, files.keys())
+def _build_imports(files: dict[str, FileExtract], package: str | None) -> ImportGraph:
+    imports = {path: f.imports for path, f in files.items()}
+    return build_import_graph(imports, files.keys(), package)
+
+
+def _build_classes(files: dict[str, FileExtract], package: str | None) -> ClassGraph:
+    return build_class_graph(files, files.keys(), package)
 
 
 async def import_graph(ctx: RpcContext) -> ImportGraph:
@@ -142,7 +149,7 @@ class ClassesResult(FreshResult):
 
 
 async def classes(params: ClassesParams, ctx: RpcContext) -> ClassesResult:
-    graph: ClassGraph = await _cached(ctx, "classes", build_class_graph)
+    graph: ClassGraph = await _cached(ctx, "classes", _build_classes)
     focus = ctx.workspace.relative(params.path) if params.path else None
 
     def touches(node_id: str) -> bool:

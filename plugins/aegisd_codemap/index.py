@@ -26,8 +26,10 @@ class IndexCounters:
 @dataclass
 class WorkspaceIndex:
     """Each file's symbols get consecutive search ids from the file's `_first_id`: a hit's
-    symbol is found through its file, without a dict over every symbol (72k on the stdlib)."""
+    symbol is found through its file, without a dict over every symbol (72k on the stdlib).
+    `package` is the root's Python package name (`resolve.root_package`) for the graphs."""
 
+    package: str | None = None
     files: dict[str, FileExtract] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)

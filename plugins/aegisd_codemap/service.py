@@ -21,6 +21,7 @@ from aegisd_codemap import store
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.parsing import ParserPool, indexable
+from aegisd_codemap.resolve import root_package
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -42,9 +43,18 @@ class Codemap:
     loading: set[str] = field(default_factory=set)
     #: per workspace, the last store write queued: each waits for the one before
     saving: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    #: per workspace, the Python package name of its root (`resolve.root_package`)
+    packages: dict[str, str] = field(default_factory=dict)
 
     def index(self, ws_id: str) -> WorkspaceIndex:
-        return self.indexes.setdefault(ws_id, WorkspaceIndex())
+        index = self.indexes.get(ws_id)
+        if index is None:
+            index = self.indexes[ws_id] = self.new_index(ws_id)
+        return index
+
+    def new_index(self, ws_id: str) -> WorkspaceIndex:
+        """An empty index for the workspace."""
+        return WorkspaceIndex(package=self.packages.get(ws_id))
 
 
 CODEMAP = StateKey("codemap", Codemap)
@@ -62,6 +72,7 @@ def is_ready(daemon: Daemon, ws_id: str) -> bool:
 
 async def opened(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
+    codemap.packages[ws.id] = await asyncio.to_thread(root_package, ws.root)
     codemap.locks[ws.id] = asyncio.Lock()
     codemap.ready[ws.id] = asyncio.Event()
     ws.tasks.append(asyncio.create_task(_load_and_sync(daemon, ws), name=f"codemap-{ws.id}"))
@@ -74,7 +85,9 @@ async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
         try:
             # Read and built in a thread and swapped in whole; searches meanwhile read the
             # store, and the load steps aside for them.
-            index = await background(_loaded_index, daemon.store.path, ws.id)
+            index = await background(
+                _loaded_index, daemon.store.path, ws.id, codemap.new_index(ws.id)
+            )
             codemap.indexes[ws.id] = index
         finally:
             codemap.loading.discard(ws.id)
@@ -85,8 +98,7 @@ async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     codemap.ready[ws.id].set()
 
 
-def _loaded_index(db_path: Path, ws_id: str) -> WorkspaceIndex:
-    index = WorkspaceIndex()
+def _loaded_index(db_path: Path, ws_id: str, index: WorkspaceIndex) -> WorkspaceIndex:
     index.load(*store.load_stored(db_path, ws_id))
     index.search.prepare()
     return index
@@ -229,7 +241,7 @@ async def rebuild(daemon: Daemon, ws: Workspace) -> None:
     async with codemap.locks[ws.id]:
         await flush(daemon, ws.id)
         await daemon.store.run(store.clear, daemon.store.db, ws.id)
-        codemap.indexes[ws.id] = WorkspaceIndex()
+        codemap.indexes[ws.id] = codemap.new_index(ws.id)
     daemon.cache.invalidate_workspace(ws.id, CACHE_NAMESPACE)
     await sync(daemon, ws, title="rebuilding")
 
@@ -239,5 +251,6 @@ async def closed(daemon: Daemon, ws: Workspace) -> None:
     codemap.indexes.pop(ws.id, None)
     codemap.locks.pop(ws.id, None)
     codemap.ready.pop(ws.id, None)
+    codemap.packages.pop(ws.id, None)
     await flush(daemon, ws.id)
     codemap.saving.pop(ws.id, None)

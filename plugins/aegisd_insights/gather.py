@@ -83,6 +83,7 @@ class _Graphed:
     """The import graph's contribution to the inputs, and the imports it was built from."""
 
     imports: Mapping[str, Sequence[ImportRef]]
+    package: str | None
     edges: tuple[ImportEdge, ...]
     cycles: tuple[tuple[str, ...], ...]
 
@@ -111,15 +112,18 @@ def _file_inputs(path: str, f: FileExtract) -> tuple[FileInput | None, tuple[Sym
     return file, symbols
 
 
-def _graphed(files: Mapping[str, FileExtract], last: _Graphed | None) -> _Graphed:
+def _graphed(
+    files: Mapping[str, FileExtract], last: _Graphed | None, package: str | None
+) -> _Graphed:
     imports = {path: f.imports for path, f in files.items()}
     if (
         last is not None
+        and last.package == package
         and last.imports.keys() == imports.keys()
         and all(last.imports[p] is refs or last.imports[p] == refs for p, refs in imports.items())
     ):
         return last
-    graph = build_import_graph(imports, files.keys())
+    graph = build_import_graph(imports, files.keys(), package)
     edges = tuple(
         ImportEdge(source, target)
         for source, targets in graph.edges.items()
@@ -127,7 +131,7 @@ def _graphed(files: Mapping[str, FileExtract], last: _Graphed | None) -> _Graphe
         if target != source
     )
     cycles = tuple(cycle_order(c, graph.edges) for c in import_cycles(graph) if len(c) > 1)
-    return _Graphed(imports, edges, cycles)
+    return _Graphed(imports, package, edges, cycles)
 
 
 def inputs_from_index(
@@ -135,9 +139,11 @@ def inputs_from_index(
     lint: tuple[LintIssue, ...] = (),
     clones: CloneData | None = None,
     memo: IndexMemo | None = None,
+    package: str | None = None,
 ) -> InsightInputs:
     """Files (line counts, test or not), symbols (McCabe complexity for functions and
-    methods), import edges between workspace files and import cycles (two files or more).
+    methods), import edges between workspace files and import cycles (two files or more);
+    `package` is the root's package name (`aegisd_codemap.resolve.root_package`).
     With a `memo`, unchanged files and an unchanged import graph are taken from it (and it is
     brought up to date)."""
     memo = memo if memo is not None else IndexMemo()
@@ -150,7 +156,7 @@ def inputs_from_index(
             entry = (f, *_file_inputs(path, f))
         fresh[path] = entry
     memo.files = fresh
-    memo.graphed = graphed = _graphed(files, memo.graphed)
+    memo.graphed = graphed = _graphed(files, memo.graphed, package)
     return InsightInputs(
         files=tuple(file for _, file, _ in fresh.values() if file is not None),
         symbols=tuple(chain.from_iterable(symbols for _, _, symbols in fresh.values())),
@@ -218,8 +224,9 @@ def evaluate(
     clones: CloneData | None,
     thresholds: Thresholds,
     memo: IndexMemo | None = None,
+    package: str | None = None,
 ) -> tuple[list[Insight], StageResult]:
     """Insights and stage of one snapshot of the index (run in a thread, one at a time per
     `memo`)."""
-    inputs = inputs_from_index(files, lint, clones, memo)
+    inputs = inputs_from_index(files, lint, clones, memo, package)
     return compute_insights(inputs, thresholds), detect_stage(inputs.files, inputs.symbols)

@@ -251,8 +251,9 @@ async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
             return
         snapshot = dict(index.files) if index is not None else {}
         wi.sources["index"] = index is not None
+        package = index.package if index is not None else None
         found, stage = await background(
-            gather.evaluate, snapshot, wi.lint, wi.clones, thresholds, wi.memo
+            gather.evaluate, snapshot, wi.lint, wi.clones, thresholds, wi.memo, package
         )
         await _apply(daemon, wi, found, clock)
         wi.stage, wi.computed_key, wi.computed_clock = stage, key, clock

@@ -135,3 +135,62 @@ def test_graphs_through_the_daemon(daemon_factory: Any, tmp_path: Path) -> None:
     (root / "pkg" / "b.py").write_text("VALUE = 1\n")
     d.call("workspace.notify_changes", {"paths": ["pkg/b.py"]})
     assert ["pkg/a.py", "pkg/b.py"] not in d.call("graph.imports")["cycles"]
+
+
+def _edges(graph: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(e["source"], e["target"]) for e in graph["edges"] if not e["external"]}
+
+
+def test_a_root_that_is_a_package_resolves_its_imports(daemon_factory: Any, tmp_path: Path) -> None:
+    # Opened inside a package: the resolver once looped forever on the root's "" package.
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "__init__.py").write_text("")
+    (root / "a.py").write_text("from . import b\n")
+    (root / "b.py").write_text("X = 1\n")
+    (root / "c.py").write_text("from p import b\nimport p.a\n")
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d)
+    graph = d.call("graph.imports")
+    assert _edges(graph) == {("a.py", "b.py"), ("c.py", "b.py"), ("c.py", "a.py")}
+    assert graph["cycles"] == []
+    assert d.call("graph.dependents", {"path": "b.py"})["dependents"] == ["a.py", "c.py"]
+
+
+def test_a_nested_package_root_is_named_by_its_enclosing_packages(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    import shutil
+
+    from tests.conftest import REPO
+
+    # Like opening django/contrib: django/ is a package too, so its modules are
+    # django.contrib.*, and both relative and absolute imports of them resolve.
+    (tmp_path / "django").mkdir()
+    (tmp_path / "django" / "__init__.py").write_text("")
+    root = tmp_path / "django" / "contrib"
+    shutil.copytree(REPO / "tests/fixtures/codemap/contrib", root)
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d)
+    graph = d.call("graph.imports", {"include_external": True})
+    assert _edges(graph) == {
+        ("utils.py", "admin/__init__.py"),
+        ("utils.py", "auth/__init__.py"),
+        ("admin/__init__.py", "admin/options.py"),
+        ("admin/__init__.py", "admin/sites.py"),
+        ("admin/sites.py", "auth/models.py"),
+        ("admin/options.py", "auth/models.py"),  # from django.contrib.auth.models import User
+        ("admin/options.py", "admin/sites.py"),
+        ("auth/__init__.py", "auth/models.py"),
+        ("auth/models.py", "contenttypes/models.py"),
+    }
+    external = {(e["source"], e["target"]) for e in graph["edges"] if e["external"]}
+    assert external == {("admin/sites.py", "django")}  # django.core is outside the root
+    deps = d.call("graph.dependents", {"path": "contenttypes/models.py", "transitive": True})
+    assert deps["dependents"] == [
+        "admin/__init__.py", "admin/options.py", "admin/sites.py", "auth/__init__.py",
+        "auth/models.py", "utils.py",
+    ]  # fmt: skip
+    classes = d.call("graph.classes", {"path": "auth/models.py"})
+    edges = {(e["source"], e["kind"], e["target"]) for e in classes["edges"]}
+    assert edges == {("auth/models.py:User", "inherits", "contenttypes/models.py:ContentType")}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from aegisd_codemap.classgraph import ClassEdge, ClassNode, build_class_graph
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.model import FileExtract
+from aegisd_codemap.resolve import ModuleIndex
 
 
 def edges(files: dict[str, FileExtract]) -> list[tuple[str, str, str, bool]]:
@@ -87,3 +88,45 @@ def test_import_loops_do_not_hang_resolution() -> None:
     two = extract_file("two.py", b"from one import Thing\n", False)
     graph = build_class_graph({"one.py": one, "two.py": two})
     assert [(e.target, e.external) for e in graph.edges] == [("two.Thing", True)]
+
+
+def test_a_web_of_star_imports_is_searched_a_bounded_number_of_times() -> None:
+    # Every module star-imports every other: without memory of the lookups already made, one
+    # unresolvable base costs (modules - 1) ** hops lookups.
+    names = [f"m{i}" for i in range(12)]
+    files = {}
+    for name in names:
+        stars = "".join(f"from {other} import *\n" for other in names if other != name)
+        files[f"{name}.py"] = extract_file(f"{name}.py", stars.encode(), False)
+    files["use.py"] = extract_file(
+        "use.py", b"from m0 import *\nclass C(Nowhere):\n    pass\n", False
+    )
+    calls = 0
+    original = ModuleIndex.find_module
+
+    def counting(self: ModuleIndex, dotted: str, importer: str | None = None) -> str | None:
+        nonlocal calls
+        calls += 1
+        return original(self, dotted, importer)
+
+    ModuleIndex.find_module = counting  # type: ignore[method-assign]
+    try:
+        graph = build_class_graph(files)
+    finally:
+        ModuleIndex.find_module = original  # type: ignore[method-assign]
+    assert graph.edges == [ClassEdge("use.py:C", "Nowhere", "inherits", external=True)]
+    assert calls <= 2 * len(files) ** 2  # at most one lookup per (module, name)
+
+
+def test_a_root_package_resolves_relative_and_absolute_bases() -> None:
+    files = {
+        "__init__.py": extract_file("__init__.py", b"", False),
+        "base.py": extract_file("base.py", b"class Base:\n    pass\n", False),
+        "a.py": extract_file("a.py", b"from .base import Base\nclass A(Base):\n    pass\n", False),
+        "b.py": extract_file("b.py", b"from app.base import Base\nclass B(Base): ...\n", False),
+    }
+    graph = build_class_graph(files, package="app")
+    assert [(e.source, e.target, e.external) for e in graph.edges] == [
+        ("a.py:A", "base.py:Base", False),
+        ("b.py:B", "base.py:Base", False),
+    ]

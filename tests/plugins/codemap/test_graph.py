@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from aegisd_codemap.graph import (
     ImportGraph,
     build_import_graph,
@@ -8,7 +10,7 @@ from aegisd_codemap.graph import (
     strongly_connected,
 )
 from aegisd_codemap.model import FileExtract, ImportRef
-from aegisd_codemap.resolve import ModuleIndex
+from aegisd_codemap.resolve import ModuleIndex, root_package
 
 
 def graph_of(files: dict[str, FileExtract]) -> ImportGraph:
@@ -123,3 +125,59 @@ def test_strongly_connected_handles_deep_graphs_without_recursion() -> None:
     assert len(component) == 50_001
     line = {str(i): [str(i + 1)] for i in range(50_000)}
     assert len(strongly_connected(line)) == 50_001
+
+
+def test_a_root_package_is_named_and_its_imports_resolve() -> None:
+    files = {
+        "__init__.py": [],
+        "a.py": [ImportRef("", (("b", "b"),), 1, 1, "from")],
+        "b.py": [],
+        "c.py": [ImportRef("p", (("b", "b"),), 0, 1, "from"), ImportRef("p.a", (), 0, 2, "import")],
+        "sub/__init__.py": [],
+        "sub/x.py": [ImportRef("", (("a", "a"),), 2, 1, "from")],
+        "scripts/tool.py": [ImportRef("sub", (), 0, 1, "import")],  # its own root: sub is absent
+    }
+    graph = build_import_graph(files, package="p")
+    assert {path: edges for path, edges in graph.edges.items() if edges} == {
+        "a.py": {"b.py": 1},
+        "c.py": {"b.py": 1, "a.py": 2},
+        "sub/x.py": {"a.py": 1},
+    }
+    assert graph.external["scripts/tool.py"] == {"sub": 1}
+    # Without a name, relative imports still resolve; "p" is then nothing in the workspace.
+    unnamed = build_import_graph(files)
+    assert unnamed.edges["a.py"] == {"b.py": 1} and unnamed.external["c.py"] == {"p": 1}
+
+
+def test_a_nested_root_package_keeps_outside_modules_external() -> None:
+    files = {
+        "__init__.py": [],
+        "admin/__init__.py": [],
+        "admin/sites.py": [
+            ImportRef("django.contrib.auth", (("models", "models"),), 0, 1, "from"),
+            ImportRef("contrib.auth", (), 0, 2, "import"),  # the short name, as an alias
+            ImportRef("django.db", (("models", "models"),), 0, 3, "from"),
+            ImportRef("django.contrib.gone", (), 0, 4, "import"),
+        ],
+        "auth/__init__.py": [],
+        "auth/models.py": [],
+    }
+    graph = build_import_graph(files, package="django.contrib")
+    assert graph.edges["admin/sites.py"] == {"auth/models.py": 1, "auth/__init__.py": 2}
+    assert graph.external["admin/sites.py"] == {"django": 3, "django.contrib.gone": 4}
+
+
+def test_module_index_walks_every_path_shape_in_bounded_steps() -> None:
+    # "" and "/"-rooted directories never shrink under posixpath.split; each must end.
+    paths = ["__init__.py", "/__init__.py", "/abs/__init__.py", "/abs/m.py", "a//b.py", "x.py"]
+    index = ModuleIndex(paths, "root")
+    assert index.module_name("x.py") == ("..", "root.x")
+    assert index.module_name("/abs/m.py") is not None
+
+
+def test_root_package_names_enclosing_packages(tmp_path: Path) -> None:
+    (tmp_path / "django" / "contrib").mkdir(parents=True)
+    (tmp_path / "django" / "__init__.py").write_text("")
+    assert root_package(tmp_path / "django" / "contrib") == "django.contrib"
+    assert root_package(tmp_path / "django") == "django"
+    assert root_package(Path("/")) == ""
