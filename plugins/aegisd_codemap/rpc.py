@@ -306,7 +306,9 @@ async def preview(params: PreviewParams, ctx: RpcContext) -> PreviewResult:
 
 class TreeParams(WorkspaceParams):
     path: PathText | None = Field(None, description="Subdirectory to list (default: the root)")
-    depth: int | None = Field(None, ge=1, le=64)
+    depth: int | None = Field(
+        None, ge=1, le=64, description="Levels listed: 1 is the directory's own files and dirs"
+    )
 
 
 class TreeNode(TypedDict):

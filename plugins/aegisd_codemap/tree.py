@@ -58,7 +58,9 @@ async def build_tree(
         for level, part in enumerate(parts[:-1]):
             node["symbols"] += count
             node["files"] += 1
-            if depth is not None and level + 1 >= depth:
+            # A directory `level + 1` deep is listed down to `depth` (its counts still cover
+            # everything below); deeper ones only count towards it.
+            if depth is not None and level + 1 > depth:
                 node = {}
                 break
             node = node["children"].setdefault(

@@ -194,3 +194,32 @@ def test_a_nested_package_root_is_named_by_its_enclosing_packages(
     classes = d.call("graph.classes", {"path": "auth/models.py"})
     edges = {(e["source"], e["kind"], e["target"]) for e in classes["edges"]}
     assert edges == {("auth/models.py:User", "inherits", "contenttypes/models.py:ContentType")}
+
+
+def _tree_paths(node: dict[str, Any]) -> list[str]:
+    found = [node["path"]]
+    for child in node.get("children", []):
+        found += _tree_paths(child)
+    return found
+
+
+def test_tree_depth_lists_directories_at_each_level(daemon_factory: Any, project: Path) -> None:
+    (project / "pkg" / "deep").mkdir()
+    (project / "pkg" / "deep" / "leaf.py").write_text("def leaf():\n    pass\n")
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_indexed(d)
+    one = d.call("index.tree", {"depth": 1})["root"]
+    assert sorted(_tree_paths(one)) == ["", "big.txt", "pkg"]  # escape.py links outside
+    [pkg] = [c for c in one["children"] if c["path"] == "pkg"]
+    # Counts cover everything below, though the children are not listed.
+    assert (pkg["type"], pkg["files"], pkg["symbols"], pkg["children"]) == ("dir", 4, 7, [])
+    two = d.call("index.tree", {"depth": 2})["root"]
+    assert sorted(_tree_paths(two)) == [
+        "", "big.txt", "pkg", "pkg/blob.py", "pkg/deep", "pkg/files.py", "pkg/web.ts",
+    ]  # fmt: skip
+    whole = d.call("index.tree")["root"]
+    assert "pkg/deep/leaf.py" in _tree_paths(whole)
+    sub = d.call("index.tree", {"path": "pkg", "depth": 1})["root"]
+    assert sorted(_tree_paths(sub)) == [
+        "pkg", "pkg/blob.py", "pkg/deep", "pkg/files.py", "pkg/web.ts",
+    ]  # fmt: skip
