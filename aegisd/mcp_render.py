@@ -80,9 +80,20 @@ def dependents(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
 
 
 def cycles(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    """One line per cycle: its path of imports (``file:line`` imports the next file), and how
+    many more files the cycle holds when the path passes only some of them."""
     found = result.get("cycles", [])
-    lines = [_head(f"{len(found)} import cycles", result)]
-    return "\n".join(lines + [" <-> ".join(c) for c in found])
+    paths = result.get("cycle_paths") or []
+    lines = [_head(f"{len(found)} import cycles (file:line imports the next file)", result)]
+    for at, members in enumerate(found):
+        path = paths[at] if at < len(paths) else []
+        if not path:
+            lines.append(" <-> ".join(members))
+            continue
+        route = " -> ".join([f"{e['source']}:{e['line']}" for e in path] + [path[0]["source"]])
+        more = len(members) - len(path)
+        lines.append(route + (f" (and {more} more files in this cycle)" if more > 0 else ""))
+    return "\n".join(lines)
 
 
 def changes(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:

@@ -78,7 +78,8 @@ class ToolSpec:
 
 async def _cycles(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
     result = await ctx.call(spec.method, args)
-    return {"cycles": result["cycles"], "clock": result["clock"], "pending": result["pending"]}
+    kept = ("cycles", "cycle_paths", "clock", "pending")
+    return {key: result[key] for key in kept if key in result}
 
 
 async def _lint(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
@@ -155,9 +156,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         "import_cycles",
         "graph.imports",
         "Import cycles",
-        "Import cycles between workspace files, each a list of files that import each other; "
-        "with path, only the cycles through that file. Use when an import fails or to review "
-        "module structure.",
+        "Import cycles between workspace files (imports that run as a module loads), each the "
+        "files that import each other and a path of real imports through them with the line of "
+        "each; with path, only the cycles through that file. Use when an import fails or to "
+        "review module structure.",
         render.cycles,
         run=_cycles,
         fields=("workspace", "path"),

@@ -7,7 +7,7 @@ workspace changes (the cache entries depend on every path).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import Field
 
@@ -18,7 +18,15 @@ from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, Worksp
 from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.classgraph import ClassGraph, build_class_graph
-from aegisd_codemap.graph import ImportGraph, build_import_graph, dependents, import_cycles
+from aegisd_codemap.graph import (
+    ImportGraph,
+    ImportHop,
+    ImportSite,
+    build_import_graph,
+    cycle_path,
+    dependents,
+    import_cycles,
+)
 from aegisd_codemap.model import FileExtract
 
 T = TypeVar("T")
@@ -52,45 +60,90 @@ async def import_graph(ctx: RpcContext) -> ImportGraph:
     return await _cached(ctx, "imports", _build_imports)
 
 
+ImportKind = Literal["top_level", "conditional", "deferred"]
+_TOP_LEVEL_ONLY: tuple[ImportKind] = ("top_level",)
+
+
 class ImportsParams(WorkspaceParams):
     path: PathText | None = Field(None, description="Only edges from or to this file")
     include_external: bool = Field(False, description="Add external modules as leaf nodes")
+    cycle_kinds: list[ImportKind] = Field(
+        default_factory=lambda: list(_TOP_LEVEL_ONLY),
+        min_length=1,
+        description="Imports that make cycles: top_level (run as the module loads; the "
+        "default), conditional (under if/try, e.g. if TYPE_CHECKING), deferred (in a function)",
+    )
 
 
 class ImportEdge(Result):
     source: str
     target: str
-    line: int
+    line: int = Field(description="First line of the strongest kind of import of the target")
     external: bool = False
+    kind: ImportKind = Field(
+        "top_level",
+        description="top_level, conditional (under if/try, incl. if TYPE_CHECKING; a TypeScript "
+        "import type) or deferred (inside a function; a dynamic import()): the strongest there is",
+    )
 
 
 class ImportsResult(FreshResult):
     nodes: list[str]
     edges: list[ImportEdge]
-    cycles: list[list[str]] = Field(description="Every import cycle (strongly connected files)")
+    cycles: list[list[str]] = Field(
+        description="Every import cycle over cycle_kinds: the files of each (strongly "
+        "connected), sorted; largest first"
+    )
+    cycle_paths: list[list[ImportEdge]] = Field(
+        description="For each cycle, in the same order, a closed path of its imports from its "
+        "first file: through every file when one is found, else the shortest"
+    )
+
+
+def _edge(source: str, target: str, site: ImportSite, external: bool = False) -> ImportEdge:
+    return ImportEdge(
+        source=source, target=target, line=site.line, kind=site.kind, external=external
+    )
+
+
+Cycle = tuple[list[str], list[ImportHop]]
+
+
+def _cycles(graph: ImportGraph, kinds: tuple[str, ...]) -> list[Cycle]:
+    """Each cycle's files and a path of imports through it."""
+    edges = graph.of_kinds(kinds)
+    return [(members, cycle_path(members, edges)) for members in import_cycles(graph, kinds)]
 
 
 async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
+    version = service.get(ctx.daemon).index(ctx.workspace.id).version  # the graph's, too
     graph = await import_graph(ctx)
     focus = ctx.workspace.relative(params.path) if params.path else None
     if focus is not None and focus not in graph.edges:
         raise NotFound(f"not an indexed file: {params.path}", path=focus)
     edges = [
-        ImportEdge(source=s, target=t, line=line)
+        _edge(s, t, site)
         for s, targets in graph.edges.items()
-        for t, line in targets.items()
+        for t, site in targets.items()
         if focus is None or focus in (s, t)
     ]
     if params.include_external:
         edges += [
-            ImportEdge(source=s, target=x, line=line, external=True)
+            _edge(s, x, site, external=True)
             for s, leaves in graph.external.items()
-            for x, line in leaves.items()
+            for x, site in leaves.items()
             if focus is None or s == focus
         ]
-    cycles = import_cycles(graph)
+    kinds = tuple(sorted(set(params.cycle_kinds)))
+    # A cycle's path may take a bounded search: kept as long as the graph it was found in.
+    key = ("cycles", version, kinds)
+    ws_id = ctx.workspace.id
+    cycles: list[Cycle] | None = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws_id, key)
+    if cycles is None:
+        cycles = await interactive(_cycles, graph, kinds)
+        ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws_id, key, cycles, paths=(ANY_PATH,))
     if focus is not None:
-        cycles = [c for c in cycles if focus in c]
+        cycles = [c for c in cycles if focus in c[0]]
     nodes = (
         sorted({e.source for e in edges} | {e.target for e in edges})
         if focus
@@ -100,7 +153,16 @@ async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
         nodes = sorted(set(nodes) | {e.target for e in edges if e.external})
     edges.sort(key=lambda e: (e.source, e.target))
     pending = not service.is_ready(ctx.daemon, ctx.workspace.id)
-    return ImportsResult(nodes=nodes, edges=edges, cycles=cycles, pending=pending)
+    return ImportsResult(
+        nodes=nodes,
+        edges=edges,
+        cycles=[members for members, _ in cycles],
+        cycle_paths=[
+            [_edge(h.source, h.target, ImportSite(h.line, h.kind)) for h in path]
+            for _, path in cycles
+        ],
+        pending=pending,
+    )
 
 
 class DependentsParams(WorkspaceParams):

@@ -151,6 +151,7 @@ def _share_graph_strings(extract: FileExtract) -> None:
     for ref in extract.imports:
         ref.module = intern(ref.module)
         ref.kind = intern(ref.kind)
+        ref.context = intern(ref.context)
         ref.names = tuple((intern(imported), intern(local)) for imported, local in ref.names)
     for info in extract.classes:
         info.bases = tuple(map(intern, info.bases))

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from aegisd_codemap.languages import span_loc
-from aegisd_codemap.model import ClassInfo, ImportRef, Symbol, SyntaxIssue
+from aegisd_codemap.model import (
+    CONDITIONAL,
+    DEFERRED,
+    TOP_LEVEL,
+    ClassInfo,
+    ImportRef,
+    Symbol,
+    SyntaxIssue,
+)
 from aegisd_codemap.scope import Scope
 from aegisd_codemap.treesitter import column, doc_comment, parser_for, squeeze, syntax_issues, text
 
@@ -44,6 +52,12 @@ _LOGICAL = frozenset({"&&", "||", "??"})
 _NAME_TYPES = frozenset(
     {"identifier", "type_identifier", "member_expression", "nested_type_identifier"}
 )
+#: a ``require()`` inside one of these runs when it is called
+_FUNCTION_NODES = _FUNCTION_DECLS | _FUNCTION_VALUES | {"method_definition"}
+#: ... and inside one of these (outside functions), only on a condition
+_CONDITIONAL_NODES = frozenset(
+    {"if_statement", "try_statement", "switch_statement", "ternary_expression"}
+) | (_BRANCHES - {"catch_clause", "switch_case"})
 
 
 @dataclass(slots=True)
@@ -174,6 +188,26 @@ def _clause_names(part: Node) -> list[tuple[str, str]]:
     return names
 
 
+def _type_only(node: Node) -> bool:
+    """``import type ...`` / ``export type ... from``: erased at run time, like a Python import
+    under ``if TYPE_CHECKING``."""
+    return any(child.type == "type" for child in node.children)
+
+
+def _call_context(call: Node) -> str:
+    """When a ``require()`` call runs: the innermost function or condition around it (the
+    walk up ends at the tree's root)."""
+    context = TOP_LEVEL
+    parent = call.parent
+    while parent is not None:
+        if parent.type in _FUNCTION_NODES:
+            return DEFERRED
+        if parent.type in _CONDITIONAL_NODES:
+            context = CONDITIONAL
+        parent = parent.parent
+    return context
+
+
 def _import(node: Node) -> ImportRef | None:
     """``import ... from 'x'``, ``import 'x'`` and TypeScript's ``import x = require('x')``."""
     source = _string(node.child_by_field_name("source"))
@@ -187,7 +221,8 @@ def _import(node: Node) -> ImportRef | None:
             names.append(("*", text(clause.named_children[0])))
     if source is None:
         return None
-    return ImportRef(source, tuple(names), 0, node.start_point.row + 1, "import")
+    context = CONDITIONAL if _type_only(node) else TOP_LEVEL
+    return ImportRef(source, tuple(names), 0, node.start_point.row + 1, "import", None, context)
 
 
 def _require_names(call: Node) -> tuple[tuple[str, str], ...]:
@@ -232,7 +267,9 @@ class _Walker:
         clause_names = [n for part in clauses for n in _clause_names(part)]
         if source is not None:
             names = clause_names or [("*", "")]
-            self.result.imports.append(ImportRef(source, tuple(names), 0, line, "export"))
+            context = CONDITIONAL if _type_only(node) else TOP_LEVEL
+            ref = ImportRef(source, tuple(names), 0, line, "export", None, context)
+            self.result.imports.append(ref)
             return
         for name, alias in clause_names:
             self.exported_names.add(name)
@@ -254,11 +291,12 @@ class _Walker:
         if source is None:
             return
         line = node.start_point.row + 1
-        if fn.type == "import":
-            self.result.imports.append(ImportRef(source, (), 0, line, "dynamic"))
+        if fn.type == "import":  # a promise: the module loads later, whatever the code around
+            self.result.imports.append(ImportRef(source, (), 0, line, "dynamic", None, DEFERRED))
         elif fn.type == "identifier" and text(fn) == "require":
             names = _require_names(node)
-            self.result.imports.append(ImportRef(source, names, 0, line, "require"))
+            context = _call_context(node)
+            self.result.imports.append(ImportRef(source, names, 0, line, "require", None, context))
 
     def define(self, node: Node, kind: str, name: str, defining: Node, scope: Scope) -> Scope:
         """Record a symbol and return the scope its body is walked in."""

@@ -35,6 +35,14 @@ class Symbol:
     exported: bool = False
 
 
+#: When an import runs, strongest first: as the module loads (``top_level``), only on some
+#: condition or never at run time (``conditional``: under ``if``, including ``if TYPE_CHECKING``,
+#: ``try``, a loop or ``match``; a TypeScript ``import type``), or when a function is called
+#: (``deferred``: inside a function; a JS dynamic ``import()``).
+TOP_LEVEL, CONDITIONAL, DEFERRED = "top_level", "conditional", "deferred"
+IMPORT_CONTEXTS = (TOP_LEVEL, CONDITIONAL, DEFERRED)
+
+
 @dataclass(slots=True)
 class ImportRef:
     """One import statement (or ``require``/``import()`` call).
@@ -43,7 +51,7 @@ class ImportRef:
     ``kind`` is ``import`` (``import a.b [as alias]``) or ``from``. JS/TS: ``module`` is the
     specifier as written, ``level`` is 0, ``kind`` is ``import``, ``export`` (``export ... from``),
     ``require`` or ``dynamic``. ``names`` holds ``(imported, local)`` pairs; ``default`` and ``*``
-    stand for default and namespace imports.
+    stand for default and namespace imports. ``context`` is one of ``IMPORT_CONTEXTS``.
     """
 
     module: str
@@ -52,6 +60,7 @@ class ImportRef:
     line: int
     kind: str
     alias: str | None = None
+    context: str = TOP_LEVEL
 
 
 @dataclass(slots=True)

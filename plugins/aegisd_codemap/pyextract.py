@@ -12,7 +12,15 @@ import builtins
 from typing import cast
 
 from aegisd_codemap.languages import span_loc
-from aegisd_codemap.model import ClassInfo, ImportRef, Symbol, SyntaxIssue
+from aegisd_codemap.model import (
+    CONDITIONAL,
+    DEFERRED,
+    TOP_LEVEL,
+    ClassInfo,
+    ImportRef,
+    Symbol,
+    SyntaxIssue,
+)
 from aegisd_codemap.scope import Scope
 
 # Fields that never hold child nodes worth visiting: identifiers, flags, operators, contexts.
@@ -44,6 +52,11 @@ _SPECIAL: dict[type[ast.AST], int] = {
     ast.ImportFrom: _IMPORT,
 }
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+#: statements whose body may run or not (``if TYPE_CHECKING``, ``try``/``except ImportError``)
+_CONDITIONAL = (ast.If, ast.Try, ast.TryStar, ast.For, ast.AsyncFor, ast.While, ast.Match)
+#: where statements nest: bodies, else branches, except handlers, finally, match cases
+_STATEMENT_LISTS = ("body", "orelse", "handlers", "finalbody", "cases")
 _BUILTINS = frozenset(dir(builtins))
 _SELF_NAMES = frozenset({"self", "cls", "super"})
 
@@ -132,11 +145,33 @@ def _base_name(node: ast.expr) -> str | None:
     return _dotted(node)
 
 
-def _import(node: ast.Import | ast.ImportFrom) -> list[ImportRef]:
+def _import(node: ast.Import | ast.ImportFrom, context: str) -> list[ImportRef]:
     if isinstance(node, ast.ImportFrom):
         names = tuple((a.name, a.asname or a.name) for a in node.names)
-        return [ImportRef(node.module or "", names, node.level, node.lineno, "from")]
-    return [ImportRef(a.name, (), 0, node.lineno, "import", a.asname) for a in node.names]
+        return [ImportRef(node.module or "", names, node.level, node.lineno, "from", None, context)]
+    return [ImportRef(a.name, (), 0, node.lineno, "import", a.asname, context) for a in node.names]
+
+
+def imports_of(tree: ast.Module) -> list[ImportRef]:
+    """Every import statement with its context (``model.IMPORT_CONTEXTS``): inside a function
+    it is deferred; under a conditional statement outside functions, conditional. Import
+    statements sit only in statement lists, so only those are walked (each statement once)."""
+    found: list[ImportRef] = []
+    stack: list[tuple[ast.AST, str]] = [(statement, TOP_LEVEL) for statement in tree.body]
+    while stack:
+        node, context = stack.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found += _import(node, context)
+            continue
+        if isinstance(node, _FUNCTIONS):
+            context = DEFERRED
+        elif context == TOP_LEVEL and isinstance(node, _CONDITIONAL):
+            context = CONDITIONAL
+        for name in _STATEMENT_LISTS:
+            children = getattr(node, name, None)
+            if children:
+                stack += ((child, context) for child in children)
+    return found
 
 
 def parse_error(exc: SyntaxError | ValueError | RecursionError) -> SyntaxIssue:
@@ -156,7 +191,6 @@ class _Walker:
         self.include_docstrings = include_docstrings
         self.stack: list[tuple[ast.AST, Scope]] = []
         self.symbols: list[tuple[Symbol, Scope]] = []
-        self.imports: list[ImportRef] = []
         self.classes: list[tuple[ClassInfo, set[str]]] = []
 
     def define(self, node: _Def, scope: Scope) -> None:
@@ -226,8 +260,7 @@ class _Walker:
             elif code == _COMPREHENSION:
                 scope.complexity += len(cast(ast.comprehension, node).ifs)
             elif code == _IMPORT:
-                self.imports += _import(cast(ast.Import | ast.ImportFrom, node))
-                continue
+                continue  # names only: `imports_of` collects imports with their context
             for name in _FIELDS.get(cls) or _fields(cls):  # the cache inline: hot path
                 value = getattr(node, name)
                 if type(value) is list:
@@ -257,6 +290,6 @@ def extract_python(
     for info, calls in walker.classes:
         info.instantiates = tuple(sorted(calls))
     symbols = sorted((s for s, _ in walker.symbols), key=lambda s: (s.line, s.column))
-    imports = sorted(walker.imports, key=lambda i: i.line)
+    imports = sorted(imports_of(tree), key=lambda i: i.line)
     classes = sorted((info for info, _ in walker.classes), key=lambda c: c.line)
     return symbols, imports, classes, []

@@ -19,7 +19,7 @@ from aegisd.store.jsonfield import dumps
 from aegisd.store.migrations import Migration
 from aegisd.store.pathtext import from_db, to_db
 from aegisd.threads import step_aside
-from aegisd_codemap.model import ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
+from aegisd_codemap.model import TOP_LEVEL, ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
 
 PLUGIN = "aegisd_codemap"
 
@@ -50,10 +50,23 @@ MIGRATIONS = [
         # What a search right after a restart reads first (storedsearch.prefix_rows).
         ["CREATE INDEX codemap_symbol_lower_name ON codemap_symbol (workspace_id, lower(name))"],
     ),
+    Migration(
+        PLUGIN,
+        3,
+        "which extractor version wrote each file",
+        # Rows from before (0) lack what newer extractors find, e.g. each import's context.
+        ["ALTER TABLE codemap_file ADD COLUMN extractor INTEGER NOT NULL DEFAULT 0"],
+    ),
 ]
 
+#: Bumped when extraction finds something new: a file stored by an older extractor is loaded
+#: (answers need not wait) and parsed again at the next sync, as if its content had changed.
+#: 1: each import's context (top_level, conditional, deferred).
+EXTRACTOR_VERSION = 1
+
 FILE_COLUMNS = (
-    "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale"
+    "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
+    " extractor"
 )
 SYMBOL_COLUMNS = (
     "path, seq, name, qualname, kind, line, end_line, col, parent, signature, decorators,"
@@ -94,6 +107,7 @@ def _read(execute: Callable[[str, tuple[Any, ...]], Iterable[Any]], ws_id: str) 
         classes,
         default,
         is_stale,
+        extractor,
     ) in cursor:
         path = from_db(stored_path)
         files[path] = FileExtract(
@@ -110,7 +124,8 @@ def _read(execute: Callable[[str, tuple[Any, ...]], Iterable[Any]], ws_id: str) 
             ],
             default_export=default,
         )
-        hashes[path] = digest
+        # An empty hash matches no content: the next sync parses the file again.
+        hashes[path] = digest if extractor >= EXTRACTOR_VERSION else ""
         if is_stale:
             stale.add(path)
     cursor = execute(
@@ -156,10 +171,11 @@ def _read(execute: Callable[[str, tuple[Any, ...]], Iterable[Any]], ws_id: str) 
 
 
 def _import(raw: list[Any]) -> ImportRef:
-    module, names, level, line, kind, alias = raw
+    module, names, level, line, kind, alias, *rest = raw  # no context before extractor 1
     # Interned as they are read (see index._share_graph_strings): no copies to free later.
     pairs = tuple((intern(imported), intern(local)) for imported, local in names)
-    return ImportRef(intern(module), pairs, level, line, intern(kind), alias)
+    context = intern(rest[0]) if rest else TOP_LEVEL
+    return ImportRef(intern(module), pairs, level, line, intern(kind), alias, context)
 
 
 @dataclass
@@ -185,9 +201,10 @@ def rows(
                 ws_id, path, digest, extract.language, int(extract.binary),
                 extract.lines, extract.loc,
                 dumps([[e.message, e.line, e.column] for e in extract.errors], "errors"),
-                dumps([[i.module, i.names, i.level, i.line, i.kind, i.alias] for i in extract.imports], "imports"),
+                dumps([[i.module, i.names, i.level, i.line, i.kind, i.alias, i.context]
+                       for i in extract.imports], "imports"),
                 dumps([[c.qualname, c.line, c.bases, c.instantiates] for c in extract.classes], "classes"),
-                extract.default_export, int(stale),
+                extract.default_export, int(stale), EXTRACTOR_VERSION,
             )
         )  # fmt: skip
         prepared.symbols.extend(
@@ -212,7 +229,8 @@ def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
             "DELETE FROM codemap_symbol WHERE workspace_id = ? AND path = ?", prepared.paths
         )
         cursor.executemany(
-            "INSERT INTO codemap_file VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", prepared.files
+            "INSERT INTO codemap_file VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            prepared.files,
         )
         cursor.executemany(
             "INSERT INTO codemap_symbol VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

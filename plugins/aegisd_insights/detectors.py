@@ -9,7 +9,9 @@ from collections.abc import Iterable, Sequence
 from aegisd_insights.inputs import (
     CloneData,
     FileInput,
+    ImportCycle,
     ImportEdge,
+    ImportHop,
     LintIssue,
     Severity,
     SymbolInput,
@@ -17,6 +19,7 @@ from aegisd_insights.inputs import (
 from aegisd_insights.insight import Insight, Thresholds
 
 _MAX_RULES_NAMED = 5
+_MAX_FILES_NAMED = 10
 
 
 def complexity_hotspots(symbols: Iterable[SymbolInput], t: Thresholds) -> list[Insight]:
@@ -79,32 +82,43 @@ def oversized_files(files: Iterable[FileInput], t: Thresholds) -> list[Insight]:
     ]
 
 
-def _canonical_cycle(cycle: Sequence[str]) -> tuple[str, ...]:
-    """The cycle without a repeated closing path, rotated to start at its smallest path."""
-    nodes = list(cycle[:-1] if len(cycle) > 1 and cycle[0] == cycle[-1] else cycle)
-    start = nodes.index(min(nodes))
-    return tuple(nodes[start:] + nodes[:start])
+def _from_smallest(hops: Sequence[ImportHop]) -> tuple[ImportHop, ...]:
+    """The closed path rotated to start at its smallest file (rotations are one cycle)."""
+    start = min(range(len(hops)), key=lambda i: hops[i].source)
+    return (*hops[start:], *hops[:start])
 
 
-def import_cycles(cycles: Iterable[Sequence[str]]) -> list[Insight]:
-    """One insight per distinct cycle (rotations are the same cycle; self-imports are ignored):
-    medium for two files, high for three or more, which are harder to untangle."""
-    distinct = {_canonical_cycle(c) for c in cycles if c}
+def import_cycles(cycles: Iterable[ImportCycle]) -> list[Insight]:
+    """One insight per distinct cycle of two or more files (a file importing itself is left
+    out), named by its path of imports: medium for two files, high for three or more, which
+    are harder to untangle. The detail walks the path, saying where each import is."""
+    distinct: dict[str, tuple[ImportCycle, tuple[ImportHop, ...]]] = {}
+    for cycle in cycles:
+        if len(cycle.files) >= 2 and cycle.hops:
+            hops = _from_smallest(cycle.hops)
+            chain = " -> ".join([h.source for h in hops] + [hops[0].source])
+            distinct.setdefault(chain, (cycle, hops))
     found = []
-    for nodes in sorted((c for c in distinct if len(c) >= 2), key=lambda c: (-len(c), c)):
-        chain = " -> ".join((*nodes, nodes[0]))
+    for chain, (cycle, hops) in sorted(distinct.items(), key=lambda c: (-len(c[1][0].files), c[0])):
+        files = cycle.files
+        route = " -> ".join([f"{h.source}:{h.line}" for h in hops] + [hops[0].source])
+        detail = f"{route} (file:line imports the next file as the module loads)."
+        others = [f for f in files if f not in {h.source for h in hops}]
+        if others:
+            named = ", ".join(others[:_MAX_FILES_NAMED]) + (
+                ", ..." if len(others) > _MAX_FILES_NAMED else ""
+            )
+            detail += f" {len(files)} files import each other in all; also {named}."
         found.append(
             Insight(
                 key=f"import_cycle:{chain}",
                 kind="import_cycle",
-                severity="high" if len(nodes) >= 3 else "medium",
-                title=f"Import cycle through {len(nodes)} files",
-                detail=(
-                    f"{chain}. Modules in a cycle cannot be understood, tested or loaded "
-                    "alone; move the shared part into a module both can import."
-                ),
-                paths=tuple(sorted(nodes)),
-                metrics={"files": len(nodes)},
+                severity="high" if len(files) >= 3 else "medium",
+                title=f"Import cycle through {len(files)} files",
+                detail=detail + " Modules in a cycle cannot be understood, tested or loaded "
+                "alone; move the shared part into a module both can import.",
+                paths=tuple(sorted(files)),
+                metrics={"files": len(files)},
             )
         )
     return found

@@ -4,13 +4,13 @@ a `lint.report` answer, a `similarity.report` answer. Pure functions; the daemon
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, cast
 
-from aegisd_codemap.graph import build_import_graph, import_cycles
-from aegisd_codemap.model import FileExtract, ImportRef
+from aegisd_codemap.graph import build_import_graph, cycle_path, import_cycles
+from aegisd_codemap.model import TOP_LEVEL, FileExtract, ImportRef
 
 from aegisd.threads import step_aside
 from aegisd_insights.compute import compute_insights
@@ -19,7 +19,9 @@ from aegisd_insights.inputs import (
     CloneData,
     ClonePair,
     FileInput,
+    ImportCycle,
     ImportEdge,
+    ImportHop,
     InsightInputs,
     LintIssue,
     Severity,
@@ -30,7 +32,6 @@ from aegisd_insights.stage import StageResult, detect_stage
 
 _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing"})
 _MEASURED_KINDS = frozenset({"function", "method"})
-_CYCLE_SEARCH_STEPS = 20_000
 
 
 def is_test_path(path: str) -> bool:
@@ -49,35 +50,6 @@ def is_test_path(path: str) -> bool:
     )
 
 
-def cycle_order(members: Sequence[str], edges: Mapping[str, Mapping[str, int]]) -> tuple[str, ...]:
-    """The files of one strongly connected component in import order (each imports the next,
-    the last imports the first), starting at the smallest path. Found by a bounded search;
-    a component with no such order (or too big to search) comes back sorted."""
-    nodes = set(members)
-    start = min(nodes)
-
-    def successors(node: str) -> Iterator[str]:
-        return iter(sorted(t for t in edges.get(node, {}) if t in nodes and t != node))
-
-    path = [start]
-    on_path = {start}
-    stack = [successors(start)]
-    for _ in range(_CYCLE_SEARCH_STEPS):
-        if not stack:
-            break
-        nxt = next(stack[-1], None)
-        if nxt is None:
-            stack.pop()
-            on_path.discard(path.pop())
-        elif nxt == start and len(path) == len(nodes):
-            return tuple(path)
-        elif nxt not in on_path:
-            path.append(nxt)
-            on_path.add(nxt)
-            stack.append(successors(nxt))
-    return tuple(sorted(nodes))
-
-
 @dataclass
 class _Graphed:
     """The import graph's contribution to the inputs, and the imports it was built from."""
@@ -85,7 +57,7 @@ class _Graphed:
     imports: Mapping[str, Sequence[ImportRef]]
     package: str | None
     edges: tuple[ImportEdge, ...]
-    cycles: tuple[tuple[str, ...], ...]
+    cycles: tuple[ImportCycle, ...]
 
 
 @dataclass
@@ -130,7 +102,15 @@ def _graphed(
         for target in targets
         if target != source
     )
-    cycles = tuple(cycle_order(c, graph.edges) for c in import_cycles(graph) if len(c) > 1)
+    top_level = graph.of_kinds((TOP_LEVEL,))  # imports that run as the module loads
+    cycles = tuple(
+        ImportCycle(
+            tuple(members),
+            tuple(ImportHop(h.source, h.target, h.line) for h in cycle_path(members, top_level)),
+        )
+        for members in import_cycles(graph)
+        if len(members) > 1
+    )
     return _Graphed(imports, package, edges, cycles)
 
 
@@ -142,7 +122,9 @@ def inputs_from_index(
     package: str | None = None,
 ) -> InsightInputs:
     """Files (line counts, test or not), symbols (McCabe complexity for functions and
-    methods), import edges between workspace files and import cycles (two files or more);
+    methods), import edges between workspace files (every kind: a test importing a module
+    inside a test function still runs it) and import cycles (of top-level imports, two files
+    or more);
     `package` is the root's package name (`aegisd_codemap.resolve.root_package`).
     With a `memo`, unchanged files and an unchanged import graph are taken from it (and it is
     brought up to date)."""

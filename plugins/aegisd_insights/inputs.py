@@ -45,6 +45,25 @@ class ImportEdge:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportHop:
+    """`source` imports `target` at `line` of `source`."""
+
+    source: str
+    target: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCycle:
+    """Files that import each other as they load (`files`, sorted) and a closed path of those
+    imports through them (`hops`: each hop's target is the next one's source, the last one's
+    the first one's), which may pass fewer files than the cycle holds."""
+
+    files: tuple[str, ...]
+    hops: tuple[ImportHop, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LintIssue:
     """One lint finding; `rule` (e.g. "S603") is optional and only named, never quoted."""
 
@@ -78,13 +97,13 @@ class CloneData:
 class InsightInputs:
     """Everything `compute_insights` and `detect_stage` look at.
 
-    `cycles` are import cycles as found by the code map, each a list of paths in import order
-    (a imports b imports ... imports a); `clones` is None when clone detection has not run.
+    `cycles` are import cycles as found by the code map (over top-level imports: those that run
+    as a module loads); `clones` is None when clone detection has not run.
     """
 
     files: tuple[FileInput, ...]
     symbols: tuple[SymbolInput, ...] = ()
     imports: tuple[ImportEdge, ...] = ()
-    cycles: tuple[tuple[str, ...], ...] = ()
+    cycles: tuple[ImportCycle, ...] = ()
     lint: tuple[LintIssue, ...] = ()
     clones: CloneData | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -173,19 +174,44 @@ def test_a_nested_package_root_is_named_by_its_enclosing_packages(
     d: DaemonProcess = daemon_factory("--root", str(root))
     wait_indexed(d)
     graph = d.call("graph.imports", {"include_external": True})
-    assert _edges(graph) == {
-        ("utils.py", "admin/__init__.py"),
-        ("utils.py", "auth/__init__.py"),
-        ("admin/__init__.py", "admin/options.py"),
-        ("admin/__init__.py", "admin/sites.py"),
-        ("admin/sites.py", "auth/models.py"),
-        ("admin/options.py", "auth/models.py"),  # from django.contrib.auth.models import User
-        ("admin/options.py", "admin/sites.py"),
-        ("auth/__init__.py", "auth/models.py"),
-        ("auth/models.py", "contenttypes/models.py"),
+    assert {(e["source"], e["target"], e["line"], e["kind"]) for e in graph["edges"]} >= {
+        ("utils.py", "admin/__init__.py", 3, "top_level"),
+        ("utils.py", "auth/__init__.py", 4, "top_level"),
+        ("admin/__init__.py", "admin/options.py", 1, "top_level"),
+        ("admin/__init__.py", "admin/sites.py", 2, "top_level"),
+        ("admin/sites.py", "auth/models.py", 3, "top_level"),
+        ("admin/sites.py", "admin/options.py", 4, "top_level"),
+        ("admin/options.py", "auth/models.py", 1, "top_level"),  # django.contrib.auth.models
+        ("admin/options.py", "admin/sites.py", 3, "top_level"),
+        ("auth/__init__.py", "auth/models.py", 2, "deferred"),
+        ("auth/models.py", "contenttypes/models.py", 1, "top_level"),
+        ("auth/models.py", "admin/sites.py", 6, "deferred"),
+        ("contenttypes/models.py", "auth/models.py", 4, "conditional"),
     }
+    assert len(_edges(graph)) == 12
     external = {(e["source"], e["target"]) for e in graph["edges"] if e["external"]}
-    assert external == {("admin/sites.py", "django")}  # django.core is outside the root
+    assert external == {("admin/sites.py", "django"), ("contenttypes/models.py", "typing")}
+    # Only imports that run as the modules load make a cycle, shown as a path of imports.
+    assert graph["cycles"] == [["admin/options.py", "admin/sites.py"]]
+    assert [(e["source"], e["line"], e["target"]) for e in graph["cycle_paths"][0]] == [
+        ("admin/options.py", 3, "admin/sites.py"),
+        ("admin/sites.py", 4, "admin/options.py"),
+    ]
+    every = d.call("graph.imports", {"cycle_kinds": ["top_level", "conditional", "deferred"]})
+    assert every["cycles"] == [
+        ["admin/options.py", "admin/sites.py", "auth/models.py", "contenttypes/models.py"]
+    ]
+    # No path passes all four once (contenttypes/models.py is entered from auth/models.py
+    # alone and leads back to it alone): the shortest through the first file is shown.
+    assert [(e["source"], e["target"], e["kind"]) for e in every["cycle_paths"][0]] == [
+        ("admin/options.py", "admin/sites.py", "top_level"),
+        ("admin/sites.py", "admin/options.py", "top_level"),
+    ]
+    typed = d.call("graph.imports", {"cycle_kinds": ["top_level", "conditional"]})
+    assert typed["cycles"] == [
+        ["admin/options.py", "admin/sites.py"],
+        ["auth/models.py", "contenttypes/models.py"],
+    ]
     deps = d.call("graph.dependents", {"path": "contenttypes/models.py", "transitive": True})
     assert deps["dependents"] == [
         "admin/__init__.py", "admin/options.py", "admin/sites.py", "auth/__init__.py",
@@ -223,3 +249,40 @@ def test_tree_depth_lists_directories_at_each_level(daemon_factory: Any, project
     assert sorted(_tree_paths(sub)) == [
         "pkg", "pkg/blob.py", "pkg/deep", "pkg/files.py", "pkg/web.ts",
     ]  # fmt: skip
+
+
+def test_an_index_stored_by_an_older_extractor_is_loaded_then_parsed_again(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.py").write_text("import b\n")
+    (root / "b.py").write_text("def later():\n    import a\n")
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d)
+    assert d.stop() == 0
+    # The database as the code map wrote it before import contexts: no extractor column, no
+    # migration 3, six fields per import.
+    db = sqlite3.connect(d.data_dir / "aegisd.db")
+    try:
+        with db:
+            rows = db.execute("SELECT path, imports FROM codemap_file").fetchall()
+            for path, imports in rows:
+                old = json.dumps([i[:6] for i in json.loads(imports)])
+                db.execute("UPDATE codemap_file SET imports = ? WHERE path = ?", (old, path))
+            db.execute("ALTER TABLE codemap_file DROP COLUMN extractor")
+            db.execute(
+                "DELETE FROM aegisd_migrations WHERE plugin = 'aegisd_codemap' AND number = 3"
+            )
+    finally:
+        db.close()
+    d2: DaemonProcess = daemon_factory("--root", str(root))
+    warm = wait_indexed(d2)
+    assert (warm["loaded"], warm["parsed"]) == (2, 2)  # answered from the store, then re-parsed
+    edges = {(e["source"], e["target"], e["kind"]) for e in d2.call("graph.imports")["edges"]}
+    assert edges == {("a.py", "b.py", "top_level"), ("b.py", "a.py", "deferred")}
+    assert d2.stop() == 0
+    d3: DaemonProcess = daemon_factory("--root", str(root))
+    assert wait_indexed(d3)["parsed"] == 0

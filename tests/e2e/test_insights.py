@@ -150,6 +150,7 @@ async def test_list_history_and_pushed_updates(daemon_factory: Any, tmp_path: Pa
         {"complexity": 13, "line": 1},
     )
     assert first["insights"][0]["paths"] == ["pkg/a.py", "pkg/b.py"]
+    assert first["insights"][0]["detail"].startswith("pkg/a.py:1 -> pkg/b.py:1 -> pkg/a.py ")
     assert first["sources"] == {"index": True, "lint": False, "clones": False}
     assert first["by_severity"] == {"medium": 2, "low": 2}
     assert {(h["change"], h["key"]) for h in first["history"]} == {
@@ -350,7 +351,7 @@ async def test_generate_streams_stores_and_caches(
         assert (sent["model"], sent["stream"]) == (MODELS[0], True)
         assert answer["prompt_hash"] == prompt_hash(sent["model"], sent["messages"])
         text = "\n".join(m["content"] for m in sent["messages"])
-        assert "decide has complexity 13" in text and "pkg/a.py -> pkg/b.py" in text
+        assert "decide has complexity 13" in text and "pkg/a.py:1 -> pkg/b.py:1 -> pkg/a.py" in text
         assert SECRET not in text
         assert [line for line in source_lines(root) if line in text] == []
 

@@ -30,3 +30,23 @@ def test_error_lists_field_errors_and_details() -> None:
     assert render.error("INVALID_PARAMS", "Invalid params", data) == (
         "INVALID_PARAMS: Invalid params\n- limit: too small\n(retry_after_ms=50)"
     )
+
+
+def test_cycles_render_their_path_of_imports() -> None:
+    result = {
+        "clock": 3,
+        "pending": False,
+        "cycles": [["a.py", "b.py", "c.py"], ["x.py", "y.py"]],
+        "cycle_paths": [
+            [
+                {"source": "a.py", "target": "b.py", "line": 2},
+                {"source": "b.py", "target": "a.py", "line": 7},
+            ],
+            [],
+        ],
+    }
+    assert render.cycles(result, {}).splitlines() == [
+        "2 import cycles (file:line imports the next file) [clock 3, fresh]",
+        "a.py:2 -> b.py:7 -> a.py (and 1 more files in this cycle)",
+        "x.py <-> y.py",
+    ]

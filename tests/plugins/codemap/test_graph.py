@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from aegisd_codemap.graph import (
     ImportGraph,
+    ImportHop,
+    ImportSite,
     build_import_graph,
+    cycle_path,
     dependents,
     import_cycles,
     strongly_connected,
@@ -17,9 +21,14 @@ def graph_of(files: dict[str, FileExtract]) -> ImportGraph:
     return build_import_graph({path: f.imports for path, f in files.items()})
 
 
+def lines(sites: Mapping[str, Mapping[str, ImportSite]]) -> dict[str, dict[str, int]]:
+    """Each file's non-empty edges (or leaves) with their lines."""
+    return {path: {t: s.line for t, s in found.items()} for path, found in sites.items() if found}
+
+
 def test_python_imports_resolve_to_workspace_files(pyproj: dict[str, FileExtract]) -> None:
     graph = graph_of(pyproj)
-    assert {path: edges for path, edges in graph.edges.items() if edges} == {
+    assert lines(graph.edges) == {
         "pkg/__init__.py": {"pkg/base.py": 1},
         "pkg/a.py": {"pkg/b.py": 1},
         "pkg/b.py": {"pkg/a.py": 1},
@@ -36,7 +45,7 @@ def test_python_imports_resolve_to_workspace_files(pyproj: dict[str, FileExtract
         "scripts/tool.py": {"scripts/helper.py": 1, "src/srcpkg/core.py": 2},
         "src/srcpkg/core.py": {"pkg/sub/deep.py": 1},
     }
-    assert {path: leaves for path, leaves in graph.external.items() if leaves} == {
+    assert lines(graph.external) == {
         "pkg/base.py": {"os": 1},
         "pkg/models.py": {"collections": 1},
         "pkg/sub/deep.py": {"numpy": 1, "..missing": 5},
@@ -76,7 +85,7 @@ def test_javascript_specifiers_resolve_with_extensions_and_index(
     jsproj: dict[str, FileExtract],
 ) -> None:
     graph = graph_of(jsproj)
-    assert {path: edges for path, edges in graph.edges.items() if edges} == {
+    assert lines(graph.edges) == {
         # "./lib" is lib/index.ts; "./types.js" is the TypeScript source types.ts.
         "src/index.ts": {"src/app.ts": 1, "src/lib/index.ts": 2, "src/types.ts": 3},
         "src/app.ts": {"src/lib/index.ts": 2, "src/renderer.ts": 3, "src/util.js": 4},
@@ -86,7 +95,7 @@ def test_javascript_specifiers_resolve_with_extensions_and_index(
         "src/cycle/pong.mjs": {"src/cycle/ping.js": 1},
         "src/lazy.tsx": {"src/app.ts": 1},
     }
-    assert {path: leaves for path, leaves in graph.external.items() if leaves} == {
+    assert lines(graph.external) == {
         "src/index.ts": {"react": 4, "@scope/pkg": 5},
         "src/app.ts": {"react": 1},
         "src/missing.ts": {"./nope": 1, "../../outside": 2},
@@ -110,12 +119,12 @@ def test_relative_imports_beyond_the_top_package_are_leaves() -> None:
         "top.py": [ImportRef("", (("sibling", "sibling"),), 1, 2, "from")],
     }
     graph = build_import_graph(files)
-    assert graph.external == {"pkg/__init__.py": {}, "pkg/m.py": {"...gone": 1}, "top.py": {".": 2}}
+    assert lines(graph.external) == {"pkg/m.py": {"...gone": 1}, "top.py": {".": 2}}
 
 
 def test_missing_workspace_module_is_named_as_written() -> None:
     files = {"pkg/__init__.py": [], "main.py": [ImportRef("pkg.gone", (), 0, 1, "import")]}
-    assert build_import_graph(files).external["main.py"] == {"pkg.gone": 1}
+    assert lines(build_import_graph(files).external) == {"main.py": {"pkg.gone": 1}}
 
 
 def test_strongly_connected_handles_deep_graphs_without_recursion() -> None:
@@ -138,15 +147,16 @@ def test_a_root_package_is_named_and_its_imports_resolve() -> None:
         "scripts/tool.py": [ImportRef("sub", (), 0, 1, "import")],  # its own root: sub is absent
     }
     graph = build_import_graph(files, package="p")
-    assert {path: edges for path, edges in graph.edges.items() if edges} == {
+    assert lines(graph.edges) == {
         "a.py": {"b.py": 1},
         "c.py": {"b.py": 1, "a.py": 2},
         "sub/x.py": {"a.py": 1},
     }
-    assert graph.external["scripts/tool.py"] == {"sub": 1}
+    assert lines(graph.external)["scripts/tool.py"] == {"sub": 1}
     # Without a name, relative imports still resolve; "p" is then nothing in the workspace.
     unnamed = build_import_graph(files)
-    assert unnamed.edges["a.py"] == {"b.py": 1} and unnamed.external["c.py"] == {"p": 1}
+    assert lines(unnamed.edges)["a.py"] == {"b.py": 1}
+    assert lines(unnamed.external)["c.py"] == {"p": 1}
 
 
 def test_a_nested_root_package_keeps_outside_modules_external() -> None:
@@ -163,8 +173,8 @@ def test_a_nested_root_package_keeps_outside_modules_external() -> None:
         "auth/models.py": [],
     }
     graph = build_import_graph(files, package="django.contrib")
-    assert graph.edges["admin/sites.py"] == {"auth/models.py": 1, "auth/__init__.py": 2}
-    assert graph.external["admin/sites.py"] == {"django": 3, "django.contrib.gone": 4}
+    assert lines(graph.edges)["admin/sites.py"] == {"auth/models.py": 1, "auth/__init__.py": 2}
+    assert lines(graph.external)["admin/sites.py"] == {"django": 3, "django.contrib.gone": 4}
 
 
 def test_module_index_walks_every_path_shape_in_bounded_steps() -> None:
@@ -181,3 +191,65 @@ def test_root_package_names_enclosing_packages(tmp_path: Path) -> None:
     assert root_package(tmp_path / "django" / "contrib") == "django.contrib"
     assert root_package(tmp_path / "django") == "django"
     assert root_package(Path("/")) == ""
+
+
+def _ref(module: str, line: int, context: str) -> ImportRef:
+    return ImportRef(module, (), 0, line, "import", None, context)
+
+
+def test_an_edge_keeps_its_strongest_kind_and_that_kind_s_first_line() -> None:
+    files = {
+        "a.py": [_ref("b", 3, "deferred"), _ref("b", 5, "conditional"), _ref("b", 9, "top_level")],
+        "b.py": [_ref("a", 2, "deferred"), _ref("a", 4, "deferred")],
+        "c.py": [_ref("os", 1, "conditional"), _ref("os", 2, "top_level")],
+    }
+    graph = build_import_graph(files)
+    assert graph.edges["a.py"] == {"b.py": ImportSite(9, "top_level")}
+    assert graph.edges["b.py"] == {"a.py": ImportSite(2, "deferred")}
+    assert graph.external["c.py"] == {"os": ImportSite(2, "top_level")}
+
+
+def test_cycles_count_top_level_imports_unless_asked() -> None:
+    files = {
+        "a.py": [_ref("b", 1, "top_level")],
+        "b.py": [_ref("c", 1, "top_level"), _ref("a", 7, "deferred")],
+        "c.py": [_ref("a", 2, "conditional")],
+    }
+    graph = build_import_graph(files)
+    assert import_cycles(graph) == []
+    assert import_cycles(graph, ("top_level", "conditional")) == [["a.py", "b.py", "c.py"]]
+    assert import_cycles(graph, ("top_level", "deferred")) == [["a.py", "b.py"]]
+
+
+def test_a_cycle_path_is_made_of_real_imports() -> None:
+    site = ImportSite(1, "top_level")
+    # A tour through every file exists: a -> c -> b -> a.
+    tour = {"a": {"c": site}, "b": {"a": ImportSite(4, "top_level")}, "c": {"b": site}}
+    assert [(h.source, h.target, h.line) for h in cycle_path(["c", "b", "a"], tour)] == [
+        ("a", "c", 1),
+        ("c", "b", 1),
+        ("b", "a", 4),
+    ]
+    # A star around a: strongly connected, but no path passes every file once; the
+    # shortest cycle through a is shown, never an order whose arrows are not imports.
+    star = {"a": {"b": site, "c": site, "d": site}, "b": {"a": site}, "c": {"a": site}}
+    star["d"] = {"a": site}
+    assert [(h.source, h.target) for h in cycle_path(["a", "b", "c", "d"], star)] == [
+        ("a", "b"),
+        ("b", "a"),
+    ]
+    selfish = {"s": {"s": ImportSite(2, "top_level")}}
+    assert cycle_path(["s"], selfish) == [ImportHop("s", "s", 2, "top_level")]
+    assert cycle_path(["x"], {"x": {}}) == []
+
+
+def test_the_tour_search_is_bounded_and_falls_back_to_the_shortest_cycle() -> None:
+    # 30 files all importing each other, and one more tied to n00 alone: no tour exists, and
+    # a search for one would try permutations of the 30 without end.
+    site = ImportSite(1, "top_level")
+    names = [f"n{i:02}" for i in range(30)]
+    edges = {a: {b: site for b in names if b != a} for a in names}
+    edges["n00"]["zz"] = site
+    edges["zz"] = {"n00": site}
+    hops = cycle_path([*names, "zz"], edges)
+    assert [(h.source, h.target) for h in hops] == [("n00", "n01"), ("n01", "n00")]

@@ -51,9 +51,37 @@ def test_javascript_imports_and_classes() -> None:
     assert result.imports == [
         ImportRef("fs", (("default", "fs"),), 0, 1, "import"),
         ImportRef("path", (("join", "join"),), 0, 2, "require"),
-        ImportRef("./lazy.js", (), 0, 38, "dynamic"),
+        ImportRef("./lazy.js", (), 0, 38, "dynamic", None, "deferred"),
     ]
     assert result.classes == [ClassInfo("Widget", 18, ("Base",), ("Label", "Widget"))]
+
+
+def test_each_js_import_says_when_it_runs() -> None:
+    source = b"""\
+import type { Props } from './props';
+import { type Row, Table } from './table';
+export type { Shape } from './shape';
+export { draw } from './draw';
+const fs = require('fs');
+if (process.env.DEBUG) { require('./debug'); }
+try { require('optional'); } catch (e) {}
+function load() { return require('./later'); }
+const lazy = () => import('./lazy');
+class Widget { render() { const x = require('./render'); } }
+"""
+    result = extract_file("mod.ts", source, False)
+    assert [(i.module, i.line, i.context) for i in result.imports] == [
+        ("./props", 1, "conditional"),
+        ("./table", 2, "top_level"),
+        ("./shape", 3, "conditional"),
+        ("./draw", 4, "top_level"),
+        ("fs", 5, "top_level"),
+        ("./debug", 6, "conditional"),
+        ("optional", 7, "conditional"),
+        ("./later", 8, "deferred"),
+        ("./lazy", 9, "deferred"),
+        ("./render", 10, "deferred"),
+    ]
 
 
 def test_jsdoc_first_line_when_asked() -> None:

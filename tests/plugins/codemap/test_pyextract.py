@@ -117,10 +117,66 @@ def f():
         ImportRef("", (("sibling", "sibling"),), 1, 3, "from"),
         ImportRef("pkg.mod", (("Name", "Alias"), ("other", "other")), 2, 4, "from"),
         ImportRef("x", (("*", "*"),), 0, 5, "from"),
-        ImportRef("lazy", (("thing", "thing"),), 0, 8, "from"),
+        ImportRef("lazy", (("thing", "thing"),), 0, 8, "from", None, "deferred"),
     ]
     assert [s.qualname for s in symbols] == ["f"]
     assert (classes, errors) == ([], [])
+
+
+def test_each_import_says_when_it_runs() -> None:
+    source = b"""\
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from .models import Model
+try:
+    import fast
+except ImportError:
+    import slow
+else:
+    import extra
+finally:
+    import always
+with suppress():
+    import inside_with
+class Config:
+    import in_class
+    def method(self):
+        if True:
+            import in_method
+    class Inner:
+        import in_inner_class
+def outer():
+    class Local:
+        import in_local_class
+for x in ():
+    import in_loop
+match x:
+    case 1:
+        import in_case
+async def coroutine():
+    import in_coroutine
+if __name__ == "__main__":
+    def main():
+        import in_main
+"""
+    _, imports, _, _ = extract_python(source, [0] * 40, False)
+    assert [(i.module or i.names[0][0], i.line, i.context) for i in imports] == [
+        ("typing", 1, "top_level"),
+        ("models", 3, "conditional"),
+        ("fast", 5, "conditional"),
+        ("slow", 7, "conditional"),
+        ("extra", 9, "conditional"),
+        ("always", 11, "conditional"),
+        ("inside_with", 13, "top_level"),
+        ("in_class", 15, "top_level"),
+        ("in_method", 18, "deferred"),
+        ("in_inner_class", 20, "top_level"),
+        ("in_local_class", 23, "deferred"),
+        ("in_loop", 25, "conditional"),
+        ("in_case", 28, "conditional"),
+        ("in_coroutine", 30, "deferred"),
+        ("in_main", 33, "deferred"),
+    ]
 
 
 def test_instantiations_skip_builtins_and_self() -> None:

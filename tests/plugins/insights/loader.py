@@ -10,7 +10,9 @@ from aegisd_insights.inputs import (
     CloneData,
     ClonePair,
     FileInput,
+    ImportCycle,
     ImportEdge,
+    ImportHop,
     InsightInputs,
     LintIssue,
     SymbolInput,
@@ -26,7 +28,10 @@ def load_inputs(name: str) -> InsightInputs:
         files=tuple(FileInput(**f) for f in data["files"]),
         symbols=tuple(SymbolInput(**s) for s in data.get("symbols", [])),
         imports=tuple(ImportEdge(a, b) for a, b in data.get("imports", [])),
-        cycles=tuple(tuple(c) for c in data.get("cycles", [])),
+        cycles=tuple(
+            ImportCycle(tuple(c["files"]), tuple(ImportHop(*hop) for hop in c["hops"]))
+            for c in data.get("cycles", [])
+        ),
         lint=tuple(LintIssue(**i) for i in data.get("lint", [])),
         clones=None
         if clones is None

@@ -6,7 +6,9 @@ from aegisd_insights.inputs import (
     CloneData,
     ClonePair,
     FileInput,
+    ImportCycle,
     ImportEdge,
+    ImportHop,
     LintIssue,
     SymbolInput,
 )
@@ -39,18 +41,49 @@ def test_file_length_matches_max_file_length_rule(loc: int, severity: str | None
     assert [i.severity for i in found] == ([severity] if severity else [])
 
 
+def cycle(*hops: tuple[str, str, int], files: tuple[str, ...] = ()) -> ImportCycle:
+    path = tuple(ImportHop(*hop) for hop in hops)
+    return ImportCycle(files or tuple(sorted({h.source for h in path})), path)
+
+
 def test_cycles_are_deduplicated_and_self_imports_ignored() -> None:
-    found = detectors.import_cycles([["b.py", "a.py"], ["a.py", "b.py", "a.py"], ["c.py"], []])
+    found = detectors.import_cycles(
+        [
+            cycle(("b.py", "a.py", 3), ("a.py", "b.py", 1)),
+            cycle(("a.py", "b.py", 1), ("b.py", "a.py", 3)),
+            cycle(("c.py", "c.py", 1)),
+        ]
+    )
     assert [(i.key, i.severity) for i in found] == [("import_cycle:a.py -> b.py -> a.py", "medium")]
+    assert found[0].detail.startswith("a.py:1 -> b.py:3 -> a.py (file:line imports the next")
 
 
 def test_cycle_direction_is_kept() -> None:
-    found = detectors.import_cycles([["a.py", "c.py", "b.py"], ["c.py", "a.py", "b.py"]])
+    found = detectors.import_cycles(
+        [
+            cycle(("a.py", "b.py", 1), ("b.py", "c.py", 1), ("c.py", "a.py", 1)),
+            cycle(("c.py", "b.py", 2), ("b.py", "a.py", 2), ("a.py", "c.py", 2)),
+        ]
+    )
     assert [i.key for i in found] == [
         "import_cycle:a.py -> b.py -> c.py -> a.py",
         "import_cycle:a.py -> c.py -> b.py -> a.py",
     ]
-    assert found[0].detail.startswith("a.py -> b.py -> c.py -> a.py. ")
+    assert found[1].detail.startswith("a.py:2 -> c.py:2 -> b.py:2 -> a.py ")
+
+
+def test_a_cycle_shown_through_some_of_its_files_names_the_others() -> None:
+    files = ("a.py", "b.py", "c.py", "d.py")
+    [found] = detectors.import_cycles(
+        [cycle(("a.py", "b.py", 5), ("b.py", "a.py", 9), files=files)]
+    )
+    assert (found.key, found.title, found.severity) == (
+        "import_cycle:a.py -> b.py -> a.py",
+        "Import cycle through 4 files",
+        "high",
+    )
+    assert "4 files import each other in all; also c.py, d.py." in found.detail
+    assert found.paths == files
 
 
 def test_lint_hotspots_rank_critical_first_and_cap_at_top() -> None:

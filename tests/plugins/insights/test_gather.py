@@ -6,13 +6,19 @@ from aegisd_codemap.model import FileExtract
 from aegisd_insights.gather import (
     IndexMemo,
     clones_from_report,
-    cycle_order,
     evaluate,
     inputs_from_index,
     is_test_path,
     lint_from_report,
 )
-from aegisd_insights.inputs import ClonePair, FileInput, ImportEdge, LintIssue
+from aegisd_insights.inputs import (
+    ClonePair,
+    FileInput,
+    ImportCycle,
+    ImportEdge,
+    ImportHop,
+    LintIssue,
+)
 from aegisd_insights.insight import Thresholds
 
 BRANCHY = "def decide(x):\n" + "".join(f"    if x == {i}:\n        return {i}\n" for i in range(11))
@@ -42,17 +48,23 @@ def test_test_paths(path: str, expected: bool) -> None:
     assert is_test_path(path) is expected
 
 
-def test_cycle_order_follows_the_imports() -> None:
-    edges = {"c.py": {"a.py": 1}, "a.py": {"b.py": 1}, "b.py": {"c.py": 1, "x.py": 2}}
-    assert cycle_order(["a.py", "b.py", "c.py"], edges) == ("a.py", "b.py", "c.py")
-    reverse = {"a.py": {"c.py": 1}, "c.py": {"b.py": 1}, "b.py": {"a.py": 1}}
-    assert cycle_order(["a.py", "b.py", "c.py"], reverse) == ("a.py", "c.py", "b.py")
-
-
-def test_cycle_order_falls_back_to_sorted_without_a_tour() -> None:
-    # a <-> b and a <-> c: strongly connected, but no cycle passes every file once
-    edges = {"a": {"b": 1, "c": 1}, "b": {"a": 1}, "c": {"a": 1}}
-    assert cycle_order(["c", "a", "b"], edges) == ("a", "b", "c")
+def test_cycles_follow_top_level_imports_along_real_paths() -> None:
+    files = extracts(
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg import b\nfrom pkg import c\n",
+            "pkg/b.py": "import os\n\n\ndef late():\n    from pkg import a\n",
+            "pkg/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import b\n"
+            "from pkg import a\n",
+        }
+    )
+    # b imports a only inside a function, c imports b only for type checking: the one cycle
+    # of imports that run as the modules load is a <-> c.
+    [cycle] = inputs_from_index(files).cycles
+    assert cycle == ImportCycle(
+        ("pkg/a.py", "pkg/c.py"),
+        (ImportHop("pkg/a.py", "pkg/c.py", 2), ImportHop("pkg/c.py", "pkg/a.py", 4)),
+    )
 
 
 def test_inputs_from_real_extracts() -> None:
@@ -67,7 +79,13 @@ def test_inputs_from_real_extracts() -> None:
         }
     )
     inputs = inputs_from_index(files)
-    assert inputs.cycles == (("pkg/a.py", "pkg/b.py", "pkg/c.py"),)
+    [cycle] = inputs.cycles
+    assert cycle.files == ("pkg/a.py", "pkg/b.py", "pkg/c.py")
+    assert [(h.source, h.target) for h in cycle.hops] == [
+        ("pkg/a.py", "pkg/b.py"),
+        ("pkg/b.py", "pkg/c.py"),
+        ("pkg/c.py", "pkg/a.py"),
+    ]
     assert ImportEdge("tests/test_logic.py", "pkg/logic.py") in inputs.imports
     by_path = {f.path: f for f in inputs.files}
     assert by_path["pkg/logic.py"] == FileInput("pkg/logic.py", "python", 23, False)
@@ -168,7 +186,7 @@ def test_memo_follows_edits_like_a_fresh_evaluation() -> None:
     files["pkg/b.py"] = extracts({"pkg/b.py": "from pkg import a\n"})["pkg/b.py"]
     cyclic = inputs_from_index(files, memo=memo)
     assert cyclic == inputs_from_index(files) and memo.graphed is not graphed
-    assert cyclic.cycles == (("pkg/a.py", "pkg/b.py"),)
+    assert [c.files for c in cyclic.cycles] == [("pkg/a.py", "pkg/b.py")]
     # A deleted file leaves the memo too.
     del files["pkg/a.py"]
     assert inputs_from_index(files, memo=memo) == inputs_from_index(files)
