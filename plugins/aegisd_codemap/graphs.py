@@ -13,7 +13,6 @@ from pydantic import Field
 
 from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
-from aegisd.rpc.errors import NotFound
 from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd.threads import interactive
 from aegisd_codemap import service
@@ -35,9 +34,10 @@ T = TypeVar("T")
 async def _cached(
     ctx: RpcContext, name: str, build: Callable[[dict[str, FileExtract], str | None], T]
 ) -> T:
-    """The graph `name` for the index as it is now; built in a thread from a snapshot."""
+    """The graph `name` for the index as it is now (once it can answer: a first index is
+    waited for); built in a thread from a snapshot."""
     ws = ctx.workspace
-    index = service.get(ctx.daemon).index(ws.id)
+    index = await service.answerable(ctx.daemon, ws)
     key = (name, index.version, index.package)
     value = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws.id, key)
     if value is None:
@@ -115,12 +115,20 @@ def _cycles(graph: ImportGraph, kinds: tuple[str, ...]) -> list[Cycle]:
     return [(members, cycle_path(members, edges)) for members in import_cycles(graph, kinds)]
 
 
+async def _focus(ctx: RpcContext, graph: ImportGraph, path: str) -> str:
+    """A client's path as a node of the graph: NOT_FOUND when the index will not hold it, yet
+    a node (of a `pending` answer) while the first index runs and will."""
+    ws, rel = ctx.workspace, ctx.workspace.relative(path)
+    if rel in graph.edges:
+        return rel
+    if not service.is_ready(ctx.daemon, ws.id) and await service.known_file(ctx.daemon, ws, rel):
+        return rel
+    raise service.settled_absence(ctx.daemon, ws, rel, "not an indexed file")
+
+
 async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
-    version = service.get(ctx.daemon).index(ctx.workspace.id).version  # the graph's, too
     graph = await import_graph(ctx)
-    focus = ctx.workspace.relative(params.path) if params.path else None
-    if focus is not None and focus not in graph.edges:
-        raise NotFound(f"not an indexed file: {params.path}", path=focus)
+    focus = await _focus(ctx, graph, params.path) if params.path else None
     edges = [
         _edge(s, t, site)
         for s, targets in graph.edges.items()
@@ -135,13 +143,15 @@ async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
             if focus is None or s == focus
         ]
     kinds = tuple(sorted(set(params.cycle_kinds)))
-    # A cycle's path may take a bounded search: kept as long as the graph it was found in.
-    key = ("cycles", version, kinds)
-    ws_id = ctx.workspace.id
-    cycles: list[Cycle] | None = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws_id, key)
-    if cycles is None:
+    # A cycle's path may take a bounded search: kept with the graph it was found in.
+    key, ws_id = ("cycles", kinds), ctx.workspace.id
+    kept = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws_id, key)
+    if kept is not None and kept[0] is graph:
+        cycles: list[Cycle] = kept[1]
+    else:
         cycles = await interactive(_cycles, graph, kinds)
-        ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws_id, key, cycles, paths=(ANY_PATH,))
+        kept = (graph, cycles)
+        ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws_id, key, kept, paths=(ANY_PATH,))
     if focus is not None:
         cycles = [c for c in cycles if focus in c[0]]
     nodes = (
@@ -177,9 +187,7 @@ class DependentsResult(FreshResult):
 
 async def graph_dependents(params: DependentsParams, ctx: RpcContext) -> DependentsResult:
     graph = await import_graph(ctx)
-    rel = ctx.workspace.relative(params.path)
-    if rel not in graph.edges:
-        raise NotFound(f"not an indexed file: {params.path}", path=rel)
+    rel = await _focus(ctx, graph, params.path)
     return DependentsResult(
         path=rel,
         dependents=dependents(graph, rel, params.transitive),
@@ -231,7 +239,7 @@ async def classes(params: ClassesParams, ctx: RpcContext) -> ClassesResult:
 
 
 def methods() -> list[RpcMethod]:
-    found = ("NOT_FOUND", "INVALID_PATH")
+    found = ("NOT_FOUND", "INVALID_PATH", "UNAVAILABLE")
     return [
         RpcMethod("graph.imports", ImportsParams, imports, summary="Module import graph and every cycle", errors=found),
         RpcMethod("graph.dependents", DependentsParams, graph_dependents, summary="Files that import this file", errors=found),

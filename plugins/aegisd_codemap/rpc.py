@@ -79,8 +79,11 @@ async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
     ws = ctx.workspace
     codemap = service.get(ctx.daemon)
     if ws.id in codemap.loading:
-        return SearchResult(hits=await _search_store(params, ctx), pending=True)
-    index = codemap.index(ws.id)
+        hits = await _search_store(params, ctx)
+        if hits:
+            return SearchResult(hits=hits, pending=True)
+        # Nothing stored matches: perhaps nothing is stored yet (a first index).
+    index = await service.answerable(ctx.daemon, ws)
     # Keyed by the index version too: loading from the store changes answers without any file
     # changing, so path-based invalidation alone would keep a stale (empty) answer.
     key = ("search", index.version, params.query, params.kind, params.path_glob, params.limit)
@@ -221,7 +224,10 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
     extract = index.files.get(rel)
     if extract is None:
         refuse_skipped(ws, rel)  # a file no plugin reads says why
-        raise NotFound(f"not an indexed file: {params.path}", path=rel)
+        if not service.is_ready(ctx.daemon, ws.id):
+            extract = await service.parse_now(ctx.daemon, ws, rel)  # the first index runs
+    if extract is None:
+        raise service.settled_absence(ctx.daemon, ws, rel, "not an indexed file")
     complexities = [s.complexity for s in extract.symbols]
     return FileResult(
         pending=not service.is_ready(ctx.daemon, ws.id),
@@ -333,7 +339,7 @@ class TreeResult(FreshResult):
 async def tree(params: TreeParams, ctx: RpcContext) -> TreeResult:
     ws = ctx.workspace
     base = ws.relative(params.path) if params.path else ""
-    index = service.get(ctx.daemon).index(ws.id)
+    index = await service.answerable(ctx.daemon, ws)  # symbol counts come from the index
     known = ws.live.known if ws.live is not None else {}
     node, git = await build_tree(ws.root, known, index, base, params.depth)
     return TreeResult(root=node, git=git, pending=not service.is_ready(ctx.daemon, ws.id))
@@ -348,10 +354,11 @@ async def rebuild(params: WorkspaceParams, ctx: RpcContext) -> StatusResult:
 def methods() -> list[RpcMethod]:
     found = ("NOT_FOUND", "INVALID_PATH")
     return [
-        RpcMethod("index.search", SearchParams, search, summary="Ranked symbol search", instant=True),
+        # Not `instant`: while a first index runs, they wait for it (a stall of the connection)
+        RpcMethod("index.search", SearchParams, search, summary="Ranked symbol search"),
         RpcMethod("index.status", WorkspaceParams, index_status, summary="Files, symbols, languages, errors", instant=True, probe=True),
         RpcMethod("index.file", FileParams, index_file, summary="Outline, errors and metrics of one file",
-                  errors=(*found, "TOO_LARGE", "UNSUPPORTED"), instant=True),
+                  errors=(*found, "TOO_LARGE", "UNSUPPORTED", "UNAVAILABLE")),
         RpcMethod("index.preview", PreviewParams, preview, summary="Text of a file or a line range (root-confined)",
                   errors=(*found, "TOO_LARGE", "UNSUPPORTED")),
         RpcMethod("index.tree", TreeParams, tree, summary="Directories and files with symbol counts and git status",

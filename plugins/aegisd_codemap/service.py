@@ -3,11 +3,17 @@
 On open it loads what is stored, waits until the workspace's known file state mirrors the
 disk, then parses exactly the files whose content hash differs from what it indexed (so a
 restart parses nothing that did not change). Each change batch re-parses only changed files.
+
+Until the first index is complete, answers never deny what is on disk (`answerable`,
+`parse_now`, `settled_absence`): a request waits a bounded time for an index built from
+nothing, a file it names is parsed on demand, and what is still missing is `pending`, not
+NOT_FOUND.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,11 +22,12 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from aegisd.daemon import StateKey
-from aegisd.threads import background
+from aegisd.rpc.errors import NotFound, Unavailable
+from aegisd.threads import background, interactive
 from aegisd_codemap import store
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
-from aegisd_codemap.parsing import ParserPool, indexable
+from aegisd_codemap.parsing import ParserPool, indexable, parse_chunk
 from aegisd_codemap.resolve import root_package
 
 if TYPE_CHECKING:
@@ -31,6 +38,9 @@ CACHE_NAMESPACE = "codemap"
 URGENT_SAVE_FILES = 2  # an editor's save: stored ahead of bulk work
 SAVE_CHUNK_FILES = 100  # files per transaction of a large batch (~30 ms on the stdlib)
 APPLY_BETWEEN_YIELDS = 100  # parsed files applied to the index between turns of the loop
+#: how long a request waits for a first index built from nothing before answering `pending`
+#: (the similarity methods wait as long for their index)
+FIRST_INDEX_WAIT_S = 10.0
 
 
 @dataclass
@@ -39,6 +49,11 @@ class Codemap:
     indexes: dict[str, WorkspaceIndex] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     ready: dict[str, asyncio.Event] = field(default_factory=dict)
+    #: set once the stored index is in memory (it may be empty: a first index)
+    loaded: dict[str, asyncio.Event] = field(default_factory=dict)
+    #: set once the workspace's file state has been compared with the disk (its first batch
+    #: arrived, or it had nothing to report): files missing from it then are not there
+    files_known: dict[str, asyncio.Event] = field(default_factory=dict)
     #: workspaces whose stored index is still being read: searches go to the store meanwhile
     loading: set[str] = field(default_factory=set)
     #: per workspace, the last store write queued: each waits for the one before
@@ -75,6 +90,8 @@ async def opened(daemon: Daemon, ws: Workspace) -> None:
     codemap.packages[ws.id] = await asyncio.to_thread(root_package, ws.root)
     codemap.locks[ws.id] = asyncio.Lock()
     codemap.ready[ws.id] = asyncio.Event()
+    codemap.loaded[ws.id] = asyncio.Event()
+    codemap.files_known[ws.id] = asyncio.Event()
     ws.tasks.append(asyncio.create_task(_load_and_sync(daemon, ws), name=f"codemap-{ws.id}"))
 
 
@@ -91,11 +108,76 @@ async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
             codemap.indexes[ws.id] = index
         finally:
             codemap.loading.discard(ws.id)
+            codemap.loaded[ws.id].set()
         logger.info("codemap {}: loaded {} files from the store", ws.id, len(index.files))
     if ws.live is not None:
         await ws.live.ready.wait()
+    codemap.files_known[ws.id].set()
     await sync(daemon, ws, title="indexing")
     codemap.ready[ws.id].set()
+
+
+async def answerable(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:
+    """The workspace's index once it can answer: at once when it is complete, or loaded from
+    the store with files in it (answers are `pending` until it is in line with the disk);
+    while a first index is built from nothing, once that is done, waiting FIRST_INDEX_WAIT_S
+    at most (then the answer is the index as it is, `pending`)."""
+    codemap = get(daemon)
+    ready, loaded = codemap.ready.get(ws.id), codemap.loaded.get(ws.id)
+    if ready is not None and loaded is not None and not ready.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FIRST_INDEX_WAIT_S):
+                await loaded.wait()
+                if not codemap.index(ws.id).files:
+                    await ready.wait()
+    return codemap.index(ws.id)
+
+
+def coming(ws: Workspace, rel: str) -> bool:
+    """Whether the index will hold `rel` once it is in line with the disk (a file the
+    workspace knows, in an indexed language)."""
+    return indexable(rel) and ws.live is not None and rel in ws.live.known
+
+
+async def known_file(daemon: Daemon, ws: Workspace, rel: str) -> bool:
+    """`coming(ws, rel)`, waiting (FIRST_INDEX_WAIT_S at most) while the workspace's file
+    state is compared with the disk for the first time."""
+    known = get(daemon).files_known.get(ws.id)
+    if not coming(ws, rel) and known is not None and not known.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(known.wait(), FIRST_INDEX_WAIT_S)
+    return coming(ws, rel)
+
+
+def settled_absence(daemon: Daemon, ws: Workspace, rel: str, what: str) -> NotFound | Unavailable:
+    """The error for `rel` missing from the index: NOT_FOUND once the index is complete, or
+    the file state is and lacks the file; else UNAVAILABLE (the first index runs and the file
+    may yet turn up). Never NOT_FOUND for a file about to be indexed."""
+    known = get(daemon).files_known.get(ws.id)
+    files_known = known is None or known.is_set()
+    if is_ready(daemon, ws.id) or (files_known and not coming(ws, rel)):
+        return NotFound(f"{what}: {rel}", path=rel)
+    return Unavailable(
+        f"the workspace is still being indexed, {rel} may yet be found",
+        retry_after_ms=1000,
+        path=rel,
+    )
+
+
+async def parse_now(daemon: Daemon, ws: Workspace, rel: str) -> FileExtract | None:
+    """`rel` parsed on demand, while the index does not hold it yet (a first index running):
+    None when the workspace does not know it (`known_file`), or it cannot be read."""
+    if not await known_file(daemon, ws, rel):
+        return None
+    key = ("parsed-now", rel)
+    found: FileExtract | None = daemon.cache.get(CACHE_NAMESPACE, ws.id, key)
+    if found is None:
+        include = ws.settings.include_docstrings
+        [(_, digest, found)] = await interactive(parse_chunk, str(ws.root), [rel], include)
+        if digest is None or found is None:
+            return None
+        daemon.cache.put(CACHE_NAMESPACE, ws.id, key, found, paths=(rel,))
+    return found
 
 
 def _loaded_index(db_path: Path, ws_id: str, index: WorkspaceIndex) -> WorkspaceIndex:
@@ -116,6 +198,9 @@ async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:
 
 
 async def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
+    known = get(daemon).files_known.get(ws.id)
+    if known is not None:
+        known.set()  # the file state is committed before its batch goes out
     parse = [p for p, kind in batch.changes.items() if kind != "deleted" and indexable(p)]
     remove = [p for p, kind in batch.changes.items() if kind == "deleted"]
     await update(daemon, ws, parse, remove, title="re-indexing", clock=batch.clock)
@@ -251,6 +336,8 @@ async def closed(daemon: Daemon, ws: Workspace) -> None:
     codemap.indexes.pop(ws.id, None)
     codemap.locks.pop(ws.id, None)
     codemap.ready.pop(ws.id, None)
+    codemap.loaded.pop(ws.id, None)
+    codemap.files_known.pop(ws.id, None)
     codemap.packages.pop(ws.id, None)
     await flush(daemon, ws.id)
     codemap.saving.pop(ws.id, None)

@@ -115,6 +115,7 @@ async def insights_list(params: ListParams, ctx: RpcContext) -> ListResult:
         ],
         history=[HistoryOut.model_validate(h, from_attributes=True) for h in history],
         generation=_generation_out(latest) if latest is not None else None,
+        pending=not wi.ready.is_set(),  # before the first computation: nothing is final
     )
 
 

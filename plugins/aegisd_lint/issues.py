@@ -14,7 +14,8 @@ Status of a run: any high or critical issue -> `fail`; else any medium or low ->
 (only info, or nothing) -> `pass`. `skipped` (tool not installed, nothing to check, the
 workspace not trusted to run it) and `error` (timeout, out of memory, the tool failed or
 stopped before checking every file, unparseable output) say the run produced no verdict, on
-some files (`unchecked`) or all.
+some files (`unchecked`) or all. A report is `pending` while no tool has a verdict yet and the
+first pass is due or running.
 """
 
 from enum import StrEnum
@@ -45,6 +46,7 @@ class Status(StrEnum):
     FAIL = "fail"
     SKIPPED = "skipped"
     ERROR = "error"
+    PENDING = "pending"
 
 
 class Issue(BaseModel):

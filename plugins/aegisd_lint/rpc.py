@@ -101,7 +101,8 @@ class ReportParams(WorkspaceParams):
 
 class ReportResult(FreshResult):
     status: Status = Field(
-        description="Overall status of the selected tools on the selected files and issues"
+        description="Overall status of the selected tools on the selected files and issues; "
+        "pending before any tool has run"
     )
     running: bool = Field(description="A lint run is going or due: results may lag the files")
     linted_clock: int = Field(description="Workspace clock of the last recorded run")
@@ -157,7 +158,12 @@ async def lint_report(params: ReportParams, ctx: RpcContext) -> ReportResult:
         raise NotFound(f"no lint tool named {params.tool!r}", tool=params.tool)
     path = _known_path(ws, params.path) if params.path else None
     await lw.loaded.wait()
-    return await _report(ctx, lw, params, path)
+    report = await _report(ctx, lw, params, path)
+    if report.running and not report.summary.by_tool:
+        # No tool has run here yet, and the first pass is due (it waits for the workspace's
+        # first index): no verdict, which `skipped` would pass off as final.
+        report.status, report.pending = Status.PENDING, True
+    return report
 
 
 class RunParams(WorkspaceParams):
