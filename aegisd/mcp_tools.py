@@ -121,7 +121,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "index.search",
         "Search symbols",
         "Find functions, classes and methods by name in the workspace's live index: exact name, "
-        "prefix, initials ('gfs' finds get_file_summary) or 'Class.method'. Returns ranked hits "
+        "prefix, initials ('gfs' finds get_file_summary), 'Class.method' or a module path and "
+        "name ('pkg.mod.func'). Returns ranked hits, definitions in tests after the rest, "
         "with path, line range, kind and signature. Use before grepping; then read_file the "
         "hit's lines. Names only, not text inside bodies.",
         render.search,

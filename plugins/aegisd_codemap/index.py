@@ -13,6 +13,7 @@ from typing import Any
 
 from aegisd.threads import step_aside
 from aegisd_codemap.model import FileExtract, Symbol
+from aegisd_codemap.ranking import is_stub
 from aegisd_codemap.search import SymbolSearch
 
 
@@ -61,7 +62,7 @@ class WorkspaceIndex:
         self.search.replace_path(
             path,
             [
-                (first + seq, s.name, s.qualname, s.kind, path)
+                (first + seq, s.name, s.qualname, s.kind, path, is_stub(s.decorators))
                 for seq, s in enumerate(extract.symbols)
             ],
         )

@@ -25,7 +25,9 @@ from aegisd_codemap.tree import build_tree
 
 class SearchParams(WorkspaceParams):
     query: str = Field(
-        min_length=1, max_length=200, description="Name, prefix, initials or Class.meth"
+        min_length=1,
+        max_length=200,
+        description="Name, prefix, initials, Class.meth or module-qualified (pkg.mod.Class.meth)",
     )
     kind: str | None = Field(None, description="class, function, method, struct, enum, ...")
     path_glob: str | None = Field(None, description="Only paths matching this glob (* crosses /)")

@@ -1,46 +1,38 @@
 """Ranked symbol search over an in-memory index, updated per file.
 
-Matching is case-insensitive, in tiers: exact name, name prefix, word (the query is a run of word
-initials, ``gfs`` / ``GFS`` for ``get_file_summary`` / ``GetFileSummary``, or spells words from a
-word start, ``summ``, ``file_sum``, ``FileSum``, where the query's own underscores and case say
-where its words begin; names split into words on ``_``, camelCase and digits), substring, then
-in-order subsequence. A query with a dot matches qualified names: exact or dotted suffix
-(``Class.meth`` finds ``Outer.Class.meth``), then the name starting with the last part under a
-parent whose trailing segments start with the other parts (``Cl.me``), then substring. Within a
-tier, ties go to the shorter path, then kind (classes first), then name.
+Matching is case-insensitive, in tiers (`searchquery`: exact name, prefix, initials and word
+starts, substring, subsequence; for a dotted query qualified and module-qualified names).
+Within a tier, ties go to definitions outside tests and fixtures, then to the shorter path, then
+kind (classes first), then a `typing.overload` signature after its implementation, then name
+(`ranking`).
 
 Speed comes from scanning strings in C instead of looping over symbols in Python: symbols are
-grouped by path length (the first tie-break), and each group keeps its names, initials and
-qualified names as newline-joined strings in rank order, searched with ``str.find`` and ``re``.
-The first hits found are the best of their tier, so a query stops as soon as ``limit`` hits are
-in, and a changed file only rebuilds its own group.
+grouped by (in tests, path length), the first tie-breaks, and each group keeps its names,
+initials and qualified names as newline-joined strings in rank order, searched with
+``str.find`` and ``re``. The first hits found are the best of their tier, so a query stops as
+soon as ``limit`` hits are in, and a changed file only rebuilds its own group.
 """
 
 from __future__ import annotations
 
 import re
-from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from fnmatch import translate
-from heapq import merge
-from itertools import accumulate
+
+from aegisd_codemap.blob import Blob
+from aegisd_codemap.ranking import Row, in_tests
+from aegisd_codemap.searchquery import ModulePaths, Query, Tier, words
 
 _KINDS = ("class", "interface", "struct", "union", "enum", "typedef", "namespace")
 _KIND_RANK = {kind: rank for rank, kind in enumerate((*_KINDS, "function", "method"))}
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_]+")
-_MARK = "\x01"  # put before each word start in the "marked" names
-_LONG_QUERY = 12
 _MAX_VIEWS = 16  # per group: all, per kind, per recent glob
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
-_RARE_LINES = 8  # a query character in fewer than 1 line in 8: its lines are tried one by one
-_OFFSET = "i"  # line starts: 4 bytes each (a group's joined names stay far below 2 GiB)
-_SCORES = {"exact": 1.0, "prefix": 0.8, "word": 0.6, "substring": 0.4, "subsequence": 0.2}
 
-Row = tuple[int, str, str, str, str]
-"""``(symbol_id, name, qualname, kind, path)``, what the index is built from."""
+GroupKey = tuple[bool, int]
+"""(in tests or fixtures, path length): groups are searched in this order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,95 +48,15 @@ class Hit:
     path: str
 
 
-def _words(name: str) -> tuple[str, str]:
-    """``get_File2`` → (``^get^file^2``, ``gf2``): words marked by ``_MARK``, and initials."""
-    words = _WORD.findall(name)
-    return (_MARK + _MARK.join(words)).lower(), "".join([w[0] for w in words]).lower()
+def _rank(row: Row) -> tuple[int, bool, str, str, str, int]:
+    """The order within a group (the group is the first tie-break): kind, overload signatures
+    after the rest, name, path, id."""
+    symbol_id, name, _, kind, path, stub = row
+    return (_KIND_RANK.get(kind, len(_KIND_RANK)), stub, name.lower(), name, path, symbol_id)
 
 
-def _rank(row: Row) -> tuple[int, str, str, str, int]:
-    """The order within a group (the path length is the group): kind, name, path, id."""
-    symbol_id, name, _, kind, path = row
-    return (_KIND_RANK.get(kind, len(_KIND_RANK)), name.lower(), name, path, symbol_id)
-
-
-def _parent(row: Row) -> str:
-    """The lowercased qualified name of what encloses the symbol ("" at module level)."""
-    name, qual = row[1].lower(), row[2].lower()
-    return qual[: -len(name) - 1] if qual.endswith("." + name) else ""
-
-
-class _Blob:
-    """Lines joined as ``\\n a \\n b \\n``; ``starts[i]`` is where line ``i`` begins."""
-
-    def __init__(self, lines: list[str]) -> None:
-        self.text = "\n" + "\n".join(lines) + "\n"
-        # A C int array, not a list: a list holds an int object per line (8x the memory).
-        self.starts = array(_OFFSET, accumulate((len(line) + 1 for line in lines), initial=1))
-        self._counts: dict[str, int] = {}
-
-    def find_all(self, needle: str) -> Iterator[int]:
-        """Lines containing ``needle`` (a leading ``\\n`` anchors it to the line start)."""
-        lead = needle.startswith("\n")
-        find, starts = self.text.find, self.starts
-        last = len(starts) - 1  # starts ends with the end of the text
-        position = find(needle)
-        while position >= 0:
-            index = bisect_right(starts, position + lead) - 1
-            if index >= last:  # the final newline, found by a bare "\n" needle
-                return
-            yield index
-            position = find(needle, starts[index + 1] - 1)
-
-    def scan(self, pattern: re.Pattern[str]) -> Iterator[int]:
-        """Lines where ``pattern`` matches (a line may repeat)."""
-        starts = self.starts
-        for match in pattern.finditer(self.text):
-            yield bisect_right(starts, match.start() + (match.group()[:1] == "\n")) - 1
-
-    def lines(self) -> list[str]:
-        return self.text[1:-1].split("\n")
-
-    def spliced(self, edits: list[tuple[int, Row | None]], added: list[str]) -> _Blob:
-        """A copy with the edits applied: (old line index, None) drops that line, (old line
-        index, row) puts the next of `added` before it; `edits` are in order."""
-        text, starts = self.text, self.starts
-        pieces = ["\n"]
-        out = array(_OFFSET)
-        length = 1  # of the new text so far
-        at = 0  # the next old line not yet copied
-        fresh = iter(added)
-
-        def copy_to(end: int) -> None:
-            nonlocal length
-            if end <= at:
-                return
-            shift = length - starts[at]
-            pieces.append(text[starts[at] : starts[end]])
-            out.extend(starts[at:end] if not shift else (s + shift for s in starts[at:end]))
-            length += starts[end] - starts[at]
-
-        for index, row in edits:
-            copy_to(index)
-            if row is None:
-                at = max(at, index + 1)
-            else:
-                at = max(at, index)
-                line = next(fresh)
-                pieces.append(line + "\n")
-                out.append(length)
-                length += len(line) + 1
-        copy_to(len(starts) - 1)
-        out.append(length)
-        blob = _Blob.__new__(_Blob)
-        blob.text, blob.starts, blob._counts = "".join(pieces), out, {}
-        return blob
-
-    def count(self, char: str) -> int:
-        found = self._counts.get(char)
-        if found is None:
-            found = self._counts[char] = self.text.count(char)
-        return found
+def _group_key(path: str) -> GroupKey:
+    return in_tests(path), len(path)
 
 
 class _View:
@@ -157,10 +69,10 @@ class _View:
     only.
     """
 
-    names: _Blob
-    marked: _Blob
-    initials: _Blob
-    quals: _Blob
+    names: Blob
+    marked: Blob
+    initials: Blob
+    quals: Blob
 
     @classmethod
     def joined(
@@ -174,8 +86,8 @@ class _View:
         """A view of `rows` whose strings are already at hand, line for line."""
         view = cls.__new__(cls)
         view.rows = rows
-        view.names, view.marked = _Blob(names), _Blob(marked)
-        view.initials, view.quals = _Blob(initials), _Blob(quals)
+        view.names, view.marked = Blob(names), Blob(marked)
+        view.initials, view.quals = Blob(initials), Blob(quals)
         return view
 
     def __init__(self, rows: list[Row], earlier: _View | None = None) -> None:
@@ -194,20 +106,20 @@ class _View:
         for row in rows:
             i = where.get(row[0])
             if i is None:
-                words = _words(row[1])
+                found = words(row[1])
                 names.append(row[1].lower())
-                marked.append(words[0])
-                initials.append(words[1])
+                marked.append(found[0])
+                initials.append(found[1])
                 quals.append(row[2].lower())
             else:
                 names.append(reused[0][i])
                 marked.append(reused[1][i])
                 initials.append(reused[2][i])
                 quals.append(reused[3][i])
-        self.names = _Blob(names)
-        self.marked = _Blob(marked)
-        self.initials = _Blob(initials)
-        self.quals = _Blob(quals)
+        self.names = Blob(names)
+        self.marked = Blob(marked)
+        self.initials = Blob(initials)
+        self.quals = Blob(quals)
 
 
 class _Group:
@@ -273,7 +185,7 @@ def _patched(earlier: _View, now: dict[int, Row]) -> _View | None:
     strings = [
         (
             row[1].lower(),
-            *_words(row[1]),
+            *words(row[1]),
             row[2].lower(),
         )
         for _, row in inserts
@@ -297,81 +209,14 @@ def _patched(earlier: _View, now: dict[int, Row]) -> _View | None:
     return view
 
 
-class _Query:
-    """One query's patterns, compiled once and scanned over every group."""
-
-    def __init__(self, query: str) -> None:
-        text = self.text = query.lower()
-        self.dotted = "." in text
-        # The query's own case and underscores mark where its words start, so ``FileSum`` and
-        # ``file_sum`` both find ``get_file_summary`` and ``GetFileSummary``.
-        self.marked = _words(query)[0]
-        escaped = [re.escape(c) for c in text]
-        # Possessive gaps: the earliest subsequence is found without backtracking.
-        gaps = "".join(f"[^{c}\\n]*+{c}" for c in escaped[1:])
-        self.subsequence = re.compile(escaped[0] + gaps)
-        # Long queries first skip lines too short to hold them (most lines, measured on the
-        # stdlib); for short ones the check costs more than it saves.
-        line = f"\\n(?=[^\\n]{{{len(text)}}})" if len(text) >= _LONG_QUERY else "\\n"
-        self.subsequence_by_line = re.compile(f"{line}[^{escaped[0]}\\n]*+{escaped[0]}" + gaps)
-        self.compact = text.replace("_", "")
-        self.chars = sorted(set(text))
-        head, _, self.last = text.rpartition(".")
-        parts = [re.escape(p) + r"[^.]*" for p in head.split(".")] if head else []
-        self.parent = re.compile(r"(?:^|\.)" + r"\.".join(parts) + "$")
-
-    def tiers(self, view: _View) -> Iterator[tuple[str, Iterable[int]]]:
-        """Candidate lines of ``view`` per tier, each in rank order."""
-        if self.dotted:
-            yield from self._dotted_tiers(view)
-            return
-        names = view.names
-        # No line holds the query (a miss, 10% of bench/index.py's): no exact, prefix or
-        # substring hit either, and one pass over the names tells, not three.
-        held = names.text.find(self.text) >= 0
-        yield "exact", names.find_all("\n" + self.text + "\n") if held else ()
-        yield "prefix", names.find_all("\n" + self.text) if held else ()
-        initials = view.initials.find_all(self.compact) if len(self.compact) > 1 else ()
-        marked = view.marked.find_all(self.marked) if len(self.marked) > 1 else ()
-        yield "word", merge(initials, marked)
-        yield "substring", names.find_all(self.text) if held else ()
-        yield "subsequence", self._subsequence(names)
-
-    def _subsequence(self, names: _Blob) -> Iterable[int]:
-        # Only lines holding the query's rarest character can match: when those are few (a
-        # miss like "Azz": 'z' is in ~1% of the stdlib's names) the pattern is tried on them
-        # alone, not scanned over the whole text (~10 ms for the stdlib's 72k names).
-        rarest = min(self.chars, key=names.count)
-        holding = names.count(rarest)
-        if not holding:
-            return ()
-        lines = len(names.starts) - 1
-        if holding * _RARE_LINES < lines:
-            search, text, starts = self.subsequence.search, names.text, names.starts
-            return (i for i in names.find_all(rarest) if search(text, starts[i], starts[i + 1]))
-        # Anchoring at each line start costs a pass over every character; starting at each
-        # occurrence of the first query character is cheaper while that character is rarer
-        # than about one in thirty (measured on the stdlib's names).
-        by_line = names.count(self.text[0]) * 30 > len(names.text)
-        return names.scan(self.subsequence_by_line if by_line else self.subsequence)
-
-    def _dotted_tiers(self, view: _View) -> Iterator[tuple[str, Iterable[int]]]:
-        suffix = view.quals.find_all("." + self.text + "\n")
-        whole = view.quals.find_all("\n" + self.text + "\n")
-        yield "exact", sorted({*whole, *suffix})
-        parent_ok = self.parent.search
-        rows = view.rows
-        under = view.names.find_all("\n" + self.last)
-        yield "prefix", (i for i in under if parent_ok(_parent(rows[i])))
-        yield "substring", view.quals.find_all(self.text)
-
-
 class SymbolSearch:
     """A symbol index answering ranked queries; rows are added and removed per file."""
 
     def __init__(self, rows: Iterable[Row] = ()) -> None:
-        self._groups: dict[int, _Group] = {}
-        self._lengths: list[int] = []
+        self._groups: dict[GroupKey, _Group] = {}
+        self._order: list[GroupKey] = []
+        #: module paths of the files, for module-qualified queries; rebuilt when files come or go
+        self._modules: ModulePaths | None = None
         self._paths: dict[str, list[int]] = {}  # lists, not sets: a third of the memory
         self.add(rows)
 
@@ -380,13 +225,18 @@ class SymbolSearch:
 
     def add(self, rows: Iterable[Row]) -> None:
         """Add symbols; a ``symbol_id`` already present for the same path is replaced."""
+        last_path, key = "", (False, 0)
         for row in rows:
             symbol_id, path = row[0], row[4]
-            group = self._groups.get(len(path))
+            if path != last_path:  # rows come by file
+                last_path, key = path, _group_key(path)
+            group = self._groups.get(key)
             if group is None:
-                group = self._groups[len(path)] = _Group()
-                self._lengths = sorted(self._groups)
+                group = self._groups[key] = _Group()
+                self._order = sorted(self._groups)
             if symbol_id not in group.rows:
+                if path not in self._paths:
+                    self._modules = None  # a new file
                 group.paths[path] = group.paths.get(path, 0) + 1
                 self._paths.setdefault(path, []).append(symbol_id)
             group.rows[symbol_id] = row
@@ -405,21 +255,26 @@ class SymbolSearch:
     def remove_path(self, path: str) -> None:
         """Forget every symbol of ``path``."""
         ids = self._paths.pop(path, [])
-        group = self._groups.get(len(path))
+        key = _group_key(path)
+        group = self._groups.get(key)
         if group is None or not ids:
             return
         for symbol_id in ids:
             del group.rows[symbol_id]
         del group.paths[path]
+        self._modules = None  # a file gone
         group.changed()
         if not group.rows:
-            del self._groups[len(path)]
-            self._lengths = sorted(self._groups)
+            del self._groups[key]
+            self._order = sorted(self._groups)
 
     def replace_path(self, path: str, rows: Iterable[Row]) -> None:
         """A re-indexed file: drop its old symbols, add the new ones."""
+        modules, had = self._modules, path in self._paths
         self.remove_path(path)
         self.add(rows)
+        if (path in self._paths) == had:
+            self._modules = modules  # the same files as before: their modules are unchanged
 
     def query(
         self, query: str, kind: str | None = None, path_glob: str | None = None, limit: int = 50
@@ -429,11 +284,15 @@ class SymbolSearch:
         query = query.strip()
         if not query.strip(".") or limit <= 0:
             return []
-        plan = _Query(query)
+        plan = Query(query)
+        if plan.dotted:
+            if self._modules is None:
+                self._modules = ModulePaths(self._paths)
+            plan.locate(self._modules, _group_key)
         path_ok = re.compile(translate(path_glob)).match if path_glob else None
-        running: list[tuple[Iterator[tuple[str, Iterable[int]]], list[Row]]] = []
-        for length in self._lengths:
-            group = self._groups[length]
+        running: list[tuple[Iterator[Tier], list[Row]]] = []
+        for key in self._order:
+            group = self._groups[key]
             if path_ok is None:
                 view = group.view(kind)
             else:
@@ -442,10 +301,10 @@ class SymbolSearch:
                     continue
                 everything = len(paths) == len(group.paths)
                 view = group.view(kind) if everything else group.view(kind, path_glob, paths)
-            running.append((plan.tiers(view), view.rows))
+            running.append((plan.tiers(view, key), view.rows))
         hits: list[Hit] = []
         seen: set[int] = set()
-        # Tier by tier, each over the groups in path-length order: hits arrive in rank order.
+        # Tier by tier, each over the groups in order: hits arrive in rank order.
         while running:
             still = []
             for tiers, rows in running:
@@ -453,15 +312,13 @@ class SymbolSearch:
                 if step is None:
                     continue
                 still.append((tiers, rows))
-                tier, candidates = step
+                tier, score, candidates = step
                 for index in candidates:
-                    symbol_id, name, qualname, symbol_kind, path = rows[index]
+                    symbol_id, name, qualname, symbol_kind, path, _ = rows[index]
                     if symbol_id in seen:
                         continue
                     seen.add(symbol_id)
-                    hits.append(
-                        Hit(symbol_id, _SCORES[tier], tier, name, qualname, symbol_kind, path)
-                    )
+                    hits.append(Hit(symbol_id, score, tier, name, qualname, symbol_kind, path))
                     if len(hits) >= limit:
                         return hits
             running = still

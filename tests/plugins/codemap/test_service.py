@@ -71,6 +71,9 @@ SOURCES = {
     "pkg/deep/outer.py": "class Outer:\n    class Inner:\n        def inner(self):\n"
     "            pass\n\ndef main_helper():\n    pass\n",
     "app.py": "def apply_100_percent():\n    pass\n\nasync def go_fast():\n    pass\n",
+    "tests/test_files.py": "def get_file_summary():\n    pass\n",
+    "pkg/typed.py": "from typing import overload\n@overload\ndef pick(x: int) -> int: ...\n"
+    "@overload\ndef pick(x: str) -> str: ...\ndef pick(x):\n    return x\n",
 }
 QUERIES = [
     {"query": "GetFileSummary"},
@@ -88,6 +91,13 @@ QUERIES = [
     {"query": "nothing_like_this"},
     {"query": "a", "limit": 2},
     {"query": "a", "path_glob": "pkg/*", "limit": 1},  # the prefix match is outside the glob
+    # Ranked with what the store keeps beside names: paths (tests last, modules), decorators.
+    {"query": "get_file_summary"},
+    {"query": "pick"},
+    {"query": "pkg.files.get_file_summary"},
+    {"query": "deep.outer.Outer.Inner.inner"},
+    {"query": "pkg.GetFileSummary"},
+    {"query": "files.get_f"},
     # Filled by exact and prefix matches: read through the index on lower(name).
     {"query": "GET", "limit": 2},
     {"query": "inner", "kind": "method", "limit": 2},
@@ -108,7 +118,15 @@ async def test_search_while_loading_reads_the_store_and_ranks_the_same(
         ]
 
     loaded = await answers()
-    assert [h["qualname"] for h in loaded[2]["hits"]] == ["GetFileSummary", "get_file_summary"]
+    assert [(h["qualname"], h["path"]) for h in loaded[2]["hits"]] == [
+        ("GetFileSummary", "pkg/files.py"),
+        ("get_file_summary", "pkg/files.py"),
+        ("get_file_summary", "tests/test_files.py"),
+    ]
+    pick = loaded[QUERIES.index({"query": "pick"})]["hits"]
+    assert [h["line"] for h in pick] == [6, 3, 5]  # the implementation first
+    qualified = loaded[QUERIES.index({"query": "pkg.files.get_file_summary"})]["hits"]
+    assert [h["path"] for h in qualified] == ["pkg/files.py"]
     assert sum(1 for a in loaded if a["hits"]) == len(QUERIES) - 1
     await service.flush(app_daemon, ws.id)  # updates are stored after they are answered
     codemap.loading.add(ws.id)  # as right after a restart, while the index is read
@@ -122,7 +140,7 @@ async def test_search_while_loading_reads_the_store_and_ranks_the_same(
 
     monkeypatch.setattr(storedsearch, "_prefix_rows", counted)
     stored = await answers()
-    assert shortcuts[-3:] == [2, 2, 1]  # each filled its answer: no full read
+    assert shortcuts[-3:] == [3, 2, 1]  # each filled its answer: no full read
     plan = sqlite3.connect(app_daemon.store.path).execute(
         "EXPLAIN QUERY PLAN SELECT rowid FROM codemap_symbol"
         " WHERE workspace_id = ? AND lower(name) >= ? AND lower(name) < ?",
