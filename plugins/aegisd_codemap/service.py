@@ -172,8 +172,10 @@ async def parse_now(daemon: Daemon, ws: Workspace, rel: str) -> FileExtract | No
     key = ("parsed-now", rel)
     found: FileExtract | None = daemon.cache.get(CACHE_NAMESPACE, ws.id, key)
     if found is None:
-        include = ws.settings.include_docstrings
-        [(_, digest, found)] = await interactive(parse_chunk, str(ws.root), [rel], include)
+        settings = ws.settings
+        [(_, digest, found)] = await interactive(
+            parse_chunk, str(ws.root), [rel], settings.include_docstrings, settings.max_file_bytes
+        )
         if digest is None or found is None:
             return None
         daemon.cache.put(CACHE_NAMESPACE, ws.id, key, found, paths=(rel,))
