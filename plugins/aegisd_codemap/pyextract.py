@@ -59,6 +59,7 @@ _CONDITIONAL = (ast.If, ast.Try, ast.TryStar, ast.For, ast.AsyncFor, ast.While, 
 _STATEMENT_LISTS = ("body", "orelse", "handlers", "finalbody", "cases")
 _BUILTINS = frozenset(dir(builtins))
 _SELF_NAMES = frozenset({"self", "cls", "super"})
+_PARSE_ATTEMPTS = 3
 
 
 def _fields(cls: type[ast.AST]) -> tuple[str, ...]:
@@ -271,6 +272,19 @@ class _Walker:
                     push((value, scope))
 
 
+def _parse(data: bytes) -> ast.Module:
+    """``ast.parse``, tried again when CPython 3.11 reports its AST depth counter disturbed:
+    the counter is shared by every thread, so another thread building an AST at the same time
+    makes the check fail (``SystemError: AST constructor recursion depth mismatch``, CPython
+    gh-106905) though this file is fine."""
+    for _ in range(_PARSE_ATTEMPTS - 1):
+        try:
+            return ast.parse(data)
+        except SystemError:
+            continue
+    return ast.parse(data)
+
+
 def extract_python(
     data: bytes, nonblank: list[int], include_docstrings: bool
 ) -> tuple[list[Symbol], list[ImportRef], list[ClassInfo], list[SyntaxIssue]]:
@@ -280,7 +294,7 @@ def extract_python(
     prefix count from ``languages.nonblank_prefix`` used for each symbol's ``loc``.
     """
     try:
-        tree = ast.parse(data)
+        tree = _parse(data)
     except (SyntaxError, ValueError, RecursionError) as exc:
         return [], [], [], [parse_error(exc)]
     walker = _Walker(nonblank, include_docstrings)
