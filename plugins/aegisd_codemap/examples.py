@@ -32,6 +32,11 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             },
         ),
         Example({"query": "Cart", "kind": "class"}, name="by kind"),
+        Example(
+            {"query": "shop.pricing.apply_discount"},
+            name="module-qualified",
+            summary="A module path and a name in it",
+        ),
     ),
     "index.preview": (
         Example(
@@ -40,7 +45,14 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ),
     ),
     "index.rebuild": (Example({}, summary="Parse every file again"),),
-    "graph.imports": (Example({}, summary="Every import edge and cycle"),),
+    "graph.imports": (
+        Example({}, summary="Every import edge, and cycles of imports that run as modules load"),
+        Example(
+            {"cycle_kinds": ["top_level", "conditional", "deferred"]},
+            name="every kind",
+            summary="Cycles through imports under if/try and inside functions too",
+        ),
+    ),
     "graph.dependents": (
         Example({"path": "shop/pricing.py", "transitive": True}, summary="Who imports it"),
     ),

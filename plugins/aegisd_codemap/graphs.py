@@ -239,9 +239,10 @@ async def classes(params: ClassesParams, ctx: RpcContext) -> ClassesResult:
 
 
 def methods() -> list[RpcMethod]:
-    found = ("NOT_FOUND", "INVALID_PATH", "UNAVAILABLE")
+    found = ("NOT_FOUND", "INVALID_PATH")
+    named = (*found, "UNAVAILABLE")  # a file named while the first index runs may yet turn up
     return [
-        RpcMethod("graph.imports", ImportsParams, imports, summary="Module import graph and every cycle", errors=found),
-        RpcMethod("graph.dependents", DependentsParams, graph_dependents, summary="Files that import this file", errors=found),
+        RpcMethod("graph.imports", ImportsParams, imports, summary="Module import graph and every cycle", errors=named),
+        RpcMethod("graph.dependents", DependentsParams, graph_dependents, summary="Files that import this file", errors=named),
         RpcMethod("graph.classes", ClassesParams, classes, summary="Inheritance and instantiation edges", errors=found),
     ]  # fmt: skip
