@@ -37,7 +37,7 @@ def test_a_failing_batch_costs_only_its_own_files(daemon_factory: Any, tmp_path:
                 "lint": {
                     "tools": {
                         **ONLY_STANDINS,
-                        "sluggish": {"timeout_s": 2},
+                        "sluggish": {"timeout_s": 8},  # a healthy batch starts well within it
                         "hungry": {"max_memory_mb": 100},
                     }
                 }
