@@ -50,6 +50,12 @@ class ServeError(Exception):
         self.exit_code = exit_code
 
 
+#: Connections the kernel queues before the daemon accepts them. A burst of clients (agent hooks,
+#: an editor's workers) past 128 made asyncio clients on the Unix socket believe a connect that
+#: the kernel had refused with EAGAIN had succeeded, and fail later with EINVAL.
+LISTEN_BACKLOG = 1024
+
+
 def _socket_is_live(path: Path) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         probe.settimeout(1.0)
@@ -74,7 +80,7 @@ def bind_unix_socket(path: Path) -> socket.socket:
     finally:
         os.umask(old_umask)
     os.chmod(path, 0o600)
-    sock.listen(128)
+    sock.listen(LISTEN_BACKLOG)
     sock.setblocking(False)
     return sock
 
@@ -147,10 +153,10 @@ async def serve(config: DaemonConfig) -> int:
         sockets = activated or [bind_unix_socket(socket_path)]
         owned_socket = not activated
         for sock in sockets:
-            await web.SockSite(runner, sock).start()
+            await web.SockSite(runner, sock, backlog=LISTEN_BACKLOG).start()
         if config.tcp:
             host, _, port = config.tcp.rpartition(":")
-            await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+            await web.TCPSite(runner, host.strip("[]"), int(port), backlog=LISTEN_BACKLOG).start()
             logger.info(
                 "also listening on tcp {} (bearer token in {})",
                 config.tcp,

@@ -3,6 +3,7 @@ the owner's Unix socket or flood the log, and every such connection is closed be
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import resource
@@ -102,3 +103,28 @@ def test_a_refused_tcp_request_does_not_keep_its_connection(
         while chunk := conn.recv(65536):  # ends: the daemon closes it (else recv times out)
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 401")
+
+
+def test_a_burst_of_clients_connecting_at_once_is_served(daemon: DaemonProcess) -> None:
+    """More clients than the old listen backlog (128), fewer than the cap, at once: every one answered.
+    asyncio took a Unix connect the kernel refused (queue full) for a connected socket."""
+
+    async def one(i: int) -> dict[str, Any]:
+        reader, writer = await asyncio.open_unix_connection(str(daemon.socket))
+        try:
+            body = json.dumps({"jsonrpc": "2.0", "method": "daemon.health", "id": i}).encode()
+            writer.write(
+                b"POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+            )
+            answer = await reader.read()
+        finally:
+            writer.close()
+        return json.loads(answer.split(b"\r\n\r\n", 1)[1])  # type: ignore[no-any-return]
+
+    async def burst() -> list[Any]:
+        return await asyncio.gather(*(one(i) for i in range(400)), return_exceptions=True)
+
+    answers = asyncio.run(burst())
+    failed = [a for a in answers if not (isinstance(a, dict) and a.get("result"))]
+    assert not failed, failed[:3]
