@@ -44,6 +44,7 @@ con.execute("BEGIN IMMEDIATE")
 print(time.monotonic(), flush=True)
 time.sleep(float(sys.argv[2]))
 con.execute("COMMIT")
+con.close()
 print(time.monotonic(), flush=True)
 """
 PHASES = ("before", "during", "after")

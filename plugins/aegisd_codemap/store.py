@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from sys import intern
@@ -86,7 +87,7 @@ def load_stored(db_path: Path, ws_id: str) -> Loaded:
     """`load` through a read-only connection of its own, from any thread: a restart's load
     (0.5 s of object building on the stdlib) keeps the DB thread free, and in a `background`
     job it steps aside for the searches answered from the store meanwhile."""
-    with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
+    with closing(sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)) as db:
         return _read(db.execute, ws_id)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ def search_stored(
     if kind is not None:
         sql += " AND kind = ?"
         args.append(kind)
-    with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True) as db:
+    with closing(sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)) as db:
         rows = None
         if not dotted and path_glob is None and text.isascii():
             # Exact and prefix matches outrank every other tier: when they alone fill the

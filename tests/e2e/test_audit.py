@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -483,7 +484,7 @@ def test_acknowledged_events_survive_kill_9(daemon_factory: Any) -> None:
     for thread in writers:
         thread.join(30)
     assert not unexpected
-    with sqlite3.connect(d.data_dir / "aegisd.db") as db:
+    with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         stored = {
             row[0] for row in db.execute("SELECT id FROM audit_event WHERE run_id = ?", (run,))
@@ -504,7 +505,7 @@ def test_retention_prunes_idle_runs(daemon_factory: Any, tmp_path: Path) -> None
     elsewhere = d.call("audit.start_run", {"name": "elsewhere", "workspace": "/nowhere"})["id"]
     d.call("settings.update", {"settings": {"audit": {"retention_days": 30}}})
     assert d.stop() == 0
-    with sqlite3.connect(d.data_dir / "aegisd.db") as db:
+    with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db, db:  # closed, committed
         db.execute(
             "UPDATE audit_run SET created_at = '2000-01-01T00:00:00.000Z',"
             " updated_at = '2000-01-01T00:00:00.000Z' WHERE id IN (?, ?)",
@@ -516,7 +517,7 @@ def test_retention_prunes_idle_runs(daemon_factory: Any, tmp_path: Path) -> None
     # The workspace keeps 30 days; a run outside any workspace follows the default: forever.
     assert {r["id"] for r in d2.call("audit.list_runs")["runs"]} == {recent, elsewhere}
     assert d2.stop() == 0
-    with sqlite3.connect(d.data_dir / "aegisd.db") as db:
+    with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db:
         assert db.execute(
             "SELECT count(*) FROM audit_event WHERE run_id = ?", (old,)
         ).fetchone() == (0,)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -67,13 +68,12 @@ def test_breaker_opens_probes_and_closes() -> None:
 
 
 def _hold_write_lock(path: Path, held: threading.Event, release: threading.Event) -> None:
-    con = sqlite3.connect(path, isolation_level=None, timeout=0)
-    con.execute("BEGIN IMMEDIATE")
-    con.execute("INSERT INTO t VALUES (0)")
-    held.set()
-    release.wait(10)
-    con.execute("COMMIT")
-    con.close()
+    with closing(sqlite3.connect(path, isolation_level=None, timeout=0)) as con:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("INSERT INTO t VALUES (0)")
+        held.set()
+        release.wait(10)
+        con.execute("COMMIT")
 
 
 async def _store(tmp_path: Path, **policy: float) -> Store:

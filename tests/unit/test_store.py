@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import peewee
@@ -32,14 +33,15 @@ async def test_database_from_schema_v1_upgrades_in_place(tmp_path: Path) -> None
         assert settings.exclude_dirs == ["build"]
     finally:
         await daemon.stop()
-    con = sqlite3.connect(config.db_path)
-    applied = con.execute("SELECT plugin, number FROM aegisd_migrations ORDER BY number").fetchall()
-    assert ("aegisd", 1) in applied and ("aegisd", 2) in applied
-    row = con.execute("SELECT root, clock FROM workspace WHERE id = '0123456789ab'").fetchone()
-    assert row == ("/srv/old-project", 0)
-    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    con.close()
+    with closing(sqlite3.connect(config.db_path)) as con:
+        applied = con.execute(
+            "SELECT plugin, number FROM aegisd_migrations ORDER BY number"
+        ).fetchall()
+        assert ("aegisd", 1) in applied and ("aegisd", 2) in applied
+        row = con.execute("SELECT root, clock FROM workspace WHERE id = '0123456789ab'").fetchone()
+        assert row == ("/srv/old-project", 0)
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 async def test_failing_plugin_migration_rolls_back_alone(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import peewee
@@ -37,7 +38,7 @@ def note(title: str) -> store.NewEvent:
 
 def visible_elsewhere(path: Path, event_id: int) -> bool:
     """Whether another connection sees the event: the transaction that wrote it committed."""
-    with sqlite3.connect(path) as other:
+    with closing(sqlite3.connect(path)) as other:
         row = other.execute("SELECT 1 FROM audit_event WHERE id = ?", (event_id,)).fetchone()
     return row is not None
 

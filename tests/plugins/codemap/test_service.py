@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -141,12 +142,13 @@ async def test_search_while_loading_reads_the_store_and_ranks_the_same(
     monkeypatch.setattr(storedsearch, "_prefix_rows", counted)
     stored = await answers()
     assert shortcuts[-3:] == [3, 2, 1]  # each filled its answer: no full read
-    plan = sqlite3.connect(app_daemon.store.path).execute(
-        "EXPLAIN QUERY PLAN SELECT rowid FROM codemap_symbol"
-        " WHERE workspace_id = ? AND lower(name) >= ? AND lower(name) < ?",
-        (ws.id, "get", "get\U0010ffff"),
-    )
-    assert "codemap_symbol_lower_name" in str(plan.fetchall())
+    with closing(sqlite3.connect(app_daemon.store.path)) as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT rowid FROM codemap_symbol"
+            " WHERE workspace_id = ? AND lower(name) >= ? AND lower(name) < ?",
+            (ws.id, "get", "get\U0010ffff"),
+        ).fetchall()
+    assert "codemap_symbol_lower_name" in str(plan)
     # Answered from the store (pending); a query nothing stored matches goes to the index.
     assert all(a["pending"] for a in stored if a["hits"])
     assert [a["hits"] for a in stored] == [a["hits"] for a in loaded]

@@ -1,5 +1,6 @@
 """The result cache and run history in a real SQLite file."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import peewee
@@ -12,11 +13,12 @@ from aegisd.store.migrations import run_migrations
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> peewee.SqliteDatabase:
+def db(tmp_path: Path) -> Iterator[peewee.SqliteDatabase]:
     database = peewee.SqliteDatabase(str(tmp_path / "aegisd.db"))
     _, failed = run_migrations(database, store.MIGRATIONS)
     assert failed == {}
-    return database
+    yield database
+    database.close()
 
 
 def _issue(path: str) -> Issue:
