@@ -5,6 +5,11 @@ strings, operators, NEWLINE, INDENT, DEDENT; tests compare the two on real files
 and coded, in less time than `tokenize` takes only to produce its tokens (about 2.3 times less
 on the standard library): `re.findall` scans in C, and each distinct token text is classified
 once. Logical lines that are imports or bare strings (docstrings) are dropped whole.
+
+An f-string is one string token, as `tokenize` gives it up to Python 3.11 (3.12 splits it into
+parts), on every interpreter: the tokens depend on the source alone, so fingerprints computed
+under one Python stay valid under another. An f-string whose fields hold the same quotes (PEP
+701) is found whole by `fstrings.string_end` where the pattern stops at a quote inside it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import token
 from array import array
 from functools import lru_cache
 
+from aegisd_similarity.fstrings import is_whole_fstring, string_end
 from aegisd_similarity.lexicon import Lexed, lexicon
 
 __all__ = ["lex_python"]
@@ -23,9 +29,10 @@ __all__ = ["lex_python"]
 
 def _operators() -> str:
     """The operators of `token.EXACT_TOKEN_TYPES`, longest first, grouped by their first
-    character: the engine rules a group out at its first character, not operator by operator."""
+    character: the engine rules a group out at its first character, not operator by operator.
+    `!` (an operator from 3.12, for f-strings) is one on 3.11 too: the same pattern everywhere."""
     by_first: dict[str, list[str]] = {}
-    for op in token.EXACT_TOKEN_TYPES:
+    for op in {*token.EXACT_TOKEN_TYPES, "!"}:
         by_first.setdefault(op[0], []).append(op[1:])
     single = "".join(re.escape(c) for c, rest in sorted(by_first.items()) if rest == [""])
     groups = [
@@ -58,7 +65,9 @@ _TOKEN = re.compile(
 )
 
 # Kinds of token texts; plain tokens (the most common) are 0 so one comparison skips the rest.
-_PLAIN, _OPEN, _CLOSE, _STR, _NEWLINE, _SKIP, _CONTINUATION = range(7)
+# _CUT is an f-string the pattern ended early, at a quote inside one of its fields.
+_PLAIN, _OPEN, _CLOSE, _STR, _NEWLINE, _SKIP, _CONTINUATION, _CUT = range(8)
+_F_PREFIXES = frozenset({"f", "fr", "rf"})
 
 # (kind, norm code, orig code); for _NEWLINE, which swallows the blank and comment lines after
 # it: (kind, indentation of the next line, number of line breaks).
@@ -92,7 +101,12 @@ def _classify(text: str, language: str) -> _Entry:
     if first == "\\" and len(text) > 1:
         return (_CONTINUATION, 0, 0)
     code = lx.code(text)
+    if text in ("'", '"'):  # a string that did not end on its line: f"{(\n 1\n)}" from 3.12
+        return (_CUT, code, code)
     if len(text) > 1 and text[-1] in "'\"":
+        prefix = text[: len(text) - len(text.lstrip("bBrRuUfF"))]
+        if "f" in prefix.lower() and not is_whole_fstring(text):
+            return (_CUT, lx.string, code)
         return (_STR, lx.string, code)
     if first.isdigit() or (first == "." and text[1:2].isdigit()):
         return (_PLAIN, lx.number, code)
@@ -106,7 +120,50 @@ def _classify(text: str, language: str) -> _Entry:
 
 
 def lex_python(text: str, language: str = "python") -> Lexed:
-    """The token arrays of Python source `text` (see `FileTokens`).
+    """The token arrays of Python source `text` (see `FileTokens`)."""
+    # Trailing blanks would otherwise read as the indentation of a line that never comes.
+    source = text.rstrip() + "\n"
+    try:
+        return _lex(_TOKEN.findall(source), language, cut_fails=True)
+    except _CutFString:  # rare: an f-string with its own quotes inside, read again whole
+        return _lex(_whole_fstrings(source, language), language, cut_fails=False)
+
+
+class _CutFString(Exception):
+    """The pattern ended an f-string at a quote inside one of its fields."""
+
+
+def _whole_fstrings(source: str, language: str) -> list[str]:
+    """The pattern's tokens of `source`, each f-string whole (see `fstrings`)."""
+    out: list[str] = []
+    at = 0
+    while True:
+        before: re.Match[str] | None = None
+        for match in _TOKEN.finditer(source, at):
+            tok, begin = match.group(1), match.start(1)
+            if tok and _classify(tok, language)[0] == _CUT:
+                if (
+                    tok in ("'", '"')
+                    and before is not None
+                    and before.end(1) == begin
+                    and before.group(1).lower() in _F_PREFIXES
+                ):
+                    begin = before.start(1)  # the prefix, read as a name
+                end = string_end(source, begin)
+                if end is not None and end > match.end(1):
+                    del out[len(out) - (begin < match.start(1)) :]
+                    out.append(source[begin:end])
+                    at = end
+                    break
+            out.append(tok)
+            before = match
+        else:
+            return out
+
+
+def _lex(tokens: list[str], language: str, cut_fails: bool) -> Lexed:
+    """The arrays of the pattern's tokens; `_CutFString`, if `cut_fails`, at an f-string the
+    pattern cut short (else it is taken as it is: one string token).
 
     Each token is one int while lexing, `kind << 64 | norm << 32 | orig` (kind 0 for plain
     tokens, so one comparison tells them apart); the output keeps `norm << 32 | orig`, which
@@ -130,8 +187,7 @@ def lex_python(text: str, language: str = "python") -> Lexed:
     depth = 0
     stmt = stmt_breaks = 0  # where the current logical line starts in `out` and `breaks`
 
-    # Trailing blanks would otherwise read as the indentation of a line that never comes.
-    for tok in _TOKEN.findall(text.rstrip() + "\n"):
+    for tok in tokens:
         code = get(tok)
         if code is None:
             kind, first, second = _classify(tok, language)
@@ -172,6 +228,8 @@ def lex_python(text: str, language: str = "python") -> Lexed:
         if kind == _CONTINUATION:
             breaks.append(len(out))
             continue
+        if kind == _CUT and cut_fails:
+            raise _CutFString
         if kind == _OPEN:
             depth += 1
         elif kind == _CLOSE:

@@ -27,7 +27,7 @@ from aegisd_similarity.index import CloneIndex
 from aegisd_similarity.match import CloneParams
 from aegisd_similarity.pool import AnalysisPool, Analyzed
 from aegisd_similarity.settings import SimilaritySettings
-from aegisd_similarity.tokens import language_for
+from aegisd_similarity.tokens import language_for, valid_lexers
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -164,9 +164,10 @@ async def _follow(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None
 
 
 async def _load(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None:
-    """Index the stored files, page by page. Rows made with another k or window, or of a
-    language no longer enabled, are left for the first pass to analyze again or delete."""
-    index, after = state.index, ""
+    """Index the stored files, page by page. Rows made with another k, window or lexer (see
+    `tokens.lexer_of`), or of a language no longer enabled, are left for the first pass to
+    analyze again or delete."""
+    index, after, lexers = state.index, "", valid_lexers()
     while True:
         page = await daemon.store.run(store.load_page, daemon.store.db, ws.id, after, LOAD_PAGE)
         if not page:
@@ -179,6 +180,7 @@ async def _load(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None:
             and s.fingerprints is not None
             and (s.fingerprints.k, s.fingerprints.window) == (index.k, index.window)
             and s.tokens.language in state.config.languages
+            and s.tokens.lexer in lexers
         ]
         async with state.lock:
             await background(_add_stored, index, indexed)

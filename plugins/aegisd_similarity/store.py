@@ -1,7 +1,8 @@
 """The similarity plugin's table: one row per analyzed file, its records as blobs.
 
 A row holds the content hash the file had when analyzed, its tokens and its fingerprints, so a
-restart rebuilds the clone index without tokenizing anything. A file that was analyzed but not
+restart rebuilds the clone index without tokenizing anything, and what made the tokens
+(`tokens.lexer_of`): rows of another lexer are analyzed again. A file that was analyzed but not
 indexed (too large, binary) has a row without records, so it is not read again until it
 changes. Functions here run on the daemon's DB thread (through `store.run`).
 """
@@ -31,12 +32,19 @@ MIGRATIONS = [
             " breaks BLOB, layout BLOB, source BLOB, k INTEGER, fp_window INTEGER,"
             " hashes BLOB, positions BLOB, PRIMARY KEY (workspace_id, path))",
         ],
-    )
+    ),
+    # Rows from before have none: the first pass analyzes them again.
+    Migration(
+        PLUGIN,
+        2,
+        "the lexer of each file's tokens",
+        ["ALTER TABLE similarity_file ADD COLUMN lexer TEXT"],
+    ),
 ]
 
 _COLUMNS = (
     "path, hash, language, line_count, norm, orig, breaks, layout, source,"
-    " k, fp_window, hashes, positions"
+    " k, fp_window, hashes, positions, lexer"
 )
 
 
@@ -59,21 +67,9 @@ def load_page(db: peewee.SqliteDatabase, ws_id: str, after: str, limit: int) -> 
         (ws_id, to_db(after), limit),
     )
     out = []
-    for (
-        stored,
-        digest,
-        language,
-        lines,
-        norm,
-        orig,
-        breaks,
-        layout,
-        source,
-        k,
-        win,
-        hs,
-        ps,
-    ) in cursor:
+    for row in cursor:
+        stored, digest, language, lines, norm, orig, breaks, layout, source = row[:9]
+        k, win, hs, ps, lexer = row[9:]
         path = from_db(stored)
         if norm is None:
             out.append(Stored(path, digest, None, None))
@@ -88,6 +84,7 @@ def load_page(db: peewee.SqliteDatabase, ws_id: str, after: str, limit: int) -> 
                 "breaks": breaks,
                 "layout": layout,
                 "source": source,
+                "lexer": lexer or "",
             }
         )
         prints = Fingerprints.from_record({"k": k, "window": win, "hashes": hs, "positions": ps})
@@ -103,11 +100,12 @@ def save(
     for f in files:
         row: list[object] = [ws_id, to_db(f.path), f.digest]
         if f.tokens is None or f.fingerprints is None:
-            row += [None] * 11
+            row += [None] * 12
         else:
             t, p = f.tokens.to_record(), f.fingerprints.to_record()
             row += [t["language"], t["line_count"], t["norm"], t["orig"], t["breaks"]]
             row += [t["layout"], t["source"], p["k"], p["window"], p["hashes"], p["positions"]]
+            row.append(t["lexer"])
         rows.append(row)
     with db.atomic():
         db.cursor().executemany(
@@ -116,6 +114,6 @@ def save(
         )
         db.cursor().executemany(
             f"INSERT OR REPLACE INTO similarity_file (workspace_id, {_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )

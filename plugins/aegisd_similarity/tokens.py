@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import sys
+import unicodedata
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
@@ -20,15 +21,35 @@ from aegisd_similarity.pylex import lex_python
 from aegisd_similarity.tslex import lex_tree_sitter
 
 __all__ = [
+    "LEXER",
     "FileTokens",
     "UnsupportedLanguageError",
     "language_for",
     "le_bytes",
+    "lexer_of",
     "tokenize_file",
     "unpack",
+    "valid_lexers",
 ]
 
 _SWAP = sys.byteorder != "little"  # stored blobs are little-endian
+
+#: Stored with each file's tokens; tokens made by another lexer are made again. Bump it when
+#: a lexer changes what it produces (test_fstrings pins the tokens of a sample).
+LEXER = "2"
+#: Python tokens depend on the source alone (`pylex`), on any interpreter, but for where
+#: identifiers with non-ASCII letters split: that follows the interpreter's Unicode database.
+_UNICODE_LEXER = f"{LEXER}+unicode-{unicodedata.unidata_version}"
+
+
+def lexer_of(text: str, language: str) -> str:
+    """What made the tokens of `text`, as far as they can differ between interpreters."""
+    return _UNICODE_LEXER if language == "python" and not text.isascii() else LEXER
+
+
+def valid_lexers() -> frozenset[str]:
+    """The `lexer_of` values of stored tokens this interpreter would make alike."""
+    return frozenset((LEXER, _UNICODE_LEXER))
 
 
 class UnsupportedLanguageError(ValueError):
@@ -59,6 +80,7 @@ class FileTokens:
     breaks: array[int]
     layout: array[int]
     packed_source: bytes
+    lexer: str = LEXER  # `lexer_of` the source
 
     @property
     def source(self) -> str:
@@ -91,6 +113,7 @@ class FileTokens:
             "breaks": le_bytes(self.breaks),
             "layout": le_bytes(self.layout),
             "source": self.packed_source,
+            "lexer": self.lexer,
         }
 
     @classmethod
@@ -105,6 +128,7 @@ class FileTokens:
             breaks=unpack(row["breaks"]),
             layout=unpack(row["layout"]),
             packed_source=_bytes(row["source"]),
+            lexer=str(row.get("lexer", "")),
         )
 
 
@@ -145,4 +169,4 @@ def tokenize_file(path_rel: str, data: bytes, language: str | None = None) -> Fi
     lexed = lex_python(text, lang) if lang == "python" else lex_tree_sitter(text.encode(), lang)
     line_count = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
     packed = zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
-    return FileTokens(path_rel, lang, line_count, *lexed, packed)
+    return FileTokens(path_rel, lang, line_count, *lexed, packed, lexer_of(text, lang))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +175,33 @@ def test_warm_restart_analyzes_only_what_changed(daemon_factory: Any, project: P
     assert pairs(d2.call("similarity.report")) == ALL_CLONES - {
         (2, "python/renamed_a.py", "python/renamed_b.py")
     }
+    assert d2.stop() == 0, d2.output()[-4000:]
+    d3: DaemonProcess = daemon_factory("--root", str(project))
+    assert wait_ready(d3)["analyzed"] == 0
+
+
+def test_a_stored_index_outlives_a_change_of_interpreter(
+    daemon_factory: Any, project: Path
+) -> None:
+    """Tokens depend on the source alone, on any Python, except where identifiers with
+    non-ASCII letters split: that follows the interpreter's Unicode database. After a restart
+    on another interpreter (simulated: the rows as it would have stored them) only such files,
+    and rows stored before lexers were recorded, are analyzed again."""
+    (project / "python" / "units.py").write_text("def größe(wert):\n    return wert * 2\n")
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    assert wait_ready(d)["analyzed"] == 20
+    assert d.stop() == 0, d.output()[-4000:]
+    with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db, db:
+        unicode_bound = db.execute(
+            "UPDATE similarity_file SET lexer = lexer || '-another'"
+            " WHERE lexer LIKE '%+unicode-%' RETURNING path"
+        ).fetchall()
+        db.execute("UPDATE similarity_file SET lexer = NULL WHERE path = 'js/cart_a.js'")
+    assert unicode_bound == [("python/units.py",)]
+    d2: DaemonProcess = daemon_factory("--root", str(project))
+    warm = wait_ready(d2)
+    assert (warm["files"], warm["analyzed"], warm["loaded"]) == (20, 2, 18)
+    assert pairs(d2.call("similarity.report")) == ALL_CLONES
     assert d2.stop() == 0, d2.output()[-4000:]
     d3: DaemonProcess = daemon_factory("--root", str(project))
     assert wait_ready(d3)["analyzed"] == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import keyword
 import pickle
 import re
@@ -20,7 +19,13 @@ from aegisd_similarity.tokens import (
     tokenize_file,
 )
 
-from tests.plugins.similarity.helpers import FIXTURES, decode, load, python_texts
+from tests.plugins.similarity.helpers import (
+    FIXTURES,
+    decode,
+    load,
+    python_texts,
+    python_tokens,
+)
 
 PY_SOURCE = '''"""Module docstring."""
 import os
@@ -100,7 +105,7 @@ def _reference(source: str, language: str = "python") -> list[tuple[int, int, in
     heads = (lx.code("import"), lx.code("from"))
     out: list[tuple[int, int, int]] = []
     stmt, newline_line = 0, 1
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+    for tok in python_tokens(source):
         kind, text, line = tok.type, tok.string, tok.start[0]
         if kind in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER):
             continue
