@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from loguru import logger
 
-from aegisd import __version__
+from aegisd import __version__, workers
 from aegisd.accesslog import AccessLog
 from aegisd.cache import Cache
 from aegisd.config import DaemonConfig
@@ -211,6 +211,8 @@ class Daemon:
             within_s=self.config.close_timeout_s,
             daemon=self,
         )
+        # The plugins stopped their pools: the forkserver and resource tracker go too.
+        await asyncio.to_thread(workers.stop_servers)
         for subscriber in list(self.events.subscribers):
             self.events.remove(subscriber)
         await self.store.close()

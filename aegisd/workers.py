@@ -1,17 +1,29 @@
-"""Start-up of the daemon's background worker processes (the plugins' parsing pools) and the
-priority of its background subprocesses.
+"""The daemon's background worker processes (the plugins' parsing pools) and the priority of
+its background subprocesses.
 
 Workers exit when the daemon dies, even by SIGKILL, and run at a lower CPU priority: on a small
 machine a cold index keeps every core busy, and the daemon's own thread, which answers editors
 and agents, must win (bench/index.py measures `daemon.health` during a cold index).
+
+Pools fork their workers from multiprocessing's forkserver, which a resource tracker process
+accompanies; both are started on first use and would live as long as the process that started
+them (for an in-process daemon in the tests: the whole session). Pools are started and stopped
+here (`start_pool`, `stop_pool`) so that `stop_servers`, at the daemon's stop, knows when no
+pool needs them any more.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import multiprocessing
 import os
 import signal
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import forkserver, resource_tracker
 
 PR_SET_PDEATHSIG = 1
 #: added to a worker's nice value: background indexing yields to request handling
@@ -75,3 +87,73 @@ def kill_descendants() -> int:
             os.kill(pid, signal.SIGKILL)
             killed += 1
     return killed
+
+
+class _Pools:
+    """The pools of this process that are running, and the manager threads of those stopped
+    without waiting (their workers are still on their way out)."""
+
+    lock = threading.Lock()
+    running: set[ProcessPoolExecutor] = set()
+    retiring: list[threading.Thread] = []
+
+
+def start_pool(workers: int, preload: Sequence[str]) -> ProcessPoolExecutor:
+    """A pool of `workers` background workers forked from this process's forkserver, which
+    imports `preload` first. One forkserver serves every pool of the process: whichever pool
+    starts it decides what it preloads, and the others' modules load once per worker. Stop the
+    pool with `stop_pool`."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=background_worker)
+    with _Pools.lock:
+        _Pools.running.add(pool)
+    return pool
+
+
+def stop_pool(pool: ProcessPoolExecutor, wait: bool = True) -> None:
+    """Shut a pool from `start_pool` down (also a broken one), cancelling its queued tasks;
+    without `wait` its workers exit in the background, and `stop_servers` waits for them."""
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown forgets it
+    pool.shutdown(wait=wait, cancel_futures=True)
+    with _Pools.lock:
+        _Pools.running.discard(pool)
+        if not wait and isinstance(manager, threading.Thread):
+            _Pools.retiring.append(manager)
+
+
+def stop_servers(timeout_s: float = 10.0) -> bool:
+    """Stop this process's forkserver and resource tracker once no pool from `start_pool` is
+    running; False, leaving them, while one is (another in-process daemon's: stopping the
+    forkserver would kill its workers) or while workers of a pool stopped without waiting are
+    still there after `timeout_s` (each holds both servers open). Blocks: call it from a
+    thread."""
+    with _Pools.lock:
+        if _Pools.running:
+            return False
+    if not _retired(timeout_s):
+        return False
+    # Private, but the one way to stop them (CPython's own tests use it; 3.11 to 3.13 have it).
+    # The forkserver first: the tracker ends when every process holding it open has ended.
+    for server in (forkserver._forkserver, resource_tracker._resource_tracker):
+        stop = getattr(server, "_stop", None)
+        if stop is not None:
+            with contextlib.suppress(ChildProcessError):  # reaped already
+                stop()
+    return True
+
+
+def _retired(timeout_s: float) -> bool:
+    """Wait for the pools stopped without waiting to finish; let go of their manager threads,
+    and with them the pools' semaphores, which unregister from the resource tracker as they
+    go (stopped first, the tracker would unlink them under their feet)."""
+    with _Pools.lock:
+        retiring, _Pools.retiring = _Pools.retiring, []
+    deadline = time.monotonic() + timeout_s
+    for manager in retiring:
+        manager.join(max(0.0, deadline - time.monotonic()))
+    if any(manager.is_alive() for manager in retiring):
+        with _Pools.lock:
+            _Pools.retiring += retiring
+        return False
+    return True

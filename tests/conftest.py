@@ -18,10 +18,12 @@ import pytest_asyncio
 from aiohttp import UnixConnector
 from aiohttp.test_utils import TestClient, TestServer
 
+from aegisd import workers
 from aegisd.app import create_app
 from aegisd.client import Client
 from aegisd.config import DaemonConfig, load_config
 from aegisd.daemon import Daemon
+from tests import leftovers
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = REPO / "tests"
@@ -31,6 +33,36 @@ TESTS = REPO / "tests"
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(REPO), str(REPO / "plugins"), *filter(None, [os.environ.get("PYTHONPATH")])]
 )
+_STARTED = pytest.StashKey[set[int]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    leftovers.mark_run()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    # Processes that fixtures started may serve later tests too (module-scoped daemons);
+    # what the test itself starts must be gone once its fixtures are torn down.
+    item.stash[_STARTED] = set(leftovers.ours())
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    if _STARTED in item.stash and (left := leftovers.survivors(item.stash[_STARTED])):
+        workers.stop_servers(timeout_s=1)  # this process's own, if they are among them
+        leftovers.kill(left)
+        pytest.fail("processes the test started outlived it:\n" + "\n".join(map(str, left)))
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if left := leftovers.survivors(set()):
+        leftovers.kill(left)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print("\nprocesses the test run started outlived it:", *left, sep="\n")
 
 
 def isolated_env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -170,6 +202,14 @@ def daemon(daemon_factory: Any, tmp_path: Path) -> DaemonProcess:
 def make_config(tmp_path: Path, **overrides: Any) -> DaemonConfig:
     flags = {"socket": tmp_path / "run" / "a.sock", "data_dir": tmp_path / "state", **overrides}
     return load_config(flags, environ={})
+
+
+@pytest.fixture
+def pool_servers() -> Iterator[None]:
+    """For tests that run process pools in this process: the forkserver and resource tracker
+    the pools start are stopped after the test, as a daemon's stop does."""
+    yield
+    assert workers.stop_servers(), "a process pool is still running"
 
 
 @pytest_asyncio.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES, read_bytes
 from aegisd.threads import interactive
-from aegisd.workers import background_worker
+from aegisd.workers import start_pool, stop_pool
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract
@@ -77,11 +76,9 @@ class ParserPool:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
             # Workers fork from a server that already imported the parsers and grammars.
-            context.set_forkserver_preload(["aegisd_codemap.poolinit", "aegisd_codemap.extract"])
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=background_worker
+            self._pool = start_pool(
+                self.workers, ["aegisd_codemap.poolinit", "aegisd_codemap.extract"]
             )
         return self._pool
 
@@ -128,5 +125,5 @@ class ParserPool:
 
     def shutdown(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            stop_pool(self._pool)
             self._pool = None

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import multiprocessing
 import os
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES, read_bytes
-from aegisd.workers import background_worker
+from aegisd.workers import start_pool, stop_pool
 from aegisd_similarity.fingerprint import Fingerprints, analyze_file
 from aegisd_similarity.match import CloneParams, Match, files_of, match_groups
 from aegisd_similarity.shared import Place, mapped_tokens, shared_tokens
@@ -107,13 +106,7 @@ class AnalysisPool:
     def _executor(self) -> ProcessPoolExecutor:
         with self._starting:  # `match` asks for it from a thread: never start two
             if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
-                # One forkserver serves every pool of the daemon; whichever pool starts it
-                # first decides what it preloads, and the others' modules load once per worker.
-                context.set_forkserver_preload(["aegisd_similarity.poolinit"])
-                self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=background_worker
-                )
+                self._pool = start_pool(self.workers, ["aegisd_similarity.poolinit"])
             return self._pool
 
     @asynccontextmanager
@@ -179,15 +172,15 @@ class AnalysisPool:
         out: dict[int, list[Match]] = {}
         with shared_tokens({fid: files[fid] for fid in ids}) as (path, places):
             futures = []
+            executor = self._executor()
             try:
                 for task in _split(groups, self.workers * MATCH_TASKS):
                     shipped = [(fid, places[fid]) for fid in files_of(task)]
-                    executor = self._executor()
                     futures.append(executor.submit(match_chunk, path, shipped, task, k, params))
                 for future in futures:
                     out.update(future.result())
             except BrokenProcessPool:
-                self._pool = None
+                self._broken(executor)
                 raise
             finally:
                 for future in futures:
@@ -220,7 +213,7 @@ class AnalysisPool:
                     on_progress(done, len(files))
                 yield chunk
         except BrokenProcessPool:
-            self._pool = None  # a worker died (killed, out of memory): start afresh next time
+            self._broken(pool)  # a worker died (killed, out of memory): start afresh next time
             raise
         except BaseException:
             for future in futures:
@@ -229,8 +222,14 @@ class AnalysisPool:
 
     def shutdown(self, wait: bool = True) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=True)
+            stop_pool(self._pool, wait=wait)
             self._pool = None
+
+    def _broken(self, pool: ProcessPoolExecutor) -> None:
+        with self._starting:
+            if self._pool is pool:
+                self._pool = None
+        stop_pool(pool, wait=False)
 
 
 def _split(groups: dict[int, list[int]], parts: int) -> list[dict[int, list[int]]]:

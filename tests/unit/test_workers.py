@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
-import multiprocessing
 import os
 import subprocess
 import time
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import forkserver, resource_tracker
+from pathlib import Path
 
-from aegisd.workers import WORKER_NICENESS, background_worker, lower_priority
+import pytest
+from aegisd_codemap import parsing, service
+
+from aegisd.daemon import Daemon
+from aegisd.workers import (
+    WORKER_NICENESS,
+    lower_priority,
+    start_pool,
+    stop_pool,
+    stop_servers,
+)
+from tests.conftest import make_config
 
 PR_GET_PDEATHSIG = 2
 
@@ -21,12 +33,48 @@ def _worker_state() -> tuple[int, int]:
     return os.nice(0), signal.value
 
 
+@pytest.mark.usefixtures("pool_servers")
 def test_background_workers_are_niced_and_die_with_the_parent() -> None:
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(1, mp_context=context, initializer=background_worker) as pool:
+    pool = start_pool(1, [])
+    try:
         niceness, death_signal = pool.submit(_worker_state).result(timeout=60)
+    finally:
+        stop_pool(pool)
     assert niceness == min(19, os.nice(0) + WORKER_NICENESS)
     assert death_signal == 15  # SIGTERM
+
+
+def _servers() -> set[int]:
+    """The pids of this process's forkserver and resource tracker, where running."""
+    servers = [
+        (forkserver._forkserver, "_forkserver_pid"),
+        (resource_tracker._resource_tracker, "_pid"),
+    ]
+    return {pid for server, name in servers if (pid := getattr(server, name)) is not None}
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_servers_stop_once_no_pool_runs() -> None:
+    first, second = start_pool(1, []), start_pool(1, [])
+    try:
+        assert first.submit(os.getpid).result(timeout=60) != os.getpid()
+        servers = _servers()
+        assert len(servers) == 2 and all(map(_running, servers))
+        stop_pool(first, wait=False)
+        assert not stop_servers()  # the second pool still needs them
+        assert second.submit(os.getpid).result(timeout=60) != os.getpid()
+    finally:
+        stop_pool(first, wait=False)
+        stop_pool(second, wait=False)  # its workers are still exiting: stop_servers waits
+    assert stop_servers()
+    assert _servers() == set() and not any(map(_running, servers))
+    assert stop_servers()  # nothing left to stop
 
 
 def test_lower_priority_renices_the_whole_process_group() -> None:
@@ -60,3 +108,24 @@ def _group_niceness(pgid: int) -> list[int]:
         if int(fields[2]) == pgid:
             found.append(int(fields[16]))
     return found
+
+
+async def test_a_daemon_stop_ends_the_forkserver_and_tracker(tmp_path: Path) -> None:
+    """A cold index parses in the pool; the daemon's stop leaves none of its processes behind
+    (an in-process daemon's forkserver and tracker used to live for the whole test session)."""
+    project = tmp_path / "p"
+    project.mkdir()
+    for n in range(parsing.INLINE_MAX_FILES * 4):
+        (project / f"m{n}.py").write_text(f"def f{n}():\n    return {n}\n")
+    daemon = Daemon(make_config(tmp_path))
+    await daemon.start()
+    try:
+        ws, _ = await daemon.workspaces.open(str(project))
+        async with asyncio.timeout(60):
+            while not service.is_ready(daemon, ws.id):
+                await asyncio.sleep(0.02)
+        servers = _servers()
+        assert len(servers) == 2 and all(map(_running, servers))
+    finally:
+        await daemon.stop()
+    assert _servers() == set() and not any(map(_running, servers))

@@ -11,6 +11,8 @@ import pytest
 from aegisd_codemap import parsing
 from aegisd_codemap.parsing import ParserPool
 
+pytestmark = pytest.mark.usefixtures("pool_servers")
+
 
 def _write(root: Path, count: int, size: int = 0) -> list[str]:
     paths = []

@@ -84,6 +84,7 @@ def test_record_round_trip() -> None:
     assert pickle.loads(pickle.dumps(prints)) == prints
 
 
+@pytest.mark.usefixtures("pool_servers")
 def test_analyze_file_runs_in_a_process_pool() -> None:
     data = (FIXTURES / "cpp" / "matrix_a.cpp").read_bytes()
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aegisd_similarity import shared
 from aegisd_similarity.fingerprint import analyze_file
 from aegisd_similarity.index import CloneIndex
@@ -26,6 +27,8 @@ from aegisd_similarity.shared import mapped_tokens, shared_tokens
 from aegisd.safeio import content_hash
 from tests.plugins.similarity.helpers import FIXTURES, index_of, load
 from tests.plugins.similarity.test_index import PAIRS
+
+pytestmark = pytest.mark.usefixtures("pool_servers")
 
 
 def _project(root: Path, copies: int) -> list[tuple[str, str]]:
