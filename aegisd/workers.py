@@ -118,6 +118,8 @@ def stop_pool(pool: ProcessPoolExecutor, wait: bool = True) -> None:
     pool.shutdown(wait=wait, cancel_futures=True)
     with _Pools.lock:
         _Pools.running.discard(pool)
+        # Finished ones go: each holds its pool's queues, and a daemon retires a pool a batch.
+        _Pools.retiring = [m for m in _Pools.retiring if m.is_alive()]
         if not wait and isinstance(manager, threading.Thread):
             _Pools.retiring.append(manager)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from aegisd_codemap import parsing, service
 
+from aegisd import workers
 from aegisd.daemon import Daemon
 from aegisd.workers import (
     WORKER_NICENESS,
@@ -75,6 +76,21 @@ def test_servers_stop_once_no_pool_runs() -> None:
     assert stop_servers()
     assert _servers() == set() and not any(map(_running, servers))
     assert stop_servers()  # nothing left to stop
+
+
+@pytest.mark.usefixtures("pool_servers")
+def test_retired_pools_are_let_go_once_finished() -> None:
+    """A daemon retires its pool after each large batch: what it keeps of one (the manager
+    thread, holding the pool's queues) goes once that pool is done."""
+    first = start_pool(1, [])
+    assert first.submit(abs, -1).result(timeout=60) == 1
+    stop_pool(first, wait=False)
+    (manager,) = workers._Pools.retiring
+    manager.join(60)
+    second = start_pool(1, [])
+    assert second.submit(abs, -2).result(timeout=60) == 2
+    stop_pool(second, wait=False)
+    assert len(workers._Pools.retiring) == 1 and manager not in workers._Pools.retiring
 
 
 def test_lower_priority_renices_the_whole_process_group() -> None:
