@@ -135,13 +135,17 @@ def stop_servers(timeout_s: float = 10.0) -> bool:
             return False
     if not _retired(timeout_s):
         return False
-    # Private, but the one way to stop them (CPython's own tests use it; 3.11 to 3.13 have it).
-    # The forkserver first: the tracker ends when every process holding it open has ended.
-    for server in (forkserver._forkserver, resource_tracker._resource_tracker):
-        stop = getattr(server, "_stop", None)
-        if stop is not None:
-            with contextlib.suppress(ChildProcessError):  # reaped already
-                stop()
+    with _Pools.lock:  # no pool starts meanwhile
+        if _Pools.running:
+            return False
+        # Private, but the one way to stop them (CPython's own tests use it; 3.11 to 3.13
+        # have it). The forkserver first: the tracker ends when every process holding it
+        # open has ended.
+        for server in (forkserver._forkserver, resource_tracker._resource_tracker):
+            stop = getattr(server, "_stop", None)
+            if stop is not None:
+                with contextlib.suppress(ChildProcessError):  # reaped already
+                    stop()
     return True
 
 
