@@ -28,6 +28,8 @@ from multiprocessing import forkserver, resource_tracker
 PR_SET_PDEATHSIG = 1
 #: added to a worker's nice value: background indexing yields to request handling
 WORKER_NICENESS = 10
+#: the pid of the process that starts the pools, for their forkserver (not AEGISD_*: settings)
+POOL_OWNER = "_AEGISD_POOL_OWNER"
 
 
 def die_with_parent() -> None:
@@ -37,6 +39,17 @@ def die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
         pass  # not Linux: workers still exit when their task pipe closes
+
+
+def die_with_daemon() -> None:
+    """In a pool's forkserver (imported first there, by the plugins' `poolinit`): exit when
+    the daemon dies. A daemon killed before the forkserver asked for that signal never sends
+    it, and the workers the forkserver forked meanwhile hold it open (and wait on pipes they
+    hold open themselves) forever: the forkserver exits at once then."""
+    die_with_parent()
+    owner = os.environ.get(POOL_OWNER)
+    if owner is not None and owner != str(os.getppid()):
+        os._exit(0)
 
 
 def background_worker() -> None:
@@ -103,6 +116,8 @@ def start_pool(workers: int, preload: Sequence[str]) -> ProcessPoolExecutor:
     imports `preload` first. One forkserver serves every pool of the process: whichever pool
     starts it decides what it preloads, and the others' modules load once per worker. Stop the
     pool with `stop_pool`."""
+    if os.environ.get(POOL_OWNER) != str(os.getpid()):
+        os.environ[POOL_OWNER] = str(os.getpid())  # inherited by the forkserver it may start
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=background_worker)

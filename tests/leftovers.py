@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MARK = "PYTEST_AEGISD_RUN"  # not AEGISD_*: those are settings, and isolated_env drops them
-GRACE_S = 10.0  # how long a process that is on its way out may take to go
+GRACE_S = 30.0  # how long a process on its way out may take to go (a loaded CI machine)
 
 
 @dataclass(frozen=True)

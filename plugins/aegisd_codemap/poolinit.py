@@ -5,6 +5,6 @@ alone; workers forked from it ask the same for themselves (`aegisd.workers.backg
 this a daemon killed with SIGKILL would leave its forkserver and workers running.
 """
 
-from aegisd.workers import die_with_parent
+from aegisd.workers import die_with_daemon
 
-die_with_parent()
+die_with_daemon()

@@ -5,6 +5,6 @@ Imported only in the forkserver (never in the daemon), so the side effect below 
 alone; workers forked from it ask the same for themselves (`aegisd.workers.background_worker`).
 """
 
-from aegisd.workers import die_with_parent
+from aegisd.workers import die_with_daemon
 
-die_with_parent()
+die_with_daemon()

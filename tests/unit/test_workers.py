@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import os
 import subprocess
+import sys
 import time
 from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
@@ -16,13 +17,14 @@ from aegisd_codemap import parsing, service
 from aegisd import workers
 from aegisd.daemon import Daemon
 from aegisd.workers import (
+    POOL_OWNER,
     WORKER_NICENESS,
     lower_priority,
     start_pool,
     stop_pool,
     stop_servers,
 )
-from tests.conftest import make_config
+from tests.conftest import isolated_env, make_config
 
 PR_GET_PDEATHSIG = 2
 
@@ -145,3 +147,17 @@ async def test_a_daemon_stop_ends_the_forkserver_and_tracker(tmp_path: Path) -> 
     finally:
         await daemon.stop()
     assert _servers() == set() and not any(map(_running, servers))
+
+
+def test_a_forkserver_whose_daemon_is_gone_exits_at_once(tmp_path: Path) -> None:
+    """A daemon killed before its forkserver asked to die with it: the forkserver sees it has
+    another parent than the pools' owner and exits, rather than serve the workers it forked
+    (which hold it open) forever."""
+    serve = [sys.executable, "-c", "import aegisd_codemap.poolinit; print('serving')"]
+    env = isolated_env(tmp_path, **{POOL_OWNER: str(os.getpid())})
+    assert subprocess.run(serve, env=env, capture_output=True, text=True).stdout == "serving\n"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    env[POOL_OWNER] = str(gone.pid)  # the daemon that started it, dead meanwhile
+    orphan = subprocess.run(serve, env=env, capture_output=True, text=True)
+    assert (orphan.returncode, orphan.stdout) == (0, "")
