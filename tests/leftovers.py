@@ -34,25 +34,26 @@ def mark_run() -> None:
     os.environ.setdefault(MARK, uuid.uuid4().hex)
 
 
-def _table() -> dict[int, Proc]:
-    """Every live process (zombies left out: they run nothing) by pid."""
+def _table() -> dict[int, int]:
+    """The parent of every live process (zombies left out: they run nothing) by pid."""
     table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:  # gone meanwhile
-            continue
-        state, ppid = stat.rpartition(")")[2].split()[:2]
-        if state != "Z":
-            table[int(entry.name)] = Proc(int(entry.name), int(ppid), _text(cmdline))
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    state, ppid = fh.read().rpartition(b")")[2].split()[:2]
+            except OSError:  # gone meanwhile
+                continue
+            if state != b"Z":
+                table[int(name)] = int(ppid)
     return table
 
 
-def _text(cmdline: bytes) -> str:
-    return cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+def _cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        raw = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+        return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+    return "?"
 
 
 def _marked(pid: int, mark: bytes) -> bool:
@@ -63,17 +64,18 @@ def _marked(pid: int, mark: bytes) -> bool:
 
 def ours() -> dict[int, Proc]:
     """This run's live processes, the pytest process aside."""
-    me, table = os.getpid(), _table()
+    me, parents = os.getpid(), _table()
     mark = f"{MARK}={os.environ[MARK]}".encode()
     found = {}
-    for pid, proc in table.items():
+    for pid, ppid in parents.items():
         if pid == me:
             continue
-        ancestor = proc.ppid
-        while ancestor not in (me, 0, 1) and ancestor in table:
-            ancestor = table[ancestor].ppid
-        if ancestor == me or _marked(pid, mark):
-            found[pid] = proc
+        ancestor = ppid
+        while ancestor not in (me, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        # Only an orphan (re-parented to init) needs its environment read.
+        if ancestor == me or (ancestor in (0, 1) and _marked(pid, mark)):
+            found[pid] = Proc(pid, ppid, _cmdline(pid))
     return found
 
 
