@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MARK = "PYTEST_AEGISD_RUN"  # not AEGISD_*: those are settings, and isolated_env drops them
-GRACE_S = 30.0  # how long a process on its way out may take to go (a loaded CI machine)
+GRACE_S = 60.0  # how long a process on its way out may take: with coverage, a forkserver and
+# its workers killed by their daemon save their data on SIGTERM, 6 s on a lightly loaded machine
 
 
 @dataclass(frozen=True)
