@@ -30,6 +30,8 @@ PR_SET_PDEATHSIG = 1
 WORKER_NICENESS = 10
 #: the pid of the process that starts the pools, for their forkserver (not AEGISD_*: settings)
 POOL_OWNER = "_AEGISD_POOL_OWNER"
+#: the pid of that forkserver, for the workers it forks
+FORKSERVER = "_AEGISD_FORKSERVER"
 
 
 def die_with_parent() -> None:
@@ -50,11 +52,21 @@ def die_with_daemon() -> None:
     owner = os.environ.get(POOL_OWNER)
     if owner is not None and owner != str(os.getppid()):
         os._exit(0)
+    os.environ[FORKSERVER] = str(os.getpid())  # workers check their parent the same way
+
+
+def _orphaned_worker() -> bool:
+    """A worker whose forkserver died before the worker asked to die with it: waiting on pipes
+    it holds open itself, it would never end."""
+    forkserver = os.environ.get(FORKSERVER)
+    return forkserver is not None and forkserver != str(os.getppid())
 
 
 def background_worker() -> None:
     """Process-pool initializer: die with the parent, at a lower CPU priority."""
     die_with_parent()
+    if _orphaned_worker():
+        os._exit(0)
     with contextlib.suppress(OSError):  # not permitted here: run at the daemon's priority
         os.nice(WORKER_NICENESS)
 

@@ -17,6 +17,7 @@ from aegisd_codemap import parsing, service
 from aegisd import workers
 from aegisd.daemon import Daemon
 from aegisd.workers import (
+    FORKSERVER,
     POOL_OWNER,
     WORKER_NICENESS,
     lower_priority,
@@ -160,4 +161,16 @@ def test_a_forkserver_whose_daemon_is_gone_exits_at_once(tmp_path: Path) -> None
     gone.wait()
     env[POOL_OWNER] = str(gone.pid)  # the daemon that started it, dead meanwhile
     orphan = subprocess.run(serve, env=env, capture_output=True, text=True)
+    assert (orphan.returncode, orphan.stdout) == (0, "")
+
+
+def test_a_worker_whose_forkserver_is_gone_exits_at_once(tmp_path: Path) -> None:
+    """The same for a worker: its forkserver died before it asked to die with it."""
+    work = [sys.executable, "-c", "from aegisd.workers import *; background_worker(); print('up')"]
+    env = isolated_env(tmp_path, **{FORKSERVER: str(os.getpid())})
+    assert subprocess.run(work, env=env, capture_output=True, text=True).stdout == "up\n"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    env[FORKSERVER] = str(gone.pid)
+    orphan = subprocess.run(work, env=env, capture_output=True, text=True)
     assert (orphan.returncode, orphan.stdout) == (0, "")
