@@ -37,6 +37,7 @@ class Supervisor:
         self.stopping = asyncio.Event()
         self.restarts: dict[str, int] = {}
         self._failures = 0  # a recovery clears the fault only if none came after it began
+        self._cause: str | None = None  # the first failure since the workspace was last sound
         self._recovering: asyncio.Task[None] | None = None
 
     def spawn(self, name: str, factory: TaskFactory, *, restart: bool = True) -> asyncio.Task[None]:
@@ -72,7 +73,11 @@ class Supervisor:
         """Something the workspace depends on failed: degraded until a reconciliation after
         this moment succeeds (retried every `retry_interval()` seconds)."""
         self._failures += 1
-        self.ws.fault(FAULT, f"{reason}; reconciling")
+        # The first failure stays in view: a failing retry must not hide what went wrong.
+        if self._cause is None:
+            self._cause = reason
+        shown = reason if reason == self._cause else f"{self._cause}; then {reason}"
+        self.ws.fault(FAULT, f"{shown}; reconciling")
         if self._recovering is None or self._recovering.done():
             self._recovering = asyncio.create_task(self._recover(), name=f"recover-{self.ws.id}")
             self.ws.track(self._recovering)
@@ -92,6 +97,7 @@ class Supervisor:
                     await asyncio.wait_for(self.stopping.wait(), self._retry_interval())
                 continue
             if failures == self._failures:
+                self._cause = None
                 self.ws.fault(FAULT, None)
                 logger.info(
                     "workspace {}: reconciled after a failure; no longer degraded", self.ws.id

@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import re
 import shutil
+import site as sitepackages
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -79,11 +80,19 @@ def copy_project(dest: Path, venv: bool = False) -> Path:
 def make_venv(root: Path) -> Path:
     """`root/.venv`, seeing this suite's packages (pytest among them), as a project's own
     virtualenv would have them installed: pytest runs only with the workspace's interpreter."""
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", root / ".venv"],
+    venv = root / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    # This suite's packages by a .pth file: `--system-site-packages` would give the base
+    # installation's, which lack them when the suite itself runs in a venv (CI's 3.12, 3.13).
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         check=True,
-    )
-    return root / ".venv" / "bin" / "python"
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site, "aegisd-suite.pth").write_text("\n".join(sitepackages.getsitepackages()) + "\n")
+    return python
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 then PATH; pytest only with the workspace's interpreter; versions once."""
 
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -29,9 +30,15 @@ print("ruff 9.9.9")
 
 
 def _venv_with_python(root: Path, name: str = ".venv") -> Path:
+    """A virtualenv whose python runs this suite's interpreter, with this suite's packages.
+
+    A script, not a symlink: a symlinked interpreter finds no `pyvenv.cfg` beside it and starts
+    as the base installation, without the packages of the venv the suite may run in."""
     bindir = root / name / "bin"
     bindir.mkdir(parents=True)
-    (bindir / "python").symlink_to(sys.executable)
+    python = bindir / "python"
+    python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    python.chmod(0o755)
     return bindir
 
 
