@@ -116,6 +116,10 @@ def describe(exc: BaseException) -> str:
     """A short reason for a path's error ("Permission denied", "File name too long")."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
+    if isinstance(exc, ValueError) and "null" in str(exc):
+        # The wording changes between Python versions ("embedded null byte", "stat: embedded
+        # null character in path"): say it once, the way path params are refused.
+        return "path contains a NUL character"
     return str(exc) or type(exc).__name__
 
 

@@ -179,7 +179,7 @@ def test_an_unreadable_touched_path_is_its_own_error(
     assert out.errors == {
         "secret.py": "Permission denied",
         "x" * 300: "File name too long",
-        "nul\0.py": "embedded null byte",
+        "nul\0.py": "path contains a NUL character",
     }
 
 

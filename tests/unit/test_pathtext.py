@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,10 +16,10 @@ names = st.binary(min_size=1, max_size=40).filter(lambda b: b"\0" not in b).map(
 
 @given(names)
 def test_every_file_name_round_trips_through_sqlite(name: str) -> None:
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE t (path TEXT PRIMARY KEY)")
-    db.execute("INSERT INTO t VALUES (?)", (to_db(name),))
-    [(stored,)] = db.execute("SELECT path FROM t WHERE path = ?", (to_db(name),)).fetchall()
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.execute("CREATE TABLE t (path TEXT PRIMARY KEY)")
+        db.execute("INSERT INTO t VALUES (?)", (to_db(name),))
+        [(stored,)] = db.execute("SELECT path FROM t WHERE path = ?", (to_db(name),)).fetchall()
     assert from_db(stored) == name
     assert os.fsencode(from_db(stored)) == os.fsencode(name)
 
