@@ -9,7 +9,6 @@ own files' results: they stay unchecked, the other batches' files get their verd
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Sequence
 
 from aegisd_lint.issues import Status, ToolResult, Totals, status_for
@@ -69,19 +68,10 @@ def merge(tool: str, results: Sequence[ToolResult], duration_ms: int) -> ToolRes
         returncode=(failed[0] if failed else results[-1]).returncode,
         error_code=failed[0].error_code if failed else None,
         message=message,
-        totals=_sum_totals([r.totals for r in results if r.totals is not None]),
+        totals=Totals.sum(r.totals for r in results),
         file_totals=_join_file_totals(results),
         unchecked=unchecked if failed else None,
     )
-
-
-def _sum_totals(found: list[Totals]) -> Totals | None:
-    if not found:
-        return None
-    total: Counter[str] = Counter()
-    for totals in found:
-        total.update(dict(totals))
-    return Totals(**total)
 
 
 def _join_file_totals(results: Sequence[ToolResult]) -> dict[str, Totals] | None:

@@ -6,7 +6,7 @@ Severity mapping, per tool (each tool module implements its row):
 |---|---|---|---|---|---|
 | ruff | - | syntax errors, `E9`, `F63`, `F7`, `F82` (the "stop the build" set: syntax, undefined names, invalid comparisons and statements) | other `F` (pyflakes), `B` (bugbear), `S` (bandit rules), `PLE`, `ASYNC` | everything else (style, imports, upgrades, simplifications) | - |
 | mypy | - | `syntax` errors | every other error | - | notes |
-| bandit | severity HIGH and confidence HIGH | severity HIGH, confidence MEDIUM | severity HIGH with confidence LOW; severity MEDIUM with confidence HIGH or MEDIUM | severity MEDIUM with confidence LOW; severity LOW with confidence HIGH or MEDIUM; a file bandit could not scan | severity LOW with confidence LOW |
+| bandit | severity HIGH and confidence HIGH | severity HIGH, confidence MEDIUM | severity HIGH with confidence LOW; severity MEDIUM with confidence HIGH or MEDIUM | severity MEDIUM with confidence LOW; severity LOW with confidence HIGH or MEDIUM | severity LOW with confidence LOW |
 | pytest | a test that errored (collection, setup or teardown) | a test that failed (also a strict xfail that passed) | - | - | - |
 | max_file_length | 1000 lines or more | over 500 lines | - | - | - |
 
@@ -18,6 +18,7 @@ some files (`unchecked`) or all. A report is `pending` while no tool has a verdi
 first pass is due or running.
 """
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -87,6 +88,14 @@ class Totals(BaseModel):
     failed: int = 0
     skipped: int = 0
     errors: int = 0
+
+    @classmethod
+    def sum(cls, found: "Iterable[Totals | None]") -> "Totals | None":
+        """The counts of several runs (batches, files) added up; None when none has any."""
+        present = [totals for totals in found if totals is not None]
+        if not present:
+            return None
+        return cls(**{name: sum(getattr(t, name) for t in present) for name in cls.model_fields})
 
 
 class ToolResult(BaseModel):

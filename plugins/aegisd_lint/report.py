@@ -215,13 +215,7 @@ def _totals(
 ) -> Totals | None:
     if not selection.path:
         return results.test_totals(tool)
-    found = [result.totals for result in files.values() if result.totals is not None]
-    if not found:
-        return None
-    total: Counter[str] = Counter()
-    for totals in found:
-        total.update(dict(totals))
-    return Totals(**total)
+    return Totals.sum(result.totals for result in files.values())
 
 
 def file_reports(
