@@ -154,6 +154,16 @@ class Cache:
                 if not keys:
                     del self._by_path[(full[1], path)]
 
+    def shrink(self, target_bytes: int) -> int:
+        """Evict least recently used entries until at most `target_bytes` are held; return
+        the bytes freed (the memory budget asks this under pressure)."""
+        before = self._bytes
+        while self._entries and self._bytes > target_bytes:
+            oldest = next(iter(self._entries))
+            self._stats[oldest[0]].evictions += 1
+            self._drop(oldest)
+        return before - self._bytes
+
     def stats(self) -> dict[str, dict[str, int]]:
         return {name: s.as_dict() for name, s in sorted(self._stats.items())}
 
@@ -165,4 +175,21 @@ class Cache:
         return len(self._entries)
 
 
-__all__ = ["ANY_PATH", "Cache", "approx_size"]
+class ResultCacheShare:
+    """The result cache as a participant of the memory budget (`aegisd.budget`)."""
+
+    name = "core.results"
+    owner = "core"
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    @property
+    def bytes(self) -> int:
+        return self.cache.total_bytes
+
+    def shrink(self, target_bytes: int) -> int:
+        return self.cache.shrink(target_bytes)
+
+
+__all__ = ["ANY_PATH", "Cache", "ResultCacheShare", "approx_size"]

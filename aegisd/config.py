@@ -30,6 +30,13 @@ class CacheConfig(Section):
     max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
 
 
+class MemoryConfig(Section):
+    #: the whole process tree's target (daemon + workers); caches size themselves to it
+    budget_mib: int = Field(512, ge=16, le=1 << 20)
+    #: how often the process tree is measured and the caches fitted (seconds)
+    check_interval_s: float = Field(5.0, gt=0, le=3600)
+
+
 class EventsConfig(Section):
     #: notifications queued per WebSocket client before the oldest are dropped
     max_queue: int = Field(1000, ge=1)
@@ -103,6 +110,7 @@ class DaemonConfig(Section):
     close_timeout_s: float = Field(5.0, gt=0)
     roots: list[Path] = Field(default_factory=list)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)

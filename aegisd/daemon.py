@@ -17,7 +17,8 @@ from loguru import logger
 
 from aegisd import __version__, workers
 from aegisd.accesslog import AccessLog
-from aegisd.cache import Cache
+from aegisd.budget import MemoryBudget, MiB
+from aegisd.cache import Cache, ResultCacheShare
 from aegisd.config import DaemonConfig
 from aegisd.events import EventHub
 from aegisd.limits import RateLimiter
@@ -96,6 +97,8 @@ class Daemon:
         self.store.on_latency = self.metrics.store_latency.observe
         self.limits = RateLimiter(config.rate_limits, self.metrics.rate_limited_inc)
         self.cache = Cache(config.cache.max_entries, config.cache.max_bytes)
+        self.memory = MemoryBudget(config.memory.budget_mib * MiB, config.memory.check_interval_s)
+        self.memory.register(ResultCacheShare(self.cache))
         self.events = EventHub()
         self.access_log = AccessLog(config.log_format, config.log_level)
         self.state = State()
@@ -224,7 +227,11 @@ class Daemon:
         # nothing but the open workspaces.
         runaways = self.host.runaways
         if not (
-            self.host.blocked_count or self.workspaces.degraded or self.store.degraded or runaways
+            self.host.blocked_count
+            or self.workspaces.degraded
+            or self.store.degraded
+            or runaways
+            or self.memory.over_budget
         ):
             return {"status": "ok", "reasons": []}
         reasons = [
@@ -237,4 +244,5 @@ class Daemon:
         ]
         reasons += self.store.degraded_reasons()
         reasons += runaways.reasons()
+        reasons += self.memory.reasons()
         return {"status": "degraded" if reasons else "ok", "reasons": reasons}

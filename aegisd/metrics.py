@@ -152,6 +152,41 @@ def _request_families(metrics: Metrics) -> Iterator[Any]:
     yield latency
 
 
+def _memory_families(d: Daemon) -> Iterator[Any]:
+    memory = d.memory
+    yield GaugeMetricFamily(
+        "aegisd_memory_budget_bytes", "The memory budget of the process tree",
+        value=memory.budget_bytes,
+    )  # fmt: skip
+    if memory.last is not None:
+        yield GaugeMetricFamily(
+            "aegisd_memory_used_bytes", "The process tree's PSS when last measured",
+            value=memory.last.total,
+        )  # fmt: skip
+    yield GaugeMetricFamily(
+        "aegisd_memory_over_budget", "1 while over budget with the caches shrunk",
+        value=1 if memory.over_budget else 0,
+    )  # fmt: skip
+    share = GaugeMetricFamily(
+        "aegisd_memory_share_bytes", "Memory per owner: caches, workers", labels=["owner", "kind"]
+    )
+    for owner, kinds in memory.shares().items():
+        for kind, held in kinds.items():
+            share.add_metric([owner, kind], held)
+    yield share
+    size = GaugeMetricFamily(
+        "aegisd_budget_cache_bytes", "Bytes held per budgeted cache", labels=["cache"]
+    )
+    evictions = CounterMetricFamily(
+        "aegisd_budget_cache_evictions", "Entries evicted per budgeted cache", labels=["cache"]
+    )
+    for cache in memory.caches():
+        size.add_metric([cache.name], cache.bytes)
+        evictions.add_metric([cache.name], cache.evictions)
+    yield size
+    yield evictions
+
+
 class _DaemonCollector(Collector):
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
@@ -173,6 +208,7 @@ class _DaemonCollector(Collector):
         for namespace, stats in d.cache.stats().items():
             size.add_metric([namespace], stats["bytes"])
         yield size
+        yield from _memory_families(d)
         workspaces = list(d.workspaces)
         yield GaugeMetricFamily("aegisd_workspaces", "Open workspaces", value=len(workspaces))
         yield GaugeMetricFamily(

@@ -14,7 +14,7 @@ from typing import IO
 from aiohttp import web
 from loguru import logger
 
-from aegisd import systemd
+from aegisd import systemd, workers
 from aegisd.app import CONNECTIONS, create_app
 from aegisd.config import DaemonConfig
 from aegisd.connections import GuardedRunner
@@ -123,6 +123,7 @@ async def serve(config: DaemonConfig) -> int:
     runner: GuardedRunner | None = None
     collector = CollectorPolicy(lambda: (daemon.dispatcher.started, daemon.dispatcher.in_flight))
     sweeps: asyncio.Task[None] | None = None
+    budget: asyncio.Task[None] | None = None
     deferred: asyncio.Task[None] | None = None
     try:
         try:
@@ -145,6 +146,7 @@ async def serve(config: DaemonConfig) -> int:
         await runner.setup()
         collector.install()
         sweeps = asyncio.create_task(collector.run(), name="gc-idle-sweep")
+        budget = asyncio.create_task(daemon.memory.run(workers.worker_owners), name="memory")
         # Listening first: the roots' plugins start loading as they open, and the socket is
         # up sooner without them in the way. Requests wait until the roots are open, so no
         # client sees one missing; their indexing reports `pending` until done.
@@ -187,8 +189,9 @@ async def serve(config: DaemonConfig) -> int:
             # Finished, not cancelled: requests in flight may be waiting for these plugins.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(deferred, config.shutdown_timeout_s)
-        if sweeps is not None:
-            sweeps.cancel()
+        for task in (sweeps, budget):
+            if task is not None:
+                task.cancel()
         collector.uninstall()
         if runner is not None:
             await runner.cleanup()

@@ -64,6 +64,15 @@ class CoreSettings(SectionModel):
         description="Files larger than this are skipped by every plugin (listed in index.status).",
     )
     include_docstrings: bool = False
+    full_pass_max_files: int = Field(
+        20_000,
+        ge=0,
+        le=1 << 40,
+        description=(
+            "Above this many files a workspace is large: whole-workspace passes nobody asked"
+            " for (lint's first pass, clone analysis) run only for changed files and on request."
+        ),
+    )
     watcher: WatcherSettings = Field(default_factory=WatcherSettings)
 
 

@@ -121,13 +121,18 @@ class _Pools:
     lock = threading.Lock()
     running: set[ProcessPoolExecutor] = set()
     retiring: list[threading.Thread] = []
+    #: the plugin that started each running pool, for the memory budget's shares
+    owners: dict[ProcessPoolExecutor, str] = {}
 
 
-def start_pool(workers: int, preload: Sequence[str]) -> ProcessPoolExecutor:
+def start_pool(
+    workers: int, preload: Sequence[str], owner: str | None = None
+) -> ProcessPoolExecutor:
     """A pool of `workers` background workers forked from this process's forkserver, which
     imports `preload` first. One forkserver serves every pool of the process: whichever pool
     starts it decides what it preloads, and the others' modules load once per worker. Stop the
-    pool with `stop_pool`."""
+    pool with `stop_pool`. `owner` (by default the plugin of the first preloaded module, e.g.
+    "similarity" for `aegisd_similarity.poolinit`) is who the workers' memory is counted for."""
     if os.environ.get(POOL_OWNER) != str(os.getpid()):
         os.environ[POOL_OWNER] = str(os.getpid())  # inherited by the forkserver it may start
     context = multiprocessing.get_context("forkserver")
@@ -135,7 +140,26 @@ def start_pool(workers: int, preload: Sequence[str]) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=background_worker)
     with _Pools.lock:
         _Pools.running.add(pool)
+        _Pools.owners[pool] = owner or _plugin_of(preload)
     return pool
+
+
+def _plugin_of(preload: Sequence[str]) -> str:
+    package = preload[0].split(".", 1)[0] if preload else ""
+    return package.removeprefix("aegisd_") or "other"
+
+
+def worker_owners() -> dict[int, str]:
+    """The pids of running pools' workers, each with the plugin its pool belongs to."""
+    with _Pools.lock:
+        pools = list(_Pools.owners.items())
+    owners: dict[int, str] = {}
+    for pool, owner in pools:
+        # Private, but the only list of a pool's workers (3.11 to 3.13 have it).
+        processes = getattr(pool, "_processes", None) or {}
+        for pid in list(processes):
+            owners[pid] = owner
+    return owners
 
 
 def stop_pool(pool: ProcessPoolExecutor, wait: bool = True) -> None:
@@ -145,6 +169,7 @@ def stop_pool(pool: ProcessPoolExecutor, wait: bool = True) -> None:
     pool.shutdown(wait=wait, cancel_futures=True)
     with _Pools.lock:
         _Pools.running.discard(pool)
+        _Pools.owners.pop(pool, None)
         # Finished ones go: each holds its pool's queues, and a daemon retires a pool a batch.
         _Pools.retiring = [m for m in _Pools.retiring if m.is_alive()]
         if not wait and isinstance(manager, threading.Thread):

@@ -138,6 +138,17 @@ class Workspace:
         return coalesced
 
     @property
+    def file_count(self) -> int:
+        """The files known to be in the tree (all of them once the first reconciliation is
+        processed)."""
+        return len(self.live.known) if self.live is not None else 0
+
+    @property
+    def large(self) -> bool:
+        """Over `full_pass_max_files`: unasked whole-workspace passes are not run."""
+        return self.file_count > self.settings.full_pass_max_files
+
+    @property
     def pending(self) -> bool:
         return self.busy > 0 or self.degraded is not None
 

@@ -74,6 +74,33 @@ class CacheStats(Result):
     namespaces: dict[str, CacheNamespace]
 
 
+class OwnerShare(Result):
+    caches: int = Field(description="Bytes its caches and bounded structures hold")
+    workers: int = Field(description="Bytes (PSS) of its worker processes")
+
+
+class BudgetedCacheStats(Result):
+    owner: str
+    entries: int
+    bytes: int
+    hits: int
+    misses: int
+    evictions: int
+
+
+class MemoryReport(Result):
+    budget_bytes: int = Field(description="`[memory] budget_mib`: the process tree's target")
+    used_bytes: int | None = Field(
+        description="The process tree's PSS when last measured (None: not yet)"
+    )
+    daemon_bytes: int | None = Field(description="The daemon process's own share of it")
+    over_budget: bool = Field(description="Over budget with the caches shrunk (degraded)")
+    cache_allowance_bytes: int = Field(description="What the caches may hold now")
+    cached_bytes: int
+    by_owner: dict[str, OwnerShare] = Field(description="Each plugin's share (core, other)")
+    caches: dict[str, BudgetedCacheStats]
+
+
 class RequestSummary(Result):
     total: int
     by_outcome: dict[str, int] = Field(description='Requests per outcome ("ok" or an error code)')
@@ -92,6 +119,7 @@ class StatusResult(Result):
     workspaces: list[WorkspaceInfo]
     plugins: list[PluginInfo]
     cache: CacheStats
+    memory: MemoryReport
     requests: RequestSummary
     in_flight: int
     subscribers: int
@@ -112,6 +140,7 @@ async def status(params: EmptyParams, ctx: RpcContext) -> StatusResult:
         cache=CacheStats(
             entries=len(d.cache), bytes=d.cache.total_bytes, namespaces=d.cache.stats()
         ),
+        memory=MemoryReport(**d.memory.report()),
         requests=RequestSummary(**d.metrics.request_summary()),
         in_flight=d.dispatcher.in_flight,
         subscribers=len(d.events.subscribers),
