@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -139,8 +142,8 @@ class Rpc:
 
 
 @contextlib.contextmanager
-def health_probes(sock: Path) -> Iterator[list[float]]:
-    """`daemon.health` every 10 ms from a thread while the block runs; its latencies in ms."""
+def health_probes(sock: Path, interval_s: float = 0.01) -> Iterator[list[float]]:
+    """`daemon.health` every `interval_s` from a thread while the block runs; latencies in ms."""
     latencies: list[float] = []
     stop = threading.Event()
 
@@ -150,7 +153,7 @@ def health_probes(sock: Path) -> Iterator[list[float]]:
             started = time.perf_counter()
             rpc("daemon.health")
             latencies.append((time.perf_counter() - started) * 1000)
-            stop.wait(0.01)
+            stop.wait(interval_s)
 
     prober = threading.Thread(target=probe)
     prober.start()
@@ -159,3 +162,94 @@ def health_probes(sock: Path) -> Iterator[list[float]]:
     finally:
         stop.set()
         prober.join()
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The value at fraction `p` of the sorted values (nearest rank); 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (workers, forkservers, linters), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def tree_memory(pid: int) -> tuple[float, float]:
+    """RSS and PSS of a process tree in MiB, each summed over its processes. Summed RSS counts
+    pages the processes share (a forkserver's workers share its imports) once per process;
+    PSS divides each shared page among its sharers, so its sum is the memory the tree takes."""
+    rss = pss = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            continue  # gone meanwhile
+    return rss / 1024, pss / 1024
+
+
+def dir_bytes(path: Path) -> int:
+    """Bytes of the files under `path` (a daemon's data dir: database, WAL, spools)."""
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
+def _walk_file(path: str) -> int:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return 0
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            count += 1
+    return count
+
+
+def bare_index(files: Sequence[str]) -> tuple[float, int]:
+    """The floor for indexing Python: ast.parse and a walk for definitions in 2 processes.
+    Seconds and definitions found."""
+    start = time.perf_counter()
+    with ProcessPoolExecutor(2) as pool:
+        symbols = sum(pool.map(_walk_file, files, chunksize=24))
+    return time.perf_counter() - start, symbols
+
+
+def ctags_index(root: Path, *flags: str) -> float | None:
+    """Seconds universal-ctags takes on `root` (`ctags -R`), or None when it is not installed."""
+    ctags = shutil.which("ctags")
+    if ctags is None:
+        return None
+    version = subprocess.run([ctags, "--version"], capture_output=True, text=True).stdout
+    if "Universal Ctags" not in version:
+        return None
+    start = time.perf_counter()
+    subprocess.run([ctags, "-R", "-f", os.devnull, *flags, str(root)], check=True)
+    return time.perf_counter() - start

@@ -14,7 +14,6 @@ The standard library is copied into a temporary folder; it is never indexed in p
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import random
 import shutil
@@ -23,10 +22,18 @@ import sys
 import sysconfig
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from _common import Rpc, daemon_command, health_probes, isolated_env, server_process
+from _common import (
+    Rpc,
+    bare_index,
+    ctags_index,
+    daemon_command,
+    health_probes,
+    isolated_env,
+    percentile,
+    server_process,
+)
 
 from aegisd.plugins import BUILTIN_PLUGINS
 
@@ -41,45 +48,6 @@ def copy_stdlib(target: Path) -> int:
 
     shutil.copytree(source, target, ignore=ignore, symlinks=False)
     return sum(1 for _ in target.rglob("*.py"))
-
-
-def _walk_file(path: str) -> int:
-    with open(path, "rb") as fh:
-        data = fh.read()
-    try:
-        tree = ast.parse(data)
-    except (SyntaxError, ValueError):
-        return 0
-    count = 0
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            count += 1
-    return count
-
-
-def bare_index(root: Path) -> tuple[float, int]:
-    files = [str(p) for p in root.rglob("*.py")]
-    start = time.perf_counter()
-    with ProcessPoolExecutor(2) as pool:
-        symbols = sum(pool.map(_walk_file, files, chunksize=24))
-    return time.perf_counter() - start, symbols
-
-
-def ctags_index(root: Path) -> float | None:
-    ctags = shutil.which("ctags")
-    if ctags is None:
-        return None
-    version = subprocess.run([ctags, "--version"], capture_output=True, text=True).stdout
-    if "Universal Ctags" not in version:
-        return None
-    start = time.perf_counter()
-    subprocess.run([ctags, "-R", "-f", os.devnull, "--languages=Python", str(root)], check=True)
-    return time.perf_counter() - start
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 def rss_mib(pid: int) -> float:
@@ -107,9 +75,9 @@ def main() -> None:
     try:
         root = tmp / "stdlib"
         n_files = copy_stdlib(root)
-        bare_s, bare_symbols = bare_index(root)
+        bare_s, bare_symbols = bare_index([str(p) for p in root.rglob("*.py")])
         _note(f"copied {n_files} files; bare index {bare_s:.1f} s")
-        ctags_s = ctags_index(root)
+        ctags_s = ctags_index(root, "--languages=Python")
         sock, data = tmp / "s.sock", tmp / "state"
         env = isolated_env(tmp)
         log = tmp / "daemon.log"
