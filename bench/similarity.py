@@ -49,7 +49,10 @@ from _common import (
     daemon_command,
     health_probes,
     isolated_env,
+    percentile,
+    process_tree,
     server_process,
+    tree_memory,
 )
 
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
@@ -214,43 +217,11 @@ def recall(seeds: list[Seed], pairs: list[tuple[str, int, int, str, int, int]]) 
 # -- measuring processes -------------------------------------------------------------------------
 
 
-def tree_of(pid: int) -> list[int]:
-    """A process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
-def pss_mib(pids: list[int]) -> float:
-    """Proportional set size, summed: pages shared by several processes of the tree (a
-    forkserver's workers share its imports) count once, as they take memory once."""
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/smaps_rollup") as fh:
-                total += next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
-        except OSError:
-            continue
-    return total / 1024
-
-
 def tree_cpu(pid: int) -> float:
     """CPU seconds of a process tree, counting the children each process has already reaped
     (the pool's workers are gone once a large batch is done)."""
     total = 0.0
-    for p in tree_of(pid):
+    for p in process_tree(pid):
         try:
             with open(f"/proc/{p}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
@@ -268,7 +239,7 @@ def peak_memory(pid: int) -> Iterator[Callable[[], float]]:
 
     def poll() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], pss_mib(tree_of(pid)))
+            peak[0] = max(peak[0], tree_memory(pid)[1])
             stop.wait(0.05)
 
     thread = threading.Thread(target=poll, daemon=True)
@@ -278,11 +249,6 @@ def peak_memory(pid: int) -> Iterator[Callable[[], float]]:
     finally:
         stop.set()
         thread.join()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 # -- jscpd ---------------------------------------------------------------------------------------
