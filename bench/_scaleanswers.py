@@ -115,8 +115,17 @@ def compare(ours: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
     differing = []
     for key in sorted(ours.keys() | fresh.keys()):
         a, b = ours.get(key), fresh.get(key)
-        if a != b:
-            differing.append(f"{key}: after checkout {_short(a)} / fresh {_short(b)}")
+        if a == b:
+            continue
+        if isinstance(a, list) and isinstance(b, list):
+            # Long lists (hits, edges): where they part, not their common start.
+            pairs = enumerate(zip(a, b, strict=False))
+            at = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+            where = f"{key} [{at}] of {len(a)}/{len(b)}"
+            a, b = a[at : at + 1], b[at : at + 1]
+        else:
+            where = key
+        differing.append(f"{where}: after checkout {_short(a)} / fresh {_short(b)}")
     return differing
 
 

@@ -114,10 +114,20 @@ def test_query_set_and_sample_are_drawn_from_the_tree(tree: _scaletree.Tree) -> 
 
 
 def test_compare_names_every_differing_answer() -> None:
-    ours = {"status": {"files": 10}, "search a": [["a", 1]], "file x.py": {"error": "NOT_FOUND"}}
-    fresh = {"status": {"files": 10}, "search a": [["a", 2]], "file y.py": {"lines": 3}}
+    hits = [["a", n] for n in range(40)]
+    ours = {"status": {"files": 10}, "search a": hits, "file x.py": {"error": "NOT_FOUND"}}
+    fresh = {
+        "status": {"files": 10},
+        "search a": [*hits[:30], ["a", 99]],
+        "file y.py": {"lines": 3},
+    }
     differing = compare(ours, fresh)
-    assert [d.split(":")[0] for d in differing] == ["file x.py", "file y.py", "search a"]
+    assert [d.split(":")[0] for d in differing] == [
+        "file x.py",
+        "file y.py",
+        "search a [30] of 40/31",
+    ]
+    assert differing[2].endswith('after checkout [["a", 30]] / fresh [["a", 99]]')
     assert compare(ours, dict(ours)) == []
 
 
