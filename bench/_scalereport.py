@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 FULL_SIZE = 50_000  # the size the targets are set for
 PSS_TARGET_MIB = 600.0
@@ -38,6 +39,7 @@ class SizeResult:
     db_ready_mib: float = 0.0
     db_settled_mib: float = 0.0
     degraded: list[str] = field(default_factory=list)  # daemon.health reasons after the settle
+    daemon_memory: dict[str, Any] = field(default_factory=dict)  # its own view, after the settle
     first_search_ms: float = 0.0
     search_p50_ms: float = 0.0
     search_p99_ms: float = 0.0
@@ -160,6 +162,15 @@ def render(
         notes += [f"{r.size}: processes left after stop: {r.leftovers}"] * bool(r.leftovers)
         notes += [f"{r.size}: degraded after settle: {', '.join(r.degraded)}"] * bool(r.degraded)
         notes += [f"{r.size}: {line}" for line in r.log_errors[:5]]
+        if r.daemon_memory.get("by_owner"):
+            shares = ", ".join(
+                f"{owner} {sum(v or 0 for v in share.values()):.0f}"
+                for owner, share in r.daemon_memory["by_owner"].items()
+            )
+            notes.append(
+                f"{r.size}: daemon.status memory after settle: {r.daemon_memory['used']} of "
+                f"{r.daemon_memory['budget']} MiB; by owner (caches + workers): {shares}"
+            )
         if notes:
             out += ["", *notes]
     return "\n".join(out)

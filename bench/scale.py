@@ -105,6 +105,7 @@ def measure(size: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
         out.db_settled_mib = daemon.data_mib()
         health_now = rpc("daemon.health")
         out.degraded = health_now["reasons"] if health_now["status"] != "ok" else []
+        out.daemon_memory = own_view(rpc("daemon.status"))
         search_ms = timed_searches(rpc, queries)
         out.first_search_ms, out.search_p50_ms = search_ms[0], percentile(search_ms, 0.5)
         out.search_p99_ms = percentile(search_ms, 0.99)
@@ -149,6 +150,27 @@ def measure(size: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
     out.compared = len(ours)
     out.mismatches = compare(ours, fresh)
     return out
+
+
+def own_view(status: dict[str, Any]) -> dict[str, Any]:
+    """The daemon's own memory figures (daemon.status `memory`, where it has them), in MiB."""
+    memory = status.get("memory")
+    if not memory:
+        return {}
+
+    def mib(n: int | None) -> float | None:
+        return None if n is None else round(n / 2**20, 1)
+
+    return {
+        "used": mib(memory.get("used_bytes")),
+        "budget": mib(memory.get("budget_bytes")),
+        "over_budget": memory.get("over_budget"),
+        "cached": mib(memory.get("cached_bytes")),
+        "by_owner": {
+            owner: {kind: mib(n) for kind, n in share.items()}
+            for owner, share in memory.get("by_owner", {}).items()
+        },
+    }
 
 
 def timed_searches(rpc: Any, queries: list[str]) -> list[float]:
