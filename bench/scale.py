@@ -38,6 +38,8 @@ Prints a table (one row per size) and the targets, or with `--json` a JSON summa
 from __future__ import annotations
 
 import argparse
+import ast
+import itertools
 import json
 import os
 import random
@@ -110,7 +112,8 @@ def measure(size: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
         out.first_search_ms, out.search_p50_ms = search_ms[0], percentile(search_ms, 0.5)
         out.search_p99_ms = percentile(search_ms, 0.99)
         edit_ms = edits(rpc, tree, rng, args.edits, args.timeout_s)
-        out.edit_p95_ms, out.edit_timeouts = percentile(edit_ms, 0.95), edit_ms.count(-1.0)
+        out.edit_p95_ms = percentile([ms for ms in edit_ms if ms >= 0], 0.95)
+        out.edit_timeouts = edit_ms.count(-1.0)
     out.stop_s.append(daemon.stop_s)
     out.leftovers += daemon.leftovers
     out.log_errors += daemon.log_errors()
@@ -185,7 +188,9 @@ def timed_searches(rpc: Any, queries: list[str]) -> list[float]:
 def edits(rpc: Any, tree: Tree, rng: random.Random, count: int, timeout_s: float) -> list[float]:
     """Milliseconds from appending a new function to a file until index.search finds it (-1:
     never within EDIT_TIMEOUT_S); the files are restored afterwards."""
-    targets = rng.sample(tree.python, min(count, len(tree.python)))
+    # Files that parse: the daemon keeps a broken file's last good outline, new names unseen.
+    shuffled = rng.sample(tree.python, len(tree.python))
+    targets = list(itertools.islice((rel for rel in shuffled if _parses(tree, rel)), count))
     originals = {rel: (tree.root / rel).read_bytes() for rel in targets}
     times, name = [], ""
     for n, rel in enumerate(targets):
@@ -209,6 +214,14 @@ def edits(rpc: Any, tree: Tree, rng: random.Random, count: int, timeout_s: float
     if any(h["name"] == name for h in rpc("index.search", {"query": name})["hits"]):
         raise BenchError(f"{name} is still found after its file was restored")
     return times
+
+
+def _parses(tree: Tree, rel: str) -> bool:
+    try:
+        ast.parse((tree.root / rel).read_bytes())
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def first_hit(daemon: Daemon, name: str, start: float, timeout_s: float) -> float:
