@@ -191,6 +191,20 @@ def process_tree(pid: int) -> list[int]:
     return out
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process tree, counting the children each process has already reaped
+    (the pool's workers are gone once a large batch is done)."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15]) * CPU_TICK_S  # utime stime cutime cstime
+    return total
+
+
 def tree_memory(pid: int) -> tuple[float, float]:
     """RSS and PSS of a process tree in MiB, each summed over its processes. Summed RSS counts
     pages the processes share (a forkserver's workers share its imports) once per process;

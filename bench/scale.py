@@ -43,6 +43,7 @@ import itertools
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, bare_index, ctags_index, health_probes, percentile, tree_memory
+from _common import (
+    REPO,
+    bare_index,
+    ctags_index,
+    health_probes,
+    percentile,
+    tree_cpu,
+    tree_memory,
+)
 
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]  # this checkout's aegisd, not an installed one
 
@@ -79,7 +88,10 @@ def measure(size: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
     tree = generate(tmp / "tree", size)
     out = SizeResult(size=size, python=len(tree.python), web=len(tree.web), ignored=tree.ignored)
     python_paths = [str(tree.root / p) for p in tree.python]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out.bare_s, _ = bare_index(python_paths)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pool's workers, reaped
+    out.bare_cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     out.ctags_s = ctags_index(tree.root, "--exclude=node_modules", "--exclude=.git")
     note(f"[{size}] bare parse {out.bare_s:.1f} s, ctags {out.ctags_s or 0:.1f} s")
     queries, names = query_set(tree, rng, args.queries)
@@ -90,11 +102,12 @@ def measure(size: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
         rpc = daemon.rpc
         rpc("plugins.list")  # waits for the deferred plugins: times indexing, not start-up
         with MemoryPeak(daemon.pid) as peak:
-            start = time.perf_counter()
+            cpu, start = tree_cpu(daemon.pid), time.perf_counter()
             rpc("workspace.open", {"root": str(tree.root)})
             with health_probes(daemon.sock, HEALTH_INTERVAL_S) as health:
                 status = wait_ready(rpc, args.timeout_s)
                 out.cold_s = time.perf_counter() - start
+            out.cold_cpu_s = tree_cpu(daemon.pid) - cpu
             out.files, out.symbols = status["files"], status["symbols"]
             out.health_p99_ms, out.health_max_ms = percentile(health, 0.99), max(health, default=0)
             out.health_probes = len(health)
@@ -287,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     **asdict(r),
                     "cold_ratio": r.cold_ratio,
+                    "cold_cpu_ratio": r.cold_cpu_ratio,
                     "ctags_ratio": r.ctags_ratio,
                     "files_per_s": r.files_per_s,
                 }

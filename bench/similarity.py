@@ -43,15 +43,14 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
-    CPU_TICK_S,
     REPO,
     Rpc,
     daemon_command,
     health_probes,
     isolated_env,
     percentile,
-    process_tree,
     server_process,
+    tree_cpu,
     tree_memory,
 )
 
@@ -215,20 +214,6 @@ def recall(seeds: list[Seed], pairs: list[tuple[str, int, int, str, int, int]]) 
 
 
 # -- measuring processes -------------------------------------------------------------------------
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of a process tree, counting the children each process has already reaped
-    (the pool's workers are gone once a large batch is done)."""
-    total = 0.0
-    for p in process_tree(pid):
-        try:
-            with open(f"/proc/{p}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(f) for f in fields[11:15]) * CPU_TICK_S  # utime stime cutime cstime
-    return total
 
 
 @contextmanager
