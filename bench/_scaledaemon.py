@@ -24,6 +24,7 @@ from _common import server_process as _server_process
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 120.0  # longer than the daemon's own drain limit: the figure is its stop time
 BUDGET_ENV = "AEGISD_MEMORY__BUDGET_MIB"
+LOG_ENTRY_LINES = 60
 QUIET_S = 1.0  # a change settles once index.status stays unchanged and not pending this long
 
 
@@ -80,12 +81,22 @@ class Daemon:
         return dir_bytes(self.state) / 2**20
 
     def log_errors(self) -> list[str]:
-        """Lines of the daemon's log at ERROR or worse, and tracebacks, for the report."""
+        """Each ERROR or CRITICAL entry of the daemon's log with its indented traceback, for
+        the report (the table shows the first line of each)."""
         if not self.log.exists():
             return []
-        lines = self.log.read_text(errors="replace").splitlines()
-        marks = ("| ERROR", "| CRITICAL", "Traceback (most recent call last)")
-        return [f"{self.log.stem}: {line[:240]}" for line in lines if any(m in line for m in marks)]
+        entries: list[list[str]] = []
+        inside = False  # lines indented under an entry are its traceback
+        for line in self.log.read_text(errors="replace").splitlines():
+            if "| ERROR" in line or "| CRITICAL" in line:
+                entries.append([line])
+                inside = True
+            elif inside and line[:1].isspace():
+                if len(entries[-1]) < LOG_ENTRY_LINES:
+                    entries[-1].append(line)
+            else:
+                inside = False
+        return [f"{self.log.stem}: " + "\n".join(e) for e in entries]
 
     def __enter__(self) -> Daemon:
         self.proc = self._stack.enter_context(

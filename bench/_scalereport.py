@@ -167,7 +167,7 @@ def render(
         notes += [f"{r.size}: edits never found: {r.edit_timeouts}"] * bool(r.edit_timeouts)
         notes += [f"{r.size}: processes left after stop: {r.leftovers}"] * bool(r.leftovers)
         notes += [f"{r.size}: degraded after settle: {', '.join(r.degraded)}"] * bool(r.degraded)
-        notes += [f"{r.size}: {line}" for line in r.log_errors[:5]]
+        notes += [f"{r.size}: {entry.splitlines()[0][:200]}" for entry in r.log_errors[:5]]
         if r.daemon_memory.get("by_owner"):
             shares = ", ".join(
                 f"{owner} {sum(v or 0 for v in share.values()):.0f}"

@@ -12,6 +12,7 @@ from pathlib import Path
 import _scaletree
 import pytest
 from _scaleanswers import compare, query_set, sample_for
+from _scaledaemon import Daemon
 from _scalereport import SizeResult, render, targets
 from _scaletree import BRANCH, SKIP_DIRS, generate, stdlib_files
 
@@ -185,3 +186,21 @@ def test_render_prints_one_row_per_size_and_the_verdicts() -> None:
     assert verdict["process tree PSS, peak"] == "PASS"
     assert "10000: search foo: after checkout" in text
     assert "1.0/-" in text  # a daemon that had to be killed shows no stop time
+
+
+def test_log_errors_keep_each_error_with_its_traceback(tmp_path: Path) -> None:
+    (tmp_path / "first.log").write_text(
+        "t | INFO    | up\n"
+        "t | ERROR   | aegisd_codemap.service:299 | storing 9990 files failed\n"
+        "    Traceback (most recent call last):\n"
+        "    TimeoutError\n"
+        "t | INFO    | later\n"
+        "    an indented line of another entry\n"
+        "t | CRITICAL | gone\n"
+    )
+    daemon = Daemon(tmp_path, tmp_path / "state", {}, "first")
+    assert daemon.log_errors() == [
+        "first: t | ERROR   | aegisd_codemap.service:299 | storing 9990 files failed\n"
+        "    Traceback (most recent call last):\n    TimeoutError",
+        "first: t | CRITICAL | gone",
+    ]
