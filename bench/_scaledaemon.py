@@ -66,6 +66,7 @@ class Daemon:
         self.stop_s: float | None = None  # None: did not stop within STOP_TIMEOUT_S
         self.leftovers = 0
         self.proc: subprocess.Popen[bytes] | None = None
+        self.peak: MemoryPeak | None = None  # a watch on its memory, stopped with it
         self.rpc = Rpc(self.sock)
 
     @property
@@ -111,11 +112,14 @@ class Daemon:
         tb: TracebackType | None,
     ) -> None:
         try:
+            if self.peak is not None:
+                self.peak.stop()
             self._stop()
         finally:
             self._stack.close()  # kills the daemon if it is still there
 
     def _stop(self) -> None:
+        """SIGTERM, timed; then the processes of its tree that outlived it are killed."""
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return
@@ -139,7 +143,7 @@ class Daemon:
 
 
 class MemoryPeak:
-    """The highest PSS of a process tree (MiB, summed) while the block runs, every 0.5 s."""
+    """The highest PSS of a process tree (MiB, summed) from start() to stop(), every 0.5 s."""
 
     def __init__(self, pid: int, interval_s: float = 0.5) -> None:
         self.pid, self.interval_s = pid, interval_s
@@ -152,14 +156,17 @@ class MemoryPeak:
             self.pss = max(self.pss, tree_memory(self.pid)[1])
             self._stop.wait(self.interval_s)
 
-    def __enter__(self) -> MemoryPeak:
+    def start(self) -> MemoryPeak:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.pss = max(self.pss, tree_memory(self.pid)[1])
+    def stop(self) -> float:
+        """Stops polling (idempotent); the peak."""
+        if not self._stop.is_set():
+            self._stop.set()
+            self._thread.join()
+            self.pss = max(self.pss, tree_memory(self.pid)[1])
+        return self.pss
 
 
 def wait_ready(rpc: Any, timeout_s: float) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 FULL_SIZE = 50_000  # the size the issue's targets are set for
 PSS_TARGET_MIB = 600.0
@@ -13,6 +13,13 @@ HEALTH_P99_TARGET_MS = 50.0
 HEALTH_MAX_TARGET_MS = 250.0
 WARM_SEARCH_TARGET_S = 2.0
 SEARCH_P99_TARGET_MS = 50.0
+
+
+class Stopped(Protocol):
+    stop_s: float | None
+    leftovers: int
+
+    def log_errors(self) -> list[str]: ...
 
 
 @dataclass
@@ -59,6 +66,12 @@ class SizeResult:
     stop_s: list[float | None] = field(default_factory=list)  # per daemon; None: killed
     leftovers: int = 0
     log_errors: list[str] = field(default_factory=list)
+
+    def record(self, daemon: Stopped) -> None:
+        """A stopped daemon's stop time, leftovers and logged errors."""
+        self.stop_s.append(daemon.stop_s)
+        self.leftovers += daemon.leftovers
+        self.log_errors += daemon.log_errors()
 
     @property
     def cold_ratio(self) -> float:

@@ -87,71 +87,36 @@ def measure(size: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
     note(f"[{size}] generating the tree")
     tree = generate(tmp / "tree", size)
     out = SizeResult(size=size, python=len(tree.python), web=len(tree.web), ignored=tree.ignored)
-    python_paths = [str(tree.root / p) for p in tree.python]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out.bare_s, _ = bare_index(python_paths)
+    out.bare_s, _ = bare_index([str(tree.root / p) for p in tree.python])
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pool's workers, reaped
     out.bare_cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     out.ctags_s = ctags_index(tree.root, "--exclude=node_modules", "--exclude=.git")
     note(f"[{size}] bare parse {out.bare_s:.1f} s, ctags {out.ctags_s or 0:.1f} s")
     queries, names = query_set(tree, rng, args.queries)
     env = daemon_env(tmp)
-    state = tmp / "state"
-
-    with Daemon(tmp, state, env, "first") as daemon:
-        rpc = daemon.rpc
-        rpc("plugins.list")  # waits for the deferred plugins: times indexing, not start-up
-        with MemoryPeak(daemon.pid) as peak:
-            cpu, start = tree_cpu(daemon.pid), time.perf_counter()
-            rpc("workspace.open", {"root": str(tree.root)})
-            with health_probes(daemon.sock, HEALTH_INTERVAL_S) as health:
-                status = wait_ready(rpc, args.timeout_s)
-                out.cold_s = time.perf_counter() - start
-            out.cold_cpu_s = tree_cpu(daemon.pid) - cpu
-            out.files, out.symbols = status["files"], status["symbols"]
-            out.health_p99_ms, out.health_max_ms = percentile(health, 0.99), max(health, default=0)
-            out.health_probes = len(health)
-            out.rss_ready, out.pss_ready = tree_memory(daemon.pid)
-            out.db_ready_mib = daemon.data_mib()
-            note(f"[{size}] cold index {out.cold_s:.1f} s; settling {args.settle_s:.0f} s")
-            time.sleep(args.settle_s)
-            out.rss_settled, out.pss_settled = tree_memory(daemon.pid)
-        out.pss_peak = peak.pss
-        out.db_settled_mib = daemon.data_mib()
-        health_now = rpc("daemon.health")
-        out.degraded = health_now["reasons"] if health_now["status"] != "ok" else []
-        out.daemon_memory = own_view(rpc("daemon.status"))
-        search_ms = timed_searches(rpc, queries)
+    with Daemon(tmp, tmp / "state", env, "first") as daemon:
+        cold_index(daemon, tree, args, out)
+        settle(daemon, args.settle_s, out)
+        search_ms = timed_searches(daemon.rpc, queries)
         out.first_search_ms, out.search_p50_ms = search_ms[0], percentile(search_ms, 0.5)
         out.search_p99_ms = percentile(search_ms, 0.99)
-        edit_ms = edits(rpc, tree, rng, args.edits, args.timeout_s)
+        edit_ms = edits(daemon.rpc, tree, rng, args.edits, args.timeout_s)
         out.edit_p95_ms = percentile([ms for ms in edit_ms if ms >= 0], 0.95)
         out.edit_timeouts = edit_ms.count(-1.0)
-    out.stop_s.append(daemon.stop_s)
-    out.leftovers += daemon.leftovers
-    out.log_errors += daemon.log_errors()
-
+    out.record(daemon)
     note(f"[{size}] warm restart")
-    known = names[0]
     start = time.perf_counter()  # from process start: the restart is part of the figure
-    with Daemon(tmp, state, env, "warm", "--root", str(tree.root)) as daemon:
-        rpc = daemon.rpc
-        out.warm_search_s = first_hit(daemon, known, start, args.timeout_s)
-        wait_ready(rpc, args.timeout_s)
+    with Daemon(tmp, tmp / "state", env, "warm", "--root", str(tree.root)) as daemon:
+        out.warm_search_s = first_hit(daemon, names[0], start, args.timeout_s)
+        wait_ready(daemon.rpc, args.timeout_s)
         out.warm_ready_s = time.perf_counter() - start
         out.rss_warm, out.pss_warm = tree_memory(daemon.pid)
         sample = sample_for(tree, names, rng)
         note(f"[{size}] git checkout of {tree.changed} changed files")
-        clock = rpc("index.status")["clock"]
-        start = time.perf_counter()
-        subprocess.run(["git", "checkout", "-q", BRANCH], cwd=tree.root, check=True)
-        out.git_s = time.perf_counter() - start
-        out.checkout_s = settled_after(rpc, clock, args.timeout_s) - start
-        ours = collect(rpc, sample)
-    out.stop_s.append(daemon.stop_s)
-    out.leftovers += daemon.leftovers
-    out.log_errors += daemon.log_errors()
-
+        checkout(daemon.rpc, tree, args.timeout_s, out)
+        ours = collect(daemon.rpc, sample)
+    out.record(daemon)
     note(f"[{size}] a fresh daemon on the checked-out tree")
     with Daemon(tmp, tmp / "state-fresh", env, "fresh") as daemon:
         daemon.rpc("plugins.list")
@@ -160,12 +125,49 @@ def measure(size: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
         wait_ready(daemon.rpc, args.timeout_s)
         out.fresh_cold_s = time.perf_counter() - start
         fresh = collect(daemon.rpc, sample)
-    out.stop_s.append(daemon.stop_s)
-    out.leftovers += daemon.leftovers
-    out.log_errors += daemon.log_errors()
-    out.compared = len(ours)
-    out.mismatches = compare(ours, fresh)
+    out.record(daemon)
+    out.compared, out.mismatches = len(ours), compare(ours, fresh)
     return out
+
+
+def cold_index(daemon: Daemon, tree: Tree, args: argparse.Namespace, out: SizeResult) -> None:
+    """workspace.open until ready and not pending, probing daemon.health meanwhile; the
+    peak memory is watched from here to the end of the settle."""
+    rpc = daemon.rpc
+    rpc("plugins.list")  # waits for the deferred plugins: times indexing, not start-up
+    daemon.peak = MemoryPeak(daemon.pid).start()
+    cpu, start = tree_cpu(daemon.pid), time.perf_counter()
+    rpc("workspace.open", {"root": str(tree.root)})
+    with health_probes(daemon.sock, HEALTH_INTERVAL_S) as health:
+        status = wait_ready(rpc, args.timeout_s)
+        out.cold_s = time.perf_counter() - start
+    out.cold_cpu_s = tree_cpu(daemon.pid) - cpu
+    out.files, out.symbols = status["files"], status["symbols"]
+    out.health_p99_ms, out.health_max_ms = percentile(health, 0.99), max(health, default=0)
+    out.health_probes = len(health)
+    out.rss_ready, out.pss_ready = tree_memory(daemon.pid)
+    out.db_ready_mib = daemon.data_mib()
+    note(f"[{out.size}] cold index {out.cold_s:.1f} s; settling {args.settle_s:.0f} s")
+
+
+def settle(daemon: Daemon, seconds: float, out: SizeResult) -> None:
+    """Idle for `seconds`, then the memory, the data dir and the daemon's own view."""
+    time.sleep(seconds)
+    out.rss_settled, out.pss_settled = tree_memory(daemon.pid)
+    out.pss_peak = daemon.peak.stop() if daemon.peak else 0.0
+    out.db_settled_mib = daemon.data_mib()
+    health = daemon.rpc("daemon.health")
+    out.degraded = health["reasons"] if health["status"] != "ok" else []
+    out.daemon_memory = own_view(daemon.rpc("daemon.status"))
+
+
+def checkout(rpc: Any, tree: Tree, timeout_s: float, out: SizeResult) -> None:
+    """`git checkout` of the branch, until the daemon has indexed every change it made."""
+    clock = rpc("index.status")["clock"]
+    start = time.perf_counter()
+    subprocess.run(["git", "checkout", "-q", BRANCH], cwd=tree.root, check=True)
+    out.git_s = time.perf_counter() - start
+    out.checkout_s = settled_after(rpc, clock, timeout_s) - start
 
 
 def own_view(status: dict[str, Any]) -> dict[str, Any]:
