@@ -14,8 +14,8 @@ of two fifths as many files again, a git repository with a branch), measured, th
   the tree's own definitions), and the first search after the settle;
 - edit -> fresh search p95: a function with a new name appended to a file, until index.search
   finds it (the files are restored afterwards);
-- warm restart (same data dir, `--root`): process start until the first search answers with
-  hits, and until `pending` is false; how long SIGTERM takes to stop each daemon;
+- warm restart (same data dir): process start until the first search answers with hits, and
+  until `pending` is false; how long SIGTERM takes to stop each daemon;
 - `git checkout` of a branch that changes min(5000, size) files, until `pending` is false, then
   the answers (index.status counts, index.search on sampled names, index.file on sampled files,
   graph.imports counts and per-file edges) compared with a fresh daemon's on the same tree.
@@ -24,12 +24,16 @@ Targets, judged at the largest size (the issue sets them for 50,000 files): proc
 and max <= 250 ms during the cold index; warm restart to first search <= 2 s; search p99 <= 50
 ms; memory growing sublinearly (settled RSS at the largest size over the next smaller size's
 less than the ratio of sizes, 5 from 10k to 50k); 0 mismatches after the checkout.
-Daemons run as the other benches run them (their own state dir and socket, default config);
-`AEGISD_MEMORY__BUDGET_MIB` is passed to them when set. A process of a daemon's tree that
-outlives its daemon is reported, then killed.
+Daemons run as the other benches run them (their own state dir and socket, default config,
+every plugin loaded); `AEGISD_MEMORY__BUDGET_MIB` is passed to them when set. The workspace is
+not trusted unless `--trust` says so: trusted, lint's pytest would run the copies of CPython's
+own test suite (for minutes, on a shared machine). So the warm restart opens the workspace with
+workspace.open as soon as the socket accepts, as `serve --root` would trust it; with `--trust`
+every daemon trusts it before opening it, and the warm restart uses `--root`. A process of a
+daemon's tree that outlives its daemon is reported, then killed.
 
     python bench/scale.py [--sizes 2000,10000,50000] [--settle-s 600] [--queries 1000]
-                          [--edits 20] [--json] [--keep]
+                          [--edits 20] [--trust] [--json] [--keep]
 
 Prints a table (one row per size) and the targets, or with `--json` a JSON summary on stdout
 (the table then goes to stderr); exits 0 unless the bench itself failed.
@@ -106,8 +110,13 @@ def measure(size: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
         out.edit_timeouts = edit_ms.count(-1.0)
     out.record(daemon)
     note(f"[{size}] warm restart")
+    # `serve --root` trusts the root: used only when the bench trusts it anyway (--trust);
+    # otherwise the workspace is opened as soon as the socket accepts.
+    roots = ("--root", str(tree.root)) if args.trust else ()
     start = time.perf_counter()  # from process start: the restart is part of the figure
-    with Daemon(tmp, tmp / "state", env, "warm", "--root", str(tree.root)) as daemon:
+    with Daemon(tmp, tmp / "state", env, "warm", *roots) as daemon:
+        if not args.trust:
+            daemon.rpc("workspace.open", {"root": str(tree.root)})
         out.warm_search_s = first_hit(daemon, names[0], start, args.timeout_s)
         wait_ready(daemon.rpc, args.timeout_s)
         out.warm_ready_s = time.perf_counter() - start
@@ -121,13 +130,19 @@ def measure(size: int, args: argparse.Namespace, tmp: Path) -> SizeResult:
     with Daemon(tmp, tmp / "state-fresh", env, "fresh") as daemon:
         daemon.rpc("plugins.list")
         start = time.perf_counter()
-        daemon.rpc("workspace.open", {"root": str(tree.root)})
+        open_workspace(daemon.rpc, tree, args.trust)
         wait_ready(daemon.rpc, args.timeout_s)
         out.fresh_cold_s = time.perf_counter() - start
         fresh = collect(daemon.rpc, sample)
     out.record(daemon)
     out.compared, out.mismatches = len(ours), compare(ours, fresh)
     return out
+
+
+def open_workspace(rpc: Any, tree: Tree, trust: bool) -> None:
+    if trust:  # before it opens: its first lint pass runs every tool once, trusted
+        rpc("workspace.trust", {"workspace": str(tree.root), "trusted": True})
+    rpc("workspace.open", {"root": str(tree.root)})
 
 
 def cold_index(daemon: Daemon, tree: Tree, args: argparse.Namespace, out: SizeResult) -> None:
@@ -137,7 +152,7 @@ def cold_index(daemon: Daemon, tree: Tree, args: argparse.Namespace, out: SizeRe
     rpc("plugins.list")  # waits for the deferred plugins: times indexing, not start-up
     daemon.peak = MemoryPeak(daemon.pid).start()
     cpu, start = tree_cpu(daemon.pid), time.perf_counter()
-    rpc("workspace.open", {"root": str(tree.root)})
+    open_workspace(rpc, tree, args.trust)
     with health_probes(daemon.sock, HEALTH_INTERVAL_S) as health:
         status = wait_ready(rpc, args.timeout_s)
         out.cold_s = time.perf_counter() - start
@@ -269,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--edits", type=int, default=20)
     parser.add_argument("--timeout-s", type=float, default=7200.0, help="per wait, at most")
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="trust the workspace: pytest then runs the copies of CPython's own tests",
+    )
     parser.add_argument("--json", action="store_true", help="a JSON summary on stdout")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (trees, logs)")
     return parser
@@ -280,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
         f"{os.getloadavg()[0]:.1f}; settle {args.settle_s:.0f} s; memory budget "
-        f"{os.environ.get('AEGISD_MEMORY__BUDGET_MIB', 'default')} MiB"
+        f"{os.environ.get('AEGISD_MEMORY__BUDGET_MIB', 'default')} MiB; workspace "
+        f"{'trusted' if args.trust else 'not trusted'}"
     )
     for size in args.sizes:
         tmp = Path(tempfile.mkdtemp(prefix=f"aegisd-bench-scale-{size}-"))
