@@ -147,6 +147,8 @@ class Daemon:
             names = [*deferred, *plugins.extra]
             found = await asyncio.to_thread(preload, names, plugins.disabled)
             fresh = self.host.load(deferred, plugins.disabled, plugins.extra, found)
+            # Registered now: no batch reaches them before their workspaces are opened for them.
+            self.workspaces.hold_back(fresh)
             await self.store.bind(self._contributed("aegisd_store_models", only=fresh))
             await self._migrate(only=fresh)
             sections = self._contributed("aegisd_settings_sections", only=fresh)

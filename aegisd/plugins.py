@@ -187,10 +187,11 @@ class PluginHost:
         *,
         block_on_error: bool,
         only: Collection[str] | None = None,
+        skip: Collection[str] = (),
         **kwargs: Any,
     ) -> list[tuple[str, Any]]:
-        """Call `hook` on each plugin (of `only`, when given) separately; returns (plugin name,
-        result) for non-None.
+        """Call `hook` on each plugin (of `only`, when given; none of `skip`) separately;
+        returns (plugin name, result) for non-None.
 
         A plugin that raises is blocked (load/start phases) or logged (run time).
         """
@@ -198,7 +199,7 @@ class PluginHost:
         caller = getattr(self.pm.hook, hook)
         for impl in reversed(caller.get_hookimpls()):
             name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
-            if only is not None and name not in only:
+            if (only is not None and name not in only) or name in skip:
                 continue
             try:
                 args = {arg: kwargs[arg] for arg in impl.argnames}
@@ -216,6 +217,7 @@ class PluginHost:
         *,
         block_on_error: bool,
         only: Collection[str] | None = None,
+        skip: Collection[str] = (),
         within_s: float | None = None,
         abandoned: list[str] | None = None,
         **kwargs: Any,
@@ -225,7 +227,9 @@ class PluginHost:
         does not even stop then is left running, recorded in `runaways` and, by description,
         in `abandoned`."""
         results: list[tuple[str, Any]] = []
-        returned = self.call_each(hook, block_on_error=block_on_error, only=only, **kwargs)
+        returned = self.call_each(
+            hook, block_on_error=block_on_error, only=only, skip=skip, **kwargs
+        )
         for done, (name, value) in enumerate(returned, 1):
             if inspect.isawaitable(value):
                 try:

@@ -17,18 +17,18 @@ import errno
 import os
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from aegisd.filestate import FileStat, FileTable, Settled, SkipState, describe, reconcile, settle
+from aegisd.filestore import load_file_state, store_file_state
 from aegisd.ignore import GITIGNORE, IgnoreRules
 from aegisd.notify import RESCAN, watch_changes
 from aegisd.rpc.errors import RpcError
 from aegisd.skipped import SkipSummary, summarize
-from aegisd.store.core_models import FileStateRow, WorkspaceRow
 from aegisd.supervise import Supervisor
 from aegisd.threads import interactive, note_interactive
 from aegisd.workspace import ChangeBatch, Workspace
@@ -85,6 +85,9 @@ class LiveWorkspace:
         self.ready = asyncio.Event()
         self.batches = 0
         self.watcher_restarts = 0
+        #: plugins loaded after this workspace opened that have not caught up with it yet:
+        #: batches pass them by until their catch-up batch (`catch_up`) is delivered
+        self.held_back: set[str] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -102,7 +105,7 @@ class LiveWorkspace:
     async def load(self) -> None:
         """Load the stored file state; the workspace is `pending` until `ready` is set."""
         self.rules = await interactive(self._make_rules)
-        self.known, self.skipped = await self.daemon.store.run(_load_known, self.ws.id)
+        self.known, self.skipped = await self.daemon.store.run(load_file_state, self.ws.id)
         self._processing += 1  # released by the first reconciliation
         self._set_busy()
 
@@ -152,6 +155,39 @@ class LiveWorkspace:
         if cached is None or cached[0] != self.skipped_version:
             cached = self._skip_summary = (self.skipped_version, summarize(self.skipped))
         return cached[1]
+
+    def hold_back(self, plugins: Iterable[str]) -> None:
+        """Plugins that just loaded: no batch reaches them before `catch_up`."""
+        self.held_back.update(plugins)
+
+    def catch_up(self, plugins: Collection[str]) -> None:
+        """Hand `plugins` (opened for this workspace meanwhile) one batch of everything that
+        changed since it opened, in line with the other batches (after the one in progress,
+        which may be a whole first index: nobody waits for it here)."""
+        self._processing += 1
+        self._set_busy()
+        self.supervisor.spawn("catch-up", lambda: self._catch_up(set(plugins)), restart=False)
+
+    async def _catch_up(self, plugins: set[str]) -> None:
+        try:
+            async with self._lock:
+                ws = self.ws
+                changes = ws.changes_since(ws.opened_clock)
+                if changes is None:  # more changed than the log keeps: any file may have
+                    changes = dict.fromkeys(self.known, "modified")
+                self.held_back -= plugins
+                if changes:
+                    await self.daemon.host.call_each_async(
+                        "aegisd_files_changed",
+                        block_on_error=False,
+                        only=plugins,
+                        daemon=self.daemon,
+                        workspace=ws,
+                        batch=ChangeBatch(ws.clock, dict(sorted(changes.items())), "reconcile"),
+                    )
+        finally:
+            self._processing -= 1
+            self._set_busy()
 
     # -- intake ---------------------------------------------------------------------------------
 
@@ -302,7 +338,7 @@ class LiveWorkspace:
         advanced = bool(settled.changes or settled.skipped_changes)
         clock = self.ws.clock + 1 if advanced else self.ws.clock
         # Urgent: every plugin waits for this batch, and the clock is stored before it is told.
-        await self.daemon.store.urgent(_store_state, self.ws.id, clock, settled)
+        await self.daemon.store.urgent(store_file_state, self.ws.id, clock, settled)
         for rel in settled.removed:
             self.known.pop(rel, None)
         self.known.update(settled.updates)
@@ -338,6 +374,7 @@ class LiveWorkspace:
         await self.daemon.host.call_each_async(
             "aegisd_files_changed",
             block_on_error=False,
+            skip=set(self.held_back),
             daemon=self.daemon,
             workspace=self.ws,
             batch=batch,
@@ -455,46 +492,6 @@ def _quick_to_settle(root: Path, touched: set[str]) -> bool:
         if not stat.S_ISREG(st.st_mode) or st.st_size > QUICK_SETTLE_BYTES:
             return False  # a directory is walked, a large file hashed: in a thread
     return True
-
-
-def _load_known(ws_id: str) -> tuple[dict[str, FileStat], dict[str, SkipState]]:
-    Row = FileStateRow
-    query = Row.select(
-        Row.path, Row.size, Row.mtime_ns, Row.hash, Row.skip_kind, Row.skip_reason
-    ).where(Row.workspace == ws_id)
-    rows = cast(Iterable[tuple[str, int, int, str | None, str | None, str | None]], query.tuples())
-    known: dict[str, FileStat] = {}
-    skipped: dict[str, SkipState] = {}
-    for path, size, mtime, digest, skip_kind, skip_reason in rows:
-        if skip_kind is None:
-            known[path] = (size, mtime, digest or "")
-        else:
-            skipped[path] = SkipState(size, mtime, skip_kind, skip_reason or skip_kind)
-    return known, skipped
-
-
-def _store_state(ws_id: str, clock: int, settled: Settled) -> None:
-    from aegisd.store.core_models import FileStateRow as Row
-
-    db = Row._meta.database
-    with db.atomic():
-        # Deletions first: a path may leave the known files and join the skipped ones.
-        gone = [*settled.removed, *settled.unskipped]
-        for start in range(0, len(gone), 500):
-            chunk = gone[start : start + 500]
-            Row.delete().where((Row.workspace == ws_id) & (Row.path.in_(chunk))).execute()
-        rows = [
-            {"workspace": ws_id, "path": p, "size": s, "mtime_ns": m, "hash": h,
-             "skip_kind": None, "skip_reason": None}
-            for p, (s, m, h) in settled.updates.items()
-        ] + [
-            {"workspace": ws_id, "path": p, "size": st.size, "mtime_ns": st.mtime_ns, "hash": None,
-             "skip_kind": st.kind, "skip_reason": st.reason}
-            for p, st in settled.skipped.items()
-        ]  # fmt: skip
-        for start in range(0, len(rows), 500):
-            Row.insert_many(rows[start : start + 500]).on_conflict_replace().execute()
-        WorkspaceRow.update(clock=clock).where(WorkspaceRow.id == ws_id).execute()
 
 
 __all__ = ["LiveWorkspace"]

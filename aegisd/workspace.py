@@ -8,7 +8,6 @@ degraded), so no answer computed from stale data ever claims to be fresh.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 from collections import deque
@@ -267,35 +266,30 @@ class WorkspaceManager:
         ws.live.start()
         return ws, True
 
+    def hold_back(self, plugins: Collection[str]) -> None:
+        """`plugins` just loaded: batches of the open workspaces pass them by until
+        `introduce` has opened each workspace for them."""
+        for ws in self._open.values():
+            if ws.live is not None:
+                ws.live.hold_back(plugins)
+
     async def introduce(self, plugins: Collection[str]) -> None:
         """Open every open workspace for `plugins`, loaded after it opened: their
-        `aegisd_workspace_opened`, then one batch of what changed since, with no batch of the
-        watcher's in between (so none of them misses or doubles a change)."""
+        `aegisd_workspace_opened` now, then, queued behind the batch in progress (a first
+        index may take minutes), one batch of what changed since the open, so none of them
+        misses or doubles a change, and nothing waits for the batch in progress."""
         host = self.daemon.host
         for ws in list(self._open.values()):
             ws.settings = await self.daemon.settings.get(ws.id)  # now with their sections
-            live = ws.live
-            async with live.exclusive() if live is not None else contextlib.nullcontext():
-                await host.call_each_async(
-                    "aegisd_workspace_opened",
-                    block_on_error=False,
-                    only=plugins,
-                    daemon=self.daemon,
-                    workspace=ws,
-                )
-                changes = ws.changes_since(ws.opened_clock)
-                if changes is None:  # more changed than the log keeps: any file may have
-                    changes = dict.fromkeys(live.known if live is not None else (), "modified")
-                if not changes:
-                    continue
-                await host.call_each_async(
-                    "aegisd_files_changed",
-                    block_on_error=False,
-                    only=plugins,
-                    daemon=self.daemon,
-                    workspace=ws,
-                    batch=ChangeBatch(ws.clock, dict(sorted(changes.items())), "reconcile"),
-                )
+            await host.call_each_async(
+                "aegisd_workspace_opened",
+                block_on_error=False,
+                only=plugins,
+                daemon=self.daemon,
+                workspace=ws,
+            )
+            if ws.live is not None:
+                ws.live.catch_up(plugins)
 
     async def set_trust(self, target: str | None, trusted: bool) -> tuple[Path, Trust]:
         """Record the decision to trust (or not) a root and what is under it: an open

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aegisd.client import RpcCallError
+from aegisd.client import Client, RpcCallError
 from tests.conftest import DaemonProcess
 
 MODULES = 1500  # a few seconds of parsing here: the first calls land while it runs
@@ -79,3 +79,27 @@ def test_calls_right_after_open_never_deny_files_on_disk(
     with pytest.raises(RpcCallError) as info:
         call("index.file", {"path": "pkg07/nope.py"})
     assert info.value.code_name == "NOT_FOUND"
+
+
+def test_other_plugins_answer_while_a_plugin_is_busy_with_its_first_batch(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "a.py").write_text("def a() -> int:\n    return 1\n")
+    d = daemon_factory("--root", str(project), env={"AEGISD_PLUGINS__EXTRA": "aegisd_gate_plugin"})
+    client = Client(d.socket, timeout=15)
+    deadline = time.monotonic() + 30
+    while client.call("gate.state")["batches"] == 0:  # it holds the workspace's first batch
+        assert time.monotonic() < deadline, "the gate plugin never got the first batch"
+        time.sleep(0.05)
+    # Methods that do not need that batch answer now; those that do say `pending`.
+    assert client.call("lint.history")["pending"] is True
+    assert client.call("similarity.status")["pending"] is True
+    assert client.call("plugins.list")["plugins"]
+    assert client.call("gate.state") == {"batches": 1, "open": False}
+    client.call("gate.open")
+    while client.call("workspace.list")["workspaces"][0]["pending"]:
+        assert time.monotonic() < deadline + 30, "still pending after the gate opened"
+        time.sleep(0.05)
+    assert client.call("index.search", {"query": "a"})["pending"] is False

@@ -11,7 +11,9 @@ from typing import Any
 import aegisd_late_fixture as late
 import pytest
 
+from aegisd import hookimpl
 from aegisd.daemon import Daemon
+from aegisd.plugins import PluginHost
 from aegisd.rpc.context import Caller
 from aegisd.settings import _save_overrides
 from tests.conftest import make_config
@@ -83,6 +85,7 @@ async def test_deferred_plugins_meet_the_open_workspaces_and_waiting_requests(
     assert (await _answer(waiting))["result"]["opened"] == 1
     plugins = {p["name"]: p for p in (await _answer(listing))["result"]["plugins"]}
     assert plugins["aegisd_late_fixture"]["status"] == "active"
+    await _heard(3)  # the catch-up batch comes in line with the others
     # Started, opened with the whole settings, then told what changed since the open, once.
     assert late.calls == [
         ("startup",),
@@ -99,6 +102,64 @@ async def test_deferred_plugins_meet_the_open_workspaces_and_waiting_requests(
     heard = list(late.calls)
     await daemon.load_deferred()  # once is all: nothing loads, starts or opens twice
     assert late.calls == heard
+
+
+async def _heard(count: int) -> None:
+    async with asyncio.timeout(10):
+        while len(late.calls) < count:
+            await asyncio.sleep(0.01)
+
+
+class Gate:
+    """An early plugin whose reaction to a batch waits until it is let through: a first
+    index that takes minutes, as the code map's did on 56k files."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.open = asyncio.Event()
+        self.batches: list[dict[str, str]] = []
+
+    @hookimpl
+    async def aegisd_files_changed(self, daemon: Any, workspace: Any, batch: Any) -> None:
+        """Record the batch, then wait for the gate."""
+        self.batches.append(dict(batch.changes))
+        self.entered.set()
+        await self.open.wait()
+
+
+async def test_deferred_plugins_load_while_a_first_index_runs(tmp_path: Path) -> None:
+    late.calls.clear()
+    gate = Gate()
+    host = PluginHost()
+    host.register(gate, "gate")
+    daemon = Daemon(make_config(tmp_path), builtins=(*CORE, "aegisd_late_fixture"), host=host)
+    await daemon.start(defer=True)
+    try:
+        root = tmp_path / "proj"
+        root.mkdir()
+        (root / "a.py").write_text("a = 1\n")
+        ws, _ = await daemon.workspaces.open(root)
+        async with asyncio.timeout(10):
+            await gate.entered.wait()  # the first reconciliation's batch is being indexed
+        assert ws.pending
+        waiting = _request(daemon.dispatcher, "late.opened")
+        async with asyncio.timeout(10):
+            await daemon.load_deferred()  # does not wait for the index in progress
+        assert (await _answer(waiting))["result"]["opened"] == 1
+        assert late.calls == [("startup",), ("opened", ws.id, 1)]
+        assert ws.pending  # the late plugin's catch-up is still to come
+        gate.open.set()
+        await _heard(3)
+        assert late.calls[2] == ("changed", ws.id, {"a.py": "created"})
+        (root / "b.py").write_text("b = 1\n")
+        assert ws.live is not None
+        ws.live.touch(["b.py"])
+        await ws.live.flush()
+        assert late.calls[3:] == [("changed", ws.id, {"b.py": "created"})]
+        assert gate.batches == [{"a.py": "created"}, {"b.py": "created"}]
+    finally:
+        gate.open.set()
+        await daemon.stop()
 
 
 async def test_a_deferred_plugin_taking_a_known_method_name_is_blocked_alone(
