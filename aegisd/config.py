@@ -81,6 +81,11 @@ class TransportConfig(Section):
     keepalive_timeout_s: float = Field(60.0, gt=0)
 
 
+class WatchConfig(Section):
+    #: inotify watches the daemon takes at most (None: half of what its user has free)
+    max_watches: int | None = Field(None, ge=0)
+
+
 class PluginsConfig(Section):
     disabled: list[str] = Field(default_factory=list)
     #: extra plugin modules by dotted path (local plugins that are not packaged)
@@ -115,6 +120,7 @@ class DaemonConfig(Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     transport: TransportConfig = Field(default_factory=TransportConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     trust: TrustConfig = Field(default_factory=TrustConfig)
     #: the user config file this was read from (set by `load_config`; None: none was read)

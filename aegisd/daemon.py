@@ -31,6 +31,7 @@ from aegisd.settings import SettingsService
 from aegisd.store import core_models
 from aegisd.store.database import Store, StorePolicy
 from aegisd.store.migrations import run_migrations
+from aegisd.watchbudget import WatchBudget
 from aegisd.workspace import WorkspaceManager
 
 T = TypeVar("T")
@@ -104,6 +105,8 @@ class Daemon:
         self.state = State()
         self.dispatcher = Dispatcher(self)
         self.workspaces = WorkspaceManager(self)
+        #: the inotify watches every workspace's notifier draws on
+        self.watches = WatchBudget(config.watch.max_watches)
         self.metrics.attach(self)
         self.settings: SettingsService
         self.shutdown_requested: Any = None  # an asyncio.Event set by daemon.shutdown

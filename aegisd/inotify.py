@@ -6,6 +6,10 @@ live updates for its workspace. Here names stay bytes until they are decoded the
 decodes them (surrogateescape, lossless), and the caller chooses which directories to watch:
 excluded and ignored ones (`node_modules`, the daemon's own state dir) cost no watches.
 A kernel queue overflow is reported as `RESCAN` (the caller reconciles).
+
+Watches are taken from a `WatchBudget`, shallowest directories first; a directory left without
+one (the allowance used up, or the kernel's limit reached: ENOSPC) is polled with everything
+under it (`aegisd.dirpoll`), every `poll_ms`, into the same batches.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ import struct
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 
 from watchfiles import Change
+
+from aegisd.dirpoll import DirPoller
+from aegisd.watchbudget import WatchBudget
 
 Changes = set[tuple[Change, str]]
 #: in a batch: events were lost (the kernel queue overflowed); look at the whole tree
@@ -80,11 +88,17 @@ def available() -> bool:
 
 
 class RecursiveWatch:
-    """inotify watches on `root` and every directory under it that `prune` does not refuse."""
+    """inotify watches on `root` and every directory under it that `prune` does not refuse,
+    as many as `budget` allows (shallowest first); the rest are in `polled`."""
 
-    def __init__(self, root: str, prune: Callable[[str], bool]) -> None:
+    def __init__(
+        self, root: str, prune: Callable[[str], bool], budget: WatchBudget | None = None
+    ) -> None:
         self.root = root
         self.prune = prune
+        self.budget = budget if budget is not None else WatchBudget()
+        #: directories without a watch, polled instead
+        self.polled = DirPoller(prune)
         fd = _lib().inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
         if fd < 0:
             err = ctypes.get_errno()
@@ -93,9 +107,10 @@ class RecursiveWatch:
         self._paths: dict[int, str] = {}  # watch descriptor -> directory
         self._wds: dict[str, int] = {}
         try:
-            if not self._add(root):
+            if self._add(root):
+                self.add_tree(root)
+            elif not self.polled:
                 raise OSError(errno.ENOENT, f"cannot watch {root}")
-            self.add_tree(root)
         except BaseException:
             self.close()
             raise
@@ -104,27 +119,41 @@ class RecursiveWatch:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+            self.budget.give(len(self._paths))
+            self._paths.clear()
+            self._wds.clear()
 
     def _add(self, path: str) -> bool:
+        """Watch `path`; False when it is not watched (gone, or polled: no watch to spare)."""
+        if not self.budget.take():
+            self.polled.add(path)
+            return False
         wd = _lib().inotify_add_watch(self.fd, os.fsencode(path), WATCH_MASK)
         if wd < 0:
             err = ctypes.get_errno()
+            self.budget.give()
             if err in _SKIPPED_ERRNOS:
                 return False
-            detail = " (inotify watch limit reached)" if err == errno.ENOSPC else ""
-            raise OSError(err, f"cannot watch {path!r}: {os.strerror(err)}{detail}")
+            if err == errno.ENOSPC:  # the user's limit is reached: as good as no allowance
+                self.budget.refused()
+                self.polled.add(path)
+                return False
+            raise OSError(err, f"cannot watch {path!r}: {os.strerror(err)}")
         old = self._paths.get(wd)
-        if old is not None and old != path:
-            self._wds.pop(old, None)  # the same directory, moved: known under its new name
+        if old is not None:
+            self.budget.give()  # the same directory again: no new watch
+            if old != path:
+                self._wds.pop(old, None)  # the same directory, moved: known under its new name
         self._paths[wd] = path
         self._wds[path] = wd
         return True
 
     def add_tree(self, top: str) -> None:
-        """Watch the directories under `top` (watched already), symlinks not followed."""
-        stack = [top]
-        while stack:
-            directory = stack.pop()
+        """Watch the directories under `top` (watched already), breadth first so that the
+        shallowest get the watches there are; symlinks not followed."""
+        queue = deque([top])
+        while queue:
+            directory = queue.popleft()
             try:
                 with os.scandir(directory) as entries:
                     subdirs = [e.path for e in entries if _is_dir(e)]
@@ -132,15 +161,17 @@ class RecursiveWatch:
                 continue  # gone meanwhile, or unreadable: not watched
             for sub in subdirs:
                 if not self.prune(sub) and self._add(sub):
-                    stack.append(sub)
+                    queue.append(sub)
 
     def _forget(self, top: str) -> None:
-        """Stop watching `top` and everything under it (moved away)."""
+        """Stop watching (or polling) `top` and everything under it (moved away)."""
         inside = top + "/"
         for path in [p for p in self._wds if p == top or p.startswith(inside)]:
             wd = self._wds.pop(path)
-            self._paths.pop(wd, None)
+            if self._paths.pop(wd, None) is not None:
+                self.budget.give()
             _lib().inotify_rm_watch(self.fd, wd)
+        self.polled.forget(top)
 
     def read(self) -> Changes:
         """The changes waiting in the queue (empty when none)."""
@@ -170,7 +201,8 @@ class RecursiveWatch:
         if mask & IN_IGNORED:
             if directory is not None and self._wds.get(directory) == wd:
                 del self._wds[directory]
-            self._paths.pop(wd, None)
+            if self._paths.pop(wd, None) is not None:
+                self.budget.give()  # the kernel removed it (its directory is gone)
             return
         if directory is None:
             return  # a watch already forgotten
@@ -207,28 +239,46 @@ def watch(
     step_ms: int,
     stop: threading.Event,
     quiet_ms: int,
+    budget: WatchBudget | None = None,
+    poll_ms: int = 2_000,
+    on_polled: Callable[[int], None] | None = None,
 ) -> Iterator[Changes]:
     """Debounced batches like watchfiles' `watch`: after the first event, gather until a
     `step_ms` passes without one or `debounce_ms` passed; an empty set after `quiet_ms`
-    without any, and one as soon as every watch is in place. Ends when `stop` is set."""
-    watcher = RecursiveWatch(root, prune)
+    without any, and one as soon as every watch is in place. Directories without a watch are
+    polled every `poll_ms`; `on_polled(count)` hears how many there are whenever that changes
+    (and once when armed). Ends when `stop` is set."""
+    watcher = RecursiveWatch(root, prune, budget)
+    reported = -1
+
+    def report() -> None:
+        nonlocal reported
+        if on_polled is not None and len(watcher.polled) != reported:
+            reported = len(watcher.polled)
+            on_polled(reported)
+
     try:
+        report()
         yield set()  # armed: every change from now on is seen
         poller = select.poll()
         poller.register(watcher.fd, select.POLLIN)
         batch: Changes = set()
         first = quiet_since = time.monotonic()
+        next_poll = first + poll_ms / 1000
         while not stop.is_set():
             ready = poller.poll(step_ms)
             now = time.monotonic()
-            if ready:
-                changes = watcher.read()
-                if changes:
-                    if not batch:
-                        first = now
-                    batch |= changes
-                    if (now - first) * 1000 < debounce_ms:
-                        continue
+            changes = watcher.read() if ready else set()
+            if watcher.polled.tops and now >= next_poll:
+                changes |= watcher.polled.scan()
+                next_poll = now + poll_ms / 1000
+            report()
+            if changes:
+                if not batch:
+                    first = now
+                batch |= changes
+                if ready and (now - first) * 1000 < debounce_ms:
+                    continue
             if batch:
                 yield batch
                 batch = set()

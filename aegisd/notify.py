@@ -20,6 +20,7 @@ from watchfiles import Change
 
 from aegisd import inotify
 from aegisd.inotify import RESCAN
+from aegisd.watchbudget import WatchBudget
 
 Changes = set[tuple[Change, str]]
 __all__ = ["RESCAN", "Changes", "watch", "watch_changes"]
@@ -33,9 +34,14 @@ def watch(
     step_ms: int,
     stop: threading.Event,
     quiet_ms: int,
+    budget: WatchBudget | None = None,
+    poll_ms: int = 2_000,
+    on_polled: Callable[[int], None] | None = None,
 ) -> Iterator[Changes]:
     """Debounced batches of changes under `root` (blocking; run it in a thread). `prune`
-    names directories not worth watching (the inotify notifier skips them)."""
+    names directories not worth watching (the inotify notifier skips them); the inotify
+    notifier takes its watches from `budget` and polls the directories left without one
+    every `poll_ms`, telling `on_polled` how many there are."""
     if inotify.available():
         yield from inotify.watch(
             str(root),
@@ -44,6 +50,9 @@ def watch(
             step_ms=step_ms,
             stop=stop,
             quiet_ms=quiet_ms,
+            budget=budget,
+            poll_ms=poll_ms,
+            on_polled=on_polled,
         )
         return
     yield from watchfiles.watch(
@@ -71,10 +80,14 @@ async def watch_changes(
     stop: asyncio.Event,
     rust_timeout_ms: int = 1_000,
     prune: Callable[[str], bool] = _watch_everything,
+    budget: WatchBudget | None = None,
+    poll_ms: int = 2_000,
+    on_polled: Callable[[int], None] | None = None,
 ) -> AsyncIterator[Changes]:
     """Yield each debounced batch of changes under `root` (an empty set every
     `rust_timeout_ms` of quiet) until `stop` is set; a failure to watch is raised here.
-    `prune(path)` is called in the notifier's thread for each directory found."""
+    `prune(path)` is called in the notifier's thread for each directory found; `on_polled`
+    on the loop, with how many directories are polled for want of watches (see `watch`)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Changes | BaseException | None] = asyncio.Queue()
     halt = threading.Event()  # the notifier checks it every `step_ms`
@@ -82,6 +95,11 @@ async def watch_changes(
     def hand_over(item: Changes | BaseException | None) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening
             loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def polled(count: int) -> None:
+        if on_polled is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed
+                loop.call_soon_threadsafe(on_polled, count)
 
     def run() -> None:
         try:
@@ -92,6 +110,9 @@ async def watch_changes(
                 step_ms=step_ms,
                 stop=halt,
                 quiet_ms=rust_timeout_ms,
+                budget=budget,
+                poll_ms=poll_ms,
+                on_polled=polled,
             ):
                 hand_over(changes)
         except BaseException as exc:  # raised again on the loop

@@ -49,6 +49,13 @@ class WatcherSettings(SectionModel):
     reconcile_interval_s: float = Field(
         30.0, ge=1, description="Periodic reconciliation interval while the watcher is degraded."
     )
+    poll_interval_s: float = Field(
+        2.0,
+        ge=0.05,
+        le=3_600,
+        description="How often directories left without an inotify watch (the allowance used "
+        "up) are polled.",
+    )
 
 
 class CoreSettings(SectionModel):

@@ -41,6 +41,7 @@ INOTIFY_HINT = (
     "fs.inotify.max_user_instances=1024` (persist in /etc/sysctl.d/)"
 )
 GIT_LOCK_POLL_S = 0.02
+POLLING = "polling"  # the workspace's fault source while directories are polled
 #: inotify watches a new directory only once it has seen it appear, so a file written into it
 #: in between raises no event; the directory is walked again this long after it settled
 NEW_DIR_RECHECK_S = 0.5
@@ -445,6 +446,9 @@ class LiveWorkspace:
             step_ms=settings.step_ms,
             stop=self._restart_watch,
             prune=self._prune,
+            budget=self.daemon.watches,
+            poll_ms=int(settings.poll_interval_s * 1000),
+            on_polled=self._polled,
         ):
             if first:
                 first = False
@@ -463,6 +467,26 @@ class LiveWorkspace:
             if rels:
                 note_interactive()  # bulk work steps aside until this change is answered
                 self.touch(rels)
+
+    def _polled(self, count: int) -> None:
+        """The notifier polls `count` directories for want of inotify watches: the workspace
+        is degraded (never silently unwatched) while it does."""
+        if not count:
+            if POLLING in self.ws.faults:
+                logger.info("workspace {}: every directory is watched again", self.ws.id)
+            self.ws.fault(POLLING, None)
+            return
+        every = self.ws.settings.watcher.poll_interval_s
+        watches = self.daemon.watches
+        limit = watches.limit
+        fix = "raise [watch] max_watches" if limit == watches.cap else INOTIFY_HINT
+        reason = (
+            f"{count} directories polled every {every:g} s, not watched: the inotify watches "
+            f"this daemon allows itself ({limit}) are in use; {fix}"
+        )
+        if POLLING not in self.ws.faults:
+            logger.warning("workspace {} degraded: {}", self.ws.id, reason)
+        self.ws.fault(POLLING, reason)
 
     async def _degrade(self, exc: Exception) -> None:
         limit = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EMFILE)

@@ -140,3 +140,33 @@ def test_a_dying_processor_is_restarted_and_degraded_until_reconciled(
     (project / "later.py").write_text("b = 2\n")
     poll(lambda: changed_paths(d, start).get("later.py") == "created", what="later edit")
     assert "restarting it" in d.output()
+
+
+def test_directories_past_the_watch_allowance_are_polled_and_the_workspace_says_so(
+    daemon_factory: Any, project: Path
+) -> None:
+    (project / "top" / "deep1" / "deeper").mkdir(parents=True)
+    (project / "top" / "deep2").mkdir()
+    # Two watches: the root and top; deep1, deep1/deeper and deep2 are polled.
+    d = daemon_factory("--root", str(project), env={"AEGISD_WATCH__MAX_WATCHES": "2"})
+    d.call("settings.update", {"settings": {"watcher": {"poll_interval_s": 0.1}}})
+    health = poll(
+        lambda: "every 0.1 s" in str((h := d.call("daemon.health"))["reasons"]) and h,
+        what="degraded, polling at the new interval",
+    )
+    assert health["status"] == "degraded"
+    [reason] = health["reasons"]
+    assert "3 directories polled every 0.1 s" in reason and "max_watches" in reason
+    assert d.call("workspace.list")["workspaces"][0]["degraded"] in reason
+    start = 0  # degraded, the workspace stays pending: every change since the open counts
+    (project / "top" / "deep1" / "deeper" / "polled.py").write_text("p = 1\n")
+    poll(lambda: "top/deep1/deeper/polled.py" in changed_paths(d, start), what="a polled edit")
+    # A directory made under a watched one gets no watch either: polled from then on.
+    (project / "top" / "later").mkdir()
+    (project / "top" / "later" / "first.py").write_text("f = 1\n")
+    poll(lambda: "top/later/first.py" in changed_paths(d, start), what="the new directory")
+    (project / "top" / "later" / "second.py").write_text("s = 1\n")
+    poll(lambda: "top/later/second.py" in changed_paths(d, start), what="an edit in it")
+    assert "4 directories polled" in d.call("daemon.health")["reasons"][0]
+    hits = d.call("index.search", {"query": "polled"})
+    assert hits["pending"] is True  # degraded: never claims to be fresh
