@@ -163,6 +163,10 @@ class EventHub:
         self.subscribers.discard(subscriber)
         subscriber.close()
 
+    def interested(self, topic: str, workspace: str | None = None) -> bool:
+        """Some subscriber wants `topic` (of `workspace`): worth making the notification."""
+        return any(s.wants(topic, workspace) for s in self.subscribers)
+
     def publish(
         self,
         topic: str,
@@ -173,12 +177,30 @@ class EventHub:
         only: Subscriber | None = None,
     ) -> int:
         """Send `topic` with `params` to each interested subscriber; returns how many."""
+        targets = self._targets(topic, workspace, only)
+        if not targets:
+            return 0
+        return self._deliver(topic, notification(topic, params), targets, clock)
+
+    def publish_encoded(
+        self, topic: str, message: str, *, workspace: str | None = None, clock: int | None = None
+    ) -> int:
+        """`publish` a notification already encoded (`notification`, made in a thread when
+        large); returns to how many subscribers."""
+        targets = self._targets(topic, workspace, None)
+        return self._deliver(topic, message, targets, clock) if targets else 0
+
+    def _targets(
+        self, topic: str, workspace: str | None, only: Subscriber | None
+    ) -> list[Subscriber]:
         targets = [s for s in self.subscribers if s.wants(topic, workspace)]
         if only is not None and only not in targets and only in self.subscribers:
             targets.append(only)
-        if not targets:
-            return 0
-        message = notification(topic, params)
+        return targets
+
+    def _deliver(
+        self, topic: str, message: str, targets: list[Subscriber], clock: int | None
+    ) -> int:
         for subscriber in targets:
             subscriber.offer(message, clock)
         self.published += 1

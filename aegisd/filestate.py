@@ -93,13 +93,21 @@ class Settled:
         for rel, kind in extra.changes.items():
             self.changes.setdefault(rel, kind)
         self.updates.update(extra.updates)
-        self.removed.extend(r for r in extra.removed if r not in self.removed)
+        removed, unskipped = set(self.removed), set(self.unskipped)
+        self.removed.extend(r for r in extra.removed if r not in removed)
         self.skipped.update(extra.skipped)
-        self.unskipped.extend(r for r in extra.unskipped if r not in self.unskipped)
+        self.unskipped.extend(r for r in extra.unskipped if r not in unskipped)
         for rel, change in extra.skipped_changes.items():
             self.skipped_changes.setdefault(rel, change)
         for rel, why in extra.errors.items():
             self.errors.setdefault(rel, why)
+        self.sort()
+
+    def sort(self) -> None:
+        """Changes in path order, as batches carry them (done where settling ran: sorting a
+        first index's 50k paths took 70 ms, too long for the event loop)."""
+        self.changes = dict(sorted(self.changes.items()))
+        self.skipped_changes = dict(sorted(self.skipped_changes.items()))
 
 
 @dataclass(frozen=True)
@@ -235,6 +243,7 @@ def settle(root: Path, rules: IgnoreRules, table: FileTable, touched: Iterable[s
             _settle_one(root, rules, table, rel, seen, out)
         except (OSError, ValueError) as exc:  # too long, unreadable, a NUL in the name, ...
             _failed(rel, exc, root, table, out)
+    out.sort()
     return out
 
 
@@ -278,4 +287,11 @@ def reconcile(root: Path, rules: IgnoreRules, table: FileTable) -> Settled:
     for rel in (*table.known, *table.skipped):
         if rel not in present:
             _judge(rel, None, root, table, out)
+    out.sort()
     return out
+
+
+def reconcile_into(settled: Settled, root: Path, rules: IgnoreRules, table: FileTable) -> Settled:
+    """`settled` with what a reconciliation of the whole tree adds (`.gitignore` changed)."""
+    settled.merge(reconcile(root, rules, table))
+    return settled

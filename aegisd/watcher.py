@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 import stat
 import time
@@ -23,25 +22,30 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from aegisd.filestate import FileStat, FileTable, Settled, SkipState, describe, reconcile, settle
+from aegisd.events import notification
+from aegisd.filestate import (
+    FileStat,
+    FileTable,
+    Settled,
+    SkipState,
+    describe,
+    reconcile,
+    reconcile_into,
+    settle,
+)
 from aegisd.filestore import load_file_state, store_file_state
-from aegisd.ignore import GITIGNORE, IgnoreRules
-from aegisd.notify import RESCAN, watch_changes
+from aegisd.ignore import IgnoreRules
 from aegisd.rpc.errors import RpcError
 from aegisd.skipped import SkipSummary, summarize
 from aegisd.supervise import Supervisor
-from aegisd.threads import interactive, note_interactive
-from aegisd.workspace import ChangeBatch, Workspace
+from aegisd.threads import interactive
+from aegisd.watching import WorkspaceWatch
+from aegisd.workspace import ChangeBatch, Workspace, coalesce_batches
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
 
-INOTIFY_HINT = (
-    "raise the inotify limits, e.g. `sudo sysctl fs.inotify.max_user_watches=524288 "
-    "fs.inotify.max_user_instances=1024` (persist in /etc/sysctl.d/)"
-)
 GIT_LOCK_POLL_S = 0.02
-POLLING = "polling"  # the workspace's fault source while directories are polled
 #: inotify watches a new directory only once it has seen it appear, so a file written into it
 #: in between raises no event; the directory is walked again this long after it settled
 NEW_DIR_RECHECK_S = 0.5
@@ -49,6 +53,8 @@ QUICK_SETTLE_PATHS = 2  # a batch this small, of regular files up to QUICK_SETTL
 QUICK_SETTLE_BYTES = 256 * 1024  # is settled on the loop, not in a thread
 #: how long the first reconciliation waits for the notifier to be in place
 ARM_WAIT_S = 2.0
+#: a batch with more changes than this has its `files.changed` message encoded in a thread
+LARGE_BATCH = 1_000
 LOGGED_PATH_ERRORS = 20  # new path errors logged one by one per batch; the rest counted
 
 
@@ -74,18 +80,12 @@ class LiveWorkspace:
         self._lock = asyncio.Lock()
         self.supervisor = Supervisor(ws, self.reconcile, self._retry_interval)
         self._stop = self.supervisor.stopping
-        self._restart_watch = asyncio.Event()
-        #: set once the notifier watches (or gave up): the first reconciliation waits for it,
-        #: so a change between the two is seen by one or the other
-        self._armed = asyncio.Event()
-        self._arms = 0
-        self._rescan: asyncio.Task[None] | None = None
-        self._events_lost = False
         self._processing = 0
         #: set once the first reconciliation is processed: `known` then mirrors the disk
         self.ready = asyncio.Event()
         self.batches = 0
-        self.watcher_restarts = 0
+        #: the notifier's side: what it reports, re-arming it, its failures and polling
+        self.watching = WorkspaceWatch(self)
         #: plugins loaded after this workspace opened that have not caught up with it yet:
         #: batches pass them by until their catch-up batch (`catch_up`) is delivered
         self.held_back: set[str] = set()
@@ -113,15 +113,15 @@ class LiveWorkspace:
     def start(self) -> None:
         """Watch and reconcile in the background; `ready` is set after the first reconcile.
         The watcher and the processor are restarted should either die."""
-        self.supervisor.spawn("watch", self._watch_loop)
+        self.supervisor.spawn("watch", self.watching.run)
         self.supervisor.spawn("batches", self._process_loop)
         self.supervisor.spawn("reconcile", self._first_reconcile, restart=False)
 
     async def _first_reconcile(self) -> None:
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._armed.wait(), ARM_WAIT_S)
-            await self._reconcile_or_recover("open")
+                await asyncio.wait_for(self.watching.armed.wait(), ARM_WAIT_S)
+            await self.reconcile_or_recover("open")
         finally:
             self._processing -= 1
             self._set_busy()
@@ -133,17 +133,18 @@ class LiveWorkspace:
 
     def stop(self) -> None:
         self.supervisor.stop()
-        self._restart_watch.set()
+        self.watching.rearm()
         self._wakeup.set()
 
     async def settings_changed(self) -> None:
         """Settings changed: re-arm the watcher (debounce, step), rebuild the exclusion rules
         and reconcile so the model follows them."""
-        self._restart_watch.set()
+        self.watching.rearm()
         self.rules = await interactive(self._make_rules)
-        await self._reconcile_or_recover("settings")
+        await self.reconcile_or_recover("settings")
 
-    async def _reconcile_or_recover(self, reason: str) -> None:
+    async def reconcile_or_recover(self, reason: str) -> None:
+        """`reconcile`, and on failure degraded until a reconciliation succeeds."""
         try:
             await self.reconcile(reason)
         except Exception as exc:
@@ -173,9 +174,9 @@ class LiveWorkspace:
         try:
             async with self._lock:
                 ws = self.ws
-                changes = ws.changes_since(ws.opened_clock)
-                if changes is None:  # more changed than the log keeps: any file may have
-                    changes = dict.fromkeys(self.known, "modified")
+                # In a thread: after a first index, that is every file of the workspace.
+                batches = ws.batches_since(ws.opened_clock)
+                changes = await interactive(_caught_up, batches, self.known)
                 self.held_back -= plugins
                 if changes:
                     await self.daemon.host.call_each_async(
@@ -184,7 +185,7 @@ class LiveWorkspace:
                         only=plugins,
                         daemon=self.daemon,
                         workspace=ws,
-                        batch=ChangeBatch(ws.clock, dict(sorted(changes.items())), "reconcile"),
+                        batch=ChangeBatch(ws.clock, changes, "reconcile"),
                     )
         finally:
             self._processing -= 1
@@ -256,15 +257,16 @@ class LiveWorkspace:
             self._processing += 1
             try:
                 if _quick_to_settle(self.ws.root, touched):
-                    settled = settle(self.ws.root, self.rules, self._table(copy=False), touched)
+                    settled = settle(self.ws.root, self.rules, self._table(), touched)
                 else:
                     settled = await interactive(
                         settle, self.ws.root, self.rules, self._table(), touched
                     )
                 if settled.gitignore_changed:
                     self.rules = await interactive(self._make_rules)
-                    extra = await interactive(reconcile, self.ws.root, self.rules, self._table())
-                    settled.merge(extra)
+                    settled = await interactive(
+                        reconcile_into, settled, self.ws.root, self.rules, self._table()
+                    )
                 new_dirs = [d for d in settled.walked_dirs if d not in rechecked]
                 if new_dirs:
                     asyncio.get_running_loop().call_later(
@@ -325,12 +327,11 @@ class LiveWorkspace:
                 self._set_busy()
             self._progress(token, f"reconciled {self.ws.name}", len(self.known), len(self.known))
 
-    def _table(self, copy: bool = True) -> FileTable:
-        """What settling compares the disk with (copies, for a thread)."""
-        known, skipped = (
-            (dict(self.known), dict(self.skipped)) if copy else (self.known, self.skipped)
-        )
-        return FileTable(known, skipped, self.ws.settings.max_file_bytes)
+    def _table(self) -> FileTable:
+        """What settling compares the disk with. Not a copy, even for a thread: these dicts
+        change only in `_commit`, under the lock the settling runs under (a copy per batch
+        cost O(files) on the loop)."""
+        return FileTable(self.known, self.skipped, self.ws.settings.max_file_bytes)
 
     async def _commit(self, settled: Settled, source: str) -> None:
         if not settled:
@@ -353,25 +354,11 @@ class LiveWorkspace:
         self.ws.clock = clock
         self.batches += 1
         self.daemon.metrics.watcher_batches.labels(source).inc()
-        self.ws.record_changes(clock, settled.changes)
-        batch = ChangeBatch(
-            clock,
-            dict(sorted(settled.changes.items())),
-            source,
-            dict(sorted(settled.skipped_changes.items())),
-        )
+        # Sorted where it was settled; kept as it is by the change log (O(1) here).
+        batch = ChangeBatch(clock, settled.changes, source, settled.skipped_changes)
+        self.ws.record_changes(clock, batch.changes)
         self.daemon.cache.invalidate_paths(self.ws.id, batch.changes)
-        params: dict[str, object] = {
-            "workspace": self.ws.id,
-            "clock": clock,
-            "source": source,
-            "changes": [{"path": p, "kind": k} for p, k in batch.changes.items()],
-        }
-        if batch.skipped:
-            params["skipped"] = [
-                {"path": p, "kind": c.change, "reason": c.reason} for p, c in batch.skipped.items()
-            ]
-        self.daemon.events.publish("files.changed", params, workspace=self.ws.id, clock=clock)
+        await self._publish(batch)
         await self.daemon.host.call_each_async(
             "aegisd_files_changed",
             block_on_error=False,
@@ -381,6 +368,22 @@ class LiveWorkspace:
             batch=batch,
         )
 
+    async def _publish(self, batch: ChangeBatch) -> None:
+        """`files.changed` to whoever subscribed; a large batch's message is made in a thread
+        (a first index's 50k changes took ~80 ms to build and encode on the loop)."""
+        events, ws_id, clock = self.daemon.events, self.ws.id, batch.clock
+        if not events.interested("files.changed", ws_id):
+            return
+        if len(batch.changes) <= LARGE_BATCH:
+            events.publish(
+                "files.changed", files_changed(ws_id, batch), workspace=ws_id, clock=clock
+            )
+            return
+        message = await interactive(
+            lambda: notification("files.changed", files_changed(ws_id, batch))
+        )
+        events.publish_encoded("files.changed", message, workspace=ws_id, clock=clock)
+
     def _progress(self, token: str, title: str, done: int, total: int | None) -> None:
         self.daemon.events.publish(
             "progress",
@@ -388,119 +391,27 @@ class LiveWorkspace:
             workspace=self.ws.id,
         )
 
-    # -- watching -------------------------------------------------------------------------------
 
-    def _relevant(self, path: str) -> str | None:
-        """The root-relative path of a notified change worth settling, or None. Rules not
-        read yet let a path through: settling decides with all of them."""
-        rules = self.rules
-        rel = rules.relative(path)
-        if rel is None or rel == ".git/index.lock":
-            return None
-        parent, _, name = rel.rpartition("/")
-        if name == GITIGNORE and not rules.is_own(rel):
-            # git reads a .gitignore wherever its directory is not ignored
-            ignored = bool(parent) and rules.is_ignored(parent, is_dir=True, load=False)
-            return None if ignored else rel
-        return None if rules.is_ignored(rel, is_dir=False, load=False) else rel
+def _caught_up(batches: list[dict[str, str]] | None, known: Iterable[str]) -> dict[str, str]:
+    """The batches as one, in path order; all `known` files when the log no longer holds
+    them all (any file may have changed)."""
+    changes = dict.fromkeys(known, "modified") if batches is None else coalesce_batches(batches)
+    return dict(sorted(changes.items()))
 
-    def _prune(self, path: str) -> bool:
-        """Directories never worth watching (called in the notifier's thread): excluded and
-        the daemon's own. Gitignored ones are watched: a `.gitignore` edit may bring them in."""
-        rules = self.rules
-        rel = rules.relative(path)
-        return rel is not None and rules.excluded_dir(rel)
 
-    async def _watch_loop(self) -> None:
-        while not self._stop.is_set():
-            self._restart_watch.clear()
-            try:
-                await self._watch()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._armed.set()  # not watching: the first reconciliation need not wait
-                await self._degrade(exc)
-
-    async def _rescan_loop(self) -> None:
-        while self._events_lost:
-            self._events_lost = False
-            await self._reconcile_or_recover("events lost")
-
-    def _on_armed(self) -> None:
-        self._arms += 1
-        self._armed.set()
-        if self._arms > 1:
-            # Re-armed (settings changed, or after a failure): what changed while no notifier
-            # watched is found by looking.
-            self.supervisor.spawn(
-                "rearmed", lambda: self._reconcile_or_recover("watcher re-armed"), restart=False
-            )
-
-    async def _watch(self) -> None:
-        settings = self.ws.settings.watcher
-        first = True
-        async for changes in watch_changes(
-            self.ws.root,
-            debounce_ms=settings.debounce_ms,
-            step_ms=settings.step_ms,
-            stop=self._restart_watch,
-            prune=self._prune,
-            budget=self.daemon.watches,
-            poll_ms=int(settings.poll_interval_s * 1000),
-            on_polled=self._polled,
-        ):
-            if first:
-                first = False
-                self._on_armed()
-            if "watcher" in self.ws.faults:
-                logger.info("workspace {} watcher recovered", self.ws.id)
-                self.ws.fault("watcher", None)
-            if RESCAN in changes:
-                # Events were lost (the kernel's queue overflowed): look at the whole tree,
-                # again after each look during which more were lost.
-                changes.discard(RESCAN)
-                self._events_lost = True
-                if self._rescan is None or self._rescan.done():
-                    self._rescan = self.supervisor.spawn("rescan", self._rescan_loop, restart=False)
-            rels = [rel for _, path in changes if (rel := self._relevant(path))]
-            if rels:
-                note_interactive()  # bulk work steps aside until this change is answered
-                self.touch(rels)
-
-    def _polled(self, count: int) -> None:
-        """The notifier polls `count` directories for want of inotify watches: the workspace
-        is degraded (never silently unwatched) while it does."""
-        if not count:
-            if POLLING in self.ws.faults:
-                logger.info("workspace {}: every directory is watched again", self.ws.id)
-            self.ws.fault(POLLING, None)
-            return
-        every = self.ws.settings.watcher.poll_interval_s
-        watches = self.daemon.watches
-        limit = watches.limit
-        fix = "raise [watch] max_watches" if limit == watches.cap else INOTIFY_HINT
-        reason = (
-            f"{count} directories polled every {every:g} s, not watched: the inotify watches "
-            f"this daemon allows itself ({limit}) are in use; {fix}"
-        )
-        if POLLING not in self.ws.faults:
-            logger.warning("workspace {} degraded: {}", self.ws.id, reason)
-        self.ws.fault(POLLING, reason)
-
-    async def _degrade(self, exc: Exception) -> None:
-        limit = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EMFILE)
-        hint = f"; {INOTIFY_HINT}" if limit or "inotify" in str(exc).lower() else ""
-        self.ws.fault("watcher", f"watcher failed: {exc}")
-        interval = self.ws.settings.watcher.reconcile_interval_s
-        logger.warning(
-            "workspace {} degraded: watcher failed ({}); reconciling every {} s instead{}",
-            self.ws.id, exc, interval, hint,
-        )  # fmt: skip
-        self.watcher_restarts += 1
-        await self._reconcile_or_recover("watcher failure")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=interval)
+def files_changed(ws_id: str, batch: ChangeBatch) -> dict[str, object]:
+    """The params of a batch's `files.changed` notification."""
+    params: dict[str, object] = {
+        "workspace": ws_id,
+        "clock": batch.clock,
+        "source": batch.source,
+        "changes": [{"path": p, "kind": k} for p, k in batch.changes.items()],
+    }
+    if batch.skipped:
+        params["skipped"] = [
+            {"path": p, "kind": c.change, "reason": c.reason} for p, c in batch.skipped.items()
+        ]
+    return params
 
 
 def _quick_to_settle(root: Path, touched: set[str]) -> bool:

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import os
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,19 @@ def coalesce(first: str | None, then: str) -> str | None:
     return "deleted" if then == "deleted" else "modified"
 
 
+def coalesce_batches(batches: Iterable[dict[str, str]]) -> dict[str, str]:
+    """Successive batches as one: each path's kinds coalesced, in order."""
+    coalesced: dict[str, str] = {}
+    for changes in batches:
+        for path, kind in changes.items():
+            merged = coalesce(coalesced.get(path), kind)
+            if merged is None:
+                coalesced.pop(path, None)
+            else:
+                coalesced[path] = merged
+    return coalesced
+
+
 def workspace_id_for(root: Path) -> str:
     """A short id stable across restarts (derived from the real root path)."""
     return hashlib.sha1(os.fsencode(root), usedforsecurity=False).hexdigest()[:12]
@@ -79,9 +92,10 @@ class Workspace:
     opened_at: str = field(default_factory=now_iso)
     degraded: str | None = None
     busy: int = 0  # batches queued or being processed
-    #: (clock, path, kind) of recent batches, for `workspace.changes`; bounded.
-    changelog: deque[tuple[int, str, str]] = field(default_factory=deque)
+    #: (clock, {path: kind}) of recent batches, for `workspace.changes`; bounded in paths.
+    changelog: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     changelog_limit: int = 200_000
+    logged: int = 0  # paths in `changelog`
     retained_from: int = 0
     opened_clock: int = 0  # the clock when this daemon opened it
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -115,26 +129,25 @@ class Workspace:
             self.tasks.remove(task)
 
     def record_changes(self, clock: int, changes: dict[str, str]) -> None:
-        """Remember a batch for `workspace.changes`, forgetting the oldest beyond the limit."""
-        self.changelog.extend((clock, path, kind) for path, kind in changes.items())
-        while len(self.changelog) > self.changelog_limit:
-            dropped_clock, _, _ = self.changelog.popleft()
+        """Remember a batch for `workspace.changes` (the batch's own dict, kept as it is: O(1)
+        whatever its size), forgetting the oldest batches beyond the limit in paths."""
+        self.changelog.append((clock, changes))
+        self.logged += len(changes)
+        while self.logged > self.changelog_limit and self.changelog:
+            dropped_clock, dropped = self.changelog.popleft()
+            self.logged -= len(dropped)
             self.retained_from = max(self.retained_from, dropped_clock)
+
+    def batches_since(self, since: int) -> list[dict[str, str]] | None:
+        """The batches recorded after clock `since`, oldest first; None if not retained."""
+        if since < self.retained_from or since > self.clock:
+            return None
+        return [changes for clock, changes in self.changelog if clock > since]
 
     def changes_since(self, since: int) -> dict[str, str] | None:
         """Paths changed after clock `since`, coalesced per path; None if not retained."""
-        if since < self.retained_from or since > self.clock:
-            return None
-        coalesced: dict[str, str] = {}
-        for clock, path, kind in self.changelog:
-            if clock <= since:
-                continue
-            merged = coalesce(coalesced.get(path), kind)
-            if merged is None:
-                coalesced.pop(path, None)
-            else:
-                coalesced[path] = merged
-        return coalesced
+        batches = self.batches_since(since)
+        return None if batches is None else coalesce_batches(batches)
 
     @property
     def file_count(self) -> int:

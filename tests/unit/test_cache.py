@@ -23,6 +23,21 @@ def test_invalidation_is_exact_by_path() -> None:
     assert cache.stats()["codemap"]["invalidations"] == 2
 
 
+def test_a_batch_larger_than_the_cache_invalidates_exactly_the_same() -> None:
+    """A first index's 50k paths are matched against the few cached ones, not one by one."""
+    cache = Cache()
+    cache.put("codemap", "w1", "outline:a.py", 1, paths=["a.py"])
+    cache.put("codemap", "w1", "outline:b.py", 2, paths=["b.py"])
+    cache.put("codemap", "w2", "outline:a.py", 3, paths=["a.py"])
+    batch = {f"gen/m{n}.py": "created" for n in range(1000)} | {"a.py": "modified"}
+    assert cache.invalidate_paths("w1", batch) == 1
+    assert cache.get("codemap", "w1", "outline:a.py") is None
+    assert cache.get("codemap", "w1", "outline:b.py") == 2
+    assert cache.get("codemap", "w2", "outline:a.py") == 3
+    many = (f"gen/m{n}.py" for n in range(1000))  # not a collection: looked up one by one
+    assert cache.invalidate_paths("w1", many) == 0
+
+
 def test_workspace_invalidation() -> None:
     cache = Cache()
     cache.put("a", "w1", 1, "x")

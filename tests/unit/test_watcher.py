@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,18 @@ import pytest
 from aiohttp.test_utils import TestClient
 from watchfiles import Change
 
-from aegisd import watcher
+from aegisd import filestate, watcher, watching
 from aegisd.daemon import Daemon
+from aegisd.events import Subscriber
 from aegisd.notify import RESCAN
 from aegisd.workspace import Workspace
+from tests.conftest import make_config
+
+CORE = (
+    "aegisd.builtin.daemon_methods",
+    "aegisd.builtin.workspace_methods",
+    "aegisd.builtin.event_methods",
+)
 
 
 async def wait_until(predicate: Any, timeout: float = 10) -> None:
@@ -40,7 +50,7 @@ async def test_watcher_failure_degrades_and_reconciles(
     ws, _ = await app_daemon.workspaces.open(str(root))
     await app_daemon.settings.update(ws.id, {"watcher": {"reconcile_interval_s": 1}})
     await app_daemon.workspaces.close(ws.id)
-    monkeypatch.setattr(watcher, "watch_changes", broken_watch)
+    monkeypatch.setattr(watching, "watch_changes", broken_watch)
     ws, _ = await app_daemon.workspaces.open(str(root))
     await wait_until(lambda: ws.degraded is not None)
     assert "inotify watch limit" in (ws.degraded or "")
@@ -106,7 +116,7 @@ async def test_file_written_before_its_new_directory_is_watched_is_found(
     real_settle = watcher.settle
     monkeypatch.setattr(watcher, "settle", recording_settle)
     monkeypatch.setattr(watcher, "NEW_DIR_RECHECK_S", 0.1)
-    monkeypatch.setattr(watcher, "watch_changes", directory_only_watch)
+    monkeypatch.setattr(watching, "watch_changes", directory_only_watch)
     root = tmp_path / "proj"
     root.mkdir()
     ws, _ = await app_daemon.workspaces.open(str(root))
@@ -150,7 +160,7 @@ async def test_lost_events_are_found_by_a_rescan(
         while True:
             yield await events.get()
 
-    monkeypatch.setattr(watcher, "watch_changes", overflowing_watch)
+    monkeypatch.setattr(watching, "watch_changes", overflowing_watch)
     root = tmp_path / "proj"
     root.mkdir()
     ws, _ = await app_daemon.workspaces.open(str(root))
@@ -158,3 +168,61 @@ async def test_lost_events_are_found_by_a_rescan(
     (root / "unseen.py").write_text("u = 1\n")
     await events.put({RESCAN})
     await wait_until(lambda: ws.changes_since(0) == {"unseen.py": "created"})
+
+
+async def test_a_large_batch_is_sorted_and_encoded_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first index's batch of 50k paths: sorting it (70 ms) and making its `files.changed`
+    message (80 ms) ran on the event loop. Both happen in the thread that settled it now."""
+    on_loop = threading.main_thread()
+    sorted_in: list[tuple[int, bool]] = []
+    encoded_in: list[tuple[str, bool]] = []
+    real_sort, real_notification = filestate.Settled.sort, watcher.notification
+
+    def recording_sort(self: filestate.Settled) -> None:
+        sorted_in.append((len(self.changes), threading.current_thread() is on_loop))
+        real_sort(self)
+
+    def recording_notification(method: str, params: dict[str, Any]) -> str:
+        encoded_in.append((method, threading.current_thread() is on_loop))
+        return real_notification(method, params)
+
+    monkeypatch.setattr(filestate.Settled, "sort", recording_sort)
+    monkeypatch.setattr(watcher, "notification", recording_notification)
+    monkeypatch.setattr(watcher, "LARGE_BATCH", 10)
+    root = tmp_path / "proj"
+    for n in range(30):
+        (root / f"pkg{n % 3}").mkdir(parents=True, exist_ok=True)
+        (root / f"pkg{n % 3}" / f"m{n:02}.py").write_text(f"v = {n}\n")
+    daemon = Daemon(make_config(tmp_path), builtins=CORE)
+    await daemon.start()
+    sent: list[str] = []
+
+    async def send(message: str) -> None:
+        sent.append(message)
+
+    subscriber = Subscriber(send, "test")
+    subscriber.subscribe(["files.changed"], None)
+    daemon.events.add(subscriber)
+    pump = asyncio.create_task(subscriber.pump())
+    try:
+        ws, _ = await daemon.workspaces.open(str(root))
+        await wait_until(lambda: not ws.pending and sent)
+        assert (30, False) in sorted_in and (30, True) not in sorted_in
+        assert encoded_in == [("files.changed", False)]
+        [message] = [json.loads(m) for m in sent]
+        paths = [c["path"] for c in message["params"]["changes"]]
+        assert len(paths) == 30 and paths == sorted(paths)
+        # A small batch (an edit) is made on the loop: a thread hand-over costs more.
+        (root / "pkg0" / "m00.py").write_text("v = 100\n")
+        assert ws.live is not None
+        ws.live.touch(["pkg0/m00.py"])
+        await ws.live.flush()
+        await wait_until(lambda: len(sent) == 2)
+        assert json.loads(sent[1])["params"]["changes"] == [
+            {"path": "pkg0/m00.py", "kind": "modified"}
+        ]
+    finally:
+        pump.cancel()
+        await daemon.stop()
