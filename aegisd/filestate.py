@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,11 +114,24 @@ class Settled:
 @dataclass(frozen=True)
 class FileTable:
     """The known and the skipped files of a workspace, and its size limit, as settling reads
-    them (the caller's dicts: pass copies when settling in a thread)."""
+    them (the caller's dicts, which must not change meanwhile). Once `halt` is set (the
+    workspace closes), settling stops between two files by raising `Halted`: a first
+    reconciliation hashes every file of the tree, and the process could not exit before it
+    finished."""
 
     known: Mapping[str, FileStat]
     skipped: Mapping[str, SkipState]
     max_file_bytes: int
+    halt: threading.Event = field(default_factory=threading.Event)
+
+    def check(self) -> None:
+        """Raise `Halted` once the workspace is closing."""
+        if self.halt.is_set():
+            raise Halted("the workspace is closing")
+
+
+class Halted(Exception):
+    """Settling stopped part way: its workspace is closing (nothing of it is stored)."""
 
 
 def describe(exc: BaseException) -> str:
@@ -239,6 +253,7 @@ def settle(root: Path, rules: IgnoreRules, table: FileTable, touched: Iterable[s
         if rel in seen:
             continue
         seen.add(rel)
+        table.check()
         try:
             _settle_one(root, rules, table, rel, seen, out)
         except (OSError, ValueError) as exc:  # too long, unreadable, a NUL in the name, ...
@@ -259,6 +274,7 @@ def _settle_one(
         if not rules.is_ignored(rel, is_dir=True):
             out.walked_dirs.append(rel)
             for inner, inner_st in rules.walk(rel, on_error=out.walk_error):
+                table.check()
                 if inner not in seen:
                     seen.add(inner)
                     _guarded(inner, inner_st, root, table, out)
@@ -282,6 +298,7 @@ def reconcile(root: Path, rules: IgnoreRules, table: FileTable) -> Settled:
     out = Settled()
     present: set[str] = set()
     for rel, st in rules.walk(on_error=out.walk_error):
+        table.check()
         present.add(rel)
         _guarded(rel, st, root, table, out)
     for rel in (*table.known, *table.skipped):

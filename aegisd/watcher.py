@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import stat
+import threading
 import time
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -26,6 +27,7 @@ from aegisd.events import notification
 from aegisd.filestate import (
     FileStat,
     FileTable,
+    Halted,
     Settled,
     SkipState,
     describe,
@@ -80,6 +82,8 @@ class LiveWorkspace:
         self._lock = asyncio.Lock()
         self.supervisor = Supervisor(ws, self.reconcile, self._retry_interval)
         self._stop = self.supervisor.stopping
+        #: set with `_stop`, for settling in a thread: it stops between two files (`Halted`)
+        self._halt = threading.Event()
         self._processing = 0
         #: set once the first reconciliation is processed: `known` then mirrors the disk
         self.ready = asyncio.Event()
@@ -133,6 +137,7 @@ class LiveWorkspace:
 
     def stop(self) -> None:
         self.supervisor.stop()
+        self._halt.set()
         self.watching.rearm()
         self._wakeup.set()
 
@@ -147,6 +152,8 @@ class LiveWorkspace:
         """`reconcile`, and on failure degraded until a reconciliation succeeds."""
         try:
             await self.reconcile(reason)
+        except Halted:
+            return  # the workspace is closing
         except Exception as exc:
             logger.opt(exception=exc).error("workspace {}: reconciliation failed", self.ws.id)
             self.supervisor.failed(f"reconciliation failed ({type(exc).__name__}: {exc})")
@@ -274,6 +281,8 @@ class LiveWorkspace:
                     )
                 await self._commit(settled, "watcher")
                 self._note_errors(settled.errors, touched)
+            except Halted:
+                raise  # the workspace is closing: not a failure
             except Exception as exc:
                 self._batch_failed(exc, touched)
                 raise
@@ -331,7 +340,7 @@ class LiveWorkspace:
         """What settling compares the disk with. Not a copy, even for a thread: these dicts
         change only in `_commit`, under the lock the settling runs under (a copy per batch
         cost O(files) on the loop)."""
-        return FileTable(self.known, self.skipped, self.ws.settings.max_file_bytes)
+        return FileTable(self.known, self.skipped, self.ws.settings.max_file_bytes, self._halt)
 
     async def _commit(self, settled: Settled, source: str) -> None:
         if not settled:

@@ -170,3 +170,25 @@ def test_directories_past_the_watch_allowance_are_polled_and_the_workspace_says_
     assert "4 directories polled" in d.call("daemon.health")["reasons"][0]
     hits = d.call("index.search", {"query": "polled"})
     assert hits["pending"] is True  # degraded: never claims to be fresh
+
+
+def test_sigterm_while_a_huge_batch_settles_stops_it_and_exits_cleanly(
+    daemon_factory: Any, project: Path
+) -> None:
+    files = []
+    for n in range(200):
+        path = project / f"pkg{n % 4}" / f"m{n}.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"v = {n}\n")
+        files.append(path)
+    d = daemon_factory("--root", str(project), env={"AEGISD_PLUGINS__EXTRA": "aegisd_fault_plugin"})
+    wait_fresh(d)
+    # Hashing a file now takes 0.2 s: settling these 200 takes 40 s, as a first
+    # reconciliation of a huge tree takes minutes.
+    d.call("test.slow_hashing", {"delay_s": 0.2})
+    for path in files:
+        path.write_text(path.read_text() + "w = 0\n")
+    poll(lambda: d.call("test.slow_hashing")["hashing"] >= 2, what="settling under way")
+    assert d.stop() == 0  # not forced: settling stopped between two files
+    output = d.output()
+    assert "daemon stopped" in output and "shutdown forced" not in output

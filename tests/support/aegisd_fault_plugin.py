@@ -1,12 +1,15 @@
 """Fault injection for the e2e tests (loaded through `plugins.extra`): `test.break_watcher`
 makes the change processor's task die each time it wakes and every reconciliation fail,
-inside the real daemon, until called again with `fail: false`."""
+inside the real daemon, until called again with `fail: false`; `test.slow_hashing` makes
+settling take `delay_s` per file it hashes (a huge tree's first reconciliation) and says how
+many it has started."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from aegisd import hookimpl, watcher
+from aegisd import filestate, hookimpl, watcher
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.registry import Params, Result, RpcMethod
 
@@ -41,7 +44,35 @@ async def break_watcher(params: BreakParams, ctx: RpcContext) -> BreakResult:
     return BreakResult(failing=bool(_ORIGINALS))
 
 
+class SlowParams(Params):
+    delay_s: float | None = None  # None: only say how many hashes started
+
+
+class SlowResult(Result):
+    hashing: int
+
+
+_SLOW: dict[str, Any] = {"delay_s": 0.0, "started": 0}
+
+
+def _slow_hash(*args: Any, **kwargs: Any) -> Any:
+    _SLOW["started"] += 1
+    time.sleep(_SLOW["delay_s"])
+    return _SLOW["original"](*args, **kwargs)
+
+
+async def slow_hashing(params: SlowParams, ctx: RpcContext) -> SlowResult:
+    if params.delay_s is not None:
+        _SLOW.setdefault("original", filestate.hash_text_file)
+        _SLOW["delay_s"] = params.delay_s
+        filestate.hash_text_file = _slow_hash  # type: ignore[assignment]
+    return SlowResult(hashing=_SLOW["started"])
+
+
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
-    """A switch that breaks the change processor and reconciliation."""
-    return [RpcMethod("test.break_watcher", BreakParams, break_watcher, summary="Inject faults")]
+    """Switches that break the change processor and reconciliation, or slow settling down."""
+    return [
+        RpcMethod("test.break_watcher", BreakParams, break_watcher, summary="Inject faults"),
+        RpcMethod("test.slow_hashing", SlowParams, slow_hashing, summary="Slow settling down"),
+    ]
