@@ -210,13 +210,15 @@ class Daemon:
                         self.host.block(plugin, str(exc))
                         break
 
-    async def stop(self) -> None:
-        """Close workspaces, stop plugins, close the store."""
-        await self.workspaces.close_all()
+    async def stop(self, deadline: float | None = None) -> None:
+        """Close workspaces, stop plugins, close the store; what waits for plugins all
+        within `deadline` (`time.monotonic()`: serve's shutdown_timeout_s, less a reserve)."""
+        await self.workspaces.close_all(deadline)
         await self.host.call_each_async(
             "aegisd_shutdown",
             block_on_error=False,
             within_s=self.config.close_timeout_s,
+            deadline=deadline,
             daemon=self,
         )
         # The plugins stopped their pools: the forkserver and resource tracker go too.

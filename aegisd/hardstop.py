@@ -36,6 +36,8 @@ class HardStop:
         self._armed = threading.Event()
         self._now = threading.Event()
         self._armed_at = 0.0
+        # Fire a little before the limit: killing and exiting take a moment too.
+        self._margin = min(0.5, limit_s / 10)
         self._thread = threading.Thread(target=self._watch, name="aegisd-hard-stop", daemon=True)
         self._thread.start()
 
@@ -49,6 +51,11 @@ class HardStop:
             self._armed_at = time.monotonic()
             self._armed.set()
 
+    @property
+    def deadline(self) -> float:
+        """When (`time.monotonic()`) the process is forced out, once armed."""
+        return self._armed_at + self.limit_s - self._margin
+
     def now(self) -> None:
         """Exit without waiting for the deadline (a second signal)."""
         self.arm()
@@ -56,9 +63,7 @@ class HardStop:
 
     def _watch(self) -> None:
         self._armed.wait()
-        # Fire a little before the limit: killing and exiting take a moment too.
-        margin = min(0.5, self.limit_s / 10)
-        left = self._armed_at + self.limit_s - margin - time.monotonic()
+        left = self.deadline - time.monotonic()
         forced_early = self._now.wait(max(0.0, left))
         why = "asked to stop again" if forced_early else f"still running after {self.limit_s} s"
         self._exit(why)

@@ -13,6 +13,7 @@ import contextlib
 import difflib
 import importlib
 import inspect
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -54,6 +55,8 @@ EARLY_PLUGINS: frozenset[str] = frozenset(
 )
 
 ENTRY_POINT_GROUP = "aegisd"
+#: what a plugin gets when a deadline has passed (`call_each_async`)
+LAST_MOMENT_S = 0.05
 
 
 @dataclass
@@ -219,13 +222,15 @@ class PluginHost:
         only: Collection[str] | None = None,
         skip: Collection[str] = (),
         within_s: float | None = None,
+        deadline: float | None = None,
         abandoned: list[str] | None = None,
         **kwargs: Any,
     ) -> list[tuple[str, Any]]:
         """Like `call_each`, awaiting what each plugin returns when it is awaitable. With
         `within_s`, a plugin whose awaitable takes longer is cancelled and skipped; one that
         does not even stop then is left running, recorded in `runaways` and, by description,
-        in `abandoned`."""
+        in `abandoned`. A `deadline` (`time.monotonic()`) bounds them all together: each plugin
+        gets what is left of it, if less than `within_s`."""
         results: list[tuple[str, Any]] = []
         returned = self.call_each(
             hook, block_on_error=block_on_error, only=only, skip=skip, **kwargs
@@ -233,11 +238,12 @@ class PluginHost:
         for done, (name, value) in enumerate(returned, 1):
             if inspect.isawaitable(value):
                 try:
-                    if within_s is None:
+                    limit = _limit(within_s, deadline)
+                    if limit is None:
                         value = await value
                     else:
                         what = f"plugin {name} {hook}"
-                        task, running = await finish_within(value, within_s, what)
+                        task, running = await finish_within(value, limit, what)
                         if running:
                             what = self.runaways.add(task, f"plugin {name}'s {hook}")
                             if abandoned is not None:
@@ -267,6 +273,15 @@ class PluginHost:
 
     def blocked(self) -> list[PluginRecord]:
         return [r for r in self.records.values() if r.status == "blocked"]
+
+
+def _limit(within_s: float | None, deadline: float | None) -> float | None:
+    """How long the next plugin may take: `within_s`, or less when `deadline` is nearer (a
+    plugin that is out of time still gets a moment to finish what it has done)."""
+    if deadline is None:
+        return within_s
+    left = max(LAST_MOMENT_S, deadline - time.monotonic())
+    return left if within_s is None else min(within_s, left)
 
 
 def preload(dotted: Iterable[str], disabled: Iterable[str]) -> list[EntryPoint]:

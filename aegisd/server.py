@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import IO
 
@@ -40,6 +41,8 @@ GIL_SWITCH_INTERVAL_S = 0.001  # Python's default is 0.005
 UMASK = 0o077
 #: the share of shutdown_timeout_s in-flight requests get to finish
 DRAIN_SHARE = 0.6
+#: the end of shutdown_timeout_s left for stopping pools and closing the store
+STOP_RESERVE_S = 1.0
 
 
 class ServeError(Exception):
@@ -185,10 +188,16 @@ async def serve(config: DaemonConfig) -> int:
         logger.info("shutting down: draining in-flight requests")
         systemd.notify("STOPPING=1")
     finally:
+        # Once a stop is asked, every stage waits within what is left of shutdown_timeout_s,
+        # less a reserve for closing the store: each one's own limit summed past it (the
+        # drain, then each plugin's close hooks), and the hard stop forced the exit.
+        ends = hard_stop.deadline - min(STOP_RESERVE_S, config.shutdown_timeout_s / 10)
+        if not hard_stop.armed:  # serving failed: no stop was asked, nothing to hurry
+            ends = time.monotonic() + config.shutdown_timeout_s
         if deferred is not None:
             # Finished, not cancelled: requests in flight may be waiting for these plugins.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(deferred, config.shutdown_timeout_s)
+                await asyncio.wait_for(deferred, max(0.0, ends - time.monotonic()))
         for task in (sweeps, budget):
             if task is not None:
                 task.cancel()
@@ -196,7 +205,7 @@ async def serve(config: DaemonConfig) -> int:
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):
-            await daemon.stop()
+            await daemon.stop(deadline=ends)
         if owned_socket:
             _remove_socket(socket_path)
         for lock in locks:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import time
 from collections import deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from loguru import logger
 
 from aegisd.filestate import SkippedChange
 from aegisd.ownpaths import OwnInRoot
+from aegisd.plugins import LAST_MOMENT_S
 from aegisd.rpc.errors import InvalidParams, InvalidPath, NotFound
 from aegisd.runaway import cancel_within
 from aegisd.settings import CoreSettings
@@ -365,19 +367,27 @@ class WorkspaceManager:
         logger.info("workspace {} closed", ws.id)
         return ws, abandoned
 
-    async def close_all(self) -> None:
-        for ws in list(self._open.values()):
-            self._open.pop(ws.id, None)
-            await self._stop(ws)
+    async def close_all(self, deadline: float | None = None) -> None:
+        """Close every workspace (shutdown), all within `deadline` (`time.monotonic()`)."""
+        closing = list(self._open.values())
+        self._open.clear()
+        for ws in closing:  # all at once: none goes on settling while another closes
+            if ws.live is not None:
+                ws.live.stop()
+        for ws in closing:
+            await self._stop(ws, deadline)
 
-    async def _stop(self, ws: Workspace) -> list[str]:
+    async def _stop(self, ws: Workspace, deadline: float | None = None) -> list[str]:
         """Cancel the workspace's tasks and tell the plugins, each bounded by
-        `close_timeout_s`: a plugin whose work never gives control back (a loop that
-        swallows cancellation) is abandoned, not waited for. Returns what was abandoned."""
+        `close_timeout_s` (and all by `deadline`): a plugin whose work never gives control
+        back (a loop that swallows cancellation) is abandoned, not waited for. Returns what
+        was abandoned."""
         limit = self.daemon.config.close_timeout_s
         host = self.daemon.host
         if ws.live is not None:
             ws.live.stop()
+        if deadline is not None:
+            limit = max(LAST_MOMENT_S, min(limit, deadline - time.monotonic()))
         stuck = await cancel_within(list(ws.tasks), limit)
         ws.tasks.clear()
         abandoned = [
@@ -386,7 +396,8 @@ class WorkspaceManager:
         await host.call_each_async(
             "aegisd_workspace_closed",
             block_on_error=False,
-            within_s=limit,
+            within_s=self.daemon.config.close_timeout_s,
+            deadline=deadline,
             abandoned=abandoned,
             daemon=self.daemon,
             workspace=ws,

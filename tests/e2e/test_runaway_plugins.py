@@ -114,3 +114,25 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_slow_hooks_share_the_shutdown_deadline_and_the_exit_is_clean(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    """Each plugin hook waited up to close_timeout_s, one after another, past the deadline:
+    the exit was forced (exit 1, the store not closed). They share what is left of it now."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "a.py").write_text("x = 1\n")
+    limits = {
+        "AEGISD_PLUGINS__EXTRA": "aegisd_gate_plugin",
+        "AEGISD_SHUTDOWN_TIMEOUT_S": "6",
+        "AEGISD_CLOSE_TIMEOUT_S": "4",
+    }
+    d = daemon_factory("--root", str(project), env=limits)
+    poll(lambda: d.call("gate.state")["batches"] > 0, what="the gate holding a batch")
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(30) == 0
+    output = d.output()
+    assert "daemon stopped" in output and "shutdown forced" not in output
+    assert "aegisd_workspace_closed did not finish" in output

@@ -1,6 +1,7 @@
-"""A plugin for the e2e tests (loaded through `plugins.extra`) whose reaction to every batch
-waits until `gate.open` is called: a plugin busy with a first index that takes minutes.
-`gate.state` says how many batches it has been handed and whether it is open."""
+"""A plugin for the e2e tests (loaded through `plugins.extra`) whose reaction to every batch,
+and whose closing and shutdown hooks, wait until `gate.open` is called: a plugin busy with a
+first index that takes minutes, and slow to stop. `gate.state` says how many batches it has
+been handed and whether it is open."""
 
 from __future__ import annotations
 
@@ -48,4 +49,16 @@ def aegisd_rpc_methods() -> list[RpcMethod]:
 async def aegisd_files_changed(daemon: Any, workspace: Any, batch: Any) -> None:
     """Count the batch, then wait until the gate is open."""
     _gate["batches"] += 1
+    await _event().wait()
+
+
+@hookimpl
+async def aegisd_workspace_closed(daemon: Any, workspace: Any) -> None:
+    """Wait until the gate is open (cancelled at the close's limit)."""
+    await _event().wait()
+
+
+@hookimpl
+async def aegisd_shutdown(daemon: Any) -> None:
+    """Wait until the gate is open (cancelled at the shutdown's limit)."""
     await _event().wait()
