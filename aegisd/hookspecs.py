@@ -111,7 +111,10 @@ def aegisd_workspace_opened(daemon: Daemon, workspace: Workspace) -> Awaitable[N
     Called once per open, after its settings and stored file state are loaded
     (`workspace.live.known`) and before watching and the first reconciliation start; await
     `workspace.live.ready` (in a task) to act once the known state mirrors the disk. Plugins load
-    their per-workspace state here; long work belongs in a task.
+    their per-workspace state here; long work belongs in a task. A plugin loaded after the
+    workspace opened (serve's deferred plugins) is called when it loads, possibly while a first
+    index runs: its first `aegisd_files_changed` is then one batch of everything changed since
+    the open, queued behind the batch in progress.
     """
 
 
@@ -144,8 +147,9 @@ def aegisd_files_changed(
     `workspace.notify_changes`).
 
     `batch.clock` is the workspace clock the batch advanced to; `batch.changes` maps each
-    relative path to "created", "modified" or "deleted". Plugins update their state and
-    invalidate caches; the workspace stays `pending` until every plugin has returned.
+    relative path to "created", "modified" or "deleted", in path order; the dict is shared (the
+    change log keeps it): read it, never change it. Plugins update their state and invalidate
+    caches; the workspace stays `pending` until every plugin has returned.
     """
 
 
