@@ -20,7 +20,8 @@ from aegisd.rpc.registry import (
     with_examples,
 )
 from aegisd.rpc.schemas import late_bound
-from aegisd.workspace import UnusablePath
+from aegisd.threads import interactive
+from aegisd.workspace import UnusablePath, coalesce_batches
 
 #: the settings object's schema: the core keys plus every loaded plugin's section
 SETTINGS_SCHEMA = late_bound("WorkspaceSettings")
@@ -176,6 +177,10 @@ class ChangesResult(FreshResult):
     changes: list[FileChange]
 
 
+#: changes listed on the event loop; more are coalesced and listed in a thread
+INLINE_CHANGES = 1_000
+
+
 def _parse_since(since: int | str, instance: str) -> int | None:
     """The clock in `since`, or None when it belongs to another daemon instance."""
     if isinstance(since, int):
@@ -193,13 +198,25 @@ async def workspace_changes(params: ChangesParams, ctx: RpcContext) -> ChangesRe
     instance = ctx.daemon.instance_id
     clock = ws.clock
     since = _parse_since(params.since, instance)
-    changed = ws.changes_since(since) if since is not None else None
+    batches = ws.batches_since(since) if since is not None else None
+    if batches is None:
+        changes: list[FileChange] = []
+    elif sum(len(batch) for batch in batches) > INLINE_CHANGES:
+        changes = await interactive(_file_changes, batches)  # after a first index: every file
+    else:
+        changes = _file_changes(batches)
     return ChangesResult(
         instance=instance,
         cursor=f"{instance}:{clock}",
-        fresh_instance=changed is None,
-        changes=[FileChange(path=p, kind=k) for p, k in sorted((changed or {}).items())],
+        fresh_instance=batches is None,
+        changes=changes,
     )
+
+
+def _file_changes(batches: list[dict[str, str]]) -> list[FileChange]:
+    """The batches coalesced per path, in path order (the batches are never changed: safe to
+    read in a thread)."""
+    return [FileChange(path=p, kind=k) for p, k in sorted(coalesce_batches(batches).items())]
 
 
 class NotifyChangesParams(WorkspaceParams):

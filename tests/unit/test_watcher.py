@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from watchfiles import Change
 
 from aegisd import filestate, watcher, watching
+from aegisd.builtin import workspace_methods
 from aegisd.daemon import Daemon
 from aegisd.events import Subscriber
 from aegisd.notify import RESCAN
@@ -170,7 +171,7 @@ async def test_lost_events_are_found_by_a_rescan(
     await wait_until(lambda: ws.changes_since(0) == {"unseen.py": "created"})
 
 
-async def test_a_large_batch_is_sorted_and_encoded_off_the_event_loop(
+async def test_a_large_batch_is_sorted_encoded_and_listed_off_the_event_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A first index's batch of 50k paths: sorting it (70 ms) and making its `files.changed`
@@ -191,6 +192,15 @@ async def test_a_large_batch_is_sorted_and_encoded_off_the_event_loop(
     monkeypatch.setattr(filestate.Settled, "sort", recording_sort)
     monkeypatch.setattr(watcher, "notification", recording_notification)
     monkeypatch.setattr(watcher, "LARGE_BATCH", 10)
+    monkeypatch.setattr(workspace_methods, "INLINE_CHANGES", 10)
+    listed_in: list[bool] = []
+    real_listing = workspace_methods._file_changes
+
+    def recording_listing(batches: list[dict[str, str]]) -> Any:
+        listed_in.append(threading.current_thread() is on_loop)
+        return real_listing(batches)
+
+    monkeypatch.setattr(workspace_methods, "_file_changes", recording_listing)
     root = tmp_path / "proj"
     for n in range(30):
         (root / f"pkg{n % 3}").mkdir(parents=True, exist_ok=True)
@@ -214,6 +224,10 @@ async def test_a_large_batch_is_sorted_and_encoded_off_the_event_loop(
         [message] = [json.loads(m) for m in sent]
         paths = [c["path"] for c in message["params"]["changes"]]
         assert len(paths) == 30 and paths == sorted(paths)
+        # So is workspace.changes listing them all.
+        listed = await daemon.dispatcher.call("workspace.changes", {"since": 0})
+        assert [c["path"] for c in listed["changes"]] == paths
+        assert listed_in == [False]
         # A small batch (an edit) is made on the loop: a thread hand-over costs more.
         (root / "pkg0" / "m00.py").write_text("v = 100\n")
         assert ws.live is not None
