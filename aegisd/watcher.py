@@ -263,12 +263,11 @@ class LiveWorkspace:
             self._rechecks -= rechecked
             self._processing += 1
             try:
-                if _quick_to_settle(self.ws.root, touched):
-                    settled = settle(self.ws.root, self.rules, self._table(), touched)
+                table = self._table()
+                if _quick_to_settle(self.ws.root, touched, table):
+                    settled = settle(self.ws.root, self.rules, table, touched)
                 else:
-                    settled = await interactive(
-                        settle, self.ws.root, self.rules, self._table(), touched
-                    )
+                    settled = await interactive(settle, self.ws.root, self.rules, table, touched)
                 if settled.gitignore_changed:
                     self.rules = await interactive(self._make_rules)
                     settled = await interactive(
@@ -423,7 +422,7 @@ def files_changed(ws_id: str, batch: ChangeBatch) -> dict[str, object]:
     return params
 
 
-def _quick_to_settle(root: Path, touched: set[str]) -> bool:
+def _quick_to_settle(root: Path, touched: set[str], table: FileTable) -> bool:
     """An editor's save: a file or two, small enough to hash on the loop in well under a
     millisecond (a thread hand-over costs more while plugins' threads hold the interpreter)."""
     if len(touched) > QUICK_SETTLE_PATHS:
@@ -432,7 +431,11 @@ def _quick_to_settle(root: Path, touched: set[str]) -> bool:
         try:
             st = os.lstat(root / rel)
         except (OSError, ValueError):
-            continue  # gone: settling compares it with what is known, no reading
+            if rel in table.known or rel in table.skipped:
+                continue  # a deletion: settling compares it with what is known, no reading
+            # An editor's temp file, or a directory: what it held is looked for among every
+            # known path (50k of them in a monorepo): in a thread.
+            return False
         if not stat.S_ISREG(st.st_mode) or st.st_size > QUICK_SETTLE_BYTES:
             return False  # a directory is walked, a large file hashed: in a thread
     return True

@@ -18,6 +18,7 @@ from aegisd import filestate, watcher, watching
 from aegisd.builtin import workspace_methods
 from aegisd.daemon import Daemon
 from aegisd.events import Subscriber
+from aegisd.filestate import FileStat, FileTable
 from aegisd.notify import RESCAN
 from aegisd.workspace import Workspace
 from tests.conftest import make_config
@@ -143,11 +144,16 @@ def test_an_editors_save_is_settled_on_the_loop_anything_larger_in_a_thread(
     (tmp_path / "b.py").write_text("y = 2\n")
     (tmp_path / "big.bin").write_bytes(b"\0" * (watcher.QUICK_SETTLE_BYTES + 1))
     (tmp_path / "pkg").mkdir()
-    assert watcher._quick_to_settle(tmp_path, {"a.py", "b.py"})
-    assert watcher._quick_to_settle(tmp_path, {"a.py", "gone.py"})  # a deletion reads nothing
-    assert not watcher._quick_to_settle(tmp_path, {"a.py", "b.py", "c.py"})
-    assert not watcher._quick_to_settle(tmp_path, {"big.bin"})
-    assert not watcher._quick_to_settle(tmp_path, {"pkg"})  # a directory is walked
+    known: dict[str, FileStat] = {"gone.py": (1, 1, "h")}
+    table = FileTable(known, {}, 1 << 20)
+    assert watcher._quick_to_settle(tmp_path, {"a.py", "b.py"}, table)
+    assert watcher._quick_to_settle(tmp_path, {"a.py", "gone.py"}, table)  # reads nothing
+    assert not watcher._quick_to_settle(tmp_path, {"a.py", "b.py", "c.py"}, table)
+    assert not watcher._quick_to_settle(tmp_path, {"big.bin"}, table)
+    assert not watcher._quick_to_settle(tmp_path, {"pkg"}, table)  # a directory is walked
+    # Gone and never known: a temp file, or a directory whose files are looked for among
+    # every known path.
+    assert not watcher._quick_to_settle(tmp_path, {"a.py", ".a.py.swp"}, table)
 
 
 async def test_lost_events_are_found_by_a_rescan(
