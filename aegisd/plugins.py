@@ -231,10 +231,31 @@ class PluginHost:
         does not even stop then is left running, recorded in `runaways` and, by description,
         in `abandoned`. A `deadline` (`time.monotonic()`) bounds them all together: each plugin
         gets what is left of it, if less than `within_s`."""
-        results: list[tuple[str, Any]] = []
         returned = self.call_each(
             hook, block_on_error=block_on_error, only=only, skip=skip, **kwargs
         )
+        return await self.await_each(
+            hook,
+            returned,
+            block_on_error=block_on_error,
+            within_s=within_s,
+            deadline=deadline,
+            abandoned=abandoned,
+        )
+
+    async def await_each(
+        self,
+        hook: str,
+        returned: list[tuple[str, Any]],
+        *,
+        block_on_error: bool,
+        within_s: float | None = None,
+        deadline: float | None = None,
+        abandoned: list[str] | None = None,
+    ) -> list[tuple[str, Any]]:
+        """The second half of `call_each_async`: await what `call_each` returned. Split, the
+        hooks' synchronous parts run at once and their awaitables may be awaited later."""
+        results: list[tuple[str, Any]] = []
         for done, (name, value) in enumerate(returned, 1):
             if inspect.isawaitable(value):
                 try:

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import stat
 import threading
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from aegisd.events import notification
+from aegisd.changefeed import publish_files_changed
 from aegisd.filestate import (
     FileStat,
     FileTable,
@@ -55,7 +56,7 @@ QUICK_SETTLE_PATHS = 2  # a batch this small, of regular files up to QUICK_SETTL
 QUICK_SETTLE_BYTES = 256 * 1024  # is settled on the loop, not in a thread
 #: how long the first reconciliation waits for the notifier to be in place
 ARM_WAIT_S = 2.0
-#: a batch with more changes than this has its `files.changed` message encoded in a thread
+#: a catch-up batch of more changes than this is coalesced in a thread
 LARGE_BATCH = 1_000
 LOGGED_PATH_ERRORS = 20  # new path errors logged one by one per batch; the rest counted
 
@@ -93,6 +94,7 @@ class LiveWorkspace:
         #: plugins loaded after this workspace opened that have not caught up with it yet:
         #: batches pass them by until their catch-up batch (`catch_up`) is delivered
         self.held_back: set[str] = set()
+        self._catching_up: set[str] = set()  # of those, the ones opened: their batch is due
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -169,34 +171,105 @@ class LiveWorkspace:
         """Plugins that just loaded: no batch reaches them before `catch_up`."""
         self.held_back.update(plugins)
 
-    def catch_up(self, plugins: Collection[str]) -> None:
-        """Hand `plugins` (opened for this workspace meanwhile) one batch of everything that
-        changed since it opened, in line with the other batches (after the one in progress,
-        which may be a whole first index: nobody waits for it here)."""
+    async def catch_up(self, plugins: Collection[str]) -> None:
+        """Hand `plugins` (just opened for this workspace) one batch of everything that changed
+        since it opened, in line with the other batches, without waiting for any batch: at the
+        end of the one in progress (it may be a whole first index) before it lets go of the
+        batch lock, and before `ready` for the first reconciliation; else now.
+
+        The hooks' synchronous parts run before anything else can (their awaitables are
+        awaited in a task holding the lock): the plugins' own tasks, which wait for `ready`,
+        find the batch taken in, and a pass on open covers it instead of running again over
+        every file for it."""
+        self._catching_up.update(plugins)
+        if self._lock.locked():
+            return  # the batch in progress hands it over at its end
+        since, early = await self._caught_up_early()
+        if self._lock.locked() or not self._catching_up:
+            return  # a batch started meanwhile: it hands it over
+        await self._lock.acquire()  # free: taken at once, nothing runs in between
         self._processing += 1
         self._set_busy()
-        self.supervisor.spawn("catch-up", lambda: self._catch_up(set(plugins)), restart=False)
-
-    async def _catch_up(self, plugins: set[str]) -> None:
         try:
-            async with self._lock:
-                ws = self.ws
-                # In a thread: after a first index, that is every file of the workspace.
-                batches = ws.batches_since(ws.opened_clock)
-                changes = await interactive(_caught_up, batches, self.known)
-                self.held_back -= plugins
-                if changes:
-                    await self.daemon.host.call_each_async(
-                        "aegisd_files_changed",
-                        block_on_error=False,
-                        only=plugins,
-                        daemon=self.daemon,
-                        workspace=ws,
-                        batch=ChangeBatch(ws.clock, changes, "reconcile"),
-                    )
+            returned = self._start_hand_over(since, early)
+        except BaseException:
+            self._handed_over([])
+            raise
+
+        async def finish() -> None:
+            await self.daemon.host.await_each(
+                "aegisd_files_changed", returned, block_on_error=False
+            )
+
+        task = self.supervisor.spawn("catch-up", finish, restart=False)
+        task.add_done_callback(lambda _: self._handed_over(returned))
+
+    @contextlib.asynccontextmanager
+    async def _batch(self) -> AsyncIterator[None]:
+        """The batch lock, held for one batch; a catch-up batch that came due meanwhile is
+        handed over at its end, before the lock is let go."""
+        async with self._lock:
+            yield
+            await self._hand_over_catch_up()
+
+    async def _hand_over_catch_up(self) -> None:
+        """The catch-up batch to the plugins it is due to (the batch lock held)."""
+        if not self._catching_up:
+            return
+        since, early = await self._caught_up_early()
+        self._processing += 1
+        self._set_busy()
+        returned = self._start_hand_over(since, early)
+        try:
+            await self.daemon.host.await_each(
+                "aegisd_files_changed", returned, block_on_error=False
+            )
         finally:
             self._processing -= 1
             self._set_busy()
+
+    async def _caught_up_early(self) -> tuple[int, dict[str, str] | None]:
+        """The clock now and the changes since the open until then (None: the log no longer
+        holds them all); after a first index that is every file: made in a thread."""
+        ws = self.ws
+        since, logged = ws.clock, ws.batches_since(ws.opened_clock)
+        if logged is None:
+            return since, None
+        if sum(len(batch) for batch in logged) > LARGE_BATCH:
+            return since, await interactive(_caught_up, logged)
+        return since, _caught_up(logged)
+
+    def _start_hand_over(self, since: int, early: dict[str, str] | None) -> list[Any]:
+        """Call the due plugins' `aegisd_files_changed` with the catch-up batch (`early` and
+        what came after `since`); returns what they returned, to await."""
+        plugins, self._catching_up = self._catching_up, set()
+        ws = self.ws
+        later = ws.batches_since(since)
+        if early is None or later is None:  # more changed than the log keeps: any file may have
+            changes = dict.fromkeys(sorted(self.known), "modified")
+        else:
+            changes = _caught_up([early, *later]) if later else early
+        self.held_back -= plugins
+        if not changes:
+            return []
+        return self.daemon.host.call_each(
+            "aegisd_files_changed",
+            block_on_error=False,
+            only=plugins,
+            daemon=self.daemon,
+            workspace=ws,
+            batch=ChangeBatch(ws.clock, changes, "reconcile"),
+        )
+
+    def _handed_over(self, returned: list[Any]) -> None:
+        """The catch-up task ended (or never ran: its hooks' coroutines are closed, not left
+        unawaited); the batch lock goes."""
+        for _, value in returned:
+            if inspect.iscoroutine(value):
+                value.close()
+        self._lock.release()
+        self._processing -= 1
+        self._set_busy()
 
     # -- intake ---------------------------------------------------------------------------------
 
@@ -255,7 +328,7 @@ class LiveWorkspace:
         self.ws.busy = self._processing + (1 if self._touched else 0)
 
     async def _process(self) -> None:
-        async with self._lock:
+        async with self._batch():
             if not self._touched:
                 return
             touched, self._touched = self._touched, set()
@@ -320,7 +393,7 @@ class LiveWorkspace:
 
     async def reconcile(self, reason: str) -> None:
         """Compare the whole tree with what is known and emit the differences as one batch."""
-        async with self._lock:
+        async with self._batch():
             self._processing += 1
             self._set_busy()
             token = f"reconcile-{self.ws.id}-{self.batches}"
@@ -366,7 +439,7 @@ class LiveWorkspace:
         batch = ChangeBatch(clock, settled.changes, source, settled.skipped_changes)
         self.ws.record_changes(clock, batch.changes)
         self.daemon.cache.invalidate_paths(self.ws.id, batch.changes)
-        await self._publish(batch)
+        await publish_files_changed(self.daemon.events, self.ws.id, batch)
         await self.daemon.host.call_each_async(
             "aegisd_files_changed",
             block_on_error=False,
@@ -376,22 +449,6 @@ class LiveWorkspace:
             batch=batch,
         )
 
-    async def _publish(self, batch: ChangeBatch) -> None:
-        """`files.changed` to whoever subscribed; a large batch's message is made in a thread
-        (a first index's 50k changes took ~80 ms to build and encode on the loop)."""
-        events, ws_id, clock = self.daemon.events, self.ws.id, batch.clock
-        if not events.interested("files.changed", ws_id):
-            return
-        if len(batch.changes) <= LARGE_BATCH:
-            events.publish(
-                "files.changed", files_changed(ws_id, batch), workspace=ws_id, clock=clock
-            )
-            return
-        message = await interactive(
-            lambda: notification("files.changed", files_changed(ws_id, batch))
-        )
-        events.publish_encoded("files.changed", message, workspace=ws_id, clock=clock)
-
     def _progress(self, token: str, title: str, done: int, total: int | None) -> None:
         self.daemon.events.publish(
             "progress",
@@ -400,26 +457,9 @@ class LiveWorkspace:
         )
 
 
-def _caught_up(batches: list[dict[str, str]] | None, known: Iterable[str]) -> dict[str, str]:
-    """The batches as one, in path order; all `known` files when the log no longer holds
-    them all (any file may have changed)."""
-    changes = dict.fromkeys(known, "modified") if batches is None else coalesce_batches(batches)
-    return dict(sorted(changes.items()))
-
-
-def files_changed(ws_id: str, batch: ChangeBatch) -> dict[str, object]:
-    """The params of a batch's `files.changed` notification."""
-    params: dict[str, object] = {
-        "workspace": ws_id,
-        "clock": batch.clock,
-        "source": batch.source,
-        "changes": [{"path": p, "kind": k} for p, k in batch.changes.items()],
-    }
-    if batch.skipped:
-        params["skipped"] = [
-            {"path": p, "kind": c.change, "reason": c.reason} for p, c in batch.skipped.items()
-        ]
-    return params
+def _caught_up(batches: list[dict[str, str]]) -> dict[str, str]:
+    """Successive batches as one, in path order."""
+    return dict(sorted(coalesce_batches(batches).items()))
 
 
 def _quick_to_settle(root: Path, touched: set[str], table: FileTable) -> bool:

@@ -292,7 +292,7 @@ class WorkspaceManager:
         """Open every open workspace for `plugins`, loaded after it opened: their
         `aegisd_workspace_opened` now, then, queued behind the batch in progress (a first
         index may take minutes), one batch of what changed since the open, so none of them
-        misses or doubles a change, and nothing waits for the batch in progress."""
+        misses or doubles a change, and nothing waits for a batch in progress."""
         host = self.daemon.host
         for ws in list(self._open.values()):
             ws.settings = await self.daemon.settings.get(ws.id)  # now with their sections
@@ -304,7 +304,7 @@ class WorkspaceManager:
                 workspace=ws,
             )
             if ws.live is not None:
-                ws.live.catch_up(plugins)
+                await ws.live.catch_up(plugins)
 
     async def set_trust(self, target: str | None, trusted: bool) -> tuple[Path, Trust]:
         """Record the decision to trust (or not) a root and what is under it: an open

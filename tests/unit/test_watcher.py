@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from watchfiles import Change
 
-from aegisd import filestate, watcher, watching
+from aegisd import changefeed, filestate, watcher, watching
 from aegisd.builtin import workspace_methods
 from aegisd.daemon import Daemon
 from aegisd.events import Subscriber
@@ -185,7 +185,7 @@ async def test_a_large_batch_is_sorted_encoded_and_listed_off_the_event_loop(
     on_loop = threading.main_thread()
     sorted_in: list[tuple[int, bool]] = []
     encoded_in: list[tuple[str, bool]] = []
-    real_sort, real_notification = filestate.Settled.sort, watcher.notification
+    real_sort, real_notification = filestate.Settled.sort, changefeed.notification
 
     def recording_sort(self: filestate.Settled) -> None:
         sorted_in.append((len(self.changes), threading.current_thread() is on_loop))
@@ -196,8 +196,8 @@ async def test_a_large_batch_is_sorted_encoded_and_listed_off_the_event_loop(
         return real_notification(method, params)
 
     monkeypatch.setattr(filestate.Settled, "sort", recording_sort)
-    monkeypatch.setattr(watcher, "notification", recording_notification)
-    monkeypatch.setattr(watcher, "LARGE_BATCH", 10)
+    monkeypatch.setattr(changefeed, "notification", recording_notification)
+    monkeypatch.setattr(changefeed, "LARGE_BATCH", 10)
     monkeypatch.setattr(workspace_methods, "INLINE_CHANGES", 10)
     listed_in: list[bool] = []
     real_listing = workspace_methods._file_changes
