@@ -114,7 +114,8 @@ def aegisd_workspace_opened(daemon: Daemon, workspace: Workspace) -> Awaitable[N
     their per-workspace state here; long work belongs in a task. A plugin loaded after the
     workspace opened (serve's deferred plugins) is called when it loads, possibly while a first
     index runs: its first `aegisd_files_changed` is then one batch of everything changed since
-    the open, queued behind the batch in progress.
+    the open, handed over at the end of the batch in progress (before `workspace.live.ready`
+    when that is the first reconciliation), or at once when none is.
     """
 
 
