@@ -35,7 +35,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _common import daemon_command, isolated_env, server_process
+from _common import REPO, daemon_command, isolated_env, server_process
+
+sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+
+from aegisd_lint.bandit import Bandit  # noqa: E402
+from aegisd_lint.discovery import find_command, missing_reason, workspace_env  # noqa: E402
+from aegisd_lint.mypy import Mypy  # noqa: E402
+from aegisd_lint.pytest import Pytest  # noqa: E402
+from aegisd_lint.ruff import Ruff  # noqa: E402
+from aegisd_lint.tool import CommandTool  # noqa: E402
 
 FULL_TARGET = 1.15
 EDIT_TARGET = 2.0
@@ -124,16 +133,38 @@ def generate(root: Path, files: int) -> list[str]:
 # --- the tools run directly -------------------------------------------------------------------
 
 
-def direct_commands(root: Path, scratch: Path) -> dict[str, list[str]]:
+Commands = dict[str, tuple[str, ...]]
+
+
+def find_tools(root: Path) -> tuple[Commands, list[str]]:
+    """Each tool's command found as the daemon finds it for the bench's workspace (trusted,
+    `lint.python` this interpreter): its virtualenv, then PATH, pytest only as `python -m`
+    with that interpreter. Also why each missing one is missing."""
+    env = workspace_env(root, True, sys.executable)
+    found: Commands = {}
+    missing = []
+    tools: list[CommandTool] = [Ruff(), Bandit(), Mypy(), Pytest()]
+    for tool in tools:
+        command = find_command(tool, env)
+        if command is None:
+            missing.append(f"{tool.name}: {missing_reason(tool, env)}")
+        else:
+            found[tool.name] = command
+    return found, missing
+
+
+def direct_commands(tools: Commands, scratch: Path) -> dict[str, list[str]]:
     """What a developer would run on the whole project, with machine-readable output."""
     return {
-        "ruff": ["ruff", "check", "--output-format", "json-lines", "--no-cache", "."],
-        "bandit": ["bandit", "-f", "json", "-q", "-r", "."],
+        "ruff": [*tools["ruff"], "check", "--output-format", "json-lines", "--no-cache", "."],
+        "bandit": [*tools["bandit"], "-f", "json", "-q", "-r", "."],
         "mypy": [
-            "mypy", "-O", "json", "--no-error-summary", "--cache-dir", str(scratch / "mypy"), ".",
+            *tools["mypy"], "-O", "json", "--no-error-summary", "--cache-dir",
+            str(scratch / "mypy"), ".",
         ],
         "pytest": [
-            "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={scratch / 'junit.xml'}",
+            *tools["pytest"], "-q", "-p", "no:cacheprovider",
+            f"--junitxml={scratch / 'junit.xml'}",
         ],
     }  # fmt: skip
 
@@ -143,10 +174,10 @@ def count_lines(root: Path) -> int:
     return sum(path.read_bytes().count(b"\n") for path in root.rglob("*.py"))
 
 
-def run_direct(root: Path, scratch: Path) -> dict[str, float]:
+def run_direct(root: Path, tools: Commands, scratch: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     times: dict[str, float] = {}
-    for tool, argv in direct_commands(root, scratch).items():
+    for tool, argv in direct_commands(tools, scratch).items():
         started = time.perf_counter()
         subprocess.run(argv, cwd=root, env=env, capture_output=True, check=False)
         times[tool] = time.perf_counter() - started
@@ -156,7 +187,7 @@ def run_direct(root: Path, scratch: Path) -> dict[str, float]:
     return times
 
 
-async def run_direct_together(root: Path, scratch: Path) -> float:
+async def run_direct_together(root: Path, tools: Commands, scratch: Path) -> float:
     """The same commands all started at once (a fresh mypy cache); the wall time."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.perf_counter()
@@ -171,13 +202,13 @@ async def run_direct_together(root: Path, scratch: Path) -> float:
         )
         await proc.communicate()
 
-    commands = direct_commands(root, scratch).values()
+    commands = direct_commands(tools, scratch).values()
     await asyncio.gather(*(one(argv) for argv in commands), asyncio.to_thread(count_lines, root))
     return time.perf_counter() - started
 
 
-def ruff_one_file(root: Path, rel: str) -> float:
-    argv = ["ruff", "check", "--output-format", "json-lines", "--no-cache", rel]
+def ruff_one_file(root: Path, ruff: tuple[str, ...], rel: str) -> float:
+    argv = [*ruff, "check", "--output-format", "json-lines", "--no-cache", rel]
     started = time.perf_counter()
     subprocess.run(argv, cwd=root, capture_output=True, check=False)
     return time.perf_counter() - started
@@ -330,14 +361,22 @@ def main() -> None:
     try:
         direct_root = tmp / "direct" / "project"
         direct_root.mkdir(parents=True)
+        tools, missing = find_tools(direct_root)
+        if missing:
+            # the daemon would skip these tools: there is nothing to compare
+            print("aegisd lint benchmark: not run; tools the daemon would not find:")
+            for reason in missing:
+                print(f"  {reason}")
+            print("(a tool is looked for in the workspace's virtualenv, then on PATH)")
+            return
         generate(direct_root, args.files)
         total_files = sum(1 for _ in direct_root.rglob("*.py"))
-        direct = run_direct(direct_root, tmp / "direct")
-        together = asyncio.run(run_direct_together(direct_root, tmp / "together"))
+        direct = run_direct(direct_root, tools, tmp / "direct")
+        together = asyncio.run(run_direct_together(direct_root, tools, tmp / "together"))
         root = tmp / "daemon" / "project"
         root.mkdir(parents=True)
         measured = asyncio.run(measure_daemon(root, args.files, args.edits, args.max_heavy, tmp))
-        ruff_single = [ruff_one_file(root, rel) for _, _, rel in measured["notify"]]
+        ruff_single = [ruff_one_file(root, tools["ruff"], rel) for _, _, rel in measured["notify"]]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report(args, total_files, direct, together, measured, ruff_single)
