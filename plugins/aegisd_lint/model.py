@@ -14,6 +14,7 @@ from aegisd_codemap.graph import ImportGraph
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import Unavailable
 from aegisd_lint import store
+from aegisd_lint.backlog import Backlog
 from aegisd_lint.discovery import VersionCache
 from aegisd_lint.scheduler import ToolScheduler
 from aegisd_lint.settings import LintSettings
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 @dataclass
 class WorkspaceLint:
     """One workspace's lint state. `lock` makes runs (the worker's and `lint.run`'s) one at a
-    time; `changes` collects batches until the worker takes them, so they coalesce."""
+    time; `changes` collects batches until the worker takes them, so they coalesce. The
+    background lane's runs (`backlog`) do not take the lock."""
 
     ws: Workspace
     scheduler: ToolScheduler
@@ -37,20 +39,28 @@ class WorkspaceLint:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
     changes: dict[str, str] = field(default_factory=dict)
-    sync: bool = False  # a whole-workspace pass is due (on open)
+    sync: bool = False  # a whole-workspace pass is due (on open, trust changes)
     graph: ImportGraph | None = None
     graph_version: int | None = None
     previous_graph: ImportGraph | None = None
     last_run: int | None = None
     linted_clock: int = 0
     task: asyncio.Task[None] | None = None
+    backlog_task: asyncio.Task[None] | None = None
+    backlog: Backlog = field(default_factory=Backlog)
     #: each tool's last run time per file, to run the quickest first after a change
     cost_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
-        """A run is going or due: the results may not reflect the workspace yet."""
-        return self.lock.locked() or bool(self.changes) or self.sync
+        """A run is going or due: the results may not reflect the workspace yet (a tool
+        backing off from a failing backlog is not: its unchecked files say `error`)."""
+        return self.lock.locked() or bool(self.changes) or self.sync or self.backlog.busy
+
+    @property
+    def first_pass(self) -> bool:
+        """The first whole-workspace pass is going or due."""
+        return self.sync or (self.backlog.mode == "full" and self.backlog.busy)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aegisd_lint import __version__ as PLUGIN_VERSION
@@ -97,14 +97,23 @@ def selected_scope(
 
 @dataclass(frozen=True)
 class RunRequest:
-    """`trigger` is "run", "change" or "open"; `tools` None means every enabled tool, `paths`
-    None the whole workspace; `changes` (path -> kind) makes it incremental."""
+    """`trigger` is "run", "change", "open" (a chunk of the first whole-workspace pass) or
+    "backlog" (a chunk of what the background lane owes: unchecked files, results a config
+    change or a large batch left stale); `tools` None means every enabled tool, `paths` None
+    the whole workspace; `changes` (path -> kind) makes it incremental.
+
+    `unlinted`: whether files with no result yet are run (else only the changed and `owed`
+    ones: the rest are the first pass's). `limit`: at most this many files per tool, the
+    changed ones first; the rest is the pass's `deferred`."""
 
     trigger: str
     tools: tuple[str, ...] | None = None
     paths: tuple[str, ...] | None = None
     changes: Mapping[str, str] | None = None
     force: bool = False
+    unlinted: bool = True
+    owed: frozenset[str] = frozenset()
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,12 +132,16 @@ class ToolInputs:
 
 @dataclass(frozen=True)
 class Pass:
-    """What one tool's pass is about: its scope, their keys, which to run and to remove."""
+    """What one tool's pass is about: its scope, their keys, which to run and to remove;
+    `deferred`: files of the scope that need a run but were left to a later one (the
+    request's `limit`); `cached`: files of the scope whose stored result is still valid."""
 
     scope: list[str]
     keys: dict[str, str]
     run: list[str]
     removed: list[str]
+    deferred: list[str] = field(default_factory=list)
+    cached: int = 0
 
 
 def plan_pass(
@@ -142,8 +155,9 @@ def plan_pass(
     """Scope, keys, what to run and what to remove for `tool` (`paths`: every known file),
     in a thread unless `edited` holds the few changed files the scope is within.
 
-    A change run also checks the files the tool left unchecked, and any run checks those of
-    its scope: they have no verdict to keep."""
+    Any run checks the files of its scope the tool left unchecked: they have no verdict to
+    keep. A change run does not take in the others (the background lane retries them), nor
+    files that never had a result and did not change."""
     root, unverified = inputs.root, inputs.unverified
     config = config_digest(tool, root, inputs.args, inputs.python)
     defaults: list[str] = []
@@ -158,21 +172,34 @@ def plan_pass(
         elif request.changes is not None:
             scope = changed_scope(tool, request.changes, defaults, deps)
             whole = len(scope) == len(defaults)
-            if unverified and not whole:
-                scope = sorted(set(scope) | (unverified & set(defaults)))
         else:
             scope, whole = list(defaults), True
     found = keys(tool, scope, deps, inputs.version, config)
     stored = inputs.stored
-    run = [
+    due = [
         path
         for path in scope
         if request.force or path in unverified or _key(stored.get(path)) != found[path]
     ]
+    changed = request.changes or {}
+    run = due
+    if not request.unlinted:
+        owed = request.owed
+        run = [
+            path
+            for path in due
+            if path in stored or path in unverified or path in changed or path in owed
+        ]
+    deferred: list[str] = []
+    if request.limit is not None and len(run) > request.limit:
+        # the changed files first, then files never tried, then those a tool left unchecked
+        # (a file that fails every time does not hold the others back)
+        run.sort(key=lambda path: (path not in changed, path in unverified, path))
+        run, deferred = sorted(run[: request.limit]), run[request.limit :]
     # a whole-workspace pass also forgets files the tool no longer covers (config changes)
     covered = set(defaults)
     removed = [path for path in stored if path not in covered] if whole else []
-    return Pass(scope, found, run, removed)
+    return Pass(scope, found, run, removed, deferred, len(scope) - len(due))
 
 
 def _key(result: FileResult | None) -> str | None:

@@ -52,6 +52,9 @@ class ToolRun(Result):
     started: bool = Field(description="Whether the tool was started at all")
     files_run: int = Field(0, description="Files the tool was run on")
     cached_files: int = Field(0, description="Files whose stored result was still valid")
+    deferred_files: int = Field(
+        0, description="Files due a run that were left to the background lane (a later run)"
+    )
     dropped_files: int = Field(0, description="Files whose results were removed")
     duration_ms: int = Field(0, description="How long the tool ran (0 when not started)")
     version: str | None = None

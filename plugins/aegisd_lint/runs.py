@@ -6,9 +6,11 @@ the files whose stored result has another key. A tool that would run the code of
 that is not trusted is skipped instead. The pass's results are merged, published as
 `lint.updated` and stored; files the tool gave no verdict on (a batch timed out or ran out of
 memory, the tool stopped early) keep their old results but stay *unverified*: the tool reports
-`error` until a later pass (the next one, whatever it is about) checks them. On a change, per-file tools go first so their feedback is not held up
-by heavy whole-program tools, which start once they are done; the quickest is planned and
-started without yielding to the event loop, and runs alone.
+`error` until a later pass checks them, which is the background lane's work (`backlog`), as
+are files a change run leaves (`RunRequest.limit`) and the first whole-workspace pass. On a
+change, per-file tools go first so their feedback is not held up by heavy whole-program tools,
+which start once they are done; the quickest is planned and started without yielding to the
+event loop, and runs alone.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from aegisd_lint.tool import CommandTool, InProcessTool, LintTool
 SAVE_CHUNK_ROWS = 200  # result rows per transaction when a pass is stored
 FOREGROUND_FILES = 8  # a daemon-started pass over more files runs at a lower CPU priority
 STEP_ASIDE_ISSUES = 256  # a pass over the stdlib has ~50k issues: not a pause per issue
+BACKLOG_TRIGGERS = ("open", "backlog")
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -74,6 +77,9 @@ class _Run:
         wanted = self.enabled if request.tools is None else request.tools
         self.names = [name for name in wanted if name in self.enabled]
         self.scheduler = model.scheduler_for(self.linters, lw, self.settings.max_heavy)
+        #: a backlog run's verdicts on files changed meanwhile are dropped (see `backlog`)
+        self.in_backlog = request.trigger in BACKLOG_TRIGGERS
+        self.touched: set[str] = (lw.backlog.touched or set()) if self.in_backlog else set()
         self.env: WorkspaceEnv = workspace_env(lw.ws.root, lw.ws.trusted, self.settings.python)
         self.began = time.monotonic()
         self.run_id = 0
@@ -178,6 +184,7 @@ class _Run:
             state = self.lw.results.state(tool.name)
             state.outcome, state.error_code = "error", "TOOL_FAILED"
             state.message = f"{type(exc).__name__}: {exc}"
+            self._settled(tool.name, [], failed=True)
             return self._tool_run(tool.name, 0, started=False)
         finally:
             self._done += 1
@@ -203,7 +210,8 @@ class _Run:
             # a few files' hashes and config reads: quicker here than through a thread, and
             # the tool starts without yielding to the loop
             deps = Dependencies(edited, None)
-            inputs = self._inputs(tool, version, args, stored, frozenset())
+            left = frozenset(state.unverified.intersection(edited))
+            inputs = self._inputs(tool, version, args, stored, left)
             todo = plan.plan_pass(tool, self.request, self.paths, deps, inputs, list(edited))
         else:
             deps = await self._deps_for(tool)
@@ -211,12 +219,16 @@ class _Run:
             todo = await self._off_loop(
                 plan.plan_pass, tool, self.request, self.paths, deps, inputs
             )
-        state.unverified -= set(todo.scope) - set(todo.run)
+        state.unverified -= set(todo.scope) - set(todo.run) - set(todo.deferred)
+        if self.request.paths is None and self.request.changes is None:
+            state.unverified &= set(todo.scope)  # (a file the tool no longer covers owes none)
+        removed = [path for path in todo.removed if path not in self.touched]
         if not todo.run:
-            change = self.lw.results.replace(tool.name, {}, todo.removed)
-            await self._save(tool.name, {}, todo.removed, change)
+            change = self.lw.results.replace(tool.name, {}, removed)
+            await self._save(tool.name, {}, removed, change)
+            self._settled(tool.name, todo.deferred, failed=False)
             return self._tool_run(
-                tool.name, 0, False, cached=len(todo.scope), dropped=todo.removed, change=change
+                tool.name, 0, False, cached=todo.cached, dropped=removed, change=change
             )
         result = await self.scheduler.run(
             tool,
@@ -243,7 +255,11 @@ class _Run:
         unchecked: set[str] = set()
         if result.status is Status.ERROR:
             unchecked = set(todo.run if result.unchecked is None else result.unchecked)
-        checked = [path for path in todo.run if path not in unchecked]
+        # (an edit's run has the newer verdict on a file changed while a backlog run ran)
+        # (a failure on files changed meanwhile may be theirs: not one to back off from)
+        failed = bool(unchecked) and not (self.touched and self.touched.intersection(todo.run))
+        unchecked -= self.touched
+        checked = [p for p in todo.run if p not in unchecked and p not in self.touched]
         if len(checked) > SAVE_CHUNK_ROWS:  # a whole-workspace pass: off the event loop
             updates = await self._off_loop(self._file_results, todo, checked, result)
         else:
@@ -259,17 +275,29 @@ class _Run:
             state.outcome = "ok"
             if not state.unverified:
                 state.error_code = state.message = None
-        change = self.lw.results.replace(tool.name, updates, todo.removed)
-        await self._save(tool.name, updates, todo.removed, change, notify=True)
+        change = self.lw.results.replace(tool.name, updates, removed)
+        await self._save(tool.name, updates, removed, change, notify=True)
+        self._settled(tool.name, todo.deferred, failed)
         return self._tool_run(
             tool.name,
             result.duration_ms,
             True,
             files_run=len(todo.run),
-            cached=len(todo.scope) - len(todo.run),
-            dropped=todo.removed,
+            cached=todo.cached,
+            deferred=len(todo.deferred),
+            dropped=removed,
             change=change,
         )
+
+    def _settled(self, tool: str, deferred: Sequence[str], failed: bool) -> None:
+        """Tell the background lane what the pass left: a backlog run's chunk is done or
+        backs off; another run that left files unchecked or deferred hands them to it."""
+        backlog = self.lw.backlog
+        unverified = bool(self.lw.results.state(tool).unverified)
+        if self.in_backlog:
+            backlog.finished(tool, len(deferred), failed, unverified)
+        elif self.settings.auto:
+            backlog.edited(tool, deferred, unverified)
 
     async def _version(self, tool: LintTool) -> str | None:
         if isinstance(tool, InProcessTool):
@@ -296,8 +324,8 @@ class _Run:
         changes = self.request.changes
         if changes is None or self.request.paths is not None or not tool.per_file:
             return None
-        if plan.widened(tool, changes) or self.lw.results.state(tool.name).unverified:
-            return None  # (files left unchecked join the scope: the whole plan is needed)
+        if plan.widened(tool, changes):
+            return None
         present = sorted(path for path, kind in changes.items() if kind != "deleted")
         return inputs.known_hashes(self.ws, present)
 
@@ -337,6 +365,7 @@ class _Run:
         state = self.lw.results.state(tool.name)
         news = state.outcome != "skipped" or state.message != reason
         state.outcome, state.message, state.error_code = "skipped", reason, None
+        self.lw.backlog.drop(tool.name)
         await self._save(tool.name, {}, [], Change(), notify=news)
         return self._tool_run(tool.name, 0, False)
 
@@ -379,6 +408,7 @@ class _Run:
         *,
         files_run: int = 0,
         cached: int = 0,
+        deferred: int = 0,
         dropped: Sequence[str] = (),
         change: Change | None = None,
     ) -> ToolRun:
@@ -391,6 +421,7 @@ class _Run:
             started=started,
             files_run=files_run,
             cached_files=cached,
+            deferred_files=deferred,
             dropped_files=len(dropped),
             duration_ms=duration_ms,
             version=state.version,
@@ -441,8 +472,8 @@ class _Run:
         detail = info.model_dump(mode="json", exclude=set(RUN_COLUMNS))
         row = store.RunRow(**{name: getattr(info, name) for name in RUN_COLUMNS}, detail=detail)
         await self.daemon.store.run(store.record_run, self.daemon.store.db, self.ws.id, row)
-        self.lw.last_run = self.run_id
-        self.lw.linted_clock = self.clock
+        self.lw.last_run = max(self.run_id, self.lw.last_run or 0)
+        self.lw.linted_clock = max(self.clock, self.lw.linted_clock)
         self._publish(None, change, done=True)
         return info
 

@@ -10,15 +10,22 @@ the next one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
 from aegisd.rpc.errors import InvalidParams
-from aegisd_lint import model, runs, store
+from aegisd_lint import backlog, model, runs, store
 from aegisd_lint.plan import RunRequest
 from aegisd_lint.tool import LintTool
+
+#: above this many files a workspace gets no automatic whole-workspace pass (where the core
+#: has no `full_pass_max_files` setting)
+DEFAULT_FULL_PASS_MAX_FILES = 20_000
+#: how often the background lane looks again whether the edits are linted
+EDIT_FIRST_POLL_S = 0.05
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -84,7 +91,7 @@ def trust_changed(daemon: Daemon, ws: Workspace) -> None:
     lw = model.get(daemon).workspaces.get(ws.id)
     if lw is not None and model.settings_of(ws).auto:
         lw.sync = True
-        lw.wake.set()
+        lw.backlog.wake.set()
 
 
 def opened(daemon: Daemon, ws: Workspace) -> None:
@@ -107,6 +114,7 @@ def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> Awaitable[None
         return None
     idle = not lw.running
     lw.changes.update(batch.changes)
+    lw.backlog.note_touched(batch.changes)
     lw.wake.set()
     return asyncio.sleep(0) if idle else None
 
@@ -126,26 +134,28 @@ async def shutdown(daemon: Daemon) -> None:
 
 
 async def _stop(lw: model.WorkspaceLint) -> None:
-    """Cancel the worker; a tool it is running is killed with its process group."""
-    if lw.task is not None:
-        lw.task.cancel()
-        await asyncio.gather(lw.task, return_exceptions=True)
+    """Cancel the workers; a tool they are running is killed with its process group."""
+    tasks = [task for task in (lw.task, lw.backlog_task) if task is not None]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _worker(daemon: Daemon, lw: model.WorkspaceLint) -> None:
+    """Lint each edit's files as the batches come, in runs of their own."""
     results, last_run = await daemon.store.run(store.load, daemon.store.db, lw.ws.id)
     lw.results, lw.last_run = results, last_run
     lw.loaded.set()
     # on open, one whole-workspace pass: only what changed while the daemon was away runs
     lw.sync = model.settings_of(lw.ws).auto
-    lw.wake.set()
+    lw.backlog_task = asyncio.create_task(_backlog_worker(daemon, lw), name=f"lint-bg-{lw.ws.id}")
     while True:
         await lw.wake.wait()
         lw.wake.clear()
         async with lw.lock:
             if lw.ws.live is not None:
                 await lw.ws.live.ready.wait()
-            request = _take(lw)
+            request = _take(daemon, lw)
             if request is None:
                 continue
             try:
@@ -154,17 +164,99 @@ async def _worker(daemon: Daemon, lw: model.WorkspaceLint) -> None:
                 logger.opt(exception=exc).error("lint run in {} failed", lw.ws.id)
 
 
-def _take(lw: model.WorkspaceLint) -> RunRequest | None:
-    """The next run: everything on open, else what the collected changes affect (only the
-    removal of deleted files' results when `auto` is off)."""
+def _take(daemon: Daemon, lw: model.WorkspaceLint) -> RunRequest | None:
+    """The next edit run: what the collected changes affect (only the removal of deleted
+    files' results when `auto` is off)."""
     changes, lw.changes = lw.changes, {}
-    sync, lw.sync = lw.sync, False
-    if sync:
-        return RunRequest("open")
-    if not changes:
-        return None
+    if lw.sync:
+        _arm_whole_pass(daemon, lw)
+    if not changes or lw.backlog.absorbs:
+        return None  # (a whole pass that has not started yet lints them)
     if model.settings_of(lw.ws).auto:
-        return RunRequest("change", changes=changes)
+        return RunRequest("change", changes=changes, unlinted=False, limit=backlog.CHANGE_FILES)
     if "deleted" in changes.values():
         return RunRequest("change", tools=(), changes=changes)
     return None
+
+
+async def _backlog_worker(daemon: Daemon, lw: model.WorkspaceLint) -> None:
+    """The background lane (see `backlog`): a chunk at a time, only while no edit is being
+    linted, waiting out the backoff of tools that keep failing."""
+    lane = lw.backlog
+    if lw.ws.live is not None:
+        await lw.ws.live.ready.wait()
+    while True:
+        if lw.sync:
+            _arm_whole_pass(daemon, lw)
+        settings = model.settings_of(lw.ws)
+        lane.due &= {name for name in model.get(daemon).tools if settings.enabled(name)}
+        ready = lane.ready() if settings.auto else []
+        if not ready:
+            if not lane.due:
+                lane.idle()
+            lane.wake.clear()
+            wait = lane.next_retry_in() if settings.auto else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lane.wake.wait(), wait)
+            continue
+        await _after_edits(lw)
+        full = lane.mode == "full"
+        request = RunRequest(
+            "open" if full else "backlog",
+            tools=tuple(ready),
+            unlinted=full,
+            owed=frozenset() if full else frozenset(lane.owed),
+            limit=backlog.CHUNK_FILES,
+        )
+        lane.touched = set()
+        lane.chunks += 1
+        try:
+            await runs.execute(daemon, lw, request)
+        except Exception as exc:
+            logger.opt(exception=exc).error("lint backlog run in {} failed", lw.ws.id)
+            for name in ready:
+                lane.finished(name, lane.left.get(name, 0), failed=True)
+        finally:
+            lane.touched = None
+
+
+async def _after_edits(lw: model.WorkspaceLint) -> None:
+    """Wait until no edit run is going or due: an edit's run goes first. (A backlog run then
+    runs beside later ones, without the lock.)"""
+    while True:
+        async with lw.lock:
+            if not lw.changes:
+                return
+        await asyncio.sleep(EDIT_FIRST_POLL_S)  # the worker takes the lock and the changes
+
+
+def _arm_whole_pass(daemon: Daemon, lw: model.WorkspaceLint) -> None:
+    """Owe every enabled tool the whole workspace: all of it in a workspace up to
+    `full_pass_max_files` files, else only the results that went stale (see `large`)."""
+    lw.sync = False
+    settings = model.settings_of(lw.ws)
+    if not settings.auto:
+        return
+    tools = [name for name in model.get(daemon).tools if settings.enabled(name)]
+    lw.backlog.arm("refresh" if large(lw.ws) is not None else "full", tools)
+
+
+def large(ws: Workspace) -> str | None:
+    """Why the automatic whole-workspace pass does not run in `ws` (more files than the
+    core setting `full_pass_max_files`), or None when it does."""
+    limit = full_pass_max_files(ws)
+    files = len(ws.live.known) if ws.live is not None else 0
+    if files <= limit:
+        return None
+    return (
+        f"{files:,} files, more than full_pass_max_files ({limit:,}): the automatic "
+        "whole-workspace pass does not run; changed files are linted, and lint.run lints "
+        "the rest on request"
+    )
+
+
+def full_pass_max_files(ws: Workspace) -> int:
+    """The workspace's `full_pass_max_files` (a core setting; the default where the core
+    does not have it)."""
+    value = getattr(ws.settings, "full_pass_max_files", None)
+    return value if isinstance(value, int) else DEFAULT_FULL_PASS_MAX_FILES

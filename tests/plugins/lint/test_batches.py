@@ -4,10 +4,15 @@ tool over more file names than one command line holds."""
 import os
 from pathlib import Path
 
+import pytest
+from aegisd_lint.bandit import Bandit
 from aegisd_lint.batches import ARG_BYTES, merge, split
 from aegisd_lint.issues import Issue, Severity, Status, ToolResult, Totals
+from aegisd_lint.mypy import Mypy
+from aegisd_lint.pytest import Pytest
 from aegisd_lint.ruff import Ruff
 from aegisd_lint.runner import run_tool
+from aegisd_lint.tool import CommandTool
 
 
 def test_batches_keep_the_order_and_their_limits() -> None:
@@ -76,3 +81,54 @@ async def test_more_file_names_than_a_command_line_holds(tmp_path: Path) -> None
     assert result.status is Status.WARN, result.message
     assert sorted(issue.path for issue in result.issues) == sorted(names)
     assert {issue.code for issue in result.issues} == {"F401"}
+
+
+#: a stand-in for each command tool, from the workspace's (trusted) virtualenv: it logs its
+#: arguments and their size, and answers as the real tool does with nothing to report
+STAND_IN = r"""#!/bin/sh
+case "$1" in --version) echo "stand-in 1.0"; exit 0;; esac
+all="$*"
+echo "$# ${#all}" >> "$0.sizes"
+for arg in "$@"; do
+  case "$arg" in
+    --junitxml=*) printf '<testsuite tests="0"/>' > "${arg#--junitxml=}";;
+    package_number_*) echo "$arg" >> "$0.files";;
+  esac
+done
+case "$0" in *bandit) echo '{"results": [], "errors": []}';; esac
+exit 0
+"""
+
+
+@pytest.mark.parametrize("tool", [Ruff(), Mypy(), Bandit(), Pytest()], ids=lambda t: t.name)
+async def test_every_tool_gets_its_50k_files_in_batches_under_the_limit(
+    tool: CommandTool, tmp_path: Path
+) -> None:
+    """ruff, mypy, bandit and pytest all failed with "Argument list too long" at 53,640
+    paths (2.13 MB): each is given a 50,000-file tree (2.6 MB of names) and must get every
+    file once, in command lines that hold far less than ARG_MAX."""
+    root = tmp_path / "ws"
+    bindir = root / ".venv" / "bin"
+    bindir.mkdir(parents=True)
+    command = bindir / tool.executable
+    command.write_text(STAND_IN)
+    command.chmod(0o755)
+    names = []
+    for package in range(100):
+        folder = root / f"package_number_{package:03}" / "tests"
+        folder.mkdir(parents=True)
+        for index in range(500):
+            name = f"test_generated_module_{index:04}.py"
+            (folder / name).touch()
+            names.append(f"{folder.relative_to(root)}/{name}")
+    assert sum(len(name) + 1 for name in names) > os.sysconf("SC_ARG_MAX")
+
+    result = await run_tool(tool, root, names, timeout_s=600, trusted=True)
+
+    assert result.status is not Status.ERROR, result.message
+    sizes = [line.split() for line in Path(f"{command}.sizes").read_text().splitlines()]
+    assert len(sizes) > 1  # batches, not one command line
+    # every command line (the options and the names) well under ARG_MAX
+    assert max(int(size) + int(count) for count, size in sizes) < ARG_BYTES + 4096
+    passed = Path(f"{command}.files").read_text().splitlines()
+    assert sorted(passed) == sorted(names)  # each file once
