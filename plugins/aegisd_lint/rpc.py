@@ -10,7 +10,7 @@ from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, Worksp
 from aegisd.skipped import refuse_skipped
 from aegisd.threads import interactive
 from aegisd.workspace import Workspace
-from aegisd_lint import model, runs, store
+from aegisd_lint import model, runs, service, store
 from aegisd_lint.discovery import workspace_env
 from aegisd_lint.issues import Severity, Status
 from aegisd_lint.plan import RunRequest
@@ -109,6 +109,20 @@ class ReportResult(FreshResult):
     last_run: int | None = Field(description="Id of the last recorded run")
     summary: Summary
     files: list[FileReport] = Field(description="Files with selected issues, by path")
+    full_pass: bool = Field(
+        True,
+        description="Whether the automatic whole-workspace pass runs here: false above the "
+        "workspace setting full_pass_max_files, where only changed files are linted "
+        "automatically and lint.run lints the rest on request",
+    )
+    backlog_files: int = Field(
+        0,
+        description="Files the background lane (the first pass, files left unchecked or "
+        "stale) still has to check, as last counted",
+    )
+    message: str | None = Field(
+        None, description="Why the results may not cover the whole workspace"
+    )
 
 
 async def _report(
@@ -129,9 +143,13 @@ async def _report(
             last_run=lw.last_run,
             summary=summary,
             files=file_reports(results, tools, selection),
+            full_pass=why_not is None,
+            backlog_files=lw.backlog.files,
+            message=why_not,
         )
 
     running = lw.running
+    why_not = service.large(lw.ws)
     if len(lw.results) <= THREADED_REPORT_RESULTS:
         return build(lw.results)
     # A whole workspace's report (the stdlib: 1,800 files, tens of thousands of issues) is
@@ -163,6 +181,8 @@ async def lint_report(params: ReportParams, ctx: RpcContext) -> ReportResult:
         # No tool has run here yet, and the first pass is due (it waits for the workspace's
         # first index): no verdict, which `skipped` would pass off as final.
         report.status, report.pending = Status.PENDING, True
+    elif lw.first_pass:
+        report.pending = True  # some files have no verdict yet: not a final one
     return report
 
 

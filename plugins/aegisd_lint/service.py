@@ -21,9 +21,6 @@ from aegisd_lint import backlog, model, runs, store
 from aegisd_lint.plan import RunRequest
 from aegisd_lint.tool import LintTool
 
-#: above this many files a workspace gets no automatic whole-workspace pass (where the core
-#: has no `full_pass_max_files` setting)
-DEFAULT_FULL_PASS_MAX_FILES = 20_000
 #: how often the background lane looks again whether the edits are linted
 EDIT_FIRST_POLL_S = 0.05
 
@@ -108,13 +105,23 @@ def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> Awaitable[None
     the event loop to await: the woken worker takes it and gets as far as starting the
     quickest per-file tool (that path does not yield) before the other plugins start their
     reactions to the batch, whose threads would otherwise compete with it for the interpreter
-    and the CPUs."""
+    and the CPUs.
+
+    In a large workspace (see `large`) a reconciliation's batch (what changed while the daemon
+    was away, or a tree seen for the first time) is not an edit: the background lane brings
+    the results it made stale up to date, and files never linted stay so until asked."""
     lw = model.get(daemon).workspaces.get(ws.id)
     if lw is None:
         return None
+    lw.backlog.note_touched(batch.changes)
+    if batch.source == "reconcile" and ws.large:
+        settings = model.settings_of(ws)
+        if settings.auto:
+            enabled = [name for name in model.get(daemon).tools if settings.enabled(name)]
+            lw.backlog.arm("refresh", enabled)
+        return None
     idle = not lw.running
     lw.changes.update(batch.changes)
-    lw.backlog.note_touched(batch.changes)
     lw.wake.set()
     return asyncio.sleep(0) if idle else None
 
@@ -244,19 +251,10 @@ def _arm_whole_pass(daemon: Daemon, lw: model.WorkspaceLint) -> None:
 def large(ws: Workspace) -> str | None:
     """Why the automatic whole-workspace pass does not run in `ws` (more files than the
     core setting `full_pass_max_files`), or None when it does."""
-    limit = full_pass_max_files(ws)
-    files = len(ws.live.known) if ws.live is not None else 0
-    if files <= limit:
+    if not ws.large:
         return None
     return (
-        f"{files:,} files, more than full_pass_max_files ({limit:,}): the automatic "
-        "whole-workspace pass does not run; changed files are linted, and lint.run lints "
-        "the rest on request"
+        f"{ws.file_count:,} files, more than full_pass_max_files "
+        f"({ws.settings.full_pass_max_files:,}): the automatic whole-workspace pass does not "
+        "run; changed files are linted, and lint.run lints the rest on request"
     )
-
-
-def full_pass_max_files(ws: Workspace) -> int:
-    """The workspace's `full_pass_max_files` (a core setting; the default where the core
-    does not have it)."""
-    value = getattr(ws.settings, "full_pass_max_files", None)
-    return value if isinstance(value, int) else DEFAULT_FULL_PASS_MAX_FILES

@@ -74,3 +74,39 @@ def test_a_failing_backlog_never_holds_up_an_edit(daemon_factory: Any, tmp_path:
     ran = d.call("lint.run", {"tools": ["slowpoke"]})
     assert ran["status"] == "pass"
     assert sum("slowpoke" in f["checked"] for f in ran["files"]) == FILES
+
+
+def test_a_large_workspace_gets_no_automatic_whole_pass(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    """Above `full_pass_max_files` the automatic first pass (hours of CPU at 50,000 files)
+    does not run: only changed files are linted, lint.run lints the rest, and lint.report
+    says so."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for n in range(3):
+        (root / f"old{n}.py").write_text("import os\n")
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    assert settled(d)["full_pass"] is True
+    quick = {name: {"enabled": False} for name in ("mypy", "bandit", "pytest")}
+    d.call("settings.update", {"settings": {"full_pass_max_files": 8, "lint": {"tools": quick}}})
+    assert d.stop() == 0
+
+    # 13 files now, over the limit: the ones the daemon never linted stay so after a restart
+    for n in range(10):
+        (root / f"new{n}.py").write_text("import sys\n")
+    d = daemon_factory("--root", str(root))
+    report = settled(d)
+    assert report["full_pass"] is False
+    assert "full_pass_max_files" in report["message"] and "lint.run" in report["message"]
+    assert {f["path"] for f in report["files"]} == {"old0.py", "old1.py", "old2.py"}
+
+    # an edit is linted
+    replace(root / "new0.py", "import json\n", tmp_path)
+    wait_for(lambda: any(f["path"] == "new0.py" for f in settled(d)["files"]))
+    assert {f["path"] for f in settled(d)["files"]} == {"old0.py", "old1.py", "old2.py", "new0.py"}
+
+    # a client's lint.run lints everything
+    ran = d.call("lint.run")
+    assert len(ran["files"]) == 13 and ran["full_pass"] is False
+    assert "ruff" in {tool["tool"] for tool in ran["run"]["tools"] if tool["started"]}

@@ -77,7 +77,7 @@ async def test_a_large_report_built_in_a_thread_equals_one_built_inline(
     from aegisd_lint.ruff import Ruff
     from aegisd_lint.state import FileResult
 
-    ws = SimpleNamespace(id="w", settings=SimpleNamespace())
+    ws = SimpleNamespace(id="w", settings=SimpleNamespace(), large=False)
     lw = model.WorkspaceLint(cast(Workspace, ws), ToolScheduler())
     lw.results.replace(
         "ruff",
