@@ -45,6 +45,8 @@ class WorkspaceLint:
     previous_graph: ImportGraph | None = None
     last_run: int | None = None
     linted_clock: int = 0
+    #: bumped by every write of results: a cached report of an older generation is stale
+    generation: int = 0
     task: asyncio.Task[None] | None = None
     backlog_task: asyncio.Task[None] | None = None
     backlog: Backlog = field(default_factory=Backlog)

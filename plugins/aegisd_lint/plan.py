@@ -19,7 +19,6 @@ from pathlib import Path
 from aegisd_lint import __version__ as PLUGIN_VERSION
 from aegisd_lint.deps import Dependencies
 from aegisd_lint.incremental import affected_tests, cache_key, config_hash
-from aegisd_lint.state import FileResult
 from aegisd_lint.tool import LintTool
 
 #: beyond this many changed paths, dependents are not traced one by one: the keys of the whole
@@ -126,7 +125,7 @@ class ToolInputs:
     version: str
     args: tuple[str, ...]
     python: Path | None
-    stored: Mapping[str, FileResult]
+    stored: Mapping[str, str]  # path -> the stored result's key
     unverified: frozenset[str]
 
 
@@ -179,7 +178,7 @@ def plan_pass(
     due = [
         path
         for path in scope
-        if request.force or path in unverified or _key(stored.get(path)) != found[path]
+        if request.force or path in unverified or stored.get(path) != found[path]
     ]
     changed = request.changes or {}
     run = due
@@ -200,7 +199,3 @@ def plan_pass(
     covered = set(defaults)
     removed = [path for path in stored if path not in covered] if whole else []
     return Pass(scope, found, run, removed, deferred, len(scope) - len(due))
-
-
-def _key(result: FileResult | None) -> str | None:
-    return result.key if result is not None else None

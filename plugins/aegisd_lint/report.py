@@ -1,18 +1,19 @@
-"""What the linters report: summaries, the per-file picture and run records, built from
-`Results` (the models are the shapes of `lint.report`, `lint.history` and `lint.updated`)."""
+"""What the linters report: summaries and run records, from the tallies in `Results` or, for
+a path, from the store (`queries`); the models are the shapes of `lint.report`, `lint.history`
+and `lint.updated`."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from pydantic import Field
 
 from aegisd.rpc.registry import Result
 from aegisd_lint.issues import Issue, Severity, Status, Totals
 from aegisd_lint.settings import Thresholds
-from aegisd_lint.state import FileResult, Results, ToolState, overall, status_of
+from aegisd_lint.state import Results, ToolState, overall, status_of
 
 
 class ToolSummary(Result):
@@ -41,6 +42,9 @@ class FileReport(Result):
     issues: list[Issue]
     checked: dict[str, int] = Field(
         description="Tool name -> id of the run whose result for this file is current"
+    )
+    total_issues: int = Field(
+        0, description="All current issues of the file from the report's tools, unfiltered"
     )
 
 
@@ -102,44 +106,51 @@ class Selection:
     def covers(self, path: str) -> bool:
         return not self.path or path == self.path or path.startswith(self.path + "/")
 
-    def keeps(self, issue: Issue) -> bool:
-        return (
-            self.covers(issue.path)
-            and (self.severity is None or issue.severity is self.severity)
-            and (self.min_severity is None or issue.severity.rank >= self.min_severity.rank)
-        )
+    def severities(self) -> list[Severity]:
+        """The severities whose issues are selected."""
+        if self.severity is not None:
+            return [self.severity]
+        floor = self.min_severity.rank if self.min_severity is not None else 0
+        return [severity for severity in Severity if severity.rank >= floor]
 
-    def results(self, files: dict[str, FileResult]) -> dict[str, FileResult]:
-        """The results of the selected files."""
-        if not self.path:
-            return files
-        exact = files.get(self.path)
-        if exact is not None:
-            return {self.path: exact}
-        prefix = self.path + "/"
-        return {path: result for path, result in files.items() if path.startswith(prefix)}
+    def keeps(self, issue: Issue) -> bool:
+        return self.covers(issue.path) and issue.severity in self.severities()
 
 
 EVERYTHING = Selection()
 
 
+@dataclass(frozen=True)
+class Tally:
+    """One tool on what a report selects: files with a result, the selected issues by
+    severity, and (a test runner) its outcome counts."""
+
+    files: int = 0
+    severities: Counter[Severity] = field(default_factory=Counter)
+    totals: Totals | None = None
+
+
+def memory_tally(results: Results, tool: str, selection: Selection) -> Tally:
+    """The tally of a selection of the whole workspace (severities only): from memory."""
+    kept = selection.severities()
+    counts = Counter({s: n for s, n in results.count(tool).items() if s in kept and n > 0})
+    return Tally(results.file_count(tool), counts, results.test_totals(tool))
+
+
 def tool_status(results: Results, tool: str, thresholds: Thresholds) -> Status | None:
     """The tool's merged status on the whole workspace; None when it never ran in it."""
-    return _status_on(results, tool, thresholds, EVERYTHING, results.files.get(tool, {}))
+    return _status_on(
+        results, tool, thresholds, EVERYTHING, memory_tally(results, tool, EVERYTHING)
+    )
 
 
 def _status_on(
-    results: Results,
-    tool: str,
-    thresholds: Thresholds,
-    selection: Selection,
-    files: dict[str, FileResult],
-    severities: Counter[Severity] | None = None,
+    results: Results, tool: str, thresholds: Thresholds, selection: Selection, tally: Tally
 ) -> Status | None:
-    """The tool's status on the selected `files` (with their selected issues' `severities`,
-    counted here when not given); None when the tool never ran in this workspace."""
+    """The tool's status on the selected files (with their selected issues' `tally`); None
+    when the tool never ran in this workspace."""
     state = results.tools.get(tool)
-    if state is None and not results.files.get(tool):
+    if state is None and not results.file_count(tool):
         return None
     if state is not None and state.outcome == "skipped":
         return Status.SKIPPED
@@ -147,25 +158,10 @@ def _status_on(
         return Status.ERROR  # the whole tool failed, not some files
     if state is not None and any(selection.covers(path) for path in state.unverified):
         return Status.ERROR  # a selected file has no verdict
-    if not files:
+    if not tally.files:
         return Status.SKIPPED
-    if severities is None:
-        severities = _severities(results, tool, selection, files)
-    present = [severity for severity, count in severities.items() if count > 0]
+    present = [severity for severity, count in tally.severities.items() if count > 0]
     return status_of(present, thresholds.fail_at, thresholds.warn_at)
-
-
-def _severities(
-    results: Results, tool: str, selection: Selection, files: dict[str, FileResult]
-) -> Counter[Severity]:
-    if selection.everything:
-        return results.count(tool)
-    return Counter(
-        issue.severity
-        for result in files.values()
-        for issue in result.issues
-        if selection.keeps(issue)
-    )
 
 
 def summarize(
@@ -173,17 +169,23 @@ def summarize(
     tools: Sequence[str],
     thresholds: Thresholds,
     selection: Selection = EVERYTHING,
+    tallies: Mapping[str, Tally] | None = None,
 ) -> Summary:
     """Counts of the selected issues by tool and severity, and every tool's status on what is
-    selected."""
+    selected. `tallies` (from `queries.tallies`) are needed for a path selection; the rest
+    is counted in memory."""
     by_tool: dict[str, ToolSummary] = {}
     for name in tools:
         state = results.tools.get(name) or ToolState()  # (never one made for a tool that never ran)
         # a tool that is not installed has no current verdict; its stored results are history
         skipped = state.outcome == "skipped"
-        files = {} if skipped else selection.results(results.files.get(name, {}))
-        severities = _severities(results, name, selection, files) if files else Counter()
-        status = _status_on(results, name, thresholds, selection, files, severities)
+        if skipped:
+            tally = Tally()
+        elif tallies is not None:
+            tally = tallies.get(name) or Tally()
+        else:
+            tally = memory_tally(results, name, selection)
+        status = _status_on(results, name, thresholds, selection, tally)
         if status is None:
             continue
         if status is Status.SKIPPED:
@@ -192,13 +194,13 @@ def summarize(
             message = state.message if status is Status.ERROR else None
         by_tool[name] = ToolSummary(
             status=status,
-            issues=sum(severities.values()),
-            files=len(files),
-            by_severity=_every_severity(severities),
+            issues=sum(tally.severities.values()),
+            files=tally.files,
+            by_severity=_every_severity(tally.severities),
             version=state.version,
             error_code=state.error_code if status is Status.ERROR else None,
             message=message,
-            totals=_totals(results, name, selection, files) if files else None,
+            totals=tally.totals if tally.files else None,
         )
     severities = Counter[Severity]()
     for summary in by_tool.values():
@@ -211,47 +213,6 @@ def summarize(
         by_tool=by_tool,
         by_status={status: statuses[status] for status in Status},
     )
-
-
-def _totals(
-    results: Results, tool: str, selection: Selection, files: dict[str, FileResult]
-) -> Totals | None:
-    if not selection.path:
-        return results.test_totals(tool)
-    return Totals.sum(result.totals for result in files.values())
-
-
-def file_reports(
-    results: Results, tools: Sequence[str], selection: Selection = EVERYTHING
-) -> list[FileReport]:
-    """Files with selected issues (and the file a path selection names even when clean),
-    sorted by path; a skipped tool's stored results are left out."""
-    visible = [name for name in tools if results.state(name).outcome != "skipped"]
-    issues: dict[str, list[Issue]] = {}
-    for name in visible:
-        for path, result in selection.results(results.files.get(name, {})).items():
-            kept = [issue for issue in result.issues if selection.keeps(issue)]
-            if kept:
-                issues.setdefault(path, []).extend(kept)
-    exact = selection.path
-    if exact and any(exact in results.files.get(name, {}) for name in visible):
-        issues.setdefault(exact, [])
-    return [
-        FileReport(
-            path=path,
-            issues=sorted(issues[path], key=_position),
-            checked={
-                name: results.files[name][path].run
-                for name in sorted(visible)
-                if path in results.files.get(name, {})
-            },
-        )
-        for path in sorted(issues)
-    ]
-
-
-def _position(issue: Issue) -> tuple[int, int, str, str]:
-    return issue.line, issue.column, issue.tool, issue.code or ""
 
 
 def _every_severity(counts: Counter[Severity]) -> dict[Severity, int]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
+from aegisd.budget import BudgetedCache
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import InternalError, InvalidParams, NotFound
 from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd.skipped import refuse_skipped
 from aegisd.threads import interactive
 from aegisd.workspace import Workspace
-from aegisd_lint import model, runs, service, store
+from aegisd_lint import model, queries, runs, service, store
 from aegisd_lint.discovery import workspace_env
 from aegisd_lint.issues import Severity, Status
 from aegisd_lint.plan import RunRequest
@@ -19,15 +22,17 @@ from aegisd_lint.report import (
     RunInfo,
     Selection,
     Summary,
-    file_reports,
+    Tally,
     summarize,
     tool_status,
 )
 from aegisd_lint.runner import trust_reason
-from aegisd_lint.state import Results
 from aegisd_lint.tool import CommandTool, InProcessTool
 
-THREADED_REPORT_RESULTS = 500  # stored results above which a report is built in a thread
+#: reports of at most this many files are kept in the `lint.reports` cache, counted at
+#: about these sizes
+CACHED_REPORT_FILES = 2000
+REPORT_BYTES, FILE_BYTES, ISSUE_BYTES = 2048, 600, 900
 
 
 class ToolInfo(Result):
@@ -97,6 +102,15 @@ class ReportParams(WorkspaceParams):
     tool: str | None = Field(None, description="Only this tool")
     severity: Severity | None = Field(None, description="Only issues of exactly this severity")
     min_severity: Severity | None = Field(None, description="Only issues this severe or more")
+    limit: int | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="At most this many files (0: the summary only; default: all of them)",
+    )
+    cursor: PathText | None = Field(
+        None, description="The next_cursor of the previous page: the files after it"
+    )
 
 
 class ReportResult(FreshResult):
@@ -109,6 +123,9 @@ class ReportResult(FreshResult):
     last_run: int | None = Field(description="Id of the last recorded run")
     summary: Summary
     files: list[FileReport] = Field(description="Files with selected issues, by path")
+    next_cursor: str | None = Field(
+        None, description="More files follow: pass it as cursor for the next page"
+    )
     full_pass: bool = Field(
         True,
         description="Whether the automatic whole-workspace pass runs here: false above the "
@@ -133,28 +150,61 @@ async def _report(
     enabled = [name for name in linters.tools if settings.enabled(name)]
     tools = [params.tool] if params.tool in enabled else [] if params.tool else enabled
     selection = Selection(path, params.severity, params.min_severity)
+    running, why_not = lw.running, service.large(lw.ws)
+    # a skipped tool's stored results are history, not part of the report
+    states = lw.results.tools
+    visible = tuple(
+        name for name in tools if name not in states or states[name].outcome != "skipped"
+    )
+    read = await _read(ctx, lw, visible, selection, params.limit, params.cursor)
+    tallies, files, following = read
+    summary = summarize(lw.results, tools, settings.thresholds, selection, tallies)
+    return ReportResult(
+        status=summary.status,
+        running=running,
+        linted_clock=lw.linted_clock,
+        last_run=lw.last_run,
+        summary=summary,
+        files=files,
+        next_cursor=following,
+        full_pass=why_not is None,
+        backlog_files=lw.backlog.files,
+        message=why_not,
+    )
 
-    def build(results: Results) -> ReportResult:
-        summary = summarize(results, tools, settings.thresholds, selection)
-        return ReportResult(
-            status=summary.status,
-            running=running,
-            linted_clock=lw.linted_clock,
-            last_run=lw.last_run,
-            summary=summary,
-            files=file_reports(results, tools, selection),
-            full_pass=why_not is None,
-            backlog_files=lw.backlog.files,
-            message=why_not,
-        )
 
-    running = lw.running
-    why_not = service.large(lw.ws)
-    if len(lw.results) <= THREADED_REPORT_RESULTS:
-        return build(lw.results)
-    # A whole workspace's report (the stdlib: 1,800 files, tens of thousands of issues) is
-    # built from a snapshot in a thread: on the loop it held every other request back.
-    return await interactive(build, lw.results.snapshot())
+StoreRead = tuple[dict[str, Tally] | None, list[FileReport], str | None]
+
+
+async def _read(
+    ctx: RpcContext,
+    lw: model.WorkspaceLint,
+    tools: tuple[str, ...],
+    selection: Selection,
+    limit: int | None,
+    cursor: str | None,
+) -> StoreRead:
+    """The selected tallies (a path selection: whole-workspace ones are in memory) and page of
+    files, read from the store in a thread; recent small answers come from the `lint.reports`
+    cache, whose keys hold the generation of the results (a write makes them unreachable)."""
+    cache: BudgetedCache[Any, StoreRead] = ctx.daemon.memory.cache("lint.reports", "lint")
+    key = (lw.ws.id, lw.generation, tools, selection, limit, cursor)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    db_path, ws_id = ctx.daemon.store.path, lw.ws.id
+
+    def read() -> StoreRead:
+        tallies = queries.tallies(db_path, ws_id, tools, selection) if selection.path else None
+        files, following = queries.file_page(db_path, ws_id, tools, selection, limit, cursor)
+        return tallies, files, following
+
+    found = await interactive(read)
+    files = found[1]
+    if len(files) <= CACHED_REPORT_FILES:
+        issues = sum(len(report.issues) for report in files)
+        cache.put(key, found, REPORT_BYTES + FILE_BYTES * len(files) + ISSUE_BYTES * issues)
+    return found
 
 
 def _known_path(ws: Workspace, raw: str) -> str | None:

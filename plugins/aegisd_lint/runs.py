@@ -19,13 +19,14 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
 
 from aegisd import threads
 from aegisd.store.core_models import now_iso
-from aegisd_lint import inputs, model, plan, store
+from aegisd_lint import inputs, model, persist, plan, queries, store
 from aegisd_lint.deps import Dependencies
 from aegisd_lint.discovery import WorkspaceEnv, missing_reason, workspace_env
 from aegisd_lint.issues import Issue, Status, ToolResult, Totals
@@ -35,7 +36,6 @@ from aegisd_lint.runner import trust_reason
 from aegisd_lint.state import Change, FileResult
 from aegisd_lint.tool import CommandTool, InProcessTool, LintTool
 
-SAVE_CHUNK_ROWS = 200  # result rows per transaction when a pass is stored
 FOREGROUND_FILES = 8  # a daemon-started pass over more files runs at a lower CPU priority
 STEP_ASIDE_ISSUES = 256  # a pass over the stdlib has ~50k issues: not a pause per issue
 BACKLOG_TRIGGERS = ("open", "backlog")
@@ -120,16 +120,17 @@ class _Run:
         return {name: tool_status(self.lw.results, name, thresholds) for name in self.enabled}
 
     async def _drop_gone(self) -> tuple[int, Change]:
-        """Forget every result of a file that no longer exists."""
-        known = (self.ws.live.known if self.ws.live is not None else {}).keys()
-        # the subset test allocates nothing: a difference is built only where one is gone
-        gone: set[str] = set().union(
-            *(f.keys() - known for f in self.lw.results.files.values() if not f.keys() <= known)
-        )
+        """Forget every result of a file that no longer exists: after a change, of the files
+        it deleted; otherwise of any stored file the workspace no longer knows."""
+        known = self.ws.live.known if self.ws.live is not None else {}
+        changes = self.request.changes
+        if changes is not None:
+            gone = sorted(p for p, kind in changes.items() if kind == "deleted" and p not in known)
+        else:
+            gone = await self._off_loop(_unknown, self.daemon.store.path, self.ws.id, known)
         if not gone:
             return 0, Change()
-        dropped, change = self.lw.results.drop_paths(gone)
-        await self.daemon.store.run(store.drop_paths, self.daemon.store.db, self.ws.id, dropped)
+        change = await persist.drop(self.daemon, self.lw, gone)
         self._publish(None, change)
         return len(gone), change
 
@@ -204,28 +205,25 @@ class _Run:
         if state.outcome == "skipped":
             state.outcome = "ok"
         args = self.settings.tool(tool.name).args
-        stored = dict(self.lw.results.of(tool.name))  # the thread planning reads a copy
         edited = self._edited(tool)
         if edited is not None:
             # a few files' hashes and config reads: quicker here than through a thread, and
-            # the tool starts without yielding to the loop
+            # the tool starts without yielding to the loop (their keys are in the hot set)
             deps = Dependencies(edited, None)
             left = frozenset(state.unverified.intersection(edited))
+            stored = await persist.edited_keys(self.daemon, self.ws.id, tool.name, list(edited))
             inputs = self._inputs(tool, version, args, stored, left)
             todo = plan.plan_pass(tool, self.request, self.paths, deps, inputs, list(edited))
         else:
             deps = await self._deps_for(tool)
-            inputs = self._inputs(tool, version, args, stored, frozenset(state.unverified))
-            todo = await self._off_loop(
-                plan.plan_pass, tool, self.request, self.paths, deps, inputs
-            )
+            inputs = self._inputs(tool, version, args, {}, frozenset(state.unverified))
+            todo = await self._off_loop(self._plan_whole, tool, deps, inputs)
         state.unverified -= set(todo.scope) - set(todo.run) - set(todo.deferred)
         if self.request.paths is None and self.request.changes is None:
             state.unverified &= set(todo.scope)  # (a file the tool no longer covers owes none)
         removed = [path for path in todo.removed if path not in self.touched]
         if not todo.run:
-            change = self.lw.results.replace(tool.name, {}, removed)
-            await self._save(tool.name, {}, removed, change)
+            change = await self._save(tool.name, {}, removed)
             self._settled(tool.name, todo.deferred, failed=False)
             return self._tool_run(
                 tool.name, 0, False, cached=todo.cached, dropped=removed, change=change
@@ -260,7 +258,7 @@ class _Run:
         failed = bool(unchecked) and not (self.touched and self.touched.intersection(todo.run))
         unchecked -= self.touched
         checked = [p for p in todo.run if p not in unchecked and p not in self.touched]
-        if len(checked) > SAVE_CHUNK_ROWS:  # a whole-workspace pass: off the event loop
+        if len(checked) > persist.SAVE_CHUNK_ROWS:  # a whole-workspace pass: off the loop
             updates = await self._off_loop(self._file_results, todo, checked, result)
         else:
             updates = self._file_results(todo, checked, result)
@@ -275,8 +273,7 @@ class _Run:
             state.outcome = "ok"
             if not state.unverified:
                 state.error_code = state.message = None
-        change = self.lw.results.replace(tool.name, updates, removed)
-        await self._save(tool.name, updates, removed, change, notify=True)
+        change = await self._save(tool.name, updates, removed, notify=True)
         self._settled(tool.name, todo.deferred, failed)
         return self._tool_run(
             tool.name,
@@ -329,12 +326,18 @@ class _Run:
         present = sorted(path for path, kind in changes.items() if kind != "deleted")
         return inputs.known_hashes(self.ws, present)
 
+    def _plan_whole(self, tool: LintTool, deps: Dependencies, inputs: plan.ToolInputs) -> plan.Pass:
+        """`plan.plan_pass` over the stored keys of every file (in a thread)."""
+        stored = queries.stored_keys(self.daemon.store.path, self.ws.id, tool.name)
+        inputs = dataclasses.replace(inputs, stored=stored)
+        return plan.plan_pass(tool, self.request, self.paths, deps, inputs)
+
     def _inputs(
         self,
         tool: LintTool,
         version: str,
         args: Sequence[str],
-        stored: Mapping[str, FileResult],
+        stored: Mapping[str, str],
         unverified: frozenset[str],
     ) -> plan.ToolInputs:
         python = self.env.python if tool.interpreter != "unused" else None
@@ -366,7 +369,7 @@ class _Run:
         news = state.outcome != "skipped" or state.message != reason
         state.outcome, state.message, state.error_code = "skipped", reason, None
         self.lw.backlog.drop(tool.name)
-        await self._save(tool.name, {}, [], Change(), notify=news)
+        await self._save(tool.name, {}, [], notify=news)
         return self._tool_run(tool.name, 0, False)
 
     async def _save(
@@ -374,31 +377,13 @@ class _Run:
         tool: str,
         updates: dict[str, FileResult],
         removed: list[str],
-        change: Change,
         notify: bool = False,
-    ) -> None:
-        """Publish the pass (when it ran or changed anything) and store it."""
+    ) -> Change:
+        """Store the pass and publish it (when it ran or changed anything)."""
+        change = await persist.save(self.daemon, self.lw, tool, updates, removed, self._off_loop)
         if notify or removed or change != Change():
             self._publish(tool, change)
-            # one turn of the loop: subscribers' writers send it before the DB thread (and the
-            # next tool) compete with them; the results are in memory, reports already have them
-            await asyncio.sleep(0)
-        state = dataclasses.replace(self.lw.results.state(tool))
-        state.unverified = set(state.unverified)  # the DB thread reads a copy
-        db = self.daemon.store.db
-        if len(updates) <= SAVE_CHUNK_ROWS:
-            rows = store.result_rows(self.ws.id, tool, updates)
-        else:
-            rows = await self._off_loop(store.result_rows, self.ws.id, tool, updates)
-        # A whole-workspace pass in short transactions, the outcome with the last one: a
-        # file change's write (urgent) gets in between instead of waiting for all of it.
-        last = max(0, len(rows) - SAVE_CHUNK_ROWS)
-        for at in range(0, last, SAVE_CHUNK_ROWS):
-            chunk = rows[at : min(at + SAVE_CHUNK_ROWS, last)]
-            await self.daemon.store.run(store.save_rows, db, self.ws.id, tool, chunk, [], None)
-        await self.daemon.store.run(
-            store.save_rows, db, self.ws.id, tool, rows[last:], removed, state
-        )
+        return change
 
     def _tool_run(
         self,
@@ -476,6 +461,11 @@ class _Run:
         self.lw.linted_clock = max(self.clock, self.lw.linted_clock)
         self._publish(None, change, done=True)
         return info
+
+
+def _unknown(db_path: Path, ws_id: str, known: Mapping[str, object]) -> list[str]:
+    """Stored paths the workspace no longer knows (in a thread)."""
+    return sorted(path for path in queries.stored_paths(db_path, ws_id) if path not in known)
 
 
 async def _together(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:

@@ -1,4 +1,5 @@
-"""One workspace's merged lint state: each tool's current result per file, and its last outcome.
+"""One workspace's merged lint state: each tool's current result per file (in the store), its
+tallies and its last outcome.
 
 A file's result is replaced only by a later run of the same tool on that file, so the state is
 always the newest verdict of every tool on every file; what was new or fixed is counted by
@@ -9,16 +10,13 @@ edited).
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
 
 from aegisd_lint.issues import Issue, Severity, Status, Totals
 
 Fingerprint = tuple[str, str, str | None, str]
-_SEVERITY = attrgetter("severity")
 
 
 @dataclass
@@ -63,37 +61,42 @@ def compare(before: Iterable[Issue], after: Iterable[Issue]) -> Change:
     return Change(new=sum((now - old).values()), fixed=sum((old - now).values()))
 
 
+@dataclass
+class Delta:
+    """What storing some results did to a tool's tallies: files with a result, current
+    issues per severity, test totals; and how many issues were new or fixed."""
+
+    files: int = 0
+    severities: Counter[Severity] = field(default_factory=Counter)
+    totals: Counter[str] = field(default_factory=Counter)
+    change: Change = Change()
+
+    def __add__(self, other: Delta) -> Delta:
+        severities = Counter(self.severities)
+        severities.update(other.severities)
+        totals = Counter(self.totals)
+        totals.update(other.totals)
+        return Delta(self.files + other.files, severities, totals, self.change + other.change)
+
+
 class Results:
-    """tool -> path -> FileResult, tool -> ToolState, and per tool the counts of its current
-    issues by severity and its test totals, kept up to date as results change (a summary is
-    then cheap enough to send with every update)."""
+    """A workspace's lint state in memory: per tool its `ToolState` and tallies (files with a
+    result, current issues by severity, test totals), kept up to date as results are stored,
+    so the summary sent with every update is cheap. The results themselves (issues, keys,
+    runs per file) are in the store (`store`, `queries`): memory does not grow with them."""
 
     def __init__(self) -> None:
-        self.files: dict[str, dict[str, FileResult]] = {}
         self.tools: dict[str, ToolState] = {}
+        self.files: dict[str, int] = {}
         self.severities: dict[str, Counter[Severity]] = {}
         self.totals: dict[str, Counter[str]] = {}
 
-    def __len__(self) -> int:
-        """Stored results, all tools."""
-        return sum(len(files) for files in self.files.values())
-
-    def snapshot(self) -> Results:
-        """A copy another thread may read while this one changes: results are replaced, never
-        changed in place, so copying the containers is enough."""
-        copy = Results()
-        copy.files = {tool: dict(files) for tool, files in self.files.items()}
-        copy.tools = {tool: dataclasses.replace(state) for tool, state in self.tools.items()}
-        copy.severities = {tool: Counter(counts) for tool, counts in self.severities.items()}
-        copy.totals = {tool: Counter(counts) for tool, counts in self.totals.items()}
-        return copy
-
-    def of(self, tool: str) -> dict[str, FileResult]:
-        """The tool's results (read only: change them with `replace`, `load` or `drop_paths`)."""
-        return self.files.setdefault(tool, {})
-
     def state(self, tool: str) -> ToolState:
         return self.tools.setdefault(tool, ToolState())
+
+    def file_count(self, tool: str) -> int:
+        """Files with a stored result of `tool`."""
+        return self.files.get(tool, 0)
 
     def count(self, tool: str) -> Counter[Severity]:
         """The tool's current issues by severity."""
@@ -104,65 +107,14 @@ class Results:
         totals = self.totals.get(tool)
         return Totals(**totals) if totals is not None else None
 
-    def load(self, tool: str, results: Mapping[str, FileResult]) -> None:
-        """Add stored results (no new or fixed counting)."""
-        self.of(tool).update(results)
-        for result in results.values():
-            self._count(tool, result, 1)
-
-    def replace(
-        self, tool: str, updates: Mapping[str, FileResult], removed: Iterable[str] = ()
-    ) -> Change:
-        """Set the results of `updates`' paths and forget `removed` ones, for one tool."""
-        current = self.of(tool)
-        gone = [path for path in removed if path in current]
-        new = fixed = 0
-        for path in dict.fromkeys((*updates, *gone)):  # a path in both is updated, once
-            old = current.pop(path, None)
-            if old is not None:
-                self._count(tool, old, -1)
-            before = _issues(old)
-            after = _issues(updates.get(path))
-            # Fingerprints hold the path, so files compare one by one; most have nothing on
-            # one side (a first pass: tens of thousands of issues, no counting at all).
-            if before and after:
-                change = compare(before, after)
-                new, fixed = new + change.new, fixed + change.fixed
-            else:
-                new, fixed = new + len(after), fixed + len(before)
-        for path, result in updates.items():
-            current[path] = result
-            self._count(tool, result, 1)
-        return Change(new, fixed)
-
-    def drop_paths(self, paths: Iterable[str]) -> tuple[dict[str, list[str]], Change]:
-        """Forget every tool's results for `paths` (deleted files); returns what went, per tool."""
-        wanted = set(paths)
-        dropped: dict[str, list[str]] = {}
-        change = Change()
-        for tool, current in self.files.items():
-            gone = sorted(wanted & current.keys())
-            if gone:
-                change += self.replace(tool, {}, gone)
-                dropped[tool] = gone
-            self.state(tool).unverified -= wanted
-        return dropped, change
-
-    def _count(self, tool: str, result: FileResult, sign: int) -> None:
+    def apply(self, tool: str, delta: Delta) -> Change:
+        """Count stored changes in (what `store.save_rows` returned)."""
+        self.files[tool] = self.files.get(tool, 0) + delta.files
         severities = self.severities.setdefault(tool, Counter())
-        if result.issues:
-            # counted in C (map, attrgetter, Counter), then added by severity: a first pass
-            # on the stdlib counts ~50k issues on the event loop
-            for severity, count in Counter(map(_SEVERITY, result.issues)).items():
-                severities[severity] += sign * count
-        if result.totals is not None:
-            totals = self.totals.setdefault(tool, Counter())
-            for name, value in result.totals:
-                totals[name] += sign * value
-
-
-def _issues(result: FileResult | None) -> list[Issue]:
-    return result.issues if result is not None else []
+        severities.update(delta.severities)
+        if delta.totals:
+            self.totals.setdefault(tool, Counter()).update(delta.totals)
+        return delta.change
 
 
 def status_of(severities: Iterable[Severity], fail_at: Severity, warn_at: Severity) -> Status:

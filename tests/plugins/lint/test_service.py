@@ -1,13 +1,14 @@
 """How a change batch reaches the workspace's lint worker."""
 
 import asyncio
-import threading
+import pickle
 from types import SimpleNamespace
 from typing import Any, cast
 
-import pytest
-from aegisd_lint import hooks, model, rpc, service
+from aegisd_lint import hooks, model, persist, rpc, service
+from aegisd_lint.issues import Issue, Severity
 from aegisd_lint.scheduler import ToolScheduler
+from aegisd_lint.state import FileResult
 
 from aegisd import hookimpl
 from aegisd.daemon import Daemon
@@ -70,52 +71,37 @@ async def test_the_linters_hear_of_a_batch_before_newer_plugins() -> None:
     assert daemon.order == ["lint", "newer"]
 
 
-async def test_a_large_report_built_in_a_thread_equals_one_built_inline(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from aegisd_lint.issues import Issue, Severity
-    from aegisd_lint.ruff import Ruff
-    from aegisd_lint.state import FileResult
-
+async def test_reports_are_read_from_the_store_and_never_stale(app_daemon: Daemon) -> None:
+    """Memory holds the tallies, not every file's issues: a report reads the store (a recent
+    small one comes from the `lint.reports` cache, which a write makes unreachable)."""
     ws = SimpleNamespace(id="w", settings=SimpleNamespace(), large=False)
     lw = model.WorkspaceLint(cast(Workspace, ws), ToolScheduler())
-    lw.results.replace(
-        "ruff",
-        {
-            f"m{i}.py": FileResult(
-                "k",
-                1,
-                [
-                    Issue(
-                        tool="ruff",
-                        code="E1",
-                        message="m",
-                        severity=Severity.LOW,
-                        path=f"m{i}.py",
-                        line=i + 1,
-                    )
-                ],
-            )
-            for i in range(20)
-        },
-    )
-    lw.results.state("ruff").outcome = "ok"
-    linters = model.Linters({"ruff": Ruff()}, [], workspaces={"w": lw})
-    ctx = cast(Any, SimpleNamespace(daemon=SimpleNamespace(state={model.LINT: linters})))
+    lw.results.state("ruff")
+
+    async def save(updates: dict[str, FileResult], removed: list[str]) -> None:
+        await persist.save(app_daemon, lw, "ruff", updates, removed, asyncio.to_thread)
+
+    def issue(path: str) -> Issue:
+        return Issue(tool="ruff", code="E1", message="m", severity=Severity.LOW, path=path)
+
+    await save({f"m{i:04}.py": FileResult("k", 1, [issue(f"m{i:04}.py")]) for i in range(20)}, [])
+    ctx = cast(Any, SimpleNamespace(daemon=app_daemon))
     params = rpc.ReportParams(min_severity=Severity.LOW)
-    inline = await rpc._report(ctx, lw, params, None)
-    monkeypatch.setattr(rpc, "THREADED_REPORT_RESULTS", 5)
-    threads: list[str] = []
-    real_summarize = rpc.summarize
+    first = await rpc._report(ctx, lw, params, None)
+    assert (len(first.files), first.summary.issues) == (20, 20)
+    assert len(app_daemon.memory.cache("lint.reports", "lint")) == 1
+    assert await rpc._report(ctx, lw, params, None) == first
+    await save({"m0000.py": FileResult("k2", 2, [])}, ["m0001.py"])
+    after = await rpc._report(ctx, lw, params, None)
+    assert (len(after.files), after.summary.issues) == (18, 18)
+    assert after.files[0].path == "m0002.py"
 
-    def noting(*args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.current_thread().name)
-        return real_summarize(*args, **kwargs)
-
-    monkeypatch.setattr(rpc, "summarize", noting)
-    threaded = await rpc._report(ctx, lw, params, None)
-    assert threads and threads[0] != threading.main_thread().name
-    assert threaded == inline and len(threaded.files) == 20
+    tallies = len(pickle.dumps(lw.results))
+    await save({f"m{i:04}.py": FileResult("k", 3, [issue(f"m{i:04}.py")]) for i in range(2000)}, [])
+    assert len(pickle.dumps(lw.results)) < tallies + 64  # 2,000 files: the same few counters
+    page = await rpc._report(ctx, lw, rpc.ReportParams(limit=500, cursor="m0999.py"), None)
+    assert [f.path for f in page.files][:1] == ["m1000.py"] and len(page.files) == 500
+    assert page.next_cursor == "m1499.py" and page.summary.issues == 2000
 
 
 async def test_startup_clears_scratch_dirs_a_killed_daemon_left(app_daemon: Daemon) -> None:
