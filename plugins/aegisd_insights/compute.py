@@ -16,7 +16,7 @@ def compute_insights(inputs: InsightInputs, thresholds: Thresholds | None = None
         *detectors.import_cycles(inputs.cycles),
         *detectors.complexity_hotspots(inputs.symbols, t),
         *detectors.oversized_files(inputs.files, t),
-        *detectors.lint_hotspots(inputs.lint, t),
+        *detectors.lint_hotspots(inputs.lint, t, inputs.lint_totals),
         *detectors.duplication_hotspots(inputs.clones, inputs.files, t),
         *detectors.untested_modules(inputs.files, inputs.imports, t),
     ]

@@ -4,8 +4,9 @@ order of its inputs."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from aegisd.threads import step_aside
 from aegisd_insights.inputs import (
     CloneData,
     FileInput,
@@ -18,6 +19,8 @@ from aegisd_insights.inputs import (
 )
 from aegisd_insights.insight import Insight, Thresholds
 
+STEP_ASIDE_ITEMS = 4096
+
 _MAX_RULES_NAMED = 5
 _MAX_FILES_NAMED = 10
 
@@ -26,7 +29,9 @@ def complexity_hotspots(symbols: Iterable[SymbolInput], t: Thresholds) -> list[I
     """Functions at or above `complexity_medium`; a qualname seen twice in one file (a
     redefinition) is reported once, with its highest complexity."""
     worst: dict[tuple[str, str], SymbolInput] = {}
-    for s in symbols:
+    for n, s in enumerate(symbols):
+        if not n % STEP_ASIDE_ITEMS:
+            step_aside()  # millions of symbols in a monorepo: requests go first
         if s.complexity is None or s.complexity < t.complexity_medium:
             continue
         seen = worst.get((s.path, s.qualname))
@@ -124,15 +129,19 @@ def import_cycles(cycles: Iterable[ImportCycle]) -> list[Insight]:
     return found
 
 
-def lint_hotspots(issues: Iterable[LintIssue], t: Thresholds) -> list[Insight]:
+def lint_hotspots(
+    issues: Iterable[LintIssue], t: Thresholds, file_totals: Mapping[str, int] | None = None
+) -> list[Insight]:
     """The `lint_top` files with the most critical, then high, lint issues; the insight takes the
-    worst severity found in the file."""
-    totals: Counter[str] = Counter()
+    worst severity found in the file. `file_totals`: all issues per file, when `issues` holds
+    the serious ones only (counted from `issues` otherwise)."""
+    totals: Counter[str] = Counter(file_totals or {})
     critical: Counter[str] = Counter()
     high: Counter[str] = Counter()
     rules: defaultdict[str, set[str]] = defaultdict(set)
     for i in issues:
-        totals[i.path] += 1
+        if file_totals is None:
+            totals[i.path] += 1
         if i.severity in ("high", "critical"):
             (critical if i.severity == "critical" else high)[i.path] += 1
             if i.rule:

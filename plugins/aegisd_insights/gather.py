@@ -120,6 +120,7 @@ def inputs_from_index(
     clones: CloneData | None = None,
     memo: IndexMemo | None = None,
     package: str | None = None,
+    lint_totals: Mapping[str, int] | None = None,
 ) -> InsightInputs:
     """Files (line counts, test or not), symbols (McCabe complexity for functions and
     methods), import edges between workspace files (every kind: a test importing a module
@@ -146,6 +147,7 @@ def inputs_from_index(
         cycles=graphed.cycles,
         lint=lint,
         clones=clones,
+        lint_totals=lint_totals,
     )
 
 
@@ -167,6 +169,18 @@ def lint_from_report(report: Mapping[str, Any]) -> tuple[tuple[LintIssue, ...], 
     counts = (report.get("summary") or {}).get("by_severity") or {}
     summary = {k: int(v) for k, v in counts.items() if _severity(k) and isinstance(v, int) and v}
     return tuple(issues), summary
+
+
+def lint_page(report: Mapping[str, Any]) -> tuple[list[LintIssue], dict[str, int]]:
+    """The issues of one page of a `lint.report` answer, and all issues per file on it
+    (`total_issues`, whatever the page's severity filter)."""
+    issues, _ = lint_from_report(report)
+    totals = {
+        entry["path"]: entry["total_issues"]
+        for entry in report.get("files") or []
+        if isinstance(entry.get("path"), str) and isinstance(entry.get("total_issues"), int)
+    }
+    return list(issues), totals
 
 
 def _location(value: Any) -> tuple[str, int, int] | None:
@@ -207,8 +221,9 @@ def evaluate(
     thresholds: Thresholds,
     memo: IndexMemo | None = None,
     package: str | None = None,
+    lint_totals: Mapping[str, int] | None = None,
 ) -> tuple[list[Insight], StageResult]:
     """Insights and stage of one snapshot of the index (run in a thread, one at a time per
     `memo`)."""
-    inputs = inputs_from_index(files, lint, clones, memo, package)
+    inputs = inputs_from_index(files, lint, clones, memo, package, lint_totals)
     return compute_insights(inputs, thresholds), detect_stage(inputs.files, inputs.symbols)

@@ -107,3 +107,5 @@ class InsightInputs:
     cycles: tuple[ImportCycle, ...] = ()
     lint: tuple[LintIssue, ...] = ()
     clones: CloneData | None = None
+    #: all lint issues per file, when `lint` holds only the serious ones (None: count `lint`)
+    lint_totals: Mapping[str, int] | None = None

@@ -21,7 +21,7 @@ from aegisd.rpc.errors import RpcError, Unavailable
 from aegisd.threads import background
 from aegisd_insights import gather, store
 from aegisd_insights.breaker import CircuitBreaker
-from aegisd_insights.inputs import CloneData, LintIssue
+from aegisd_insights.inputs import SEVERITY_RANK, CloneData, LintIssue
 from aegisd_insights.insight import Insight
 from aegisd_insights.settings import InsightsSettings, settings_of
 from aegisd_insights.stage import StageResult
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 #: Clones and hotspots asked of `similarity.report` (its default is 100).
 CLONES_READ = 1000
+#: files per page of serious lint issues read
+LINT_PAGE_FILES = 500
 THREADED_DIFF_INSIGHTS = 200  # insights (before + after) above which a diff runs in a thread
 _CANCEL_AGAIN_S = 0.5
 
@@ -48,7 +50,8 @@ class WorkspaceInsights:
     stage: StageResult | None = None
     computed_clock: int = 0
     computed_key: tuple[Any, ...] | None = None
-    lint: tuple[LintIssue, ...] = ()
+    lint: tuple[LintIssue, ...] = ()  # the serious (high, critical) issues
+    lint_totals: dict[str, int] = field(default_factory=dict)  # all issues of their files
     lint_summary: dict[str, int] = field(default_factory=dict)
     lint_signature: Any = None
     clones: CloneData | None = None
@@ -177,7 +180,7 @@ async def _read_lint(daemon: Daemon, wi: WorkspaceInsights) -> bool:
     ws_param = {"workspace": wi.ws.id}
     if daemon.registry.get("lint.report") is None:
         changed = bool(wi.lint)
-        wi.lint, wi.lint_summary, wi.sources["lint"] = (), {}, False
+        wi.lint, wi.lint_totals, wi.lint_summary, wi.sources["lint"] = (), {}, {}, False
         return changed
     # The last recorded run is cheap to read; the report is read only when it changed.
     history = await _call(daemon, "lint.history", {**ws_param, "limit": 1})
@@ -188,22 +191,45 @@ async def _read_lint(daemon: Daemon, wi: WorkspaceInsights) -> bool:
         signature = tuple(last.get(k) for k in ("id", "finished_at", "issues", "status"))
     if signature is not None and signature == wi.lint_signature:
         return False
-    report = await _call(daemon, "lint.report", ws_param)
-    if report is None:
+    read = await _read_lint_pages(daemon, ws_param)
+    if read is None:
         return False
-    issues, summary, changed = await background(_lint_read, report, wi.lint)
-    wi.lint, wi.lint_summary, wi.sources["lint"] = issues, summary, True
-    wi.lint_signature = None if report.get("running") else signature
+    summary, issues, totals, running = read
+    changed = issues != wi.lint or totals != wi.lint_totals
+    wi.lint, wi.lint_totals, wi.lint_summary = issues, totals, summary
+    wi.sources["lint"] = True
+    wi.lint_signature = None if running else signature
     return changed
 
 
-def _lint_read(
-    report: dict[str, Any], before: tuple[LintIssue, ...]
-) -> tuple[tuple[LintIssue, ...], dict[str, int], bool]:
-    """The report's issues and counts, and whether they differ from `before` (comparing tens
-    of thousands of issues is work for this thread too, not the loop)."""
-    issues, summary = gather.lint_from_report(report)
-    return issues, summary, issues != before
+async def _read_lint_pages(
+    daemon: Daemon, ws_param: dict[str, Any]
+) -> tuple[dict[str, int], tuple[LintIssue, ...], dict[str, int], bool] | None:
+    """The lint counts by severity, the serious (high and critical) issues, all issues per
+    file that has one, and whether a lint run was going: the whole-workspace tallies and then
+    the serious issues page by page (a 50,000-file workspace has a million issues in all)."""
+    head = await _call(daemon, "lint.report", {**ws_param, "limit": 0})
+    if head is None:
+        return None
+    _, summary = gather.lint_from_report(head)
+    issues: list[LintIssue] = []
+    totals: dict[str, int] = {}
+    cursor = None
+    while True:
+        params = {**ws_param, "min_severity": "high", "limit": LINT_PAGE_FILES}
+        page = await _call(
+            daemon, "lint.report", {**params, "cursor": cursor} if cursor else params
+        )
+        if page is None:
+            return None
+        found, counts = await background(gather.lint_page, page)
+        issues += found
+        totals.update(counts)
+        cursor = page.get("next_cursor")
+        if not isinstance(cursor, str):
+            break
+    issues.sort(key=lambda i: (i.path, SEVERITY_RANK[i.severity], i.rule))
+    return summary, tuple(issues), totals, bool(head.get("running"))
 
 
 async def _read_clones(daemon: Daemon, wi: WorkspaceInsights) -> tuple[bool, bool]:
@@ -253,7 +279,14 @@ async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
         wi.sources["index"] = index is not None
         package = index.package if index is not None else None
         found, stage = await background(
-            gather.evaluate, snapshot, wi.lint, wi.clones, thresholds, wi.memo, package
+            gather.evaluate,
+            snapshot,
+            wi.lint,
+            wi.clones,
+            thresholds,
+            wi.memo,
+            package,
+            wi.lint_totals,
         )
         await _apply(daemon, wi, found, clock)
         wi.stage, wi.computed_key, wi.computed_clock = stage, key, clock

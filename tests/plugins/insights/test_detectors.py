@@ -186,3 +186,10 @@ def test_no_test_files_gives_one_summary() -> None:
         ("no_tests", "medium", {"modules": 2, "loc": 42})
     ]
     assert detectors.untested_modules([py("empty.py", 0)], [], T) == []
+
+
+def test_lint_hotspots_take_each_files_total_when_given() -> None:
+    """Only the serious issues are read; the detail still counts every issue of the file."""
+    serious = [LintIssue("m.py", "critical", "S602"), LintIssue("m.py", "high", "B006")]
+    (found,) = detectors.lint_hotspots(serious, T, {"m.py": 40})
+    assert found.metrics == {"critical": 1, "high": 1, "total": 40}
