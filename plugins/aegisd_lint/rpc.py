@@ -307,7 +307,7 @@ class HistoryParams(WorkspaceParams):
 
 
 class HistoryResult(FreshResult):
-    runs: list[RunInfo] = Field(description="Recorded runs, newest first")
+    runs: list[RunInfo] = Field(description="Recorded runs, the last finished first")
 
 
 async def lint_history(params: HistoryParams, ctx: RpcContext) -> HistoryResult:

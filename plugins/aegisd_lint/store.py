@@ -322,10 +322,11 @@ def record_run(db: peewee.SqliteDatabase, ws_id: str, row: RunRow) -> None:
 
 
 def history(db: peewee.SqliteDatabase, ws_id: str, limit: int) -> list[RunRow]:
-    """Recorded runs, newest first."""
+    """Recorded runs, the last finished first (a background run started before an edit's
+    may finish after it)."""
     cursor = db.execute_sql(
         "SELECT id, trigger, clock, started_at, finished_at, detail FROM lint_run"
-        " WHERE workspace_id = ? ORDER BY id DESC LIMIT ?",
+        " WHERE workspace_id = ? ORDER BY finished_at DESC, id DESC LIMIT ?",
         (ws_id, limit),
     )
     return [

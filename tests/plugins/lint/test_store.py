@@ -80,3 +80,10 @@ def test_history_keeps_a_bounded_number_of_runs(
         store.record_run(db, "ws", _row(run_id))
     assert [row.id for row in store.history(db, "ws", 10)] == [6, 5, 4]
     assert [row.id for row in store.history(db, "other", 10)] == [1]
+
+
+def test_history_lists_the_last_finished_run_first(db: peewee.SqliteDatabase) -> None:
+    """A background run started before an edit's finishes after it: it is the newest."""
+    store.record_run(db, "ws", store.RunRow(6, "change", 5, "t1", "2026-01-01T00:00:02.000Z", {}))
+    store.record_run(db, "ws", store.RunRow(5, "open", 4, "t0", "2026-01-01T00:00:09.000Z", {}))
+    assert [row.id for row in store.history(db, "ws", 10)] == [5, 6]
