@@ -79,7 +79,7 @@ class Backlog:
 
     @property
     def absorbs(self) -> bool:
-        """A whole pass is due and has not started: it covers any change batch."""
+        """A whole pass is due and has not started: it covers what a reconciliation found."""
         return self.mode == "full" and not self.chunks
 
     def note_touched(self, paths: Iterable[str]) -> None:

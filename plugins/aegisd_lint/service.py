@@ -93,7 +93,10 @@ def trust_changed(daemon: Daemon, ws: Workspace) -> None:
 
 def opened(daemon: Daemon, ws: Workspace) -> None:
     linters = model.get(daemon)
-    lw = model.WorkspaceLint(ws, model.new_scheduler(linters, model.settings_of(ws).max_heavy))
+    settings = model.settings_of(ws)
+    lw = model.WorkspaceLint(ws, model.new_scheduler(linters, settings.max_heavy))
+    # on open, one whole-workspace pass: only what changed while the daemon was away runs
+    lw.sync = settings.auto
     linters.workspaces[ws.id] = lw
     lw.task = asyncio.create_task(_worker(daemon, lw), name=f"lint-{ws.id}")
 
@@ -114,14 +117,20 @@ def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> Awaitable[None
     if lw is None:
         return None
     lw.backlog.note_touched(batch.changes)
+    changes = batch.changes
     if batch.source == "reconcile" and ws.large:
         settings = model.settings_of(ws)
         if settings.auto:
             enabled = [name for name in model.get(daemon).tools if settings.enabled(name)]
             lw.backlog.arm("refresh", enabled)
-        return None
+        # (deleted files' results go at once, as after any batch)
+        changes = {path: kind for path, kind in changes.items() if kind == "deleted"}
+        if not changes:
+            return None
+    elif batch.source == "reconcile" and (lw.sync or lw.backlog.absorbs):
+        return None  # what a reconciliation found, a whole pass not started yet lints
     idle = not lw.running
-    lw.changes.update(batch.changes)
+    lw.changes.update(changes)
     lw.wake.set()
     return asyncio.sleep(0) if idle else None
 
@@ -153,8 +162,6 @@ async def _worker(daemon: Daemon, lw: model.WorkspaceLint) -> None:
     results, last_run = await daemon.store.run(store.load, daemon.store.db, lw.ws.id)
     lw.results, lw.last_run = results, last_run
     lw.loaded.set()
-    # on open, one whole-workspace pass: only what changed while the daemon was away runs
-    lw.sync = model.settings_of(lw.ws).auto
     lw.backlog_task = asyncio.create_task(_backlog_worker(daemon, lw), name=f"lint-bg-{lw.ws.id}")
     while True:
         await lw.wake.wait()
@@ -177,8 +184,8 @@ def _take(daemon: Daemon, lw: model.WorkspaceLint) -> RunRequest | None:
     changes, lw.changes = lw.changes, {}
     if lw.sync:
         _arm_whole_pass(daemon, lw)
-    if not changes or lw.backlog.absorbs:
-        return None  # (a whole pass that has not started yet lints them)
+    if not changes:
+        return None
     if model.settings_of(lw.ws).auto:
         return RunRequest("change", changes=changes, unlinted=False, limit=backlog.CHANGE_FILES)
     if "deleted" in changes.values():

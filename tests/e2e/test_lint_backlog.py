@@ -110,3 +110,21 @@ def test_a_large_workspace_gets_no_automatic_whole_pass(
     ran = d.call("lint.run")
     assert len(ran["files"]) == 13 and ran["full_pass"] is False
     assert "ruff" in {tool["tool"] for tool in ran["run"]["tools"] if tool["started"]}
+
+
+def test_an_edit_during_the_first_pass_is_linted_first(daemon_factory: Any, tmp_path: Path) -> None:
+    """At 50,000 files the first pass takes long; an edit made meanwhile gets its verdict
+    from a run of its own, not at the end of the pass (here a pass that hangs)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for n in range(FILES):
+        (root / f"m{n:03}.py").write_text(f"x = {n}\n")
+    (tmp_path / "hang").touch()  # slowpoke hangs on the first pass's chunk
+    d: DaemonProcess = daemon_factory("--root", str(root), env=ENV)
+    wait_for(lambda: d.call("lint.report", {"path": "m000.py"})["pending"])
+    replace(root / "m042.py", "x = 42  # edited\n", tmp_path)
+    wait_for(lambda: checked(d, "m042.py"))
+    report = d.call("lint.report", {"path": "m000.py"})
+    assert report["pending"] and report["running"]  # the first pass is still going
+    wait_for(lambda: history(d))  # the edit's run ends (its heavy tools too) before the pass
+    assert [run["trigger"] for run in history(d)] == ["change"]
