@@ -97,9 +97,9 @@ class LocalWriter:
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
         if "similarity_doc" not in tables:
             for migration in MIGRATIONS:
+                assert not callable(migration.apply)  # plain SQL, every one of them
                 for sql in migration.apply:
-                    if isinstance(sql, str):
-                        self._conn.execute(sql)
+                    self._conn.execute(sql)
 
     def __call__(self, job: Job[T]) -> T:
         with self._lock:
@@ -113,7 +113,7 @@ class LocalWriter:
             return out
 
     def close(self) -> None:
-        self._conn.close()
+        self._conn.close()  # closing twice is allowed
 
 
 def local_db(path: Path) -> tuple[IndexDb, Callable[[], None]]:

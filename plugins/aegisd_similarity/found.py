@@ -104,7 +104,9 @@ def match_rows(
     groups = {
         pair: seeds
         for pair, seeds in groups.items()
-        if pair >> 32 in family and pair & _LOW in family and family[pair >> 32] == family[pair & _LOW]
+        if pair >> 32 in family
+        and pair & _LOW in family
+        and family[pair >> 32] == family[pair & _LOW]
     }
     rows = []
     for pair, matches in match_groups(files, groups, k, params).items():

@@ -14,7 +14,10 @@ Not thread-safe: one owner at a time (the service holds a lock around every use)
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import combinations
@@ -30,8 +33,8 @@ from aegisd_similarity.hot import Cache, LocalCache, lines_size, tokens_size
 from aegisd_similarity.match import BIAS, CloneParams, files_of, match_pair
 from aegisd_similarity.models import Clone, Hotspot, Summary
 from aegisd_similarity.seeds import Seeds, seeds_between, seeds_of
-from aegisd_similarity.store import CloneRow, Stored
-from aegisd_similarity.tokens import FileTokens, tokenize_file
+from aegisd_similarity.store import CloneRow, DocState, Stored
+from aegisd_similarity.tokens import FileTokens, tokenize_file, valid_lexers
 
 __all__ = ["BATCH", "DEFAULT_MAX_POSTINGS", "SNIPPET_PATH", "CloneIndex", "Matcher"]
 
@@ -54,7 +57,7 @@ class CloneIndex:
 
     def __init__(
         self,
-        db: IndexDb,
+        db: IndexDb | None = None,
         workspace: str = "",
         k: int = DEFAULT_K,
         window: int = DEFAULT_WINDOW,
@@ -65,6 +68,9 @@ class CloneIndex:
     ) -> None:
         if max_postings < 2:
             raise ValueError("max_postings must be at least 2")
+        if db is None:  # a database of its own in a temporary folder, gone with the index
+            db, on_close = _scratch()
+            weakref.finalize(self, on_close)
         self.db, self.k, self.window, self.max_postings = db, k, window, max_postings
         self._on_close = on_close or db.close
         self._tokens: Cache = tokens if tokens is not None else LocalCache(512)
@@ -90,7 +96,7 @@ class CloneIndex:
             raise
 
     def close(self) -> None:
-        self._on_close()
+        self._on_close()  # idempotent
 
     def __enter__(self) -> CloneIndex:
         return self
@@ -156,6 +162,12 @@ class CloneIndex:
         counts = (len(added) - gone_indexed, len(files) - len(added) - len(gone) + gone_indexed)
         return set(gone), added, crossed, counts
 
+    def states(self, paths: Iterable[str] | None, languages: frozenset[str]) -> dict[str, DocState]:
+        """What is stored of `paths` (None: every path), `usable` when made as this index
+        makes files of `languages` now."""
+        conn = self.db.read()
+        return store.doc_states(conn, self.space, paths, self.k, self.window, valid_lexers(), languages)  # fmt: skip
+
     def files(self) -> list[str]:
         """Indexed paths, sorted."""
         return [p for p, _ in store.indexed_paths(self.db.read(), self.space)]
@@ -163,7 +175,7 @@ class CloneIndex:
     def get(self, path: str) -> FileTokens | None:
         """The tokens of an indexed file."""
         fid = self._fid(path)
-        return None if fid is None else self._tokens_of([fid]).get(fid)
+        return None if fid is None else store.read_tokens(self.db.read(), [fid], True).get(fid)
 
     def __len__(self) -> int:
         return self.files_indexed
@@ -318,8 +330,16 @@ class CloneIndex:
 
     def _refresh(self, params: CloneParams, matcher: Matcher | None = None) -> None:
         """The kept report, up to date: made anew when the parameters change, else with the
-        pairs of changed files, and the stale pairs, computed again; batch by batch."""
-        match = matcher or self._match_here
+        pairs of changed files, and the stale pairs, computed again; batch by batch. When that
+        fails half-way the kept report goes (the next query makes it again)."""
+        try:
+            self._bring_up_to_date(params, matcher or self._match_here)
+        except BaseException:
+            self._kept, self.dirty, self.stale, self.respot = None, set(), set(), set()
+            self.db.write(lambda conn: store.reset_kept(conn, self.space, None))
+            raise
+
+    def _bring_up_to_date(self, params: CloneParams, match: Matcher) -> None:
         key, space, cap = params_key(params), self.space, self.max_postings
         if self._kept != key:
             self.db.write(lambda conn: store.reset_kept(conn, space, key))
@@ -337,6 +357,7 @@ class CloneIndex:
             rows = match(seeds_of(conn, space, order_[at : at + BATCH], dirty, cap), self.k, params)
             self.db.write(lambda c, rows=rows: store.add_clones(c, space, rows))  # type: ignore[misc]
             respot.update(order_[at : at + BATCH])
+            respot.update(fid for row in rows for fid in row[:2])  # their partners too
         for at in range(0, len(stale), BATCH):
             step_aside()
             rows = match(seeds_between(conn, space, stale[at : at + BATCH], cap), self.k, params)
@@ -368,6 +389,17 @@ class CloneIndex:
                 duplicated = covered_lines(spans)
                 spots.append((fid, duplicated, round(duplicated / lines, 4)))
             self.db.write(lambda c, s=spots, g=gone: store.put_spots(c, space, s, g))  # type: ignore[misc]
+
+
+def _scratch() -> tuple[IndexDb, Callable[[], None]]:
+    folder = tempfile.mkdtemp(prefix="aegisd-similarity-")
+    db, close = local_db(Path(folder) / "index.db")
+
+    def gone() -> None:
+        close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    return db, gone
 
 
 def _fid_of(conn: sqlite3.Connection, space: int, path: str) -> int | None:

@@ -78,7 +78,10 @@ def seeds_between(
 
 
 def _spread(
-    conn: sqlite3.Connection, fid: int, known: dict[int, dict[int, list[int]]], paths: dict[int, str]
+    conn: sqlite3.Connection,
+    fid: int,
+    known: dict[int, dict[int, list[int]]],
+    paths: dict[int, str],
 ) -> dict[int, list[int]] | None:
     """A file's fingerprints: hash -> ascending positions (memoized in `known`)."""
     found = known.get(fid)

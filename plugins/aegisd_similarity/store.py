@@ -22,6 +22,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aegisd.store.migrations import Migration
 from aegisd.store.pathtext import from_db, to_db
@@ -109,6 +110,7 @@ class DocState:
     fid: int
     digest: str
     usable: bool
+    indexed: bool
 
 
 # -- workspaces -------------------------------------------------------------------------------
@@ -146,27 +148,28 @@ def put_files(
             conn.executemany(
                 "DELETE FROM similarity_posting WHERE space = ? AND hash = ? AND fid = ?"
                 " AND pos = ?",
-                ((space, h, fid, p) for h, p in zip(unpack(hashes), unpack(positions), strict=True)),
+                (
+                    (space, h, fid, p)
+                    for h, p in zip(unpack(hashes), unpack(positions), strict=True)
+                ),
             )
         conn.execute("DELETE FROM similarity_doc WHERE fid = ?", (fid,))
         gone.append(fid)
     added: list[int] = []
     for f in files:
-        row: list[object] = [space, to_db(f.path), f.digest]
+        values: list[object] = [space, to_db(f.path), f.digest]
         if f.tokens is None or f.fingerprints is None:
-            conn.execute(
-                "INSERT INTO similarity_doc (space, path, hash) VALUES (?, ?, ?)", row
-            )
+            conn.execute("INSERT INTO similarity_doc (space, path, hash) VALUES (?, ?, ?)", values)
             continue
         t, p = f.tokens.to_record(), f.fingerprints.to_record()
-        row += [t["language"], t["line_count"], t["norm"], t["orig"], t["breaks"]]
-        row += [t["layout"], t["source"], p["k"], p["window"], p["hashes"], p["positions"]]
-        row.append(t["lexer"])
+        values += [t["language"], t["line_count"], t["norm"], t["orig"], t["breaks"]]
+        values += [t["layout"], t["source"], p["k"], p["window"], p["hashes"], p["positions"]]
+        values.append(t["lexer"])
         cursor = conn.execute(
             "INSERT INTO similarity_doc (space, path, hash, language, line_count, norm, orig,"
             " breaks, layout, source, k, fp_window, hashes, positions, lexer)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            row,
+            values,
         )
         fid = int(cursor.lastrowid or 0)
         prints = f.fingerprints
@@ -193,19 +196,17 @@ def doc_states(
         " FROM similarity_doc WHERE space = ?"
     )
     if paths is None:
-        rows: Iterable[tuple] = conn.execute(sql, (space,))
+        rows: Iterable[Any] = conn.execute(sql, (space,))
     else:
         rows = (
-            r
-            for path in paths
-            for r in conn.execute(sql + " AND path = ?", (space, to_db(path)))
+            r for path in paths for r in conn.execute(sql + " AND path = ?", (space, to_db(path)))
         )
     out = {}
     for path, fid, digest, indexed, fk, fw, lexer, language in rows:
         usable = not indexed or (
             (fk, fw) == (k, window) and lexer in lexers and language in languages
         )
-        out[from_db(path)] = DocState(fid, digest, bool(usable))
+        out[from_db(path)] = DocState(fid, digest, bool(usable), bool(indexed))
     return out
 
 
@@ -353,9 +354,7 @@ def reset_kept(conn: sqlite3.Connection, space: int, params: str | None) -> None
     """Forget the kept report; `params` is the one about to be built."""
     conn.execute("DELETE FROM similarity_clone WHERE space = ?", (space,))
     conn.execute("DELETE FROM similarity_spot WHERE space = ?", (space,))
-    conn.execute(
-        "UPDATE similarity_space SET kept = ?, whole = 0 WHERE num = ?", (params, space)
-    )
+    conn.execute("UPDATE similarity_space SET kept = ?, whole = 0 WHERE num = ?", (params, space))
 
 
 def set_whole(conn: sqlite3.Connection, space: int) -> None:
@@ -380,9 +379,10 @@ def forget_files(conn: sqlite3.Connection, space: int, fids: Sequence[int]) -> s
 
 
 def forget_pairs(conn: sqlite3.Connection, space: int, pairs: Iterable[tuple[int, int]]) -> None:
+    """Drop the clones of these pairs of files, in whichever order their rows name them."""
     conn.executemany(
         "DELETE FROM similarity_clone WHERE space = ? AND a = ? AND b = ?",
-        ((space, a, b) for a, b in pairs),
+        ((space, a, b) for x, y in pairs for a, b in {(x, y), (y, x)}),
     )
 
 
@@ -395,7 +395,10 @@ def add_clones(conn: sqlite3.Connection, space: int, rows: Iterable[CloneRow]) -
 
 
 def put_spots(
-    conn: sqlite3.Connection, space: int, spots: Iterable[tuple[int, int, float]], gone: Iterable[int]
+    conn: sqlite3.Connection,
+    space: int,
+    spots: Iterable[tuple[int, int, float]],
+    gone: Iterable[int],
 ) -> None:
     """Each (fid, duplicated, ratio) replaces the file's spot; `gone` lose theirs."""
     conn.executemany(
@@ -426,8 +429,7 @@ def largest_clones(conn: sqlite3.Connection, space: int, limit: int | None) -> l
     if limit is None:
         return conn.execute(sql, (space,)).fetchall()
     row = conn.execute(
-        "SELECT tokens FROM similarity_clone WHERE space = ? ORDER BY tokens DESC"
-        " LIMIT 1 OFFSET ?",
+        "SELECT tokens FROM similarity_clone WHERE space = ? ORDER BY tokens DESC LIMIT 1 OFFSET ?",
         (space, limit - 1),
     ).fetchone()
     if row is None:
@@ -437,11 +439,15 @@ def largest_clones(conn: sqlite3.Connection, space: int, limit: int | None) -> l
 
 def clone_count(conn: sqlite3.Connection, space: int) -> int:
     return int(
-        conn.execute("SELECT count(*) FROM similarity_clone WHERE space = ?", (space,)).fetchone()[0]
+        conn.execute("SELECT count(*) FROM similarity_clone WHERE space = ?", (space,)).fetchone()[
+            0
+        ]
     )
 
 
-def spots(conn: sqlite3.Connection, space: int, limit: int | None) -> list[tuple[str, int, int, float]]:
+def spots(
+    conn: sqlite3.Connection, space: int, limit: int | None
+) -> list[tuple[str, int, int, float]]:
     """(path, lines, duplicated, ratio) of files with duplicated lines, at least the `limit`
     with the highest ratio (all those as high as the last of them)."""
     sql = (

@@ -193,10 +193,10 @@ def test_a_stored_index_outlives_a_change_of_interpreter(
     assert d.stop() == 0, d.output()[-4000:]
     with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db, db:
         unicode_bound = db.execute(
-            "UPDATE similarity_file SET lexer = lexer || '-another'"
+            "UPDATE similarity_doc SET lexer = lexer || '-another'"
             " WHERE lexer LIKE '%+unicode-%' RETURNING path"
         ).fetchall()
-        db.execute("UPDATE similarity_file SET lexer = NULL WHERE path = 'js/cart_a.js'")
+        db.execute("UPDATE similarity_doc SET lexer = NULL WHERE path = 'js/cart_a.js'")
     assert unicode_bound == [("python/units.py",)]
     d2: DaemonProcess = daemon_factory("--root", str(project))
     warm = wait_ready(d2)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from aegisd_similarity.found import SourceLines
 from aegisd_similarity.match import CloneParams
 from aegisd_similarity.report import build_report, select
-from aegisd_similarity.tokens import tokenize_file
 
 from tests.plugins.similarity.helpers import index_of
 
@@ -39,11 +37,3 @@ def test_whole_index_and_selection_agree() -> None:
     assert selected.files == 4
     assert selected.duplicated_lines == sum(h.duplicated_lines for h in spots.values())
     assert build_report(index, ["python/empty.py"], params, 10).summary.clones == 0
-
-
-def test_source_lines_follow_new_versions() -> None:
-    lines = SourceLines(size=1)
-    first = tokenize_file("a.py", b"x = 1\ny = 2\n")
-    assert lines(first) == ["x = 1", "y = 2", ""]
-    assert lines(first) is lines(first)
-    assert lines(tokenize_file("a.py", b"z = 3\n")) == ["z = 3", ""]
