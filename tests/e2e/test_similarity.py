@@ -232,3 +232,37 @@ async def test_first_index_reports_progress(daemon_factory: Any, project: Path) 
             if note["title"] == "finding clones in project" and note["done"] == note["total"]:
                 break
         assert note["total"] == 19
+
+
+def test_a_large_workspace_analyzes_changes_and_what_a_report_asks(
+    daemon_factory: Any, project: Path
+) -> None:
+    """Over full_pass_max_files the workspace says so; files that changed while the daemon
+    was away and files that change are analyzed, and a report over everything answers."""
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_ready(d)
+    d.call("settings.update", {"settings": {"full_pass_max_files": 5}})
+    assert d.stop() == 0, d.output()[-4000:]
+    shutil.copy(project / "js" / "cart_a.js", project / "js" / "cart_c.js")  # while away
+    shutil.copy(project / "python" / "exact_a.py", project / "python" / "exact_c.py")
+    (project / "python" / "exact_b.py").unlink()
+    d2: DaemonProcess = daemon_factory("--root", str(project))
+    status = wait_ready(d2)
+    assert (status["mode"], status["missing"], status["files"]) == ("changes", 0, 20)
+    assert "full_pass_max_files" in status["reason"]
+    (project / "js" / "cart_c.js").write_text((project / "js" / "cart_b.js").read_text())
+    d2.call("workspace.notify_changes", {"paths": ["js/cart_c.js"]})
+    status = wait_ready(d2)
+    assert (status["analyzed"], status["files"]) == (3, 20)
+    report = None
+    for _ in range(100):  # it may answer UNAVAILABLE, with progress, while it analyzes
+        try:
+            report = d2.call("similarity.report")
+            break
+        except RpcCallError as e:
+            assert e.code_name == "UNAVAILABLE"
+            time.sleep(0.1)
+    assert report is not None
+    assert (1, "python/exact_a.py", "python/exact_c.py") in pairs(report)
+    assert (1, "js/cart_b.js", "js/cart_c.js") in pairs(report)
+    assert d2.call("similarity.status")["missing"] == 0
