@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from aegisd.store.database import Store
 
 T = TypeVar("T")
+#: SQLite's cache of a reader's temporary tables: a whole report's seeding postings fit in it
+#: for a few thousand files; beyond, they spill to a temporary file (memory stays bounded).
+#: Pages of the database itself are not worth caching per reader: in WAL mode a reader's
+#: cache is dropped whenever a write commits. No mmap either: mapped pages would count in the
+#: process's PSS, which the memory budget measures.
+TEMP_CACHE_KIB = 16384
 Job = Callable[[sqlite3.Connection], T]
 
 
@@ -30,9 +36,12 @@ class Writer(Protocol):
 
 
 def read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write the database (`mode=ro`); it may make temporary tables
+    (`seeds.SharedPostings`). Autocommit: writing those opens no transaction that would hold
+    on to a snapshot of the database."""
     uri = f"{path.resolve().as_uri()}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-    conn.execute("PRAGMA query_only = 1")
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    conn.execute(f"PRAGMA temp.cache_size = -{TEMP_CACHE_KIB}")
     return conn
 
 

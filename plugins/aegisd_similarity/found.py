@@ -76,13 +76,22 @@ def row_of(a_id: int, b_id: int, a: FileTokens, b: FileTokens, m: Match) -> Clon
 
 
 def clones_of(found: list[Found], lines_of: Callable[[int], list[str]]) -> list[Clone]:
-    """Clones with previews; `lines_of` gives a file's lines by id."""
-    out = []
-    for f in found:
-        m, a = f.match, f.first
-        text = preview(lines_of(f.source), a.start_line, a.end_line)
-        out.append(Clone(m.type, m.similarity, m.tokens, a, f.second, text))
-    return out
+    """Clones with previews; `lines_of` gives a file's lines by id, asked once per file
+    (reading and unpacking a file's source is most of what a preview costs, and a long
+    report shows many clones of each file, not next to each other)."""
+    by_source: dict[int, list[int]] = {}
+    for i, f in enumerate(found):
+        by_source.setdefault(f.source, []).append(i)
+    texts = [""] * len(found)
+    for source, members in by_source.items():
+        lines = lines_of(source)
+        for i in members:
+            a = found[i].first
+            texts[i] = preview(lines, a.start_line, a.end_line)
+    return [
+        Clone(f.match.type, f.match.similarity, f.match.tokens, f.first, f.second, text)
+        for f, text in zip(found, texts, strict=True)
+    ]
 
 
 def covered_lines(ranges: list[tuple[int, int]]) -> int:

@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from aegisd.threads import step_aside
-from aegisd_similarity import store
+from aegisd_similarity import kept, store
 from aegisd_similarity.db import IndexDb, local_db
 from aegisd_similarity.fingerprint import DEFAULT_K, DEFAULT_WINDOW, Fingerprints, fingerprint
 from aegisd_similarity.found import Found, clones_of, covered_lines, match_rows, order
 from aegisd_similarity.hot import Cache, LocalCache, lines_size, tokens_size
 from aegisd_similarity.match import BIAS, CloneParams, files_of, match_pair
 from aegisd_similarity.models import Clone, Hotspot, Summary
-from aegisd_similarity.seeds import Seeds, seeds_between, seeds_of
+from aegisd_similarity.seeds import Seeds, SharedPostings, seeds_between, seeds_of
 from aegisd_similarity.store import CloneRow, DocState, Stored
 from aegisd_similarity.tokens import FileTokens, tokenize_file, valid_lexers
 
@@ -41,6 +41,8 @@ __all__ = ["BATCH", "DEFAULT_MAX_POSTINGS", "SNIPPET_PATH", "CloneIndex", "Match
 DEFAULT_MAX_POSTINGS = 12
 SNIPPET_PATH = "<snippet>"
 BATCH = 200  # files whose pairs are computed together
+FLUSH = 256  # files `add_file` gathers into one transaction
+SCAN_SHARE = 8  # a report with at least 1/SCAN_SHARE of the files dirty scans the postings
 _LOW = 0xFFFFFFFF
 
 Matcher = Callable[[Seeds, int, CloneParams], list[CloneRow]]
@@ -76,14 +78,15 @@ class CloneIndex:
         self._tokens: Cache = tokens if tokens is not None else LocalCache(512)
         self._lines: Cache = lines if lines is not None else LocalCache(128)
         self.space = db.write(lambda conn: store.space_of(conn, workspace))
+        self._pending: dict[str, Stored] = {}  # added, not stored yet (`add_file`)
         self.dirty: set[int] = set()
         self.stale: set[tuple[int, int]] = set()
         self.respot: set[int] = set()
-        kept, whole = store.kept_of(db.read(), self.space)
-        self._kept: str | None = kept if whole else None
-        if kept is not None and not whole:  # what was out of date went with the last process
-            db.write(lambda conn: store.reset_kept(conn, self.space, None))
-        self.files_indexed, self.files_skipped, _ = store.count_indexed(db.read(), self.space)
+        made, whole = kept.kept_of(db.read(), self.space)
+        self._kept: str | None = made if whole else None
+        if made is not None and not whole:  # what was out of date went with the last process
+            db.write(lambda conn: kept.reset_kept(conn, self.space, None))
+        self._indexed, self._skipped, _ = store.count_indexed(db.read(), self.space)
 
     @classmethod
     def local(cls, path: Path, workspace: str = "", **options: Any) -> CloneIndex:
@@ -96,7 +99,10 @@ class CloneIndex:
             raise
 
     def close(self) -> None:
-        self._on_close()  # idempotent
+        try:
+            self.flush()
+        finally:
+            self._on_close()  # idempotent
 
     def __enter__(self) -> CloneIndex:
         return self
@@ -106,12 +112,28 @@ class CloneIndex:
 
     # -- contents ---------------------------------------------------------------------------
 
+    @property
+    def files_indexed(self) -> int:
+        self.flush()
+        return self._indexed
+
+    @property
+    def files_skipped(self) -> int:
+        self.flush()
+        return self._skipped
+
     def add_file(self, tokens: FileTokens, fingerprints: Fingerprints | None = None) -> None:
         """Index a file, replacing any earlier version of the same path (fingerprints, from a
-        worker, must use this index's k and window; by default they are computed here)."""
+        worker, must use this index's k and window; by default they are computed here).
+        Files are stored FLUSH at a time (one transaction), or before anything reads them."""
         if fingerprints is None:
             fingerprints = fingerprint(tokens, self.k, self.window)
-        self.apply([Stored(tokens.path, "", tokens, fingerprints)], [])
+        self._check(fingerprints)
+        if tokens.path in self._pending:
+            self.flush()
+        self._pending[tokens.path] = Stored(tokens.path, "", tokens, fingerprints)
+        if len(self._pending) >= FLUSH:
+            self.flush()
 
     def remove_file(self, path: str) -> bool:
         """Forget a file; False when it was not indexed."""
@@ -120,13 +142,26 @@ class CloneIndex:
     def apply(self, files: Sequence[Stored], removed: Sequence[str]) -> int:
         """Store analyzed files (replacing earlier versions) and forget `removed`, in one
         transaction; the kept report is told what changed. Returns how many rows went."""
+        self.flush()
+        return self._apply(files, removed)
+
+    def flush(self) -> None:
+        """Store the files `add_file` gathered (any query does it first)."""
+        if self._pending:
+            files = list(self._pending.values())
+            self._pending = {}
+            self._apply(files, [])
+
+    def _check(self, prints: Fingerprints | None) -> None:
+        if prints is not None and (prints.k, prints.window) != (self.k, self.window):
+            raise ValueError("fingerprints were made with another k or window")
+
+    def _apply(self, files: Sequence[Stored], removed: Sequence[str]) -> int:
         for f in files:
-            p = f.fingerprints
-            if p is not None and (p.k, p.window) != (self.k, self.window):
-                raise ValueError("fingerprints were made with another k or window")
+            self._check(f.fingerprints)
         gone, added, crossed, counts = self.db.write(lambda c: self._write(c, files, removed))
-        self.files_indexed += counts[0]
-        self.files_skipped += counts[1]
+        self._indexed += counts[0]
+        self._skipped += counts[1]
         self.dirty.difference_update(gone)
         self.stale = {p for p in self.stale if not gone & set(p)} if gone else self.stale
         if self._kept is not None:
@@ -137,9 +172,9 @@ class CloneIndex:
     def _write(
         self, conn: sqlite3.Connection, files: Sequence[Stored], removed: Sequence[str]
     ) -> tuple[set[int], list[int], set[tuple[int, int]], tuple[int, int]]:
-        cap, space, kept = self.max_postings, self.space, self._kept is not None
+        cap, space, keeping = self.max_postings, self.space, self._kept is not None
         delta: Counter[int] = Counter()
-        if kept:  # fingerprints whose postings cross the cap change the seeds of other pairs
+        if keeping:  # fingerprints whose postings cross the cap change the seeds of other pairs
             for path in [*(f.path for f in files), *removed]:
                 fid = _fid_of(conn, space, path)
                 prints = None if fid is None else store.read_prints(conn, fid)
@@ -149,14 +184,15 @@ class CloneIndex:
                 if f.fingerprints is not None:
                     delta.update(f.fingerprints.hashes)
         changed = [h for h, n in delta.items() if n]
-        before = {h: store.count(conn, space, h, cap + 1) for h in changed}
+        before = store.counts(conn, space, changed) if changed else {}
         gone, added, gone_indexed = store.put_files(conn, space, files, removed)
         crossed: set[tuple[int, int]] = set()
-        if kept:
-            self.respot |= store.forget_files(conn, space, gone) - set(gone)
+        if keeping:
+            self.respot |= kept.forget_files(conn, space, gone) - set(gone)
+            after = store.counts(conn, space, changed) if changed else {}
             for h in changed:
-                now = store.count(conn, space, h, cap + 1)
-                if min(now, before[h]) <= cap < max(now, before[h]):
+                now, then = after.get(h, 0), before.get(h, 0)
+                if min(now, then) <= cap < max(now, then):
                     held = [p >> 32 for p in store.lookup(conn, space, h, None)]
                     crossed.update(combinations(held, 2))
         counts = (len(added) - gone_indexed, len(files) - len(added) - len(gone) + gone_indexed)
@@ -165,11 +201,13 @@ class CloneIndex:
     def states(self, paths: Iterable[str] | None, languages: frozenset[str]) -> dict[str, DocState]:
         """What is stored of `paths` (None: every path), `usable` when made as this index
         makes files of `languages` now."""
+        self.flush()
         conn = self.db.read()
         return store.doc_states(conn, self.space, paths, self.k, self.window, valid_lexers(), languages)  # fmt: skip
 
     def files(self) -> list[str]:
         """Indexed paths, sorted."""
+        self.flush()
         return [p for p, _ in store.indexed_paths(self.db.read(), self.space)]
 
     def get(self, path: str) -> FileTokens | None:
@@ -181,6 +219,7 @@ class CloneIndex:
         return self.files_indexed
 
     def _fid(self, path: str) -> int | None:
+        self.flush()
         return _fid_of(self.db.read(), self.space, path)
 
     def _tokens_of(self, fids: Iterable[int]) -> dict[int, FileTokens]:
@@ -201,9 +240,9 @@ class CloneIndex:
     def _lines_of(self, fid: int) -> list[str]:
         lines: list[str] | None = self._lines.get(fid)
         if lines is None:
-            read = store.read_tokens(self.db.read(), [fid], source=True)
-            lines = read[fid].source.split("\n") if fid in read else []
-            self._lines.put(fid, lines, lines_size(lines))
+            source = store.read_source(self.db.read(), fid) or ""
+            lines = source.split("\n") if source else []
+            self._lines.put(fid, lines, lines_size(source, lines))
         return lines
 
     # -- queries ----------------------------------------------------------------------------
@@ -220,16 +259,17 @@ class CloneIndex:
         """Clones among indexed files, largest first; with `paths`, only those touching them
         (unknown paths are ignored)."""
         params = CloneParams(min_tokens, min_similarity, max_gap, type3)
+        self.flush()
         conn = self.db.read()
         if paths is None:
             self._refresh(params)
-            rows = store.largest_clones(conn, self.space, limit)
+            rows = kept.largest_clones(conn, self.space, limit)
         else:
             wanted = set(paths)
             ids = [fid for p, fid in store.indexed_paths(conn, self.space) if p in wanted]
             if self._kept == params_key(params) or len(ids) > BATCH:
                 self._refresh(params)  # kept, brought up to date (or made: bounded memory)
-                rows = store.clones_of_files(conn, self.space, ids)
+                rows = kept.clones_of_files(conn, self.space, ids)
             else:  # another query's parameters: compute just these pairs, keep nothing
                 chosen = set(ids)
                 rows = self._match_here(seeds_of(conn, self.space, ids, chosen, self.max_postings), self.k, params)  # fmt: skip
@@ -252,7 +292,7 @@ class CloneIndex:
     ) -> list[Hotspot]:
         """Files with duplicated lines, the most duplicated (by share) first."""
         self._refresh(CloneParams(min_tokens, min_similarity, max_gap, type3))
-        rows = store.spots(self.db.read(), self.space, limit)
+        rows = kept.spots(self.db.read(), self.space, limit)
         spots = [Hotspot(path, lines, dup, ratio) for path, lines, dup, ratio in rows]
         spots.sort(key=lambda s: (-s.ratio, -s.duplicated_lines, s.path))
         return spots if limit is None else spots[:limit]
@@ -268,9 +308,9 @@ class CloneIndex:
         self._refresh(CloneParams(min_tokens, min_similarity, max_gap, type3))
         conn = self.db.read()
         files, _, lines = store.count_indexed(conn, self.space)
-        duplicated = store.duplicated_total(conn, self.space)
+        duplicated = kept.duplicated_total(conn, self.space)
         percent = round(100 * duplicated / lines, 2) if lines else 0.0
-        return Summary(files, lines, duplicated, percent, store.clone_count(conn, self.space))
+        return Summary(files, lines, duplicated, percent, kept.clone_count(conn, self.space))
 
     def prepare(self, params: CloneParams, matcher: Matcher) -> None:
         """Bring the kept report for `params` up to date now, its pairs matched by `matcher`
@@ -318,8 +358,9 @@ class CloneIndex:
         """Another boilerplate cap: the postings stay, the kept report goes."""
         if max_postings < 2:
             raise ValueError("max_postings must be at least 2")
+        self.flush()
         self.max_postings = max_postings
-        self.db.write(lambda conn: store.reset_kept(conn, self.space, None))
+        self.db.write(lambda conn: kept.reset_kept(conn, self.space, None))
         self._kept, self.dirty, self.stale, self.respot = None, set(), set(), set()
 
     # -- the kept report --------------------------------------------------------------------
@@ -332,39 +373,59 @@ class CloneIndex:
         """The kept report, up to date: made anew when the parameters change, else with the
         pairs of changed files, and the stale pairs, computed again; batch by batch. When that
         fails half-way the kept report goes (the next query makes it again)."""
+        self.flush()
         try:
             self._bring_up_to_date(params, matcher or self._match_here)
         except BaseException:
             self._kept, self.dirty, self.stale, self.respot = None, set(), set(), set()
-            self.db.write(lambda conn: store.reset_kept(conn, self.space, None))
+            self.db.write(lambda conn: kept.reset_kept(conn, self.space, None))
             raise
 
     def _bring_up_to_date(self, params: CloneParams, match: Matcher) -> None:
         key, space, cap = params_key(params), self.space, self.max_postings
         if self._kept != key:
-            self.db.write(lambda conn: store.reset_kept(conn, space, key))
+            self.db.write(lambda conn: kept.reset_kept(conn, space, key))
             self._kept, self.stale, self.respot = key, set(), set()
             self.dirty = {fid for _, fid in store.indexed_paths(self.db.read(), space)}
         if not (self.dirty or self.stale or self.respot):
             return
         dirty, conn = self.dirty, self.db.read()
         stale = sorted(p for p in self.stale if not dirty & set(p))
-        self.db.write(lambda c: store.forget_pairs(c, space, stale))
+        self.db.write(lambda c: kept.forget_pairs(c, space, stale))
         respot = set(self.respot) | {fid for p in stale for fid in p}
         order_ = sorted(dirty)
-        for at in range(0, len(order_), BATCH):
-            step_aside()
-            rows = match(seeds_of(conn, space, order_[at : at + BATCH], dirty, cap), self.k, params)
-            self.db.write(lambda c, rows=rows: store.add_clones(c, space, rows))  # type: ignore[misc]
-            respot.update(order_[at : at + BATCH])
-            respot.update(fid for row in rows for fid in row[:2])  # their partners too
+        shared = self._shared(conn, dirty)
+        try:
+            for at in range(0, len(order_), BATCH):
+                step_aside()
+                part = order_[at : at + BATCH]
+                if shared is None:
+                    groups = seeds_of(conn, space, part, dirty, cap)
+                else:
+                    groups = shared.seeds(part[0], part[-1])
+                rows = match(groups, self.k, params)
+                self.db.write(lambda c, rows=rows: kept.add_clones(c, space, rows))  # type: ignore[misc]
+                respot.update(part)
+                respot.update(fid for row in rows for fid in row[:2])  # their partners too
+        finally:
+            if shared is not None:
+                shared.close()
         for at in range(0, len(stale), BATCH):
             step_aside()
             rows = match(seeds_between(conn, space, stale[at : at + BATCH], cap), self.k, params)
-            self.db.write(lambda c, rows=rows: store.add_clones(c, space, rows))  # type: ignore[misc]
+            self.db.write(lambda c, rows=rows: kept.add_clones(c, space, rows))  # type: ignore[misc]
         self._respot(sorted(respot))
-        self.db.write(lambda c: store.set_whole(c, space))
+        self.db.write(lambda c: kept.set_whole(c, space))
         self.dirty, self.stale, self.respot = set(), set(), set()
+
+    def _shared(self, conn: sqlite3.Connection, dirty: set[int]) -> SharedPostings | None:
+        """For many dirty files, the postings that seed, read in one scan (see
+        `SharedPostings`); for a few, None: their fingerprints are looked up."""
+        if len(dirty) < BATCH or len(dirty) * SCAN_SHARE < self._indexed:
+            return None
+        ranked = [fid for _, fid in store.indexed_paths(conn, self.space)]
+        every = len(dirty) == len(ranked) and dirty.issuperset(ranked)
+        return SharedPostings(conn, self.space, ranked, None if every else dirty, self.max_postings)
 
     def _respot(self, fids: list[int]) -> None:
         """Count the duplicated lines of these files again, batch by batch."""
@@ -373,7 +434,7 @@ class CloneIndex:
             step_aside()
             part = fids[at : at + BATCH]
             ranges: dict[int, list[tuple[int, int]]] = {fid: [] for fid in part}
-            for row in store.clones_of_files(conn, space, part):
+            for row in kept.clones_of_files(conn, space, part):
                 a, b, al0, al1, bl0, bl1 = row[0], row[1], *row[9:]
                 if a in ranges:
                     ranges[a].append((al0, al1))
@@ -388,7 +449,7 @@ class CloneIndex:
                     continue
                 duplicated = covered_lines(spans)
                 spots.append((fid, duplicated, round(duplicated / lines, 4)))
-            self.db.write(lambda c, s=spots, g=gone: store.put_spots(c, space, s, g))  # type: ignore[misc]
+            self.db.write(lambda c, s=spots, g=gone: kept.put_spots(c, space, s, g))  # type: ignore[misc]
 
 
 def _scratch() -> tuple[IndexDb, Callable[[], None]]:

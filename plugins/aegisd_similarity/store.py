@@ -10,7 +10,7 @@
 - `similarity_posting`: the inverted index, fingerprint hash -> (file id, token position), one
   B-tree keyed by (space, hash, fid, pos).
 - `similarity_clone` and `similarity_spot`: the kept report, the clones of every file pair for
-  one set of parameters and each file's duplicated lines.
+  one set of parameters and each file's duplicated lines (read and written in `kept`).
 
 Write functions take a `sqlite3.Connection` inside a transaction (the DB thread's, through
 `db.StoreWriter`); read functions any connection (a read-only one of `db`).
@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from aegisd.store.migrations import Migration
 from aegisd.store.pathtext import from_db, to_db
 from aegisd_similarity.fingerprint import Fingerprints
-from aegisd_similarity.tokens import FileTokens, unpack
+from aegisd_similarity.tokens import FileTokens, unpack, unpack_source
 
 PLUGIN = "aegisd_similarity"
 
@@ -86,10 +88,6 @@ TOKEN_COLUMNS = "fid, path, language, line_count, norm, orig, breaks, layout, le
 #: (a, b, type, similarity, tokens, a_start, a_end, b_start, b_end, a_line0, a_line1,
 #: b_line0, b_line1): one clone of the kept report, `a` the file whose path sorts first
 CloneRow = tuple[int, int, int, float, int, int, int, int, int, int, int, int, int]
-CLONE_COLUMNS = (
-    "a, b, type, similarity, tokens, a_start, a_end, b_start, b_end,"
-    " a_line0, a_line1, b_line0, b_line1"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +130,14 @@ def put_files(
     """Replace the rows of `files` and delete those of `removed`, postings included; returns
     the ids gone (replaced or removed), the new ids of indexed files, in `files` order, and
     how many of the rows gone were indexed. Marks the kept report as not whole: the caller
-    brings it up to date."""
+    brings it up to date.
+
+    Postings are written in key order, all of a batch in one statement: the posting B-tree is
+    keyed by hash, so unsorted rows touch its pages at random (and spill them from SQLite's
+    cache, to be written again) while sorted ones touch each page once."""
     gone: list[int] = []
     indexed = 0
+    dropped = _Postings()
     for path in [*(f.path for f in files), *removed]:
         row = conn.execute(
             "SELECT fid, hashes, positions FROM similarity_doc WHERE space = ? AND path = ?",
@@ -145,17 +148,15 @@ def put_files(
         fid, hashes, positions = row
         if hashes is not None:
             indexed += 1
-            conn.executemany(
-                "DELETE FROM similarity_posting WHERE space = ? AND hash = ? AND fid = ?"
-                " AND pos = ?",
-                (
-                    (space, h, fid, p)
-                    for h, p in zip(unpack(hashes), unpack(positions), strict=True)
-                ),
-            )
-        conn.execute("DELETE FROM similarity_doc WHERE fid = ?", (fid,))
+            dropped.add(fid, unpack(hashes), unpack(positions))
         gone.append(fid)
+    conn.executemany(
+        "DELETE FROM similarity_posting WHERE space = ? AND hash = ? AND fid = ? AND pos = ?",
+        dropped.rows(space),
+    )
+    conn.executemany("DELETE FROM similarity_doc WHERE fid = ?", [(fid,) for fid in gone])
     added: list[int] = []
+    postings = _Postings()
     for f in files:
         values: list[object] = [space, to_db(f.path), f.digest]
         if f.tokens is None or f.fingerprints is None:
@@ -172,15 +173,36 @@ def put_files(
             values,
         )
         fid = int(cursor.lastrowid or 0)
-        prints = f.fingerprints
-        conn.executemany(
-            "INSERT OR IGNORE INTO similarity_posting VALUES (?, ?, ?, ?)",
-            ((space, h, fid, pos) for h, pos in zip(prints.hashes, prints.positions, strict=True)),
-        )
+        postings.add(fid, f.fingerprints.hashes, f.fingerprints.positions)
         added.append(fid)
+    conn.executemany(
+        "INSERT OR IGNORE INTO similarity_posting VALUES (?, ?, ?, ?)", postings.rows(space)
+    )
     if gone or added:
         conn.execute("UPDATE similarity_space SET whole = 0 WHERE num = ?", (space,))
     return gone, added, indexed
+
+
+class _Postings:
+    """Postings of several files, given file by file, as rows in hash order (a stable sort
+    of flat arrays by a C-level key: much cheaper than sorting tuples)."""
+
+    def __init__(self) -> None:
+        self.hashes, self.fids, self.positions = array("I"), array("q"), array("I")
+
+    def add(self, fid: int, hashes: array[int], positions: array[int]) -> None:
+        self.hashes.extend(hashes)
+        self.positions.extend(positions)
+        self.fids.extend(repeat(fid, len(hashes)))
+
+    def rows(self, space: int) -> Iterator[tuple[int, int, int, int]]:
+        order = sorted(range(len(self.hashes)), key=self.hashes.__getitem__)
+        return zip(
+            repeat(space),
+            map(self.hashes.__getitem__, order),
+            map(self.fids.__getitem__, order),
+            map(self.positions.__getitem__, order),
+        )
 
 
 # -- files (read) ---------------------------------------------------------------------------------
@@ -242,6 +264,14 @@ def read_tokens(
         if row is not None:
             out[fid] = _tokens(row)
     return out
+
+
+def read_source(conn: sqlite3.Connection, fid: int) -> str | None:
+    """The source text of an indexed file (for previews: no token arrays unpacked)."""
+    row = conn.execute(
+        "SELECT source FROM similarity_doc WHERE fid = ? AND norm IS NOT NULL", (fid,)
+    ).fetchone()
+    return None if row is None else unpack_source(row[0])
 
 
 def line_counts(conn: sqlite3.Connection, fids: Iterable[int]) -> dict[int, int]:
@@ -340,138 +370,14 @@ def count(conn: sqlite3.Connection, space: int, h: int, most: int) -> int:
     return int(row[0])
 
 
-# -- the kept report ---------------------------------------------------------------------------
-
-
-def kept_of(conn: sqlite3.Connection, space: int) -> tuple[str | None, bool]:
-    row = conn.execute(
-        "SELECT kept, whole FROM similarity_space WHERE num = ?", (space,)
-    ).fetchone()
-    return (None, False) if row is None else (row[0], bool(row[1]))
-
-
-def reset_kept(conn: sqlite3.Connection, space: int, params: str | None) -> None:
-    """Forget the kept report; `params` is the one about to be built."""
-    conn.execute("DELETE FROM similarity_clone WHERE space = ?", (space,))
-    conn.execute("DELETE FROM similarity_spot WHERE space = ?", (space,))
-    conn.execute("UPDATE similarity_space SET kept = ?, whole = 0 WHERE num = ?", (params, space))
-
-
-def set_whole(conn: sqlite3.Connection, space: int) -> None:
-    conn.execute("UPDATE similarity_space SET whole = 1 WHERE num = ?", (space,))
-
-
-def forget_files(conn: sqlite3.Connection, space: int, fids: Sequence[int]) -> set[int]:
-    """Drop the clones of every pair involving one of `fids`, and their spots; returns the
-    files whose spots may have changed."""
-    touched: set[int] = set(fids)
-    for fid in fids:
-        for a, b in conn.execute(
-            "SELECT a, b FROM similarity_clone WHERE space = ? AND a = ?"
-            " UNION SELECT a, b FROM similarity_clone WHERE space = ? AND b = ?",
-            (space, fid, space, fid),
-        ).fetchall():
-            touched.update((a, b))
-        conn.execute("DELETE FROM similarity_clone WHERE space = ? AND a = ?", (space, fid))
-        conn.execute("DELETE FROM similarity_clone WHERE space = ? AND b = ?", (space, fid))
-        conn.execute("DELETE FROM similarity_spot WHERE space = ? AND fid = ?", (space, fid))
-    return touched
-
-
-def forget_pairs(conn: sqlite3.Connection, space: int, pairs: Iterable[tuple[int, int]]) -> None:
-    """Drop the clones of these pairs of files, in whichever order their rows name them."""
-    conn.executemany(
-        "DELETE FROM similarity_clone WHERE space = ? AND a = ? AND b = ?",
-        ((space, a, b) for x, y in pairs for a, b in {(x, y), (y, x)}),
+def counts(conn: sqlite3.Connection, space: int, hashes: Iterable[int]) -> dict[int, int]:
+    """How many postings each of `hashes` has, in one query (hashes with none left out)."""
+    rows = conn.execute(
+        "SELECT hash, count(*) FROM similarity_posting WHERE space = ?"
+        " AND hash IN (SELECT value FROM json_each(?)) GROUP BY hash",
+        (space, json.dumps(list(hashes))),
     )
-
-
-def add_clones(conn: sqlite3.Connection, space: int, rows: Iterable[CloneRow]) -> None:
-    conn.executemany(
-        f"INSERT INTO similarity_clone (space, {CLONE_COLUMNS})"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((space, *row) for row in rows),
-    )
-
-
-def put_spots(
-    conn: sqlite3.Connection,
-    space: int,
-    spots: Iterable[tuple[int, int, float]],
-    gone: Iterable[int],
-) -> None:
-    """Each (fid, duplicated, ratio) replaces the file's spot; `gone` lose theirs."""
-    conn.executemany(
-        "DELETE FROM similarity_spot WHERE space = ? AND fid = ?", ((space, f) for f in gone)
-    )
-    conn.executemany(
-        "INSERT OR REPLACE INTO similarity_spot VALUES (?, ?, ?, ?)",
-        ((space, fid, dup, ratio) for fid, dup, ratio in spots),
-    )
-
-
-def clones_of_files(conn: sqlite3.Connection, space: int, fids: Iterable[int]) -> list[CloneRow]:
-    """The kept clones of every pair involving one of `fids` (each once)."""
-    seen: dict[tuple[object, ...], None] = {}
-    for fid in fids:
-        for column in ("a", "b"):
-            for row in conn.execute(
-                f"SELECT {CLONE_COLUMNS} FROM similarity_clone WHERE space = ? AND {column} = ?",
-                (space, fid),
-            ):
-                seen.setdefault(row, None)
-    return list(seen)  # type: ignore[arg-type]
-
-
-def largest_clones(conn: sqlite3.Connection, space: int, limit: int | None) -> list[CloneRow]:
-    """Kept clones, at least the `limit` largest (all those as large as the last of them)."""
-    sql = f"SELECT {CLONE_COLUMNS} FROM similarity_clone WHERE space = ?"
-    if limit is None:
-        return conn.execute(sql, (space,)).fetchall()
-    row = conn.execute(
-        "SELECT tokens FROM similarity_clone WHERE space = ? ORDER BY tokens DESC LIMIT 1 OFFSET ?",
-        (space, limit - 1),
-    ).fetchone()
-    if row is None:
-        return conn.execute(sql, (space,)).fetchall()
-    return conn.execute(sql + " AND tokens >= ?", (space, row[0])).fetchall()
-
-
-def clone_count(conn: sqlite3.Connection, space: int) -> int:
-    return int(
-        conn.execute("SELECT count(*) FROM similarity_clone WHERE space = ?", (space,)).fetchone()[
-            0
-        ]
-    )
-
-
-def spots(
-    conn: sqlite3.Connection, space: int, limit: int | None
-) -> list[tuple[str, int, int, float]]:
-    """(path, lines, duplicated, ratio) of files with duplicated lines, at least the `limit`
-    with the highest ratio (all those as high as the last of them)."""
-    sql = (
-        "SELECT d.path, d.line_count, s.duplicated, s.ratio FROM similarity_spot s"
-        " JOIN similarity_doc d ON d.fid = s.fid WHERE s.space = ?"
-    )
-    args: tuple[object, ...] = (space,)
-    if limit is not None:
-        row = conn.execute(
-            "SELECT ratio FROM similarity_spot WHERE space = ? ORDER BY ratio DESC"
-            " LIMIT 1 OFFSET ?",
-            (space, limit - 1),
-        ).fetchone()
-        if row is not None:
-            sql += " AND s.ratio >= ?"
-            args = (space, row[0])
-    return [(from_db(p), n, dup, ratio) for p, n, dup, ratio in conn.execute(sql, args)]
-
-
-def duplicated_total(conn: sqlite3.Connection, space: int) -> int:
-    row = conn.execute(
-        "SELECT coalesce(sum(duplicated), 0) FROM similarity_spot WHERE space = ?", (space,)
-    ).fetchone()
-    return int(row[0])
+    return dict(rows)
 
 
 def fid_of(conn: sqlite3.Connection, space: int, path: str) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aegisd_similarity import kept
+from aegisd_similarity.found import clones_of
 from aegisd_similarity.match import CloneParams
 from aegisd_similarity.report import build_report, select
 
@@ -37,3 +39,21 @@ def test_whole_index_and_selection_agree() -> None:
     assert selected.files == 4
     assert selected.duplicated_lines == sum(h.duplicated_lines for h in spots.values())
     assert build_report(index, ["python/empty.py"], params, 10).summary.clones == 0
+
+
+def test_previews_read_each_file_once_in_report_order() -> None:
+    index = index_of(
+        "python/exact_a.py", "python/exact_b.py", "python/renamed_a.py", "python/renamed_b.py"
+    )
+    full = index.clones()
+    asked: list[int] = []
+
+    def lines_of(fid: int) -> list[str]:
+        asked.append(fid)
+        return index._lines_of(fid)
+
+    rows = kept.largest_clones(index.db.read(), index.space, None)
+    found = index._found(rows) * 3  # each file's clones far apart in the list
+    shown = clones_of(found, lines_of)
+    assert len(asked) == len(set(asked)) == len({f.source for f in found})
+    assert shown == full * 3

@@ -55,6 +55,8 @@ def test_a_changed_file_replaces_its_postings_under_a_new_id(index: CloneIndex) 
     old = store.fid_of(conn, index.space, "python/exact_a.py")
     newer = tokenize_file("python/exact_a.py", b"def f(x):\n    return [x, x, x] * 3\n")
     index.add_file(newer)
+    assert store.fid_of(conn, index.space, "python/exact_a.py") == old  # gathered, not stored
+    index.flush()
     new = store.fid_of(conn, index.space, "python/exact_a.py")
     assert old is not None and new is not None and new > old  # ids never come back
     assert {fid for _, fid, _ in _postings(index)} <= {new}
