@@ -114,12 +114,13 @@ class CloneIndex:
 
     @property
     def files_indexed(self) -> int:
-        self.flush()
+        """Files stored with records (not those `add_file` still gathers: read on the event
+        loop, this never writes)."""
         return self._indexed
 
     @property
     def files_skipped(self) -> int:
-        self.flush()
+        """Files stored without records (binary, beyond the tokenizer)."""
         return self._skipped
 
     def add_file(self, tokens: FileTokens, fingerprints: Fingerprints | None = None) -> None:
@@ -216,7 +217,8 @@ class CloneIndex:
         return None if fid is None else store.read_tokens(self.db.read(), [fid], True).get(fid)
 
     def __len__(self) -> int:
-        return self.files_indexed
+        self.flush()
+        return self._indexed
 
     def _fid(self, path: str) -> int | None:
         self.flush()

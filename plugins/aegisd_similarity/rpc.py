@@ -100,7 +100,9 @@ async def report(params: ReportParams, ctx: RpcContext) -> ReportResult:
     paths = None if params.paths is None else sorted({ws.relative(p) for p in params.paths})
     query = _params(service.settings_of(ws), params.min_tokens, params.min_similarity, params.type3)
     live = service.get(ctx.daemon).workspaces.get(ws.id)
-    if live is not None:  # a large workspace analyzes what a report covers when asked
+    # A large workspace analyzes what a client's report covers; another plugin's read (the
+    # insights' inputs) gets what is analyzed, or it would analyze everything unasked.
+    if live is not None and ctx.caller.transport != "internal":
         live.ask([""] if paths is None else paths)
     state, index = await service.caught_up(ctx.daemon, ws)
     cache = ctx.daemon.cache
@@ -207,7 +209,7 @@ class StatusResult(FreshResult):
     skipped: int = Field(description="Files analyzed but not indexed (too large or binary)")
     analyzed: int = Field(description="Files analyzed by this daemon instance")
     loaded: int = Field(description="Files in the index at start (not analyzed)")
-    queued: int = Field(description="Changed paths waiting to be applied")
+    queued: int = Field(description="Changed paths not applied yet (waiting or being applied)")
     version: int = Field(description="Bumped whenever the index changes")
     mode: Literal["full", "changes"] = Field(
         "full",
@@ -245,7 +247,7 @@ async def status(params: WorkspaceParams, ctx: RpcContext) -> StatusResult:
         skipped=index.files_skipped,
         analyzed=state.analyzed,
         loaded=state.loaded,
-        queued=len(state.todo),
+        queued=state.queued,
         version=state.version,
         mode=mode,
         reason=reason,

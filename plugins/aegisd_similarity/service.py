@@ -16,7 +16,7 @@ against what the index holds; a report asks for the files it covers (`want`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -36,6 +36,7 @@ from aegisd_similarity.tokens import language_for
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
+    from aegisd.filestate import FileStat
     from aegisd.workspace import ChangeBatch, Workspace
 
 CACHE_NAMESPACE = "similarity"
@@ -94,6 +95,13 @@ class WorkspaceClones:
     large: bool = False  # the last full pass left the files nobody asked for
     want: set[str] = field(default_factory=set)
     missing: int = 0
+    applying: int = 0  # paths the running pass took from `todo` and has not applied yet
+    created: set[str] = field(default_factory=set)  # of `todo`, those new to the workspace
+
+    @property
+    def queued(self) -> int:
+        """Paths changed and not applied yet, waiting or in the running pass."""
+        return len(self.todo) + self.applying
 
     def settled(self, config: Config) -> bool:
         """Nothing is queued and the index follows `config` (the workspace's settings)."""
@@ -145,6 +153,7 @@ def closed(daemon: Daemon, ws: Workspace) -> None:
 def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
     state = get(daemon).workspaces.get(ws.id)
     if state is not None:
+        state.created.update(p for p, kind in batch.changes.items() if kind == "created")
         state.touch(batch.changes)
 
 
@@ -221,8 +230,28 @@ async def _pass(daemon: Daemon, ws: Workspace, state: WorkspaceClones, index: Cl
         state.full |= config.languages != state.config.languages
         state.config = config
     known = ws.live.known if ws.live is not None else {}
-    full, todo = state.full, state.todo
-    state.todo, state.full = set(), False
+    full, todo, created = state.full, state.todo, state.created
+    state.todo, state.full, state.created = set(), False, set()
+    state.applying = max(1, len(todo))
+    try:
+        await _plan(daemon, ws, state, index, config, known, full, todo, created)
+    finally:
+        state.applying = 0
+
+
+async def _plan(
+    daemon: Daemon,
+    ws: Workspace,
+    state: WorkspaceClones,
+    index: CloneIndex,
+    config: Config,
+    known: Mapping[str, FileStat],
+    full: bool,
+    todo: set[str],
+    created: set[str],
+) -> None:
+    """Compare `todo` (or every path, when `full`) with what the index holds, and analyze
+    what differs; `created` are the paths of `todo` new to the workspace."""
     large = is_large(ws) and "" not in state.want
     held = await background(index.states, None if full else sorted(todo), config.languages)
     paths = set(known) | set(held) if full else todo
@@ -245,10 +274,13 @@ async def _pass(daemon: Daemon, ws: Workspace, state: WorkspaceClones, index: Cl
             analyze.append((path, language))
     if full:
         state.missing, state.large = missing, large
-    else:
-        state.missing = max(0, state.missing - sum(1 for p, _ in analyze if p not in held))
+    else:  # files known before and never analyzed, now analyzed or deleted
+        languages = config.languages
+        seen = sum(1 for p in todo if p not in held and p not in created and language_for(p) in languages)  # fmt: skip
+        state.missing = max(0, state.missing - seen)
     if not analyze and not removed:
         return
+    state.applying = len(analyze) + len(removed)
     await _analyze(daemon, ws, state, index, analyze, removed, full)
 
 

@@ -266,3 +266,61 @@ def test_a_large_workspace_analyzes_changes_and_what_a_report_asks(
     assert (1, "python/exact_a.py", "python/exact_c.py") in pairs(report)
     assert (1, "js/cart_b.js", "js/cart_c.js") in pairs(report)
     assert d2.call("similarity.status")["missing"] == 0
+
+
+def _report(d: DaemonProcess, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`similarity.report`, asked again while it answers UNAVAILABLE (analyzing what it
+    covers, with progress)."""
+    for _ in range(300):
+        try:
+            return d.call("similarity.report", params or {})  # type: ignore[no-any-return]
+        except RpcCallError as e:
+            assert e.code_name == "UNAVAILABLE", e
+            time.sleep(0.1)
+    raise AssertionError("similarity.report stayed UNAVAILABLE")
+
+
+def test_a_large_workspace_leaves_files_never_analyzed_until_asked(
+    daemon_factory: Any, project: Path
+) -> None:
+    """A large workspace whose files the index has never seen (here: its rows gone, as when
+    the index moved to disk) analyzes none of them unasked: `missing` counts them; an edit is
+    analyzed, a report over a folder analyzes that folder, one over everything the rest."""
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_ready(d)
+    d.call("settings.update", {"settings": {"full_pass_max_files": 5}})
+    assert d.stop() == 0, d.output()[-4000:]
+    with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db, db:
+        for table in (
+            "similarity_doc",
+            "similarity_posting",
+            "similarity_clone",
+            "similarity_spot",
+        ):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("UPDATE similarity_space SET kept = NULL, whole = 0")
+    d2: DaemonProcess = daemon_factory("--root", str(project))
+    status = wait_ready(d2)
+    assert (status["mode"], status["missing"], status["files"], status["analyzed"]) == (
+        "changes", 19, 0, 0,
+    )  # fmt: skip
+    snippet = (project / "python" / "exact_a.py").read_text()
+    assert d2.call("similarity.check", {"code": snippet})["clones"] == []
+
+    (project / "js" / "cart_c.js").write_text((project / "js" / "cart_b.js").read_text())
+    d2.call("workspace.notify_changes", {"paths": ["js/cart_c.js"]})
+    status = wait_ready(d2)
+    assert (status["missing"], status["files"], status["analyzed"]) == (19, 1, 1)
+
+    python = _report(d2, {"paths": ["python"]})
+    assert pairs(python) == {p for p in ALL_CLONES if p[1].startswith("python/")}
+    status = d2.call("similarity.status")
+    assert (status["mode"], status["missing"], status["files"]) == ("changes", 6, 14)
+
+    everything = _report(d2)
+    copies = {(1, "js/cart_b.js", "js/cart_c.js"), (2, "js/cart_a.js", "js/cart_c.js")}
+    assert pairs(everything) == ALL_CLONES | copies
+    status = d2.call("similarity.status")
+    assert (status["mode"], status["missing"], status["files"]) == ("full", 0, 20)
+    assert "asked for all" in status["reason"]
+    assert d2.call("similarity.check", {"code": snippet})["clones"] != []
