@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import sqlite3
 import time
@@ -10,9 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aegisd_similarity.hot import LocalCache
+from aegisd_similarity.index import CloneIndex
+from aegisd_similarity.match import CloneParams
+from aegisd_similarity.report import build_report
+from aegisd_similarity.rpc import CloneOut, HotspotOut, SummaryOut
+from aegisd_similarity.tokens import tokenize_file
+from pydantic import BaseModel
 
 from aegisd.client import RpcCallError
 from tests.conftest import REPO, DaemonProcess
+from tests.e2e.test_lint import wait_for
 from tests.support.wsclient import WsClient
 
 FIXTURES = REPO / "tests" / "fixtures" / "similarity"
@@ -324,3 +333,93 @@ def test_a_large_workspace_leaves_files_never_analyzed_until_asked(
     assert (status["mode"], status["missing"], status["files"]) == ("full", 0, 20)
     assert "asked for all" in status["reason"]
     assert d2.call("similarity.check", {"code": snippet})["clones"] != []
+
+
+_SHAPES = [
+    "{a} = {b} + {c}",
+    "{a} = {b} - {c} * 2",
+    "if {a} < {b}:\n        return {c}",
+    "for {a} in {b}:\n        {c}.append({a})",
+    "while {a} > {b}:\n        {a} -= 1",
+    "{a} = [{b}, {c}, 3]",
+    "{a} = {{{b}: {c}}}",
+    "assert {a} != {b}, {c}",
+    "{a}[{b}] = {c}.get({b})",
+    "{a} = ({b}, {c}) if {b} else None",
+    "with {a}({b}) as {c}:\n        pass",
+    "try:\n        {a}({b})\n    except {c}:\n        raise",
+]
+
+
+def _generated(root: Path, files: int) -> None:
+    """`files` small modules of one function each, its statements drawn from `_SHAPES` (so
+    some runs repeat by chance), and every tenth a renamed copy of the one before."""
+    rng = random.Random(22)
+    for n in range(files):
+        if n % 10 == 9:
+            code = (root / f"m{n // 100}" / f"f{n - 1}.py").read_text()
+            code = code.replace("v", "w").replace(f"f{n - 1}", f"f{n}")
+        else:
+            lines = []
+            for _ in range(10):
+                a, b, c = (f"v{rng.randrange(50)}" for _ in range(3))
+                lines.append("    " + rng.choice(_SHAPES).format(a=a, b=b, c=c))
+            code = f"def f{n}(v1, v2):\n" + "\n".join(lines) + "\n"
+        path = root / f"m{n // 100}" / f"f{n}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code)
+
+
+def _reference(root: Path, paths: list[str] | None, min_tokens: int = 30) -> dict[str, Any]:
+    """The report as an index that never evicts anything makes it, in this process."""
+    index = CloneIndex(tokens=LocalCache(1 << 30), lines=LocalCache(1 << 30))
+    for file in sorted(root.rglob("*.py")):
+        rel = file.relative_to(root).as_posix()
+        index.add_file(tokenize_file(rel, file.read_bytes(), "python"))
+    built = build_report(index, paths, CloneParams(min_tokens), 10_000)
+    index.close()
+
+    def dump(model: type[BaseModel], value: object) -> dict[str, Any]:
+        return model.model_validate(value, from_attributes=True).model_dump()
+
+    return {
+        "clones": [dump(CloneOut, c) for c in built.clones],
+        "hotspots": [dump(HotspotOut, h) for h in built.hotspots],
+        "summary": dump(SummaryOut, built.summary),
+    }
+
+
+def _answer(d: DaemonProcess, paths: list[str] | None, min_tokens: int = 30) -> dict[str, Any]:
+    query = {"limit": 10_000, "min_tokens": min_tokens}
+    found = _report(d, query if paths is None else {**query, "paths": paths})
+    return {key: found[key] for key in ("clones", "hotspots", "summary")}
+
+
+def test_reports_stay_right_while_a_tiny_budget_evicts(daemon_factory: Any, tmp_path: Path) -> None:
+    """A 64 MiB budget (less than the daemon needs): the daemon is degraded, the clone
+    index's hot sets are evicted over and over, and every answer is still the one an index
+    that keeps everything gives, before and after an edit."""
+    root = tmp_path / "generated"
+    _generated(root, 3000)
+    env = {"AEGISD_MEMORY__BUDGET_MIB": "64", "AEGISD_MEMORY__CHECK_INTERVAL_S": "0.2"}
+    d: DaemonProcess = daemon_factory("--root", str(root), env=env)
+    wait_ready(d, timeout=180)
+    assert wait_for(lambda: d.call("daemon.status")["memory"]["over_budget"])
+    assert _answer(d, None) == _reference(root, None)
+    assert _answer(d, ["m7", "m12/f1205.py"]) == _reference(root, ["m7", "m12/f1205.py"])
+    # Other parameters: the kept report is made again in the daemon, every file's tokens read
+    # through the hot set (the first one was matched in the workers, which read their own).
+    assert _answer(d, None, min_tokens=40) == _reference(root, None, min_tokens=40)
+
+    (root / "m3" / "f301.py").write_text((root / "m25" / "f2500.py").read_text().replace("f2500", "f301"))  # fmt: skip
+    d.call("workspace.notify_changes", {"paths": ["m3/f301.py"]})
+    wait_ready(d)
+    expected = _reference(root, None)
+    assert any({c["a"]["path"], c["b"]["path"]} == {"m3/f301.py", "m25/f2500.py"} for c in expected["clones"])  # fmt: skip
+    assert _answer(d, None) == expected
+    snippet = (root / "m25" / "f2500.py").read_text()
+    checked = d.call("similarity.check", {"code": snippet, "limit": 50})["clones"]
+    assert {"m3/f301.py", "m25/f2500.py"} <= {c["a"]["path"] for c in checked}
+    caches = d.call("daemon.status")["memory"]["caches"]
+    assert caches["similarity.tokens"]["evictions"] > 0
+    assert d.call("daemon.health")["status"] == "degraded"
