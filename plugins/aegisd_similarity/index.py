@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from aegisd.threads import step_aside
-from aegisd_similarity import kept, store
+from aegisd_similarity import kept, postings, store
 from aegisd_similarity.db import IndexDb, local_db
 from aegisd_similarity.fingerprint import DEFAULT_K, DEFAULT_WINDOW, Fingerprints, fingerprint
 from aegisd_similarity.found import Found, clones_of, covered_lines, match_rows, order
 from aegisd_similarity.hot import Cache, LocalCache, lines_size, tokens_size
 from aegisd_similarity.match import BIAS, CloneParams, files_of, match_pair
 from aegisd_similarity.models import Clone, Hotspot, Summary
+from aegisd_similarity.postings import BUCKETS, MERGE_ROWS
 from aegisd_similarity.seeds import Seeds, SharedPostings, seeds_between, seeds_of
 from aegisd_similarity.store import CloneRow, DocState, Stored
 from aegisd_similarity.tokens import FileTokens, tokenize_file, valid_lexers
@@ -87,6 +88,7 @@ class CloneIndex:
         if made is not None and not whole:  # what was out of date went with the last process
             db.write(lambda conn: kept.reset_kept(conn, self.space, None))
         self._indexed, self._skipped, _ = store.count_indexed(db.read(), self.space)
+        self._staged = postings.staged(db.read(), self.space)  # left by the last process
 
     @classmethod
     def local(cls, path: Path, workspace: str = "", **options: Any) -> CloneIndex:
@@ -100,7 +102,7 @@ class CloneIndex:
 
     def close(self) -> None:
         try:
-            self.flush()
+            self._store()
         finally:
             self._on_close()  # idempotent
 
@@ -131,10 +133,10 @@ class CloneIndex:
             fingerprints = fingerprint(tokens, self.k, self.window)
         self._check(fingerprints)
         if tokens.path in self._pending:
-            self.flush()
+            self._store()
         self._pending[tokens.path] = Stored(tokens.path, "", tokens, fingerprints)
         if len(self._pending) >= FLUSH:
-            self.flush()
+            self._store()
 
     def remove_file(self, path: str) -> bool:
         """Forget a file; False when it was not indexed."""
@@ -143,15 +145,33 @@ class CloneIndex:
     def apply(self, files: Sequence[Stored], removed: Sequence[str]) -> int:
         """Store analyzed files (replacing earlier versions) and forget `removed`, in one
         transaction; the kept report is told what changed. Returns how many rows went."""
-        self.flush()
+        self._store()
         return self._apply(files, removed)
 
     def flush(self) -> None:
-        """Store the files `add_file` gathered (any query does it first)."""
+        """Store the files `add_file` gathered and merge the staged postings (queries do
+        what they need of it first)."""
+        self._store()
+        self._merge()
+
+    def _store(self) -> None:
         if self._pending:
             files = list(self._pending.values())
             self._pending = {}
             self._apply(files, [])
+
+    def _merge(self) -> None:
+        """Merge the staged postings into the index (see `postings`), a few buckets per
+        transaction when there are many: the store's one writer is not held for long."""
+        if not self._staged:
+            return
+        space = self.space
+        step = max(1, BUCKETS * MERGE_ROWS // self._staged)
+        for first in range(0, BUCKETS, step):
+            step_aside()
+            last = min(first + step, BUCKETS) - 1
+            self.db.write(lambda c, f=first, t=last: postings.merge(c, space, f, t))  # type: ignore[misc]
+        self._staged = 0
 
     def _check(self, prints: Fingerprints | None) -> None:
         if prints is not None and (prints.k, prints.window) != (self.k, self.window):
@@ -160,7 +180,10 @@ class CloneIndex:
     def _apply(self, files: Sequence[Stored], removed: Sequence[str]) -> int:
         for f in files:
             self._check(f.fingerprints)
+        keeping = self._kept is not None
         gone, added, crossed, counts = self.db.write(lambda c: self._write(c, files, removed))
+        # Kept, the postings were merged in that transaction (crossings are counted in them).
+        self._staged = 0 if keeping else self._staged + sum(len(f.fingerprints or ()) for f in files)  # fmt: skip
         self._indexed += counts[0]
         self._skipped += counts[1]
         self.dirty.difference_update(gone)
@@ -185,10 +208,13 @@ class CloneIndex:
                 if f.fingerprints is not None:
                     delta.update(f.fingerprints.hashes)
         changed = [h for h, n in delta.items() if n]
+        if keeping:
+            postings.merge(conn, space, 0, BUCKETS - 1)
         before = store.counts(conn, space, changed) if changed else {}
         gone, added, gone_indexed = store.put_files(conn, space, files, removed)
         crossed: set[tuple[int, int]] = set()
         if keeping:
+            postings.merge(conn, space, 0, BUCKETS - 1)
             self.respot |= kept.forget_files(conn, space, gone) - set(gone)
             after = store.counts(conn, space, changed) if changed else {}
             for h in changed:
@@ -202,13 +228,13 @@ class CloneIndex:
     def states(self, paths: Iterable[str] | None, languages: frozenset[str]) -> dict[str, DocState]:
         """What is stored of `paths` (None: every path), `usable` when made as this index
         makes files of `languages` now."""
-        self.flush()
+        self._store()
         conn = self.db.read()
         return store.doc_states(conn, self.space, paths, self.k, self.window, valid_lexers(), languages)  # fmt: skip
 
     def files(self) -> list[str]:
         """Indexed paths, sorted."""
-        self.flush()
+        self._store()
         return [p for p, _ in store.indexed_paths(self.db.read(), self.space)]
 
     def get(self, path: str) -> FileTokens | None:
@@ -217,11 +243,11 @@ class CloneIndex:
         return None if fid is None else store.read_tokens(self.db.read(), [fid], True).get(fid)
 
     def __len__(self) -> int:
-        self.flush()
+        self._store()
         return self._indexed
 
     def _fid(self, path: str) -> int | None:
-        self.flush()
+        self._store()
         return _fid_of(self.db.read(), self.space, path)
 
     def _tokens_of(self, fids: Iterable[int]) -> dict[int, FileTokens]:
@@ -335,13 +361,14 @@ class CloneIndex:
         query = code if isinstance(code, FileTokens) else _snippet(code, language)
         prints = fingerprint(query, self.k, self.window)
         own = self._fid(query.path)
+        self._merge()
         conn = self.db.read()
         seeds: dict[int, list[int]] = {}
-        postings: dict[int, list[int]] = {}
+        looked_up: dict[int, list[int]] = {}
         for h, qpos in zip(prints.hashes, prints.positions, strict=True):
-            held = postings.get(h)
+            held = looked_up.get(h)
             if held is None:
-                held = postings[h] = store.lookup(conn, self.space, h, self.max_postings)
+                held = looked_up[h] = store.lookup(conn, self.space, h, self.max_postings)
             for posting in held:
                 fid, pos = posting >> 32, posting & _LOW
                 if fid != own:
@@ -360,7 +387,7 @@ class CloneIndex:
         """Another boilerplate cap: the postings stay, the kept report goes."""
         if max_postings < 2:
             raise ValueError("max_postings must be at least 2")
-        self.flush()
+        self._store()
         self.max_postings = max_postings
         self.db.write(lambda conn: kept.reset_kept(conn, self.space, None))
         self._kept, self.dirty, self.stale, self.respot = None, set(), set(), set()

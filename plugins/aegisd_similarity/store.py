@@ -8,7 +8,8 @@
   indexed (binary, beyond the tokenizer) has a row without records, so it is not read again
   until it changes.
 - `similarity_posting`: the inverted index, fingerprint hash -> (file id, token position), one
-  B-tree keyed by (space, hash, fid, pos).
+  B-tree keyed by (space, hash, fid, pos); new postings wait in `similarity_posting_new` until
+  they are merged into it (`postings`).
 - `similarity_clone` and `similarity_spot`: the kept report, the clones of every file pair for
   one set of parameters and each file's duplicated lines (read and written in `kept`).
 
@@ -20,15 +21,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 from aegisd.store.migrations import Migration
 from aegisd.store.pathtext import from_db, to_db
+from aegisd_similarity import postings
 from aegisd_similarity.fingerprint import Fingerprints
+from aegisd_similarity.postings import Postings
 from aegisd_similarity.tokens import FileTokens, unpack, unpack_source
 
 PLUGIN = "aegisd_similarity"
@@ -82,6 +83,16 @@ MIGRATIONS = [
             " WITHOUT ROWID",
         ],
     ),
+    Migration(
+        PLUGIN,
+        4,
+        "postings staged before they are merged into the index",
+        [
+            "CREATE TABLE similarity_posting_new (space INTEGER NOT NULL,"
+            " bucket INTEGER NOT NULL, fid INTEGER NOT NULL, pos INTEGER NOT NULL,"
+            " hash INTEGER NOT NULL, PRIMARY KEY (space, bucket, fid, pos, hash)) WITHOUT ROWID",
+        ],
+    ),
 ]
 
 TOKEN_COLUMNS = "fid, path, language, line_count, norm, orig, breaks, layout, lexer"
@@ -132,12 +143,10 @@ def put_files(
     how many of the rows gone were indexed. Marks the kept report as not whole: the caller
     brings it up to date.
 
-    Postings are written in key order, all of a batch in one statement: the posting B-tree is
-    keyed by hash, so unsorted rows touch its pages at random (and spill them from SQLite's
-    cache, to be written again) while sorted ones touch each page once."""
+    New postings are staged (see `postings`): merge them before reading postings."""
     gone: list[int] = []
     indexed = 0
-    dropped = _Postings()
+    dropped = Postings()
     for path in [*(f.path for f in files), *removed]:
         row = conn.execute(
             "SELECT fid, hashes, positions FROM similarity_doc WHERE space = ? AND path = ?",
@@ -150,13 +159,10 @@ def put_files(
             indexed += 1
             dropped.add(fid, unpack(hashes), unpack(positions))
         gone.append(fid)
-    conn.executemany(
-        "DELETE FROM similarity_posting WHERE space = ? AND hash = ? AND fid = ? AND pos = ?",
-        dropped.rows(space),
-    )
+    postings.drop(conn, space, dropped)
     conn.executemany("DELETE FROM similarity_doc WHERE fid = ?", [(fid,) for fid in gone])
     added: list[int] = []
-    postings = _Postings()
+    staged = Postings()
     for f in files:
         values: list[object] = [space, to_db(f.path), f.digest]
         if f.tokens is None or f.fingerprints is None:
@@ -173,36 +179,12 @@ def put_files(
             values,
         )
         fid = int(cursor.lastrowid or 0)
-        postings.add(fid, f.fingerprints.hashes, f.fingerprints.positions)
+        staged.add(fid, f.fingerprints.hashes, f.fingerprints.positions)
         added.append(fid)
-    conn.executemany(
-        "INSERT OR IGNORE INTO similarity_posting VALUES (?, ?, ?, ?)", postings.rows(space)
-    )
+    postings.stage(conn, space, staged)
     if gone or added:
         conn.execute("UPDATE similarity_space SET whole = 0 WHERE num = ?", (space,))
     return gone, added, indexed
-
-
-class _Postings:
-    """Postings of several files, given file by file, as rows in hash order (a stable sort
-    of flat arrays by a C-level key: much cheaper than sorting tuples)."""
-
-    def __init__(self) -> None:
-        self.hashes, self.fids, self.positions = array("I"), array("q"), array("I")
-
-    def add(self, fid: int, hashes: array[int], positions: array[int]) -> None:
-        self.hashes.extend(hashes)
-        self.positions.extend(positions)
-        self.fids.extend(repeat(fid, len(hashes)))
-
-    def rows(self, space: int) -> Iterator[tuple[int, int, int, int]]:
-        order = sorted(range(len(self.hashes)), key=self.hashes.__getitem__)
-        return zip(
-            repeat(space),
-            map(self.hashes.__getitem__, order),
-            map(self.fids.__getitem__, order),
-            map(self.positions.__getitem__, order),
-        )
 
 
 # -- files (read) ---------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aegisd_similarity import index as index_module
 from aegisd_similarity import store
 from aegisd_similarity.fingerprint import analyze_file
 from aegisd_similarity.index import CloneIndex
+from aegisd_similarity.postings import BUCKETS
 from aegisd_similarity.store import Stored
 from aegisd_similarity.tokens import tokenize_file
 
@@ -34,6 +36,13 @@ def _postings(index: CloneIndex) -> set[tuple[int, int, int]]:
     return set(rows)
 
 
+def _staged(index: CloneIndex) -> set[tuple[int, int, int]]:
+    rows = index.db.read().execute(
+        "SELECT hash, fid, pos FROM similarity_posting_new WHERE space = ?", (index.space,)
+    )
+    return set(rows)
+
+
 def test_postings_are_written_and_looked_up(index: CloneIndex) -> None:
     a = _analyzed("python/exact_a.py")
     index.apply([a, Stored("big.py", "hash-of-big", None, None)], [])
@@ -41,7 +50,9 @@ def test_postings_are_written_and_looked_up(index: CloneIndex) -> None:
     assert fid is not None
     assert a.fingerprints is not None
     expected = {(h, fid, p) for h, p in a.fingerprints.rows()}
-    assert _postings(index) == expected
+    assert _postings(index) == set() and _staged(index) == expected  # merged before reads
+    index.flush()
+    assert _postings(index) == expected and _staged(index) == set()
     h, pos = a.fingerprints.rows()[0]
     assert fid << 32 | pos in store.lookup(index.db.read(), index.space, h, None)
     states = index.states(None, frozenset({"python"}))
@@ -104,3 +115,43 @@ def test_the_kept_report_survives_a_reopen_only_when_whole(tmp_path: Path) -> No
                 assert tokens is not None
                 fresh.add_file(tokens)
             assert third.clones() == fresh.clones()
+
+
+def test_postings_replaced_or_removed_before_a_merge_leave_nothing(index: CloneIndex) -> None:
+    index.apply([_analyzed("python/exact_a.py"), _analyzed("python/exact_b.py")], [])
+    index.apply([Stored("python/exact_a.py", "other", *analyze_file("x.py", b"x = 1\n" * 40))], [])
+    index.apply([], ["python/exact_b.py"])
+    fid = store.fid_of(index.db.read(), index.space, "python/exact_a.py")
+    assert {f for _, f, _ in _staged(index)} == {fid}
+    index.flush()
+    assert {f for _, f, _ in _postings(index)} == {fid} and _staged(index) == set()
+
+
+def test_postings_left_staged_by_a_process_are_merged_by_the_next(tmp_path: Path) -> None:
+    with CloneIndex.local(tmp_path / "index.db", "ws") as first:
+        first.apply([_analyzed("python/exact_a.py"), _analyzed("python/exact_b.py")], [])
+        assert _staged(first) and not _postings(first)
+    with CloneIndex.local(tmp_path / "index.db", "ws") as again:
+        found = again.check(_analyzed("python/exact_a.py").tokens or "")
+        assert [c.a.path for c in found] == ["python/exact_b.py"]
+        assert not _staged(again)
+
+
+def test_many_staged_postings_merge_in_several_transactions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [
+        _analyzed(p) for p in ("python/exact_a.py", "python/exact_b.py", "python/renamed_a.py")
+    ]
+    writes: list[int] = []
+    with CloneIndex.local(tmp_path / "one.db", "ws") as whole:
+        whole.apply(files, [])
+        expected = whole.clones()
+    with CloneIndex.local(tmp_path / "parts.db", "ws") as parts:
+        parts.apply(files, [])
+        monkeypatch.setattr(index_module, "MERGE_ROWS", 1)
+        write = parts.db.write
+        monkeypatch.setattr(parts.db, "write", lambda job: writes.append(1) or write(job))
+        parts.flush()
+        assert len(writes) == BUCKETS  # one bucket each
+        assert _staged(parts) == set() and parts.clones() == expected != []
