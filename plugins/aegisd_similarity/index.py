@@ -19,7 +19,7 @@ import sqlite3
 import tempfile
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -46,9 +46,11 @@ FLUSH = 256  # files `add_file` gathers into one transaction
 SCAN_SHARE = 8  # a report with at least 1/SCAN_SHARE of the files dirty scans the postings
 _LOW = 0xFFFFFFFF
 
-Matcher = Callable[[Seeds, int, CloneParams], list[CloneRow]]
-"""Matches many pairs: (seeds by pair key `a_id << 32 | b_id`, k, parameters) -> rows of the
-kept report (see `found.match_rows`), reading the files' tokens where it runs."""
+Matcher = Callable[[Iterable[Seeds], int, CloneParams], Iterator[list[CloneRow]]]
+"""Matches batches of pairs: (each batch's seeds by pair key `a_id << 32 | b_id`, k,
+parameters) -> each batch's rows of the kept report (see `found.match_rows`), in order,
+reading the files' tokens where it runs. It may take the next batch from the iterable (whose
+seeds are then computed) while it matches the one before: a process pool does."""
 
 
 def params_key(params: CloneParams) -> str:
@@ -300,7 +302,8 @@ class CloneIndex:
                 rows = kept.clones_of_files(conn, self.space, ids)
             else:  # another query's parameters: compute just these pairs, keep nothing
                 chosen = set(ids)
-                rows = self._match_here(seeds_of(conn, self.space, ids, chosen, self.max_postings), self.k, params)  # fmt: skip
+                groups = seeds_of(conn, self.space, ids, chosen, self.max_postings)
+                [rows] = self._match_here([groups], self.k, params)
         found = self._found(rows)
         return clones_of(found if limit is None else found[:limit], self._lines_of)
 
@@ -394,9 +397,12 @@ class CloneIndex:
 
     # -- the kept report --------------------------------------------------------------------
 
-    def _match_here(self, groups: Seeds, k: int, params: CloneParams) -> list[CloneRow]:
+    def _match_here(
+        self, batches: Iterable[Seeds], k: int, params: CloneParams
+    ) -> Iterator[list[CloneRow]]:
         """The `Matcher` that runs in this process, tokens through the hot set."""
-        return match_rows(self._tokens_of(sorted(files_of(groups))), groups, k, params)
+        for groups in batches:
+            yield match_rows(self._tokens_of(sorted(files_of(groups))), groups, k, params)
 
     def _refresh(self, params: CloneParams, matcher: Matcher | None = None) -> None:
         """The kept report, up to date: made anew when the parameters change, else with the
@@ -423,26 +429,29 @@ class CloneIndex:
         self.db.write(lambda c: kept.forget_pairs(c, space, stale))
         respot = set(self.respot) | {fid for p in stale for fid in p}
         order_ = sorted(dirty)
+        parts = [order_[at : at + BATCH] for at in range(0, len(order_), BATCH)]
         shared = self._shared(conn, dirty)
-        try:
-            for at in range(0, len(order_), BATCH):
+
+        def seeded() -> Iterator[Seeds]:
+            for part in parts:
                 step_aside()
-                part = order_[at : at + BATCH]
                 if shared is None:
-                    groups = seeds_of(conn, space, part, dirty, cap)
+                    yield seeds_of(conn, space, part, dirty, cap)
                 else:
-                    groups = shared.seeds(part[0], part[-1])
-                rows = match(groups, self.k, params)
+                    yield shared.seeds(part[0], part[-1])
+            for at in range(0, len(stale), BATCH):
+                step_aside()
+                yield seeds_between(conn, space, stale[at : at + BATCH], cap)
+
+        try:
+            for n, rows in enumerate(match(seeded(), self.k, params)):
                 self.db.write(lambda c, rows=rows: kept.add_clones(c, space, rows))  # type: ignore[misc]
-                respot.update(part)
-                respot.update(fid for row in rows for fid in row[:2])  # their partners too
+                if n < len(parts):
+                    respot.update(parts[n])
+                    respot.update(fid for row in rows for fid in row[:2])  # their partners too
         finally:
             if shared is not None:
                 shared.close()
-        for at in range(0, len(stale), BATCH):
-            step_aside()
-            rows = match(seeds_between(conn, space, stale[at : at + BATCH], cap), self.k, params)
-            self.db.write(lambda c, rows=rows: kept.add_clones(c, space, rows))  # type: ignore[misc]
         self._respot(sorted(respot))
         self.db.write(lambda c: kept.set_whole(c, space))
         self.dirty, self.stale, self.respot = set(), set(), set()

@@ -21,8 +21,8 @@ import asyncio
 import hashlib
 import os
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import aclosing, asynccontextmanager, closing
 from dataclasses import dataclass
@@ -163,29 +163,41 @@ class AnalysisPool:
 
     def matcher(self, db_path: Path) -> Matcher:
         """A `Matcher` that runs in the workers, reading tokens from `db_path`, for a thread of
-        the daemon (it blocks until every task is done); use it while holding the pool."""
-        return partial(self.match, db_path)
+        the daemon (it blocks on each batch's tasks); use it while holding the pool."""
+        return partial(self.match_batches, db_path)
 
     def match(
         self, db_path: Path, groups: dict[int, list[int]], k: int, params: CloneParams
     ) -> list[CloneRow]:
-        if not groups:
-            return []
-        rows: list[CloneRow] = []
-        futures = []
+        """One batch of pairs matched in the workers."""
+        return next(self.match_batches(db_path, [groups], k, params))
+
+    def match_batches(
+        self, db_path: Path, batches: Iterable[dict[int, list[int]]], k: int, params: CloneParams
+    ) -> Iterator[list[CloneRow]]:
+        """Batches of pairs matched in the workers, each batch's rows in turn: the next batch
+        is taken (its seeds computed by the caller) while the workers match the one before."""
         executor = self._executor()
+        running: list[Future[list[CloneRow]]] | None = None  # the batch in the workers
         try:
-            for task in _split(groups, self.workers * MATCH_TASKS):
-                futures.append(executor.submit(match_task, str(db_path), task, k, params))
-            for future in futures:
-                rows += future.result()
+            for groups in batches:
+                tasks = _split(groups, self.workers * MATCH_TASKS) if groups else []
+                submitted = [executor.submit(match_task, str(db_path), t, k, params) for t in tasks]
+                if running is not None:
+                    yield self._rows(running)
+                running = submitted
+            if running is not None:
+                yield self._rows(running)
         except BrokenProcessPool:
             self._broken(executor)
             raise
         finally:
-            for future in futures:
+            for future in running or ():
                 future.cancel()
-        return rows
+
+    @staticmethod
+    def _rows(futures: list[Future[list[CloneRow]]]) -> list[CloneRow]:
+        return [row for future in futures for row in future.result()]
 
     async def _in_pool(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import pytest
 from aegisd_similarity.fingerprint import fingerprint
 from aegisd_similarity.index import CloneIndex
@@ -303,9 +305,12 @@ def test_prepare_keeps_what_its_matcher_found() -> None:
     index = index_of(*PAIRS, *OTHERS)
     asked: list[set[int]] = []
 
-    def nothing(groups: dict[int, list[int]], k: int, p: CloneParams) -> list[CloneRow]:
-        asked.append(set(groups))
-        return []
+    def nothing(
+        batches: Iterable[dict[int, list[int]]], k: int, p: CloneParams
+    ) -> Iterator[list[CloneRow]]:
+        for groups in batches:
+            asked.append(set(groups))
+            yield []
 
     index.prepare(CloneParams(), nothing)
     assert asked and asked[0]
@@ -319,8 +324,9 @@ def test_prepare_keeps_what_its_matcher_found() -> None:
 
 
 def test_prepare_leaves_the_report_to_compute_when_its_matcher_fails() -> None:
-    def failing(*_: object) -> list[CloneRow]:
+    def failing(*_: object) -> Iterator[list[CloneRow]]:
         raise RuntimeError("the pool broke")
+        yield []
 
     index = index_of(*PAIRS)
     with pytest.raises(RuntimeError):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aegisd_similarity import store
 from aegisd_similarity.fingerprint import analyze_file
 from aegisd_similarity.index import CloneIndex
 from aegisd_similarity.match import CloneParams
@@ -17,6 +19,7 @@ from aegisd_similarity.pool import (
     _split,
     analyze_chunk,
 )
+from aegisd_similarity.seeds import seeds_of
 
 from aegisd.safeio import content_hash
 from tests.plugins.similarity.helpers import FIXTURES, index_of
@@ -93,3 +96,32 @@ def test_split_balances_seeds_and_keeps_every_pair() -> None:
     assert [p for task in tasks for p in task] == sorted(groups)
     seeds = [sum(map(len, task.values())) for task in tasks]
     assert max(seeds) <= sum(sizes) / 4 + max(sizes)
+
+
+async def test_the_next_batch_is_seeded_while_workers_match_the_last(tmp_path: Path) -> None:
+    index = index_of(*PAIRS, max_postings=3)
+    with CloneIndex.local(tmp_path / "index.db") as there:
+        for path in index.files():
+            tokens = index.get(path)
+            assert tokens is not None
+            there.add_file(tokens)
+        there.flush()
+        conn = there.db.read()
+        fids = [fid for _, fid in store.indexed_paths(conn, there.space)]
+        parts = [fids[:3], fids[3:], []]  # an empty batch keeps its place too
+        taken: list[int] = []
+
+        def batches() -> Iterator[dict[int, list[int]]]:
+            for n, part in enumerate(parts):
+                taken.append(n)
+                yield seeds_of(conn, there.space, part, set(fids), 3) if part else {}
+
+        pool = AnalysisPool(workers=2)
+        async with pool.hold():
+            rows = pool.matcher(there.db.path)(batches(), there.k, CloneParams())
+            first = await asyncio.to_thread(next, rows)
+            assert taken == [0, 1]  # batch 1 seeded before batch 0's rows came back
+            rest = await asyncio.to_thread(list, rows)
+        here = list(there._match_here(list(batches()), there.k, CloneParams()))
+        assert [sorted(r) for r in [first, *rest]] == [sorted(r) for r in here]
+        assert [bool(r) for r in here] == [True, True, False]
