@@ -1,119 +1,279 @@
-"""`CloneIndex`: fingerprints of every file in an inverted index, and clone queries over it.
+"""`CloneIndex`: a workspace's clone index, on disk.
 
-Adding or removing a file touches only its own postings. Clones come from seeds: every two
-postings of a fingerprint, except for fingerprints with more than `max_postings` postings
-(boilerplate), which are skipped, so a fingerprint never yields more than max_postings² / 2
-seeds. The full report is kept per file pair; after an edit only the pairs of the changed
-files are computed again, plus the pairs of files that share a fingerprint whose count crossed
-the cap (they gained or lost its seeds). Pairs are matched by a `Matcher`: in this thread by
-default, in a process pool when `prepare` is given one.
+Files' tokens, fingerprints and postings are rows (`store`); so is the kept report, the clones of
+every file pair for the parameters last asked for, and each file's duplicated lines. Memory holds
+the hot sets only (`hot`: tokens and lines of files used lately) and what is out of date in the
+kept report: files added since (`dirty`), pairs whose seeds changed as a fingerprint crossed the
+boilerplate cap (`stale`) and files whose duplicated lines may have changed (`respot`). The
+report is brought up to date in batches of files (`BATCH`), each batch's seeds, tokens and
+clones let go before the next, so memory stays bounded whatever the size of the workspace; its
+pairs are matched by a `Matcher` (here, or in the process pool).
+
+Not thread-safe: one owner at a time (the service holds a lock around every use).
 """
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+import tempfile
+import weakref
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from itertools import chain, combinations
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import combinations
+from pathlib import Path
+from typing import Any
 
+from aegisd.threads import step_aside
+from aegisd_similarity import kept, postings, store
+from aegisd_similarity.db import IndexDb, local_db
 from aegisd_similarity.fingerprint import DEFAULT_K, DEFAULT_WINDOW, Fingerprints, fingerprint
-from aegisd_similarity.found import Found, SourceLines, clones_of, order
-from aegisd_similarity.kept import KeptReport
-from aegisd_similarity.match import (
-    BIAS,
-    CloneParams,
-    Matcher,
-    files_of,
-    match_groups,
-    match_pair,
-)
+from aegisd_similarity.found import Found, clones_of, covered_lines, match_rows, order
+from aegisd_similarity.hot import Cache, LocalCache, lines_size, tokens_size
+from aegisd_similarity.match import BIAS, CloneParams, files_of, match_pair
 from aegisd_similarity.models import Clone, Hotspot, Summary
-from aegisd_similarity.postings import Postings
-from aegisd_similarity.tokens import FileTokens, tokenize_file
+from aegisd_similarity.postings import BUCKETS, MERGE_ROWS
+from aegisd_similarity.seeds import Seeds, SharedPostings, seeds_between, seeds_of
+from aegisd_similarity.store import CloneRow, DocState, Stored
+from aegisd_similarity.tokens import FileTokens, tokenize_file, valid_lexers
 
-__all__ = ["DEFAULT_MAX_POSTINGS", "SNIPPET_PATH", "CloneIndex"]
+__all__ = ["BATCH", "DEFAULT_MAX_POSTINGS", "SNIPPET_PATH", "CloneIndex", "Matcher"]
 
 DEFAULT_MAX_POSTINGS = 12
 SNIPPET_PATH = "<snippet>"
+BATCH = 200  # files whose pairs are computed together
+FLUSH = 256  # files `add_file` gathers into one transaction
+SCAN_SHARE = 8  # a report with at least 1/SCAN_SHARE of the files dirty scans the postings
 _LOW = 0xFFFFFFFF
 
+Matcher = Callable[[Iterable[Seeds], int, CloneParams], Iterator[list[CloneRow]]]
+"""Matches batches of pairs: (each batch's seeds by pair key `a_id << 32 | b_id`, k,
+parameters) -> each batch's rows of the kept report (see `found.match_rows`), in order,
+reading the files' tokens where it runs. It may take the next batch from the iterable (whose
+seeds are then computed) while it matches the one before: a process pool does."""
 
-@dataclass(frozen=True, slots=True)
-class _File:
-    id: int
-    tokens: FileTokens
-    fingerprints: Fingerprints
+
+def params_key(params: CloneParams) -> str:
+    return f"{params.min_tokens}:{params.min_similarity!r}:{params.max_gap}:{int(params.type3)}"
 
 
 class CloneIndex:
-    """Files' fingerprints and the clones among them; not thread-safe (one owner at a time)."""
+    """Files' fingerprints and the clones among them, in one workspace (`workspace`) of `db`."""
 
     def __init__(
         self,
+        db: IndexDb | None = None,
+        workspace: str = "",
         k: int = DEFAULT_K,
         window: int = DEFAULT_WINDOW,
         max_postings: int = DEFAULT_MAX_POSTINGS,
+        tokens: Cache | None = None,
+        lines: Cache | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         if max_postings < 2:
             raise ValueError("max_postings must be at least 2")
-        self.k, self.window, self.max_postings = k, window, max_postings
-        self._by_path: dict[str, _File] = {}
-        self._by_id: dict[int, _File] = {}
-        self._postings = Postings()
-        self._next_id = 0
-        self._kept: KeptReport | None = None  # the report of the last parameters asked for
-        self._lines = SourceLines()  # for previews
+        if db is None:  # a database of its own in a temporary folder, gone with the index
+            db, on_close = _scratch()
+            weakref.finalize(self, on_close)
+        self.db, self.k, self.window, self.max_postings = db, k, window, max_postings
+        self._on_close = on_close or db.close
+        self._tokens: Cache = tokens if tokens is not None else LocalCache(512)
+        self._lines: Cache = lines if lines is not None else LocalCache(128)
+        self.space = db.write(lambda conn: store.space_of(conn, workspace))
+        self._pending: dict[str, Stored] = {}  # added, not stored yet (`add_file`)
+        self.dirty: set[int] = set()
+        self.stale: set[tuple[int, int]] = set()
+        self.respot: set[int] = set()
+        made, whole = kept.kept_of(db.read(), self.space)
+        self._kept: str | None = made if whole else None
+        if made is not None and not whole:  # what was out of date went with the last process
+            db.write(lambda conn: kept.reset_kept(conn, self.space, None))
+        self._indexed, self._skipped, _ = store.count_indexed(db.read(), self.space)
+        self._staged = postings.staged(db.read(), self.space)  # left by the last process
+
+    @classmethod
+    def local(cls, path: Path, workspace: str = "", **options: Any) -> CloneIndex:
+        """An index in the database file `path` with a writer of its own (tests, benches)."""
+        db, close = local_db(path)
+        try:
+            return cls(db, workspace, on_close=close, **options)
+        except BaseException:
+            close()
+            raise
+
+    def close(self) -> None:
+        try:
+            self._store()
+        finally:
+            self._on_close()  # idempotent
+
+    def __enter__(self) -> CloneIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- contents ---------------------------------------------------------------------------
 
-    def add_file(self, tokens: FileTokens, fingerprints: Fingerprints | None = None) -> None:
-        """Index a file, replacing any earlier version of the same path.
+    @property
+    def files_indexed(self) -> int:
+        """Files stored with records (not those `add_file` still gathers: read on the event
+        loop, this never writes)."""
+        return self._indexed
 
-        `fingerprints` (from a worker) must use this index's k and window; by default they
-        are computed here.
-        """
+    @property
+    def files_skipped(self) -> int:
+        """Files stored without records (binary, beyond the tokenizer)."""
+        return self._skipped
+
+    def add_file(self, tokens: FileTokens, fingerprints: Fingerprints | None = None) -> None:
+        """Index a file, replacing any earlier version of the same path (fingerprints, from a
+        worker, must use this index's k and window; by default they are computed here).
+        Files are stored FLUSH at a time (one transaction), or before anything reads them."""
         if fingerprints is None:
             fingerprints = fingerprint(tokens, self.k, self.window)
-        elif (fingerprints.k, fingerprints.window) != (self.k, self.window):
-            raise ValueError("fingerprints were made with another k or window")
-        old = self._by_path.get(tokens.path)
-        if old is not None:
-            self._drop(old)
-        self._next_id += 1  # ids only grow, so every postings list stays sorted
-        entry = _File(self._next_id, tokens, fingerprints)
-        self._by_path[tokens.path] = self._by_id[entry.id] = entry
-        self._postings.add(entry.id, fingerprints)
-        if self._kept is not None:
-            gone = Counter(old.fingerprints.hashes) if old else Counter[int]()
-            self._kept.stale |= self._crossed(Counter(fingerprints.hashes), gone)
-            self._kept.dirty.add(entry.id)
+        self._check(fingerprints)
+        if tokens.path in self._pending:
+            self._store()
+        self._pending[tokens.path] = Stored(tokens.path, "", tokens, fingerprints)
+        if len(self._pending) >= FLUSH:
+            self._store()
 
     def remove_file(self, path: str) -> bool:
         """Forget a file; False when it was not indexed."""
-        entry = self._by_path.get(path)
-        if entry is None:
-            return False
-        self._drop(entry)
+        return bool(self.apply([], [path]))
+
+    def apply(self, files: Sequence[Stored], removed: Sequence[str]) -> int:
+        """Store analyzed files (replacing earlier versions) and forget `removed`, in one
+        transaction; the kept report is told what changed. Returns how many rows went."""
+        self._store()
+        return self._apply(files, removed)
+
+    def flush(self) -> None:
+        """Store the files `add_file` gathered and merge the staged postings (queries do
+        what they need of it first)."""
+        self._store()
+        self._merge()
+
+    def _store(self) -> None:
+        if self._pending:
+            files = list(self._pending.values())
+            self._pending = {}
+            self._apply(files, [])
+
+    def _merge(self) -> None:
+        """Merge the staged postings into the index (see `postings`), a few buckets per
+        transaction when there are many: the store's one writer is not held for long."""
+        if not self._staged:
+            return
+        space = self.space
+        step = max(1, BUCKETS * MERGE_ROWS // self._staged)
+        for first in range(0, BUCKETS, step):
+            step_aside()
+            last = min(first + step, BUCKETS) - 1
+            self.db.write(lambda c, f=first, t=last: postings.merge(c, space, f, t))  # type: ignore[misc]
+        self._staged = 0
+
+    def _check(self, prints: Fingerprints | None) -> None:
+        if prints is not None and (prints.k, prints.window) != (self.k, self.window):
+            raise ValueError("fingerprints were made with another k or window")
+
+    def _apply(self, files: Sequence[Stored], removed: Sequence[str]) -> int:
+        for f in files:
+            self._check(f.fingerprints)
+        keeping = self._kept is not None
+        gone, added, crossed, counts = self.db.write(lambda c: self._write(c, files, removed))
+        # Kept, the postings were merged in that transaction (crossings are counted in them).
+        self._staged = 0 if keeping else self._staged + sum(len(f.fingerprints or ()) for f in files)  # fmt: skip
+        self._indexed += counts[0]
+        self._skipped += counts[1]
+        self.dirty.difference_update(gone)
+        self.stale = {p for p in self.stale if not gone & set(p)} if gone else self.stale
         if self._kept is not None:
-            self._kept.stale |= self._crossed(Counter(), Counter(entry.fingerprints.hashes))
-        return True
+            self.dirty.update(added)
+            self.stale |= crossed
+        return len(gone)
+
+    def _write(
+        self, conn: sqlite3.Connection, files: Sequence[Stored], removed: Sequence[str]
+    ) -> tuple[set[int], list[int], set[tuple[int, int]], tuple[int, int]]:
+        cap, space, keeping = self.max_postings, self.space, self._kept is not None
+        delta: Counter[int] = Counter()
+        if keeping:  # fingerprints whose postings cross the cap change the seeds of other pairs
+            for path in [*(f.path for f in files), *removed]:
+                fid = _fid_of(conn, space, path)
+                prints = None if fid is None else store.read_prints(conn, fid)
+                if prints is not None:
+                    delta.subtract(prints[1].hashes)
+            for f in files:
+                if f.fingerprints is not None:
+                    delta.update(f.fingerprints.hashes)
+        changed = [h for h, n in delta.items() if n]
+        if keeping:
+            postings.merge(conn, space, 0, BUCKETS - 1)
+        before = store.counts(conn, space, changed) if changed else {}
+        gone, added, gone_indexed = store.put_files(conn, space, files, removed)
+        crossed: set[tuple[int, int]] = set()
+        if keeping:
+            postings.merge(conn, space, 0, BUCKETS - 1)
+            self.respot |= kept.forget_files(conn, space, gone) - set(gone)
+            after = store.counts(conn, space, changed) if changed else {}
+            for h in changed:
+                now, then = after.get(h, 0), before.get(h, 0)
+                if min(now, then) <= cap < max(now, then):
+                    held = [p >> 32 for p in store.lookup(conn, space, h, None)]
+                    crossed.update(combinations(held, 2))
+        counts = (len(added) - gone_indexed, len(files) - len(added) - len(gone) + gone_indexed)
+        return set(gone), added, crossed, counts
+
+    def states(self, paths: Iterable[str] | None, languages: frozenset[str]) -> dict[str, DocState]:
+        """What is stored of `paths` (None: every path), `usable` when made as this index
+        makes files of `languages` now."""
+        self._store()
+        conn = self.db.read()
+        return store.doc_states(conn, self.space, paths, self.k, self.window, valid_lexers(), languages)  # fmt: skip
 
     def files(self) -> list[str]:
         """Indexed paths, sorted."""
-        return sorted(self._by_path)
+        self._store()
+        return [p for p, _ in store.indexed_paths(self.db.read(), self.space)]
 
     def get(self, path: str) -> FileTokens | None:
         """The tokens of an indexed file."""
-        entry = self._by_path.get(path)
-        return entry.tokens if entry else None
-
-    def items(self) -> list[tuple[FileTokens, Fingerprints]]:
-        """Every file's tokens and fingerprints, in the order they were added (to build an
-        index with other parameters without fingerprinting again)."""
-        return [(e.tokens, e.fingerprints) for e in self._by_id.values()]
+        fid = self._fid(path)
+        return None if fid is None else store.read_tokens(self.db.read(), [fid], True).get(fid)
 
     def __len__(self) -> int:
-        return len(self._by_path)
+        self._store()
+        return self._indexed
+
+    def _fid(self, path: str) -> int | None:
+        self._store()
+        return _fid_of(self.db.read(), self.space, path)
+
+    def _tokens_of(self, fids: Iterable[int]) -> dict[int, FileTokens]:
+        """Tokens by id, through the hot set (without sources: previews read their own)."""
+        out: dict[int, FileTokens] = {}
+        missing = []
+        for fid in fids:
+            hit = self._tokens.get(fid)
+            if hit is None:
+                missing.append(fid)
+            else:
+                out[fid] = hit
+        for fid, tokens in store.read_tokens(self.db.read(), missing, source=False).items():
+            self._tokens.put(fid, tokens, tokens_size(tokens))
+            out[fid] = tokens
+        return out
+
+    def _lines_of(self, fid: int) -> list[str]:
+        lines: list[str] | None = self._lines.get(fid)
+        if lines is None:
+            source = store.read_source(self.db.read(), fid) or ""
+            lines = source.split("\n") if source else []
+            self._lines.put(fid, lines, lines_size(source, lines))
+        return lines
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -129,17 +289,29 @@ class CloneIndex:
         """Clones among indexed files, largest first; with `paths`, only those touching them
         (unknown paths are ignored)."""
         params = CloneParams(min_tokens, min_similarity, max_gap, type3)
+        self.flush()
+        conn = self.db.read()
         if paths is None:
-            found = self._refresh(params).found()
+            self._refresh(params)
+            rows = kept.largest_clones(conn, self.space, limit)
         else:
-            ids = {self._by_path[p].id for p in paths if p in self._by_path}
-            if self._kept is not None and params == self._kept.params:  # kept, brought up to date
-                found = self._refresh(params).of_files(ids)
+            wanted = set(paths)
+            ids = [fid for p, fid in store.indexed_paths(conn, self.space) if p in wanted]
+            if self._kept == params_key(params) or len(ids) > BATCH:
+                self._refresh(params)  # kept, brought up to date (or made: bounded memory)
+                rows = kept.clones_of_files(conn, self.space, ids)
             else:  # another query's parameters: compute just these pairs, keep nothing
-                pairs = self._compute(self._seeds_of(ids), params, match_groups).values()
-                found = list(chain.from_iterable(pairs))
-            found.sort(key=order)
-        return clones_of(found if limit is None else found[:limit], self._lines)
+                chosen = set(ids)
+                groups = seeds_of(conn, self.space, ids, chosen, self.max_postings)
+                [rows] = self._match_here([groups], self.k, params)
+        found = self._found(rows)
+        return clones_of(found if limit is None else found[:limit], self._lines_of)
+
+    def _found(self, rows: list[CloneRow]) -> list[Found]:
+        paths = store.paths_of(self.db.read(), {fid for r in rows for fid in r[:2]})
+        found = [Found.from_row(r, paths) for r in rows]
+        found.sort(key=order)
+        return found
 
     def hotspots(
         self,
@@ -150,8 +322,9 @@ class CloneIndex:
         max_gap: int = 16,
     ) -> list[Hotspot]:
         """Files with duplicated lines, the most duplicated (by share) first."""
-        kept = self._refresh(CloneParams(min_tokens, min_similarity, max_gap, type3))
-        spots = kept.hotspots(self._tokens)
+        self._refresh(CloneParams(min_tokens, min_similarity, max_gap, type3))
+        rows = kept.spots(self.db.read(), self.space, limit)
+        spots = [Hotspot(path, lines, dup, ratio) for path, lines, dup, ratio in rows]
         spots.sort(key=lambda s: (-s.ratio, -s.duplicated_lines, s.path))
         return spots if limit is None else spots[:limit]
 
@@ -163,11 +336,12 @@ class CloneIndex:
         max_gap: int = 16,
     ) -> Summary:
         """Files, lines, duplicated lines and clones over the whole index."""
-        kept = self._refresh(CloneParams(min_tokens, min_similarity, max_gap, type3))
-        lines = sum(e.tokens.line_count for e in self._by_path.values())
-        duplicated = sum(s.duplicated_lines for s in kept.hotspots(self._tokens))
+        self._refresh(CloneParams(min_tokens, min_similarity, max_gap, type3))
+        conn = self.db.read()
+        files, _, lines = store.count_indexed(conn, self.space)
+        duplicated = kept.duplicated_total(conn, self.space)
         percent = round(100 * duplicated / lines, 2) if lines else 0.0
-        return Summary(len(self._by_path), lines, duplicated, percent, len(kept.found()))
+        return Summary(files, lines, duplicated, percent, kept.clone_count(conn, self.space))
 
     def prepare(self, params: CloneParams, matcher: Matcher) -> None:
         """Bring the kept report for `params` up to date now, its pairs matched by `matcher`
@@ -189,159 +363,146 @@ class CloneIndex:
         params = CloneParams(min_tokens, min_similarity, max_gap, type3)
         query = code if isinstance(code, FileTokens) else _snippet(code, language)
         prints = fingerprint(query, self.k, self.window)
-        own = self._by_path.get(query.path)
+        own = self._fid(query.path)
+        self._merge()
+        conn = self.db.read()
         seeds: dict[int, list[int]] = {}
+        looked_up: dict[int, list[int]] = {}
         for h, qpos in zip(prints.hashes, prints.positions, strict=True):
-            for posting in self._postings.lookup(h, self.max_postings):
+            held = looked_up.get(h)
+            if held is None:
+                held = looked_up[h] = store.lookup(conn, self.space, h, self.max_postings)
+            for posting in held:
                 fid, pos = posting >> 32, posting & _LOW
-                if own is None or fid != own.id:
+                if fid != own:
                     seeds.setdefault(fid, []).append((qpos - pos + BIAS) << 32 | pos)
         found: list[Found] = []
         for fid, group in seeds.items():
-            tokens = self._by_id[fid].tokens
-            if tokens.lexicon.family == query.lexicon.family:
+            tokens = self._tokens_of([fid]).get(fid)
+            if tokens is not None and tokens.lexicon.family == query.lexicon.family:
                 group.sort()
                 matches = match_pair(tokens, query, group, self.k, params)
-                found.extend(Found.of(tokens, query, m) for m in matches)
+                found.extend(Found.of(tokens, query, m, fid) for m in matches)
         found.sort(key=order)
-        return clones_of(found if limit is None else found[:limit], self._lines)
+        return clones_of(found if limit is None else found[:limit], self._lines_of)
+
+    def set_max_postings(self, max_postings: int) -> None:
+        """Another boilerplate cap: the postings stay, the kept report goes."""
+        if max_postings < 2:
+            raise ValueError("max_postings must be at least 2")
+        self._store()
+        self.max_postings = max_postings
+        self.db.write(lambda conn: kept.reset_kept(conn, self.space, None))
+        self._kept, self.dirty, self.stale, self.respot = None, set(), set(), set()
 
     # -- the kept report --------------------------------------------------------------------
 
-    def _drop(self, entry: _File) -> None:
-        """Take a file out of the maps, the postings and the kept report."""
-        del self._by_path[entry.tokens.path], self._by_id[entry.id]
-        self._postings.remove(entry.id, entry.fingerprints)
-        if self._kept is not None:
-            self._kept.forget({entry.id})
-            self._kept.dirty.discard(entry.id)
+    def _match_here(
+        self, batches: Iterable[Seeds], k: int, params: CloneParams
+    ) -> Iterator[list[CloneRow]]:
+        """The `Matcher` that runs in this process, tokens through the hot set."""
+        for groups in batches:
+            yield match_rows(self._tokens_of(sorted(files_of(groups))), groups, k, params)
 
-    def _tokens(self, file_id: int) -> FileTokens | None:
-        entry = self._by_id.get(file_id)
-        return entry.tokens if entry else None
-
-    def _refresh(self, params: CloneParams, matcher: Matcher = match_groups) -> KeptReport:
+    def _refresh(self, params: CloneParams, matcher: Matcher | None = None) -> None:
         """The kept report, up to date: made anew when the parameters change, else with the
-        pairs of changed files, and the stale pairs, computed again."""
-        kept = self._kept
-        if kept is None or kept.params != params:
-            kept = KeptReport(params)
-            kept.store(self._compute(self._seeds(), params, matcher))
-            self._kept = kept  # only once whole: the matcher may fail
-        elif kept.dirty or kept.stale:
-            dirty, live = kept.dirty, self._by_id
-            # Pairs of a file that went or was replaced are gone; a dirty file's are computed.
-            stale = {
-                p
-                for p in kept.stale
-                if live.keys() >= {p >> 32, p & _LOW} and not dirty & {p >> 32, p & _LOW}
-            }
-            kept.forget(dirty)
-            kept.forget_pairs(stale)
-            groups = self._seeds_of(dirty)
-            groups.update(self._seeds_between(stale))
-            kept.store(self._compute(groups, params, matcher))
-            kept.dirty, kept.stale = set(), set()
-        return kept
+        pairs of changed files, and the stale pairs, computed again; batch by batch. When that
+        fails half-way the kept report goes (the next query makes it again)."""
+        self.flush()
+        try:
+            self._bring_up_to_date(params, matcher or self._match_here)
+        except BaseException:
+            self._kept, self.dirty, self.stale, self.respot = None, set(), set(), set()
+            self.db.write(lambda conn: kept.reset_kept(conn, self.space, None))
+            raise
 
-    def _crossed(self, added: Counter[int], removed: Counter[int]) -> set[int]:
-        """Pairs of files holding a fingerprint whose postings crossed the cap, one way or the
-        other, through this change (fingerprint -> postings added and removed): they gained or
-        lost its seeds."""
-        cap, pairs = self.max_postings, set[int]()
-        for h in added.keys() | removed.keys():
-            delta = added[h] - removed[h]
-            if delta:
-                now = self._postings.count(h)
-                if min(now - delta, now) <= cap < max(now - delta, now):
-                    held = [p >> 32 for p in self._postings.lookup(h)]  # ascending
-                    pairs.update(x << 32 | y for x, y in combinations(held, 2))
-        return pairs
+    def _bring_up_to_date(self, params: CloneParams, match: Matcher) -> None:
+        key, space, cap = params_key(params), self.space, self.max_postings
+        if self._kept != key:
+            self.db.write(lambda conn: kept.reset_kept(conn, space, key))
+            self._kept, self.stale, self.respot = key, set(), set()
+            self.dirty = {fid for _, fid in store.indexed_paths(self.db.read(), space)}
+        if not (self.dirty or self.stale or self.respot):
+            return
+        dirty, conn = self.dirty, self.db.read()
+        stale = sorted(p for p in self.stale if not dirty & set(p))
+        self.db.write(lambda c: kept.forget_pairs(c, space, stale))
+        respot = set(self.respot) | {fid for p in stale for fid in p}
+        order_ = sorted(dirty)
+        parts = [order_[at : at + BATCH] for at in range(0, len(order_), BATCH)]
+        shared = self._shared(conn, dirty)
 
-    def _compute(
-        self, groups: dict[int, list[int]], params: CloneParams, matcher: Matcher
-    ) -> dict[int, list[Found]]:
-        """Clones of each pair of seeds, oriented so `first` has the smaller path."""
-        by_id = self._by_id
-        files: Mapping[int, FileTokens] = {fid: by_id[fid].tokens for fid in files_of(groups)}
-        family = {fid: t.lexicon.family for fid, t in files.items()}
-        groups = {
-            pair: seeds
-            for pair, seeds in groups.items()
-            if family[pair >> 32] == family[pair & _LOW]
-        }
-        out: dict[int, list[Found]] = {}
-        for pair, matches in matcher(files, groups, self.k, params).items():
-            a, b = files[pair >> 32], files[pair & _LOW]
-            if a.path > b.path:  # name pairs in path order, whatever order files came in
-                a, b, matches = b, a, [m.swapped() for m in matches]
-            out[pair] = [Found.of(a, b, m, pair) for m in matches]
-        return out
-
-    def _seeds(self) -> dict[int, list[int]]:
-        """Seeds of every file pair, keyed `a_id << 32 | b_id` (a_id <= b_id)."""
-        groups: dict[int, list[int]] = {}
-        low = _LOW
-        for hits in self._postings.groups(self.max_postings):
-            for x, y in combinations(hits, 2):  # x < y: ids, then positions, ascending
-                pair = (x & ~low) | (y >> 32)
-                seed = ((y & low) - (x & low) + BIAS) << 32 | (x & low)
-                group = groups.get(pair)
-                if group is None:
-                    groups[pair] = [seed]
+        def seeded() -> Iterator[Seeds]:
+            for part in parts:
+                step_aside()
+                if shared is None:
+                    yield seeds_of(conn, space, part, dirty, cap)
                 else:
-                    group.append(seed)
-        return groups
+                    yield shared.seeds(part[0], part[-1])
+            for at in range(0, len(stale), BATCH):
+                step_aside()
+                yield seeds_between(conn, space, stale[at : at + BATCH], cap)
 
-    def _seeds_of(self, chosen: set[int]) -> dict[int, list[int]]:
-        """Seeds of the pairs that involve one of the files `chosen`."""
-        groups: dict[int, list[int]] = {}
-        cap, low = self.max_postings, _LOW
-        for fid in chosen:
-            prints = self._by_id[fid].fingerprints
-            for h, pos in zip(prints.hashes, prints.positions, strict=True):
-                own = fid << 32 | pos
-                for other in self._postings.lookup(h, cap):
-                    if other == own or (other >> 32 in chosen and other < own):
-                        continue  # itself, or found from the other side
-                    x, y = (own, other) if own < other else (other, own)
-                    seed = ((y & low) - (x & low) + BIAS) << 32 | (x & low)
-                    groups.setdefault((x & ~low) | (y >> 32), []).append(seed)
-        return groups
+        try:
+            for n, rows in enumerate(match(seeded(), self.k, params)):
+                self.db.write(lambda c, rows=rows: kept.add_clones(c, space, rows))  # type: ignore[misc]
+                if n < len(parts):
+                    respot.update(parts[n])
+                    respot.update(fid for row in rows for fid in row[:2])  # their partners too
+        finally:
+            if shared is not None:
+                shared.close()
+        self._respot(sorted(respot))
+        self.db.write(lambda c: kept.set_whole(c, space))
+        self.dirty, self.stale, self.respot = set(), set(), set()
 
-    def _seeds_between(self, pairs: set[int]) -> dict[int, list[int]]:
-        """Seeds of just these pairs, from the fingerprints the two files share (cheaper than
-        looking each fingerprint of both up in the postings)."""
-        places: dict[int, dict[int, list[int]]] = {}  # file id -> hash -> positions
-        under: dict[int, bool] = {}  # hash -> within the cap
-        groups: dict[int, list[int]] = {}
-        for pair in pairs:
-            x, y = pair >> 32, pair & _LOW
-            px, py = self._places(x, places), self._places(y, places)
-            seeds = []
-            for h in px.keys() & py.keys():
-                ok = under.get(h)
-                if ok is None:
-                    ok = under[h] = self._postings.count(h) <= self.max_postings
-                if not ok:
+    def _shared(self, conn: sqlite3.Connection, dirty: set[int]) -> SharedPostings | None:
+        """For many dirty files, the postings that seed, read in one scan (see
+        `SharedPostings`); for a few, None: their fingerprints are looked up."""
+        if len(dirty) < BATCH or len(dirty) * SCAN_SHARE < self._indexed:
+            return None
+        ranked = [fid for _, fid in store.indexed_paths(conn, self.space)]
+        every = len(dirty) == len(ranked) and dirty.issuperset(ranked)
+        return SharedPostings(conn, self.space, ranked, None if every else dirty, self.max_postings)
+
+    def _respot(self, fids: list[int]) -> None:
+        """Count the duplicated lines of these files again, batch by batch."""
+        conn, space = self.db.read(), self.space
+        for at in range(0, len(fids), BATCH):
+            step_aside()
+            part = fids[at : at + BATCH]
+            ranges: dict[int, list[tuple[int, int]]] = {fid: [] for fid in part}
+            for row in kept.clones_of_files(conn, space, part):
+                a, b, al0, al1, bl0, bl1 = row[0], row[1], *row[9:]
+                if a in ranges:
+                    ranges[a].append((al0, al1))
+                if b in ranges:
+                    ranges[b].append((bl0, bl1))
+            counts = store.line_counts(conn, part)
+            spots, gone = [], []
+            for fid, spans in ranges.items():
+                lines = counts.get(fid)
+                if not spans or not lines:
+                    gone.append(fid)
                     continue
-                if x == y:  # each two places once, the first as `a`
-                    seeds += [(j - i + BIAS) << 32 | i for i, j in combinations(px[h], 2)]
-                else:
-                    seeds += [(j - i + BIAS) << 32 | i for i in px[h] for j in py[h]]
-            if seeds:
-                groups[pair] = seeds
-        return groups
+                duplicated = covered_lines(spans)
+                spots.append((fid, duplicated, round(duplicated / lines, 4)))
+            self.db.write(lambda c, s=spots, g=gone: kept.put_spots(c, space, s, g))  # type: ignore[misc]
 
-    def _places(self, fid: int, known: dict[int, dict[int, list[int]]]) -> dict[int, list[int]]:
-        """A file's fingerprints: hash -> ascending positions (memoized in `known`)."""
-        found = known.get(fid)
-        if found is None:
-            found = known[fid] = {}
-            prints = self._by_id[fid].fingerprints
-            for h, pos in zip(prints.hashes, prints.positions, strict=True):
-                found.setdefault(h, []).append(pos)
-        return found
+
+def _scratch() -> tuple[IndexDb, Callable[[], None]]:
+    folder = tempfile.mkdtemp(prefix="aegisd-similarity-")
+    db, close = local_db(Path(folder) / "index.db")
+
+    def gone() -> None:
+        close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    return db, gone
+
+
+def _fid_of(conn: sqlite3.Connection, space: int, path: str) -> int | None:
+    return store.fid_of(conn, space, path)
 
 
 def _snippet(code: str, language: str) -> FileTokens:

@@ -1,116 +1,150 @@
-"""`KeptReport`: the clones a `CloneIndex` keeps for one set of parameters, per file pair.
+"""The kept report's rows: the clones of every file pair for the parameters last asked for
+(`similarity_clone`), each file's duplicated lines (`similarity_spot`), and which parameters
+they are for (`similarity_space.kept`, and whether the report is `whole`).
 
-What derives from them, the sorted list and each file's hotspot, is brought up to date pair by
-pair: after a one-file edit the clones of the changed pairs are taken out of the sorted list and
-put back in by bisection (a few list moves instead of a sort of every clone), and only the files
-of those pairs get their duplicated lines counted again.
+Write functions take a connection inside a transaction, read functions any connection.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable
-from itertools import chain
+import sqlite3
+from collections.abc import Iterable, Sequence
 
-from aegisd_similarity.found import Found, covered_lines, order
-from aegisd_similarity.match import CloneParams
-from aegisd_similarity.models import Hotspot
-from aegisd_similarity.tokens import FileTokens
+from aegisd.store.pathtext import from_db
+from aegisd_similarity.store import CloneRow
 
-__all__ = ["KeptReport"]
-
-_LOW = 0xFFFFFFFF
-_RESORT = 8  # past one change in this many clones, sorting everything again is cheaper
+CLONE_COLUMNS = (
+    "a, b, type, similarity, tokens, a_start, a_end, b_start, b_end,"
+    " a_line0, a_line1, b_line0, b_line1"
+)
 
 
-class KeptReport:
-    """Clones per pair (key `a_id << 32 | b_id`), and what is out of date: the files whose
-    pairs must all be computed again (`dirty`) and single pairs that must be (`stale`)."""
+def kept_of(conn: sqlite3.Connection, space: int) -> tuple[str | None, bool]:
+    row = conn.execute(
+        "SELECT kept, whole FROM similarity_space WHERE num = ?", (space,)
+    ).fetchone()
+    return (None, False) if row is None else (row[0], bool(row[1]))
 
-    def __init__(self, params: CloneParams) -> None:
-        self.params = params
-        self.dirty: set[int] = set()
-        self.stale: set[int] = set()
-        self._pairs: dict[int, list[Found]] = {}
-        self._of: dict[int, set[int]] = {}  # file id -> keys of its pairs with clones
-        self._sorted: list[Found] = []
-        self._gone: list[Found] = []  # clones left since `_sorted` was brought up to date
-        self._new: list[Found] = []  # clones come since then
-        self._spots: dict[int, Hotspot] = {}
-        self._respot: set[int] = set()  # files whose hotspot may have changed
 
-    def forget(self, ids: Iterable[int]) -> None:
-        """Drop the clones of every pair involving one of `ids`."""
-        for fid in ids:
-            self.forget_pairs(list(self._of.get(fid, ())))
-            self._of.pop(fid, None)
-            self._respot.add(fid)
+def reset_kept(conn: sqlite3.Connection, space: int, params: str | None) -> None:
+    """Forget the kept report; `params` is the one about to be built."""
+    conn.execute("DELETE FROM similarity_clone WHERE space = ?", (space,))
+    conn.execute("DELETE FROM similarity_spot WHERE space = ?", (space,))
+    conn.execute("UPDATE similarity_space SET kept = ?, whole = 0 WHERE num = ?", (params, space))
 
-    def forget_pairs(self, pairs: Iterable[int]) -> None:
-        """Drop the clones of these pairs (keys of pairs without clones are ignored)."""
-        for pair in pairs:
-            found = self._pairs.pop(pair, None)
-            if found is None:
-                continue
-            for fid in (pair >> 32, pair & _LOW):
-                self._of[fid].discard(pair)
-                self._respot.add(fid)
-            self._gone += found
 
-    def store(self, pairs: dict[int, list[Found]]) -> None:
-        """Keep the clones of freshly computed pairs."""
-        for pair, found in pairs.items():
-            self._pairs[pair] = found
-            for fid in (pair >> 32, pair & _LOW):
-                self._of.setdefault(fid, set()).add(pair)
-                self._respot.add(fid)
-            self._new += found
+def set_whole(conn: sqlite3.Connection, space: int) -> None:
+    conn.execute("UPDATE similarity_space SET whole = 1 WHERE num = ?", (space,))
 
-    def of_files(self, ids: set[int]) -> list[Found]:
-        """The clones of the pairs involving one of `ids`, unsorted."""
-        pairs = set(chain.from_iterable(self._of.get(fid, ()) for fid in ids))
-        return list(chain.from_iterable(self._pairs[p] for p in pairs))
 
-    def found(self) -> list[Found]:
-        """Every clone, sorted by `order`."""
-        gone, new, kept = self._gone, self._new, self._sorted
-        if not gone and not new:
-            return kept
-        if gone and new:  # clones that came and went in between were never in `kept`
-            fresh = {id(f): f for f in new}
-            gone = [f for f in gone if fresh.pop(id(f), None) is None]
-            new = list(fresh.values())
-        if _RESORT * (len(gone) + len(new)) > len(kept):
-            kept = list(chain.from_iterable(self._pairs.values()))
-            kept.sort(key=order)
-        else:
-            for f in gone:
-                at = bisect_left(kept, f.rank, key=order)
-                while kept[at] is not f:  # past clones of the same rank
-                    at += 1
-                del kept[at]
-            for f in new:
-                insort(kept, f, key=order)
-        self._sorted, self._gone, self._new = kept, [], []
-        return kept
+def forget_files(conn: sqlite3.Connection, space: int, fids: Sequence[int]) -> set[int]:
+    """Drop the clones of every pair involving one of `fids`, and their spots; returns the
+    files whose spots may have changed."""
+    touched: set[int] = set(fids)
+    for fid in fids:
+        for a, b in conn.execute(
+            "SELECT a, b FROM similarity_clone WHERE space = ? AND a = ?"
+            " UNION SELECT a, b FROM similarity_clone WHERE space = ? AND b = ?",
+            (space, fid, space, fid),
+        ).fetchall():
+            touched.update((a, b))
+        conn.execute("DELETE FROM similarity_clone WHERE space = ? AND a = ?", (space, fid))
+        conn.execute("DELETE FROM similarity_clone WHERE space = ? AND b = ?", (space, fid))
+        conn.execute("DELETE FROM similarity_spot WHERE space = ? AND fid = ?", (space, fid))
+    return touched
 
-    def hotspots(self, tokens_of: Callable[[int], FileTokens | None]) -> list[Hotspot]:
-        """Every file with duplicated lines; `tokens_of` finds an indexed file by id."""
-        for fid in self._respot:
-            tokens, pairs = tokens_of(fid), self._of.get(fid)
-            if tokens is None or not pairs:
-                self._spots.pop(fid, None)
-                continue
-            path = tokens.path
-            ranges = [
-                (loc.start_line, loc.end_line)
-                for pair in pairs
-                for f in self._pairs[pair]
-                for loc in (f.first, f.second)
-                if loc.path == path
-            ]
-            duplicated = covered_lines(ranges)
-            ratio = round(duplicated / tokens.line_count, 4)
-            self._spots[fid] = Hotspot(path, tokens.line_count, duplicated, ratio)
-        self._respot = set()
-        return list(self._spots.values())
+
+def forget_pairs(conn: sqlite3.Connection, space: int, pairs: Iterable[tuple[int, int]]) -> None:
+    """Drop the clones of these pairs of files, in whichever order their rows name them."""
+    conn.executemany(
+        "DELETE FROM similarity_clone WHERE space = ? AND a = ? AND b = ?",
+        ((space, a, b) for x, y in pairs for a, b in {(x, y), (y, x)}),
+    )
+
+
+def add_clones(conn: sqlite3.Connection, space: int, rows: Iterable[CloneRow]) -> None:
+    conn.executemany(
+        f"INSERT INTO similarity_clone (space, {CLONE_COLUMNS})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((space, *row) for row in rows),
+    )
+
+
+def put_spots(
+    conn: sqlite3.Connection,
+    space: int,
+    spots: Iterable[tuple[int, int, float]],
+    gone: Iterable[int],
+) -> None:
+    """Each (fid, duplicated, ratio) replaces the file's spot; `gone` lose theirs."""
+    conn.executemany(
+        "DELETE FROM similarity_spot WHERE space = ? AND fid = ?", ((space, f) for f in gone)
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO similarity_spot VALUES (?, ?, ?, ?)",
+        ((space, fid, dup, ratio) for fid, dup, ratio in spots),
+    )
+
+
+def clones_of_files(conn: sqlite3.Connection, space: int, fids: Iterable[int]) -> list[CloneRow]:
+    """The kept clones of every pair involving one of `fids` (each once)."""
+    seen: dict[tuple[object, ...], None] = {}
+    for fid in fids:
+        for column in ("a", "b"):
+            for row in conn.execute(
+                f"SELECT {CLONE_COLUMNS} FROM similarity_clone WHERE space = ? AND {column} = ?",
+                (space, fid),
+            ):
+                seen.setdefault(row, None)
+    return list(seen)  # type: ignore[arg-type]
+
+
+def largest_clones(conn: sqlite3.Connection, space: int, limit: int | None) -> list[CloneRow]:
+    """Kept clones, at least the `limit` largest (all those as large as the last of them)."""
+    sql = f"SELECT {CLONE_COLUMNS} FROM similarity_clone WHERE space = ?"
+    if limit is None:
+        return conn.execute(sql, (space,)).fetchall()
+    row = conn.execute(
+        "SELECT tokens FROM similarity_clone WHERE space = ? ORDER BY tokens DESC LIMIT 1 OFFSET ?",
+        (space, limit - 1),
+    ).fetchone()
+    if row is None:
+        return conn.execute(sql, (space,)).fetchall()
+    return conn.execute(sql + " AND tokens >= ?", (space, row[0])).fetchall()
+
+
+def clone_count(conn: sqlite3.Connection, space: int) -> int:
+    return int(
+        conn.execute("SELECT count(*) FROM similarity_clone WHERE space = ?", (space,)).fetchone()[
+            0
+        ]
+    )
+
+
+def spots(
+    conn: sqlite3.Connection, space: int, limit: int | None
+) -> list[tuple[str, int, int, float]]:
+    """(path, lines, duplicated, ratio) of files with duplicated lines, at least the `limit`
+    with the highest ratio (all those as high as the last of them)."""
+    sql = (
+        "SELECT d.path, d.line_count, s.duplicated, s.ratio FROM similarity_spot s"
+        " JOIN similarity_doc d ON d.fid = s.fid WHERE s.space = ?"
+    )
+    args: tuple[object, ...] = (space,)
+    if limit is not None:
+        row = conn.execute(
+            "SELECT ratio FROM similarity_spot WHERE space = ? ORDER BY ratio DESC"
+            " LIMIT 1 OFFSET ?",
+            (space, limit - 1),
+        ).fetchone()
+        if row is not None:
+            sql += " AND s.ratio >= ?"
+            args = (space, row[0])
+    return [(from_db(p), n, dup, ratio) for p, n, dup, ratio in conn.execute(sql, args)]
+
+
+def duplicated_total(conn: sqlite3.Connection, space: int) -> int:
+    row = conn.execute(
+        "SELECT coalesce(sum(duplicated), 0) FROM similarity_spot WHERE space = ?", (space,)
+    ).fetchone()
+    return int(row[0])

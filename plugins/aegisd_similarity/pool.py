@@ -9,9 +9,10 @@ Workers live only while a large batch runs (`hold`): idle, each would hold some 
 nothing. A few files (an editor's save) are analyzed in a thread of the daemon instead, which
 also saves the round trip through the pool on the path from an edit to an updated report.
 
-After a large batch the workers also match the clone index's pairs (`match`, a `Matcher`):
-matching every pair is the other half of building the index, and it splits as well as reading
-does. The tokens reach them through one shared file (`shared`), each task carrying seeds only.
+After a large batch the workers also match the clone index's pairs (`matcher`): matching every
+pair is the other half of building the index, and it splits as well as reading does. Each task
+carries seeds only; the worker reads its pairs' tokens from the database itself, so no process
+holds the whole index.
 """
 
 from __future__ import annotations
@@ -20,18 +21,23 @@ import asyncio
 import hashlib
 import os
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing, asynccontextmanager, closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES, read_bytes
 from aegisd.workers import start_pool, stop_pool
+from aegisd_similarity import store
+from aegisd_similarity.db import read_only
 from aegisd_similarity.fingerprint import Fingerprints, analyze_file
-from aegisd_similarity.match import CloneParams, Match, files_of, match_groups
-from aegisd_similarity.shared import Place, mapped_tokens, shared_tokens
+from aegisd_similarity.found import match_rows
+from aegisd_similarity.index import Matcher
+from aegisd_similarity.match import CloneParams, files_of
+from aegisd_similarity.store import CloneRow
 from aegisd_similarity.tokens import FileTokens
 
 CHUNK = 16
@@ -81,16 +87,14 @@ def analyze_chunk(
     return out
 
 
-def match_chunk(
-    path: str,
-    places: list[tuple[int, Place]],
-    groups: dict[int, list[int]],
-    k: int,
-    params: CloneParams,
-) -> dict[int, list[Match]]:
-    """Worker side of `AnalysisPool.match`: the tokens from the shared file, then the pairs."""
-    with mapped_tokens(path, places) as files:
-        return match_groups(files, groups, k, params)
+def match_task(
+    db_path: str, groups: dict[int, list[int]], k: int, params: CloneParams
+) -> list[CloneRow]:
+    """Worker side of `AnalysisPool.match`: the pairs' tokens read from the database, then
+    the pairs matched (each worker holds its task's files only)."""
+    with closing(read_only(Path(db_path))) as conn:
+        files = store.read_tokens(conn, sorted(files_of(groups)), source=False)
+    return match_rows(files, groups, k, params)
 
 
 class AnalysisPool:
@@ -157,35 +161,43 @@ class AnalysisPool:
             async for chunk in self._in_pool(root, files, k, window, on_progress, max_bytes):
                 yield chunk
 
+    def matcher(self, db_path: Path) -> Matcher:
+        """A `Matcher` that runs in the workers, reading tokens from `db_path`, for a thread of
+        the daemon (it blocks on each batch's tasks); use it while holding the pool."""
+        return partial(self.match_batches, db_path)
+
     def match(
-        self,
-        files: Mapping[int, FileTokens],
-        groups: dict[int, list[int]],
-        k: int,
-        params: CloneParams,
-    ) -> dict[int, list[Match]]:
-        """A `Matcher` that runs in the workers, for a thread of the daemon (it blocks until
-        every task is done); call it while holding the pool."""
-        if not groups:
-            return {}
-        ids = files_of(groups)
-        out: dict[int, list[Match]] = {}
-        with shared_tokens({fid: files[fid] for fid in ids}) as (path, places):
-            futures = []
-            executor = self._executor()
-            try:
-                for task in _split(groups, self.workers * MATCH_TASKS):
-                    shipped = [(fid, places[fid]) for fid in files_of(task)]
-                    futures.append(executor.submit(match_chunk, path, shipped, task, k, params))
-                for future in futures:
-                    out.update(future.result())
-            except BrokenProcessPool:
-                self._broken(executor)
-                raise
-            finally:
-                for future in futures:
-                    future.cancel()  # after a failure, the file they would read is gone
-        return out
+        self, db_path: Path, groups: dict[int, list[int]], k: int, params: CloneParams
+    ) -> list[CloneRow]:
+        """One batch of pairs matched in the workers."""
+        return next(self.match_batches(db_path, [groups], k, params))
+
+    def match_batches(
+        self, db_path: Path, batches: Iterable[dict[int, list[int]]], k: int, params: CloneParams
+    ) -> Iterator[list[CloneRow]]:
+        """Batches of pairs matched in the workers, each batch's rows in turn: the next batch
+        is taken (its seeds computed by the caller) while the workers match the one before."""
+        executor = self._executor()
+        running: list[Future[list[CloneRow]]] | None = None  # the batch in the workers
+        try:
+            for groups in batches:
+                tasks = _split(groups, self.workers * MATCH_TASKS) if groups else []
+                submitted = [executor.submit(match_task, str(db_path), t, k, params) for t in tasks]
+                if running is not None:
+                    yield self._rows(running)
+                running = submitted
+            if running is not None:
+                yield self._rows(running)
+        except BrokenProcessPool:
+            self._broken(executor)
+            raise
+        finally:
+            for future in running or ():
+                future.cancel()
+
+    @staticmethod
+    def _rows(futures: list[Future[list[CloneRow]]]) -> list[CloneRow]:
+        return [row for future in futures for row in future.result()]
 
     async def _in_pool(
         self,

@@ -7,6 +7,7 @@ runs in a thread while holding the index's lock, so the event loop keeps answeri
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -98,14 +99,19 @@ async def report(params: ReportParams, ctx: RpcContext) -> ReportResult:
     ws = ctx.workspace
     paths = None if params.paths is None else sorted({ws.relative(p) for p in params.paths})
     query = _params(service.settings_of(ws), params.min_tokens, params.min_similarity, params.type3)
-    state = await service.caught_up(ctx.daemon, ws)
+    live = service.get(ctx.daemon).workspaces.get(ws.id)
+    # A large workspace analyzes what a client's report covers; another plugin's read (the
+    # insights' inputs) gets what is analyzed, or it would analyze everything unasked.
+    if live is not None and ctx.caller.transport != "internal":
+        live.ask([""] if paths is None else paths)
+    state, index = await service.caught_up(ctx.daemon, ws)
     cache = ctx.daemon.cache
     key = ("report", None if paths is None else tuple(paths), query, params.limit)
     found: ReportResult | None = cache.get(service.CACHE_NAMESPACE, ws.id, (*key, state.version))
     if found is None:
         async with state.lock:
             version = state.version
-            built = await interactive(build_report, state.index, paths, query, params.limit)
+            built = await interactive(build_report, index, paths, query, params.limit)
         found = _result(built)
         cache.put(service.CACHE_NAMESPACE, ws.id, (*key, version), found, paths=(ANY_PATH,))
     return found.model_copy()  # the dispatcher stamps clock and pending on its copy
@@ -180,9 +186,9 @@ async def check(params: CheckParams, ctx: RpcContext) -> CheckResult:
         )
     query = _params(settings, params.min_tokens, params.min_similarity)
     tokens = await interactive(tokenize_file, label, data, language)
-    state = await service.caught_up(ctx.daemon, ws)
+    state, index = await service.caught_up(ctx.daemon, ws)
     async with state.lock:
-        clones = await interactive(_check, state.index, tokens, query, params.limit)
+        clones = await interactive(_check, index, tokens, query, params.limit)
     return CheckResult(clones=[_clone(c) for c in clones], tokens=tokens.size(0, len(tokens)))
 
 
@@ -202,26 +208,50 @@ class StatusResult(FreshResult):
     files: int = Field(description="Files in the clone index")
     skipped: int = Field(description="Files analyzed but not indexed (too large or binary)")
     analyzed: int = Field(description="Files analyzed by this daemon instance")
-    loaded: int = Field(description="Files indexed from the store at start (not analyzed)")
-    queued: int = Field(description="Changed paths waiting to be applied")
+    loaded: int = Field(description="Files in the index at start (not analyzed)")
+    queued: int = Field(description="Changed paths not applied yet (waiting or being applied)")
     version: int = Field(description="Bumped whenever the index changes")
+    mode: Literal["full", "changes"] = Field(
+        "full",
+        description="full: every file is analyzed; changes: a large workspace, where only files"
+        " that change, and those a report covers, are",
+    )
+    reason: str = Field("", description="Why the workspace is in this mode")
+    missing: int = Field(0, description="Known files not analyzed yet (mode changes)")
 
 
 async def status(params: WorkspaceParams, ctx: RpcContext) -> StatusResult:
-    state = service.get(ctx.daemon).workspaces.get(ctx.workspace.id)
-    if state is None:
+    ws = ctx.workspace
+    state = service.get(ctx.daemon).workspaces.get(ws.id)
+    if state is None or state.index is None:
         return StatusResult(
             ready=False, files=0, skipped=0, analyzed=0, loaded=0, queued=0, version=0
         )
-    files = len(state.index)
+    index = state.index
+    limit = ws.settings.full_pass_max_files
+    if state.large:
+        mode, reason = (
+            "changes",
+            (
+                f"{ws.file_count} files, over full_pass_max_files ({limit}): only files that change"
+                " and those a report covers are analyzed; similarity.report analyzes the rest"
+            ),
+        )
+    elif "" in state.want:
+        mode, reason = "full", f"over full_pass_max_files ({limit}), but a report asked for all"
+    else:
+        mode, reason = "full", f"{ws.file_count} files, at most full_pass_max_files ({limit})"
     return StatusResult(
         ready=state.ready,
-        files=files,
-        skipped=len(state.hashes) - files,
+        files=index.files_indexed,
+        skipped=index.files_skipped,
         analyzed=state.analyzed,
         loaded=state.loaded,
-        queued=len(state.todo),
+        queued=state.queued,
         version=state.version,
+        mode=mode,
+        reason=reason,
+        missing=state.missing,
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "lexer_of",
     "tokenize_file",
     "unpack",
+    "unpack_source",
     "valid_lexers",
 ]
 
@@ -84,7 +85,7 @@ class FileTokens:
 
     @property
     def source(self) -> str:
-        return zlib.decompress(self.packed_source).decode("utf-8", "surrogatepass")
+        return unpack_source(self.packed_source)
 
     def __len__(self) -> int:
         return len(self.norm)
@@ -145,6 +146,11 @@ def _bytes(blob: object) -> bytes:
     if not isinstance(blob, bytes):
         raise TypeError(f"expected bytes, got {type(blob).__name__}")
     return blob
+
+
+def unpack_source(packed: object) -> str:
+    """The text of a packed source (`FileTokens.packed_source`)."""
+    return zlib.decompress(_bytes(packed)).decode("utf-8", "surrogatepass")
 
 
 def unpack(blob: object) -> array[int]:

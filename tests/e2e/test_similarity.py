@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import sqlite3
 import time
@@ -10,9 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aegisd_similarity.hot import LocalCache
+from aegisd_similarity.index import CloneIndex
+from aegisd_similarity.match import CloneParams
+from aegisd_similarity.report import build_report
+from aegisd_similarity.rpc import CloneOut, HotspotOut, SummaryOut
+from aegisd_similarity.tokens import tokenize_file
+from pydantic import BaseModel
 
 from aegisd.client import RpcCallError
 from tests.conftest import REPO, DaemonProcess
+from tests.e2e.test_lint import wait_for
 from tests.support.wsclient import WsClient
 
 FIXTURES = REPO / "tests" / "fixtures" / "similarity"
@@ -193,10 +202,10 @@ def test_a_stored_index_outlives_a_change_of_interpreter(
     assert d.stop() == 0, d.output()[-4000:]
     with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db, db:
         unicode_bound = db.execute(
-            "UPDATE similarity_file SET lexer = lexer || '-another'"
+            "UPDATE similarity_doc SET lexer = lexer || '-another'"
             " WHERE lexer LIKE '%+unicode-%' RETURNING path"
         ).fetchall()
-        db.execute("UPDATE similarity_file SET lexer = NULL WHERE path = 'js/cart_a.js'")
+        db.execute("UPDATE similarity_doc SET lexer = NULL WHERE path = 'js/cart_a.js'")
     assert unicode_bound == [("python/units.py",)]
     d2: DaemonProcess = daemon_factory("--root", str(project))
     warm = wait_ready(d2)
@@ -232,3 +241,185 @@ async def test_first_index_reports_progress(daemon_factory: Any, project: Path) 
             if note["title"] == "finding clones in project" and note["done"] == note["total"]:
                 break
         assert note["total"] == 19
+
+
+def test_a_large_workspace_analyzes_changes_and_what_a_report_asks(
+    daemon_factory: Any, project: Path
+) -> None:
+    """Over full_pass_max_files the workspace says so; files that changed while the daemon
+    was away and files that change are analyzed, and a report over everything answers."""
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_ready(d)
+    d.call("settings.update", {"settings": {"full_pass_max_files": 5}})
+    assert d.stop() == 0, d.output()[-4000:]
+    shutil.copy(project / "js" / "cart_a.js", project / "js" / "cart_c.js")  # while away
+    shutil.copy(project / "python" / "exact_a.py", project / "python" / "exact_c.py")
+    (project / "python" / "exact_b.py").unlink()
+    d2: DaemonProcess = daemon_factory("--root", str(project))
+    status = wait_ready(d2)
+    assert (status["mode"], status["missing"], status["files"]) == ("changes", 0, 20)
+    assert "full_pass_max_files" in status["reason"]
+    (project / "js" / "cart_c.js").write_text((project / "js" / "cart_b.js").read_text())
+    d2.call("workspace.notify_changes", {"paths": ["js/cart_c.js"]})
+    status = wait_ready(d2)
+    assert (status["analyzed"], status["files"]) == (3, 20)
+    report = None
+    for _ in range(100):  # it may answer UNAVAILABLE, with progress, while it analyzes
+        try:
+            report = d2.call("similarity.report")
+            break
+        except RpcCallError as e:
+            assert e.code_name == "UNAVAILABLE"
+            time.sleep(0.1)
+    assert report is not None
+    assert (1, "python/exact_a.py", "python/exact_c.py") in pairs(report)
+    assert (1, "js/cart_b.js", "js/cart_c.js") in pairs(report)
+    assert d2.call("similarity.status")["missing"] == 0
+
+
+def _report(d: DaemonProcess, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`similarity.report`, asked again while it answers UNAVAILABLE (analyzing what it
+    covers, with progress)."""
+    for _ in range(300):
+        try:
+            return d.call("similarity.report", params or {})  # type: ignore[no-any-return]
+        except RpcCallError as e:
+            assert e.code_name == "UNAVAILABLE", e
+            time.sleep(0.1)
+    raise AssertionError("similarity.report stayed UNAVAILABLE")
+
+
+def test_a_large_workspace_leaves_files_never_analyzed_until_asked(
+    daemon_factory: Any, project: Path
+) -> None:
+    """A large workspace whose files the index has never seen (here: its rows gone, as when
+    the index moved to disk) analyzes none of them unasked: `missing` counts them; an edit is
+    analyzed, a report over a folder analyzes that folder, one over everything the rest."""
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_ready(d)
+    d.call("settings.update", {"settings": {"full_pass_max_files": 5}})
+    assert d.stop() == 0, d.output()[-4000:]
+    with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db, db:
+        for table in (
+            "similarity_doc",
+            "similarity_posting",
+            "similarity_clone",
+            "similarity_spot",
+        ):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("UPDATE similarity_space SET kept = NULL, whole = 0")
+    d2: DaemonProcess = daemon_factory("--root", str(project))
+    status = wait_ready(d2)
+    assert (status["mode"], status["missing"], status["files"], status["analyzed"]) == (
+        "changes", 19, 0, 0,
+    )  # fmt: skip
+    snippet = (project / "python" / "exact_a.py").read_text()
+    assert d2.call("similarity.check", {"code": snippet})["clones"] == []
+
+    (project / "js" / "cart_c.js").write_text((project / "js" / "cart_b.js").read_text())
+    d2.call("workspace.notify_changes", {"paths": ["js/cart_c.js"]})
+    status = wait_ready(d2)
+    assert (status["missing"], status["files"], status["analyzed"]) == (19, 1, 1)
+
+    python = _report(d2, {"paths": ["python"]})
+    assert pairs(python) == {p for p in ALL_CLONES if p[1].startswith("python/")}
+    status = d2.call("similarity.status")
+    assert (status["mode"], status["missing"], status["files"]) == ("changes", 6, 14)
+
+    everything = _report(d2)
+    copies = {(1, "js/cart_b.js", "js/cart_c.js"), (2, "js/cart_a.js", "js/cart_c.js")}
+    assert pairs(everything) == ALL_CLONES | copies
+    status = d2.call("similarity.status")
+    assert (status["mode"], status["missing"], status["files"]) == ("full", 0, 20)
+    assert "asked for all" in status["reason"]
+    assert d2.call("similarity.check", {"code": snippet})["clones"] != []
+
+
+_SHAPES = [
+    "{a} = {b} + {c}",
+    "{a} = {b} - {c} * 2",
+    "if {a} < {b}:\n        return {c}",
+    "for {a} in {b}:\n        {c}.append({a})",
+    "while {a} > {b}:\n        {a} -= 1",
+    "{a} = [{b}, {c}, 3]",
+    "{a} = {{{b}: {c}}}",
+    "assert {a} != {b}, {c}",
+    "{a}[{b}] = {c}.get({b})",
+    "{a} = ({b}, {c}) if {b} else None",
+    "with {a}({b}) as {c}:\n        pass",
+    "try:\n        {a}({b})\n    except {c}:\n        raise",
+]
+
+
+def _generated(root: Path, files: int) -> None:
+    """`files` small modules of one function each, its statements drawn from `_SHAPES` (so
+    some runs repeat by chance), and every tenth a renamed copy of the one before."""
+    rng = random.Random(22)
+    for n in range(files):
+        if n % 10 == 9:
+            code = (root / f"m{n // 100}" / f"f{n - 1}.py").read_text()
+            code = code.replace("v", "w").replace(f"f{n - 1}", f"f{n}")
+        else:
+            lines = []
+            for _ in range(10):
+                a, b, c = (f"v{rng.randrange(50)}" for _ in range(3))
+                lines.append("    " + rng.choice(_SHAPES).format(a=a, b=b, c=c))
+            code = f"def f{n}(v1, v2):\n" + "\n".join(lines) + "\n"
+        path = root / f"m{n // 100}" / f"f{n}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code)
+
+
+def _reference(root: Path, paths: list[str] | None, min_tokens: int = 30) -> dict[str, Any]:
+    """The report as an index that never evicts anything makes it, in this process."""
+    index = CloneIndex(tokens=LocalCache(1 << 30), lines=LocalCache(1 << 30))
+    for file in sorted(root.rglob("*.py")):
+        rel = file.relative_to(root).as_posix()
+        index.add_file(tokenize_file(rel, file.read_bytes(), "python"))
+    built = build_report(index, paths, CloneParams(min_tokens), 10_000)
+    index.close()
+
+    def dump(model: type[BaseModel], value: object) -> dict[str, Any]:
+        return model.model_validate(value, from_attributes=True).model_dump()
+
+    return {
+        "clones": [dump(CloneOut, c) for c in built.clones],
+        "hotspots": [dump(HotspotOut, h) for h in built.hotspots],
+        "summary": dump(SummaryOut, built.summary),
+    }
+
+
+def _answer(d: DaemonProcess, paths: list[str] | None, min_tokens: int = 30) -> dict[str, Any]:
+    query = {"limit": 10_000, "min_tokens": min_tokens}
+    found = _report(d, query if paths is None else {**query, "paths": paths})
+    return {key: found[key] for key in ("clones", "hotspots", "summary")}
+
+
+def test_reports_stay_right_while_a_tiny_budget_evicts(daemon_factory: Any, tmp_path: Path) -> None:
+    """A 64 MiB budget (less than the daemon needs): the daemon is degraded, the clone
+    index's hot sets are evicted over and over, and every answer is still the one an index
+    that keeps everything gives, before and after an edit."""
+    root = tmp_path / "generated"
+    _generated(root, 3000)
+    env = {"AEGISD_MEMORY__BUDGET_MIB": "64", "AEGISD_MEMORY__CHECK_INTERVAL_S": "0.2"}
+    d: DaemonProcess = daemon_factory("--root", str(root), env=env)
+    wait_ready(d, timeout=180)
+    assert wait_for(lambda: d.call("daemon.status")["memory"]["over_budget"])
+    assert _answer(d, None) == _reference(root, None)
+    assert _answer(d, ["m7", "m12/f1205.py"]) == _reference(root, ["m7", "m12/f1205.py"])
+    # Other parameters: the kept report is made again in the daemon, every file's tokens read
+    # through the hot set (the first one was matched in the workers, which read their own).
+    assert _answer(d, None, min_tokens=40) == _reference(root, None, min_tokens=40)
+
+    (root / "m3" / "f301.py").write_text((root / "m25" / "f2500.py").read_text().replace("f2500", "f301"))  # fmt: skip
+    d.call("workspace.notify_changes", {"paths": ["m3/f301.py"]})
+    wait_ready(d)
+    expected = _reference(root, None)
+    assert any({c["a"]["path"], c["b"]["path"]} == {"m3/f301.py", "m25/f2500.py"} for c in expected["clones"])  # fmt: skip
+    assert _answer(d, None) == expected
+    snippet = (root / "m25" / "f2500.py").read_text()
+    checked = d.call("similarity.check", {"code": snippet, "limit": 50})["clones"]
+    assert {"m3/f301.py", "m25/f2500.py"} <= {c["a"]["path"] for c in checked}
+    caches = d.call("daemon.status")["memory"]["caches"]
+    assert caches["similarity.tokens"]["evictions"] > 0
+    assert d.call("daemon.health")["status"] == "degraded"

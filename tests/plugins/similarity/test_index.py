@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator
 
 import pytest
 from aegisd_similarity.fingerprint import fingerprint
 from aegisd_similarity.index import CloneIndex
 from aegisd_similarity.lexicon import lexicon
-from aegisd_similarity.match import CloneParams, Match
+from aegisd_similarity.match import CloneParams
 from aegisd_similarity.models import Clone, Location
-from aegisd_similarity.tokens import FileTokens, tokenize_file
+from aegisd_similarity.store import CloneRow
+from aegisd_similarity.tokens import tokenize_file
 
 from tests.plugins.similarity.helpers import FIXTURES, index_of, load
 
@@ -280,14 +281,12 @@ def test_a_fingerprint_crossing_the_cap_updates_other_pairs() -> None:
     ]
 
 
-def test_items_rebuild_an_index_with_another_cap() -> None:
+def test_another_cap_keeps_the_postings_and_drops_the_report() -> None:
     index = index_of(*PAIRS, *OTHERS)
     index.remove_file("python/exact_a.py")
-    again = CloneIndex(index.k, index.window, max_postings=3)
-    for tokens, prints in index.items():
-        again.add_file(tokens, prints)
-    assert again.files() == index.files()
-    assert again.clones() == _fresh(index, max_postings=3).clones()
+    assert index.clones() == _fresh(index).clones() != []
+    index.set_max_postings(3)
+    assert index.clones() == _fresh(index, max_postings=3).clones()
 
 
 def test_kept_report_follows_edits_made_between_queries() -> None:
@@ -307,10 +306,11 @@ def test_prepare_keeps_what_its_matcher_found() -> None:
     asked: list[set[int]] = []
 
     def nothing(
-        files: Mapping[int, FileTokens], groups: dict[int, list[int]], k: int, p: CloneParams
-    ) -> dict[int, list[Match]]:
-        asked.append(set(groups))
-        return {}
+        batches: Iterable[dict[int, list[int]]], k: int, p: CloneParams
+    ) -> Iterator[list[CloneRow]]:
+        for groups in batches:
+            asked.append(set(groups))
+            yield []
 
     index.prepare(CloneParams(), nothing)
     assert asked and asked[0]
@@ -324,8 +324,9 @@ def test_prepare_keeps_what_its_matcher_found() -> None:
 
 
 def test_prepare_leaves_the_report_to_compute_when_its_matcher_fails() -> None:
-    def failing(*_: object) -> dict[int, list[Match]]:
+    def failing(*_: object) -> Iterator[list[CloneRow]]:
         raise RuntimeError("the pool broke")
+        yield []
 
     index = index_of(*PAIRS)
     with pytest.raises(RuntimeError):

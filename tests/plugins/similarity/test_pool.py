@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aegisd_similarity import shared
+from aegisd_similarity import store
 from aegisd_similarity.fingerprint import analyze_file
 from aegisd_similarity.index import CloneIndex
 from aegisd_similarity.match import CloneParams
@@ -22,10 +19,10 @@ from aegisd_similarity.pool import (
     _split,
     analyze_chunk,
 )
-from aegisd_similarity.shared import mapped_tokens, shared_tokens
+from aegisd_similarity.seeds import seeds_of
 
 from aegisd.safeio import content_hash
-from tests.plugins.similarity.helpers import FIXTURES, index_of, load
+from tests.plugins.similarity.helpers import FIXTURES, index_of
 from tests.plugins.similarity.test_index import PAIRS
 
 pytestmark = pytest.mark.usefixtures("pool_servers")
@@ -86,26 +83,9 @@ async def test_match_in_workers_equals_matching_here(tmp_path: Path) -> None:
         there.add_file(tokens)
     pool = AnalysisPool(workers=2)
     async with pool.hold():
-        await asyncio.to_thread(there.prepare, CloneParams(), pool.match)
+        await asyncio.to_thread(there.prepare, CloneParams(), pool.matcher(there.db.path))
     assert pool._pool is None
     assert there.clones() == here.clones() != []
-    ours = f"aegisd-similarity-{os.getpid()}-*"
-    assert not list(Path(tempfile.gettempdir()).glob(ours))
-    assert not list(Path("/dev/shm").glob(ours))
-
-
-def test_shared_tokens_read_back_in_place() -> None:
-    files = {n: load(path) for n, path in enumerate(PAIRS[:3], 1)}
-    with shared_tokens(files) as (path, places):
-        with mapped_tokens(path, [(2, places[2]), (3, places[3])]) as back:
-            assert set(back) == {2, 3}
-            for n, tokens in back.items():
-                assert tokens.norm.tolist() == files[n].norm.tolist()
-                assert tokens.orig.tolist() == files[n].orig.tolist()
-                assert tokens.layout.tolist() == files[n].layout.tolist()
-                assert (tokens.path, tokens.language) == (files[n].path, files[n].language)
-        assert back == {}
-    assert not Path(path).exists()
 
 
 def test_split_balances_seeds_and_keeps_every_pair() -> None:
@@ -118,15 +98,30 @@ def test_split_balances_seeds_and_keeps_every_pair() -> None:
     assert max(seeds) <= sum(sizes) / 4 + max(sizes)
 
 
-def test_files_left_by_a_killed_daemon_are_swept(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.setattr(shared, "_SHM", str(tmp_path))  # the folder the next write uses
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    stale = tmp_path / f"aegisd-similarity-{int(dead.stdout)}-abc"
-    live = tmp_path / f"aegisd-similarity-{os.getpid()}-def"
-    other = tmp_path / "unrelated-123-x"
-    for path in (stale, live, other):
-        path.write_bytes(b"x")
-    with shared_tokens({1: load(PAIRS[0])}) as (path, _):
-        assert Path(path).parent == tmp_path
-    assert not stale.exists() and live.exists() and other.exists()
+async def test_the_next_batch_is_seeded_while_workers_match_the_last(tmp_path: Path) -> None:
+    index = index_of(*PAIRS, max_postings=3)
+    with CloneIndex.local(tmp_path / "index.db") as there:
+        for path in index.files():
+            tokens = index.get(path)
+            assert tokens is not None
+            there.add_file(tokens)
+        there.flush()
+        conn = there.db.read()
+        fids = [fid for _, fid in store.indexed_paths(conn, there.space)]
+        parts = [fids[:3], fids[3:], []]  # an empty batch keeps its place too
+        taken: list[int] = []
+
+        def batches() -> Iterator[dict[int, list[int]]]:
+            for n, part in enumerate(parts):
+                taken.append(n)
+                yield seeds_of(conn, there.space, part, set(fids), 3) if part else {}
+
+        pool = AnalysisPool(workers=2)
+        async with pool.hold():
+            rows = pool.matcher(there.db.path)(batches(), there.k, CloneParams())
+            first = await asyncio.to_thread(next, rows)
+            assert taken == [0, 1]  # batch 1 seeded before batch 0's rows came back
+            rest = await asyncio.to_thread(list, rows)
+        here = list(there._match_here(list(batches()), there.k, CloneParams()))
+        assert [sorted(r) for r in [first, *rest]] == [sorted(r) for r in here]
+        assert [bool(r) for r in here] == [True, True, False]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aegisd_similarity.found import SourceLines
+from aegisd_similarity import kept
+from aegisd_similarity.found import clones_of
 from aegisd_similarity.match import CloneParams
 from aegisd_similarity.report import build_report, select
-from aegisd_similarity.tokens import tokenize_file
 
 from tests.plugins.similarity.helpers import index_of
 
@@ -41,9 +41,19 @@ def test_whole_index_and_selection_agree() -> None:
     assert build_report(index, ["python/empty.py"], params, 10).summary.clones == 0
 
 
-def test_source_lines_follow_new_versions() -> None:
-    lines = SourceLines(size=1)
-    first = tokenize_file("a.py", b"x = 1\ny = 2\n")
-    assert lines(first) == ["x = 1", "y = 2", ""]
-    assert lines(first) is lines(first)
-    assert lines(tokenize_file("a.py", b"z = 3\n")) == ["z = 3", ""]
+def test_previews_read_each_file_once_in_report_order() -> None:
+    index = index_of(
+        "python/exact_a.py", "python/exact_b.py", "python/renamed_a.py", "python/renamed_b.py"
+    )
+    full = index.clones()
+    asked: list[int] = []
+
+    def lines_of(fid: int) -> list[str]:
+        asked.append(fid)
+        return index._lines_of(fid)
+
+    rows = kept.largest_clones(index.db.read(), index.space, None)
+    found = index._found(rows) * 3  # each file's clones far apart in the list
+    shown = clones_of(found, lines_of)
+    assert len(asked) == len(set(asked)) == len({f.source for f in found})
+    assert shown == full * 3
