@@ -41,15 +41,16 @@ def aegisd_notifications() -> list[Notification]:
 @hookimpl
 def aegisd_startup(daemon: Daemon) -> None:
     """Create the plugin's state (the parser pool starts on first use)."""
-    daemon.state[service.CODEMAP] = service.Codemap()
+    daemon.state[service.CODEMAP] = service.create(daemon)
 
 
 @hookimpl
 def aegisd_shutdown(daemon: Daemon) -> None:
-    """Stop the parser pool."""
+    """Stop the parser pool, close the read connections."""
     codemap = daemon.state.get(service.CODEMAP)
     if codemap is not None:
         codemap.pool.shutdown()
+        codemap.readers.close()
 
 
 @hookimpl

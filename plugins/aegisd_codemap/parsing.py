@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from asyncio import FIRST_COMPLETED
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract
 
 CHUNK = 24
+IN_FLIGHT = 4  # chunks queued per worker while streaming
 #: an edit of a file or two this small is parsed in a thread: a round trip through a worker
 #: process costs more than the parse itself (bench/index.py's edit-to-search figure)
 INLINE_MAX_FILES = 2
@@ -122,6 +124,49 @@ class ParserPool:
                 on_progress(len(results), len(paths))
         self.files_parsed += len(results)
         return results
+
+    async def stream(
+        self,
+        root: Path,
+        paths: Sequence[str],
+        include_docstrings: bool,
+        on_progress: Callable[[int, int], None] | None = None,
+        max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ) -> AsyncIterator[list[Parsed]]:
+        """`parse`, chunk by chunk as they are done, with at most IN_FLIGHT chunks per worker
+        queued: a whole workspace's extracts are never all in memory at once."""
+        if len(paths) <= INLINE_MAX_FILES:
+            yield await self.parse(root, paths, include_docstrings, on_progress, max_bytes)
+            return
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        chunks = iter([paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)])
+        running: set[asyncio.Future[list[Parsed]]] = set()
+        done_files = 0
+        try:
+            while True:
+                while len(running) < self.workers * IN_FLIGHT:
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        break
+                    running.add(
+                        loop.run_in_executor(
+                            pool, parse_chunk, str(root), chunk, include_docstrings, max_bytes
+                        )
+                    )
+                if not running:
+                    return
+                finished, running = await asyncio.wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    parsed = future.result()
+                    done_files += len(parsed)
+                    self.files_parsed += len(parsed)
+                    if on_progress is not None:
+                        on_progress(done_files, len(paths))
+                    yield parsed
+        finally:
+            for future in running:
+                future.cancel()
 
     def shutdown(self) -> None:
         if self._pool is not None:
