@@ -1,0 +1,266 @@
+"""Search served from SQLite ranks exactly as the in-memory `SymbolSearch` does; the disk-backed
+index reads files through its budgeted cache and never serves an out-of-date one."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import peewee
+import pytest
+from aegisd_codemap import sqlsearch, store
+from aegisd_codemap.index import WorkspaceIndex
+from aegisd_codemap.model import FileExtract, Symbol, SyntaxIssue
+from aegisd_codemap.readers import Readers
+from aegisd_codemap.search import SymbolSearch
+
+from aegisd.budget import MemoryBudget
+from aegisd.store.migrations import run_migrations
+from tests.plugins.codemap.test_search import ROWS
+
+WS = "ws"
+Row = tuple[int, str, str, str, str, bool]
+
+
+def _symbol(name: str, qualname: str, kind: str, stub: bool, line: int) -> Symbol:
+    decorators = ("overload",) if stub else ()
+    return Symbol(name, qualname, kind, line, line, 0, None, None, decorators, None, 1, 1)
+
+
+def _extracts(rows: list[Row]) -> list[FileExtract]:
+    files: dict[str, FileExtract] = {}
+    for _, name, qualname, kind, path, stub in rows:
+        extract = files.setdefault(path, FileExtract(path=path, language="python"))
+        extract.symbols.append(_symbol(name, qualname, kind, stub, len(extract.symbols) + 1))
+    return list(files.values())
+
+
+def _database(path: Path, rows: list[Row]) -> peewee.SqliteDatabase:
+    db = peewee.SqliteDatabase(str(path), pragmas={"journal_mode": "wal"})
+    db.connect()
+    _, failed = run_migrations(db, store.MIGRATIONS)
+    assert not failed
+    store.save(db, WS, [(e, "h-" + e.path, False) for e in _extracts(rows)], [])
+    return db
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    db = _database(tmp_path / "a.db", ROWS)
+    with closing(sqlite3.connect(tmp_path / "a.db")) as reader:
+        yield reader
+    db.close()
+
+
+def _memory(rows: list[Row], query: str, **kw: object) -> list[tuple[str, str, str, str, float]]:
+    # The rows as `_extracts` stores them: ids in file order, as rowids are.
+    ordered = sorted(rows, key=lambda r: list(dict.fromkeys(x[4] for x in rows)).index(r[4]))
+    ids = [(i, *row[1:]) for i, row in enumerate(ordered)]
+    hits = SymbolSearch(ids).query(query, **kw)  # type: ignore[arg-type]
+    return [(h.name, h.qualname, h.path, h.match, h.score) for h in hits]
+
+
+def _stored(
+    db: sqlite3.Connection, query: str, **kw: object
+) -> list[tuple[str, str, str, str, float]]:
+    hits = sqlsearch.search(db, WS, query, **kw)  # type: ignore[arg-type]
+    return [(f.hit.name, f.hit.qualname, f.hit.path, f.hit.match, f.hit.score) for f in hits]
+
+
+QUERIES = [
+    ("gfs", {}),
+    ("GFS", {}),
+    ("GetFileSummary", {}),
+    ("FileSum", {}),
+    ("file_sum", {}),
+    ("summ", {}),
+    ("ilesum", {}),
+    ("Reports.GetFileSummary", {}),
+    ("Reports.unrelated", {}),
+    ("Rep.get", {}),
+    ("Run.go", {}),
+    ("ports.Get", {}),
+    ("Reports.", {}),
+    ("gfs", {"kind": "class"}),
+    ("gfs", {"kind": "method"}),
+    ("gfs", {"path_glob": "pkg/*"}),
+    ("gfs", {"kind": "function", "path_glob": "pkg/deep/*"}),
+    ("gfs", {"limit": 4}),
+    ("_", {}),
+    ("qqqq", {}),
+    ("g", {"limit": 3}),
+]
+
+
+@pytest.mark.parametrize("fts", [True, False])
+@pytest.mark.parametrize(("query", "kw"), QUERIES)
+def test_the_store_ranks_as_the_memory_does(
+    stored: sqlite3.Connection, query: str, kw: dict[str, object], fts: bool
+) -> None:
+    assert _stored(stored, query, fts=fts, **kw) == _memory(ROWS, query, **kw)
+
+
+def test_empty_queries_and_limits(stored: sqlite3.Connection) -> None:
+    assert sqlsearch.search(stored, WS, "  ") == []
+    assert sqlsearch.search(stored, WS, ".") == []
+    assert sqlsearch.search(stored, WS, "gfs", limit=0) == []
+    assert sqlsearch.search(stored, "another workspace", "gfs") == []
+
+
+_PIECES = ["get", "set", "file", "sum", "http", "Response", "x", "io", "parse", "node", "2", "a"]
+
+
+def _random_rows(rng: random.Random, count: int) -> list[Row]:
+    rows: list[Row] = []
+    dirs = ["pkg", "pkg/sub", "tests", "src/app", "lib/a/b", "fixtures"]
+    for i in range(count):
+        parts = [rng.choice(_PIECES) for _ in range(rng.randint(1, 3))]
+        name = (
+            rng.choice(["_", "", "__"]).join(parts)
+            if rng.random() < 0.5
+            else "".join(p[:1].upper() + p[1:] for p in parts)
+        )
+        path = f"{rng.choice(dirs)}/{rng.choice(['m', 'test_m', 'views', 'core'])}{i % 7}.py"
+        parent = rng.choice(["", "", "Outer.", "Outer.Inner.", "Reports."])
+        kind = rng.choice(["function", "method", "class", "enum"])
+        rows.append((i, name, parent + name, kind, path, rng.random() < 0.1))
+    return rows
+
+
+def _random_queries(rng: random.Random, rows: list[Row]) -> Iterator[tuple[str, dict[str, object]]]:
+    for _ in range(100):
+        name = rng.choice(rows)[1]
+        kind = rng.random()
+        query = (
+            name if kind < 0.3 else name[: max(1, len(name) // 2)] if kind < 0.5
+            else "".join(w[:1] for w in name.split("_")) if kind < 0.6
+            else name[1:4] if kind < 0.7 else name + "zz" if kind < 0.8
+            else rng.choice(rows)[2] if kind < 0.9 else "".join(rng.sample(name, min(3, len(name))))
+        )  # fmt: skip
+        extra: dict[str, object] = {"limit": rng.choice([1, 5, 50])}
+        if rng.random() < 0.2:
+            extra["kind"] = rng.choice(["function", "class"])
+        if rng.random() < 0.2:
+            extra["path_glob"] = rng.choice(["pkg/*", "*test*", "src/*"])
+        if query.strip().strip("."):
+            yield query, extra
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_workspaces_rank_the_same_in_store_and_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = random.Random(seed)
+    rows = _random_rows(rng, 600)
+    db = _database(tmp_path / "r.db", rows)
+    try:
+        with closing(sqlite3.connect(tmp_path / "r.db")) as reader:
+            for query, kw in _random_queries(rng, rows):
+                expected = _memory(rows, query, **kw)
+                assert _stored(reader, query, fts=True, **kw) == expected, (query, kw)
+                # Many symbols per tier: read through the rank-order index instead.
+                monkeypatch.setattr(sqlsearch, "FEW_SYMBOLS", 1)
+                assert _stored(reader, query, fts=False, **kw) == expected, (query, kw)
+                monkeypatch.undo()
+    finally:
+        db.close()
+
+
+def test_unsaved_files_are_searched_in_place_of_their_stored_rows(
+    stored: sqlite3.Connection,
+) -> None:
+    fresh = [_symbol("gfs_fresh", "gfs_fresh", "function", False, 1)]
+    overlay = sqlsearch.Overlay({"a.py": fresh}, ["a.py", "b.py"])  # b.py was removed
+    hits = sqlsearch.search(stored, WS, "gfs", overlay=overlay)
+    found = [(f.hit.name, f.hit.path, f.hit.match) for f in hits]
+    # gfsHelper (a.py) and config_gfs_loader (b.py) are gone; the unsaved name ranks in place.
+    assert ("gfsHelper", "a.py", "prefix") not in found
+    assert not any(path == "b.py" for _, path, _ in found)
+    rows = [r for r in ROWS if r[4] not in ("a.py", "b.py")]
+    rows.append((99, "gfs_fresh", "gfs_fresh", "function", "a.py", False))
+    assert [(n, p, m) for n, _, p, m, _ in _memory(rows, "gfs")] == found
+
+
+# -- the disk-backed index ----------------------------------------------------------------
+
+
+def _index(
+    tmp_path: Path, allowance: int = 1 << 20
+) -> tuple[WorkspaceIndex, peewee.SqliteDatabase]:
+    db = _database(tmp_path / "i.db", [])
+    budget = MemoryBudget(64 << 20)
+    budget.cache_allowance = allowance
+    readers = Readers(tmp_path / "i.db")
+    index = WorkspaceIndex(WS, readers, budget.cache("codemap.files", "codemap"))
+    return index, db
+
+
+def _file(path: str, *names: str, errors: bool = False) -> FileExtract:
+    extract = FileExtract(path=path, language="python")
+    extract.symbols = [_symbol(n, n, "function", False, i + 1) for i, n in enumerate(names)]
+    if errors:
+        extract.errors = [SyntaxIssue("invalid syntax", 1, 1)]
+    return extract
+
+
+def _store(db: peewee.SqliteDatabase, index: WorkspaceIndex, *extracts: FileExtract) -> None:
+    updates = [(e, index.facts[e.path].hash, index.facts[e.path].stale) for e in extracts]
+    store.save(db, WS, updates, [])
+    index.stored(list(extracts), [])
+
+
+def test_files_are_read_from_the_store_cached_and_evicted(tmp_path: Path) -> None:
+    index, db = _index(tmp_path)
+    try:
+        for i in range(20):
+            index.apply(_file(f"m{i}.py", f"f{i}", f"g{i}"), f"h{i}", None)
+        assert len(index.unsaved) == 20
+        _store(db, index, *[index.unsaved[f"m{i}.py"] for i in range(20)])  # type: ignore[misc]
+        assert not index.unsaved and len(index.cache) == 0
+        first = index.read("m3.py")
+        assert first is not None and [s.name for s in first.symbols] == ["f3", "g3"]
+        assert index.read("m3.py") is first  # cached
+        index.cache.clear()  # evicted: read again, the same
+        again = index.read("m3.py")
+        assert again is not first and again == first
+        assert index.read("nowhere.py") is None
+        # A tiny allowance: entries come and go, answers stay right.
+        index.cache._budget.cache_allowance = 600
+        for i in range(20):
+            found = index.read(f"m{i}.py")
+            assert found is not None and [s.name for s in found.symbols] == [f"f{i}", f"g{i}"]
+        assert index.cache.bytes <= 600
+        assert index.status()["files"] == 20 and index.status()["symbols"] == 40
+    finally:
+        index.readers.close()
+        db.close()
+
+
+def test_an_edit_is_never_answered_from_an_older_entry(tmp_path: Path) -> None:
+    index, db = _index(tmp_path)
+    try:
+        index.apply(_file("a.py", "old_name"), "h1", None)
+        _store(db, index, index.unsaved["a.py"])  # type: ignore[arg-type]
+        assert [s.name for s in index.read("a.py").symbols] == ["old_name"]  # type: ignore[union-attr]
+        # Applied, not stored yet: served from memory and searched in place of the store.
+        index.apply(_file("a.py", "new_name"), "h2", None)
+        assert [s.name for s in index.read("a.py").symbols] == ["new_name"]  # type: ignore[union-attr]
+        assert [f.hit.name for f in index.search("name", None, None, 10)] == ["new_name"]
+        _store(db, index, index.unsaved["a.py"])  # type: ignore[arg-type]
+        assert [s.name for s in index.read("a.py").symbols] == ["new_name"]  # type: ignore[union-attr]
+        assert [f.hit.name for f in index.search("name", None, None, 10)] == ["new_name"]
+        # A parse error keeps the last good outline, marked stale.
+        broken = _file("a.py", errors=True)
+        assert index.needs_previous(broken)
+        kept, stale = index.apply(broken, "h3", index.read("a.py"))
+        assert stale and [s.name for s in kept.symbols] == ["new_name"] and index.is_stale("a.py")
+        # Removed, its delete not stored yet: not read, not found.
+        assert index.remove("a.py")
+        assert index.read("a.py") is None and index.search("name", None, None, 10) == []
+        assert "a.py" not in index.files
+    finally:
+        index.readers.close()
+        db.close()
