@@ -15,7 +15,7 @@ Methods that read the store block: call them in a thread.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,10 @@ from aegisd.budget import BudgetedCache
 from aegisd_codemap import sqlsearch, store
 from aegisd_codemap.model import FileExtract, ImportRef
 from aegisd_codemap.readers import Readers
-from aegisd_codemap.store import Facts
+from aegisd_codemap.store import Execute, Facts
+
+ReadOne = Callable[[Execute, str, str], tuple[str, FileExtract] | None]
+ReadAll = Callable[[Execute, str], Iterable[FileExtract]]
 
 
 def extract_size(extract: FileExtract) -> int:
@@ -88,6 +91,8 @@ class WorkspaceIndex:
     ws_id: str
     readers: Readers
     cache: BudgetedCache[tuple[str, str, str], FileExtract]
+    #: whole-workspace reads (`outlines`, `snapshot`), brought up to date per file
+    whole: BudgetedCache[tuple[str, str, str], Any]
     package: str | None = None
     facts: dict[str, Facts] = field(default_factory=dict)
     #: applied to the index, not yet in the store (by path; None: removed)
@@ -213,29 +218,50 @@ class WorkspaceIndex:
 
     def outlines(self) -> dict[str, FileExtract]:
         """Every file without its symbols (imports, classes: what the graphs need)."""
-        unsaved = dict(self.unsaved)
-        with self.readers.borrow() as db:
-            found = {
-                e.path: e
-                for e in store.read_outlines(db.execute, self.ws_id)
-                if e.path in self.facts and e.path not in unsaved
-            }
-        found.update((p, e) for p, e in unsaved.items() if e is not None)
-        return found
+        return self._whole("outlines", store.read_outline, store.read_outlines)
 
     def import_refs(self) -> dict[str, list[ImportRef]]:
         """Every file's imports (what the import graph is built from)."""
         return {path: extract.imports for path, extract in self.outlines().items()}
 
     def snapshot(self) -> dict[str, FileExtract]:
-        """Every file with its symbols, at once (a pass over the whole index: its memory
-        grows with the workspace)."""
-        unsaved = dict(self.unsaved)
+        """Every file with its symbols (a pass over the whole index)."""
+
+        def read_all(execute: store.Execute, ws_id: str) -> Iterable[FileExtract]:
+            return store.read_all(execute, ws_id).values()
+
+        return self._whole("snapshot", store.read_extract, read_all)
+
+    def _whole(self, what: str, read_one: ReadOne, read_all: ReadAll) -> dict[str, FileExtract]:
+        """Every file's extract (as `read_one` reads one), kept in the budgeted cache as one
+        entry keyed by `what`: brought up to date file by file when it is there (an edit
+        reads the files that changed; unchanged files keep their objects, which callers'
+        own memos recognise), read whole when it is not."""
+        unsaved, facts = dict(self.unsaved), dict(self.facts)  # C-level copies
+        key = (self.ws_id, "*", what)
+        kept: dict[str, tuple[str, FileExtract]] | None = self.whole.get(key)
+        fresh: dict[str, tuple[str, FileExtract]] = {}
         with self.readers.borrow() as db:
-            found = store.read_all(db.execute, self.ws_id)
-        found = {p: e for p, e in found.items() if p in self.facts and p not in unsaved}
-        found.update((p, e) for p, e in unsaved.items() if e is not None)
-        return found
+            if kept is None:
+                for extract in read_all(db.execute, self.ws_id):
+                    known = facts.get(extract.path)
+                    if known is not None and extract.path not in unsaved:
+                        fresh[extract.path] = (known.hash, extract)
+            for path, known in facts.items():
+                waiting = unsaved.get(path)
+                if waiting is not None:
+                    fresh[path] = (known.hash, waiting)
+                    continue
+                entry = fresh.get(path) or (kept.get(path) if kept is not None else None)
+                if entry is None or entry[0] != known.hash:
+                    stored = read_one(db.execute, self.ws_id, path)
+                    if stored is None:
+                        continue
+                    entry = stored
+                fresh[path] = entry
+        size = sum(extract_size(e) for _, e in fresh.values())
+        self.whole.put(key, fresh, size)
+        return {path: extract for path, (_, extract) in fresh.items()}
 
     def status(self) -> dict[str, Any]:
         languages: Counter[str] = Counter()

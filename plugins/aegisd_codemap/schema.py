@@ -106,17 +106,17 @@ def _disk_backed(db: peewee.SqliteDatabase) -> None:
         " WHERE rowid = ?",
         updates,
     )
-    add_names(cursor, names)
+    add_names(cursor, [name_row(name) for name in names])
     for statement in _INDEXES:
         execute(statement)
 
 
-def add_names(cursor: Any, names: Iterable[str]) -> None:
-    """Record names not yet in `codemap_name` (kept once added: they are shared by every
-    workspace, and a name that comes back after a rename is found again at no cost)."""
+def add_names(cursor: Any, rows: Iterable[tuple[str, str, str, str]]) -> None:
+    """Record names (`name_row`s) not yet in `codemap_name` (kept once added: they are shared
+    by every workspace, and a name that comes back after a rename is found again at no cost)."""
     cursor.executemany(
         "INSERT OR IGNORE INTO codemap_name (name, lname, marked, initials) VALUES (?, ?, ?, ?)",
-        [name_row(name) for name in names],
+        rows,
     )
 
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -49,6 +49,7 @@ FIRST_INDEX_WAIT_S = 10.0
 class Codemap:
     readers: Readers
     files_cache: BudgetedCache[tuple[str, str, str], FileExtract]
+    whole_cache: BudgetedCache[tuple[str, str, str], Any]
     pool: ParserPool = field(default_factory=ParserPool)
     indexes: dict[str, WorkspaceIndex] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -72,11 +73,16 @@ class Codemap:
     def new_index(self, ws_id: str) -> WorkspaceIndex:
         """An empty index for the workspace."""
         return WorkspaceIndex(
-            ws_id, self.readers, self.files_cache, package=self.packages.get(ws_id)
+            ws_id,
+            self.readers,
+            self.files_cache,
+            self.whole_cache,
+            package=self.packages.get(ws_id),
         )
 
     def forget_cached(self, ws_id: str) -> None:
         self.files_cache.discard_where(lambda key: key[0] == ws_id)
+        self.whole_cache.discard_where(lambda key: key[0] == ws_id)
 
 
 def create(daemon: Daemon) -> Codemap:
@@ -85,6 +91,7 @@ def create(daemon: Daemon) -> Codemap:
     return Codemap(
         readers=Readers(daemon.store.path),
         files_cache=daemon.memory.cache("codemap.files", "codemap"),
+        whole_cache=daemon.memory.cache("codemap.whole", "codemap"),
     )
 
 

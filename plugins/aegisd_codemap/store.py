@@ -20,7 +20,7 @@ from aegisd.store.pathtext import from_db, to_db
 from aegisd.threads import step_aside
 from aegisd_codemap import schema
 from aegisd_codemap.model import TOP_LEVEL, ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
-from aegisd_codemap.schema import add_names, rank_columns
+from aegisd_codemap.schema import add_names, name_row, rank_columns
 
 MIGRATIONS = schema.MIGRATIONS
 
@@ -115,6 +115,21 @@ def read_extract(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtr
     return digest, extract
 
 
+def read_outline(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtract] | None:
+    """One stored file without its symbols, and the content hash it was stored for."""
+    found = list(
+        execute(
+            f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file"
+            " WHERE workspace_id = ? AND path = ?",
+            (ws_id, to_db(path)),
+        )
+    )
+    if not found:
+        return None
+    digest, *row = found[0]
+    return digest, _extract(tuple(row))
+
+
 def read_outlines(execute: Execute, ws_id: str) -> Iterator[FileExtract]:
     """Every stored file without its symbols (what the graphs are built from), by path."""
     cursor = execute(
@@ -187,7 +202,7 @@ class Rows:
     paths: list[tuple[str, str]]  # (workspace, path) of every file replaced or removed
     files: list[tuple[Any, ...]]
     symbols: list[tuple[Any, ...]]
-    names: set[str] = field(default_factory=set)
+    names: list[tuple[str, str, str, str]] = field(default_factory=list)  # `schema.name_row`s
 
 
 def rows(
@@ -195,6 +210,7 @@ def rows(
 ) -> Rows:
     """The rows replacing updated files (extract, hash, stale) and removing others."""
     prepared = Rows([(ws_id, to_db(path)) for path in removed], [], [])
+    names: set[str] = set()
     for extract, digest, stale in updates:
         step_aside()  # a cold index's thousands of files: requests go first
         path = to_db(extract.path)
@@ -220,7 +236,8 @@ def rows(
             )
             for seq, s in enumerate(extract.symbols)
         )  # fmt: skip
-        prepared.names.update(s.name for s in extract.symbols)
+        names.update(s.name for s in extract.symbols)
+    prepared.names = [name_row(name) for name in names]  # here, not on the DB thread
     return prepared
 
 

@@ -194,7 +194,12 @@ def _index(
     budget = MemoryBudget(64 << 20)
     budget.cache_allowance = allowance
     readers = Readers(tmp_path / "i.db")
-    index = WorkspaceIndex(WS, readers, budget.cache("codemap.files", "codemap"))
+    index = WorkspaceIndex(
+        WS,
+        readers,
+        budget.cache("codemap.files", "codemap"),
+        budget.cache("codemap.whole", "codemap"),
+    )
     return index, db
 
 
@@ -228,11 +233,11 @@ def test_files_are_read_from_the_store_cached_and_evicted(tmp_path: Path) -> Non
         assert again is not first and again == first
         assert index.read("nowhere.py") is None
         # A tiny allowance: entries come and go, answers stay right.
-        index.cache._budget.cache_allowance = 600
+        index.cache._budget.cache_allowance = 2000  # two extracts
         for i in range(20):
             found = index.read(f"m{i}.py")
             assert found is not None and [s.name for s in found.symbols] == [f"f{i}", f"g{i}"]
-        assert index.cache.bytes <= 600
+        assert index.cache.bytes <= 2000 and index.cache.evictions > 0
         assert index.status()["files"] == 20 and index.status()["symbols"] == 40
     finally:
         index.readers.close()
@@ -261,6 +266,35 @@ def test_an_edit_is_never_answered_from_an_older_entry(tmp_path: Path) -> None:
         assert index.remove("a.py")
         assert index.read("a.py") is None and index.search("name", None, None, 10) == []
         assert "a.py" not in index.files
+    finally:
+        index.readers.close()
+        db.close()
+
+
+def test_whole_workspace_reads_follow_edits_and_keep_unchanged_files(tmp_path: Path) -> None:
+    index, db = _index(tmp_path)
+    try:
+        for i in range(3):
+            index.apply(_file(f"m{i}.py", f"f{i}"), f"h{i}", None)
+        _store(db, index, *[index.unsaved[f"m{i}.py"] for i in range(3)])  # type: ignore[misc]
+        first = index.snapshot()
+        assert {p: [s.name for s in e.symbols] for p, e in first.items()} == {
+            "m0.py": ["f0"],
+            "m1.py": ["f1"],
+            "m2.py": ["f2"],
+        }
+        index.apply(_file("m1.py", "changed"), "h1b", None)
+        assert [s.name for s in index.snapshot()["m1.py"].symbols] == ["changed"]  # unsaved
+        _store(db, index, index.unsaved["m1.py"])  # type: ignore[arg-type]
+        index.remove("m2.py")
+        second = index.snapshot()
+        assert second["m0.py"] is first["m0.py"]  # unchanged: the same object
+        assert [s.name for s in second["m1.py"].symbols] == ["changed"] and "m2.py" not in second
+        index.whole.clear()  # evicted: read whole again, the same
+        again = index.snapshot()
+        assert again == second and again["m0.py"] is not first["m0.py"]
+        outlines = index.outlines()
+        assert sorted(outlines) == ["m0.py", "m1.py"] and not outlines["m1.py"].symbols
     finally:
         index.readers.close()
         db.close()
