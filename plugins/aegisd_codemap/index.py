@@ -25,6 +25,7 @@ from aegisd_codemap.model import FileExtract, ImportRef
 from aegisd_codemap.readers import Readers
 from aegisd_codemap.store import Execute, Facts
 
+NAMES = "names"
 ReadOne = Callable[[Execute, str, str], tuple[str, FileExtract] | None]
 ReadAll = Callable[[Execute, str], Iterable[FileExtract]]
 
@@ -93,6 +94,8 @@ class WorkspaceIndex:
     cache: BudgetedCache[tuple[str, str, str], FileExtract]
     #: whole-workspace reads (`outlines`, `snapshot`), brought up to date per file
     whole: BudgetedCache[tuple[str, str, str], Any]
+    #: every distinct symbol name (shared by the workspaces of the database)
+    names: BudgetedCache[str, sqlsearch.Names]
     package: str | None = None
     facts: dict[str, Facts] = field(default_factory=dict)
     #: applied to the index, not yet in the store (by path; None: removed)
@@ -210,11 +213,19 @@ class WorkspaceIndex:
         overlay = sqlsearch.Overlay(
             {p: e.symbols for p, e in unsaved.items() if e is not None}, sorted(unsaved)
         )
+        names = self.names.get(NAMES)
+        fresh = names is None
+        if names is None:
+            names = sqlsearch.Names()
         with self.readers.borrow() as db:
-            return sqlsearch.search(
+            known = len(names.names)
+            found = sqlsearch.search(
                 db, self.ws_id, query, kind, path_glob, limit,
-                fts=self.readers.fts, overlay=overlay,
+                fts=self.readers.fts, overlay=overlay, names=names,
             )  # fmt: skip
+        if fresh or len(names.names) != known:
+            self.names.put(NAMES, names, names.size)  # its size grew
+        return found
 
     def outlines(self) -> dict[str, FileExtract]:
         """Every file without its symbols (imports, classes: what the graphs need)."""

@@ -30,6 +30,7 @@ from aegisd_codemap.model import FileExtract
 from aegisd_codemap.parsing import ParserPool, indexable, parse_chunk
 from aegisd_codemap.readers import Readers
 from aegisd_codemap.resolve import root_package
+from aegisd_codemap.sqlsearch import Names
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -50,6 +51,7 @@ class Codemap:
     readers: Readers
     files_cache: BudgetedCache[tuple[str, str, str], FileExtract]
     whole_cache: BudgetedCache[tuple[str, str, str], Any]
+    names_cache: BudgetedCache[str, Names]
     pool: ParserPool = field(default_factory=ParserPool)
     indexes: dict[str, WorkspaceIndex] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -77,6 +79,7 @@ class Codemap:
             self.readers,
             self.files_cache,
             self.whole_cache,
+            self.names_cache,
             package=self.packages.get(ws_id),
         )
 
@@ -92,6 +95,7 @@ def create(daemon: Daemon) -> Codemap:
         readers=Readers(daemon.store.path),
         files_cache=daemon.memory.cache("codemap.files", "codemap"),
         whole_cache=daemon.memory.cache("codemap.whole", "codemap"),
+        names_cache=daemon.memory.cache("codemap.names", "codemap"),
     )
 
 

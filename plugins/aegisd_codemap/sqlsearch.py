@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import translate
@@ -32,11 +33,12 @@ from itertools import islice
 from typing import Any
 
 from aegisd.store.pathtext import from_db, to_db
+from aegisd_codemap.blob import Blob
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.ranking import Row, in_tests, is_stub, kind_rank
 from aegisd_codemap.schema import NAME_FTS
 from aegisd_codemap.search import Hit, SymbolSearch
-from aegisd_codemap.searchquery import words
+from aegisd_codemap.searchquery import Query, words
 
 #: a tier with at most this many symbols is read whole and sorted in Python; more are read
 #: through the rank-order index, which stops at the limit
@@ -161,6 +163,65 @@ def _holding(db: sqlite3.Connection, query: str, text: str, fts: bool) -> set[st
     )
 
 
+class Names:
+    """Every distinct name (`codemap_name`) as joined lines, to find the word, substring and
+    subsequence stages' names in C (`blob.Blob`) instead of a scan in SQLite (~10 ms per
+    column over the stdlib's names). Names are only ever added: `update` appends those with
+    a higher id. Bounded by the distinct names, not by files or symbols (copies of a tree add
+    none); kept in the budgeted `codemap.names` cache and read again when evicted."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.last_id = 0
+        self._blobs: tuple[Blob, Blob, Blob] | None = None
+        self._rows: list[tuple[str, str, str]] = []
+        self._lock = threading.Lock()  # searches run in several threads
+
+    def update(self, db: sqlite3.Connection) -> None:
+        with self._lock:
+            self._update(db)
+
+    def _update(self, db: sqlite3.Connection) -> None:
+        added = db.execute(
+            "SELECT id, name, lname, marked, initials FROM codemap_name WHERE id > ? ORDER BY id",
+            (self.last_id,),
+        ).fetchall()
+        if added:
+            self.last_id = added[-1][0]
+            self.names += [row[1] for row in added]
+            self._rows += [row[2:] for row in added]
+            self._blobs = None
+
+    @property
+    def size(self) -> int:
+        return 200 * len(self.names) + sum(len(n) for n in self.names) * 4
+
+    def blobs(self) -> tuple[Blob, Blob, Blob]:
+        """(lowercased, marked words, initials), line for line with `names`."""
+        with self._lock:
+            if self._blobs is None:
+                columns = list(zip(*self._rows, strict=True)) or [(), (), ()]
+                self._blobs = tuple(Blob(list(column)) for column in columns)  # type: ignore[assignment]
+            assert self._blobs is not None
+            return self._blobs
+
+    def holding(self, query: str, text: str) -> set[str]:
+        """`_holding`, in memory."""
+        lname, marked_blob, initials = self.blobs()
+        marked, _ = words(query)
+        compact = text.replace("_", "")
+        lines = set(lname.find_all(text))
+        if len(compact) > 1:
+            lines.update(initials.find_all(compact))
+        if len(marked) > 1:
+            lines.update(marked_blob.find_all(marked))
+        return {self.names[i] for i in lines}
+
+    def in_order(self, query: str) -> set[str]:
+        """`_in_order`, in memory: the subsequence scan of `searchquery.Query`."""
+        return {self.names[i] for i in Query(query).subsequence(self.blobs()[0])}
+
+
 def _in_order(db: sqlite3.Connection, text: str) -> set[str]:
     pattern = "%" + "%".join(_like(c) for c in text) + "%"
     return _names(
@@ -240,9 +301,11 @@ def search(
     *,
     fts: bool = False,
     overlay: Overlay | None = None,
+    names: Names | None = None,
 ) -> list[StoredHit]:
     """The best `limit` symbols for `query`, ranked as `SymbolSearch.query` ranks them.
-    `fts`: the names' trigram index exists (`readers.Readers.fts`)."""
+    `fts`: the names' trigram index exists (`readers.Readers.fts`); `names`: every name in
+    memory, brought up to date here (else the stages scan `codemap_name`)."""
     query = query.strip()
     text = query.lower()
     if not text.strip(".") or limit <= 0:
@@ -252,10 +315,17 @@ def search(
     if "." in text:
         return _dotted(db, where, query, kind, path_glob, limit, fts, overlay)
     stored: list[Keyed] = []
+    if names is not None:
+        names.update(db)
+        holding = lambda: names.holding(query, text)  # noqa: E731
+        in_order = lambda: names.in_order(query)  # noqa: E731
+    else:
+        holding = lambda: _holding(db, query, text, fts)  # noqa: E731
+        in_order = lambda: _in_order(db, text)  # noqa: E731
     stages: list[tuple[Callable[[], set[str]], int]] = [
         (lambda: _starting(db, text), _STEP["prefix", 0.8]),
-        (lambda: _holding(db, query, text, fts), _STEP["substring", 0.4]),
-        (lambda: _in_order(db, text), _STEP["subsequence", 0.2]),
+        (holding, _STEP["substring", 0.4]),
+        (in_order, _STEP["subsequence", 0.2]),
     ]
     ranked: set[str] = set()
     carried: dict[int, list[str]] = {}
@@ -263,8 +333,8 @@ def search(
     for candidates, last_step in stages:
         fresh = candidates() - ranked
         ranked |= fresh
-        for step, names in _tiers(query, fresh).items():
-            carried.setdefault(step, []).extend(names)
+        for step, tiered in _tiers(query, fresh).items():
+            carried.setdefault(step, []).extend(tiered)
         for step in sorted(s for s in carried if s <= last_step):
             rows = _symbols(db, where, carried.pop(step), limit - len(stored))
             stored.extend(_stored_hit(row, step) for row in rows)

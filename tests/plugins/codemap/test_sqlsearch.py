@@ -95,12 +95,14 @@ QUERIES = [
 ]
 
 
-@pytest.mark.parametrize("fts", [True, False])
+@pytest.mark.parametrize("how", ["trigrams", "scans", "names in memory"])
 @pytest.mark.parametrize(("query", "kw"), QUERIES)
 def test_the_store_ranks_as_the_memory_does(
-    stored: sqlite3.Connection, query: str, kw: dict[str, object], fts: bool
+    stored: sqlite3.Connection, query: str, kw: dict[str, object], how: str
 ) -> None:
-    assert _stored(stored, query, fts=fts, **kw) == _memory(ROWS, query, **kw)
+    names = sqlsearch.Names() if how == "names in memory" else None
+    got = _stored(stored, query, fts=how == "trigrams", names=names, **kw)
+    assert got == _memory(ROWS, query, **kw)
 
 
 def test_empty_queries_and_limits(stored: sqlite3.Connection) -> None:
@@ -158,9 +160,11 @@ def test_random_workspaces_rank_the_same_in_store_and_memory(
     db = _database(tmp_path / "r.db", rows)
     try:
         with closing(sqlite3.connect(tmp_path / "r.db")) as reader:
+            names = sqlsearch.Names()
             for query, kw in _random_queries(rng, rows):
                 expected = _memory(rows, query, **kw)
                 assert _stored(reader, query, fts=True, **kw) == expected, (query, kw)
+                assert _stored(reader, query, names=names, **kw) == expected, (query, kw)
                 # Many symbols per tier: read through the rank-order index instead.
                 monkeypatch.setattr(sqlsearch, "FEW_SYMBOLS", 1)
                 assert _stored(reader, query, fts=False, **kw) == expected, (query, kw)
@@ -199,6 +203,7 @@ def _index(
         readers,
         budget.cache("codemap.files", "codemap"),
         budget.cache("codemap.whole", "codemap"),
+        budget.cache("codemap.names", "codemap"),
     )
     return index, db
 
@@ -297,4 +302,24 @@ def test_whole_workspace_reads_follow_edits_and_keep_unchanged_files(tmp_path: P
         assert sorted(outlines) == ["m0.py", "m1.py"] and not outlines["m1.py"].symbols
     finally:
         index.readers.close()
+        db.close()
+
+
+def test_names_in_memory_take_in_names_stored_later(tmp_path: Path) -> None:
+    db = _database(tmp_path / "n.db", ROWS)
+    try:
+        with closing(sqlite3.connect(tmp_path / "n.db")) as reader:
+            names = sqlsearch.Names()
+            assert ("xx_gfs_later", "substring") not in [
+                (f.hit.name, f.hit.match) for f in sqlsearch.search(reader, WS, "gfs", names=names)
+            ]
+            later = FileExtract(path="later.py", language="python")
+            later.symbols = [_symbol("xx_gfs_later", "xx_gfs_later", "function", False, 1)]
+            store.save(db, WS, [(later, "h", False)], [])
+            found = sqlsearch.search(reader, WS, "gfs", names=names)
+            assert ("xx_gfs_later", "word") in [(f.hit.name, f.hit.match) for f in found]
+            assert _stored(reader, "gfs", names=names) == _memory(
+                [*ROWS, (99, "xx_gfs_later", "xx_gfs_later", "function", "later.py", False)], "gfs"
+            )
+    finally:
         db.close()
