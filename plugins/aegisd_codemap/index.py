@@ -214,17 +214,19 @@ class WorkspaceIndex:
             {p: e.symbols for p, e in unsaved.items() if e is not None}, sorted(unsaved)
         )
         names = self.names.get(NAMES)
-        fresh = names is None
-        if names is None:
-            names = sqlsearch.Names()
         with self.readers.borrow() as db:
-            known = len(names.names)
+            known = len(names.names) if names is not None else -1
+            # Without the names in memory (evicted, or a first search): SQLite's trigram
+            # index answers this one, and they are read for the next.
             found = sqlsearch.search(
                 db, self.ws_id, query, kind, path_glob, limit,
                 fts=self.readers.fts, overlay=overlay, names=names,
             )  # fmt: skip
-        if fresh or len(names.names) != known:
-            self.names.put(NAMES, names, names.size)  # its size grew
+            if names is None:
+                names = sqlsearch.Names()
+                names.update(db)
+        if len(names.names) != known:
+            self.names.put(NAMES, names, names.size)  # new, or grown
         return found
 
     def outlines(self) -> dict[str, FileExtract]:
