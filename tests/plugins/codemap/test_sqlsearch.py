@@ -327,3 +327,34 @@ def test_names_in_memory_take_in_names_stored_later(tmp_path: Path) -> None:
             )
     finally:
         db.close()
+
+
+def test_a_database_of_the_previous_version_is_upgraded_in_place(tmp_path: Path) -> None:
+    db = peewee.SqliteDatabase(str(tmp_path / "old.db"))
+    db.connect()
+    try:
+        run_migrations(db, store.MIGRATIONS[:3])
+        # Rows as the previous version wrote them (no rank columns, no names table).
+        db.execute_sql(
+            "INSERT INTO codemap_file VALUES"
+            " ('ws', 'tests/test_a.py', 'h', 'python', 0, 3, 3, '[]', '[]', '[]', NULL, 0, 1)"
+        )
+        for seq, (name, kind) in enumerate([("GetFileSummary", "class"), ("gfs", "function")]):
+            db.execute_sql(
+                "INSERT INTO codemap_symbol VALUES"
+                " ('ws', 'tests/test_a.py', ?, ?, ?, ?, ?, ?, 0, NULL, NULL, '[]', NULL, 1, 1, 0, 0)",
+                (seq, name, name, kind, seq + 1, seq + 1),
+            )
+        _, failed = run_migrations(db, store.MIGRATIONS)
+        assert not failed
+        facts = store.load_facts(db.execute_sql, "ws")
+        assert facts["tests/test_a.py"] == store.Facts("h", "python", 2, 0, False)
+        with closing(sqlite3.connect(tmp_path / "old.db")) as reader:
+            found = [(f.hit.name, f.hit.match) for f in sqlsearch.search(reader, WS, "gfs")]
+            assert found == [("gfs", "exact"), ("GetFileSummary", "word")]
+            tests, plen = reader.execute(
+                "SELECT DISTINCT tests, plen FROM codemap_symbol"
+            ).fetchall()[0]
+            assert (tests, plen) == (1, len("tests/test_a.py"))
+    finally:
+        db.close()
