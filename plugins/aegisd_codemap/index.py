@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aegisd.budget import BudgetedCache
-from aegisd_codemap import sqlsearch, store
+from aegisd_codemap import namesearch, sqlsearch, store
 from aegisd_codemap.model import FileExtract, ImportRef
 from aegisd_codemap.readers import Readers
 from aegisd_codemap.store import Execute, Facts
@@ -95,7 +95,7 @@ class WorkspaceIndex:
     #: whole-workspace reads (`outlines`, `snapshot`), brought up to date per file
     whole: BudgetedCache[tuple[str, str, str], Any]
     #: every distinct symbol name (shared by the workspaces of the database)
-    names: BudgetedCache[str, sqlsearch.Names]
+    names: BudgetedCache[str, namesearch.Names]
     package: str | None = None
     facts: dict[str, Facts] = field(default_factory=dict)
     #: applied to the index, not yet in the store (by path; None: removed)
@@ -223,7 +223,7 @@ class WorkspaceIndex:
                 fts=self.readers.fts, overlay=overlay, names=names,
             )  # fmt: skip
             if names is None:
-                names = sqlsearch.Names()
+                names = namesearch.Names()
                 names.update(db)
         if len(names.names) != known:
             self.names.put(NAMES, names, names.size)  # new, or grown

@@ -27,10 +27,10 @@ from aegisd.threads import background, interactive
 from aegisd_codemap import store
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
+from aegisd_codemap.namesearch import Names
 from aegisd_codemap.parsing import ParserPool, indexable, parse_chunk
 from aegisd_codemap.readers import Readers
 from aegisd_codemap.resolve import root_package
-from aegisd_codemap.sqlsearch import Names
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon

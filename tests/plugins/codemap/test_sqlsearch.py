@@ -11,7 +11,7 @@ from pathlib import Path
 
 import peewee
 import pytest
-from aegisd_codemap import sqlsearch, store
+from aegisd_codemap import namesearch, sqlsearch, store
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract, Symbol, SyntaxIssue
 from aegisd_codemap.readers import Readers
@@ -100,7 +100,7 @@ QUERIES = [
 def test_the_store_ranks_as_the_memory_does(
     stored: sqlite3.Connection, query: str, kw: dict[str, object], how: str
 ) -> None:
-    names = sqlsearch.Names() if how == "names in memory" else None
+    names = namesearch.Names() if how == "names in memory" else None
     got = _stored(stored, query, fts=how == "trigrams", names=names, **kw)
     assert got == _memory(ROWS, query, **kw)
 
@@ -160,7 +160,7 @@ def test_random_workspaces_rank_the_same_in_store_and_memory(
     db = _database(tmp_path / "r.db", rows)
     try:
         with closing(sqlite3.connect(tmp_path / "r.db")) as reader:
-            names = sqlsearch.Names()
+            names = namesearch.Names()
             for query, kw in _random_queries(rng, rows):
                 expected = _memory(rows, query, **kw)
                 assert _stored(reader, query, fts=True, **kw) == expected, (query, kw)
@@ -313,7 +313,7 @@ def test_names_in_memory_take_in_names_stored_later(tmp_path: Path) -> None:
     db = _database(tmp_path / "n.db", ROWS)
     try:
         with closing(sqlite3.connect(tmp_path / "n.db")) as reader:
-            names = sqlsearch.Names()
+            names = namesearch.Names()
             assert ("xx_gfs_later", "substring") not in [
                 (f.hit.name, f.hit.match) for f in sqlsearch.search(reader, WS, "gfs", names=names)
             ]
