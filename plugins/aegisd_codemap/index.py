@@ -215,7 +215,7 @@ class WorkspaceIndex:
         )
         names = self.names.get(NAMES)
         with self.readers.borrow() as db:
-            known = len(names.names) if names is not None else -1
+            known = len(names) if names is not None else -1
             # Without the names in memory (evicted, or a first search): SQLite's trigram
             # index answers this one, and they are read for the next.
             found = sqlsearch.search(
@@ -225,7 +225,7 @@ class WorkspaceIndex:
             if names is None:
                 names = namesearch.Names()
                 names.update(db)
-        if len(names.names) != known:
+        if len(names) != known:
             self.names.put(NAMES, names, names.size)  # new, or grown
         return found
 

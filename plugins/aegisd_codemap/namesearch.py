@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aegisd_codemap.blob import Blob
+from aegisd_codemap.namestore import fts_mark
 from aegisd_codemap.schema import NAME_FTS
 from aegisd_codemap.searchquery import Query, words
 
@@ -77,21 +79,20 @@ def _needles(query: str, text: str) -> list[tuple[str, str]]:
 
 def holding(db: sqlite3.Connection, query: str, text: str, fts: bool) -> Found:
     """Names whose initials or marked words hold the query's (word tiers) or whose text holds
-    it (substring): a superset of those tiers."""
+    it (substring): a superset of those tiers. Through the trigram index where it can (every
+    needle three characters or more), for the names it has caught up with; else a scan."""
     needles = _needles(query, text)
-    if fts and all(len(needle) >= 3 for _, needle in needles):
-        match = " OR ".join(f"{column} : {_phrase(needle)}" for column, needle in needles)
-        return _found(
-            db,
-            f"SELECT {_COLUMNS} FROM codemap_name WHERE id IN"
-            f" (SELECT rowid FROM {NAME_FTS} WHERE {NAME_FTS} MATCH ?)",
-            (match,),
-        )
     where = " OR ".join(f"{column} LIKE ? ESCAPE '{_ESCAPE}'" for column, _ in needles)
+    likes = ["%" + like(needle) + "%" for _, needle in needles]
+    if not (fts and all(len(needle) >= 3 for _, needle in needles)):
+        return _found(db, f"SELECT {_COLUMNS} FROM codemap_name WHERE {where}", likes)
+    match = " OR ".join(f"{column} : {_phrase(needle)}" for column, needle in needles)
     return _found(
         db,
-        f"SELECT {_COLUMNS} FROM codemap_name WHERE {where}",
-        ["%" + like(needle) + "%" for _, needle in needles],
+        f"SELECT {_COLUMNS} FROM codemap_name WHERE id IN"
+        f" (SELECT rowid FROM {NAME_FTS} WHERE {NAME_FTS} MATCH ?)"
+        f" OR (id > ? AND ({where}))",
+        [match, fts_mark(db), *likes],
     )
 
 
@@ -103,59 +104,117 @@ def in_order(db: sqlite3.Connection, text: str) -> Found:
     )
 
 
+TierNames = Iterator[tuple[int, list[str]]]
+"""The names of each tier after prefix (an index into `STEPS`), in tier order."""
+
+
+def stored_tiers(db: sqlite3.Connection, query: str, text: str, fts: bool) -> TierNames:
+    """`NameLines.tiers` without the names in memory: the names found in SQLite."""
+    held = holding(db, query, text, fts)
+    tiers = by_tier(query, held)
+    for step in range(PREFIX + 1, SUBSEQUENCE):
+        yield step, tiers.get(step, [])
+    # Every name of an earlier tier holds the query's text, initials or words (`held`).
+    yield SUBSEQUENCE, [name for name in in_order(db, text) if name not in held]
+
+
+@dataclass(frozen=True)
+class NameLines:
+    """The names at one moment, line for line with their joined columns (lowercased, marked
+    words, initials). Lines are only appended to the lists: a line number stays valid."""
+
+    names: list[str]
+    rows: list[tuple[str, str, str]]
+    blobs: tuple[Blob, Blob, Blob]
+
+    def tiers(self, query: str, text: str) -> TierNames:
+        """The names of the word tiers (initials of the whole name, of its first words,
+        from any word start), the substring and the subsequence tier, in that order, each
+        without the names of earlier tiers (nor those starting with `text`: exact and
+        prefix). Found line by line as `searchquery.Query` finds them in a view, and only as
+        far as the caller reads."""
+        lname, marked, initials = self.blobs
+        compact, query_marked = text.replace("_", ""), words(query)[0]
+        # One letter is the initial (or the word) of too many names: no word tier then.
+        by_initials, by_words = len(compact) > 1, len(query_marked) > 1
+
+        def word(initials_needle: str, marked_needle: str) -> set[int]:
+            found = set(initials.find_all(initials_needle)) if by_initials else set()
+            if by_words:
+                found.update(marked.find_all(marked_needle))
+            return found
+
+        seen = set(lname.find_all("\n" + text))
+        steps: list[Callable[[], set[int]]] = [
+            lambda: set(initials.find_all("\n" + compact + "\n")) if by_initials else set(),
+            lambda: word("\n" + compact, "\n" + query_marked),
+            lambda: word(compact, query_marked),
+            lambda: set(lname.find_all(text)),
+            lambda: set(Query(query).subsequence(lname)),
+        ]
+        for step, found in enumerate(steps, PREFIX + 1):
+            fresh = found() - seen
+            seen |= fresh
+            names = self.names
+            yield step, list({names[i] for i in fresh})  # a name stored again has two lines
+
+
 class Names:
-    """Every distinct name as joined lines, to find the word, substring and subsequence
-    stages' names in C (`blob.Blob`) instead of a scan in SQLite (~10 ms a column over the
-    stdlib's names). Names are only ever added: `update` appends those with a higher id.
-    Bounded by the distinct names, not by files or symbols (copies of a tree add none); kept
-    in the budgeted `codemap.names` cache and read again when evicted."""
+    """Every distinct name as joined lines (`NameLines`), to find the word, substring and
+    subsequence stages' names in C (`blob.Blob`) instead of a scan in SQLite (~10 ms a column
+    over the stdlib's names). `update` appends the names with a higher id, extending the
+    joined lines (an edit's new name costs a copy of the text, not a rebuild). A name deleted
+    from the store stays here (it has no symbols: it finds nothing) until most lines are such
+    names; then all are read again. Bounded by the distinct names, not by files or symbols
+    (copies of a tree add none); kept in the budgeted `codemap.names` cache and read again
+    when evicted."""
 
     def __init__(self) -> None:
-        self.names: list[str] = []
-        self.rows: list[tuple[str, str, str]] = []
-        self.last_id = 0
-        self._blobs: tuple[Blob, ...] | None = None
         self._lock = threading.Lock()  # searches run in several threads
+        self._clear()
 
-    def update(self, db: sqlite3.Connection) -> None:
+    def _clear(self) -> None:
+        empty = Blob([])
+        self.lines = NameLines([], [], (empty, empty, empty))
+        self.last_id = 0
+        self.size = 0  # about the bytes held
+        self._recount_at = 0  # lines past which the store's names are counted again
+
+    def __len__(self) -> int:
+        return len(self.lines.names)
+
+    def update(self, db: sqlite3.Connection) -> NameLines:
+        """Take in the names stored since; the lines as they are now."""
         with self._lock:
             added = db.execute(
                 f"SELECT id, {_COLUMNS} FROM codemap_name WHERE id > ? ORDER BY id",
                 (self.last_id,),
             ).fetchall()
-            if added:
-                self.last_id = added[-1][0]
-                self.names += [row[1] for row in added]
-                self.rows += [row[2:] for row in added]
-                self._blobs = None
-
-    @property
-    def size(self) -> int:
-        return 4 * sum(60 + len(name) for name in self.names)
-
-    def _columns(self) -> tuple[Blob, ...]:
-        """(lowercased, marked words, initials), line for line with `names`."""
-        with self._lock:
-            if self._blobs is None:
-                columns = list(zip(*self.rows, strict=True)) or [(), (), ()]
-                self._blobs = tuple(Blob(list(column)) for column in columns)
-            return self._blobs
-
-    def _at(self, lines: set[int] | Sequence[int]) -> Found:
-        names, rows = self.names, self.rows
-        return {names[i]: rows[i] for i in lines}
-
-    def holding(self, query: str, text: str) -> Found:
-        """`holding`, in memory."""
-        blobs = dict(zip(("lname", "marked", "initials"), self._columns(), strict=True))
-        lines: set[int] = set()
-        for column, needle in _needles(query, text):
-            lines.update(blobs[column].find_all(needle))
-        return self._at(lines)
-
-    def in_order(self, query: str) -> Found:
-        """`in_order`, in memory: the subsequence scan of `searchquery.Query`."""
-        return self._at(set(Query(query).subsequence(self._columns()[0])))
+            if not added:
+                return self.lines
+            if len(self) + len(added) > self._recount_at:
+                # Grown by a quarter: if most lines are names deleted since, read afresh.
+                stored = db.execute("SELECT count(*) FROM codemap_name").fetchone()[0]
+                if len(self) + len(added) > 2 * stored:
+                    self._clear()
+                    added = db.execute(
+                        f"SELECT id, {_COLUMNS} FROM codemap_name ORDER BY id"
+                    ).fetchall()
+                self._recount_at = (len(self) + len(added)) * 5 // 4
+            self.last_id = added[-1][0]
+            rows = [row[2:] for row in added]
+            # Appended in place: older `NameLines` never look past their own blobs' lines.
+            self.lines.names.extend(row[1] for row in added)
+            self.lines.rows.extend(rows)
+            self.size += sum(300 + 4 * len(row[1]) for row in added)
+            lname, marked, initials = self.lines.blobs
+            blobs = (
+                lname.extended([row[0] for row in rows]),
+                marked.extended([row[1] for row in rows]),
+                initials.extended([row[2] for row in rows]),
+            )
+            self.lines = NameLines(self.lines.names, self.lines.rows, blobs)
+            return self.lines
 
 
 class Tiers:

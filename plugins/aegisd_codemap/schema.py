@@ -6,7 +6,8 @@ path length, kind, overload signature, lowercased name) and two indexes, one to 
 one in rank order. `codemap_name` holds every distinct symbol name once with its words and
 initials (`searchquery.words`), so that substring, word and subsequence candidates are found
 among names, not symbols; `codemap_name_fts` (FTS5, trigram tokenizer) finds substrings of
-three characters or more without a scan where this SQLite supports it (`has_trigram`).
+three characters or more without a scan where this SQLite supports it (`has_trigram`); it
+trails the names table up to a mark in `codemap_state` (upkeep: `namestore`).
 """
 
 from __future__ import annotations
@@ -60,17 +61,13 @@ _RANKED = [
     "CREATE TABLE codemap_name (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " lname TEXT NOT NULL, marked TEXT NOT NULL, initials TEXT NOT NULL)",
     "CREATE INDEX codemap_name_lname ON codemap_name (lname)",
+    # How far the trigram index has caught up with the names (`namestore`).
+    "CREATE TABLE codemap_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 ]
-_FTS = [
+_FTS = (
     f"CREATE VIRTUAL TABLE {NAME_FTS} USING fts5(lname, marked, initials,"
-    " content='codemap_name', content_rowid='id', tokenize='trigram case_sensitive 1')",
-    f"CREATE TRIGGER codemap_name_ai AFTER INSERT ON codemap_name BEGIN"
-    f" INSERT INTO {NAME_FTS} (rowid, lname, marked, initials)"
-    " VALUES (new.id, new.lname, new.marked, new.initials); END",
-    f"CREATE TRIGGER codemap_name_ad AFTER DELETE ON codemap_name BEGIN"
-    f" INSERT INTO {NAME_FTS} ({NAME_FTS}, rowid, lname, marked, initials)"
-    " VALUES ('delete', old.id, old.lname, old.marked, old.initials); END",
-]
+    " content='codemap_name', content_rowid='id', tokenize='trigram case_sensitive 1')"
+)
 _INDEXES = [
     "CREATE INDEX codemap_symbol_lname ON codemap_symbol (workspace_id, lname)",
     # Rank order (rowid, the last tie-break, is implied): a tier with many candidates is read
@@ -86,9 +83,9 @@ def _disk_backed(db: peewee.SqliteDatabase) -> None:
     execute: Callable[..., Any] = db.execute_sql
     for statement in _RANKED:
         execute(statement)
-    if has_trigram(execute):
-        for statement in _FTS:
-            execute(statement)
+    trigram = has_trigram(execute)
+    if trigram:
+        execute(_FTS)
     execute(
         "UPDATE codemap_file SET error_count = json_array_length(errors), symbols ="
         " (SELECT count(*) FROM codemap_symbol s WHERE s.workspace_id = codemap_file.workspace_id"
@@ -107,13 +104,21 @@ def _disk_backed(db: peewee.SqliteDatabase) -> None:
         updates,
     )
     add_names(cursor, [name_row(name) for name in names])
+    if trigram:
+        execute(
+            f"INSERT INTO {NAME_FTS} (rowid, lname, marked, initials)"
+            " SELECT id, lname, marked, initials FROM codemap_name"
+        )
+        execute(
+            "INSERT INTO codemap_state (key, value)"
+            " SELECT 'fts_mark', coalesce(max(id), 0) FROM codemap_name"
+        )
     for statement in _INDEXES:
         execute(statement)
 
 
 def add_names(cursor: Any, rows: Iterable[tuple[str, str, str, str]]) -> None:
-    """Record names (`name_row`s) not yet in `codemap_name` (kept once added: they are shared
-    by every workspace, and a name that comes back after a rename is found again at no cost)."""
+    """Record names (`name_row`s) not yet in `codemap_name` (shared by every workspace)."""
     cursor.executemany(
         "INSERT OR IGNORE INTO codemap_name (name, lname, marked, initials) VALUES (?, ?, ?, ?)",
         rows,

@@ -24,7 +24,7 @@ from aegisd.budget import BudgetedCache
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import NotFound, Unavailable
 from aegisd.threads import background, interactive
-from aegisd_codemap import store
+from aegisd_codemap import namestore, store
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.namesearch import Names
@@ -357,8 +357,13 @@ async def _save(
         end = at + SAVE_CHUNK_FILES
         # Rows are built in a bulk thread, stepping aside for requests: the DB thread only
         # writes them.
-        prepared = await background(store.rows, ws_id, updates[at:end], gone[at:end])
+        prepared = await background(
+            store.rows, ws_id, updates[at:end], gone[at:end], index_names=False
+        )
         await daemon.store.run(store.write, db, prepared)
+    # The names' trigram index in bulk, after the batch (once per batch, not per chunk).
+    while await daemon.store.run(namestore.catch_up, db) >= namestore.BULK_CATCH_UP:
+        pass
 
 
 async def rebuild(daemon: Daemon, ws: Workspace) -> None:

@@ -35,11 +35,12 @@ from aegisd_codemap.search import Hit, SymbolSearch
 
 #: a tier with at most this many symbols is read whole and sorted in Python; more are read
 #: through the rank-order index, which stops at the limit
-FEW_SYMBOLS = 2_000
+FEW_SYMBOLS = 500
 #: a dotted query ranks at most this many candidates (names starting with its last part
 #: first: every exact and prefix match is among them)
 DOTTED_CANDIDATES = 20_000
 _ESCAPE = "\\"
+_MAX = "\U0010ffff"
 _SYMBOL = (
     "rowid, name, qualname, kind, path, stub, line, end_line, signature, tests, plen, krank, lname"
 )
@@ -105,25 +106,47 @@ def _rank_key(row: Sequence[Any]) -> tuple[Any, ...]:
     return (row[9], row[10], row[11], row[5], row[12], row[1], row[4], row[0])
 
 
-def _symbols(db: sqlite3.Connection, where: _Filter, names: list[str], limit: int) -> list[Any]:
-    """The best `limit` symbols named one of `names`, in rank order."""
-    lnames = json.dumps(sorted({n.lower() for n in names}))
-    named = json.dumps(names)
+def _ranked(
+    db: sqlite3.Connection, where: _Filter, cond: str, args: Sequence[Any], limit: int
+) -> list[Any]:
+    """The best `limit` symbols meeting `cond` (on `lname`, `name`), in rank order: a few
+    found through the names' index and sorted here, many read in rank order through the
+    `codemap_symbol_rank` index (it holds `lname`), which stops at the limit."""
+    if limit <= 0:
+        return []
     rows = db.execute(
         f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_lname"
-        f" WHERE {where.sql} AND lname IN (SELECT value FROM json_each(?))"
-        " AND name IN (SELECT value FROM json_each(?)) LIMIT ?",
-        [*where.args, lnames, named, FEW_SYMBOLS + 1],
+        f" WHERE {where.sql} AND {cond} LIMIT ?",
+        [*where.args, *args, FEW_SYMBOLS + 1],
     ).fetchall()
     if len(rows) <= FEW_SYMBOLS:
         rows.sort(key=_rank_key)
         return rows[:limit]
+    return _in_rank_order(db, where, cond, args, limit)
+
+
+def _in_rank_order(
+    db: sqlite3.Connection, where: _Filter, cond: str, args: Sequence[Any], limit: int
+) -> list[Any]:
     return db.execute(
         f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_rank"
-        f" WHERE {where.sql} AND name IN (SELECT value FROM json_each(?))"
-        f" ORDER BY {_RANK_ORDER} LIMIT ?",
-        [*where.args, named, limit],
+        f" WHERE {where.sql} AND {cond} ORDER BY {_RANK_ORDER} LIMIT ?",
+        [*where.args, *args, limit],
     ).fetchall()
+
+
+_NAMED = "lname IN (SELECT value FROM json_each(?)) AND name IN (SELECT value FROM json_each(?))"
+
+
+def _symbols(db: sqlite3.Connection, where: _Filter, names: list[str], limit: int) -> list[Any]:
+    """The best `limit` symbols named one of `names`, in rank order (many names: read in
+    rank order at once, they have more symbols than `_ranked` sorts)."""
+    if not names or limit <= 0:
+        return []
+    args = (json.dumps(sorted({n.lower() for n in names})), json.dumps(names))
+    if len(names) > FEW_SYMBOLS:
+        return _in_rank_order(db, where, _NAMED, args, limit)
+    return _ranked(db, where, _NAMED, args, limit)
 
 
 Keyed = tuple[tuple[Any, ...], StoredHit]
@@ -152,6 +175,21 @@ def _overlay_hits(
     return found
 
 
+def _starting(
+    db: sqlite3.Connection,
+    where: _Filter,
+    text: str,
+    limit: int,
+    take: Callable[[int, list[Any]], bool],
+) -> bool:
+    """The exact and prefix tiers, read by the symbols' lowercased names (no name needed)."""
+    exact = _ranked(db, where, "lname = ?", (text,), limit)
+    if take(namesearch.STEP["exact", 1.0], exact):
+        return True
+    prefix = _ranked(db, where, "lname > ? AND lname < ?", (text, text + _MAX), limit - len(exact))
+    return take(namesearch.PREFIX, prefix)
+
+
 def search(
     db: sqlite3.Connection,
     ws_id: str,
@@ -176,35 +214,19 @@ def search(
     if "." in text:
         return _dotted(db, where, query, kind, path_glob, limit, fts, overlay)
     stored: list[Keyed] = []
-    if names is not None:
-        names.update(db)
-        holding = lambda: names.holding(query, text)  # noqa: E731
-        in_order = lambda: names.in_order(query)  # noqa: E731
-    else:
-        holding = lambda: namesearch.holding(db, query, text, fts)  # noqa: E731
-        in_order = lambda: namesearch.in_order(db, text)  # noqa: E731
-    stages: list[tuple[Callable[[], namesearch.Found], int]] = [
-        (lambda: namesearch.starting(db, text), namesearch.PREFIX),
-        (holding, namesearch.SUBSTRING),
-        (in_order, namesearch.SUBSEQUENCE),
-    ]
-    ranked: set[str] = set()  # names already given a tier
-    carried: dict[int, list[str]] = {}
-    full = False
-    for candidates, last_step in stages:
-        found = candidates()
-        fresh = {name: row for name, row in found.items() if name not in ranked}
-        ranked.update(fresh)
-        for step, tiered in namesearch.by_tier(query, fresh).items():
-            carried.setdefault(step, []).extend(tiered)
-        for step in sorted(s for s in carried if s <= last_step):
-            rows = _symbols(db, where, carried.pop(step), limit - len(stored))
-            stored.extend(_stored_hit(row, step) for row in rows)
-            if len(stored) >= limit:
-                full = True
+
+    def take(step: int, rows: list[Any]) -> bool:
+        stored.extend(_stored_hit(row, step) for row in rows)
+        return len(stored) >= limit
+
+    if not _starting(db, where, text, limit, take):
+        if names is not None:
+            tiers = names.update(db).tiers(query, text)
+        else:
+            tiers = namesearch.stored_tiers(db, query, text, fts)
+        for step, tiered in tiers:
+            if take(step, _symbols(db, where, tiered, limit - len(stored))):
                 break
-        if full:
-            break
     extra = _overlay_hits(overlay, query, kind, path_glob, limit)
     both = merge(stored, extra, key=lambda keyed: keyed[0])
     return [hit for _, hit in islice(both, limit)]
@@ -234,6 +256,12 @@ def _dotted(
         if len(rows) < DOTTED_CANDIDATES:
             others = set(namesearch.holding(db, last, last, fts)) - starting
             rows += _symbols_named(db, where, others, DOTTED_CANDIDATES - len(rows))
+        seen = {row[0] for row in rows}
+        rows += [
+            row
+            for row in _qualified_holding(db, where, text, DOTTED_CANDIDATES - len(rows))
+            if row[0] not in seen
+        ]
     details = {row[0]: (row[6], row[7], row[8]) for row in rows}
     candidates: list[Row] = [
         (row[0], row[1], row[2], row[3], from_db(row[4]), bool(row[5])) for row in rows
@@ -250,6 +278,22 @@ def _dotted(
         else:
             found.append(StoredHit(hit, *details[hit.symbol_id]))
     return found
+
+
+def _qualified_holding(db: sqlite3.Connection, where: _Filter, text: str, limit: int) -> list[Any]:
+    """Symbols whose qualified name holds the query (``foo.bar`` in ``foo.bar.qux``) or
+    starts with its part after a module part (``mod.Cl`` finds ``Class.method``), whatever
+    their own names: a scan (LIKE folds ASCII case only; `SymbolSearch` decides the tiers)."""
+    if limit <= 0:
+        return []
+    dots = [part for part in text.split(".") if part]
+    patterns = ["%" + namesearch.like(text) + "%"]
+    patterns += [namesearch.like(".".join(dots[k:])) + "%" for k in range(1, len(dots))]
+    held = " OR ".join(f"qualname LIKE ? ESCAPE '{_ESCAPE}'" for _ in patterns)
+    return db.execute(
+        f"SELECT {_SYMBOL} FROM codemap_symbol WHERE {where.sql} AND ({held}) LIMIT ?",
+        [*where.args, *patterns, limit],
+    ).fetchall()
 
 
 def _symbols_named(

@@ -18,7 +18,7 @@ import peewee
 from aegisd.store.jsonfield import dumps
 from aegisd.store.pathtext import from_db, to_db
 from aegisd.threads import step_aside
-from aegisd_codemap import schema
+from aegisd_codemap import namestore, schema
 from aegisd_codemap.model import TOP_LEVEL, ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
 from aegisd_codemap.schema import add_names, name_row, rank_columns
 
@@ -203,13 +203,20 @@ class Rows:
     files: list[tuple[Any, ...]]
     symbols: list[tuple[Any, ...]]
     names: list[tuple[str, str, str, str]] = field(default_factory=list)  # `schema.name_row`s
+    #: catch the names' trigram index up with this write (an edit), or leave that to a bulk
+    #: catch-up after the batch (`namestore.catch_up`)
+    index_names: bool = True
 
 
 def rows(
-    ws_id: str, updates: Iterable[tuple[FileExtract, str, bool]], removed: Iterable[str]
+    ws_id: str,
+    updates: Iterable[tuple[FileExtract, str, bool]],
+    removed: Iterable[str],
+    *,
+    index_names: bool = True,
 ) -> Rows:
     """The rows replacing updated files (extract, hash, stale) and removing others."""
-    prepared = Rows([(ws_id, to_db(path)) for path in removed], [], [])
+    prepared = Rows([(ws_id, to_db(path)) for path in removed], [], [], index_names=index_names)
     names: set[str] = set()
     for extract, digest, stale in updates:
         step_aside()  # a cold index's thousands of files: requests go first
@@ -242,9 +249,13 @@ def rows(
 
 
 def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
-    """Store `prepared` in one transaction."""
+    """Store `prepared` in one transaction; names no symbol carries any more go with it."""
     with db.atomic():
         cursor = db.cursor()
+        before: set[str] = set()
+        if prepared.paths:
+            ws_id = prepared.paths[0][0]
+            before = namestore.names_of(cursor, ws_id, [path for _, path in prepared.paths])
         cursor.executemany(
             "DELETE FROM codemap_file WHERE workspace_id = ? AND path = ?", prepared.paths
         )
@@ -262,6 +273,9 @@ def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
             prepared.symbols,
         )
         add_names(cursor, prepared.names)
+        namestore.drop_unused(cursor, before.difference(row[0] for row in prepared.names))
+        if prepared.index_names:
+            namestore.index_names(cursor, namestore.EDIT_CATCH_UP)
 
 
 def save(
@@ -278,6 +292,7 @@ def clear(db: peewee.SqliteDatabase, ws_id: str) -> None:
     with db.atomic():
         db.execute_sql("DELETE FROM codemap_file WHERE workspace_id = ?", (ws_id,))
         db.execute_sql("DELETE FROM codemap_symbol WHERE workspace_id = ?", (ws_id,))
+        namestore.sweep(db.cursor())
 
 
 def load(db: peewee.SqliteDatabase, ws_id: str) -> dict[str, FileExtract]:

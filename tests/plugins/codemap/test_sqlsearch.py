@@ -84,6 +84,9 @@ QUERIES = [
     ("Run.go", {}),
     ("ports.Get", {}),
     ("Reports.", {}),
+    ("Outer.Rep", {}),  # in a parent's name only (main found these as substrings)
+    ("er.Reports", {}),
+    ("reports.Outer", {}),  # module part, then a parent's name
     ("gfs", {"kind": "class"}),
     ("gfs", {"kind": "method"}),
     ("gfs", {"path_glob": "pkg/*"}),
@@ -132,6 +135,14 @@ def _random_rows(rng: random.Random, count: int) -> list[Row]:
     return rows
 
 
+def _fragment(rng: random.Random, qualname: str) -> str:
+    """The qualified name, or a piece of it across a dot (``er.Inn`` of ``Outer.Inner.f``)."""
+    dot = qualname.find(".")
+    if dot < 0 or rng.random() < 0.5:
+        return qualname
+    return qualname[rng.randint(0, dot) : rng.randint(dot + 1, len(qualname))]
+
+
 def _random_queries(rng: random.Random, rows: list[Row]) -> Iterator[tuple[str, dict[str, object]]]:
     for _ in range(100):
         name = rng.choice(rows)[1]
@@ -140,7 +151,8 @@ def _random_queries(rng: random.Random, rows: list[Row]) -> Iterator[tuple[str, 
             name if kind < 0.3 else name[: max(1, len(name) // 2)] if kind < 0.5
             else "".join(w[:1] for w in name.split("_")) if kind < 0.6
             else name[1:4] if kind < 0.7 else name + "zz" if kind < 0.8
-            else rng.choice(rows)[2] if kind < 0.9 else "".join(rng.sample(name, min(3, len(name))))
+            else _fragment(rng, rng.choice(rows)[2]) if kind < 0.9
+            else "".join(rng.sample(name, min(3, len(name))))
         )  # fmt: skip
         extra: dict[str, object] = {"limit": rng.choice([1, 5, 50])}
         if rng.random() < 0.2:
