@@ -14,6 +14,8 @@ With `--baseline-tree DIR` (a checkout of an earlier aegisd, e.g. `git worktree 
 /tmp/base main`) a second daemon from that tree indexes its own copy right after this one's,
 then the two answer the same searches and edits alternately (which goes first changes every
 round), and are restarted one after the other; a table of both and their ratios follows.
+`--rounds N` repeats each cold index and warm restart N times (medians), alternating which
+daemon goes first.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import math
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -90,11 +93,24 @@ class Run:
     search_ms: list[float] = field(default_factory=list)
     edit_ms: list[float] = field(default_factory=list)
     status: dict[str, Any] = field(default_factory=dict)
-    cold_s: float = 0.0
+    cold: list[float] = field(default_factory=list)  # seconds, a round each
+    warm: list[float] = field(default_factory=list)
+    listening: list[float] = field(default_factory=list)
     rss: float = 0.0
-    warm_s: float = 0.0
-    listening_s: float = 0.0
     warm_parsed: int = 0
+    round: int = 0  # each cold index starts from a state dir of its own
+
+    @property
+    def cold_s(self) -> float:
+        return statistics.median(self.cold)
+
+    @property
+    def warm_s(self) -> float:
+        return statistics.median(self.warm)
+
+    @property
+    def listening_s(self) -> float:
+        return statistics.median(self.listening)
 
     @property
     def sock(self) -> Path:
@@ -102,7 +118,7 @@ class Run:
 
     @property
     def data(self) -> Path:
-        return self.tmp / f"{self.label}-state"
+        return self.tmp / f"{self.label}-state-{self.round}"
 
     @property
     def log(self) -> Path:
@@ -122,11 +138,11 @@ def cold_index(run: Run, pid: int) -> Rpc:
     rpc("workspace.open", {"root": str(run.root)})
     with health_probes(run.sock) as health:
         wait_ready(rpc)
-        run.cold_s = time.perf_counter() - start
-    run.health = health
+        run.cold.append(time.perf_counter() - start)
+    run.health += health
     run.status = rpc("index.status")
     run.rss = rss_mib(pid)
-    _note(f"{run.label}: cold index {run.cold_s:.1f} s")
+    _note(f"{run.label}: cold index {run.cold[-1]:.1f} s")
     return rpc
 
 
@@ -179,7 +195,7 @@ def warm_restart(run: Run) -> None:
     t0 = time.perf_counter()
     command = daemon_command(run.sock, run.data, "--root", str(run.root))
     with server_process(command, run.sock, run.log, run.env, 60, poll_s=0.005):
-        run.listening_s = time.perf_counter() - t0
+        run.listening.append(time.perf_counter() - t0)
         rpc = Rpc(run.sock)
         while True:
             try:
@@ -188,7 +204,7 @@ def warm_restart(run: Run) -> None:
             except (RuntimeError, OSError):
                 rpc = Rpc(run.sock)
             time.sleep(0.01)
-        run.warm_s = time.perf_counter() - t0
+        run.warm.append(time.perf_counter() - t0)
         run.warm_parsed = rpc("index.status")["parsed"]
 
 
@@ -196,6 +212,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--edits", type=int, default=20)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="cold indexes and warm restarts per daemon (medians; with a baseline, in"
+        " alternating order: ABBA...)",
+    )
     parser.add_argument(
         "--baseline-tree",
         type=baseline_tree,
@@ -215,18 +238,23 @@ def main() -> None:
         _note(f"copied {n_files} files; bare index {bare_s:.1f} s")
         ctags_s = ctags_index(root, "--languages=Python")
         rng = random.Random(7)
-        with contextlib.ExitStack() as stack:
-            rpcs = {}
-            for run in runs:  # one after the other: a cold index takes both cores
-                command = daemon_command(run.sock, run.data)
-                proc = stack.enter_context(server_process(command, run.sock, run.log, run.env))
-                rpcs[run.label] = cold_index(run, proc.pid)
-            queries = search_queries(rpcs["aegisd"], args.queries, rng)
-            measure_search(runs, rpcs, queries)
-            measure_edits(runs, rpcs, args.edits, rng)
+        for at in range(args.rounds):
+            with contextlib.ExitStack() as stack:
+                rpcs = {}
+                # One after the other: a cold index takes both cores.
+                for run in alternating(runs, at):
+                    run.round = at
+                    command = daemon_command(run.sock, run.data)
+                    proc = stack.enter_context(server_process(command, run.sock, run.log, run.env))
+                    rpcs[run.label] = cold_index(run, proc.pid)
+                if at == args.rounds - 1:  # the last round's daemons are searched
+                    queries = search_queries(rpcs["aegisd"], args.queries, rng)
+                    measure_search(runs, rpcs, queries)
+                    measure_edits(runs, rpcs, args.edits, rng)
         imports_s = import_floor(runs[0].env)
-        for run in runs:
-            warm_restart(run)
+        for at in range(args.rounds):
+            for run in alternating(runs, at):
+                warm_restart(run)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
         report(runs[0], n_files, bare_s, bare_symbols, ctags_s, imports_s)
         if len(runs) > 1:

@@ -46,9 +46,11 @@ def aegisd_startup(daemon: Daemon) -> None:
 
 @hookimpl
 def aegisd_shutdown(daemon: Daemon) -> None:
-    """Stop the parser pool, close the read connections."""
+    """Stop the parser pool and the names' reading, close the read connections."""
     codemap = daemon.state.get(service.CODEMAP)
     if codemap is not None:
+        if codemap.reading_names is not None:
+            codemap.reading_names.cancel()
         codemap.pool.shutdown()
         codemap.readers.close()
 

@@ -74,6 +74,7 @@ async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
             for f in found
         ]
         ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws.id, key, cached, paths=(ANY_PATH,))
+        service.want_names(ctx.daemon, index)  # read again if evicted
     return SearchResult(hits=cached, pending=not service.is_ready(ctx.daemon, ws.id))
 
 

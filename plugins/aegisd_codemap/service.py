@@ -65,6 +65,8 @@ class Codemap:
     saving: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     #: per workspace, the Python package name of its root (`resolve.root_package`)
     packages: dict[str, str] = field(default_factory=dict)
+    #: every name being read into memory (`want_names`)
+    reading_names: asyncio.Task[None] | None = None
 
     def index(self, ws_id: str) -> WorkspaceIndex:
         index = self.indexes.get(ws_id)
@@ -126,19 +128,38 @@ async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
     async with codemap.locks[ws.id]:
         try:
-            # Only each file's facts: symbols are searched and read in the store.
-            facts = await background(_stored_facts, codemap.readers, ws.id)
+            # Only each file's facts: symbols are searched and read in the store. Answers
+            # wait for them: not in the bulk lane, which steps aside while they wait.
+            facts = await interactive(_stored_facts, codemap.readers, ws.id)
             index = codemap.new_index(ws.id)
             index.load(facts)
             codemap.indexes[ws.id] = index
         finally:
             codemap.loaded[ws.id].set()
         logger.info("codemap {}: loaded {} files from the store", ws.id, len(index.facts))
+    want_names(daemon, index)  # a warm start's searches find names in memory soon
     if ws.live is not None:
         await ws.live.ready.wait()
     codemap.files_known[ws.id].set()
     await sync(daemon, ws, title="indexing")
     codemap.ready[ws.id].set()
+    want_names(daemon, codemap.index(ws.id))  # after a first index: before its first search
+
+
+def want_names(daemon: Daemon, index: WorkspaceIndex) -> None:
+    """Read every name into memory in the background unless it is there or being read
+    (searches meanwhile use the trigram index)."""
+    codemap = get(daemon)
+    if not index.names_missing or (codemap.reading_names and not codemap.reading_names.done()):
+        return
+    codemap.reading_names = asyncio.create_task(_read_names(index), name="codemap-names")
+
+
+async def _read_names(index: WorkspaceIndex) -> None:
+    try:
+        await background(index.read_names)
+    except Exception as exc:  # the searches go on without them
+        logger.opt(exception=exc).warning("codemap: reading the names failed")
 
 
 async def answerable(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:

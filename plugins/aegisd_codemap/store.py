@@ -55,7 +55,8 @@ Execute = Callable[[str, tuple[Any, ...]], Iterable[Any]]
 
 
 def load_facts(execute: Execute, ws_id: str) -> dict[str, Facts]:
-    """Every stored file's facts: a warm start reads these alone (no symbol is read)."""
+    """Every stored file's facts: a warm start reads these alone (no symbol is read; ~3 ms
+    per thousand files, and answers wait for them: no stepping aside)."""
     facts: dict[str, Facts] = {}
     cursor = execute(
         "SELECT path, hash, language, symbols, error_count, stale, extractor FROM codemap_file"
@@ -63,7 +64,6 @@ def load_facts(execute: Execute, ws_id: str) -> dict[str, Facts]:
         (ws_id,),
     )
     for path, digest, language, symbols, errors, stale, extractor in cursor:
-        step_aside()
         # An empty hash matches no content: the next sync parses the file again.
         fresh = digest if extractor >= EXTRACTOR_VERSION else ""
         language = None if language is None else intern(language)

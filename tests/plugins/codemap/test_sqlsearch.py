@@ -274,8 +274,11 @@ def test_an_edit_is_never_answered_from_an_older_entry(tmp_path: Path) -> None:
         _store(db, index, index.unsaved["a.py"])  # type: ignore[arg-type]
         assert [s.name for s in index.read("a.py").symbols] == ["new_name"]  # type: ignore[union-attr]
         assert [f.hit.name for f in index.search("name", None, None, 10)] == ["new_name"]
-        assert len(index.names) == 1  # every name in memory since the first search
-        index.names.clear()  # evicted: this search reads the store's names, the next has them
+        assert index.names_missing  # searched in SQLite until they are read
+        index.read_names()
+        assert not index.names_missing and len(index.names) == 1
+        assert [f.hit.name for f in index.search("nwnm", None, None, 10)] == ["new_name"]
+        index.names.clear()  # evicted: searched in SQLite again, the same
         assert [f.hit.name for f in index.search("nam", None, None, 10)] == ["new_name"]
         assert [f.hit.name for f in index.search("nwnm", None, None, 10)] == ["new_name"]
         # A parse error keeps the last good outline, marked stale.
