@@ -39,6 +39,14 @@ def extract_size(extract: FileExtract) -> int:
     return size
 
 
+_Entry = tuple[str, FileExtract, int]
+"""A file in a whole-workspace read: (content hash, extract, its `extract_size`)."""
+
+
+def _entry(digest: str, extract: FileExtract) -> _Entry:
+    return digest, extract, extract_size(extract)
+
+
 @dataclass
 class IndexCounters:
     parsed: int = 0
@@ -260,32 +268,35 @@ class WorkspaceIndex:
         """Every file's extract (as `read_one` reads one), kept in the budgeted cache as one
         entry keyed by `what`: brought up to date file by file when it is there (an edit
         reads the files that changed; unchanged files keep their objects, which callers'
-        own memos recognise), read whole when it is not."""
+        own memos recognise), read whole when it is not. Each file's entry carries its
+        estimated size: a call costs per file, not per symbol."""
         unsaved, facts = dict(self.unsaved), dict(self.facts)  # C-level copies
         key = (self.ws_id, "*", what)
-        kept: dict[str, tuple[str, FileExtract]] | None = self.whole.get(key)
-        fresh: dict[str, tuple[str, FileExtract]] = {}
+        kept: dict[str, _Entry] | None = self.whole.get(key)
+        fresh: dict[str, _Entry] = {}
         with self.readers.borrow() as db:
             if kept is None:
                 for extract in read_all(db.execute, self.ws_id):
                     known = facts.get(extract.path)
                     if known is not None and extract.path not in unsaved:
-                        fresh[extract.path] = (known.hash, extract)
+                        fresh[extract.path] = _entry(known.hash, extract)
             for path, known in facts.items():
                 waiting = unsaved.get(path)
                 if waiting is not None:
-                    fresh[path] = (known.hash, waiting)
+                    found = kept.get(path) if kept is not None else None
+                    if found is None or found[1] is not waiting:
+                        found = _entry(known.hash, waiting)
+                    fresh[path] = found
                     continue
                 entry = fresh.get(path) or (kept.get(path) if kept is not None else None)
                 if entry is None or entry[0] != known.hash:
                     stored = read_one(db.execute, self.ws_id, path)
                     if stored is None:
                         continue
-                    entry = stored
+                    entry = _entry(*stored)
                 fresh[path] = entry
-        size = sum(extract_size(e) for _, e in fresh.values())
-        self.whole.put(key, fresh, size)
-        return {path: extract for path, (_, extract) in fresh.items()}
+        self.whole.put(key, fresh, sum(entry[2] for entry in fresh.values()))
+        return {path: entry[1] for path, entry in fresh.items()}
 
     def status(self) -> dict[str, Any]:
         languages: Counter[str] = Counter()

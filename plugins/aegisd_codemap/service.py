@@ -309,9 +309,11 @@ async def update(
                 if len(index.unsaved) > MAX_UNSAVED_FILES:
                     await flush(daemon, ws.id)  # the store keeps up with the parsers
             await asyncio.sleep(0)  # other requests get the loop between chunks
+        # After a large batch (a first index, a checkout), the names' trigram index is caught
+        # up once, in bulk.
+        _persist(daemon, index, updates, gone, catch_up=len(parse) > URGENT_SAVE_FILES)
         if not paths:
             return
-        _persist(daemon, index, updates, gone)
         daemon.cache.invalidate_paths(ws.id, sorted(paths))
         daemon.events.publish(
             "index.updated",
@@ -326,15 +328,17 @@ def _persist(
     index: WorkspaceIndex,
     updates: list[tuple[FileExtract, str, bool]],
     gone: list[str],
+    *,
+    catch_up: bool = False,
 ) -> None:
     """Store an update after it is answered from memory, in order behind earlier ones. Nothing
     waits for it but shutdown and `rebuild`; an update lost to a crash is parsed again at the
     next start, whose hash check finds the stored file out of date."""
-    if not updates and not gone:
+    if not updates and not gone and not catch_up:
         return
     codemap, ws_id = get(daemon), index.ws_id
     codemap.saving[ws_id] = asyncio.create_task(
-        _save_after(codemap.saving.get(ws_id), daemon, index, updates, gone),
+        _save_after(codemap.saving.get(ws_id), daemon, index, updates, gone, catch_up),
         name=f"codemap-save-{ws_id}",
     )
 
@@ -345,12 +349,13 @@ async def _save_after(
     index: WorkspaceIndex,
     updates: list[tuple[FileExtract, str, bool]],
     gone: list[str],
+    catch_up: bool,
 ) -> None:
     if previous is not None:
         await asyncio.wait([previous])  # its failure is its own (logged there)
     ws_id = index.ws_id
     try:
-        await _save(daemon, ws_id, updates, gone)
+        await _save(daemon, ws_id, updates, gone, catch_up)
     except Exception as exc:
         # Still answered from memory (`unsaved`); the next start parses them again.
         logger.opt(exception=exc).error("codemap {}: storing {} files failed", ws_id, len(updates))
@@ -366,24 +371,29 @@ async def flush(daemon: Daemon, ws_id: str) -> None:
 
 
 async def _save(
-    daemon: Daemon, ws_id: str, updates: list[tuple[FileExtract, str, bool]], gone: list[str]
+    daemon: Daemon,
+    ws_id: str,
+    updates: list[tuple[FileExtract, str, bool]],
+    gone: list[str],
+    catch_up: bool,
 ) -> None:
-    """Store what changed: an edit's few files ahead of queued bulk work, a large batch in
-    short transactions so that the watcher's and other edits' writes get in between."""
+    """Store what changed: an edit's few files ahead of queued bulk work (their names
+    indexed with them), a large batch in short transactions so that the watcher's and other
+    edits' writes get in between (their names indexed by `catch_up`, once per batch)."""
     db = daemon.store.db
     if len(updates) + len(gone) <= URGENT_SAVE_FILES:
-        await daemon.store.urgent(store.save, db, ws_id, updates, gone)
-        return
-    for at in range(0, max(len(updates), len(gone)), SAVE_CHUNK_FILES):
-        end = at + SAVE_CHUNK_FILES
-        # Rows are built in a bulk thread, stepping aside for requests: the DB thread only
-        # writes them.
-        prepared = await background(
-            store.rows, ws_id, updates[at:end], gone[at:end], index_names=False
-        )
-        await daemon.store.run(store.write, db, prepared)
-    # The names' trigram index in bulk, after the batch (once per batch, not per chunk).
-    while await daemon.store.run(namestore.catch_up, db) >= namestore.BULK_CATCH_UP:
+        if updates or gone:
+            await daemon.store.urgent(store.save, db, ws_id, updates, gone)
+    else:
+        for at in range(0, max(len(updates), len(gone)), SAVE_CHUNK_FILES):
+            end = at + SAVE_CHUNK_FILES
+            # Rows are built in a bulk thread, stepping aside for requests: the DB thread
+            # only writes them.
+            prepared = await background(
+                store.rows, ws_id, updates[at:end], gone[at:end], index_names=False
+            )
+            await daemon.store.run(store.write, db, prepared)
+    while catch_up and await daemon.store.run(namestore.catch_up, db) >= namestore.BULK_CATCH_UP:
         pass
 
 
