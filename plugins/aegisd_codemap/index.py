@@ -185,6 +185,9 @@ class WorkspaceIndex:
     def stored(self, extracts: list[FileExtract], removed: list[str]) -> None:
         """These extracts are in the store now, and these paths gone from it: read from
         there from now on (unless a newer change waits)."""
+        names = self.names.get(NAMES)
+        if names is not None:
+            names.stale = True  # the write may have added names
         for extract in extracts:
             if self.unsaved.get(extract.path) is extract:
                 del self.unsaved[extract.path]

@@ -171,6 +171,8 @@ class Names:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # searches run in several threads
+        #: a write landed since the last `update` (set by `index.WorkspaceIndex.stored`)
+        self.stale = True
         self._clear()
 
     def _clear(self) -> None:
@@ -184,12 +186,21 @@ class Names:
         return len(self.lines.names)
 
     def update(self, db: sqlite3.Connection) -> NameLines:
-        """Take in the names stored since; the lines as they are now."""
+        """Take in the names stored since (unless nothing was stored since the last look:
+        `stale`); the lines as they are now. Call it first in a read transaction: its query
+        starts the snapshot, so a write that lands after it marks the names stale again."""
         with self._lock:
-            added = db.execute(
-                f"SELECT id, {_COLUMNS} FROM codemap_name WHERE id > ? ORDER BY id",
-                (self.last_id,),
-            ).fetchall()
+            if not self.stale:
+                return self.lines
+            self.stale = False
+            try:
+                added = db.execute(
+                    f"SELECT id, {_COLUMNS} FROM codemap_name WHERE id > ? ORDER BY id",
+                    (self.last_id,),
+                ).fetchall()
+            except BaseException:
+                self.stale = True
+                raise
             if not added:
                 return self.lines
             if len(self) + len(added) > self._recount_at:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from fnmatch import translate
 from heapq import merge
@@ -106,47 +106,123 @@ def _rank_key(row: Sequence[Any]) -> tuple[Any, ...]:
     return (row[9], row[10], row[11], row[5], row[12], row[1], row[4], row[0])
 
 
-def _ranked(
-    db: sqlite3.Connection, where: _Filter, cond: str, args: Sequence[Any], limit: int
-) -> list[Any]:
-    """The best `limit` symbols meeting `cond` (on `lname`, `name`), in rank order: a few
-    found through the names' index and sorted here, many read in rank order through the
-    `codemap_symbol_rank` index (it holds `lname`), which stops at the limit."""
+Cond = tuple[str, Sequence[Any]]
+"""A condition on symbols (on `lname`, `name`) and its arguments."""
+Tiered = list[tuple[int, Any]]
+"""Symbol rows with their tiers (an index into `namesearch.STEPS`), in tier then rank order."""
+
+
+def _tiered(
+    db: sqlite3.Connection,
+    where: _Filter,
+    cond: Cond | None,
+    step_of: Callable[[Any], int],
+    per_step: Callable[[], list[tuple[int, Cond]]],
+    limit: int,
+) -> Tiered:
+    """The best `limit` symbols meeting `cond`, by tier (`step_of` a row), then rank: a few
+    read at once and sorted here (one query: under load each costs a wait for the GIL);
+    many (or `cond` None) read tier by tier (`per_step`)."""
     if limit <= 0:
         return []
-    rows = db.execute(
+    if cond is not None:
+        rows = _few(db, where, cond)
+        if rows is not None:
+            keyed = [(step_of(row), row) for row in rows]
+            keyed.sort(key=lambda item: (item[0], _rank_key(item[1])))
+            return keyed[:limit]
+    found: Tiered = []
+    for step, step_cond in per_step():
+        found += [(step, row) for row in _ranked(db, where, step_cond, limit - len(found))]
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _few(db: sqlite3.Connection, where: _Filter, cond: Cond) -> list[Any] | None:
+    """The symbols meeting `cond` when they are few (read through the names' index), else
+    None. Counted first on the lowercased names alone, in the index (no row is read): a
+    few hundred rows read only to be passed over cost more than the rank-order walk."""
+    sql, args = cond
+    bound, bound_args = _on_lname(cond)
+    counted = db.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM codemap_symbol INDEXED BY codemap_symbol_lname"
+        f" WHERE workspace_id = ? AND {bound} LIMIT ?)",
+        [where.args[0], *bound_args, FEW_SYMBOLS + 1],
+    ).fetchone()[0]
+    if counted > FEW_SYMBOLS:
+        return None
+    return db.execute(
         f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_lname"
-        f" WHERE {where.sql} AND {cond} LIMIT ?",
-        [*where.args, *args, FEW_SYMBOLS + 1],
+        f" WHERE {where.sql} AND {sql}",
+        [*where.args, *args],
     ).fetchall()
-    if len(rows) <= FEW_SYMBOLS:
+
+
+def _on_lname(cond: Cond) -> Cond:
+    """The part of a condition on `lname` alone (its first term: see `_named`)."""
+    sql, args = cond
+    head, _, _ = sql.partition(" AND name IN ")
+    return head, args[: head.count("?")]
+
+
+def _ranked(db: sqlite3.Connection, where: _Filter, cond: Cond, limit: int) -> list[Any]:
+    """The best `limit` symbols meeting `cond` in rank order: a few sorted here, many read
+    in rank order through the `codemap_symbol_rank` index (it holds `lname`), which stops
+    at the limit (but walks far for a rare condition: hence the few first)."""
+    if limit <= 0:
+        return []
+    rows = _few(db, where, cond)
+    if rows is not None:
         rows.sort(key=_rank_key)
         return rows[:limit]
-    return _in_rank_order(db, where, cond, args, limit)
-
-
-def _in_rank_order(
-    db: sqlite3.Connection, where: _Filter, cond: str, args: Sequence[Any], limit: int
-) -> list[Any]:
+    sql, args = cond
     return db.execute(
         f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_rank"
-        f" WHERE {where.sql} AND {cond} ORDER BY {_RANK_ORDER} LIMIT ?",
+        f" WHERE {where.sql} AND {sql} ORDER BY {_RANK_ORDER} LIMIT ?",
         [*where.args, *args, limit],
     ).fetchall()
 
 
-_NAMED = "lname IN (SELECT value FROM json_each(?)) AND name IN (SELECT value FROM json_each(?))"
+def _named(names: Collection[str]) -> Cond:
+    lnames = json.dumps(sorted({n.lower() for n in names}))
+    return (
+        "lname IN (SELECT value FROM json_each(?)) AND name IN (SELECT value FROM json_each(?))",
+        (lnames, json.dumps(list(names))),
+    )
 
 
-def _symbols(db: sqlite3.Connection, where: _Filter, names: list[str], limit: int) -> list[Any]:
-    """The best `limit` symbols named one of `names`, in rank order (many names: read in
-    rank order at once, they have more symbols than `_ranked` sorts)."""
-    if not names or limit <= 0:
+def _symbols(
+    db: sqlite3.Connection, where: _Filter, tiers: dict[int, list[str]], limit: int
+) -> Tiered:
+    """The best `limit` symbols named one of the names of `tiers`, by tier then rank."""
+    step = {name: step for step, names in tiers.items() for name in names}
+    if not step:
         return []
-    args = (json.dumps(sorted({n.lower() for n in names})), json.dumps(names))
-    if len(names) > FEW_SYMBOLS:
-        return _in_rank_order(db, where, _NAMED, args, limit)
-    return _ranked(db, where, _NAMED, args, limit)
+    return _tiered(
+        db,
+        where,
+        _named(step) if len(step) <= FEW_SYMBOLS else None,  # many names: more symbols
+        lambda row: step[row[1]],
+        lambda: [(s, _named(names)) for s, names in sorted(tiers.items()) if names],
+        limit,
+    )
+
+
+def _starting(db: sqlite3.Connection, where: _Filter, text: str, limit: int) -> Tiered:
+    """The exact and prefix tiers, read by the symbols' lowercased names (no name needed)."""
+    exact, prefix = namesearch.STEP["exact", 1.0], namesearch.PREFIX
+    return _tiered(
+        db,
+        where,
+        ("lname >= ? AND lname < ?", (text, text + _MAX)),
+        lambda row: exact if row[12] == text else prefix,
+        lambda: [
+            (exact, ("lname = ?", (text,))),
+            (prefix, ("lname > ? AND lname < ?", (text, text + _MAX))),
+        ],
+        limit,
+    )
 
 
 Keyed = tuple[tuple[Any, ...], StoredHit]
@@ -175,21 +251,6 @@ def _overlay_hits(
     return found
 
 
-def _starting(
-    db: sqlite3.Connection,
-    where: _Filter,
-    text: str,
-    limit: int,
-    take: Callable[[int, list[Any]], bool],
-) -> bool:
-    """The exact and prefix tiers, read by the symbols' lowercased names (no name needed)."""
-    exact = _ranked(db, where, "lname = ?", (text,), limit)
-    if take(namesearch.STEP["exact", 1.0], exact):
-        return True
-    prefix = _ranked(db, where, "lname > ? AND lname < ?", (text, text + _MAX), limit - len(exact))
-    return take(namesearch.PREFIX, prefix)
-
-
 def search(
     db: sqlite3.Connection,
     ws_id: str,
@@ -213,20 +274,19 @@ def search(
     where = _Filter(db, ws_id, kind, path_glob, skip)
     if "." in text:
         return _dotted(db, where, query, kind, path_glob, limit, fts, overlay)
-    stored: list[Keyed] = []
-
-    def take(step: int, rows: list[Any]) -> bool:
-        stored.extend(_stored_hit(row, step) for row in rows)
-        return len(stored) >= limit
-
-    if not _starting(db, where, text, limit, take):
-        if names is not None:
-            tiers = names.update(db).tiers(query, text)
+    # First: the names' query (when any) starts the read snapshot (see `Names.update`).
+    lines = names.update(db) if names is not None else None
+    found = _starting(db, where, text, limit)
+    if len(found) < limit:
+        if lines is not None:
+            tiers = lines.tiers(query, text)
         else:
             tiers = namesearch.stored_tiers(db, query, text, fts)
-        for step, tiered in tiers:
-            if take(step, _symbols(db, where, tiered, limit - len(stored))):
+        for step, tiered in tiers:  # each tier's names found only when it is needed
+            found += _symbols(db, where, {step: tiered}, limit - len(found))
+            if len(found) >= limit:
                 break
+    stored = [_stored_hit(row, step) for step, row in found]
     extra = _overlay_hits(overlay, query, kind, path_glob, limit)
     both = merge(stored, extra, key=lambda keyed: keyed[0])
     return [hit for _, hit in islice(both, limit)]

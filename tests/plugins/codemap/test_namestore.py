@@ -90,6 +90,7 @@ def test_names_in_memory_are_read_again_when_most_are_gone(db: peewee.SqliteData
         for round_ in range(6):
             # Every round renames all 100 names: the old ones are deleted from the store.
             _save(db, "ws", _file("a.py", *[f"n{round_}_{i}" for i in range(100)]))
+            names.stale = True  # what `index.stored` says after a write
             names.update(reader)
             assert len(names) <= 2 * 100 + 100
             query = f"{round_}_1"

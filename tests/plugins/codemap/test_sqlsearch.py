@@ -335,6 +335,10 @@ def test_names_in_memory_take_in_names_stored_later(tmp_path: Path) -> None:
             later = FileExtract(path="later.py", language="python")
             later.symbols = [_symbol("xx_gfs_later", "xx_gfs_later", "function", False, 1)]
             store.save(db, WS, [(later, "h", False)], [])
+            # Names are read again once a writer says it stored some (`index.stored` does).
+            unseen = sqlsearch.search(reader, WS, "gfs", names=names)
+            assert "xx_gfs_later" not in [f.hit.name for f in unseen]
+            names.stale = True
             found = sqlsearch.search(reader, WS, "gfs", names=names)
             assert ("xx_gfs_later", "word") in [(f.hit.name, f.hit.match) for f in found]
             assert _stored(reader, "gfs", names=names) == _memory(
