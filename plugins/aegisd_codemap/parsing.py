@@ -15,6 +15,7 @@ from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES, read_bytes
 from aegisd.threads import interactive
@@ -84,6 +85,15 @@ class ParserPool:
             )
         return self._pool
 
+    async def _run(self, *args: Any) -> list[Parsed]:
+        """`parse_chunk(*args)` in the pool, submitted from a thread: the pool forks its
+        workers on demand, in the submitting thread and under a lock later submissions wait
+        for, and the first fork waits for the fork server to start and import the parsers
+        (a stall of hundreds of ms under load, once on the loop)."""
+        pool = self._executor()
+        future = await interactive(pool.submit, parse_chunk, *args)
+        return await asyncio.wrap_future(future)
+
     async def parse(
         self,
         root: Path,
@@ -110,11 +120,9 @@ class ParserPool:
             if parsed is not None:
                 self.files_parsed += len(parsed)
                 return parsed
-        loop = asyncio.get_running_loop()
-        pool = self._executor()
         chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
         futures = [
-            loop.run_in_executor(pool, parse_chunk, str(root), chunk, include_docstrings, max_bytes)
+            asyncio.ensure_future(self._run(str(root), chunk, include_docstrings, max_bytes))
             for chunk in chunks
         ]
         results: list[Parsed] = []
@@ -138,8 +146,6 @@ class ParserPool:
         if len(paths) <= INLINE_MAX_FILES:
             yield await self.parse(root, paths, include_docstrings, on_progress, max_bytes)
             return
-        loop = asyncio.get_running_loop()
-        pool = self._executor()
         chunks = iter([paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)])
         running: set[asyncio.Future[list[Parsed]]] = set()
         done_files = 0
@@ -150,8 +156,8 @@ class ParserPool:
                     if chunk is None:
                         break
                     running.add(
-                        loop.run_in_executor(
-                            pool, parse_chunk, str(root), chunk, include_docstrings, max_bytes
+                        asyncio.ensure_future(
+                            self._run(str(root), chunk, include_docstrings, max_bytes)
                         )
                     )
                 if not running:
