@@ -1,12 +1,12 @@
 """Which distinct names (`codemap_name`) match a query without a dot, and in which tier.
 
 A symbol's tier depends on its name alone (`searchquery`: exact, prefix, three word tiers,
-substring, subsequence), so `sqlsearch` finds names first, in stages each complete for the
-tiers it answers: names starting with the query (an index range), names whose initials,
-marked words or text hold the query's (word and substring tiers), names holding its
-characters in order (subsequence). The last two run over every name in memory (`Names`) or,
-without it, in SQLite (the trigram index when every needle has three characters, else a
-scan). `tier` decides a name's tier exactly as `searchquery.Query` does over a view.
+substring, subsequence). `sqlsearch` reads the exact and prefix tiers by the symbols' own
+lowercased names; the later tiers' names are found here, tier by tier as far as the answer
+needs: line by line over every name in memory (`Names`, `NameLines.tiers`, as
+`searchquery.Query` finds them in a view) or, without it, in SQLite (`stored_tiers`: the
+trigram index when every needle has three characters, else a scan; `tier` decides a name's
+tier exactly as `searchquery.Query` does).
 
 Blocking I/O: run in a thread.
 """
@@ -37,7 +37,6 @@ STEPS = [
 ]
 STEP = {step: i for i, step in enumerate(STEPS)}
 PREFIX, SUBSTRING, SUBSEQUENCE = STEP["prefix", 0.8], STEP["substring", 0.4], len(STEPS) - 1
-_MAX = "\U0010ffff"
 _ESCAPE = "\\"
 
 Found = dict[str, tuple[str, str, str]]
@@ -55,15 +54,6 @@ def _phrase(text: str) -> str:
 
 def _found(db: sqlite3.Connection, sql: str, args: Sequence[Any]) -> Found:
     return {row[0]: row[1:] for row in db.execute(sql, args)}
-
-
-def starting(db: sqlite3.Connection, text: str) -> Found:
-    """Names whose lowercased text starts with `text` (exact and prefix tiers)."""
-    return _found(
-        db,
-        f"SELECT {_COLUMNS} FROM codemap_name WHERE lname >= ? AND lname < ?",
-        (text, text + _MAX),
-    )
 
 
 def _needles(query: str, text: str) -> list[tuple[str, str]]:

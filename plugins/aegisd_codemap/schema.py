@@ -60,7 +60,6 @@ _RANKED = [
     "DROP INDEX IF EXISTS codemap_symbol_lower_name",
     "CREATE TABLE codemap_name (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " lname TEXT NOT NULL, marked TEXT NOT NULL, initials TEXT NOT NULL)",
-    "CREATE INDEX codemap_name_lname ON codemap_name (lname)",
     # How far the trigram index has caught up with the names (`namestore`).
     "CREATE TABLE codemap_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 ]

@@ -311,10 +311,15 @@ def _dotted(
             [*where.args, "%" + namesearch.like(text) + "%", DOTTED_CANDIDATES],
         ).fetchall()
     else:
-        starting = set(namesearch.starting(db, last))
-        rows = _symbols_named(db, where, starting, DOTTED_CANDIDATES)
+        rows = db.execute(
+            f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_lname"
+            f" WHERE {where.sql} AND lname >= ? AND lname < ? LIMIT ?",
+            [*where.args, last, last + _MAX, DOTTED_CANDIDATES],
+        ).fetchall()
         if len(rows) < DOTTED_CANDIDATES:
-            others = set(namesearch.holding(db, last, last, fts)) - starting
+            others = {
+                n for n in namesearch.holding(db, last, last, fts) if not n.lower().startswith(last)
+            }
             rows += _symbols_named(db, where, others, DOTTED_CANDIDATES - len(rows))
         seen = {row[0] for row in rows}
         rows += [

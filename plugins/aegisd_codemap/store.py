@@ -20,7 +20,8 @@ from aegisd.store.pathtext import from_db, to_db
 from aegisd.threads import step_aside
 from aegisd_codemap import namestore, schema
 from aegisd_codemap.model import TOP_LEVEL, ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
-from aegisd_codemap.schema import add_names, name_row, rank_columns
+from aegisd_codemap.ranking import in_tests, is_stub, kind_rank
+from aegisd_codemap.schema import add_names, name_row
 
 MIGRATIONS = schema.MIGRATIONS
 
@@ -182,6 +183,12 @@ def _symbol(row: tuple[Any, ...]) -> Symbol:
 
 
 @lru_cache(maxsize=1024)
+def _dumped_decorators(decorators: tuple[str, ...]) -> str:
+    """Few distinct decorator lists: each written as JSON once (most symbols have none)."""
+    return dumps(decorators, "decorators")
+
+
+@lru_cache(maxsize=1024)
 def _decorators(raw: str) -> tuple[str, ...]:
     """Few distinct decorator lists: each parsed once."""
     return tuple(json.loads(raw))
@@ -234,12 +241,13 @@ def rows(
                 len(extract.symbols), len(extract.errors),
             )
         )  # fmt: skip
+        tests, plen = int(in_tests(extract.path)), len(extract.path)  # the file's, once
         prepared.symbols.extend(
             (
                 ws_id, path, seq, s.name, s.qualname, s.kind, s.line, s.end_line,
-                s.column, s.parent, s.signature, dumps(s.decorators, "decorators"), s.docstring, s.loc,
+                s.column, s.parent, s.signature, _dumped_decorators(tuple(s.decorators)), s.docstring, s.loc,
                 s.complexity, int(s.is_async), int(s.exported),
-                *rank_columns(extract.path, s.name, s.kind, s.decorators),
+                s.name.lower(), tests, plen, kind_rank(s.kind), int(bool(s.decorators) and is_stub(s.decorators)),
             )
             for seq, s in enumerate(extract.symbols)
         )  # fmt: skip

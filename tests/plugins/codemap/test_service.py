@@ -155,10 +155,11 @@ async def test_search_from_the_store_ranks_as_the_index_in_memory(
     assert [a["hits"] for a in await answers()] == [a["hits"] for a in stored]
     with closing(sqlite3.connect(app_daemon.store.path)) as db:
         plan = db.execute(
-            "EXPLAIN QUERY PLAN SELECT name FROM codemap_name WHERE lname >= ? AND lname < ?",
-            ("get", "get\U0010ffff"),
+            "EXPLAIN QUERY PLAN SELECT rowid FROM codemap_symbol"
+            " WHERE workspace_id = ? AND lname >= ? AND lname < ?",
+            ("ws", "get", "get\U0010ffff"),
         ).fetchall()
-    assert "codemap_name_lname" in str(plan)
+    assert "codemap_symbol_lname" in str(plan)  # the exact and prefix tiers: an index range
 
 
 async def test_updates_are_answered_first_and_stored_in_order(
