@@ -1,13 +1,14 @@
 """`index.search` answered from SQLite, ranked as `search.SymbolSearch` ranks (its tests hold
 for both: `tests/plugins/codemap/test_sqlsearch.py` compares them).
 
-For a query without a dot a symbol's tier depends on its name alone: `namesearch` finds the
-names of each tier, in stages each complete for the tiers it answers, and each tier's symbols
-are read in rank order (in tests, path length, kind, overload, name, path, id): a few are read
-whole and sorted, many through the `codemap_symbol_rank` index, which stops at the answer's
-limit. Later stages run only while the answer is not full. Dotted queries read the symbols
-whose name holds the query's last part and rank them with a `SymbolSearch` (module-qualified
-names need the candidates' paths).
+For a query without a dot a symbol's tier depends on its name alone. The exact and prefix
+tiers are read by the symbols' lowercased names (an index range); the later tiers' names come
+from `namesearch`, tier by tier, only while the answer is not full. A tier's symbols are read
+in rank order (in tests, path length, kind, overload, name, path, id): counted first in the
+names' index, a few are read whole and sorted, many read through the `codemap_symbol_rank`
+index, which stops at the answer's limit. Dotted queries read the symbols whose name holds
+the query's last part and those whose qualified name holds the query (a scan), and rank them
+with a `SymbolSearch` (module-qualified names need the candidates' paths).
 
 `overlay` holds files applied to the index but not yet stored (`index.WorkspaceIndex`):
 their stored rows are left out and their symbols ranked in memory and merged in.
