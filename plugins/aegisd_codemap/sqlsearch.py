@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from fnmatch import translate
 from heapq import merge
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from aegisd.store.pathtext import from_db, to_db
 from aegisd_codemap import namesearch
@@ -107,8 +107,24 @@ def _rank_key(row: Sequence[Any]) -> tuple[Any, ...]:
     return (row[9], row[10], row[11], row[5], row[12], row[1], row[4], row[0])
 
 
-Cond = tuple[str, Sequence[Any]]
-"""A condition on symbols (on `lname`, `name`) and its arguments."""
+class Cond(NamedTuple):
+    """A condition on symbols: on their lowercased names (which the names' index holds), and
+    optionally on their names as well."""
+
+    on_lname: str
+    lname_args: tuple[Any, ...]
+    on_name: str = ""
+    name_args: tuple[Any, ...] = ()
+
+    @property
+    def sql(self) -> str:
+        return f"{self.on_lname} AND {self.on_name}" if self.on_name else self.on_lname
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        return (*self.lname_args, *self.name_args)
+
+
 Tiered = list[tuple[int, Any]]
 """Symbol rows with their tiers (an index into `namesearch.STEPS`), in tier then rank order."""
 
@@ -122,8 +138,7 @@ def _tiered(
     limit: int,
 ) -> Tiered:
     """The best `limit` symbols meeting `cond`, by tier (`step_of` a row), then rank: a few
-    read at once and sorted here (one query: under load each costs a wait for the GIL);
-    many (or `cond` None) read tier by tier (`per_step`)."""
+    read at once and sorted here; many (or `cond` None) read tier by tier (`per_step`)."""
     if limit <= 0:
         return []
     if cond is not None:
@@ -144,27 +159,18 @@ def _few(db: sqlite3.Connection, where: _Filter, cond: Cond) -> list[Any] | None
     """The symbols meeting `cond` when they are few (read through the names' index), else
     None. Counted first on the lowercased names alone, in the index (no row is read): a
     few hundred rows read only to be passed over cost more than the rank-order walk."""
-    sql, args = cond
-    bound, bound_args = _on_lname(cond)
     counted = db.execute(
         "SELECT count(*) FROM (SELECT 1 FROM codemap_symbol INDEXED BY codemap_symbol_lname"
-        f" WHERE workspace_id = ? AND {bound} LIMIT ?)",
-        [where.args[0], *bound_args, FEW_SYMBOLS + 1],
+        f" WHERE workspace_id = ? AND {cond.on_lname} LIMIT ?)",
+        [where.args[0], *cond.lname_args, FEW_SYMBOLS + 1],
     ).fetchone()[0]
     if counted > FEW_SYMBOLS:
         return None
     return db.execute(
         f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_lname"
-        f" WHERE {where.sql} AND {sql}",
-        [*where.args, *args],
+        f" WHERE {where.sql} AND {cond.sql}",
+        [*where.args, *cond.args],
     ).fetchall()
-
-
-def _on_lname(cond: Cond) -> Cond:
-    """The part of a condition on `lname` alone (its first term: see `_named`)."""
-    sql, args = cond
-    head, _, _ = sql.partition(" AND name IN ")
-    return head, args[: head.count("?")]
 
 
 def _ranked(db: sqlite3.Connection, where: _Filter, cond: Cond, limit: int) -> list[Any]:
@@ -177,19 +183,19 @@ def _ranked(db: sqlite3.Connection, where: _Filter, cond: Cond, limit: int) -> l
     if rows is not None:
         rows.sort(key=_rank_key)
         return rows[:limit]
-    sql, args = cond
     return db.execute(
         f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_rank"
-        f" WHERE {where.sql} AND {sql} ORDER BY {_RANK_ORDER} LIMIT ?",
-        [*where.args, *args, limit],
+        f" WHERE {where.sql} AND {cond.sql} ORDER BY {_RANK_ORDER} LIMIT ?",
+        [*where.args, *cond.args, limit],
     ).fetchall()
 
 
 def _named(names: Collection[str]) -> Cond:
-    lnames = json.dumps(sorted({n.lower() for n in names}))
-    return (
-        "lname IN (SELECT value FROM json_each(?)) AND name IN (SELECT value FROM json_each(?))",
-        (lnames, json.dumps(list(names))),
+    return Cond(
+        "lname IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted({n.lower() for n in names})),),
+        "name IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(names)),),
     )
 
 
@@ -216,11 +222,11 @@ def _starting(db: sqlite3.Connection, where: _Filter, text: str, limit: int) -> 
     return _tiered(
         db,
         where,
-        ("lname >= ? AND lname < ?", (text, text + _MAX)),
+        Cond("lname >= ? AND lname < ?", (text, text + _MAX)),
         lambda row: exact if row[12] == text else prefix,
         lambda: [
-            (exact, ("lname = ?", (text,))),
-            (prefix, ("lname > ? AND lname < ?", (text, text + _MAX))),
+            (exact, Cond("lname = ?", (text,))),
+            (prefix, Cond("lname > ? AND lname < ?", (text, text + _MAX))),
         ],
         limit,
     )
