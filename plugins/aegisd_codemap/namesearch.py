@@ -114,7 +114,6 @@ class NameLines:
     words, initials). Lines are only appended to the lists: a line number stays valid."""
 
     names: list[str]
-    rows: list[tuple[str, str, str]]
     blobs: tuple[Blob, Blob, Blob]
 
     def tiers(self, query: str, text: str) -> TierNames:
@@ -167,7 +166,7 @@ class Names:
 
     def _clear(self) -> None:
         empty = Blob([])
-        self.lines = NameLines([], [], (empty, empty, empty))
+        self.lines = NameLines([], (empty, empty, empty))
         self.last_id = 0
         self.size = 0  # about the bytes held
         self._recount_at = 0  # lines past which the store's names are counted again
@@ -206,15 +205,15 @@ class Names:
             rows = [row[2:] for row in added]
             # Appended in place: older `NameLines` never look past their own blobs' lines.
             self.lines.names.extend(row[1] for row in added)
-            self.lines.rows.extend(rows)
-            self.size += sum(300 + 4 * len(row[1]) for row in added)
+            # The name and its three columns' text, their line starts, a list slot.
+            self.size += sum(100 + 4 * len(row[1]) for row in added)
             lname, marked, initials = self.lines.blobs
             blobs = (
                 lname.extended([row[0] for row in rows]),
                 marked.extended([row[1] for row in rows]),
                 initials.extended([row[2] for row in rows]),
             )
-            self.lines = NameLines(self.lines.names, self.lines.rows, blobs)
+            self.lines = NameLines(self.lines.names, blobs)
             return self.lines
 
 
