@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aegisd_codemap import service, sqlsearch, store
+from aegisd_codemap import namestore, service, sqlsearch, store
 from aegisd_codemap.search import SymbolSearch
 
 from aegisd.daemon import Daemon
@@ -198,7 +198,20 @@ async def test_a_batch_of_files_is_stored_in_place_of_their_old_rows(
         files = await app_daemon.store.run(store.load, app_daemon.store.db, ws.id)
         return {path: [s.name for s in f.symbols] for path, f in sorted(files.items())}
 
+    def names(db: Any) -> tuple[set[str], bool]:
+        """The stored names, and whether the trigram index has caught up with them."""
+        cursor = db.cursor()
+        found = {row[0] for row in cursor.execute("SELECT name FROM codemap_name")}
+        last = cursor.execute("SELECT coalesce(max(id), 0) FROM codemap_name").fetchone()[0]
+        indexed = not namestore.has_fts(cursor) or namestore.fts_mark(cursor) >= last
+        return found, indexed
+
     assert await stored() == {f"m{i}.py": [f"f{i}"] for i in range(5)}
+    # A first index: names written without the trigram index, which catches up after it.
+    assert await app_daemon.store.run(names, app_daemon.store.db) == (
+        {f"f{i}" for i in range(5)},
+        True,
+    )
     # More files than an editor's save: the rows are built in a bulk thread, then written.
     for i in range(3):
         (root / f"m{i}.py").write_text(f"def g{i}():\n    return {i}\n")
@@ -206,6 +219,11 @@ async def test_a_batch_of_files_is_stored_in_place_of_their_old_rows(
     changes = {"m0.py": "modified", "m1.py": "modified", "m2.py": "modified", "m4.py": "deleted"}
     await service.changed(app_daemon, ws, ChangeBatch(ws.clock, changes, "test"))
     assert await stored() == {"m0.py": ["g0"], "m1.py": ["g1"], "m2.py": ["g2"], "m3.py": ["f3"]}
+    # Names no symbol carries any more are gone with them.
+    assert await app_daemon.store.run(names, app_daemon.store.db) == (
+        {"g0", "g1", "g2", "f3"},
+        True,
+    )
 
 
 async def test_an_edit_that_became_a_fifo_is_parsed_without_blocking(
