@@ -13,7 +13,7 @@ import hashlib
 import os
 from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,8 @@ class ParserPool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or max(1, os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
+        #: the first submission to the pool (see `_run`)
+        self._first: asyncio.Future[Future[list[Parsed]]] | None = None
         self.files_parsed = 0
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -83,16 +85,21 @@ class ParserPool:
             self._pool = start_pool(
                 self.workers, ["aegisd_codemap.poolinit", "aegisd_codemap.extract"]
             )
+            self._first = None
         return self._pool
 
     async def _run(self, *args: Any) -> list[Parsed]:
-        """`parse_chunk(*args)` in the pool, submitted from a thread: the pool forks its
-        workers on demand, in the submitting thread and under a lock later submissions wait
-        for, and the first fork waits for the fork server to start and import the parsers
-        (a stall of hundreds of ms under load, once on the loop)."""
+        """`parse_chunk(*args)` in the pool. The pool forks its workers on demand, in the
+        submitting thread and under a lock later submissions wait for; the first fork waits
+        for the fork server to start and import the parsers (hundreds of ms under load, once
+        the loop's longest stall): the first chunk is submitted from a thread, and the others
+        wait for that submission (not for its chunk) before going in from the loop."""
         pool = self._executor()
-        future = await interactive(pool.submit, parse_chunk, *args)
-        return await asyncio.wrap_future(future)
+        if self._first is None:
+            self._first = asyncio.ensure_future(interactive(pool.submit, parse_chunk, *args))
+            return await asyncio.wrap_future(await asyncio.shield(self._first))
+        await asyncio.wait([self._first])
+        return await asyncio.get_running_loop().run_in_executor(pool, parse_chunk, *args)
 
     async def parse(
         self,
