@@ -78,6 +78,18 @@ class Blob:
         blob.text, blob.starts, blob._counts = "".join(pieces), out, {}
         return blob
 
+    def extended(self, lines: list[str]) -> Blob:
+        """A copy with `lines` appended (the text copied in C: no line is split or joined
+        again); counts already taken are carried over."""
+        blob = Blob.__new__(Blob)
+        added = "\n".join(lines) + "\n" if lines else ""
+        blob.text = self.text[: self.starts[-1]] + added  # an empty blob's text is "\n\n"
+        blob.starts = self.starts[:]
+        blob.starts.extend(accumulate((len(line) + 1 for line in lines), initial=self.starts[-1]))
+        del blob.starts[len(self.starts)]  # the old end, repeated as the first new start
+        blob._counts = {char: n + added.count(char) for char, n in self._counts.items()}
+        return blob
+
     def count(self, char: str) -> int:
         found = self._counts.get(char)
         if found is None:

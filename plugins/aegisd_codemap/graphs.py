@@ -1,6 +1,6 @@
 """`graph.*` methods: import graph with cycles, dependents, class graph.
 
-Graphs are built from the in-memory index off the event loop and cached until any file of the
+Graphs are built from the stored imports and classes off the event loop and cached until any file of the
 workspace changes (the cache entries depend on every path).
 """
 
@@ -26,6 +26,7 @@ from aegisd_codemap.graph import (
     dependents,
     import_cycles,
 )
+from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
 
 T = TypeVar("T")
@@ -35,16 +36,19 @@ async def _cached(
     ctx: RpcContext, name: str, build: Callable[[dict[str, FileExtract], str | None], T]
 ) -> T:
     """The graph `name` for the index as it is now (once it can answer: a first index is
-    waited for); built in a thread from a snapshot."""
+    waited for); built in a thread from the files' imports and classes, read from the store."""
     ws = ctx.workspace
     index = await service.answerable(ctx.daemon, ws)
     key = (name, index.version, index.package)
     value = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws.id, key)
     if value is None:
-        snapshot = dict(index.files)
-        value = await interactive(build, snapshot, index.package)
+        value = await interactive(_built, index, build)
         ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws.id, key, value, paths=(ANY_PATH,))
     return value  # type: ignore[no-any-return]
+
+
+def _built(index: WorkspaceIndex, build: Callable[[dict[str, FileExtract], str | None], T]) -> T:
+    return build(index.outlines(), index.package)
 
 
 def _build_imports(files: dict[str, FileExtract], package: str | None) -> ImportGraph:

@@ -41,15 +41,18 @@ def aegisd_notifications() -> list[Notification]:
 @hookimpl
 def aegisd_startup(daemon: Daemon) -> None:
     """Create the plugin's state (the parser pool starts on first use)."""
-    daemon.state[service.CODEMAP] = service.Codemap()
+    daemon.state[service.CODEMAP] = service.create(daemon)
 
 
 @hookimpl
 def aegisd_shutdown(daemon: Daemon) -> None:
-    """Stop the parser pool."""
+    """Stop the parser pool and the names' reading, close the read connections."""
     codemap = daemon.state.get(service.CODEMAP)
     if codemap is not None:
+        if codemap.reading_names is not None:
+            codemap.reading_names.cancel()
         codemap.pool.shutdown()
+        codemap.readers.close()
 
 
 @hookimpl

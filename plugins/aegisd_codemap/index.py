@@ -1,20 +1,50 @@
-"""One workspace's code map in memory: file extracts, symbol ids, the ranked search.
+"""One workspace's code map: the store is the index, memory holds a few facts per file.
+
+Per file only `store.Facts` stay in memory (hash, language, counts, stale: a few dozen bytes);
+extracts are read from the store when asked for and kept in the budgeted `codemap.files`
+cache, keyed by workspace, path and the content hash they were stored for, so an entry never
+outlives its content. A file applied but not yet stored is `unsaved`: reads and searches take
+it from there (its stored rows are older) until its write lands.
 
 A file that stops parsing keeps its last good symbols (marked stale) and reports its errors;
 it is never silently emptied.
+
+Methods that read the store block: call them in a thread.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from sys import intern
 from typing import Any
 
-from aegisd.threads import step_aside
-from aegisd_codemap.model import FileExtract, Symbol
-from aegisd_codemap.ranking import is_stub
-from aegisd_codemap.search import SymbolSearch
+from aegisd.budget import BudgetedCache
+from aegisd_codemap import namesearch, sqlsearch, store
+from aegisd_codemap.model import FileExtract, ImportRef
+from aegisd_codemap.readers import Readers
+from aegisd_codemap.store import Execute, Facts
+
+NAMES = "names"
+ReadOne = Callable[[Execute, str, str], tuple[str, FileExtract] | None]
+ReadAll = Callable[[Execute, str], Iterable[FileExtract]]
+
+
+def extract_size(extract: FileExtract) -> int:
+    """About the bytes an extract holds (a generic estimate sees only the outer object)."""
+    size = 400 + 180 * len(extract.imports) + 200 * len(extract.classes)
+    size += 150 * len(extract.errors)
+    for s in extract.symbols:
+        size += 260 + len(s.qualname) + len(s.docstring or "") + len(s.signature or "")
+    return size
+
+
+_Entry = tuple[str, FileExtract, int]
+"""A file in a whole-workspace read: (content hash, extract, its `extract_size`)."""
+
+
+def _entry(digest: str, extract: FileExtract) -> _Entry:
+    return digest, extract, extract_size(extract)
 
 
 @dataclass
@@ -24,65 +54,93 @@ class IndexCounters:
     last_full_scan: str | None = None
 
 
+class _Hashes(Mapping[str, str]):
+    """Each file's content hash, as indexed (a view of the facts)."""
+
+    def __init__(self, facts: dict[str, Facts]) -> None:
+        self._facts = facts
+
+    def __getitem__(self, path: str) -> str:
+        return self._facts[path].hash
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._facts)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+
+class _Files(Mapping[str, FileExtract]):
+    """Each file's extract, read from the store on access (blocking: from a thread; a few
+    reads on the loop are a few milliseconds)."""
+
+    def __init__(self, index: WorkspaceIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, path: str) -> FileExtract:
+        found = self._index.read(path)
+        if found is None:
+            raise KeyError(path)
+        return found
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._index.facts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index.facts)
+
+    def __len__(self) -> int:
+        return len(self._index.facts)
+
+
 @dataclass
 class WorkspaceIndex:
-    """Each file's symbols get consecutive search ids from the file's `_first_id`: a hit's
-    symbol is found through its file, without a dict over every symbol (72k on the stdlib).
-    `package` is the root's Python package name (`resolve.root_package`) for the graphs."""
+    """`package` is the root's Python package name (`resolve.root_package`) for the graphs."""
 
+    ws_id: str
+    readers: Readers
+    cache: BudgetedCache[tuple[str, str, str], FileExtract]
+    #: whole-workspace reads (`outlines`, `snapshot`), brought up to date per file
+    whole: BudgetedCache[tuple[str, str, str], Any]
+    #: every distinct symbol name (shared by the workspaces of the database)
+    names: BudgetedCache[str, namesearch.Names]
     package: str | None = None
-    files: dict[str, FileExtract] = field(default_factory=dict)
-    hashes: dict[str, str] = field(default_factory=dict)
-    stale: set[str] = field(default_factory=set)
-    search: SymbolSearch = field(default_factory=SymbolSearch)
+    facts: dict[str, Facts] = field(default_factory=dict)
+    #: applied to the index, not yet in the store (by path; None: removed)
+    unsaved: dict[str, FileExtract | None] = field(default_factory=dict)
     counters: IndexCounters = field(default_factory=IndexCounters)
     symbol_count: int = 0
-    _next_id: int = 1
-    _first_id: dict[str, int] = field(default_factory=dict)
     version: int = 0
 
-    def load(self, files: dict[str, FileExtract], hashes: dict[str, str], stale: set[str]) -> None:
-        self.hashes.update(hashes)
-        self.stale |= stale
-        for extract in files.values():
-            step_aside()
-            self._put(extract)
-        self.counters.loaded += len(files)
+    @property
+    def files(self) -> Mapping[str, FileExtract]:
+        return _Files(self)
 
-    def _put(self, extract: FileExtract) -> None:
-        path = extract.path
-        self._drop_symbols(path)
-        self.files[path] = extract
-        first = self._first_id[path] = self._next_id
-        self._next_id += len(extract.symbols)
-        self.symbol_count += len(extract.symbols)
-        _share_graph_strings(extract)
-        for symbol in extract.symbols:
-            _share_strings(symbol)
-        self.search.replace_path(
-            path,
-            [
-                (first + seq, s.name, s.qualname, s.kind, path, is_stub(s.decorators))
-                for seq, s in enumerate(extract.symbols)
-            ],
-        )
+    @property
+    def hashes(self) -> Mapping[str, str]:
+        return _Hashes(self.facts)
+
+    def is_stale(self, path: str) -> bool:
+        found = self.facts.get(path)
+        return found is not None and found.stale
+
+    def load(self, facts: dict[str, Facts]) -> None:
+        self.facts.update(facts)
+        self.symbol_count += sum(f.symbols for f in facts.values())
+        self.counters.loaded += len(facts)
         self.version += 1
 
-    def _drop_symbols(self, path: str) -> None:
-        if self._first_id.pop(path, None) is not None:
-            self.symbol_count -= len(self.files[path].symbols)
+    # -- changes (on the event loop) -----------------------------------------------------
 
-    def symbol(self, symbol_id: int, path: str) -> Symbol:
-        """The symbol a search hit (`symbol_id` in `path`) stands for."""
-        return self.files[path].symbols[symbol_id - self._first_id[path]]
-
-    def apply(self, extract: FileExtract, digest: str) -> tuple[FileExtract, bool]:
-        """Take a fresh extract; returns what is kept and whether it is stale."""
-        previous = self.files.get(extract.path)
+    def apply(
+        self, extract: FileExtract, digest: str, previous: FileExtract | None
+    ) -> tuple[FileExtract, bool]:
+        """Take a fresh extract; returns what is kept and whether it is stale. `previous` is
+        the file's last extract when the new one has errors (`needs_previous`)."""
         stale = bool(extract.errors) and previous is not None and bool(previous.symbols)
         if stale and previous is not None:
             # Keep the last good outline; carry the new errors and size.
-            kept = FileExtract(
+            extract = FileExtract(
                 path=extract.path,
                 language=extract.language,
                 lines=extract.lines,
@@ -93,67 +151,168 @@ class WorkspaceIndex:
                 errors=extract.errors,
                 default_export=previous.default_export,
             )
-            self.files[extract.path] = kept
-            self.stale.add(extract.path)
-            self.hashes[extract.path] = digest
-            self.version += 1
-            return kept, True
-        self.stale.discard(extract.path)
-        self.hashes[extract.path] = digest
-        self._put(extract)
-        self.counters.parsed += 1
-        return extract, False
+        else:
+            self.counters.parsed += 1
+        path = extract.path
+        self._forget(path)
+        self.facts[path] = Facts(
+            digest, extract.language, len(extract.symbols), len(extract.errors), stale
+        )
+        self.symbol_count += len(extract.symbols)
+        self.unsaved[path] = extract
+        self.version += 1
+        return extract, stale
+
+    def needs_previous(self, extract: FileExtract) -> bool:
+        """Whether `apply` needs the file's last extract (it has errors, and had symbols)."""
+        known = self.facts.get(extract.path)
+        return bool(extract.errors) and known is not None and known.symbols > 0
 
     def remove(self, path: str) -> bool:
-        if path not in self.files:
+        if path not in self.facts:
             return False
-        self._drop_symbols(path)
-        self.search.remove_path(path)
-        del self.files[path]
-        self.hashes.pop(path, None)
-        self.stale.discard(path)
+        self._forget(path)
+        self.unsaved[path] = None
         self.version += 1
         return True
 
+    def _forget(self, path: str) -> None:
+        known = self.facts.pop(path, None)
+        if known is not None:
+            self.symbol_count -= known.symbols
+            self.cache.pop((self.ws_id, path, known.hash))
+
+    def stored(self, extracts: list[FileExtract], removed: list[str]) -> None:
+        """These extracts are in the store now, and these paths gone from it: read from
+        there from now on (unless a newer change waits)."""
+        names = self.names.get(NAMES)
+        if names is not None:
+            names.stale = True  # the write may have added names
+        for extract in extracts:
+            if self.unsaved.get(extract.path) is extract:
+                del self.unsaved[extract.path]
+        for path in removed:
+            if path in self.unsaved and self.unsaved[path] is None:
+                del self.unsaved[path]
+
+    # -- reads (blocking) -----------------------------------------------------------------
+
+    def read(self, path: str) -> FileExtract | None:
+        """The file's extract: unsaved, cached, or read from the store."""
+        known = self.facts.get(path)
+        if known is None:
+            return None
+        found = self.unsaved.get(path)
+        if found is not None:
+            return found
+        key = (self.ws_id, path, known.hash)
+        found = self.cache.get(key)
+        if found is None:
+            with self.readers.borrow() as db:
+                stored = store.read_extract(db.execute, self.ws_id, path)
+            if stored is None:
+                return None
+            digest, found = stored
+            if digest == known.hash:  # else written since: read again next time
+                self.cache.put((self.ws_id, path, digest), found, extract_size(found))
+        return found
+
+    def search(
+        self, query: str, kind: str | None, path_glob: str | None, limit: int
+    ) -> list[sqlsearch.StoredHit]:
+        unsaved = dict(self.unsaved)  # one C-level copy: the loop may change it meanwhile
+        overlay = sqlsearch.Overlay(
+            {p: e.symbols for p, e in unsaved.items() if e is not None}, sorted(unsaved)
+        )
+        names = self.names.get(NAMES)
+        with self.readers.borrow() as db:
+            known = len(names) if names is not None else -1
+            # Without the names in memory (evicted, or not read yet: `read_names`), SQLite's
+            # trigram index answers.
+            found = sqlsearch.search(
+                db, self.ws_id, query, kind, path_glob, limit,
+                fts=self.readers.fts, overlay=overlay, names=names,
+            )  # fmt: skip
+        if names is not None and len(names) != known:
+            self.names.put(NAMES, names, names.size)  # grown
+        return found
+
+    @property
+    def names_missing(self) -> bool:
+        return NAMES not in self.names
+
+    def read_names(self) -> None:
+        """Every name into memory (`namesearch.Names`), for the searches that follow
+        (~50 ms per 40,000 names: in a bulk thread, not in a search)."""
+        if NAMES in self.names:
+            return
+        names = namesearch.Names()
+        with self.readers.borrow() as db:
+            names.update(db)
+        self.names.put(NAMES, names, names.size)
+
+    def outlines(self) -> dict[str, FileExtract]:
+        """Every file without its symbols (imports, classes: what the graphs need)."""
+        return self._whole("outlines", store.read_outline, store.read_outlines)
+
+    def import_refs(self) -> dict[str, list[ImportRef]]:
+        """Every file's imports (what the import graph is built from)."""
+        return {path: extract.imports for path, extract in self.outlines().items()}
+
+    def snapshot(self) -> dict[str, FileExtract]:
+        """Every file with its symbols (a pass over the whole index)."""
+
+        def read_all(execute: store.Execute, ws_id: str) -> Iterable[FileExtract]:
+            return store.read_all(execute, ws_id).values()
+
+        return self._whole("snapshot", store.read_extract, read_all)
+
+    def _whole(self, what: str, read_one: ReadOne, read_all: ReadAll) -> dict[str, FileExtract]:
+        """Every file's extract (as `read_one` reads one), kept in the budgeted cache as one
+        entry keyed by `what`: brought up to date file by file when it is there (an edit
+        reads the files that changed; unchanged files keep their objects, which callers'
+        own memos recognise), read whole when it is not. Each file's entry carries its
+        estimated size: a call costs per file, not per symbol."""
+        unsaved, facts = dict(self.unsaved), dict(self.facts)  # C-level copies
+        key = (self.ws_id, "*", what)
+        kept: dict[str, _Entry] | None = self.whole.get(key)
+        fresh: dict[str, _Entry] = {}
+        with self.readers.borrow() as db:
+            if kept is None:
+                for extract in read_all(db.execute, self.ws_id):
+                    known = facts.get(extract.path)
+                    if known is not None and extract.path not in unsaved:
+                        fresh[extract.path] = _entry(known.hash, extract)
+            for path, known in facts.items():
+                waiting = unsaved.get(path)
+                if waiting is not None:
+                    found = kept.get(path) if kept is not None else None
+                    if found is None or found[1] is not waiting:
+                        found = _entry(known.hash, waiting)
+                    fresh[path] = found
+                    continue
+                entry = fresh.get(path) or (kept.get(path) if kept is not None else None)
+                if entry is None or entry[0] != known.hash:
+                    stored = read_one(db.execute, self.ws_id, path)
+                    if stored is None:
+                        continue
+                    entry = _entry(*stored)
+                fresh[path] = entry
+        self.whole.put(key, fresh, sum(entry[2] for entry in fresh.values()))
+        return {path: entry[1] for path, entry in fresh.items()}
+
     def status(self) -> dict[str, Any]:
         languages: Counter[str] = Counter()
-        errors = 0
-        for extract in self.files.values():
-            if extract.language:
-                languages[extract.language] += 1
-            if extract.errors:
-                errors += 1
+        errors = stale = 0
+        for known in self.facts.values():
+            if known.language:
+                languages[known.language] += 1
+            errors += known.errors > 0
+            stale += known.stale
         return {
-            "files": len(self.files),
+            "files": len(self.facts),
             "symbols": self.symbol_count,
             "languages": dict(sorted(languages.items())),
             "files_with_errors": errors,
-            "stale_files": len(self.stale),
+            "stale_files": stale,
         }
-
-
-def _share_strings(symbol: Symbol) -> None:
-    """One object per distinct name, kind, parent and signature: they repeat across symbols
-    (the stdlib: 72k symbols, 43k names, 14k parents, 8k signatures), and every extract comes
-    with its own copies, from the store or from a worker. Interned strings are freed when
-    nothing uses them any more."""
-    symbol.name = intern(symbol.name)
-    symbol.qualname = symbol.name if symbol.qualname == symbol.name else symbol.qualname
-    symbol.kind = intern(symbol.kind)
-    if symbol.parent is not None:
-        symbol.parent = intern(symbol.parent)
-    if symbol.signature is not None:
-        symbol.signature = intern(symbol.signature)
-
-
-def _share_graph_strings(extract: FileExtract) -> None:
-    """The same for what the graphs are built from: imported modules and names, base classes
-    and instantiated callees repeat across files (``os``, ``typing``, ``Exception``)."""
-    for ref in extract.imports:
-        ref.module = intern(ref.module)
-        ref.kind = intern(ref.kind)
-        ref.context = intern(ref.context)
-        ref.names = tuple((intern(imported), intern(local)) for imported, local in ref.names)
-    for info in extract.classes:
-        info.bases = tuple(map(intern, info.bases))
-        info.instantiates = tuple(map(intern, info.instantiates))

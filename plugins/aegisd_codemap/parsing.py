@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from asyncio import FIRST_COMPLETED
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES, read_bytes
 from aegisd.threads import interactive
@@ -23,6 +25,7 @@ from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract
 
 CHUNK = 24
+IN_FLIGHT = 4  # chunks queued per worker while streaming
 #: an edit of a file or two this small is parsed in a thread: a round trip through a worker
 #: process costs more than the parse itself (bench/index.py's edit-to-search figure)
 INLINE_MAX_FILES = 2
@@ -72,6 +75,8 @@ class ParserPool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or max(1, os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
+        #: the first submission to the pool (see `_run`)
+        self._first: asyncio.Future[Future[list[Parsed]]] | None = None
         self.files_parsed = 0
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -80,7 +85,21 @@ class ParserPool:
             self._pool = start_pool(
                 self.workers, ["aegisd_codemap.poolinit", "aegisd_codemap.extract"]
             )
+            self._first = None
         return self._pool
+
+    async def _run(self, *args: Any) -> list[Parsed]:
+        """`parse_chunk(*args)` in the pool. The pool forks its workers on demand, in the
+        submitting thread and under a lock later submissions wait for; the first fork waits
+        for the fork server to start and import the parsers (hundreds of ms under load, once
+        the loop's longest stall): the first chunk is submitted from a thread, and the others
+        wait for that submission (not for its chunk) before going in from the loop."""
+        pool = self._executor()
+        if self._first is None:
+            self._first = asyncio.ensure_future(interactive(pool.submit, parse_chunk, *args))
+            return await asyncio.wrap_future(await asyncio.shield(self._first))
+        await asyncio.wait([self._first])
+        return await asyncio.get_running_loop().run_in_executor(pool, parse_chunk, *args)
 
     async def parse(
         self,
@@ -108,11 +127,9 @@ class ParserPool:
             if parsed is not None:
                 self.files_parsed += len(parsed)
                 return parsed
-        loop = asyncio.get_running_loop()
-        pool = self._executor()
         chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
         futures = [
-            loop.run_in_executor(pool, parse_chunk, str(root), chunk, include_docstrings, max_bytes)
+            asyncio.ensure_future(self._run(str(root), chunk, include_docstrings, max_bytes))
             for chunk in chunks
         ]
         results: list[Parsed] = []
@@ -122,6 +139,47 @@ class ParserPool:
                 on_progress(len(results), len(paths))
         self.files_parsed += len(results)
         return results
+
+    async def stream(
+        self,
+        root: Path,
+        paths: Sequence[str],
+        include_docstrings: bool,
+        on_progress: Callable[[int, int], None] | None = None,
+        max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ) -> AsyncIterator[list[Parsed]]:
+        """`parse`, chunk by chunk as they are done, with at most IN_FLIGHT chunks per worker
+        queued: a whole workspace's extracts are never all in memory at once."""
+        if len(paths) <= INLINE_MAX_FILES:
+            yield await self.parse(root, paths, include_docstrings, on_progress, max_bytes)
+            return
+        chunks = iter([paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)])
+        running: set[asyncio.Future[list[Parsed]]] = set()
+        done_files = 0
+        try:
+            while True:
+                while len(running) < self.workers * IN_FLIGHT:
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        break
+                    running.add(
+                        asyncio.ensure_future(
+                            self._run(str(root), chunk, include_docstrings, max_bytes)
+                        )
+                    )
+                if not running:
+                    return
+                finished, running = await asyncio.wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    parsed = future.result()
+                    done_files += len(parsed)
+                    self.files_parsed += len(parsed)
+                    if on_progress is not None:
+                        on_progress(done_files, len(paths))
+                    yield parsed
+        finally:
+            for future in running:
+                future.cancel()
 
     def shutdown(self) -> None:
         if self._pool is not None:

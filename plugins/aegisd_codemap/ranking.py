@@ -20,6 +20,8 @@ _TEST_DIRS = frozenset(
     | {"fixtures", "__fixtures__", "__mocks__"}
 )
 _OVERLOADS = frozenset({"overload", "typing.overload", "typing_extensions.overload"})
+_KINDS = ("class", "interface", "struct", "union", "enum", "typedef", "namespace")
+_KIND_RANK = {kind: rank for rank, kind in enumerate((*_KINDS, "function", "method"))}
 #: files whose module is their directory's
 _PACKAGE_FILES = frozenset({"__init__", "index"})
 
@@ -39,6 +41,11 @@ def in_tests(path: str) -> bool:
         or ".test." in name
         or ".spec." in name
     )
+
+
+def kind_rank(kind: str) -> int:
+    """Kinds in rank order on equal matches: types first, then functions and methods."""
+    return _KIND_RANK.get(kind, len(_KIND_RANK))
 
 
 def is_stub(decorators: Iterable[str]) -> bool:

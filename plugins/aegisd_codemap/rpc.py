@@ -19,7 +19,6 @@ from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.settings import CodemapSettings
-from aegisd_codemap.storedsearch import search_stored
 from aegisd_codemap.tree import build_tree
 
 
@@ -50,64 +49,32 @@ class SearchResult(FreshResult):
     hits: list[SearchHit]
 
 
-async def _search_store(params: SearchParams, ctx: RpcContext) -> list[SearchHit]:
-    """While the index loads after a restart: the same ranking over the stored symbols."""
-    found = await interactive(
-        search_stored,
-        ctx.daemon.store.path,
-        ctx.workspace.id,
-        params.query,
-        params.kind,
-        params.path_glob,
-        params.limit,
-    )
-    return [
-        SearchHit(
-            name=f.hit.name,
-            qualname=f.hit.qualname,
-            kind=f.hit.kind,
-            path=f.hit.path,
-            line=f.line,
-            end_line=f.end_line,
-            score=f.hit.score,
-            match=f.hit.match,
-            signature=f.signature,
-        )
-        for f in found
-    ]
-
-
 async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
     ws = ctx.workspace
-    codemap = service.get(ctx.daemon)
-    if ws.id in codemap.loading:
-        hits = await _search_store(params, ctx)
-        if hits:
-            return SearchResult(hits=hits, pending=True)
-        # Nothing stored matches: perhaps nothing is stored yet (a first index).
     index = await service.answerable(ctx.daemon, ws)
-    # Keyed by the index version too: loading from the store changes answers without any file
-    # changing, so path-based invalidation alone would keep a stale (empty) answer.
+    # Keyed by the index version: it changes with every file applied or removed.
     key = ("search", index.version, params.query, params.kind, params.path_glob, params.limit)
     cached = ctx.daemon.cache.get(service.CACHE_NAMESPACE, ws.id, key)
     if cached is None:
-        cached = []
-        for hit in index.search.query(params.query, params.kind, params.path_glob, params.limit):
-            symbol = index.symbol(hit.symbol_id, hit.path)
-            cached.append(
-                SearchHit(
-                    name=hit.name,
-                    qualname=hit.qualname,
-                    kind=hit.kind,
-                    path=hit.path,
-                    line=symbol.line,
-                    end_line=symbol.end_line,
-                    score=hit.score,
-                    match=hit.match,
-                    signature=symbol.signature,
-                )
+        found = await interactive(
+            index.search, params.query, params.kind, params.path_glob, params.limit
+        )
+        cached = [
+            SearchHit(
+                name=f.hit.name,
+                qualname=f.hit.qualname,
+                kind=f.hit.kind,
+                path=f.hit.path,
+                line=f.line,
+                end_line=f.end_line,
+                score=f.hit.score,
+                match=f.hit.match,
+                signature=f.signature,
             )
+            for f in found
+        ]
         ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws.id, key, cached, paths=(ANY_PATH,))
+        service.want_names(ctx.daemon, index)  # read again if evicted
     return SearchResult(hits=cached, pending=not service.is_ready(ctx.daemon, ws.id))
 
 
@@ -223,7 +190,7 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
     ws = ctx.workspace
     rel = ws.relative(params.path)
     index = service.get(ctx.daemon).index(ws.id)
-    extract = index.files.get(rel)
+    extract = await interactive(index.read, rel) if rel in index.facts else None
     if extract is None:
         refuse_skipped(ws, rel)  # a file no plugin reads says why
         if not service.is_ready(ctx.daemon, ws.id):
@@ -237,7 +204,7 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
         language=extract.language,
         lines=extract.lines,
         loc=extract.loc,
-        stale=rel in index.stale,
+        stale=index.is_stale(rel),
         errors=[FileError(message=e.message, line=e.line, column=e.column) for e in extract.errors],
         outline=_outline(extract.symbols),
         metrics=FileMetrics(

@@ -23,11 +23,9 @@ from dataclasses import dataclass
 from fnmatch import translate
 
 from aegisd_codemap.blob import Blob
-from aegisd_codemap.ranking import Row, in_tests
+from aegisd_codemap.ranking import Row, in_tests, kind_rank
 from aegisd_codemap.searchquery import ModulePaths, Query, Tier, words
 
-_KINDS = ("class", "interface", "struct", "union", "enum", "typedef", "namespace")
-_KIND_RANK = {kind: rank for rank, kind in enumerate((*_KINDS, "function", "method"))}
 _MAX_VIEWS = 16  # per group: all, per kind, per recent glob
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
@@ -52,7 +50,7 @@ def _rank(row: Row) -> tuple[int, bool, str, str, str, int]:
     """The order within a group (the group is the first tie-break): kind, overload signatures
     after the rest, name, path, id."""
     symbol_id, name, _, kind, path, stub = row
-    return (_KIND_RANK.get(kind, len(_KIND_RANK)), stub, name.lower(), name, path, symbol_id)
+    return (kind_rank(kind), stub, name.lower(), name, path, symbol_id)
 
 
 def _group_key(path: str) -> GroupKey:

@@ -127,7 +127,7 @@ class Query:
         yield "prefix", 0.8, names.find_all("\n" + self.text) if held else ()
         yield from self._word_tiers(view)
         yield "substring", 0.4, names.find_all(self.text) if held else ()
-        yield "subsequence", 0.2, self._subsequence(names)
+        yield "subsequence", 0.2, self.subsequence(names)
 
     def _word_tiers(self, view: _View) -> Iterator[Tier]:
         """Initials of the whole name, then of its first words (or its first words spelled
@@ -142,7 +142,8 @@ class Query:
         yield "word", 0.65, merge(initials("\n" + compact), spelled("\n" + marked))
         yield "word", 0.6, merge(initials(compact), spelled(marked))
 
-    def _subsequence(self, names: Blob) -> Iterable[int]:
+    def subsequence(self, names: Blob) -> Iterable[int]:
+        """Lines of `names` (lowercased) holding the query's characters in order."""
         # Only lines holding the query's rarest character can match: when those are few (a
         # miss like "Azz": 'z' is in ~1% of the stdlib's names) the pattern is tried on them
         # alone, not scanned over the whole text (~10 ms for the stdlib's 72k names).

@@ -16,18 +16,20 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from aegisd.budget import BudgetedCache
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import NotFound, Unavailable
 from aegisd.threads import background, interactive
-from aegisd_codemap import store
+from aegisd_codemap import namestore, store
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
+from aegisd_codemap.namesearch import Names
 from aegisd_codemap.parsing import ParserPool, indexable, parse_chunk
+from aegisd_codemap.readers import Readers
 from aegisd_codemap.resolve import root_package
 
 if TYPE_CHECKING:
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
 CACHE_NAMESPACE = "codemap"
 URGENT_SAVE_FILES = 2  # an editor's save: stored ahead of bulk work
 SAVE_CHUNK_FILES = 100  # files per transaction of a large batch (~30 ms on the stdlib)
-APPLY_BETWEEN_YIELDS = 100  # parsed files applied to the index between turns of the loop
+#: parsed files waiting for the store past which parsing waits for it (bounds their memory)
+MAX_UNSAVED_FILES = 1_000
 #: how long a request waits for a first index built from nothing before answering `pending`
 #: (the similarity methods wait as long for their index)
 FIRST_INDEX_WAIT_S = 10.0
@@ -45,6 +48,10 @@ FIRST_INDEX_WAIT_S = 10.0
 
 @dataclass
 class Codemap:
+    readers: Readers
+    files_cache: BudgetedCache[tuple[str, str, str], FileExtract]
+    whole_cache: BudgetedCache[tuple[str, str, str], Any]
+    names_cache: BudgetedCache[str, Names]
     pool: ParserPool = field(default_factory=ParserPool)
     indexes: dict[str, WorkspaceIndex] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -54,12 +61,12 @@ class Codemap:
     #: set once the workspace's file state has been compared with the disk (its first batch
     #: arrived, or it had nothing to report): files missing from it then are not there
     files_known: dict[str, asyncio.Event] = field(default_factory=dict)
-    #: workspaces whose stored index is still being read: searches go to the store meanwhile
-    loading: set[str] = field(default_factory=set)
     #: per workspace, the last store write queued: each waits for the one before
     saving: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     #: per workspace, the Python package name of its root (`resolve.root_package`)
     packages: dict[str, str] = field(default_factory=dict)
+    #: every name being read into memory (`want_names`)
+    reading_names: asyncio.Task[None] | None = None
 
     def index(self, ws_id: str) -> WorkspaceIndex:
         index = self.indexes.get(ws_id)
@@ -69,7 +76,29 @@ class Codemap:
 
     def new_index(self, ws_id: str) -> WorkspaceIndex:
         """An empty index for the workspace."""
-        return WorkspaceIndex(package=self.packages.get(ws_id))
+        return WorkspaceIndex(
+            ws_id,
+            self.readers,
+            self.files_cache,
+            self.whole_cache,
+            self.names_cache,
+            package=self.packages.get(ws_id),
+        )
+
+    def forget_cached(self, ws_id: str) -> None:
+        self.files_cache.discard_where(lambda key: key[0] == ws_id)
+        self.whole_cache.discard_where(lambda key: key[0] == ws_id)
+
+
+def create(daemon: Daemon) -> Codemap:
+    """The plugin's state: reads through connections of its own, extracts cached under the
+    daemon's memory budget."""
+    return Codemap(
+        readers=Readers(daemon.store.path),
+        files_cache=daemon.memory.cache("codemap.files", "codemap"),
+        whole_cache=daemon.memory.cache("codemap.whole", "codemap"),
+        names_cache=daemon.memory.cache("codemap.names", "codemap"),
+    )
 
 
 CODEMAP = StateKey("codemap", Codemap)
@@ -98,23 +127,39 @@ async def opened(daemon: Daemon, ws: Workspace) -> None:
 async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
     async with codemap.locks[ws.id]:
-        codemap.loading.add(ws.id)
         try:
-            # Read and built in a thread and swapped in whole; searches meanwhile read the
-            # store, and the load steps aside for them.
-            index = await background(
-                _loaded_index, daemon.store.path, ws.id, codemap.new_index(ws.id)
-            )
+            # Only each file's facts: symbols are searched and read in the store. Answers
+            # wait for them: not in the bulk lane, which steps aside while they wait.
+            facts = await interactive(_stored_facts, codemap.readers, ws.id)
+            index = codemap.new_index(ws.id)
+            index.load(facts)
             codemap.indexes[ws.id] = index
         finally:
-            codemap.loading.discard(ws.id)
             codemap.loaded[ws.id].set()
-        logger.info("codemap {}: loaded {} files from the store", ws.id, len(index.files))
+        logger.info("codemap {}: loaded {} files from the store", ws.id, len(index.facts))
+    want_names(daemon, index)  # a warm start's searches find names in memory soon
     if ws.live is not None:
         await ws.live.ready.wait()
     codemap.files_known[ws.id].set()
     await sync(daemon, ws, title="indexing")
     codemap.ready[ws.id].set()
+    want_names(daemon, codemap.index(ws.id))  # after a first index: before its first search
+
+
+def want_names(daemon: Daemon, index: WorkspaceIndex) -> None:
+    """Read every name into memory in the background unless it is there or being read
+    (searches meanwhile use the trigram index)."""
+    codemap = get(daemon)
+    if not index.names_missing or (codemap.reading_names and not codemap.reading_names.done()):
+        return
+    codemap.reading_names = asyncio.create_task(_read_names(index), name="codemap-names")
+
+
+async def _read_names(index: WorkspaceIndex) -> None:
+    try:
+        await background(index.read_names)
+    except Exception as exc:  # the searches go on without them
+        logger.opt(exception=exc).warning("codemap: reading the names failed")
 
 
 async def answerable(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:
@@ -128,7 +173,7 @@ async def answerable(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FIRST_INDEX_WAIT_S):
                 await loaded.wait()
-                if not codemap.index(ws.id).files:
+                if not codemap.index(ws.id).facts:
                     await ready.wait()
     return codemap.index(ws.id)
 
@@ -182,10 +227,9 @@ async def parse_now(daemon: Daemon, ws: Workspace, rel: str) -> FileExtract | No
     return found
 
 
-def _loaded_index(db_path: Path, ws_id: str, index: WorkspaceIndex) -> WorkspaceIndex:
-    index.load(*store.load_stored(db_path, ws_id))
-    index.search.prepare()
-    return index
+def _stored_facts(readers: Readers, ws_id: str) -> dict[str, store.Facts]:
+    with readers.borrow() as db:
+        return store.load_facts(db.execute, ws_id)
 
 
 async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:
@@ -193,9 +237,12 @@ async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:
     codemap = get(daemon)
     index = codemap.index(ws.id)
     known = ws.live.known if ws.live is not None else {}
-    parse = sorted(p for p, st in known.items() if indexable(p) and index.hashes.get(p) != st[2])
-    remove = [p for p in index.files if p not in known]
-    await update(daemon, ws, parse, remove, title=title, clock=ws.clock, prepare=bool(parse))
+    facts = index.facts
+    parse = sorted(
+        p for p, st in known.items() if indexable(p) and (p not in facts or facts[p].hash != st[2])
+    )
+    remove = [p for p in facts if p not in known]
+    await update(daemon, ws, parse, remove, title=title, clock=ws.clock)
     index.counters.last_full_scan = datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -216,7 +263,6 @@ async def update(
     *,
     title: str,
     clock: int,
-    prepare: bool = False,
 ) -> None:
     codemap = get(daemon)
     lock = codemap.locks.get(ws.id)
@@ -233,53 +279,66 @@ async def update(
                 workspace=ws.id,
             )
 
-        parsed = await codemap.pool.parse(
+        gone = [p for p in remove if index.remove(p)]
+        paths = list(gone)
+        updates: list[tuple[FileExtract, str, bool]] = []
+        stream = codemap.pool.stream(
             ws.root,
             parse,
             ws.settings.include_docstrings,
             report if len(parse) > 50 else None,
             max_bytes=ws.settings.max_file_bytes,
         )
-        updates = []
-        gone = [p for p in remove if index.remove(p)]
-        for done, (path, digest, extract) in enumerate(parsed, 1):
-            if done % APPLY_BETWEEN_YIELDS == 0:
-                # A cold index applies ~1,800 files: other requests get the loop in between
-                # (answers meanwhile are marked pending).
-                await asyncio.sleep(0)
-            if digest is None or extract is None:
-                if index.remove(path):
-                    gone.append(path)
-                continue
-            kept, stale = index.apply(extract, digest)
-            updates.append((kept, digest, stale))
-        if not updates and not gone:
+        async for parsed in stream:
+            for path, digest, extract in parsed:
+                if digest is None or extract is None:
+                    if index.remove(path):
+                        gone.append(path)
+                        paths.append(path)
+                    continue
+                previous = None
+                if index.needs_previous(extract):
+                    previous = await interactive(index.read, path)
+                kept, stale = index.apply(extract, digest, previous)
+                updates.append((kept, digest, stale))
+                paths.append(path)
+            if len(updates) + len(gone) >= SAVE_CHUNK_FILES:
+                # A large batch is stored as it goes: what is parsed is not held until the end.
+                _persist(daemon, index, updates, gone)
+                updates, gone = [], []
+                if len(index.unsaved) > MAX_UNSAVED_FILES:
+                    await flush(daemon, ws.id)  # the store keeps up with the parsers
+            await asyncio.sleep(0)  # other requests get the loop between chunks
+        # After a large batch (a first index, a checkout), the names' trigram index is caught
+        # up once, in bulk.
+        _persist(daemon, index, updates, gone, catch_up=len(parse) > URGENT_SAVE_FILES)
+        if not paths:
             return
-        if prepare:
-            # A whole index's sorted views are built here, off the loop, not by the first
-            # searches on it (~0.2 s for the stdlib's 72k symbols). Not after a change batch:
-            # the watcher waits for this hook, and a burst of batches would rebuild each time.
-            await asyncio.to_thread(index.search.prepare)
-        paths = sorted({u[0].path for u in updates} | set(gone))
-        daemon.cache.invalidate_paths(ws.id, paths)
+        daemon.cache.invalidate_paths(ws.id, sorted(paths))
         daemon.events.publish(
             "index.updated",
-            {"workspace": ws.id, "clock": clock, "paths": paths},
+            {"workspace": ws.id, "clock": clock, "paths": sorted(paths)},
             workspace=ws.id,
             clock=clock,
         )
-        _persist(daemon, ws.id, updates, gone)
 
 
 def _persist(
-    daemon: Daemon, ws_id: str, updates: list[tuple[FileExtract, str, bool]], gone: list[str]
+    daemon: Daemon,
+    index: WorkspaceIndex,
+    updates: list[tuple[FileExtract, str, bool]],
+    gone: list[str],
+    *,
+    catch_up: bool = False,
 ) -> None:
     """Store an update after it is answered from memory, in order behind earlier ones. Nothing
     waits for it but shutdown and `rebuild`; an update lost to a crash is parsed again at the
     next start, whose hash check finds the stored file out of date."""
-    codemap = get(daemon)
+    if not updates and not gone and not catch_up:
+        return
+    codemap, ws_id = get(daemon), index.ws_id
     codemap.saving[ws_id] = asyncio.create_task(
-        _save_after(codemap.saving.get(ws_id), daemon, ws_id, updates, gone),
+        _save_after(codemap.saving.get(ws_id), daemon, index, updates, gone, catch_up),
         name=f"codemap-save-{ws_id}",
     )
 
@@ -287,16 +346,21 @@ def _persist(
 async def _save_after(
     previous: asyncio.Task[None] | None,
     daemon: Daemon,
-    ws_id: str,
+    index: WorkspaceIndex,
     updates: list[tuple[FileExtract, str, bool]],
     gone: list[str],
+    catch_up: bool,
 ) -> None:
     if previous is not None:
         await asyncio.wait([previous])  # its failure is its own (logged there)
+    ws_id = index.ws_id
     try:
-        await _save(daemon, ws_id, updates, gone)
+        await _save(daemon, ws_id, updates, gone, catch_up)
     except Exception as exc:
+        # Still answered from memory (`unsaved`); the next start parses them again.
         logger.opt(exception=exc).error("codemap {}: storing {} files failed", ws_id, len(updates))
+        return
+    index.stored([u[0] for u in updates], gone)
 
 
 async def flush(daemon: Daemon, ws_id: str) -> None:
@@ -307,20 +371,30 @@ async def flush(daemon: Daemon, ws_id: str) -> None:
 
 
 async def _save(
-    daemon: Daemon, ws_id: str, updates: list[tuple[FileExtract, str, bool]], gone: list[str]
+    daemon: Daemon,
+    ws_id: str,
+    updates: list[tuple[FileExtract, str, bool]],
+    gone: list[str],
+    catch_up: bool,
 ) -> None:
-    """Store what changed: an edit's few files ahead of queued bulk work, a large batch in
-    short transactions so that the watcher's and other edits' writes get in between."""
+    """Store what changed: an edit's few files ahead of queued bulk work (their names
+    indexed with them), a large batch in short transactions so that the watcher's and other
+    edits' writes get in between (their names indexed by `catch_up`, once per batch)."""
     db = daemon.store.db
     if len(updates) + len(gone) <= URGENT_SAVE_FILES:
-        await daemon.store.urgent(store.save, db, ws_id, updates, gone)
-        return
-    for at in range(0, max(len(updates), len(gone)), SAVE_CHUNK_FILES):
-        end = at + SAVE_CHUNK_FILES
-        # Rows are built in a bulk thread, stepping aside for requests: the DB thread only
-        # writes them.
-        prepared = await background(store.rows, ws_id, updates[at:end], gone[at:end])
-        await daemon.store.run(store.write, db, prepared)
+        if updates or gone:
+            await daemon.store.urgent(store.save, db, ws_id, updates, gone)
+    else:
+        for at in range(0, max(len(updates), len(gone)), SAVE_CHUNK_FILES):
+            end = at + SAVE_CHUNK_FILES
+            # Rows are built in a bulk thread, stepping aside for requests: the DB thread
+            # only writes them.
+            prepared = await background(
+                store.rows, ws_id, updates[at:end], gone[at:end], index_names=False
+            )
+            await daemon.store.run(store.write, db, prepared)
+    while catch_up and await daemon.store.run(namestore.catch_up, db) >= namestore.BULK_CATCH_UP:
+        pass
 
 
 async def rebuild(daemon: Daemon, ws: Workspace) -> None:
@@ -329,6 +403,7 @@ async def rebuild(daemon: Daemon, ws: Workspace) -> None:
         await flush(daemon, ws.id)
         await daemon.store.run(store.clear, daemon.store.db, ws.id)
         codemap.indexes[ws.id] = codemap.new_index(ws.id)
+    codemap.forget_cached(ws.id)
     daemon.cache.invalidate_workspace(ws.id, CACHE_NAMESPACE)
     await sync(daemon, ws, title="rebuilding")
 
@@ -343,3 +418,4 @@ async def closed(daemon: Daemon, ws: Workspace) -> None:
     codemap.packages.pop(ws.id, None)
     await flush(daemon, ws.id)
     codemap.saving.pop(ws.id, None)
+    codemap.forget_cached(ws.id)

@@ -1,64 +1,29 @@
-"""The code map's tables: one row per file (facts and graph inputs), one per symbol.
+"""Reading and writing the code map's rows (tables: `schema`).
 
-Functions here run on the daemon's DB thread (through `store.run`).
+Writes run on the daemon's DB thread (through `store.run`); reads take an `Execute` and run
+wherever their connection may (the DB thread, or a read-only connection of `readers`).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterable
-from contextlib import closing
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
 from sys import intern
-from typing import Any
+from typing import Any, NamedTuple
 
 import peewee
 
 from aegisd.store.jsonfield import dumps
-from aegisd.store.migrations import Migration
 from aegisd.store.pathtext import from_db, to_db
 from aegisd.threads import step_aside
+from aegisd_codemap import namestore, schema
 from aegisd_codemap.model import TOP_LEVEL, ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
+from aegisd_codemap.ranking import in_tests, is_stub, kind_rank
+from aegisd_codemap.schema import add_names, name_row
 
-PLUGIN = "aegisd_codemap"
-
-MIGRATIONS = [
-    Migration(
-        PLUGIN,
-        1,
-        "files and symbols",
-        [
-            "CREATE TABLE codemap_file (workspace_id TEXT NOT NULL, path TEXT NOT NULL,"
-            " hash TEXT NOT NULL, language TEXT, binary INTEGER NOT NULL, lines INTEGER NOT NULL,"
-            " loc INTEGER NOT NULL, errors TEXT NOT NULL, imports TEXT NOT NULL,"
-            " classes TEXT NOT NULL, default_export TEXT, stale INTEGER NOT NULL DEFAULT 0,"
-            " PRIMARY KEY (workspace_id, path))",
-            "CREATE TABLE codemap_symbol (workspace_id TEXT NOT NULL, path TEXT NOT NULL,"
-            " seq INTEGER NOT NULL, name TEXT NOT NULL, qualname TEXT NOT NULL,"
-            " kind TEXT NOT NULL, line INTEGER NOT NULL, end_line INTEGER NOT NULL,"
-            " col INTEGER NOT NULL, parent TEXT, signature TEXT, decorators TEXT NOT NULL,"
-            " docstring TEXT, loc INTEGER NOT NULL, complexity INTEGER NOT NULL,"
-            " is_async INTEGER NOT NULL, exported INTEGER NOT NULL,"
-            " PRIMARY KEY (workspace_id, path, seq))",
-        ],
-    ),
-    Migration(
-        PLUGIN,
-        2,
-        "symbol names by lowercase prefix",
-        # What a search right after a restart reads first (storedsearch.prefix_rows).
-        ["CREATE INDEX codemap_symbol_lower_name ON codemap_symbol (workspace_id, lower(name))"],
-    ),
-    Migration(
-        PLUGIN,
-        3,
-        "which extractor version wrote each file",
-        # Rows from before (0) lack what newer extractors find, e.g. each import's context.
-        ["ALTER TABLE codemap_file ADD COLUMN extractor INTEGER NOT NULL DEFAULT 0"],
-    ),
-]
+MIGRATIONS = schema.MIGRATIONS
 
 #: Bumped when extraction finds something new: a file stored by an older extractor is loaded
 #: (answers need not wait) and parsed again at the next sync, as if its content had changed.
@@ -75,65 +40,115 @@ SYMBOL_COLUMNS = (
 )
 
 
-Loaded = tuple[dict[str, FileExtract], dict[str, str], set[str]]
+class Facts(NamedTuple):
+    """What the index keeps in memory per file (a few dozen bytes): the rest is read from
+    the store when asked for."""
+
+    hash: str
+    language: str | None
+    symbols: int
+    errors: int
+    stale: bool
 
 
-def load(db: peewee.SqliteDatabase, ws_id: str) -> Loaded:
-    """Every stored file of a workspace: extracts, content hashes, and which are stale."""
-    return _read(db.execute_sql, ws_id)
+Execute = Callable[[str, tuple[Any, ...]], Iterable[Any]]
+"""`peewee.SqliteDatabase.execute_sql` or `sqlite3.Connection.execute`."""
 
 
-def load_stored(db_path: Path, ws_id: str) -> Loaded:
-    """`load` through a read-only connection of its own, from any thread: a restart's load
-    (0.5 s of object building on the stdlib) keeps the DB thread free, and in a `background`
-    job it steps aside for the searches answered from the store meanwhile."""
-    with closing(sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)) as db:
-        return _read(db.execute, ws_id)
-
-
-def _read(execute: Callable[[str, tuple[Any, ...]], Iterable[Any]], ws_id: str) -> Loaded:
-    files: dict[str, FileExtract] = {}
-    hashes: dict[str, str] = {}
-    stale: set[str] = set()
-    cursor = execute(f"SELECT {FILE_COLUMNS} FROM codemap_file WHERE workspace_id = ?", (ws_id,))
-    for (
-        stored_path,
-        digest,
-        language,
-        binary,
-        lines,
-        loc,
-        errors,
-        imports,
-        classes,
-        default,
-        is_stale,
-        extractor,
-    ) in cursor:
-        path = from_db(stored_path)
-        files[path] = FileExtract(
-            path=path,
-            language=language,
-            binary=bool(binary),
-            lines=lines,
-            loc=loc,
-            errors=[SyntaxIssue(*e) for e in json.loads(errors)],
-            imports=[_import(i) for i in json.loads(imports)],
-            classes=[
-                ClassInfo(c[0], c[1], tuple(map(intern, c[2])), tuple(map(intern, c[3])))
-                for c in json.loads(classes)
-            ],
-            default_export=default,
-        )
+def load_facts(execute: Execute, ws_id: str) -> dict[str, Facts]:
+    """Every stored file's facts: a warm start reads these alone (no symbol is read; ~3 ms
+    per thousand files, and answers wait for them: no stepping aside)."""
+    facts: dict[str, Facts] = {}
+    cursor = execute(
+        "SELECT path, hash, language, symbols, error_count, stale, extractor FROM codemap_file"
+        " WHERE workspace_id = ?",
+        (ws_id,),
+    )
+    for path, digest, language, symbols, errors, stale, extractor in cursor:
         # An empty hash matches no content: the next sync parses the file again.
-        hashes[path] = digest if extractor >= EXTRACTOR_VERSION else ""
-        if is_stale:
-            stale.add(path)
+        fresh = digest if extractor >= EXTRACTOR_VERSION else ""
+        language = None if language is None else intern(language)
+        facts[from_db(path)] = Facts(fresh, language, symbols, errors, bool(stale))
+    return facts
+
+
+def _extract(row: tuple[Any, ...]) -> FileExtract:
+    path, language, binary, lines, loc, errors, imports, classes, default = row
+    return FileExtract(
+        path=from_db(path),
+        language=language,
+        binary=bool(binary),
+        lines=lines,
+        loc=loc,
+        errors=[SyntaxIssue(*e) for e in json.loads(errors)],
+        imports=[_import(i) for i in json.loads(imports)],
+        classes=[
+            ClassInfo(c[0], c[1], tuple(map(intern, c[2])), tuple(map(intern, c[3])))
+            for c in json.loads(classes)
+        ],
+        default_export=default,
+    )
+
+
+_EXTRACT_COLUMNS = "path, language, binary, lines, loc, errors, imports, classes, default_export"
+
+
+def read_extract(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtract] | None:
+    """One stored file with its symbols, and the content hash it was stored for."""
+    stored = to_db(path)
+    found = list(
+        execute(
+            f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file"
+            " WHERE workspace_id = ? AND path = ?",
+            (ws_id, stored),
+        )
+    )
+    if not found:
+        return None
+    digest, *row = found[0]
+    extract = _extract(tuple(row))
+    cursor = execute(
+        f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? AND path = ?"
+        " ORDER BY seq",
+        (ws_id, stored),
+    )
+    extract.symbols = [_symbol(row) for row in cursor]
+    return digest, extract
+
+
+def read_outline(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtract] | None:
+    """One stored file without its symbols, and the content hash it was stored for."""
+    found = list(
+        execute(
+            f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file"
+            " WHERE workspace_id = ? AND path = ?",
+            (ws_id, to_db(path)),
+        )
+    )
+    if not found:
+        return None
+    digest, *row = found[0]
+    return digest, _extract(tuple(row))
+
+
+def read_outlines(execute: Execute, ws_id: str) -> Iterator[FileExtract]:
+    """Every stored file without its symbols (what the graphs are built from), by path."""
+    cursor = execute(
+        f"SELECT {_EXTRACT_COLUMNS} FROM codemap_file WHERE workspace_id = ?", (ws_id,)
+    )
+    for row in cursor:
+        step_aside()
+        yield _extract(row)
+
+
+def read_all(execute: Execute, ws_id: str) -> dict[str, FileExtract]:
+    """Every stored file with its symbols: the whole index at once (a snapshot for a pass
+    over everything; memory grows with the workspace)."""
+    files = {extract.path: extract for extract in read_outlines(execute, ws_id)}
     cursor = execute(
         f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? ORDER BY path, seq",
         (ws_id,),
     )
-    decorators: dict[str, tuple[str, ...]] = {}  # few distinct lists: parse each once
     extract = None
     current = None  # the stored path of the rows being read
     for row in cursor:
@@ -141,34 +156,42 @@ def _read(execute: Callable[[str, tuple[Any, ...]], Iterable[Any]], ws_id: str) 
             step_aside()  # once per file: rows come ordered by path
             current = row[0]
             extract = files.get(from_db(current))
-        if extract is None:
-            continue
-        raw_decorators = row[10]
-        decorated = decorators.get(raw_decorators)
-        if decorated is None:
-            decorated = decorators[raw_decorators] = tuple(json.loads(raw_decorators))
-        # Shared strings from the start (see index._share_strings): copies freed later would
-        # leave the memory fragmented.
-        name, parent, signature = intern(row[2]), row[8], row[9]
-        extract.symbols.append(
-            Symbol(
-                name,
-                name if row[3] == name else row[3],
-                intern(row[4]),
-                row[5],
-                row[6],
-                row[7],
-                None if parent is None else intern(parent),
-                None if signature is None else intern(signature),
-                decorated,
-                row[11],
-                row[12],
-                row[13],
-                bool(row[14]),
-                bool(row[15]),
-            )
-        )
-    return files, hashes, stale
+        if extract is not None:
+            extract.symbols.append(_symbol(row))
+    return files
+
+
+def _symbol(row: tuple[Any, ...]) -> Symbol:
+    # Shared strings from the start: the same names and kinds repeat across files.
+    name, parent, signature = intern(row[2]), row[8], row[9]
+    return Symbol(
+        name,
+        name if row[3] == name else row[3],
+        intern(row[4]),
+        row[5],
+        row[6],
+        row[7],
+        None if parent is None else intern(parent),
+        None if signature is None else intern(signature),
+        _decorators(row[10]),
+        row[11],
+        row[12],
+        row[13],
+        bool(row[14]),
+        bool(row[15]),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _dumped_decorators(decorators: tuple[str, ...]) -> str:
+    """Few distinct decorator lists: each written as JSON once (most symbols have none)."""
+    return dumps(decorators, "decorators")
+
+
+@lru_cache(maxsize=1024)
+def _decorators(raw: str) -> tuple[str, ...]:
+    """Few distinct decorator lists: each parsed once."""
+    return tuple(json.loads(raw))
 
 
 def _import(raw: list[Any]) -> ImportRef:
@@ -186,15 +209,24 @@ class Rows:
     paths: list[tuple[str, str]]  # (workspace, path) of every file replaced or removed
     files: list[tuple[Any, ...]]
     symbols: list[tuple[Any, ...]]
+    names: list[tuple[str, str, str, str]] = field(default_factory=list)  # `schema.name_row`s
+    #: catch the names' trigram index up with this write (an edit), or leave that to a bulk
+    #: catch-up after the batch (`namestore.catch_up`)
+    index_names: bool = True
 
 
 def rows(
-    ws_id: str, updates: Iterable[tuple[FileExtract, str, bool]], removed: Iterable[str]
+    ws_id: str,
+    updates: Iterable[tuple[FileExtract, str, bool]],
+    removed: Iterable[str],
+    *,
+    index_names: bool = True,
 ) -> Rows:
     """The rows replacing updated files (extract, hash, stale) and removing others."""
-    prepared = Rows([(ws_id, to_db(path)) for path in removed], [], [])
+    prepared = Rows([(ws_id, to_db(path)) for path in removed], [], [], index_names=index_names)
+    names: set[str] = set()
     for extract, digest, stale in updates:
-        step_aside()  # a cold index's 1,800 files: requests go first
+        step_aside()  # a cold index's thousands of files: requests go first
         path = to_db(extract.path)
         prepared.paths.append((ws_id, path))
         prepared.files.append(
@@ -206,23 +238,32 @@ def rows(
                        for i in extract.imports], "imports"),
                 dumps([[c.qualname, c.line, c.bases, c.instantiates] for c in extract.classes], "classes"),
                 extract.default_export, int(stale), EXTRACTOR_VERSION,
+                len(extract.symbols), len(extract.errors),
             )
         )  # fmt: skip
+        tests, plen = int(in_tests(extract.path)), len(extract.path)  # the file's, once
         prepared.symbols.extend(
             (
                 ws_id, path, seq, s.name, s.qualname, s.kind, s.line, s.end_line,
-                s.column, s.parent, s.signature, dumps(s.decorators, "decorators"), s.docstring, s.loc,
+                s.column, s.parent, s.signature, _dumped_decorators(tuple(s.decorators)), s.docstring, s.loc,
                 s.complexity, int(s.is_async), int(s.exported),
+                s.name.lower(), tests, plen, kind_rank(s.kind), int(bool(s.decorators) and is_stub(s.decorators)),
             )
             for seq, s in enumerate(extract.symbols)
         )  # fmt: skip
+        names.update(s.name for s in extract.symbols)
+    prepared.names = [name_row(name) for name in names]  # here, not on the DB thread
     return prepared
 
 
 def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
-    """Store `prepared` in one transaction."""
+    """Store `prepared` in one transaction; names no symbol carries any more go with it."""
     with db.atomic():
         cursor = db.cursor()
+        before: set[str] = set()
+        if prepared.paths:
+            ws_id = prepared.paths[0][0]
+            before = namestore.names_of(cursor, ws_id, [path for _, path in prepared.paths])
         cursor.executemany(
             "DELETE FROM codemap_file WHERE workspace_id = ? AND path = ?", prepared.paths
         )
@@ -230,13 +271,19 @@ def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
             "DELETE FROM codemap_symbol WHERE workspace_id = ? AND path = ?", prepared.paths
         )
         cursor.executemany(
-            "INSERT INTO codemap_file VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO codemap_file (workspace_id, {FILE_COLUMNS}, symbols, error_count)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             prepared.files,
         )
         cursor.executemany(
-            "INSERT INTO codemap_symbol VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO codemap_symbol (workspace_id, {SYMBOL_COLUMNS}, lname, tests, plen, krank, stub)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             prepared.symbols,
         )
+        add_names(cursor, prepared.names)
+        namestore.drop_unused(cursor, before.difference(row[0] for row in prepared.names))
+        if prepared.index_names:
+            namestore.index_names(cursor, namestore.EDIT_CATCH_UP)
 
 
 def save(
@@ -253,3 +300,10 @@ def clear(db: peewee.SqliteDatabase, ws_id: str) -> None:
     with db.atomic():
         db.execute_sql("DELETE FROM codemap_file WHERE workspace_id = ?", (ws_id,))
         db.execute_sql("DELETE FROM codemap_symbol WHERE workspace_id = ?", (ws_id,))
+        namestore.sweep(db.cursor())
+
+
+def load(db: peewee.SqliteDatabase, ws_id: str) -> dict[str, FileExtract]:
+    """`read_all` on the DB thread."""
+    execute: Execute = db.execute_sql
+    return read_all(execute, ws_id)

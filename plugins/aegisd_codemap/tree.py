@@ -52,8 +52,8 @@ async def build_tree(
         if prefix and not path.startswith(prefix):
             continue
         parts = path[len(prefix) :].split("/")
-        extract = index.files.get(path)
-        count = len(extract.symbols) if extract is not None else 0
+        facts = index.facts.get(path)
+        count = facts.symbols if facts is not None else 0
         node = top
         for level, part in enumerate(parts[:-1]):
             node["symbols"] += count
@@ -77,9 +77,9 @@ async def build_tree(
             "type": "file",
             "symbols": count,
         }
-        if extract is not None:
-            file_node["language"] = extract.language
-            file_node["errors"] = len(extract.errors)
+        if facts is not None:
+            file_node["language"] = facts.language
+            file_node["errors"] = facts.errors
         if git is not None:
             file_node["git"] = git.get(path)
         if depth is None or len(parts) <= depth:

@@ -275,7 +275,8 @@ async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
         if key == wi.computed_key:
             wi.computed_clock = clock
             return
-        snapshot = dict(index.files) if index is not None else {}
+        # Read from the code map's store, off the loop.
+        snapshot = await background(index.snapshot) if index is not None else {}
         wi.sources["index"] = index is not None
         package = index.package if index is not None else None
         found, stage = await background(

@@ -97,7 +97,7 @@ async def import_graphs(
     if index is None:
         return None, None
     if lw.graph_version != index.version:
-        imports = {path: extract.imports for path, extract in index.files.items()}
+        imports = await off_loop(index.import_refs)  # read from the code map's store
         graph = await off_loop(build_import_graph, imports, list(imports), index.package)
         lw.previous_graph, lw.graph, lw.graph_version = lw.graph, graph, index.version
     return lw.graph, lw.previous_graph

@@ -48,6 +48,12 @@ def test_ranking_on_a_django_like_tree(daemon_factory: Any, tmp_path: Path) -> N
     assert ranked("django.views.generic.detail.SingleObjectMixin.get_object") == [
         "django/views/generic/detail.py:SingleObjectMixin.get_object"
     ]
+    # What a dotted query names may be a member's parent: its members are found with it.
+    assert ranked("detail.SingleObj") == [
+        "django/views/generic/detail.py:SingleObjectMixin",
+        "django/views/generic/detail.py:SingleObjectMixin.get_context_object_name",
+        "django/views/generic/detail.py:SingleObjectMixin.get_object",
+    ]
     # A name a package re-exports from one of its modules.
     assert ranked("django.http.JsonResponse") == ["django/http/response.py:JsonResponse"]
     # An implementation before its typing.overload signatures.

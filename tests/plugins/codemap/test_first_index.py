@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from aegisd_codemap import service
+from aegisd_codemap import service, store
 from aegisd_codemap.index import WorkspaceIndex
 
 from aegisd.daemon import Daemon
@@ -26,16 +26,19 @@ async def _as_first_index(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:
     """Put the workspace back where a first index starts: loaded (nothing was stored), empty,
     not ready; returns the complete index it had."""
     codemap = service.get(daemon)
+    await service.flush(daemon, ws.id)
     complete = codemap.indexes[ws.id]
+    complete.unsaved = dict(await daemon.store.run(store.load, daemon.store.db, ws.id))
+    await daemon.store.run(store.clear, daemon.store.db, ws.id)
     codemap.indexes[ws.id] = codemap.new_index(ws.id)
     codemap.ready[ws.id].clear()
     daemon.cache.invalidate_workspace(ws.id, service.CACHE_NAMESPACE)
     return complete
 
 
-def _finish(daemon: Daemon, ws: Workspace, complete: WorkspaceIndex) -> None:
+async def _finish(daemon: Daemon, ws: Workspace, complete: WorkspaceIndex) -> None:
     codemap = service.get(daemon)
-    codemap.indexes[ws.id] = complete
+    codemap.indexes[ws.id] = complete  # its files are not stored yet, as when they are parsed
     complete.version += 1  # as an index that changed
     codemap.ready[ws.id].set()
 
@@ -50,7 +53,7 @@ async def test_search_and_graphs_wait_for_a_first_index(app_daemon: Daemon, tmp_
     for _ in range(20):
         await asyncio.sleep(0)
     assert not (search.done() or deps.done() or tree.done())  # not an empty "final" answer
-    _finish(app_daemon, ws, complete)
+    await _finish(app_daemon, ws, complete)
     found = await search
     assert [h["qualname"] for h in found["hits"]] == ["Engine"] and not found["pending"]
     assert (await deps)["dependents"] == ["pkg/use.py"]

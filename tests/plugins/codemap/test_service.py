@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aegisd_codemap import service, store, storedsearch
-from aegisd_codemap.index import WorkspaceIndex
+from aegisd_codemap import namestore, service, sqlsearch, store
+from aegisd_codemap.search import SymbolSearch
 
 from aegisd.daemon import Daemon
 from aegisd.workspace import ChangeBatch, Workspace
@@ -38,15 +38,17 @@ async def test_search_is_not_served_stale_after_the_index_loads(
     ws = await _open_indexed(
         app_daemon, tmp_path / "p", {"a.py": "def alpha_helper():\n    return 1\n"}
     )
+    await service.flush(app_daemon, ws.id)
     codemap = service.get(app_daemon)
     loaded = codemap.indexes[ws.id]
-    # As right after a restart: an empty index that has not loaded the store yet.
-    codemap.indexes[ws.id] = WorkspaceIndex()
+    # As right after a restart: an index whose facts are not read yet. The store is the
+    # index: its symbols are found, marked pending.
+    codemap.indexes[ws.id] = codemap.new_index(ws.id)
     codemap.ready[ws.id].clear()
     params = {"workspace": ws.id, "query": "alpha_helper"}
     before = await app_daemon.dispatcher.call("index.search", params)
-    assert before["hits"] == [] and before["pending"] is True
-    codemap.indexes[ws.id].load(dict(loaded.files), dict(loaded.hashes), set())
+    assert [h["name"] for h in before["hits"]] == ["alpha_helper"] and before["pending"] is True
+    codemap.indexes[ws.id].load(dict(loaded.facts))
     codemap.ready[ws.id].set()
     after = await app_daemon.dispatcher.call("index.search", params)
     assert [h["name"] for h in after["hits"]] == ["alpha_helper"] and after["pending"] is False
@@ -106,55 +108,58 @@ QUERIES = [
 ]
 
 
-async def test_search_while_loading_reads_the_store_and_ranks_the_same(
+async def test_search_from_the_store_ranks_as_the_index_in_memory(
     app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = await _open_indexed(app_daemon, tmp_path / "p", SOURCES)
-    codemap = service.get(app_daemon)
+    await service.flush(app_daemon, ws.id)
+    index = service.get(app_daemon).indexes[ws.id]
+    assert not index.unsaved  # every answer below comes from the store
 
     async def answers() -> list[dict[str, Any]]:
+        app_daemon.cache.invalidate_workspace(ws.id)
         return [
             await app_daemon.dispatcher.call("index.search", {"workspace": ws.id, **q})
             for q in QUERIES
         ]
 
-    loaded = await answers()
-    assert [(h["qualname"], h["path"]) for h in loaded[2]["hits"]] == [
+    stored = await answers()
+    assert [(h["qualname"], h["path"]) for h in stored[2]["hits"]] == [
         ("GetFileSummary", "pkg/files.py"),
         ("get_file_summary", "pkg/files.py"),
         ("get_file_summary", "tests/test_files.py"),
     ]
-    pick = loaded[QUERIES.index({"query": "pick"})]["hits"]
+    pick = stored[QUERIES.index({"query": "pick"})]["hits"]
     assert [h["line"] for h in pick] == [6, 3, 5]  # the implementation first
-    qualified = loaded[QUERIES.index({"query": "pkg.files.get_file_summary"})]["hits"]
+    qualified = stored[QUERIES.index({"query": "pkg.files.get_file_summary"})]["hits"]
     assert [h["path"] for h in qualified] == ["pkg/files.py"]
-    assert sum(1 for a in loaded if a["hits"]) == len(QUERIES) - 1
-    await service.flush(app_daemon, ws.id)  # updates are stored after they are answered
-    codemap.loading.add(ws.id)  # as right after a restart, while the index is read
-    prefix_rows = storedsearch._prefix_rows
-    shortcuts: list[int] = []
-
-    def counted(*args: Any) -> list[Any]:
-        rows = prefix_rows(*args)
-        shortcuts.append(len(rows))
-        return rows
-
-    monkeypatch.setattr(storedsearch, "_prefix_rows", counted)
-    stored = await answers()
-    assert shortcuts[-3:] == [3, 2, 1]  # each filled its answer: no full read
+    assert sum(1 for a in stored if a["hits"]) == len(QUERIES) - 1
+    assert all(not a["pending"] for a in stored)
+    # The same answers as the in-memory ranking over every symbol.
+    files = await app_daemon.store.run(store.load, app_daemon.store.db, ws.id)
+    rows, lines = [], {}
+    for path, extract in files.items():
+        for s in extract.symbols:
+            rows.append((len(rows), s.name, s.qualname, s.kind, path, "overload" in s.decorators))
+            lines[len(rows) - 1] = s.line
+    memory = SymbolSearch(rows)
+    for q, answer in zip(QUERIES, stored, strict=True):
+        hits = memory.query(q["query"], q.get("kind"), q.get("path_glob"), q.get("limit", 50))
+        expected = [(h.qualname, h.path, lines[h.symbol_id], h.match, h.score) for h in hits]
+        got = [
+            (h["qualname"], h["path"], h["line"], h["match"], h["score"]) for h in answer["hits"]
+        ]
+        assert got == expected, q
+    # Many symbols in a tier: read in rank order through the index, the same answers.
+    monkeypatch.setattr(sqlsearch, "FEW_SYMBOLS", 1)
+    assert [a["hits"] for a in await answers()] == [a["hits"] for a in stored]
     with closing(sqlite3.connect(app_daemon.store.path)) as db:
         plan = db.execute(
             "EXPLAIN QUERY PLAN SELECT rowid FROM codemap_symbol"
-            " WHERE workspace_id = ? AND lower(name) >= ? AND lower(name) < ?",
-            (ws.id, "get", "get\U0010ffff"),
+            " WHERE workspace_id = ? AND lname >= ? AND lname < ?",
+            ("ws", "get", "get\U0010ffff"),
         ).fetchall()
-    assert "codemap_symbol_lower_name" in str(plan)
-    # Answered from the store (pending); a query nothing stored matches goes to the index.
-    assert all(a["pending"] for a in stored if a["hits"])
-    assert [a["hits"] for a in stored] == [a["hits"] for a in loaded]
-    # Many candidates: only exact and prefix ones are ranked when they fill the answer.
-    monkeypatch.setattr(storedsearch, "MANY_CANDIDATES", 2)
-    assert [a["hits"] for a in await answers()] == [a["hits"] for a in loaded]
+    assert "codemap_symbol_lname" in str(plan)  # the exact and prefix tiers: an index range
 
 
 async def test_updates_are_answered_first_and_stored_in_order(
@@ -176,7 +181,7 @@ async def test_updates_are_answered_first_and_stored_in_order(
     gate.set()
     await held
     await service.flush(app_daemon, ws.id)
-    files, _, _ = await app_daemon.store.run(store.load, app_daemon.store.db, ws.id)
+    files = await app_daemon.store.run(store.load, app_daemon.store.db, ws.id)
     assert [s.name for s in files["a.py"].symbols] == ["third_name"]  # the last write won
 
 
@@ -190,10 +195,23 @@ async def test_a_batch_of_files_is_stored_in_place_of_their_old_rows(
 
     async def stored() -> dict[str, list[str]]:
         await service.flush(app_daemon, ws.id)
-        files, _, _ = await app_daemon.store.run(store.load, app_daemon.store.db, ws.id)
+        files = await app_daemon.store.run(store.load, app_daemon.store.db, ws.id)
         return {path: [s.name for s in f.symbols] for path, f in sorted(files.items())}
 
+    def names(db: Any) -> tuple[set[str], bool]:
+        """The stored names, and whether the trigram index has caught up with them."""
+        cursor = db.cursor()
+        found = {row[0] for row in cursor.execute("SELECT name FROM codemap_name")}
+        last = cursor.execute("SELECT coalesce(max(id), 0) FROM codemap_name").fetchone()[0]
+        indexed = not namestore.has_fts(cursor) or namestore.fts_mark(cursor) >= last
+        return found, indexed
+
     assert await stored() == {f"m{i}.py": [f"f{i}"] for i in range(5)}
+    # A first index: names written without the trigram index, which catches up after it.
+    assert await app_daemon.store.run(names, app_daemon.store.db) == (
+        {f"f{i}" for i in range(5)},
+        True,
+    )
     # More files than an editor's save: the rows are built in a bulk thread, then written.
     for i in range(3):
         (root / f"m{i}.py").write_text(f"def g{i}():\n    return {i}\n")
@@ -201,6 +219,11 @@ async def test_a_batch_of_files_is_stored_in_place_of_their_old_rows(
     changes = {"m0.py": "modified", "m1.py": "modified", "m2.py": "modified", "m4.py": "deleted"}
     await service.changed(app_daemon, ws, ChangeBatch(ws.clock, changes, "test"))
     assert await stored() == {"m0.py": ["g0"], "m1.py": ["g1"], "m2.py": ["g2"], "m3.py": ["f3"]}
+    # Names no symbol carries any more are gone with them.
+    assert await app_daemon.store.run(names, app_daemon.store.db) == (
+        {"g0", "g1", "g2", "f3"},
+        True,
+    )
 
 
 async def test_an_edit_that_became_a_fifo_is_parsed_without_blocking(
