@@ -150,7 +150,13 @@ async def test_the_daemon_counts_faults_and_reports_them_in_health(tmp_path: Pat
         assert health["status"] == "degraded"
         assert any("deleted or replaced" in r for r in health["reasons"])
         exposition = daemon.metrics.exposition().decode()
-        assert 'aegisd_store_faults_total{kind="file_gone"} 1.0' in exposition
+        # at least this write; a plugin's background write refused meanwhile counts as well
+        [counted] = [
+            float(line.rsplit(" ", 1)[1])
+            for line in exposition.splitlines()
+            if line.startswith('aegisd_store_faults_total{kind="file_gone"}')
+        ]
+        assert counted >= 1
     finally:
         await daemon.stop()
 
