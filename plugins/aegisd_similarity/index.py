@@ -45,6 +45,7 @@ BATCH = 200  # files whose pairs are computed together
 FLUSH = 256  # files `add_file` gathers into one transaction
 SCAN_SHARE = 8  # a report with at least 1/SCAN_SHARE of the files dirty scans the postings
 _LOW = 0xFFFFFFFF
+NO_SPACE = -1  # a workspace's number before anything of it is stored
 
 Matcher = Callable[[Iterable[Seeds], int, CloneParams], Iterator[list[CloneRow]]]
 """Matches batches of pairs: (each batch's seeds by pair key `a_id << 32 | b_id`, k,
@@ -80,7 +81,10 @@ class CloneIndex:
         self._on_close = on_close or db.close
         self._tokens: Cache = tokens if tokens is not None else LocalCache(512)
         self._lines: Cache = lines if lines is not None else LocalCache(128)
-        self.space = db.write(lambda conn: store.space_of(conn, workspace))
+        # Made by the first write: opening a workspace writes nothing (its number until then
+        # holds no rows).
+        self._workspace = workspace
+        self.space = store.find_space(db.read(), workspace) or NO_SPACE
         self._pending: dict[str, Stored] = {}  # added, not stored yet (`add_file`)
         self.dirty: set[int] = set()
         self.stale: set[tuple[int, int]] = set()
@@ -183,6 +187,8 @@ class CloneIndex:
         for f in files:
             self._check(f.fingerprints)
         keeping = self._kept is not None
+        if self.space == NO_SPACE:
+            self.space = self.db.write(lambda c: store.space_of(c, self._workspace))
         gone, added, crossed, counts = self.db.write(lambda c: self._write(c, files, removed))
         # Kept, the postings were merged in that transaction (crossings are counted in them).
         self._staged = 0 if keeping else self._staged + sum(len(f.fingerprints or ()) for f in files)  # fmt: skip

@@ -125,6 +125,13 @@ class DocState:
 # -- workspaces -------------------------------------------------------------------------------
 
 
+def find_space(conn: sqlite3.Connection, ws_id: str) -> int | None:
+    """The workspace's number, when it has one."""
+    row = conn.execute("SELECT num FROM similarity_space WHERE workspace_id = ?", (ws_id,))
+    found = row.fetchone()
+    return None if found is None else int(found[0])
+
+
 def space_of(conn: sqlite3.Connection, ws_id: str) -> int:
     """The workspace's number, made on first use (write)."""
     conn.execute("INSERT OR IGNORE INTO similarity_space (workspace_id) VALUES (?)", (ws_id,))

@@ -155,3 +155,13 @@ def test_many_staged_postings_merge_in_several_transactions(
         parts.flush()
         assert len(writes) == BUCKETS  # one bucket each
         assert _staged(parts) == set() and parts.clones() == expected != []
+
+
+def test_opening_writes_nothing_until_a_file_is_stored(tmp_path: Path) -> None:
+    with CloneIndex.local(tmp_path / "index.db", "ws") as index:
+        spaces = "SELECT count(*) FROM similarity_space"
+        assert index.db.read().execute(spaces).fetchone() == (0,)
+        assert (index.files(), index.clones(), index.check("x = 1\n" * 40)) == ([], [], [])
+        index.apply([_analyzed("python/exact_a.py")], [])
+        assert index.db.read().execute(spaces).fetchone() == (1,)
+        assert index.files() == ["python/exact_a.py"]
