@@ -40,6 +40,9 @@ class Blob:
         for match in pattern.finditer(self.text):
             yield bisect_right(starts, match.start() + (match.group()[:1] == "\n")) - 1
 
+    def line(self, index: int) -> str:
+        return self.text[self.starts[index] : self.starts[index + 1] - 1]
+
     def lines(self) -> list[str]:
         return self.text[1:-1].split("\n")
 

@@ -126,25 +126,28 @@ class NameLines:
         compact, query_marked = text.replace("_", ""), words(query)[0]
         # One letter is the initial (or the word) of too many names: no word tier then.
         by_initials, by_words = len(compact) > 1, len(query_marked) > 1
-
-        def word(initials_needle: str, marked_needle: str) -> set[int]:
-            found = set(initials.find_all(initials_needle)) if by_initials else set()
-            if by_words:
-                found.update(marked.find_all(marked_needle))
-            return found
-
-        seen = set(lname.find_all("\n" + text))
+        # Each column is scanned once for its needle; a hit's tier is decided from its line.
+        word_tiers: list[set[int]] = [set(), set(), set()]  # whole initials, first, any
+        if by_initials:
+            for i in initials.find_all(compact):
+                line = initials.line(i)
+                word_tiers[0 if line == compact else 1 if line.startswith(compact) else 2].add(i)
+        if by_words:
+            for i in marked.find_all(query_marked):
+                word_tiers[1 if marked.line(i).startswith(query_marked) else 2].add(i)
+        held = lname.text.find(text) >= 0  # else no name holds it, nor starts with it
+        seen = set(lname.find_all("\n" + text)) if held else set()
         steps: list[Callable[[], set[int]]] = [
-            lambda: set(initials.find_all("\n" + compact + "\n")) if by_initials else set(),
-            lambda: word("\n" + compact, "\n" + query_marked),
-            lambda: word(compact, query_marked),
-            lambda: set(lname.find_all(text)),
+            lambda: word_tiers[0],
+            lambda: word_tiers[1],
+            lambda: word_tiers[2],
+            lambda: set(lname.find_all(text)) if held else set(),
             lambda: set(Query(query).subsequence(lname)),
         ]
+        names = self.names
         for step, found in enumerate(steps, PREFIX + 1):
             fresh = found() - seen
             seen |= fresh
-            names = self.names
             yield step, list({names[i] for i in fresh})  # a name stored again has two lines
 
 

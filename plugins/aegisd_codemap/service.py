@@ -65,6 +65,8 @@ class Codemap:
     saving: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     #: per workspace, the Python package name of its root (`resolve.root_package`)
     packages: dict[str, str] = field(default_factory=dict)
+    #: per workspace, set when a store write ends (`_keep_up` waits for it)
+    saved: dict[str, asyncio.Event] = field(default_factory=dict)
     #: every name being read into memory (`want_names`)
     reading_names: asyncio.Task[None] | None = None
 
@@ -306,8 +308,7 @@ async def update(
                 # A large batch is stored as it goes: what is parsed is not held until the end.
                 _persist(daemon, index, updates, gone)
                 updates, gone = [], []
-                if len(index.unsaved) > MAX_UNSAVED_FILES:
-                    await flush(daemon, ws.id)  # the store keeps up with the parsers
+                await _keep_up(daemon, index)  # the store keeps up with the parsers
             await asyncio.sleep(0)  # other requests get the loop between chunks
         # After a large batch (a first index, a checkout), the names' trigram index is caught
         # up once, in bulk.
@@ -359,8 +360,27 @@ async def _save_after(
     except Exception as exc:
         # Still answered from memory (`unsaved`); the next start parses them again.
         logger.opt(exception=exc).error("codemap {}: storing {} files failed", ws_id, len(updates))
+    else:
+        index.stored([u[0] for u in updates], gone)
+    finally:
+        saved = get(daemon).saved.get(ws_id)
+        if saved is not None:
+            saved.set()  # for `_keep_up`
+
+
+async def _keep_up(daemon: Daemon, index: WorkspaceIndex) -> None:
+    """Past MAX_UNSAVED_FILES parsed files waiting for the store, wait until half of them
+    are stored (not all: parsing goes on while the rest are written)."""
+    codemap = get(daemon)
+    saved = codemap.saved.setdefault(index.ws_id, asyncio.Event())
+    if len(index.unsaved) <= MAX_UNSAVED_FILES:
         return
-    index.stored([u[0] for u in updates], gone)
+    while len(index.unsaved) > MAX_UNSAVED_FILES // 2:
+        last = codemap.saving.get(index.ws_id)
+        if last is None or last.done():
+            return  # nothing is being stored: what is left failed (answered from memory)
+        saved.clear()
+        await saved.wait()
 
 
 async def flush(daemon: Daemon, ws_id: str) -> None:
@@ -418,4 +438,5 @@ async def closed(daemon: Daemon, ws: Workspace) -> None:
     codemap.packages.pop(ws.id, None)
     await flush(daemon, ws.id)
     codemap.saving.pop(ws.id, None)
+    codemap.saved.pop(ws.id, None)
     codemap.forget_cached(ws.id)

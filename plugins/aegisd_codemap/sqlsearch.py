@@ -136,9 +136,11 @@ def _tiered(
     step_of: Callable[[Any], int],
     per_step: Callable[[], list[tuple[int, Cond]]],
     limit: int,
+    many: bool = False,
 ) -> Tiered:
     """The best `limit` symbols meeting `cond`, by tier (`step_of` a row), then rank: a few
-    read at once and sorted here; many (or `cond` None) read tier by tier (`per_step`)."""
+    read at once and sorted here; many (or `cond` None) read tier by tier (`per_step`;
+    `many`: each tier known to have many)."""
     if limit <= 0:
         return []
     if cond is not None:
@@ -149,7 +151,8 @@ def _tiered(
             return keyed[:limit]
     found: Tiered = []
     for step, step_cond in per_step():
-        found += [(step, row) for row in _ranked(db, where, step_cond, limit - len(found))]
+        rows = _ranked(db, where, step_cond, limit - len(found), many)
+        found += [(step, row) for row in rows]
         if len(found) >= limit:
             break
     return found
@@ -173,13 +176,16 @@ def _few(db: sqlite3.Connection, where: _Filter, cond: Cond) -> list[Any] | None
     ).fetchall()
 
 
-def _ranked(db: sqlite3.Connection, where: _Filter, cond: Cond, limit: int) -> list[Any]:
-    """The best `limit` symbols meeting `cond` in rank order: a few sorted here, many read
-    in rank order through the `codemap_symbol_rank` index (it holds `lname`), which stops
-    at the limit (but walks far for a rare condition: hence the few first)."""
+def _ranked(
+    db: sqlite3.Connection, where: _Filter, cond: Cond, limit: int, many: bool = False
+) -> list[Any]:
+    """The best `limit` symbols meeting `cond` in rank order: a few sorted here, many (or
+    `many`, known beforehand) read in rank order through the `codemap_symbol_rank` index (it
+    holds `lname`), which stops at the limit (but walks far for a rare condition: hence the
+    few first)."""
     if limit <= 0:
         return []
-    rows = _few(db, where, cond)
+    rows = None if many else _few(db, where, cond)
     if rows is not None:
         rows.sort(key=_rank_key)
         return rows[:limit]
@@ -206,13 +212,15 @@ def _symbols(
     step = {name: step for step, names in tiers.items() for name in names}
     if not step:
         return []
+    many = len(step) > FEW_SYMBOLS  # names: at least as many symbols
     return _tiered(
         db,
         where,
-        _named(step) if len(step) <= FEW_SYMBOLS else None,  # many names: more symbols
+        None if many else _named(step),
         lambda row: step[row[1]],
         lambda: [(s, _named(names)) for s, names in sorted(tiers.items()) if names],
         limit,
+        many,
     )
 
 
