@@ -197,6 +197,18 @@ class WorkspaceIndex:
 
     # -- reads (blocking) -----------------------------------------------------------------
 
+    def peek(self, path: str) -> FileExtract | None:
+        """The file's extract if memory has it (unsaved or cached): never reads the store, so
+        a handler asks this on the loop and hops to a thread only on a miss."""
+        known = self.facts.get(path)
+        if known is None:
+            return None
+        found = self.unsaved.get(path)
+        if found is not None:
+            return found
+        cached: FileExtract | None = self.cache.get((self.ws_id, path, known.hash))
+        return cached
+
     def read(self, path: str) -> FileExtract | None:
         """The file's extract: unsaved, cached, or read from the store."""
         known = self.facts.get(path)

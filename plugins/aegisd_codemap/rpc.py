@@ -190,7 +190,9 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
     ws = ctx.workspace
     rel = ws.relative(params.path)
     index = service.get(ctx.daemon).index(ws.id)
-    extract = await interactive(index.read, rel) if rel in index.facts else None
+    extract = index.peek(rel)
+    if extract is None and rel in index.facts:
+        extract = await interactive(index.read, rel)
     if extract is None:
         refuse_skipped(ws, rel)  # a file no plugin reads says why
         if not service.is_ready(ctx.daemon, ws.id):
