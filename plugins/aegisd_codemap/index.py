@@ -211,22 +211,17 @@ class WorkspaceIndex:
 
     def read(self, path: str) -> FileExtract | None:
         """The file's extract: unsaved, cached, or read from the store."""
+        found = self.peek(path)
         known = self.facts.get(path)
-        if known is None:
-            return None
-        found = self.unsaved.get(path)
-        if found is not None:
+        if found is not None or known is None:
             return found
-        key = (self.ws_id, path, known.hash)
-        found = self.cache.get(key)
-        if found is None:
-            with self.readers.borrow() as db:
-                stored = store.read_extract(db.execute, self.ws_id, path)
-            if stored is None:
-                return None
-            digest, found = stored
-            if digest == known.hash:  # else written since: read again next time
-                self.cache.put((self.ws_id, path, digest), found, extract_size(found))
+        with self.readers.borrow() as db:
+            stored = store.read_extract(db.execute, self.ws_id, path)
+        if stored is None:
+            return None
+        digest, found = stored
+        if digest == known.hash:  # else written since: read again next time
+            self.cache.put((self.ws_id, path, digest), found, extract_size(found))
         return found
 
     def search(
