@@ -146,11 +146,11 @@ class SharedPostings:
         )
         conn.execute(
             "INSERT INTO temp.similarity_shared SELECT p.hash, p.fid, p.pos, k.r FROM"
-            " (SELECT hash FROM similarity_posting WHERE space = ?1 GROUP BY hash"
-            " HAVING count(*) BETWEEN 2 AND ?2) h"
-            " JOIN similarity_posting p ON p.space = ?1 AND p.hash = h.hash"
+            " (SELECT hash FROM similarity_posting WHERE space = :space GROUP BY hash"
+            " HAVING count(*) BETWEEN 2 AND :cap) h"
+            " JOIN similarity_posting p ON p.space = :space AND p.hash = h.hash"
             " JOIN temp.similarity_rank k ON k.fid = p.fid",
-            (space, cap),
+            {"space": space, "cap": cap},  # named: a numbered `?1` with a tuple is deprecated
         )
         conn.execute("CREATE INDEX temp.similarity_shared_fid ON similarity_shared (fid, pos, hash, r)")  # fmt: skip
         # `a` is the file whose path sorts first (or, in one file, the earlier place); the
