@@ -3,8 +3,9 @@
 A daemon (`aegisd serve`, default logging) serves a small real workspace: a copy of aegisd's own
 sources. Each client has its own keep-alive connection and client id and makes `--calls` calls
 drawn from daemon.health, daemon.status, index.search, settings.get, workspace.changes and
-index.file, checking every answer (HTTP 200, a JSON-RPC result for the id it sent). A warm-up
-round runs first so caches and allocator arenas are in place; then `--rounds` measured rounds.
+index.file, checking every answer (HTTP 200, a JSON-RPC result for the id it sent). A full
+warm-up round runs first so caches and allocator arenas are in place; then `--rounds` measured
+rounds.
 The daemon's RSS is read from /proc after the warm-up and after each round.
 
     python bench/load.py [--clients 200] [--calls 100] [--rounds 2] [--baseline-tree DIR]
@@ -294,7 +295,9 @@ async def run(args: argparse.Namespace, daemons: Sequence[Daemon]) -> Workload:
     work = works[0]
     for d in daemons:
         d.idle = rss_mib(d.pid)
-    warm_calls = max(1, args.calls // 10)
+    # A full round: the result caches fill (every distinct query of the workload once) and the
+    # allocator's arenas reach their size, so RSS growth afterwards means a leak, not warm-up.
+    warm_calls = args.calls
     for d in daemons:
         d.rounds.append(
             await run_round("warm-up", d.sock, d.pid, args.clients, warm_calls, work, 0)
