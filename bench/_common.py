@@ -133,12 +133,21 @@ class Rpc:
         self.conn = _Conn(path)
 
     def __call__(self, method: str, params: Any = None) -> Any:
-        body = {"jsonrpc": "2.0", "method": method, "id": 1, "params": params or {}}
-        self.conn.request("POST", "/rpc", json.dumps(body), {"Content-Type": "application/json"})
-        answer = json.loads(self.conn.getresponse().read())
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1, "params": params or {}})
+        try:
+            answer = self._post(body)
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The daemon closes a keep-alive connection idle past its timeout (a settle of
+            # minutes): once, on a new connection.
+            self.conn.close()
+            answer = self._post(body)
         if "error" in answer:
             raise RuntimeError(answer["error"])
         return answer["result"]
+
+    def _post(self, body: str) -> Any:
+        self.conn.request("POST", "/rpc", body, {"Content-Type": "application/json"})
+        return json.loads(self.conn.getresponse().read())
 
 
 @contextlib.contextmanager

@@ -181,7 +181,11 @@ async def caught_up(daemon: Daemon, ws: Workspace) -> tuple[WorkspaceClones, Clo
 
 async def _follow(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None:
     loop = asyncio.get_running_loop()
-    state.index = await asyncio.to_thread(_opened_index, daemon, ws, state.config, loop)
+    index = await _made_in_thread(lambda: _opened_index(daemon, ws, state.config, loop))
+    if get(daemon).workspaces.get(ws.id) is not state:  # closed while the index opened
+        index.close()
+        return
+    state.index = index
     state.version += 1
     if ws.live is not None:
         await ws.live.ready.wait()
@@ -199,6 +203,22 @@ async def _follow(daemon: Daemon, ws: Workspace, state: WorkspaceClones) -> None
             await asyncio.sleep(RETRY_S)
             continue
         state.ready = True
+
+
+async def _made_in_thread(make: Callable[[], CloneIndex]) -> CloneIndex:
+    """`make()` in a worker thread; cancelled before it returns (the workspace closed, the
+    daemon stopping), the index it makes is closed then rather than left with open readers."""
+    future = asyncio.get_running_loop().run_in_executor(None, make)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        future.add_done_callback(_close_unclaimed)
+        raise
+
+
+def _close_unclaimed(future: asyncio.Future[CloneIndex]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()
 
 
 def _opened_index(
