@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -47,35 +47,60 @@ def read_only(path: Path) -> sqlite3.Connection:
 
 class IndexDb:
     """The database file of a clone index: `read()` gives this thread's read-only connection,
-    `write(job)` runs `job(conn)` in a transaction on the writer."""
+    `write(job)` runs `job(conn)` in a transaction on the writer.
+
+    Reads run inside `reading()` (the index's entry points): `close()` closes at once only
+    the connections no thread is inside; the others close when their thread leaves. Closing a
+    connection while another thread is in the middle of a query on it crashes the process.
+    """
 
     def __init__(self, path: Path, writer: Writer) -> None:
         self.path, self._writer = path, writer
-        self._local = threading.local()
-        self._open: list[sqlite3.Connection] = []
+        self._conns: dict[int, sqlite3.Connection] = {}  # by thread
+        self._depth: dict[int, int] = {}  # threads inside `reading()`, how deep
         self._lock = threading.Lock()
         self._closed = False
 
-    def read(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, not closed under it until the block ends."""
+        me = threading.get_ident()
+        with self._lock:
+            conn = self._connection(me)
+            self._depth[me] = self._depth.get(me, 0) + 1
+        try:
+            yield conn
+        finally:
             with self._lock:
-                if self._closed:
-                    raise sqlite3.ProgrammingError("the clone index is closed")
-                conn = read_only(self.path)
-                self._open.append(conn)
-            self._local.conn = conn
+                depth = self._depth.pop(me) - 1
+                if depth:
+                    self._depth[me] = depth
+                elif self._closed:
+                    self._conns.pop(me, None)
+                    conn.close()
+
+    def read(self) -> sqlite3.Connection:
+        with self._lock:
+            return self._connection(threading.get_ident())
+
+    def _connection(self, thread: int) -> sqlite3.Connection:
+        if self._closed:
+            raise sqlite3.ProgrammingError("the clone index is closed")
+        conn = self._conns.get(thread)
+        if conn is None:
+            conn = self._conns[thread] = read_only(self.path)
         return conn
 
     def write(self, job: Job[T]) -> T:
         return self._writer(job)
 
     def close(self) -> None:
-        """Close every reader (threads still reading get an error on their next query)."""
+        """Close every reader no thread is reading with; the rest as their reads end."""
         with self._lock:
             self._closed = True
-            opened, self._open = self._open, []
-        for conn in opened:
+            idle = [t for t in self._conns if t not in self._depth]
+            closing = [self._conns.pop(t) for t in idle]
+        for conn in closing:
             conn.close()
 
 

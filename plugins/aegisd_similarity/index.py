@@ -14,6 +14,7 @@ Not thread-safe: one owner at a time (the service holds a lock around every use)
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sqlite3
 import tempfile
@@ -22,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from aegisd.threads import step_aside
 from aegisd_similarity import kept, postings, store
@@ -58,6 +59,24 @@ def params_key(params: CloneParams) -> str:
     return f"{params.min_tokens}:{params.min_similarity!r}:{params.max_gap}:{int(params.type3)}"
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reading(
+    method: Callable[Concatenate[CloneIndex, P], R],
+) -> Callable[Concatenate[CloneIndex, P], R]:
+    """An entry point whose reads of the database are not closed under it (`IndexDb.reading`):
+    the index may be closed from another thread (its workspace closing) at any time."""
+
+    def entry(self: CloneIndex, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.db.reading():
+            return method(self, *args, **kwargs)
+
+    functools.update_wrapper(entry, method)
+    return entry
+
+
 class CloneIndex:
     """Files' fingerprints and the clones among them, in one workspace (`workspace`) of `db`."""
 
@@ -84,17 +103,18 @@ class CloneIndex:
         # Made by the first write: opening a workspace writes nothing (its number until then
         # holds no rows).
         self._workspace = workspace
-        self.space = store.find_space(db.read(), workspace) or NO_SPACE
         self._pending: dict[str, Stored] = {}  # added, not stored yet (`add_file`)
         self.dirty: set[int] = set()
         self.stale: set[tuple[int, int]] = set()
         self.respot: set[int] = set()
-        made, whole = kept.kept_of(db.read(), self.space)
+        with db.reading() as conn:
+            self.space = store.find_space(conn, workspace) or NO_SPACE
+            made, whole = kept.kept_of(conn, self.space)
+            self._indexed, self._skipped, _ = store.count_indexed(conn, self.space)
+            self._staged = postings.staged(conn, self.space)  # left by the last process
         self._kept: str | None = made if whole else None
         if made is not None and not whole:  # what was out of date went with the last process
             db.write(lambda conn: kept.reset_kept(conn, self.space, None))
-        self._indexed, self._skipped, _ = store.count_indexed(db.read(), self.space)
-        self._staged = postings.staged(db.read(), self.space)  # left by the last process
 
     @classmethod
     def local(cls, path: Path, workspace: str = "", **options: Any) -> CloneIndex:
@@ -233,6 +253,7 @@ class CloneIndex:
         counts = (len(added) - gone_indexed, len(files) - len(added) - len(gone) + gone_indexed)
         return set(gone), added, crossed, counts
 
+    @_reading
     def states(self, paths: Iterable[str] | None, languages: frozenset[str]) -> dict[str, DocState]:
         """What is stored of `paths` (None: every path), `usable` when made as this index
         makes files of `languages` now."""
@@ -240,11 +261,13 @@ class CloneIndex:
         conn = self.db.read()
         return store.doc_states(conn, self.space, paths, self.k, self.window, valid_lexers(), languages)  # fmt: skip
 
+    @_reading
     def files(self) -> list[str]:
         """Indexed paths, sorted."""
         self._store()
         return [p for p, _ in store.indexed_paths(self.db.read(), self.space)]
 
+    @_reading
     def get(self, path: str) -> FileTokens | None:
         """The tokens of an indexed file."""
         fid = self._fid(path)
@@ -283,6 +306,7 @@ class CloneIndex:
 
     # -- queries ----------------------------------------------------------------------------
 
+    @_reading
     def clones(
         self,
         paths: Sequence[str] | None = None,
@@ -319,6 +343,7 @@ class CloneIndex:
         found.sort(key=order)
         return found
 
+    @_reading
     def hotspots(
         self,
         min_tokens: int = 30,
@@ -334,6 +359,7 @@ class CloneIndex:
         spots.sort(key=lambda s: (-s.ratio, -s.duplicated_lines, s.path))
         return spots if limit is None else spots[:limit]
 
+    @_reading
     def summary(
         self,
         min_tokens: int = 30,
@@ -349,11 +375,13 @@ class CloneIndex:
         percent = round(100 * duplicated / lines, 2) if lines else 0.0
         return Summary(files, lines, duplicated, percent, kept.clone_count(conn, self.space))
 
+    @_reading
     def prepare(self, params: CloneParams, matcher: Matcher) -> None:
         """Bring the kept report for `params` up to date now, its pairs matched by `matcher`
         (in a process pool, say); queries with the same parameters then only read it."""
         self._refresh(params, matcher)
 
+    @_reading
     def check(
         self,
         code: str | FileTokens,
