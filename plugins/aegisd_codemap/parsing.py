@@ -31,6 +31,10 @@ IN_FLIGHT = 4  # chunks queued per worker while streaming
 INLINE_MAX_FILES = 2
 INLINE_MAX_BYTES = 128 * 1024
 LOOP_MAX_BYTES = 8 * 1024  # ~200 lines: 1-2 ms to parse
+#: A pool nobody used for this long is stopped: its workers hold 65-100 MiB (PSS) between
+#: them, for nothing once the first index and a checkout's batches are done. The forkserver
+#: stays, so the next large batch gets workers again in tens of milliseconds.
+IDLE_S = 15.0
 
 Parsed = tuple[str, str, FileExtract] | tuple[str, None, None]
 """(path, content hash, extract), or (path, None, None) when the file could not be read (or
@@ -78,6 +82,8 @@ class ParserPool:
         #: the first submission to the pool (see `_run`)
         self._first: asyncio.Future[Future[list[Parsed]]] | None = None
         self.files_parsed = 0
+        self._active = 0  # chunks submitted and not done
+        self._retiring: asyncio.TimerHandle | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -95,11 +101,33 @@ class ParserPool:
         the loop's longest stall): the first chunk is submitted from a thread, and the others
         wait for that submission (not for its chunk) before going in from the loop."""
         pool = self._executor()
-        if self._first is None:
-            self._first = asyncio.ensure_future(interactive(pool.submit, parse_chunk, *args))
-            return await asyncio.wrap_future(await asyncio.shield(self._first))
-        await asyncio.wait([self._first])
-        return await asyncio.get_running_loop().run_in_executor(pool, parse_chunk, *args)
+        self._active += 1
+        if self._retiring is not None:
+            self._retiring.cancel()
+            self._retiring = None
+        try:
+            if self._first is None:
+                self._first = asyncio.ensure_future(interactive(pool.submit, parse_chunk, *args))
+                return await asyncio.wrap_future(await asyncio.shield(self._first))
+            await asyncio.wait([self._first])
+            return await asyncio.get_running_loop().run_in_executor(pool, parse_chunk, *args)
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._retiring = asyncio.get_running_loop().call_later(IDLE_S, self._retire)
+
+    def _retire(self) -> None:
+        """Stop the pool, idle since IDLE_S (its workers exit in the background)."""
+        self._retiring = None
+        if self._active or self._pool is None:
+            return
+        pool, self._pool, self._first = self._pool, None, None
+        stop_pool(pool, wait=False)
+
+    @property
+    def running(self) -> bool:
+        """Whether the pool's workers are up (started and not retired)."""
+        return self._pool is not None
 
     async def parse(
         self,
@@ -182,6 +210,9 @@ class ParserPool:
                 future.cancel()
 
     def shutdown(self) -> None:
+        if self._retiring is not None:
+            self._retiring.cancel()
+            self._retiring = None
         if self._pool is not None:
             stop_pool(self._pool)
             self._pool = None

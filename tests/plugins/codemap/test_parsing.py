@@ -3,6 +3,8 @@ pool: the same answers."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 import pytest
 from aegisd_codemap import parsing
 from aegisd_codemap.parsing import ParserPool
+
+from aegisd.workers import worker_owners
 
 pytestmark = pytest.mark.usefixtures("pool_servers")
 
@@ -82,3 +86,38 @@ async def test_where_an_edit_is_parsed_follows_its_size(
     assert threads[0] == threading.current_thread().name  # on the loop
     assert threads[1].startswith("aegisd-interactive")
     assert pool._pool is None
+
+
+async def test_an_idle_pool_is_retired_and_starts_again_when_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers hold tens of MiB each: once a large batch is done and nothing used the pool for
+    IDLE_S, they exit; the next large batch gets new ones."""
+    monkeypatch.setattr(parsing, "IDLE_S", 0.2)
+    paths = _write(tmp_path, parsing.INLINE_MAX_FILES + 1)
+    pool = ParserPool(workers=1)
+    try:
+        first = sorted(await pool.parse(tmp_path, paths, include_docstrings=False))
+        assert pool.running
+        workers = set(worker_owners())
+        assert workers
+        for _ in range(200):
+            if not pool.running and not any(_alive(pid) for pid in workers):
+                break
+            await asyncio.sleep(0.05)
+        assert not pool.running
+        assert not any(_alive(pid) for pid in workers)
+        again = sorted(await pool.parse(tmp_path, paths, include_docstrings=False))
+        assert pool.running and again == first
+    finally:
+        pool.shutdown()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A worker that exited but is not reaped yet is a zombie: gone for memory's sake.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
