@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ MAX_UNSAVED_FILES = 1_000
 #: how long a request waits for a first index built from nothing before answering `pending`
 #: (the similarity methods wait as long for their index)
 FIRST_INDEX_WAIT_S = 10.0
+LOAD_RETRY_S = 30.0  # at most between attempts to read a workspace's index from the store
 
 
 @dataclass
@@ -128,17 +130,7 @@ async def opened(daemon: Daemon, ws: Workspace) -> None:
 
 async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
-    async with codemap.locks[ws.id]:
-        try:
-            # Only each file's facts: symbols are searched and read in the store. Answers
-            # wait for them: not in the bulk lane, which steps aside while they wait.
-            facts = await interactive(_stored_facts, codemap.readers, ws.id)
-            index = codemap.new_index(ws.id)
-            index.load(facts)
-            codemap.indexes[ws.id] = index
-        finally:
-            codemap.loaded[ws.id].set()
-        logger.info("codemap {}: loaded {} files from the store", ws.id, len(index.facts))
+    index = await _loaded(daemon, ws)
     want_names(daemon, index)  # a warm start's searches find names in memory soon
     if ws.live is not None:
         await ws.live.ready.wait()
@@ -146,6 +138,34 @@ async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     await sync(daemon, ws, title="indexing")
     codemap.ready[ws.id].set()
     want_names(daemon, codemap.index(ws.id))  # after a first index: before its first search
+
+
+async def _loaded(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:
+    """The index as the store holds it; while the store cannot be read (deleted, corrupt,
+    the disk failing), tried again and again, LOAD_RETRY_S apart at most: the workspace's
+    answers stay `pending` meanwhile, never an empty index presented as complete."""
+    codemap = get(daemon)
+    delay = 0.5
+    while True:
+        async with codemap.locks[ws.id]:
+            try:
+                # Only each file's facts: symbols are searched and read in the store. Answers
+                # wait for them: not in the bulk lane, which steps aside while they wait.
+                facts = await interactive(_stored_facts, codemap.readers, ws.id)
+            except (sqlite3.Error, OSError) as exc:
+                logger.warning(
+                    "codemap {}: reading the store failed ({}); trying again in {:.0f} s",
+                    ws.id, exc, delay,
+                )  # fmt: skip
+            else:
+                index = codemap.new_index(ws.id)
+                index.load(facts)
+                codemap.indexes[ws.id] = index
+                codemap.loaded[ws.id].set()
+                logger.info("codemap {}: loaded {} files from the store", ws.id, len(facts))
+                return index
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, LOAD_RETRY_S)
 
 
 def want_names(daemon: Daemon, index: WorkspaceIndex) -> None:

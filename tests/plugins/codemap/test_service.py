@@ -240,3 +240,38 @@ async def test_an_edit_that_became_a_fifo_is_parsed_without_blocking(
         await service.changed(app_daemon, ws, ChangeBatch(ws.clock, {"a.py": "modified"}, "test"))
     assert not blocked()
     assert "a.py" not in service.get(app_daemon).index(ws.id).files
+
+
+async def test_an_unreadable_store_is_read_again_until_the_index_loads(
+    app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that cannot be read when the workspace opens (deleted, corrupt, the disk
+    failing) is tried again: the index loads and is built once it can be, and until then
+    answers are pending, not an empty index presented as complete."""
+    failures = [sqlite3.OperationalError("disk I/O error")] * 2
+    real = service._stored_facts
+
+    def flaky(*args: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real(*args)
+
+    monkeypatch.setattr(service, "_stored_facts", flaky)
+    monkeypatch.setattr(service, "LOAD_RETRY_S", 0.1)
+    monkeypatch.setattr(service, "FIRST_INDEX_WAIT_S", 0)
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "a.py").write_text("def alpha_helper():\n    return 1\n")
+    ws, _ = await app_daemon.workspaces.open(str(root))
+    early = await app_daemon.dispatcher.call(
+        "index.search", {"workspace": ws.id, "query": "alpha_helper"}
+    )
+    assert early["pending"] is True
+    async with asyncio.timeout(30):
+        while not service.is_ready(app_daemon, ws.id):
+            await asyncio.sleep(0.02)
+    assert not failures
+    found = await app_daemon.dispatcher.call(
+        "index.search", {"workspace": ws.id, "query": "alpha_helper"}
+    )
+    assert [h["name"] for h in found["hits"]] == ["alpha_helper"] and not found["pending"]
