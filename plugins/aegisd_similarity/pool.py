@@ -208,14 +208,15 @@ class AnalysisPool:
         on_progress: Callable[[int, int], None] | None,
         max_bytes: int,
     ) -> AsyncGenerator[list[Analyzed], None]:
-        loop = asyncio.get_running_loop()
         pool = self._executor()
-        futures = [
-            loop.run_in_executor(
-                pool, analyze_chunk, str(root), files[i : i + CHUNK], k, window, max_bytes
-            )
-            for i in range(0, len(files), CHUNK)
-        ]
+        chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
+
+        def submit() -> list[Future[list[Analyzed]]]:
+            return [pool.submit(analyze_chunk, str(root), c, k, window, max_bytes) for c in chunks]
+
+        # In a thread: submitting forks the workers (and may first start the forkserver,
+        # hundreds of milliseconds), which would stall the loop.
+        futures = [asyncio.wrap_future(f) for f in await asyncio.to_thread(submit)]
         done = 0
         try:
             for future in asyncio.as_completed(futures):
