@@ -69,6 +69,8 @@ class Codemap:
     packages: dict[str, str] = field(default_factory=dict)
     #: per workspace, set when a store write ends (`_keep_up` waits for it)
     saved: dict[str, asyncio.Event] = field(default_factory=dict)
+    #: workspaces closing: their large stores stop between chunks (`_save`)
+    closing: set[str] = field(default_factory=set)
     #: every name being read into memory (`want_names`)
     reading_names: asyncio.Task[None] | None = None
 
@@ -377,6 +379,11 @@ async def _save_after(
     ws_id = index.ws_id
     try:
         await _save(daemon, ws_id, updates, gone, catch_up)
+    except _Closing as closing:
+        logger.info(
+            "codemap {}: closing; {} parsed files not stored (parsed again at the next open)",
+            ws_id, closing.left,
+        )  # fmt: skip
     except Exception as exc:
         # Still answered from memory (`unsaved`); the next start parses them again.
         logger.opt(exception=exc).error("codemap {}: storing {} files failed", ws_id, len(updates))
@@ -410,6 +417,14 @@ async def flush(daemon: Daemon, ws_id: str) -> None:
         await asyncio.wait([task])
 
 
+class _Closing(Exception):
+    """A large store stopped because its workspace closes (within `close_timeout_s`)."""
+
+    def __init__(self, left: int) -> None:
+        super().__init__(f"{left} files not stored")
+        self.left = left
+
+
 async def _save(
     daemon: Daemon,
     ws_id: str,
@@ -425,7 +440,10 @@ async def _save(
         if updates or gone:
             await daemon.store.urgent(store.save, db, ws_id, updates, gone)
     else:
+        closing = get(daemon).closing
         for at in range(0, max(len(updates), len(gone)), SAVE_CHUNK_FILES):
+            if ws_id in closing:  # what is stored stays; each file is stored whole or not
+                raise _Closing(max(0, len(updates) - at))
             end = at + SAVE_CHUNK_FILES
             # Rows are built in a bulk thread, stepping aside for requests: the DB thread
             # only writes them.
@@ -456,7 +474,13 @@ async def closed(daemon: Daemon, ws: Workspace) -> None:
     codemap.loaded.pop(ws.id, None)
     codemap.files_known.pop(ws.id, None)
     codemap.packages.pop(ws.id, None)
-    await flush(daemon, ws.id)
+    # An edit's store finishes; a first index's thousands of files stop at the next chunk
+    # (their hashes are not stored, so the next open parses them again).
+    codemap.closing.add(ws.id)
+    try:
+        await flush(daemon, ws.id)
+    finally:
+        codemap.closing.discard(ws.id)
     codemap.saving.pop(ws.id, None)
     codemap.saved.pop(ws.id, None)
     codemap.forget_cached(ws.id)

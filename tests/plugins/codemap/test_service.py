@@ -275,3 +275,35 @@ async def test_an_unreadable_store_is_read_again_until_the_index_loads(
         "index.search", {"workspace": ws.id, "query": "alpha_helper"}
     )
     assert [h["name"] for h in found["hits"]] == ["alpha_helper"] and not found["pending"]
+
+
+async def test_closing_stops_a_large_store_between_chunks_and_reopening_parses_the_rest(
+    app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A workspace closed while its first index is being stored does not wait for (or outlive
+    with) the whole store: it stops at the next chunk, and the next open parses what was not
+    stored."""
+    monkeypatch.setattr(service, "SAVE_CHUNK_FILES", 2)
+    writes: list[int] = []
+    real_write = store.write
+
+    def slow_write(*args: Any) -> Any:
+        writes.append(1)
+        threading.Event().wait(0.05)
+        return real_write(*args)
+
+    monkeypatch.setattr(store, "write", slow_write)
+    files = {f"m{i}.py": f"def fn_{i}():\n    return {i}\n" for i in range(40)}
+    ws = await _open_indexed(app_daemon, tmp_path / "p", files)
+    await app_daemon.workspaces.close(str(ws.root))
+    assert 0 < len(writes) < 20  # stopped before the 20 chunks
+    monkeypatch.setattr(store, "write", real_write)
+    again, _ = await app_daemon.workspaces.open(str(tmp_path / "p"))
+    async with asyncio.timeout(30):
+        while not service.is_ready(app_daemon, again.id):
+            await asyncio.sleep(0.02)
+    await service.flush(app_daemon, again.id)
+    found = await app_daemon.dispatcher.call(
+        "index.search", {"workspace": again.id, "query": "fn_"}
+    )
+    assert sorted(h["name"] for h in found["hits"]) == sorted(f"fn_{i}" for i in range(40))
