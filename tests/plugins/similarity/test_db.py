@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from aegisd_similarity.db import local_db
 
 
