@@ -27,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import aclosing, asynccontextmanager, closing
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES, read_bytes
@@ -42,6 +43,7 @@ from aegisd_similarity.tokens import FileTokens
 
 CHUNK = 16
 INLINE_MAX = 8  # batches up to this many files are analyzed in a thread, not in the pool
+IN_FLIGHT = 2  # chunks submitted per worker while analyzing: results wait for the store
 MATCH_TASKS = 4  # match tasks per worker, so that none is left with the last big one alone
 
 
@@ -209,29 +211,42 @@ class AnalysisPool:
         max_bytes: int,
     ) -> AsyncGenerator[list[Analyzed], None]:
         pool = self._executor()
-        chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
+        chunks = iter([files[i : i + CHUNK] for i in range(0, len(files), CHUNK)])
+        running: set[asyncio.Future[list[Analyzed]]] = set()
 
-        def submit() -> list[Future[list[Analyzed]]]:
-            return [pool.submit(analyze_chunk, str(root), c, k, window, max_bytes) for c in chunks]
+        def submit(batch: list[Sequence[tuple[str, str]]]) -> list[Future[list[Analyzed]]]:
+            return [pool.submit(analyze_chunk, str(root), c, k, window, max_bytes) for c in batch]
 
-        # In a thread: submitting forks the workers (and may first start the forkserver,
-        # hundreds of milliseconds), which would stall the loop.
-        futures = [asyncio.wrap_future(f) for f in await asyncio.to_thread(submit)]
+        async def fill() -> None:
+            """Keep IN_FLIGHT chunks per worker submitted: results are tokens and fingerprints
+            (tens of KiB a file), so they must not come faster than the store takes them (all
+            at once, 50,000 files' results piled up past 2 GiB). In a thread: submitting forks
+            the workers (and may first start the forkserver), which would stall the loop."""
+            batch = list(islice(chunks, self.workers * IN_FLIGHT - len(running)))
+            if batch:
+                running.update(
+                    asyncio.wrap_future(f) for f in await asyncio.to_thread(submit, batch)
+                )
+
         done = 0
         try:
-            for future in asyncio.as_completed(futures):
-                chunk = await future
-                done += len(chunk)
-                if on_progress is not None:
-                    on_progress(done, len(files))
-                yield chunk
+            await fill()
+            while running:
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                running.difference_update(finished)
+                for future in finished:
+                    chunk = future.result()
+                    done += len(chunk)
+                    if on_progress is not None:
+                        on_progress(done, len(files))
+                    yield chunk
+                await fill()
         except BrokenProcessPool:
             self._broken(pool)  # a worker died (killed, out of memory): start afresh next time
             raise
-        except BaseException:
-            for future in futures:
+        finally:
+            for future in running:
                 future.cancel()
-            raise
 
     def shutdown(self, wait: bool = True) -> None:
         if self._pool is not None:
