@@ -95,6 +95,9 @@ class LiveWorkspace:
         #: batches pass them by until their catch-up batch (`catch_up`) is delivered
         self.held_back: set[str] = set()
         self._catching_up: set[str] = set()  # of those, the ones opened: their batch is due
+        #: nothing of this workspace was stored when it opened: the first reconciliation's
+        #: "created" files are a tree seen for the first time, nobody's edits (set by `load`)
+        self.first_seen = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -113,6 +116,7 @@ class LiveWorkspace:
         """Load the stored file state; the workspace is `pending` until `ready` is set."""
         self.rules = await interactive(self._make_rules)
         self.known, self.skipped = await self.daemon.store.run(load_file_state, self.ws.id)
+        self.first_seen = not self.known and not self.skipped
         self._processing += 1  # released by the first reconciliation
         self._set_busy()
 

@@ -152,9 +152,17 @@ def closed(daemon: Daemon, ws: Workspace) -> None:
 
 def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
     state = get(daemon).workspaces.get(ws.id)
-    if state is not None:
-        state.created.update(p for p, kind in batch.changes.items() if kind == "created")
-        state.touch(batch.changes)
+    if state is None:
+        return
+    if batch.source == "reconcile" and is_large(ws) and ws.live is not None and ws.live.first_seen:
+        # A tree seen for the first time (its first index, or a late plugin's catch-up with
+        # it) changes nothing: a full pass takes it in as a large workspace does, leaving
+        # the files nobody asked for. What changed while the daemon was away is analyzed.
+        state.full = True
+        state.touch(())
+        return
+    state.created.update(p for p, kind in batch.changes.items() if kind == "created")
+    state.touch(batch.changes)
 
 
 async def caught_up(daemon: Daemon, ws: Workspace) -> tuple[WorkspaceClones, CloneIndex]:

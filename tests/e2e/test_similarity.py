@@ -20,6 +20,7 @@ from aegisd_similarity.tokens import tokenize_file
 from pydantic import BaseModel
 
 from aegisd.client import RpcCallError
+from aegisd.store.core_models import FileStateRow
 from tests.conftest import REPO, DaemonProcess
 from tests.e2e.test_lint import wait_for
 from tests.support.wsclient import WsClient
@@ -423,3 +424,32 @@ def test_reports_stay_right_while_a_tiny_budget_evicts(daemon_factory: Any, tmp_
     caches = d.call("daemon.status")["memory"]["caches"]
     assert caches["similarity.tokens"]["evictions"] > 0
     assert d.call("daemon.health")["status"] == "degraded"
+
+
+def test_a_large_tree_seen_for_the_first_time_is_not_analyzed_unasked(
+    daemon_factory: Any, project: Path
+) -> None:
+    """A large workspace's first index lists every file as created; that is nobody's edit:
+    none is analyzed until a report asks (50,000 files' tokens were analyzed unasked)."""
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_ready(d)
+    d.call("settings.update", {"settings": {"full_pass_max_files": 5}})
+    assert d.stop() == 0, d.output()[-4000:]
+    # As a tree never seen before (its settings kept): no file state, no clone index.
+    with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db, db:
+        for table in (
+            FileStateRow._meta.table_name,
+            "similarity_doc",
+            "similarity_posting",
+            "similarity_clone",
+            "similarity_spot",
+        ):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("UPDATE similarity_space SET kept = NULL, whole = 0")
+    d2: DaemonProcess = daemon_factory("--root", str(project))
+    status = wait_ready(d2)
+    assert (status["mode"], status["missing"], status["files"], status["analyzed"]) == (
+        "changes", 19, 0, 0,
+    )  # fmt: skip
+    assert pairs(_report(d2)) == ALL_CLONES
+    assert d2.call("similarity.status")["missing"] == 0
