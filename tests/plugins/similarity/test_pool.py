@@ -6,8 +6,10 @@ import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aegisd_similarity import pool as pool_module
 from aegisd_similarity import store
 from aegisd_similarity.fingerprint import analyze_file
 from aegisd_similarity.index import CloneIndex
@@ -71,6 +73,41 @@ async def test_stream_yields_chunks_as_workers_finish(tmp_path: Path) -> None:
     chunks = [chunk async for chunk in pool.stream(tmp_path, files, 20, 11)]
     assert sorted(len(c) for c in chunks) == [1, CHUNK, CHUNK]
     assert pool._pool is None
+
+
+async def test_results_never_pile_up_ahead_of_a_slow_consumer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are submitted as the caller takes results: at most IN_FLIGHT per worker wait
+    (all at once, a large tree's tokens piled up in the daemon faster than it stored them)."""
+    monkeypatch.setattr(pool_module, "CHUNK", 1)
+    pool = AnalysisPool(workers=2)
+    files = _project(tmp_path, INLINE_MAX + 12)
+    submitted: list[int] = []
+    real = pool._executor
+
+    def counting() -> Any:
+        executor = real()
+        if not getattr(executor, "_counted", False):
+            submit = executor.submit
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                submitted.append(1)
+                return submit(*args, **kwargs)
+
+            executor.submit = counted  # type: ignore[method-assign]
+            executor._counted = True  # type: ignore[attr-defined]
+        return executor
+
+    monkeypatch.setattr(pool, "_executor", counting)
+    taken = 0
+    ahead: list[int] = []
+    async for chunk in pool.stream(tmp_path, files, 20, 11):
+        taken += len(chunk)
+        ahead.append(len(submitted) - taken)
+        await asyncio.sleep(0.02)  # the store, slower than the workers
+    assert taken == len(files) == len(submitted)
+    assert max(ahead) <= 2 * pool_module.IN_FLIGHT
 
 
 async def test_match_in_workers_equals_matching_here(tmp_path: Path) -> None:
