@@ -92,6 +92,20 @@ class PluginsConfig(Section):
     extra: list[str] = Field(default_factory=list)
 
 
+class TerminalConfig(Section):
+    """Caps of the terminal plugin's PTY sessions (daemon-wide: a terminal runs code)."""
+
+    #: sessions open at once in the whole daemon
+    max_sessions: int = Field(16, ge=0, le=1024)
+    #: bytes one `terminal.input` call may write
+    max_input_bytes: int = Field(65536, ge=1, le=4 * 1024 * 1024)
+    #: output read from one session's PTY per second; past it the PTY is not read for a while
+    #: (the program blocks on its writes), so a flood cannot take the event loop
+    output_bytes_per_s: int = Field(16 * 1024 * 1024, ge=4096)
+    #: after SIGHUP, how long a closed session's process group gets before SIGKILL (seconds)
+    close_grace_s: float = Field(2.0, gt=0, le=60)
+
+
 class TrustConfig(Section):
     #: roots (globs) whose workspaces may run tools that execute their code; see aegisd.trust
     roots: list[str] = Field(default_factory=list)
@@ -123,6 +137,7 @@ class DaemonConfig(Section):
     watch: WatchConfig = Field(default_factory=WatchConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     trust: TrustConfig = Field(default_factory=TrustConfig)
+    terminal: TerminalConfig = Field(default_factory=TerminalConfig)
     #: the user config file this was read from (set by `load_config`; None: none was read)
     _config_file: Path | None = PrivateAttr(None)
 

@@ -23,9 +23,11 @@ from tests.plugins.insights.fake_ollama import FakeOllama
 
 #: run first, in this order: later examples use the run they create, the subscription, ...
 FIRST = ("workspace.open", "settings.update", "events.subscribe", "events.unsubscribe",
-         "audit.start_run", "audit.log_event")  # fmt: skip
+         "audit.start_run", "audit.log_event", "terminal.open")  # fmt: skip
 #: run last, in this order: they end what the others use
-LAST = ("audit.end_run", "index.rebuild", "workspace.close", "daemon.shutdown")
+LAST = ("audit.end_run", "terminal.close", "index.rebuild", "workspace.close", "daemon.shutdown")
+#: ids the examples name, stood for by what the first call answered: terminal.open's session
+STAND_INS = {"terminal.open": "term-example"}
 
 
 TOPICS = ["files.changed", "index.updated", "lint.updated", "audit.event", "insights.updated",
@@ -59,6 +61,7 @@ def check_notifications(observer: WsClient, doc: dict[str, Any], problems: list[
 async def run_examples(ws: WsClient, doc: dict[str, Any], root: Path, problems: list[str]) -> None:
     """Each method's examples, in `run_order`; what does not fit goes to `problems`."""
     by_name = {m["name"]: m for m in doc["methods"]}
+    real_ids: dict[str, str] = {}
     for name in run_order(list(by_name)):
         method = by_name[name]
         result_schema = method["result"]["schema"]
@@ -71,11 +74,14 @@ async def run_examples(ws: WsClient, doc: dict[str, Any], root: Path, problems: 
                 for error in schema_errors(doc, result_schema, documented, strict=True):
                     problems.append(f"{label}: documented result: {error}")
             params = substitute({p["name"]: p["value"] for p in example["params"]}, root)
+            params = {k: real_ids.get(v, v) if isinstance(v, str) else v for k, v in params.items()}
             try:
                 result: Any = await ws.call(name, params)
             except RuntimeError as exc:
                 problems.append(f"{label}: answered an error: {exc}")
                 continue
+            if name in STAND_INS:
+                real_ids[STAND_INS[name]] = result["id"]
             for error in schema_errors(doc, result_schema, result):
                 problems.append(f"{label}: result: {error}")
 
@@ -112,8 +118,10 @@ async def test_every_example_runs_and_fits_its_schema(
                 )
             await run_examples(ws, doc, root, problems)
             seen = check_notifications(observer, doc, problems)
+            seen |= check_notifications(ws, doc, problems)  # pushed to the caller: terminal.*
         assert not problems, "\n".join(problems)
-        assert {"files.changed", "index.updated", "lint.updated", "audit.event", "progress"} <= seen
+        assert {"files.changed", "index.updated", "lint.updated", "audit.event", "progress",
+                "terminal.output", "terminal.exit"} <= seen  # fmt: skip
         assert example_params(by_name["index.file"], root) == {"path": "shop/cart.py"}
     finally:
         d.stop()

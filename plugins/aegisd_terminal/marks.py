@@ -1,0 +1,113 @@
+"""Shell integration marks in a terminal's output: OSC 133 (prompt, command, end with exit
+code; FinalTerm's, as VS Code and iTerm2 use them) and VS Code's OSC 633;E (the command line).
+
+`MarkScanner.feed` is given each output frame and returns the commands that ended in it; it
+keeps the tail of each command's output (the text between its C and D marks), escape
+sequences removed, at most `tail_chars`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+OSC = "\x1b]"
+# An OSC sequence ends with BEL or ST (ESC \).
+_MARK = re.compile(r"\x1b\](133|633);([^\x07\x1b]*)(?:\x07|\x1b\\)")
+_ESCAPES = re.compile(
+    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+    r"|\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b[@-Z\\-_]"  # other two-character escapes
+    r"|[\x00-\x08\x0b-\x1f\x7f]"  # control characters but tab and newline
+)
+#: a partial sequence at the end of a frame waits for the next one, up to this long
+_CARRY_MAX = 4096
+
+
+def plain_text(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (CR LF → LF)."""
+    return _ESCAPES.sub("", text.replace("\r\n", "\n"))
+
+
+def unescape_command(value: str) -> str:
+    """OSC 633;E's command line: `\\\\` is a backslash, `\\xHH` a character."""
+    return re.sub(
+        r"\\(\\|x[0-9a-fA-F]{2})",
+        lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1)[1:], 16)),
+        value,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A command that ran in the shell: its line, exit code, duration and output tail."""
+
+    command: str
+    exit_code: int | None
+    duration_ms: int
+    output_tail: str
+    started: float  # time.time() at its C mark
+
+
+class MarkScanner:
+    def __init__(self, tail_chars: int = 4096) -> None:
+        self.tail_chars = tail_chars
+        self._carry = ""
+        self._command = ""
+        self._running_since: float | None = None
+        self._started_wall = 0.0
+        self._output: list[str] = []
+        self._output_len = 0
+        self.started: list[str] = []  # commands that started in the last frame fed
+
+    def feed(self, text: str) -> list[Finished]:
+        """Scan one output frame; returns the commands that ended in it (in order)."""
+        self.started = []
+        if self._carry:
+            text, self._carry = self._carry + text, ""
+        if OSC not in text and self._running_since is None:
+            return []
+        finished: list[Finished] = []
+        position = 0
+        for match in _MARK.finditer(text):
+            self._collect(text[position : match.start()])
+            position = match.end()
+            self._mark(match.group(1), match.group(2), finished)
+        rest = text[position:]
+        cut = rest.rfind(OSC)
+        if cut != -1 and len(rest) - cut < _CARRY_MAX and "\x07" not in rest[cut:]:
+            self._carry, rest = rest[cut:], rest[:cut]
+        self._collect(rest)
+        return finished
+
+    def _mark(self, kind: str, body: str, finished: list[Finished]) -> None:
+        code, _, arg = body.partition(";")
+        if kind == "633" and code == "E":
+            self._command = unescape_command(arg).strip()
+        elif kind != "133":
+            return
+        elif code == "C":
+            self._running_since = time.monotonic()
+            self._started_wall = time.time()
+            self._output, self._output_len = [], 0
+            self.started.append(self._command)
+        elif code == "D" and self._running_since is not None:
+            exit_code = int(arg) if arg.lstrip("-").isdigit() else None
+            duration = round((time.monotonic() - self._running_since) * 1000)
+            tail = plain_text("".join(self._output))[-self.tail_chars :]
+            finished.append(Finished(self._command, exit_code, duration, tail, self._started_wall))
+            self._running_since, self._command = None, ""
+            self._output, self._output_len = [], 0
+
+    def _collect(self, text: str) -> None:
+        """Keep a running command's latest output (twice the tail: escapes are removed later)."""
+        if self._running_since is None or not text:
+            return
+        self._output.append(text)
+        self._output_len += len(text)
+        while self._output_len > 2 * self.tail_chars and len(self._output) > 1:
+            self._output_len -= len(self._output.pop(0))
+        if self._output_len > 2 * self.tail_chars:
+            self._output = [self._output[0][-2 * self.tail_chars :]]
+            self._output_len = len(self._output[0])
