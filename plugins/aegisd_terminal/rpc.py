@@ -155,6 +155,7 @@ class SessionOut(Result):
     code: int | None
     signal: str | None
     seq: int = Field(description="The latest output frame's seq")
+    bytes: int = Field(description="Output read from the PTY so far")
     viewers: int
     shell_integration: bool
 
@@ -178,7 +179,7 @@ def _out(session: Session) -> SessionOut:
         id=info.id, pid=info.pid, argv=info.argv, cwd=info.cwd, workspace=info.workspace,
         run=info.run, cols=info.cols, rows=info.rows, created_at=info.created_at,
         running=session.running, code=session.exit_code, signal=session.exit_signal,
-        seq=session.seq, viewers=len(session.viewers), shell_integration=info.integration,
+        seq=session.seq, bytes=session.bytes_read, viewers=len(session.viewers), shell_integration=info.integration,
     )  # fmt: skip
 
 

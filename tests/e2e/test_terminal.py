@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aegisd_terminal.marks import plain_text
 from wsclient import WsClient
@@ -146,3 +148,51 @@ async def test_sessions_outlive_viewers_and_end_with_the_daemon(d: DaemonProcess
     with contextlib.suppress(ProcessLookupError):
         os.kill(answer["pid"], 0)
         assert gone(answer["pid"])
+
+
+async def test_a_yes_flood_leaves_the_daemon_answering(d: DaemonProcess) -> None:
+    async with WsClient(d.socket, "flooded") as ws:
+        viewer = Viewer(ws)
+        term = await open_shell(ws, argv=["yes"])
+        await viewer.until(term, r"^y$")
+        timings: list[float] = []
+        for _ in range(200):
+            began = time.perf_counter()
+            health = await asyncio.to_thread(d.call, "daemon.health")
+            timings.append((time.perf_counter() - began) * 1000)
+            assert health["status"] in ("ok", "degraded")
+            viewer.drain()
+        timings.sort()
+        print(f"daemon.health during a yes flood: p50 {timings[100]:.2f} ms, "
+              f"p99 {timings[197]:.2f} ms, max {timings[-1]:.2f} ms")  # fmt: skip
+        listed = (await ws.call("terminal.list"))["sessions"][0]
+        assert listed["running"] and listed["bytes"] > 0
+        await ws.call("terminal.close", {"id": term})
+
+
+async def test_a_slow_viewer_is_told_and_catches_up_from_the_ring(d: DaemonProcess) -> None:
+    async with WsClient(d.socket, "opener") as ws:
+        term = await open_shell(ws, argv=["yes", "flood"])
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(d.socket))) as session,
+            session.ws_connect("http://localhost/rpc/ws") as slow,
+        ):
+            await slow.send_json({"jsonrpc": "2.0", "id": 1, "method": "terminal.attach",
+                                  "params": {"id": term}})  # fmt: skip
+            await asyncio.sleep(3)  # reads nothing meanwhile: the daemon's queue for it fills
+            overflow = None
+            async with asyncio.timeout(30):
+                while overflow is None:
+                    note = json.loads((await slow.receive()).data)
+                    if note.get("method") == "terminal.overflow":
+                        overflow = note["params"]
+            assert overflow["id"] == term and overflow["seq"] > 0
+            await slow.send_json({"jsonrpc": "2.0", "id": 2, "method": "terminal.attach",
+                                  "params": {"id": term, "since_seq": overflow["seq"]}})  # fmt: skip
+            async with asyncio.timeout(30):
+                while True:
+                    note = json.loads((await slow.receive()).data)
+                    if note.get("id") == 2:
+                        assert note["result"]["seq"] > overflow["seq"]
+                        break
+        await ws.call("terminal.close", {"id": term})
