@@ -39,6 +39,18 @@ def unescape_command(value: str) -> str:
     )
 
 
+def _split_unfinished(text: str) -> tuple[str, str]:
+    """`text` less an OSC sequence (or a lone ESC) its frame cut short, and that part."""
+    start = text.rfind(OSC)
+    if start != -1 and len(text) - start < _CARRY_MAX:
+        body = text[start + 2 :]
+        if "\x07" not in body and "\x1b\\" not in body:
+            return text[:start], text[start:]
+    if text.endswith("\x1b"):
+        return text[:-1], "\x1b"
+    return text, ""
+
+
 @dataclass(frozen=True, slots=True)
 class Finished:
     """A command that ran in the shell: its line, exit code, duration and output tail."""
@@ -66,7 +78,7 @@ class MarkScanner:
         self.started = []
         if self._carry:
             text, self._carry = self._carry + text, ""
-        if OSC not in text and self._running_since is None:
+        if "\x1b" not in text and self._running_since is None:
             return []
         finished: list[Finished] = []
         position = 0
@@ -74,10 +86,7 @@ class MarkScanner:
             self._collect(text[position : match.start()])
             position = match.end()
             self._mark(match.group(1), match.group(2), finished)
-        rest = text[position:]
-        cut = rest.rfind(OSC)
-        if cut != -1 and len(rest) - cut < _CARRY_MAX and "\x07" not in rest[cut:]:
-            self._carry, rest = rest[cut:], rest[:cut]
+        rest, self._carry = _split_unfinished(text[position:])
         self._collect(rest)
         return finished
 
@@ -99,6 +108,15 @@ class MarkScanner:
             finished.append(Finished(self._command, exit_code, duration, tail, self._started_wall))
             self._running_since, self._command = None, ""
             self._output, self._output_len = [], 0
+
+    def ended(self, exit_code: int | None) -> Finished | None:
+        """The program exited: the command it was running (the shell's `exit`, or a kill)
+        ends with it."""
+        if self._running_since is None:
+            return None
+        marks: list[Finished] = []
+        self._mark("133", f"D;{'' if exit_code is None else exit_code}", marks)
+        return marks[0]
 
     def _collect(self, text: str) -> None:
         """Keep a running command's latest output (twice the tail: escapes are removed later)."""

@@ -285,6 +285,10 @@ class Session:
             self.exit_signal = self.exit_signal or str(-returncode)
         else:
             self.exit_code = returncode
+        if self.marks is not None and self.on_commands is not None:
+            last = self.marks.ended(self.exit_code)
+            if last is not None:
+                self.on_commands(self, [], [last])
         message = notification(EXIT, self.exit_params())
         for subscriber in list(self.viewers):
             if subscriber in self.hub.subscribers:

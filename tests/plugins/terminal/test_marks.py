@@ -1,0 +1,47 @@
+"""OSC 133 / 633 marks in output, however the frames cut them."""
+
+from __future__ import annotations
+
+from aegisd_terminal.marks import MarkScanner, plain_text, unescape_command
+
+RUN = (
+    "\x1b]633;E;\t ls -l \\x3b echo\x07\x1b]133;C\x07file\r\n\x1b[31mred\x1b[0m\r\n\x1b]133;D;2\x07"
+)
+
+
+def test_a_command_and_its_end() -> None:
+    scanner = MarkScanner()
+    done = scanner.feed("\x1b]133;A\x07$ \x1b]133;B\x07" + RUN + "\x1b]133;A\x07$ ")
+    assert scanner.started == ["ls -l ; echo"]
+    assert [(f.command, f.exit_code, f.output_tail) for f in done] == [
+        ("ls -l ; echo", 2, "file\nred\n")
+    ]
+
+
+def test_marks_cut_between_frames_and_st_terminators() -> None:
+    scanner = MarkScanner()
+    text = RUN.replace("\x07\x1b]133;C\x07", "\x1b\\\x1b]133;C\x1b\\")
+    finished = []
+    for start in range(0, len(text), 3):
+        finished += scanner.feed(text[start : start + 3])
+    assert [(f.command, f.exit_code) for f in finished] == [("ls -l ; echo", 2)]
+
+
+def test_an_end_without_a_start_is_no_command() -> None:
+    scanner = MarkScanner()
+    assert scanner.feed("\x1b]133;D;0\x07\x1b]133;A\x07prompt") == []
+    assert scanner.ended(0) is None
+
+
+def test_the_tail_is_capped() -> None:
+    scanner = MarkScanner(tail_chars=100)
+    scanner.feed("\x1b]133;C\x07")
+    for n in range(2000):
+        scanner.feed(f"line {n}\r\n")
+    done = scanner.feed("\x1b]133;D;0\x07")
+    assert len(done[0].output_tail) <= 100 and done[0].output_tail.endswith("line 1999\n")
+
+
+def test_plain_text_and_unescaping() -> None:
+    assert plain_text("\x1b[1;32mok\x1b[0m\r\n\x1b]0;title\x07x") == "ok\nx"
+    assert unescape_command("a\\\\b\\x0ac") == "a\\b\nc"
