@@ -17,6 +17,7 @@ from aegisd.rpc.errors import InvalidRequest, error_object
 from aegisd.rpc.http import (
     DAEMON,
     REQUEST_ID_HEADER,
+    TOKEN_PROTOCOL,
     WEBSOCKETS,
     close_websockets,
     request_id,
@@ -106,9 +107,33 @@ def guarded(handler: Handler) -> Handler:
 
 
 def _query_token(request: web.Request) -> str | None:
-    """The dashboard page may carry the token in its URL (a browser cannot set headers)."""
-    token = request.query.get("token")
-    return f"Bearer {token}" if token and request.path == "/dashboard" else None
+    """A dashboard page may carry the token in its URL (a browser cannot set headers), and a
+    browser's WebSocket offers it as a subprotocol `aegisd.token.<token>` (never in a URL)."""
+    path = request.path
+    if path == "/dashboard" or path.startswith("/dashboard/"):
+        token = request.query.get("token")
+        return f"Bearer {token}" if token else None
+    if path == "/rpc/ws":
+        offered = request.headers.get("Sec-WebSocket-Protocol", "")
+        for protocol in offered.split(","):
+            protocol = protocol.strip()
+            if protocol.startswith(TOKEN_PROTOCOL):
+                return f"Bearer {protocol[len(TOKEN_PROTOCOL) :]}"
+    return None
+
+
+async def dashboard_page(request: web.Request) -> web.StreamResponse:
+    """`/dashboard/<name>[/<file>]`: the page a plugin serves (`aegisd_dashboard_pages`);
+    while serve's deferred plugins load, it waits for them like their methods do."""
+    daemon = request.app[DAEMON]
+    loading = daemon.dispatcher.loading
+    if loading is not None and daemon.registry.page(request.match_info["page"]) is None:
+        await loading.wait()
+    page = daemon.registry.page(request.match_info["page"])
+    if page is None:
+        raise web.HTTPNotFound(text="no such page")
+    response: web.StreamResponse = await page.handler(request)
+    return response
 
 
 async def health(request: web.Request) -> web.Response:
@@ -142,5 +167,7 @@ def create_app(daemon: Daemon, token: str | None = None) -> web.Application:
     app.router.add_get("/health", guarded(health))
     app.router.add_get("/metrics", guarded(metrics))
     app.router.add_get("/dashboard", guarded(dashboard))
+    app.router.add_get("/dashboard/{page}", guarded(dashboard_page))
+    app.router.add_get("/dashboard/{page}/{file}", guarded(dashboard_page))
     app.on_shutdown.append(close_websockets)
     return app

@@ -195,6 +195,7 @@ class Daemon:
         contributions = (
             ("aegisd_rpc_methods", registry.add),
             ("aegisd_notifications", registry.add_notification),
+            ("aegisd_dashboard_pages", registry.add_page),
         )
         for hook, add in contributions:
             for plugin, items in self.host.call_each(hook, block_on_error=True, only=only):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import peewee
 
     from aegisd.daemon import Daemon
-    from aegisd.rpc.registry import Notification, RpcMethod
+    from aegisd.rpc.registry import Notification, Page, RpcMethod
     from aegisd.settings import SettingsSection
     from aegisd.store.migrations import Migration
     from aegisd.workspace import ChangeBatch, Workspace
@@ -76,6 +76,19 @@ def aegisd_notifications() -> Sequence[Notification]:
     summary; it is used for the API document only (`rpc.discover`'s `x-notifications`,
     `docs/api.md`), never to build or check what is published. A notification of a blocked
     plugin is left out; two plugins declaring one name stop startup like two methods do.
+    """
+
+
+@hookspec
+def aegisd_dashboard_pages() -> Sequence[Page]:
+    """Return the pages this plugin serves under `/dashboard/<name>` (`Page(name, handler)`).
+
+    Called once at startup, with `aegisd_rpc_methods` (for a deferred plugin: when it loads;
+    until then its page answers 404). The core routes `GET /dashboard/<name>` and
+    `GET /dashboard/<name>/<file>` to `handler(request)` behind the guard every route has
+    (local Host/Origin, same-uid peers, the TCP token, which a browser may pass as
+    `?token=`); the page sets its own Content-Security-Policy. Two plugins serving one name
+    stop startup like two methods do.
     """
 
 

@@ -29,6 +29,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 CLIENT_HEADER = "X-Aegisd-Client"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 RATE_LIMIT, RATE_REMAINING, RATE_RESET = "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"
+#: WebSocket subprotocols: a browser (which cannot set headers) offers `aegisd.rpc` and
+#: `aegisd.token.<token>` over TCP; `aegisd.rpc` is the one chosen
+RPC_PROTOCOL, TOKEN_PROTOCOL = "aegisd.rpc", "aegisd.token."
 
 
 _PREFIX = secrets.token_hex(4)
@@ -124,7 +127,9 @@ async def rpc_websocket(request: web.Request) -> web.StreamResponse:
     # Heartbeats only over TCP: a Unix-socket peer that dies closes its socket, and resetting
     # the heartbeat timer on every frame is a measurable share of a small request.
     heartbeat = 30.0 if transport(request) == "tcp" else None
-    ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=daemon.config.max_body_bytes)
+    ws = web.WebSocketResponse(
+        heartbeat=heartbeat, max_msg_size=daemon.config.max_body_bytes, protocols=(RPC_PROTOCOL,)
+    )
     await ws.prepare(request)
     client = request.headers.get(CLIENT_HEADER, "")[:128] or f"ws-{secrets.token_hex(4)}"
     subscriber = Subscriber(ws.send_str, client, daemon.config.events.max_queue)

@@ -143,6 +143,18 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class Page:
+    """A page a plugin serves at `GET /dashboard/<name>` (and its files at
+    `/dashboard/<name>/<file>`), behind the same guard as every route. `handler(request)`
+    gets the aiohttp request (`request.match_info["file"]` is "" for the page itself) and
+    returns its response."""
+
+    name: str
+    handler: Callable[[Any], Awaitable[Any]]
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class RpcMethod:
     """One JSON-RPC method as a plugin contributes it."""
 
@@ -228,6 +240,7 @@ class Registry:
 
     _methods: dict[str, RegisteredMethod] = field(default_factory=dict)
     _notifications: dict[str, tuple[Notification, str]] = field(default_factory=dict)
+    _pages: dict[str, tuple[Page, str]] = field(default_factory=dict)
 
     def add(self, spec: RpcMethod, plugin: str) -> None:
         existing = self._methods.get(spec.name)
@@ -248,7 +261,22 @@ class Registry:
         for name, (_, owner) in list(self._notifications.items()):
             if owner == plugin:
                 del self._notifications[name]
+        for name, (_, owner) in list(self._pages.items()):
+            if owner == plugin:
+                del self._pages[name]
         return gone
+
+    def add_page(self, page: Page, plugin: str) -> None:
+        existing = self._pages.get(page.name)
+        if existing is not None and existing[1] != plugin:
+            raise DuplicateMethodError(
+                f"page {page.name!r} is served by both plugin {existing[1]!r} and plugin {plugin!r}"
+            )
+        self._pages[page.name] = (page, plugin)
+
+    def page(self, name: str) -> Page | None:
+        found = self._pages.get(name)
+        return found[0] if found is not None else None
 
     def add_notification(self, notification: Notification, plugin: str) -> None:
         existing = self._notifications.get(notification.name)

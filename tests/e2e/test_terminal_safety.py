@@ -83,12 +83,16 @@ async def test_refused_over_tcp_without_the_token(daemon_factory: Any, project: 
     token = (d.data_dir / "token").read_text().strip()
     url = f"http://127.0.0.1:{port}/rpc/ws"
     async with aiohttp.ClientSession() as s:
-        for headers in ({}, {"Authorization": "Bearer wrong"}):
+        for headers, protocols in (({}, ()), ({"Authorization": "Bearer wrong"}, ()),
+                                   ({}, ("aegisd.rpc", "aegisd.token.wrong"))):  # fmt: skip
             with pytest.raises(aiohttp.WSServerHandshakeError) as handshake:
-                await s.ws_connect(url, headers=headers)
+                await s.ws_connect(url, headers=headers, protocols=protocols)
             assert handshake.value.status == 401
         assert d.call("terminal.list") == {"sessions": []}
-        # The same request with the token is served: the refusal was the token's.
+        # The same request with the token is served: the refusal was the token's. A browser
+        # offers it as a subprotocol (it cannot set headers).
+        async with s.ws_connect(url, protocols=("aegisd.rpc", f"aegisd.token.{token}")) as ws:
+            assert ws.protocol == "aegisd.rpc"
         async with s.ws_connect(url, headers={"Authorization": f"Bearer {token}"}) as ws:
             await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "terminal.open",
                                 "params": OPEN})  # fmt: skip

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import peewee
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 import aegisd.hookspecs
 from aegisd import hookimpl
+from aegisd.app import create_app
 from aegisd.daemon import Daemon
 from aegisd.plugins import BUILTIN_PLUGINS
-from aegisd.rpc.registry import Params, Result, RpcMethod
+from aegisd.rpc.registry import Page, Params, Result, RpcMethod
 from aegisd.settings import SectionModel, SettingsSection
 from aegisd.store.migrations import Migration
 from aegisd.workspace import Workspace
@@ -82,6 +85,15 @@ class Recorder:
     def aegisd_rpc_methods(self) -> list[RpcMethod]:
         """`hooktest.count`: rows in the `Note` table."""
         return [RpcMethod("hooktest.count", Params, count_notes)]
+
+    @hookimpl
+    def aegisd_dashboard_pages(self) -> list[Page]:
+        """`/dashboard/hooktest`: echoes the file asked for."""
+
+        async def serve(request: web.Request) -> web.Response:
+            return web.Response(text=f"hooktest:{request.match_info.get('file', '')}")
+
+        return [Page("hooktest", serve, "echoes")]
 
     @hookimpl
     def aegisd_startup(self, daemon: Daemon) -> None:
@@ -165,6 +177,22 @@ async def test_hook_aegisd_rpc_methods(tmp_path: Path) -> None:
         names = {m["name"] for m in (await daemon.dispatcher.call("rpc.discover"))["methods"]}
         assert "hooktest.count" in names
     finally:
+        await daemon.stop()
+
+
+async def test_hook_aegisd_dashboard_pages(tmp_path: Path) -> None:
+    daemon, _ = await _started(tmp_path)
+    client = TestClient(TestServer(create_app(daemon, token="t")))
+    await client.start_server()
+    try:
+        page = await client.get("/dashboard/hooktest?token=t")
+        assert (page.status, await page.text()) == (200, "hooktest:")
+        file = await client.get("/dashboard/hooktest/app.js", headers={"Authorization": "Bearer t"})
+        assert (file.status, await file.text()) == (200, "hooktest:app.js")
+        assert (await client.get("/dashboard/hooktest")).status == 401  # guarded like any route
+        assert (await client.get("/dashboard/nothing?token=t")).status == 404
+    finally:
+        await client.close()
         await daemon.stop()
 
 
