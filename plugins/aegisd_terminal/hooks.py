@@ -6,10 +6,10 @@ from collections.abc import Awaitable
 
 from aegisd import hookimpl
 from aegisd.daemon import Daemon
-from aegisd.rpc.registry import Notification, RpcMethod, with_examples
+from aegisd.rpc.registry import Notification, Page, RpcMethod, with_examples
 from aegisd.settings import SettingsSection
 from aegisd.workspace import Workspace
-from aegisd_terminal import examples, notifications, rpc, service
+from aegisd_terminal import examples, notifications, page, rpc, service
 from aegisd_terminal.settings import TerminalSettings
 
 
@@ -61,3 +61,9 @@ def aegisd_workspace_trust_changed(daemon: Daemon, workspace: Workspace) -> Awai
     if terminals is None or workspace.trusted:
         return None
     return terminals.close_where(workspace.id, "workspace no longer trusted")
+
+
+@hookimpl
+def aegisd_dashboard_pages() -> list[Page]:
+    """`GET /dashboard/terminal`."""
+    return page.pages()
