@@ -7,7 +7,8 @@ replays what a viewer missed. Sessions outlive their viewers and end with the da
 
 Where things are: `hooks` (wiring only), `rpc` (params, results, handlers), `service` (the
 per-daemon sessions, caps, shutdown, retention), `session` (one PTY: reading, coalescing,
-fan-out, exit), `spawn` (starting a program on a new PTY), `ring` (scrollback), `viewers`
-(one WebSocket's share of a session), `recording` (asciicast v2 files), `marks` (OSC 133 shell
-integration), `shellrc` (the bash rc installing it), `auditlink` (commands as audit events).
+fan-out to viewers, exit), `spawn` (starting a program on a new PTY), `group` (hanging up
+every process of a session), `ring` (scrollback), `recording` (asciicast v2 files), `marks`
+(OSC 133 shell integration), `shellrc` (the bash rc installing it), `auditlink` (commands as
+audit events), `page` and `static/` (`GET /dashboard/terminal`, xterm.js vendored).
 """

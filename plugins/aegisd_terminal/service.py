@@ -57,12 +57,14 @@ class Terminals:
         self.rc = await asyncio.to_thread(shellrc.write_rc, self.daemon.config.data_path)
         self.writer = recording.RecordingWriter()
         self.audit.start()
+        self.daemon.memory.register(ScrollbackShare(self.sessions))
         self._retention = asyncio.create_task(self._retention_loop(), name="terminal-retention")
 
     async def stop(self) -> None:
         """End every session (their processes hung up, then killed), then the writers."""
         if self._retention is not None:
             self._retention.cancel()
+        self.daemon.memory.forget(ScrollbackShare.name)
         await asyncio.gather(
             *(s.close(self.config.close_grace_s) for s in self.sessions.values()),
             return_exceptions=True,
@@ -241,6 +243,34 @@ class Terminals:
         if removed:
             logger.info("terminal: deleted {} recordings past their retention", len(removed))
         return removed
+
+
+class ScrollbackShare:
+    """The sessions' scrollback rings as one participant of the daemon's memory budget:
+    under pressure exited sessions' rings go first, then running ones are cut evenly."""
+
+    name, owner = "terminal.scrollback", "terminal"
+
+    def __init__(self, sessions: dict[str, Session]) -> None:
+        self.sessions = sessions
+
+    @property
+    def bytes(self) -> int:
+        return sum(s.ring.bytes for s in list(self.sessions.values()))
+
+    def shrink(self, target_bytes: int) -> int:
+        sessions = list(self.sessions.values())
+        freed = 0
+        for session in sessions:
+            if self.bytes - freed <= target_bytes:
+                return freed
+            if not session.running:
+                freed += session.ring.trim(0)
+        running = [s for s in sessions if s.running]
+        if running and self.bytes > target_bytes:
+            share = max(0, target_bytes) // len(running)
+            freed += sum(s.ring.trim(share) for s in running)
+        return freed
 
 
 class TooLargeRecording(Exception):

@@ -38,7 +38,7 @@ FRAME_DELAY_S = 0.004
 FRAME_MAX_BYTES = 64 * 1024
 VIEWER_MAX_QUEUED = 64
 #: output read after the program exited (from its background jobs) before the PTY is closed
-DRAIN_MAX_BYTES = 1024 * 1024
+DRAIN_MAX_BYTES = 256 * 1024
 OUTPUT, EXIT, OVERFLOW = "terminal.output", "terminal.exit", "terminal.overflow"
 
 
@@ -201,7 +201,8 @@ class Session:
     def attach(self, subscriber: Subscriber, since_seq: int | None) -> tuple[int, int]:
         """Replay the ring after `since_seq` (all of it when None) to `subscriber`, merged
         into frames of at most FRAME_MAX_BYTES, then keep it live; returns the last seq
-        replayed and how many frames after `since_seq` the ring no longer holds."""
+        replayed (the latest: the rest were lost) and how many frames after `since_seq` the
+        ring no longer holds."""
         self._flush()
         frames, lost = self.ring.since(-1 if since_seq is None else since_seq)
         if since_seq is None:
@@ -221,7 +222,7 @@ class Session:
         self.viewers[subscriber] = Viewer(subscriber)
         if not self.running:
             subscriber.answer(notification(EXIT, self.exit_params()))
-        return max(last, self.seq if not frames else last), lost
+        return self.seq, lost
 
     def _replay(self, subscriber: Subscriber, texts: list[str], seq: int) -> None:
         params = {"id": self.id, "seq": seq, "data": "".join(texts)}
