@@ -158,11 +158,14 @@ def health_probes(sock: Path, interval_s: float = 0.01) -> Iterator[list[float]]
 
     def probe() -> None:
         rpc = Rpc(sock)
-        while not stop.is_set():
-            started = time.perf_counter()
-            rpc("daemon.health")
-            latencies.append((time.perf_counter() - started) * 1000)
-            stop.wait(interval_s)
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                rpc("daemon.health")
+                latencies.append((time.perf_counter() - started) * 1000)
+                stop.wait(interval_s)
+        finally:
+            rpc.conn.close()
 
     prober = threading.Thread(target=probe)
     prober.start()

@@ -2,7 +2,9 @@
 callbacks, coalesced into frames, kept in a scrollback ring and pushed to its viewers.
 
 Reading never blocks: the PTY's master side is non-blocking and read once per readiness
-callback (at most `READ_BYTES`). Frames are cut every `FRAME_DELAY_S` or at `FRAME_MAX_BYTES`.
+callback until it would block (at most `FRAME_MAX_BYTES`), and what was read is one frame:
+a keystroke's echo goes at once, a flood fills whole frames. Frames are also held to
+`FRAME_RATE` per second (a program writing a byte at a time is coalesced).
 Past the daemon's `output_bytes_per_s` the PTY is not read for a while, so the program blocks
 on its own writes. A viewer whose WebSocket has `VIEWER_MAX_QUEUED` messages waiting is slow:
 it gets one `terminal.overflow {id, seq}` and no more live output until it attaches again
@@ -34,7 +36,9 @@ if TYPE_CHECKING:
     from aegisd_terminal.recording import Recording
 
 READ_BYTES = 64 * 1024
-FRAME_DELAY_S = 0.004
+#: frames per second a session sends at most (and a burst of them): past it, output waits
+#: for the next frame's turn and is coalesced meanwhile
+FRAME_RATE, FRAME_BURST = 1000.0, 64.0
 FRAME_MAX_BYTES = 64 * 1024
 VIEWER_MAX_QUEUED = 64
 #: output read after the program exited (from its background jobs) before the PTY is closed
@@ -88,6 +92,8 @@ class Session:
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._frames = float(FRAME_BURST)
+        self._frames_at = self._loop.time()
         self._resume_handle: asyncio.TimerHandle | None = None
         self._tokens = float(self.rate_bytes_s) / 4
         self._refilled = time.monotonic()
@@ -118,17 +124,24 @@ class Session:
             self._reading = False
 
     def _on_readable(self) -> None:
-        try:
-            chunk = os.read(self.master, READ_BYTES)
-        except BlockingIOError:
-            return
-        except OSError:  # EIO: no process holds the PTY's other side any more
-            chunk = b""
-        if not chunk:
-            self._stop_reading()
-            return
-        self._take(chunk)
-        self._throttle(len(chunk))
+        """Read what the PTY holds now (at most a frame's worth), then send it: a keystroke's
+        echo goes at once, while a flood fills whole frames."""
+        got = 0
+        while got < FRAME_MAX_BYTES:
+            try:
+                chunk = os.read(self.master, READ_BYTES)
+            except BlockingIOError:
+                break
+            except OSError:  # EIO: no process holds the PTY's other side any more
+                chunk = b""
+            if not chunk:
+                self._stop_reading()
+                break
+            got += len(chunk)
+            self._take(chunk)
+        if got:
+            self._throttle(got)
+        self._frame_ready()
 
     def _take(self, chunk: bytes) -> None:
         self.bytes_read += len(chunk)
@@ -136,8 +149,21 @@ class Session:
         self._pending_size += len(chunk)
         if self._pending_size >= FRAME_MAX_BYTES:
             self._flush()
-        elif self._flush_handle is None:
-            self._flush_handle = self._loop.call_later(FRAME_DELAY_S, self._flush)
+
+    def _frame_ready(self) -> None:
+        """Send what is pending now, unless frames have come faster than `FRAME_RATE` (a
+        program writing a byte at a time): then it waits for the next frame's turn."""
+        if not self._pending or self._flush_handle is not None:
+            return
+        now = self._loop.time()
+        self._frames = min(FRAME_BURST, self._frames + (now - self._frames_at) * FRAME_RATE)
+        self._frames_at = now
+        if self._frames >= 1:
+            self._frames -= 1
+            self._flush()
+        else:
+            wait = (1 - self._frames) / FRAME_RATE
+            self._flush_handle = self._loop.call_later(wait, self._flush)
 
     def _throttle(self, size: int) -> None:
         """Token bucket over the bytes read: empty, stop reading until it has refilled."""
