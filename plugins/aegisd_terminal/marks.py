@@ -19,15 +19,18 @@ _ESCAPES = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
     r"|\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
     r"|\x1b[@-Z\\-_]"  # other two-character escapes
-    r"|[\x00-\x08\x0b-\x1f\x7f]"  # control characters but tab and newline
+    r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # control characters but tab, newline and CR
 )
 #: a partial sequence at the end of a frame waits for the next one, up to this long
 _CARRY_MAX = 4096
 
 
 def plain_text(text: str) -> str:
-    """`text` without terminal escape sequences and control characters (CR LF → LF)."""
-    return _ESCAPES.sub("", text.replace("\r\n", "\n"))
+    """`text` as a terminal leaves it, roughly: escape sequences and control characters
+    removed, and a line rewritten after a carriage return (a progress bar, zsh's mark of a
+    missing newline) kept as last written."""
+    lines = _ESCAPES.sub("", text.replace("\r\n", "\n")).split("\n")
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in lines)
 
 
 def unescape_command(value: str) -> str:
@@ -104,7 +107,7 @@ class MarkScanner:
         elif code == "D" and self._running_since is not None:
             exit_code = int(arg) if arg.lstrip("-").isdigit() else None
             duration = round((time.monotonic() - self._running_since) * 1000)
-            tail = plain_text("".join(self._output))[-self.tail_chars :]
+            tail = plain_text("".join(self._output)).rstrip(" \t")[-self.tail_chars :]
             finished.append(Finished(self._command, exit_code, duration, tail, self._started_wall))
             self._running_since, self._command = None, ""
             self._output, self._output_len = [], 0

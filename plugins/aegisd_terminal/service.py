@@ -117,21 +117,22 @@ class Terminals:
         if program is None:
             raise NotFound(f"program not found: {wanted[0]}", argv=wanted)
         command = [program, *wanted[1:]]
-        integrated = settings.shell_integration and shellrc.integrated_argv(command, self.rc)
+        integration = shellrc.integrated(command, session_env, self.rc)
+        if not settings.shell_integration:
+            integration = None
         run_id, own_run = await self.audit.run_for(ws.id, run, " ".join(wanted))
         session_id = f"term-{secrets.token_hex(6)}"
         session_env["AEGISD_TERMINAL"] = session_id
         try:
-            process, master = await spawn.spawn(
-                integrated or command, directory, session_env, cols, rows
-            )
+            argv, spawn_env = integration or (command, session_env)
+            process, master = await spawn.spawn(argv, directory, spawn_env, cols, rows)
         except OSError as exc:
             if own_run and run_id is not None:
                 self.audit.end_run_notes(run_id, f"terminal did not start: {exc.strerror}")
             raise Unavailable(f"cannot start {wanted[0]}: {exc.strerror}") from None
         info = SessionInfo(
             session_id, process.pid, wanted, directory, ws.id, run_id, cols, rows, _now(),
-            bool(integrated),
+            integration is not None,
         )  # fmt: skip
         session = Session(
             info, process, master, Scrollback(settings.scrollback_bytes), self.daemon.events,
@@ -143,7 +144,7 @@ class Terminals:
             session.recording = self.writer.start(
                 path, header, RECORDING_MAX_BYTES, settings.record_input
             )
-        if integrated:
+        if integration is not None:
             session.marks = MarkScanner()
             session.on_commands = self.audit.commands
         if viewer is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,15 @@ def events_until(d: DaemonProcess, run: int, count: int) -> list[dict[str, Any]]
         time.sleep(0.05)
 
 
-async def test_false_then_true_become_commands_with_exit_codes(d: DaemonProcess) -> None:
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+async def test_false_then_true_become_commands_with_exit_codes(
+    d: DaemonProcess, shell: str
+) -> None:
+    if shutil.which(shell) is None:
+        pytest.skip(f"no {shell} here (.ci/run installs it)")
     async with WsClient(d.socket) as ws:
         viewer = Viewer(ws)
-        opened = await ws.call("terminal.open", {"argv": ["bash"], "cols": 80, "rows": 24})
+        opened = await ws.call("terminal.open", {"argv": [shell], "cols": 80, "rows": 24})
         term, run = opened["id"], opened["run"]
         assert run is not None
         for line in ("false", "true", f"echo token={FAKE_KEY}; seq 1 3000"):
@@ -58,7 +64,7 @@ async def test_false_then_true_become_commands_with_exit_codes(d: DaemonProcess)
     assert tail.rstrip().endswith("2999\n3000") and len(tail) <= 4096  # the capped tail
     assert FAKE_KEY not in str(events) and "token=" in started[2]["title"]  # redacted
     run_info = d.call("audit.get_run", {"run": run})
-    assert run_info["name"] == "terminal: bash"
+    assert run_info["name"] == f"terminal: {shell}"
     deadline = time.monotonic() + 20
     while d.call("audit.get_run", {"run": run})["status"] == "open":
         assert time.monotonic() < deadline, "the session's own run was not ended"

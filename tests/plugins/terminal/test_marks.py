@@ -45,3 +45,9 @@ def test_the_tail_is_capped() -> None:
 def test_plain_text_and_unescaping() -> None:
     assert plain_text("\x1b[1;32mok\x1b[0m\r\n\x1b]0;title\x07x") == "ok\nx"
     assert unescape_command("a\\\\b\\x0ac") == "a\\b\nc"
+
+
+def test_a_line_rewritten_after_a_carriage_return_keeps_its_last_text() -> None:
+    assert plain_text("10%\r50%\r100%\r\ndone") == "100%\ndone"
+    # zsh's PROMPT_SP: a reverse-video mark, spaces, then CR, space, CR before the prompt
+    assert plain_text("3000\r\n\x1b[1m\x1b[7m%\x1b[27m\x1b[0m" + " " * 79 + "\r \r") == "3000\n"
