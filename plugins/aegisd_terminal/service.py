@@ -51,6 +51,7 @@ class Terminals:
         self.writer: recording.RecordingWriter | None = None
         self.rc: Path | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._starting = 0
         self._retention: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -104,16 +105,34 @@ class Terminals:
                 workspace=ws.id,
                 reason="untrusted",
             )
-        if len(self.running()) >= self.config.max_sessions:
+        if len(self.running()) + self._starting >= self.config.max_sessions:
             raise Unavailable(
                 f"{self.config.max_sessions} terminal sessions are open (the daemon's "
                 "terminal.max_sessions): close one first"
             )
+        self._starting += 1  # counted from here: opens running side by side stay within the cap
+        try:
+            return await self._start(ws, cwd, argv, cols, rows, env, run, viewer)
+        finally:
+            self._starting -= 1
+
+    async def _start(
+        self,
+        ws: Workspace,
+        cwd: str | None,
+        argv: list[str] | None,
+        cols: int,
+        rows: int,
+        env: dict[str, str],
+        run: int | None,
+        viewer: Subscriber | None,
+    ) -> Session:
         settings = cast(TerminalSettings, getattr(ws.settings, SECTION))
         directory = await self._directory(ws, cwd)
-        session_env = self._environment(env)
+        session_id = f"term-{secrets.token_hex(6)}"
+        session_env = {**self._environment(env), "AEGISD_TERMINAL": session_id}
         wanted = argv or [spawn.login_shell()]
-        program = spawn.find_program(wanted[0], session_env)
+        program = await asyncio.to_thread(spawn.find_program, wanted[0], session_env)
         if program is None:
             raise NotFound(f"program not found: {wanted[0]}", argv=wanted)
         command = [program, *wanted[1:]]
@@ -121,8 +140,6 @@ class Terminals:
         if not settings.shell_integration:
             integration = None
         run_id, own_run = await self.audit.run_for(ws.id, run, " ".join(wanted))
-        session_id = f"term-{secrets.token_hex(6)}"
-        session_env["AEGISD_TERMINAL"] = session_id
         try:
             argv, spawn_env = integration or (command, session_env)
             process, master = await spawn.spawn(argv, directory, spawn_env, cols, rows)

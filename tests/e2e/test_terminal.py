@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from aegisd_terminal.marks import plain_text
 from wsclient import WsClient
 
+from aegisd.client import RpcCallError
 from tests.conftest import DaemonProcess
 from tests.e2e.terminal_support import Viewer
 
@@ -196,3 +198,20 @@ async def test_a_slow_viewer_is_told_and_catches_up_from_the_ring(d: DaemonProce
                         assert note["result"]["seq"] > overflow["seq"]
                         break
         await ws.call("terminal.close", {"id": term})
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "sh"])
+async def test_the_session_environment(d: DaemonProcess, shell: str) -> None:
+    if shutil.which(shell) is None:
+        pytest.skip(f"no {shell} here")
+    async with WsClient(d.socket) as ws:
+        viewer = Viewer(ws)
+        term = await open_shell(ws, argv=[shell], env={"GREETING": "hello there"})
+        await ws.call(
+            "terminal.input", {"id": term, "data": "echo $TERM/$AEGISD_TERMINAL/$GREETING\r"}
+        )
+        await viewer.until(term, rf"^xterm-256color/{term}/hello there$")
+        await ws.call("terminal.close", {"id": term})
+    with pytest.raises(RpcCallError) as bad:
+        d.call("terminal.open", {"argv": ["true"], "env": {"A=B": "x"}})
+    assert bad.value.error["data"]["code"] == "INVALID_PARAMS"

@@ -154,8 +154,14 @@ def _peer_is_refused(d: DaemonProcess) -> None:
 async def test_caps_on_sessions_and_input(daemon_factory: Any, project: Path) -> None:
     env = {"AEGISD_TERMINAL__MAX_SESSIONS": "2", "AEGISD_TERMINAL__MAX_INPUT_BYTES": "1024"}
     d: DaemonProcess = daemon_factory("--root", str(project), env=env)
-    first = d.call("terminal.open", OPEN)["id"]
-    second = d.call("terminal.open", OPEN)["id"]
+    # Opens side by side count against the cap while they start.
+    answers = await asyncio.gather(
+        *(asyncio.to_thread(d.call, "terminal.open", OPEN) for _ in range(4)),
+        return_exceptions=True,
+    )
+    refused = [a for a in answers if isinstance(a, RpcCallError)]
+    assert len(refused) == 2 and {error_code(a) for a in refused} == {"UNAVAILABLE"}
+    first, second = (a["id"] for a in answers if isinstance(a, dict))
     with pytest.raises(RpcCallError) as third:
         d.call("terminal.open", OPEN)
     assert (
