@@ -10,7 +10,7 @@ from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import Conflict, TooLarge, Unavailable, Unsupported
 from aegisd.rpc.registry import FreshResult, Params, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd_terminal import service
-from aegisd_terminal.session import Session
+from aegisd_terminal.session import VIEWER_MAX_QUEUED, Session
 
 SessionId = Annotated[
     str, Field(min_length=1, max_length=64, description="A session id, as terminal.open returned")
@@ -126,6 +126,11 @@ async def attach_terminal(params: AttachParams, ctx: RpcContext) -> AttachResult
     if subscriber is None:
         raise Unsupported("terminal.attach needs the WebSocket (GET /rpc/ws): output is pushed")
     session = service.get(ctx.daemon).get(params.id)
+    if subscriber.queued >= VIEWER_MAX_QUEUED:  # a replay on top would grow without bound
+        raise Unavailable(
+            f"this WebSocket has {subscriber.queued} messages waiting: read them, then attach",
+            retry_after_ms=100,
+        )
     seq, lost = session.attach(subscriber, params.since_seq)
     return AttachResult(id=session.id, seq=seq, lost=lost, running=session.running)
 
@@ -220,7 +225,8 @@ def methods() -> list[RpcMethod]:
                   errors=("NOT_FOUND",)),
         RpcMethod("terminal.attach", AttachParams, attach_terminal, instant=True,
                   summary="Replay a session's scrollback after since_seq to this WebSocket, "
-                  "then push its output live", errors=("NOT_FOUND", "UNSUPPORTED")),
+                  "then push its output live",
+                  errors=("NOT_FOUND", "UNAVAILABLE", "UNSUPPORTED")),
         RpcMethod("terminal.close", SessionParams, close_terminal, cost="write",
                   summary="Hang up a session's processes (SIGHUP, then SIGKILL) and forget it",
                   errors=("NOT_FOUND",)),

@@ -182,12 +182,18 @@ async def test_a_slow_viewer_is_told_and_catches_up_from_the_ring(d: DaemonProce
             await slow.send_json({"jsonrpc": "2.0", "id": 1, "method": "terminal.attach",
                                   "params": {"id": term}})  # fmt: skip
             await asyncio.sleep(3)  # reads nothing meanwhile: the daemon's queue for it fills
-            overflow = None
+            # Attaching again before reading what waits would pile a replay on top: refused.
+            await slow.send_json({"jsonrpc": "2.0", "id": 3, "method": "terminal.attach",
+                                  "params": {"id": term}})  # fmt: skip
+            overflow = refused = None
             async with asyncio.timeout(30):
-                while overflow is None:
+                while overflow is None or refused is None:
                     note = json.loads((await slow.receive()).data)
                     if note.get("method") == "terminal.overflow":
                         overflow = note["params"]
+                    elif note.get("id") == 3:
+                        refused = note["error"]["data"]["code"]
+            assert refused == "UNAVAILABLE"
             assert overflow["id"] == term and overflow["seq"] > 0
             await slow.send_json({"jsonrpc": "2.0", "id": 2, "method": "terminal.attach",
                                   "params": {"id": term, "since_seq": overflow["seq"]}})  # fmt: skip
