@@ -134,6 +134,8 @@ async def drive(page: DevTools, d: DaemonProcess) -> None:
     await page.until("document.body.dataset.status === 'connected'")
     await page.value("document.getElementById('new').click()")
     await page.until("document.body.dataset.status === 'attached'")
+    # Typed into the terminal itself: its (hidden) input has the focus once attached.
+    assert await page.value("document.activeElement.classList.contains('xterm-helper-textarea')")
     await page.send("Input.insertText", text="echo $((6*7))")
     await page.key("Enter", 13, "\r")
     rows = "document.querySelector('.xterm-rows').innerText"

@@ -111,9 +111,9 @@
       current = opened.id;
       for (const message of early.get(current) || []) show(message.method, message.params);
       early.clear();
+      term.focus(); // keys go to the new session from now on
       setStatus("attached");
       await refresh();
-      term.focus();
     } catch (error) {
       setStatus(`error: ${error.message}`);
     }
