@@ -1,0 +1,213 @@
+"""The git plugin's per-daemon state: each workspace's repository, its HEAD, and the caches.
+
+Two `BudgetedCache`s: `git.history` holds answers keyed by commit ids (immutable: a commit's
+files, a file's blame at a commit, a log from given ids) and is never invalidated, only
+evicted; `git.live` holds what depends on HEAD, the index or the work tree (status, blame and
+diffs of the working tree, what `HEAD` and branch names resolve to), dropped for the workspace
+when `live` sees HEAD, a ref or the index move, and per path on `aegisd_files_changed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from loguru import logger
+
+from aegisd.budget import BudgetedCache
+from aegisd.daemon import Daemon, StateKey
+from aegisd.gitconfig import read_small
+from aegisd.rpc.errors import RpcError
+from aegisd.workspace import ChangeBatch, Workspace
+from aegisd_git import live
+from aegisd_git.repo import Repository, discover, repository_filters
+from aegisd_git.runner import Runner
+from aegisd_git.settings import GitSettings
+
+T = TypeVar("T")
+OWNER = "git"
+
+
+@dataclass
+class WorkspaceGit:
+    """One workspace's repository (or why it has none) and what HEAD is now."""
+
+    ws: Workspace
+    repo: Repository | None = None
+    error: RpcError | None = None
+    head: str | None = None
+    branch: str | None = None
+    index: tuple[int, int, int] | None = None
+    found: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    changes: int = 0  # git.changed pushed so far
+
+
+class GitService:
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.history: BudgetedCache[Any, Any] = daemon.memory.cache("git.history", OWNER)
+        self.live: BudgetedCache[Any, Any] = daemon.memory.cache("git.live", OWNER)
+        self.workspaces: dict[str, WorkspaceGit] = {}
+
+    def settings(self, ws: Workspace) -> GitSettings:
+        found = getattr(ws.settings, "git", None)
+        return found if isinstance(found, GitSettings) else GitSettings()
+
+    # -- workspaces ----------------------------------------------------------------------------
+
+    def opened(self, ws: Workspace) -> None:
+        state = self.workspaces[ws.id] = WorkspaceGit(ws)
+        state.task = asyncio.create_task(self._follow(state), name=f"git {ws.id}")
+        ws.track(state.task)
+
+    async def closed(self, ws: Workspace) -> None:
+        state = self.workspaces.pop(ws.id, None)
+        if state is None:
+            return
+        state.stop.set()
+        if state.task is not None:
+            state.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await state.task
+        self.live.discard_where(lambda key: key[0] == ws.id)
+
+    async def repository(self, ws: Workspace) -> Repository:
+        """The workspace's repository; its refusal (UNSUPPORTED, UNAVAILABLE) when none."""
+        state = self.workspaces.get(ws.id)
+        if state is None:
+            raise RuntimeError(f"git: workspace {ws.id} is not open")
+        await state.found.wait()
+        if state.error is not None:
+            raise state.error
+        assert state.repo is not None
+        return state.repo
+
+    async def _discover(self, state: WorkspaceGit) -> None:
+        conf = self.settings(state.ws)
+        runner = Runner(state.ws.root, conf.timeout_s, conf.max_output_mib << 20)
+        try:
+            repo = await discover(state.ws.root, runner)
+            if not state.ws.trusted:
+                runner.extra_config = await repository_filters(runner)
+            state.repo = repo
+            state.error = None
+        except RpcError as exc:
+            state.repo, state.error = None, exc
+        finally:
+            state.found.set()
+
+    async def _follow(self, state: WorkspaceGit) -> None:
+        await self._discover(state)
+        if state.repo is None:
+            return
+        await self._read_head(state)
+        await live.watch_repository(
+            state.repo, state.stop, lambda paths: self._moved(state, paths), self.daemon.watches
+        )
+
+    async def trust_changed(self, ws: Workspace) -> None:
+        state = self.workspaces.get(ws.id)
+        if state is None or state.repo is None:
+            return
+        runner = state.repo.runner
+        runner.extra_config = () if ws.trusted else await repository_filters(runner)
+
+    # -- HEAD ----------------------------------------------------------------------------------
+
+    async def _read_head(self, state: WorkspaceGit) -> bool:
+        """Read HEAD, the branch and the index's stat; True when any of them moved."""
+        repo = state.repo
+        assert repo is not None
+        out = await repo.runner.run("rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1))
+        head = out.decode().strip() or None
+        raw, index = await asyncio.to_thread(_head_file_and_index, repo)
+        text = (raw or b"").decode("utf-8", "surrogateescape").strip()
+        branch = text.removeprefix("ref: refs/heads/") if text.startswith("ref: ") else None
+        moved = (head, branch, index) != (state.head, state.branch, state.index)
+        state.head, state.branch, state.index = head, branch, index
+        return moved
+
+    async def _moved(self, state: WorkspaceGit, paths: set[str]) -> None:
+        """After a settled batch of git-dir events: when HEAD, the index or a ref moved, drop
+        what depended on them and tell subscribers."""
+        assert state.repo is not None
+        await live.settle(state.repo, state.ws.settings.watcher.git_lock_wait_ms / 1000)
+        moved = await self._read_head(state)
+        if not moved and not any(live.names_a_ref(state.repo, p) for p in paths):
+            return
+        ws = state.ws
+        self.live.discard_where(lambda key: key[0] == ws.id)
+        state.changes += 1
+        self.daemon.events.publish(
+            "git.changed",
+            {"workspace": ws.id, "head": state.head, "branch": state.branch},
+            workspace=ws.id,
+        )
+
+    def files_changed(self, ws: Workspace, batch: ChangeBatch) -> None:
+        """Working-tree answers of the changed files (and the status) are stale now."""
+        changed = set(batch.changes)
+        self.live.discard_where(
+            lambda key: key[0] == ws.id and (key[1] in ("status", "diff") or key[2] in changed)
+        )
+
+    # -- caching -------------------------------------------------------------------------------
+
+    async def cached(
+        self, cache: BudgetedCache[Any, Any], key: tuple[Any, ...], make: Callable[[], Awaitable[T]]
+    ) -> T:
+        """`cache[key]`, made by `make()` when missing."""
+        found = cache.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        value = await make()
+        cache.put(key, value, size=_size(value))
+        return value
+
+    async def head(self, ws: Workspace, repo: Repository) -> str | None:
+        """HEAD's commit id as last read (read now when the watcher has not yet)."""
+        state = self.workspaces[ws.id]
+        if state.head is None:
+            await self._read_head(state)
+        return state.head
+
+    async def resolve(self, ws: Workspace, repo: Repository, rev: str) -> str:
+        """`rev` as a commit id; a full id resolves to itself without asking git twice."""
+        key = (ws.id, "rev", rev)
+        return await self.cached(self.live, key, lambda: repo.runner.resolve(rev))
+
+    async def resolve_range(self, ws: Workspace, repo: Repository, rev: str) -> list[str]:
+        key = (ws.id, "range", rev)
+        return await self.cached(self.live, key, lambda: repo.runner.resolve_range(rev))
+
+
+def _head_file_and_index(repo: Repository) -> tuple[bytes | None, tuple[int, int, int] | None]:
+    raw = read_small(repo.git_dir / "HEAD")
+    try:
+        st = os.stat(repo.git_dir / "index")
+        index = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        index = None
+    return raw, index
+
+
+def _size(value: Any) -> int:
+    """A rough size: JSON-ish text of the value times two (dicts and strs cost more)."""
+    try:
+        return len(repr(value)) * 2
+    except Exception:  # pragma: no cover - repr of plain data does not fail
+        logger.debug("git: size of a cached value unknown")
+        return 1024
+
+
+KEY = StateKey("git", GitService)
+
+
+def get(daemon: Daemon) -> GitService:
+    return daemon.state[KEY]
