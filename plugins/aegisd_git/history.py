@@ -41,7 +41,15 @@ async def log(
 ) -> list[dict[str, Any]]:
     """Commits from `revs` (full ids), newest first, `skip` then `limit` of them."""
     args = ["log", LOG_FORMAT, f"--max-count={limit}", f"--skip={skip}"]
-    args += list(FILES_OPTS) if files else ["-z"]
+    spec = repo.pathspec(paths)
+    if not files:
+        args.append("-z")
+    elif spec:
+        # with a path, --diff-merges would also change which merges are listed (any merge
+        # differing from one parent): merges are listed as `git log -- path` lists them
+        args += FILES_OPTS[:-1]
+    else:
+        args += FILES_OPTS
     if since is not None:
         args.append(f"--since=@{since}")
     if until is not None:
@@ -55,7 +63,7 @@ async def log(
     if follow:
         args.append("--follow")
     try:
-        out = await repo.runner.run(*args, *revs, paths=repo.pathspec(paths))
+        out = await repo.runner.run(*args, *revs, paths=spec)
     except GitFailed as exc:
         raise _refusal(exc) from None
     return parse_log(out, repo.from_git)
@@ -168,7 +176,11 @@ def _refusal(exc: GitFailed, **details: Any) -> Exception:
     text = exc.stderr.lower()
     if "no such path" in text or "does not exist" in text or "no such ref" in text:
         return NotFound(exc.stderr.strip().removeprefix("fatal: "), **details)
-    if ("has only" in text and "lines" in text) or "invalid regex" in text or "regexp" in text:
+    if (
+        ("has only" in text and "lines" in text)
+        or "regular expression" in text
+        or "unmatched" in text
+    ):
         return InvalidParams(exc.stderr.strip().removeprefix("fatal: "), **details)
     if "does not have any commits" in text or "bad default revision" in text:
         return NotFound("the repository has no commits yet", **details)

@@ -1,0 +1,293 @@
+"""The git plugin through a real daemon's socket, every answer checked against `git` itself, on
+repositories of known history (tests/plugins/git/repos.py): renames, a merge, four authors in
+four time zones, binary files, a shallow clone, a linked worktree and a bare clone."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aegisd.client import RpcCallError
+from tests.conftest import DaemonProcess, start_daemon
+from tests.plugins.git.repos import git, history
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[DaemonProcess, dict[str, Any]]]:
+    tmp = tmp_path_factory.mktemp("git")
+    root = tmp / "repo"
+    ids = history(root)
+    shallow = tmp / "shallow"
+    git(tmp, "clone", "-q", "--depth", "2", f"file://{root}", str(shallow))
+    worktree = tmp / "wt"
+    git(root, "worktree", "add", "-q", "-b", "feature", str(worktree), ids["rename"])
+    bare = tmp / "bare.git"
+    git(tmp, "clone", "-q", "--bare", str(root), str(bare))
+    plain = tmp / "plain"
+    plain.mkdir()
+    (plain / "a.txt").write_text("not a repository\n")
+    d = start_daemon(tmp, "--root", str(root))
+    try:
+        yield d, {"root": root, "ids": ids, "shallow": shallow, "worktree": worktree,
+                  "bare": bare, "plain": plain}  # fmt: skip
+    finally:
+        d.stop()
+
+
+def call(d: DaemonProcess, method: str, params: dict[str, Any], ws: Path) -> Any:
+    return d.call(method, {"workspace": str(ws), **params})
+
+
+def refused(d: DaemonProcess, method: str, params: dict[str, Any], ws: Path) -> str:
+    with pytest.raises(RpcCallError) as info:
+        call(d, method, params, ws)
+    return info.value.code_name
+
+
+def git_files(root: Path, *args: str) -> dict[str, list[tuple[str, str | None, str]]]:
+    """commit → [(status letter, old path, path)] per `git log --name-status`, our options."""
+    out = git(root, "log", "-M", "--diff-merges=first-parent", "--name-status", "-z",
+              "--format=%x01%H", *args)  # fmt: skip
+    result: dict[str, list[tuple[str, str | None, str]]] = {}
+    for chunk in out.split("\x01")[1:]:
+        tokens = chunk.strip("\n").split("\0")
+        sha, rest = tokens[0].split("\n")[0], [t.strip("\n") for t in tokens[1:] if t.strip("\n")]
+        files: list[tuple[str, str | None, str]] = []
+        i = 0
+        while i < len(rest):
+            letter = rest[i][0]
+            if letter in "RC":
+                files.append((letter, rest[i + 1], rest[i + 2]))
+                i += 3
+            else:
+                files.append((letter, None, rest[i + 1]))
+                i += 2
+        result[sha] = files
+    return result
+
+
+def test_log_matches_git(world: tuple[DaemonProcess, dict[str, Any]]) -> None:
+    d, w = world
+    root = w["root"]
+    commits = call(d, "git.log", {"limit": 100}, root)["commits"]
+    assert [c["hash"] for c in commits] == git(root, "log", "--format=%H").split()
+    files = git_files(root)
+    for c in commits:
+        assert [(f["status"], f["old_path"], f["path"]) for f in c["files"]] == files[c["hash"]]
+        fields = git(root, "log", "-1", "--format=%h%n%P%n%an%n%ae%n%aI%n%cI%n%s", c["hash"])
+        short, parents, name, email, atime, ctime, subject = fields.split("\n")[:7]
+        assert (c["short"], c["parents"], c["author"]["name"], c["author"]["email"]) == (
+            short, parents.split(), name, email)  # fmt: skip
+        assert (c["author"]["time"], c["committer"]["time"], c["subject"]) == (
+            atime, ctime, subject)  # fmt: skip
+    # line counts against --numstat; binary files have none
+    rename = next(c for c in commits if c["hash"] == w["ids"]["rename"])
+    assert rename["subject"] == "Rename app.py to main.py\x1e (with a record mark)"
+    numstat = git(root, "show", "--format=", "--numstat", "-M", w["ids"]["rename"]).split("\t")
+    assert (rename["files"][0]["added"], rename["files"][0]["removed"]) == (
+        int(numstat[0]), int(numstat[1]))  # fmt: skip
+    logo = next(c for c in commits if c["hash"] == w["ids"]["binary"])["files"][0]
+    assert (logo["binary"], logo["added"], logo["removed"]) == (True, None, None)
+    offsets = {c["author"]["time"][-6:] for c in commits}
+    assert {"+00:00", "-07:00", "+05:30", "+09:00"} <= offsets
+
+
+def test_log_pages_and_filters_like_git(world: tuple[DaemonProcess, dict[str, Any]]) -> None:
+    d, w = world
+    root, ids = w["root"], w["ids"]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = call(d, "git.log", {"limit": 2, **({"cursor": cursor} if cursor else {})}, root)
+        seen += [c["hash"] for c in page["commits"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == git(root, "log", "--format=%H").split()
+    cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({"path": "README.md"}, ["--", "README.md"]),
+        ({"path": "src"}, ["--", "src"]),
+        ({"rev": f"{ids['first']}..{ids['readme']}"}, [f"{ids['first']}..{ids['readme']}"]),
+        ({"rev": "main...feature"}, ["main...feature"]),
+        ({"rev": "side"}, ["side"]),
+        ({"author": "LINUS"}, ["--author=LINUS", "-i"]),
+        ({"grep": "readme"}, ["--grep=readme", "-i"]),
+        ({"since": "2024-02-15T00:00:00Z"}, ["--since=2024-02-15T00:00:00Z"]),
+        ({"until": "2024-03-01T00:00:00+00:00"}, ["--until=2024-03-01T00:00:00+00:00"]),
+    ]
+    for params, args in cases:
+        got = [c["hash"] for c in call(d, "git.log", {"limit": 100, **params}, root)["commits"]]
+        assert got == git(root, "log", "--format=%H", *args).split(), params
+
+
+def test_show_and_diff_match_git(world: tuple[DaemonProcess, dict[str, Any]]) -> None:
+    d, w = world
+    root, ids = w["root"], w["ids"]
+    merge = call(d, "git.show", {"rev": ids["merge"][:10]}, root)["commit"]
+    assert merge["hash"] == ids["merge"] and len(merge["parents"]) == 2
+    assert [f["path"] for f in merge["files"]] == ["docs/guide with space é.md"]
+    changed = call(d, "git.diff", {"rev": "HEAD~1"}, root)
+    assert (changed["base"], changed["rev"]) == (ids["readme"], ids["merge"])
+    assert [f["path"] for f in changed["files"]] == git(
+        root, "diff", "--name-only", "-z", ids["readme"], ids["merge"]).strip("\0").split("\0")  # fmt: skip
+    wide = call(d, "git.diff", {"base": ids["first"], "rev": ids["rename"]}, root)["files"]
+    # three of eleven short lines changed: too little left for git to call it a rename
+    assert [(f["status"], f["path"]) for f in wide] == [("D", "src/app.py"), ("A", "src/main.py")]
+    assert git(root, "diff", "-M", "--name-status", ids["first"], ids["rename"]).split() == [
+        "D", "src/app.py", "A", "src/main.py"]  # fmt: skip
+    span = call(d, "git.diff", {"base": ids["edit"], "rev": ids["rename"]}, root)["files"]
+    assert [(f["status"], f["old_path"], f["path"]) for f in span] == [
+        ("R", "src/app.py", "src/main.py")]  # fmt: skip
+    patch = git(root, "diff", "-M", ids["edit"], ids["rename"])
+    hunk_lines = [line for line in patch.splitlines() if line[:1] in " +-" and
+                  not line.startswith(("+++", "---"))]  # fmt: skip
+    assert [line for h in span[0]["hunks"] for line in h["lines"]] == hunk_lines
+    headers = re.findall(r"^@@ -(\d+),?(\d*) \+(\d+),?(\d*) @@", patch, re.M)
+    assert [(h["old_start"], h["new_start"]) for h in span[0]["hunks"]] == [
+        (int(a), int(c)) for a, _, c, _ in headers]  # fmt: skip
+
+
+def test_working_tree_diff_and_status_follow_edits(
+    world: tuple[DaemonProcess, dict[str, Any]],
+) -> None:
+    d, w = world
+    root = w["worktree"]  # a linked worktree: its own index and HEAD
+    d.call("workspace.open", {"root": str(root)})
+    status = call(d, "git.status", {}, root)
+    assert (status["kind"], status["branch"], status["files"]) == ("worktree", "feature", [])
+    (root / "src" / "main.py").write_text("changed\n")
+    (root / "new file.txt").write_text("new\n")
+    git(root, "add", "new file.txt")
+    (root / "untracked.txt").write_text("u\n")
+    d.call("workspace.notify_changes", {"workspace": str(root),
+                                        "paths": ["src/main.py", "new file.txt", "untracked.txt"]})  # fmt: skip
+    status = call(d, "git.status", {}, root)
+    porcelain = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all").split("\0")
+    expected = {p[3:]: p[:2].replace(" ", ".") for p in porcelain if p}
+    assert {f["path"]: f["index"] + f["worktree"] for f in status["files"]} == {
+        k: v.replace("??", "??") for k, v in expected.items()}  # fmt: skip
+    diff = call(d, "git.diff", {}, root)
+    numstat = git(root, "diff", "--numstat", "HEAD").split("\n")
+    assert {(f["path"], f["added"], f["removed"]) for f in diff["files"]} == {
+        (line.split("\t")[2], int(line.split("\t")[0]), int(line.split("\t")[1]))
+        for line in numstat if line}  # fmt: skip
+    blame = call(d, "git.blame", {"path": "src/main.py"}, root)["lines"]
+    assert [(b["commit"], b["text"]) for b in blame] == [("0" * 40, "changed")]
+
+
+def line_commits(root: Path, *args: str) -> list[str]:
+    """The commit of each line, from `git blame --line-porcelain` (parsed here on its own)."""
+    out = git(root, "blame", "--line-porcelain", *args)
+    return [m.group(1) for m in re.finditer(r"^([0-9a-f]{40}) \d+ \d+", out, re.M)]
+
+
+def test_blame_matches_git(world: tuple[DaemonProcess, dict[str, Any]]) -> None:
+    d, w = world
+    root, ids = w["root"], w["ids"]
+    whole = call(d, "git.blame", {"path": "src/main.py", "rev": "HEAD"}, root)
+    assert [b["commit"] for b in whole["lines"]] == line_commits(root, "HEAD", "--", "src/main.py")
+    assert [b["line"] for b in whole["lines"]] == list(range(1, 12))
+    second = whole["lines"][1]
+    assert (second["author"], second["time"], second["path"], second["summary"]) == (
+        "Linus Torvalds", "2024-02-03T09:30:00-07:00", "src/app.py", "Edit lines 2 and 3")  # fmt: skip
+    assert whole["lines"][10]["commit"] == ids["rename"]
+    part = call(d, "git.blame", {"path": "src/main.py", "rev": "HEAD", "start_line": 2,
+                                 "end_line": 3}, root)["lines"]  # fmt: skip
+    assert [(b["line"], b["commit"]) for b in part] == [(2, ids["edit"]), (3, ids["edit"])]
+    fresh = call(d, "git.blame", {"path": "src/main.py", "start_line": 10, "end_line": 11}, root)
+    assert [b["commit"] for b in fresh["lines"]] == line_commits(
+        root, "-L10,11", "--", "src/main.py"
+    )
+    old = call(d, "git.blame", {"path": "src/app.py", "rev": ids["first"]}, root)["lines"]
+    assert {b["commit"] for b in old} == {ids["first"]}
+    assert refused(d, "git.blame", {"path": "logo.png", "rev": "HEAD"}, root) == "UNSUPPORTED"
+    assert refused(d, "git.blame", {"path": "src/app.py", "rev": "HEAD"}, root) == "NOT_FOUND"
+    assert refused(d, "git.blame", {"path": "src/main.py", "start_line": 50}, root) in (
+        "INVALID_PARAMS")  # fmt: skip
+    assert refused(d, "git.blame", {"path": "src/main.py", "start_line": 3, "end_line": 2},
+                   root) == "INVALID_PARAMS"  # fmt: skip
+
+
+def test_file_history_follows_renames(world: tuple[DaemonProcess, dict[str, Any]]) -> None:
+    d, w = world
+    root, ids = w["root"], w["ids"]
+    followed = call(d, "git.file_history", {"path": "src/main.py"}, root)["commits"]
+    assert [c["hash"] for c in followed] == git(
+        root, "log", "--follow", "--format=%H", "--", "src/main.py").split()  # fmt: skip
+    assert [c["hash"] for c in followed] == [ids["rename"], ids["edit"], ids["first"]]
+    assert followed[0]["files"][0]["old_path"] == "src/app.py"
+    assert [f["path"] for f in followed[2]["files"]] == ["src/app.py"]
+    plain = call(d, "git.file_history", {"path": "src/main.py", "follow": False}, root)
+    assert [c["hash"] for c in plain["commits"]] == [ids["rename"]]
+
+
+def test_matrix_matches_git(world: tuple[DaemonProcess, dict[str, Any]]) -> None:
+    d, w = world
+    root = w["root"]
+    result = call(d, "git.matrix", {"limit": 4}, root)
+    hashes = git(root, "log", "-4", "--format=%H").split()
+    assert [c["hash"] for c in result["commits"]] == hashes
+    files = git_files(root, "-4")
+    expected: dict[str, set[tuple[int, str]]] = {}
+    for index, sha in enumerate(hashes):
+        for letter, _, path in files[sha]:
+            expected.setdefault(path, set()).add((index, letter))
+    assert {r["path"]: {(c["commit"], c["status"]) for c in r["cells"]}
+            for r in result["files"]} == expected  # fmt: skip
+    only = call(d, "git.matrix", {"limit": 4, "path_glob": "docs/*"}, root)["files"]
+    assert [r["path"] for r in only] == ["docs/guide with space é.md"]
+
+
+def test_shallow_bare_and_no_repository(world: tuple[DaemonProcess, dict[str, Any]]) -> None:
+    d, w = world
+    shallow, bare, plain = w["shallow"], w["bare"], w["plain"]
+    for ws in (shallow, bare, plain):
+        d.call("workspace.open", {"root": str(ws)})
+    status = call(d, "git.status", {}, shallow)
+    assert (status["shallow"], status["kind"]) == (True, "repository")
+    log = call(d, "git.log", {"limit": 100}, shallow)["commits"]
+    assert [c["hash"] for c in log] == git(shallow, "log", "--format=%H").split()
+    assert len(log) == 2
+    blame = call(d, "git.blame", {"path": "README.md", "rev": "HEAD"}, shallow)["lines"]
+    assert blame[0]["boundary"] is True  # the history before the graft is not there
+    assert call(d, "git.status", {}, bare)["kind"] == "bare"
+    assert [c["hash"] for c in call(d, "git.log", {"limit": 100}, bare)["commits"]] == git(
+        bare, "log", "--format=%H").split()  # fmt: skip
+    assert refused(d, "git.diff", {}, bare) == "UNSUPPORTED"
+    assert refused(d, "git.blame", {"path": "README.md"}, bare) == "UNSUPPORTED"
+    for method in ("git.status", "git.log", "git.matrix"):
+        assert refused(d, method, {}, plain) == "UNSUPPORTED"
+
+
+def test_option_injection_and_path_escape_refused(
+    world: tuple[DaemonProcess, dict[str, Any]], tmp_path: Path
+) -> None:
+    d, w = world
+    root = w["root"]
+    target = tmp_path / "written"
+    for rev in (f"--output={target}", "-p", "--all", "-"):
+        assert refused(d, "git.show", {"rev": rev}, root) == "INVALID_PARAMS"
+        assert refused(d, "git.log", {"rev": rev}, root) == "INVALID_PARAMS"
+        assert refused(d, "git.blame", {"path": "README.md", "rev": rev}, root) == "INVALID_PARAMS"
+        assert refused(d, "git.diff", {"base": rev}, root) == "INVALID_PARAMS"
+    assert refused(d, "git.log", {"rev": f"HEAD..--output={target}"}, root) == "INVALID_PARAMS"
+    assert refused(d, "git.show", {"rev": "HEAD --output=x"}, root) == "NOT_FOUND"
+    assert refused(d, "git.show", {"rev": "no-such-branch"}, root) == "NOT_FOUND"
+    assert not target.exists()
+    (root / "out").symlink_to(tmp_path)
+    for path in ("../outside", "/etc/passwd", "out/x", "src/../../x"):
+        assert refused(d, "git.blame", {"path": path}, root) == "INVALID_PATH", path
+        assert refused(d, "git.log", {"path": path}, root) == "INVALID_PATH", path
+        assert refused(d, "git.file_history", {"path": path}, root) == "INVALID_PATH", path
+    # pathspec magic in a path is taken literally: no file has that name
+    assert call(d, "git.log", {"path": ":(glob)**"}, root)["commits"] == []
+    assert refused(d, "git.log", {"cursor": "bm90IGEgY3Vyc29y"}, root) == "INVALID_PARAMS"
+    assert refused(d, "git.log", {"author": "["}, root) == "INVALID_PARAMS"
+    subprocess.run(["rm", str(root / "out")], check=True)
