@@ -31,6 +31,8 @@ PRUNED = frozenset({"objects", "logs", "hooks", "info", "lfs", "modules", "rr-ca
 IN_FLIGHT = ("index.lock", "HEAD.lock", "rebase-merge", "rebase-apply", "packed-refs.lock")
 DEBOUNCE_MS = 50
 STEP_MS = 20
+QUIET_S = 0.06
+GATHER_MAX_S = 2.0  # events that never stop still get a look this often
 
 
 def _pruner(top: Path) -> Callable[[str], bool]:
@@ -109,8 +111,14 @@ async def watch_repository(
                     task.result()  # a watcher that failed: raised to the caller
                 return
             paths = getter.result()
-            while not batches.empty():  # what came meanwhile belongs to the same look
-                paths |= batches.get_nowait()
+            # git writes the index, then HEAD, with a moment between: what follows within
+            # QUIET_S belongs to the same move (one notification for a checkout, not two)
+            gather_until = time.monotonic() + GATHER_MAX_S
+            while time.monotonic() < gather_until:
+                try:
+                    paths |= await asyncio.wait_for(batches.get(), QUIET_S)
+                except TimeoutError:
+                    break
             try:
                 await on_change(paths)
             except Exception:

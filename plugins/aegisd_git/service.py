@@ -54,6 +54,9 @@ class GitService:
         self.history: BudgetedCache[Any, Any] = daemon.memory.cache("git.history", OWNER)
         self.live: BudgetedCache[Any, Any] = daemon.memory.cache("git.live", OWNER)
         self.workspaces: dict[str, WorkspaceGit] = {}
+        #: bumped whenever a workspace's live entries are dropped: an answer computed across
+        #: a drop is not kept (it may predate the move)
+        self.generation: dict[str, int] = {}
 
     def settings(self, ws: Workspace) -> GitSettings:
         found = getattr(ws.settings, "git", None)
@@ -142,7 +145,7 @@ class GitService:
         if not moved and not any(live.names_a_ref(state.repo, p) for p in paths):
             return
         ws = state.ws
-        self.live.discard_where(lambda key: key[0] == ws.id)
+        self._drop(ws.id, lambda key: key[0] == ws.id)
         state.changes += 1
         self.daemon.events.publish(
             "git.changed",
@@ -153,21 +156,29 @@ class GitService:
     def files_changed(self, ws: Workspace, batch: ChangeBatch) -> None:
         """Working-tree answers of the changed files (and the status) are stale now."""
         changed = set(batch.changes)
-        self.live.discard_where(
-            lambda key: key[0] == ws.id and (key[1] in ("status", "diff") or key[2] in changed)
+        self._drop(
+            ws.id,
+            lambda key: key[0] == ws.id and (key[1] in ("status", "diff") or key[2] in changed),
         )
+
+    def _drop(self, ws_id: str, predicate: Callable[[Any], bool]) -> None:
+        self.generation[ws_id] = self.generation.get(ws_id, 0) + 1
+        self.live.discard_where(predicate)
 
     # -- caching -------------------------------------------------------------------------------
 
     async def cached(
         self, cache: BudgetedCache[Any, Any], key: tuple[Any, ...], make: Callable[[], Awaitable[T]]
     ) -> T:
-        """`cache[key]`, made by `make()` when missing."""
+        """`cache[key]`, made by `make()` when missing. A live entry (keyed by workspace id)
+        whose workspace saw a move while it was made is answered but not kept."""
         found = cache.get(key)
         if found is not None:
             return found  # type: ignore[no-any-return]
+        before = self.generation.get(key[0]) if cache is self.live else None
         value = await make()
-        cache.put(key, value, size=_size(value))
+        if cache is not self.live or self.generation.get(key[0]) == before:
+            cache.put(key, value, size=_size(value))
         return value
 
     async def head(self, ws: Workspace, repo: Repository) -> str | None:
