@@ -14,6 +14,7 @@ import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from loguru import logger
@@ -42,6 +43,10 @@ class WorkspaceGit:
     head: str | None = None
     branch: str | None = None
     index: tuple[int, int, int] | None = None
+    #: stats of HEAD, its ref, packed-refs and the index when HEAD was last read
+    signature: tuple[Any, ...] | None = None
+    #: (head, branch, index) as the last git.changed told
+    published: tuple[Any, ...] | None = None
     found: asyncio.Event = field(default_factory=asyncio.Event)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -89,6 +94,7 @@ class GitService:
         if state.error is not None:
             raise state.error
         assert state.repo is not None
+        await self._observe(state)  # every answer starts from HEAD and the index as they are
         return state.repo
 
     async def _discover(self, state: WorkspaceGit) -> None:
@@ -109,7 +115,8 @@ class GitService:
         await self._discover(state)
         if state.repo is None:
             return
-        await self._read_head(state)
+        await self._observe(state)
+        state.published = (state.head, state.branch, state.index)
         await live.watch_repository(
             state.repo, state.stop, lambda paths: self._moved(state, paths), self.daemon.watches
         )
@@ -123,29 +130,37 @@ class GitService:
 
     # -- HEAD ----------------------------------------------------------------------------------
 
-    async def _read_head(self, state: WorkspaceGit) -> bool:
-        """Read HEAD, the branch and the index's stat; True when any of them moved."""
+    async def _observe(self, state: WorkspaceGit) -> None:
+        """Read HEAD, the branch and the index's stat when their files changed since the last
+        look (a few stats, in a thread); what depended on them is dropped when they did."""
         repo = state.repo
         assert repo is not None
+        sig, raw = await asyncio.to_thread(_signature, repo)
+        if sig == state.signature:
+            return
         out = await repo.runner.run("rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1))
-        head = out.decode().strip() or None
-        raw, index = await asyncio.to_thread(_head_file_and_index, repo)
         text = (raw or b"").decode("utf-8", "surrogateescape").strip()
-        branch = text.removeprefix("ref: refs/heads/") if text.startswith("ref: ") else None
-        moved = (head, branch, index) != (state.head, state.branch, state.index)
-        state.head, state.branch, state.index = head, branch, index
-        return moved
+        state.head = out.decode().strip() or None
+        state.branch = text.removeprefix("ref: refs/heads/") if text.startswith("ref: ") else None
+        state.index = sig[-1]
+        if state.signature is not None:
+            self._drop(state.ws.id, lambda key: key[0] == state.ws.id)
+        state.signature = sig
 
     async def _moved(self, state: WorkspaceGit, paths: set[str]) -> None:
         """After a settled batch of git-dir events: when HEAD, the index or a ref moved, drop
-        what depended on them and tell subscribers."""
+        what depended on them and tell subscribers (once per move, however it was seen)."""
         assert state.repo is not None
         await live.settle(state.repo, state.ws.settings.watcher.git_lock_wait_ms / 1000)
-        moved = await self._read_head(state)
-        if not moved and not any(live.names_a_ref(state.repo, p) for p in paths):
+        await self._observe(state)
+        now = (state.head, state.branch, state.index)
+        refs = any(live.names_a_ref(state.repo, p) for p in paths)
+        if now == state.published and not refs:
             return
         ws = state.ws
-        self._drop(ws.id, lambda key: key[0] == ws.id)
+        if refs:  # branch and tag names resolve elsewhere now
+            self._drop(ws.id, lambda key: key[0] == ws.id)
+        state.published = now
         state.changes += 1
         self.daemon.events.publish(
             "git.changed",
@@ -182,11 +197,9 @@ class GitService:
         return value
 
     async def head(self, ws: Workspace, repo: Repository) -> str | None:
-        """HEAD's commit id as last read (read now when the watcher has not yet)."""
-        state = self.workspaces[ws.id]
-        if state.head is None:
-            await self._read_head(state)
-        return state.head
+        """HEAD's commit id as `repository` found it for this request: read again when its
+        files had changed, not only once the watcher's settled look (~100 ms later) came."""
+        return self.workspaces[ws.id].head
 
     async def resolve(self, ws: Workspace, repo: Repository, rev: str) -> str:
         """`rev` as a commit id; a full id resolves to itself without asking git twice."""
@@ -198,14 +211,22 @@ class GitService:
         return await self.cached(self.live, key, lambda: repo.runner.resolve_range(rev))
 
 
-def _head_file_and_index(repo: Repository) -> tuple[bytes | None, tuple[int, int, int] | None]:
-    raw = read_small(repo.git_dir / "HEAD")
+def _stat(path: Path) -> tuple[int, int, int] | None:
     try:
-        st = os.stat(repo.git_dir / "index")
-        index = (st.st_mtime_ns, st.st_size, st.st_ino)
+        st = os.stat(path)
     except OSError:
-        index = None
-    return raw, index
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _signature(repo: Repository) -> tuple[tuple[Any, ...], bytes | None]:
+    """What changes when HEAD, its branch or the index move (blocking: run in a thread),
+    and HEAD's content. A ref is a file, or a line of packed-refs."""
+    raw = read_small(repo.git_dir / "HEAD")
+    text = (raw or b"").decode("utf-8", "surrogateescape").strip()
+    ref = _stat(repo.common_dir / text[5:].strip()) if text.startswith("ref: ") else None
+    sig = (raw, ref, _stat(repo.common_dir / "packed-refs"), _stat(repo.git_dir / "index"))
+    return sig, raw
 
 
 def _size(value: Any) -> int:
