@@ -48,6 +48,14 @@ def _ms(fn: Callable[[], Any]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _pairs(
+    calls: list[tuple[Callable[[], Any], Callable[[], Any]]],
+) -> tuple[list[float], list[float]]:
+    """ms of each pair's two calls, made one after the other."""
+    timed = [(_ms(ours), _ms(theirs)) for ours, theirs in calls]
+    return [a for a, _ in timed], [b for _, b in timed]
+
+
 def _git(root: Path, *args: str) -> bytes:
     return subprocess.run(
         ["git", "-C", str(root), *args], env=git_env(), check=True, capture_output=True
@@ -89,17 +97,21 @@ def run(shape: Shape, samples: int) -> list[tuple[str, float, float | None, str]
                 time.sleep(0.1)
             rpc("git.status")  # the repository found, HEAD read
             revs = _git(root, "log", f"-{samples}", "--format=%H", "--", HOT).decode().split()
-            ours = [_ms(lambda r=r: rpc("git.blame", {"path": HOT, "rev": r})) for r in revs]
-            theirs = [_ms(lambda r=r: _git(root, "blame", "--porcelain", r, "--", HOT))
-                      for r in revs]  # fmt: skip
+            # taking turns, so that the machine's load weighs on both alike
+            ours, theirs = _pairs(
+                [(lambda r=r: rpc("git.blame", {"path": HOT, "rev": r}),
+                  lambda r=r: _git(root, "blame", "--porcelain", r, "--", HOT)) for r in revs]
+            )  # fmt: skip
             rows.append(("git.blame, first call (median)", statistics.median(ours),
                          statistics.median(theirs), "<= 1.2x"))  # fmt: skip
             again = [_ms(lambda: rpc("git.blame", {"path": HOT, "rev": revs[0]}))
                      for _ in range(samples * 4)]  # fmt: skip
             rows.append(("git.blame, repeated (p95)", percentile(again, 0.95), None, "<= 5 ms"))
             paths = [f"pkg{i % 40:02d}/mod{i:04d}.py" for i in range(7, 7 + 37 * samples, 37)]
-            ours = [_ms(lambda p=p: rpc("git.log", {"path": p, "limit": 50})) for p in paths]
-            theirs = [_ms(lambda p=p: _git(root, "log", "-n", "51", "--", p)) for p in paths]
+            ours, theirs = _pairs(
+                [(lambda p=p: rpc("git.log", {"path": p, "limit": 50}),
+                  lambda p=p: _git(root, "log", "-n", "51", "--", p)) for p in paths]
+            )  # fmt: skip
             rows.append(("git.log of a path (p95)", percentile(ours, 0.95),
                          percentile(theirs, 0.95), "<= 1.2x"))  # fmt: skip
             matrix = _ms(lambda: rpc("git.matrix", {"limit": 100}))

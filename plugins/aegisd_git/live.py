@@ -22,6 +22,7 @@ from pathlib import Path
 from loguru import logger
 
 from aegisd.notify import watch_changes
+from aegisd.threads import interactive
 from aegisd_git.repo import Repository
 
 #: git-dir entries never worth a watch (objects are immutable; logs follow refs)
@@ -74,7 +75,7 @@ async def settle(repo: Repository, wait_s: float) -> None:
     """Wait (bounded) until no git command is half-way through changing the repository."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        busy = await asyncio.to_thread(
+        busy = await interactive(
             lambda: any(os.path.exists(d / name) for d in git_dirs(repo) for name in IN_FLIGHT)
         )
         if not busy:

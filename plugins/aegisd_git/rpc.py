@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -16,6 +15,7 @@ from pydantic import Field, model_validator
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import InvalidParams
 from aegisd.rpc.registry import PathText, RpcMethod, WorkspaceParams
+from aegisd.threads import interactive
 from aegisd.workspace import Workspace
 from aegisd_git import history, service
 from aegisd_git.models import (
@@ -73,7 +73,7 @@ async def status(params: StatusParams, ctx: RpcContext) -> StatusResult:
     headers, entries = await svc.cached(
         svc.live, (ws.id, "status", ""), lambda: history.status(repo)
     )
-    operation = await asyncio.to_thread(
+    operation = await interactive(
         lambda: next((op for name, op in _OPERATIONS if os.path.exists(repo.git_dir / name)), None)
     )
     ahead = behind = None

@@ -23,6 +23,7 @@ from aegisd.budget import BudgetedCache
 from aegisd.daemon import Daemon, StateKey
 from aegisd.gitconfig import read_small
 from aegisd.rpc.errors import RpcError
+from aegisd.threads import interactive
 from aegisd.workspace import ChangeBatch, Workspace
 from aegisd_git import live
 from aegisd_git.repo import Repository, discover, repository_filters
@@ -135,7 +136,7 @@ class GitService:
         look (a few stats, in a thread); what depended on them is dropped when they did."""
         repo = state.repo
         assert repo is not None
-        sig, raw = await asyncio.to_thread(_signature, repo)
+        sig, raw = await interactive(_signature, repo)
         if sig == state.signature:
             return
         out = await repo.runner.run("rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1))
