@@ -2,7 +2,8 @@
 history and AEGIS's file x commit matrix — cached by commit id and kept live.
 
 Where things are: `hooks` (wiring only), `rpc` (params and handlers; result shapes in
-`models`), `history` (what each method asks git), `parse` (git's porcelain outputs), `runner`
+`models`), `history` (what each method asks git), `blames` (blame answers: memory, then the
+`store` table of large files' blames), `parse` (git's porcelain outputs), `runner`
 (the one way git runs: off the loop, bounded, revisions validated), `repo` (which repository a
 workspace is in, and what kind), `service` (per-daemon state and the caches), `live` (the git
 dir watched; `git.changed`), `settings` (the `git` section).

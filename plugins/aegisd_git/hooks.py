@@ -8,9 +8,16 @@ from aegisd import hookimpl
 from aegisd.daemon import Daemon
 from aegisd.rpc.registry import Notification, RpcMethod, with_examples
 from aegisd.settings import SettingsSection
+from aegisd.store.migrations import Migration
 from aegisd.workspace import ChangeBatch, Workspace
-from aegisd_git import examples, notifications, rpc, service
+from aegisd_git import examples, notifications, rpc, service, store
 from aegisd_git.settings import GitSettings
+
+
+@hookimpl
+def aegisd_migrations() -> list[Migration]:
+    """The table of blames of large files."""
+    return list(store.MIGRATIONS)
 
 
 @hookimpl

@@ -17,9 +17,9 @@ from aegisd.rpc.errors import InvalidParams
 from aegisd.rpc.registry import PathText, RpcMethod, WorkspaceParams
 from aegisd.threads import interactive
 from aegisd.workspace import Workspace
-from aegisd_git import history, service
+from aegisd_git import blames, history, service
+from aegisd_git.blames import repo_key
 from aegisd_git.models import (
-    BlameLine,
     BlameResult,
     Commit,
     DiffResult,
@@ -41,10 +41,6 @@ async def _open(ctx: RpcContext) -> tuple[service.GitService, Workspace, Reposit
     svc = service.get(ctx.daemon)
     ws = ctx.workspace
     return svc, ws, await svc.repository(ws)
-
-
-def _repo_key(repo: Repository) -> tuple[str, str]:
-    return (str(repo.common_dir), repo.prefix)
 
 
 def _path(ws: Workspace, path: str | None) -> str | None:
@@ -166,7 +162,7 @@ async def log(params: LogParams, ctx: RpcContext) -> LogResult:
     if not revs:
         return LogResult(commits=[], next_cursor=None)
     since, until = _epoch(params.since), _epoch(params.until)
-    key = (_repo_key(repo), "log", tuple(revs), path, since, until, params.author, params.grep,
+    key = (repo_key(repo), "log", tuple(revs), path, since, until, params.author, params.grep,
            params.limit, skip)  # fmt: skip
     commits = await svc.cached(svc.history, key, lambda: history.log(
         repo, revs, paths=[path] if path is not None else None, limit=params.limit + 1, skip=skip,
@@ -188,7 +184,7 @@ class ShowParams(WorkspaceParams):
 async def show(params: ShowParams, ctx: RpcContext) -> ShowResult:
     svc, ws, repo = await _open(ctx)
     commit = await svc.resolve(ws, repo, params.rev)
-    found = await svc.cached(svc.history, (_repo_key(repo), "show", commit),
+    found = await svc.cached(svc.history, (repo_key(repo), "show", commit),
                              lambda: history.show(repo, commit))  # fmt: skip
     return ShowResult(commit=Commit(**found))
 
@@ -211,7 +207,7 @@ async def diff(params: DiffParams, ctx: RpcContext) -> DiffResult:
     if params.base is not None:
         base: str | None = await svc.resolve(ws, repo, params.base)
     elif rev is not None:
-        parents = (await svc.cached(svc.history, (_repo_key(repo), "show", rev),
+        parents = (await svc.cached(svc.history, (repo_key(repo), "show", rev),
                                     lambda: history.show(repo, rev)))["parents"]  # fmt: skip
         base = parents[0] if parents else None
     else:
@@ -221,7 +217,7 @@ async def diff(params: DiffParams, ctx: RpcContext) -> DiffResult:
         key: tuple[Any, ...] = (ws.id, "diff", path, base)
         cache = svc.live
     else:
-        key, cache = (_repo_key(repo), "diff", base, rev, path), svc.history
+        key, cache = (repo_key(repo), "diff", base, rev, path), svc.history
     files = await svc.cached(cache, key, lambda: history.diff(repo, base, rev, paths))
     return DiffResult(base=base, rev=rev, files=files)
 
@@ -246,31 +242,16 @@ class BlameParams(WorkspaceParams):
         return self
 
 
-async def _blame_lines(
-    repo: Repository, path: str, rev: str | None, start: int | None, end: int | None
-) -> list[BlameLine]:
-    """Kept as models: a repeated blame of 2,000 lines is not validated again (~4 ms)."""
-    return [BlameLine(**line) for line in await history.blame(repo, path, rev, start, end)]
-
-
 async def blame(params: BlameParams, ctx: RpcContext) -> BlameResult:
     svc, ws, repo = await _open(ctx)
     path = ws.relative(params.path)
-    start, end = params.start_line, params.end_line
     if params.rev is None:
         repo.need_work_tree("git.blame of the working-tree file")
-        base: tuple[Any, ...] = (ws.id, "blame", path)
-        rev, cache = None, svc.live
+        rev = None
     else:
         rev = await svc.resolve(ws, repo, params.rev)
-        cache, base = svc.history, (_repo_key(repo), "blame", path, rev)
-    whole = cache.get((*base, None, None))
-    if whole is not None:
-        lines = whole[(start or 1) - 1 : end]
-    else:
-        lines = await svc.cached(cache, (*base, start, end),
-                                 lambda: _blame_lines(repo, path, rev, start, end))  # fmt: skip
-    return BlameResult(path=path, rev=rev, lines=lines)
+    found = await blames.lines(svc, ws, repo, path, rev, params.start_line, params.end_line)
+    return BlameResult(path=path, rev=rev, lines=found)
 
 
 # -- git.file_history ---------------------------------------------------------------------------------
@@ -289,7 +270,7 @@ async def file_history(params: FileHistoryParams, ctx: RpcContext) -> FileHistor
     if head is None:
         return FileHistoryResult(path=path, commits=[])
     follow = params.follow and bool(path)
-    key = (_repo_key(repo), "history", head, path, follow, params.limit)
+    key = (repo_key(repo), "history", head, path, follow, params.limit)
     commits = await svc.cached(svc.history, key, lambda: history.log(
         repo, [head], paths=[path], limit=params.limit, follow=follow))  # fmt: skip
     return FileHistoryResult(path=path, commits=[Commit(**c) for c in commits])
@@ -309,7 +290,7 @@ async def matrix(params: MatrixParams, ctx: RpcContext) -> MatrixResult:
     head = await svc.head(ws, repo)
     if head is None:
         return MatrixResult(commits=[], files=[])
-    key = (_repo_key(repo), "matrix", head, params.limit)
+    key = (repo_key(repo), "matrix", head, params.limit)
     commits = await svc.cached(svc.history, key,
                                lambda: history.log(repo, [head], limit=params.limit))  # fmt: skip
     rows = history.matrix_rows(commits, params.path_glob)

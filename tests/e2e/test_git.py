@@ -5,8 +5,11 @@ four time zones, binary files, a shallow clone, a linked worktree and a bare clo
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ import pytest
 
 from aegisd.client import RpcCallError
 from tests.conftest import DaemonProcess, start_daemon
-from tests.plugins.git.repos import git, history
+from tests.plugins.git.repos import ADA, LINUS, commit, git, history
 
 
 @pytest.fixture(scope="module")
@@ -291,3 +294,41 @@ def test_option_injection_and_path_escape_refused(
     assert refused(d, "git.log", {"cursor": "bm90IGEgY3Vyc29y"}, root) == "INVALID_PARAMS"
     assert refused(d, "git.log", {"author": "["}, root) == "INVALID_PARAMS"
     subprocess.run(["rm", str(root / "out")], check=True)
+
+
+def test_blame_of_a_large_file_is_kept_across_a_restart(tmp_path: Path) -> None:
+    root = tmp_path / "big"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "big.txt").write_text("".join(f"line {n}\n" for n in range(1500)))
+    first = commit(root, "A large file", ADA)
+    (root / "big.txt").write_text("changed\n" + "".join(f"line {n}\n" for n in range(1, 1500)))
+    second = commit(root, "Its first line", LINUS)
+    expected = line_commits(root, second, "--", "big.txt")
+    db = tmp_path / "state" / "aegisd.db"
+
+    def stored() -> list[tuple[str, str, int]]:
+        with closing(sqlite3.connect(db)) as conn:
+            return conn.execute("SELECT rev, path, used FROM git_blame").fetchall()
+
+    d = start_daemon(tmp_path, "--root", str(root))
+    try:
+        lines = call(d, "git.blame", {"path": "big.txt", "rev": "HEAD"}, root)["lines"]
+        assert [b["commit"] for b in lines] == expected and expected[:2] == [second, first]
+        deadline = time.monotonic() + 20
+        while not stored():  # written in a task after the answer
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        d.stop()
+    [(rev, path, used_at)] = stored()
+    assert (rev, path) == (second, "big.txt")
+    d = start_daemon(tmp_path, "--root", str(root))
+    try:
+        again = call(d, "git.blame", {"path": "big.txt", "rev": second, "start_line": 1,
+                                      "end_line": 2}, root)["lines"]  # fmt: skip
+        assert [b["commit"] for b in again] == [second, first]
+    finally:
+        d.stop()
+    [(_, _, used_again)] = stored()
+    assert used_again > used_at  # read from the table, not blamed again
