@@ -43,8 +43,9 @@ async def _open(ctx: RpcContext) -> tuple[service.GitService, Workspace, Reposit
     return svc, ws, await svc.repository(ws)
 
 
-def _path(ws: Workspace, path: str | None) -> str | None:
-    return None if path is None else ws.relative(path)
+def _path(ctx: RpcContext, path: str | None) -> str | None:
+    """A client's path, root-confined before anything else (INVALID_PATH in any workspace)."""
+    return None if path is None else ctx.workspace.relative(path)
 
 
 # -- git.status -----------------------------------------------------------------------------------
@@ -151,10 +152,10 @@ async def _revs(
 
 
 async def log(params: LogParams, ctx: RpcContext) -> LogResult:
-    svc, ws, repo = await _open(ctx)
-    path = _path(ws, params.path)
+    path = _path(ctx, params.path)
     if params.rev is not None:
         check_rev(params.rev)
+    svc, ws, repo = await _open(ctx)
     if params.cursor is not None:
         revs, skip = _decode_cursor(params.cursor)
     else:
@@ -182,6 +183,7 @@ class ShowParams(WorkspaceParams):
 
 
 async def show(params: ShowParams, ctx: RpcContext) -> ShowResult:
+    check_rev(params.rev)
     svc, ws, repo = await _open(ctx)
     commit = await svc.resolve(ws, repo, params.rev)
     found = await svc.cached(svc.history, (repo_key(repo), "show", commit),
@@ -200,9 +202,12 @@ class DiffParams(WorkspaceParams):
 
 
 async def diff(params: DiffParams, ctx: RpcContext) -> DiffResult:
-    svc, ws, repo = await _open(ctx)
-    path = _path(ws, params.path)
+    path = _path(ctx, params.path)
     paths = [path] if path else None
+    for rev_param, name in ((params.rev, "rev"), (params.base, "base")):
+        if rev_param is not None:
+            check_rev(rev_param, name)
+    svc, ws, repo = await _open(ctx)
     rev = None if params.rev is None else await svc.resolve(ws, repo, params.rev)
     if params.base is not None:
         base: str | None = await svc.resolve(ws, repo, params.base)
@@ -243,8 +248,10 @@ class BlameParams(WorkspaceParams):
 
 
 async def blame(params: BlameParams, ctx: RpcContext) -> BlameResult:
+    path = ctx.workspace.relative(params.path)
+    if params.rev is not None:
+        check_rev(params.rev)
     svc, ws, repo = await _open(ctx)
-    path = ws.relative(params.path)
     if params.rev is None:
         repo.need_work_tree("git.blame of the working-tree file")
         rev = None
@@ -264,8 +271,8 @@ class FileHistoryParams(WorkspaceParams):
 
 
 async def file_history(params: FileHistoryParams, ctx: RpcContext) -> FileHistoryResult:
+    path = ctx.workspace.relative(params.path)
     svc, ws, repo = await _open(ctx)
-    path = ws.relative(params.path)
     head = await svc.head(ws, repo)
     if head is None:
         return FileHistoryResult(path=path, commits=[])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from loguru import logger
 from aegisd.budget import BudgetedCache
 from aegisd.daemon import Daemon, StateKey
 from aegisd.gitconfig import read_small
-from aegisd.rpc.errors import RpcError
+from aegisd.rpc.errors import RpcError, Unavailable
 from aegisd.threads import interactive
 from aegisd.workspace import ChangeBatch, Workspace
 from aegisd_git import live
@@ -32,6 +33,7 @@ from aegisd_git.settings import GitSettings
 
 T = TypeVar("T")
 OWNER = "git"
+RETRY_S = 5.0
 
 
 @dataclass
@@ -52,6 +54,7 @@ class WorkspaceGit:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     changes: int = 0  # git.changed pushed so far
+    tried: float = 0.0  # when the repository was last looked for (monotonic)
 
 
 class GitService:
@@ -71,9 +74,7 @@ class GitService:
     # -- workspaces ----------------------------------------------------------------------------
 
     def opened(self, ws: Workspace) -> None:
-        state = self.workspaces[ws.id] = WorkspaceGit(ws)
-        state.task = asyncio.create_task(self._follow(state), name=f"git {ws.id}")
-        ws.track(state.task)
+        self._start(self.workspaces.setdefault(ws.id, WorkspaceGit(ws)))
 
     async def closed(self, ws: Workspace) -> None:
         state = self.workspaces.pop(ws.id, None)
@@ -87,16 +88,29 @@ class GitService:
         self.live.discard_where(lambda key: key[0] == ws.id)
 
     async def repository(self, ws: Workspace) -> Repository:
-        """The workspace's repository; its refusal (UNSUPPORTED, UNAVAILABLE) when none."""
+        """The workspace's repository; its refusal (UNSUPPORTED, UNAVAILABLE) when none. A
+        refusal older than RETRY_S is looked at again (`git init` since, git installed)."""
         state = self.workspaces.get(ws.id)
         if state is None:
-            raise RuntimeError(f"git: workspace {ws.id} is not open")
+            raise Unavailable(
+                "the git plugin has not opened this workspace yet", retry_after_ms=500
+            )
+        if state.error is not None and time.monotonic() - state.tried > RETRY_S:
+            self._start(state)
         await state.found.wait()
         if state.error is not None:
             raise state.error
         assert state.repo is not None
+        conf = self.settings(ws)  # settings.update applies to the next call
+        state.repo.runner.timeout_s, state.repo.runner.max_bytes = (
+            conf.timeout_s, conf.max_output_mib << 20)  # fmt: skip
         await self._observe(state)  # every answer starts from HEAD and the index as they are
         return state.repo
+
+    def _start(self, state: WorkspaceGit) -> None:
+        state.found.clear()
+        state.task = asyncio.create_task(self._follow(state), name=f"git {state.ws.id}")
+        state.ws.track(state.task)
 
     async def _discover(self, state: WorkspaceGit) -> None:
         conf = self.settings(state.ws)
@@ -110,6 +124,7 @@ class GitService:
         except RpcError as exc:
             state.repo, state.error = None, exc
         finally:
+            state.tried = time.monotonic()
             state.found.set()
 
     async def _follow(self, state: WorkspaceGit) -> None:
@@ -118,9 +133,12 @@ class GitService:
             return
         await self._observe(state)
         state.published = (state.head, state.branch, state.index)
-        await live.watch_repository(
-            state.repo, state.stop, lambda paths: self._moved(state, paths), self.daemon.watches
-        )
+        try:
+            await live.watch_repository(
+                state.repo, state.stop, lambda paths: self._moved(state, paths), self.daemon.watches
+            )
+        except OSError as exc:  # the git dir went away, or no watch could be had
+            logger.warning("git: not watching {} any more: {}", state.repo.git_dir, exc)
 
     async def trust_changed(self, ws: Workspace) -> None:
         state = self.workspaces.get(ws.id)

@@ -267,6 +267,17 @@ def test_shallow_bare_and_no_repository(world: tuple[DaemonProcess, dict[str, An
     assert refused(d, "git.blame", {"path": "README.md"}, bare) == "UNSUPPORTED"
     for method in ("git.status", "git.log", "git.matrix"):
         assert refused(d, method, {}, plain) == "UNSUPPORTED"
+    # made a repository later: looked for again (service.RETRY_S after the last look)
+    git(plain, "init", "-q", "-b", "main")
+    made = commit(plain, "Now a repository", ADA)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            assert call(d, "git.status", {}, plain)["head"] == made
+            break
+        except RpcCallError as exc:
+            assert exc.code_name == "UNSUPPORTED" and time.monotonic() < deadline
+            time.sleep(0.2)
 
 
 def test_option_injection_and_path_escape_refused(
@@ -332,3 +343,34 @@ def test_blame_of_a_large_file_is_kept_across_a_restart(tmp_path: Path) -> None:
         d.stop()
     [(_, _, used_again)] = stored()
     assert used_again > used_at  # read from the table, not blamed again
+
+
+def test_submodule_checkout_and_its_superproject(
+    world: tuple[DaemonProcess, dict[str, Any]], tmp_path: Path
+) -> None:
+    d, _ = world
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    git(lib, "init", "-q", "-b", "main")
+    (lib / "lib.py").write_text("x = 1\n")
+    commit(lib, "The library", ADA)
+    top = tmp_path / "super"
+    top.mkdir()
+    git(top, "init", "-q", "-b", "main")
+    git(top, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "lib")
+    added = commit(top, "Add the library", ADA)
+    checkout = top / "lib"
+    for ws in (top, checkout):
+        d.call("workspace.open", {"root": str(ws)})
+    status = call(d, "git.status", {}, checkout)
+    assert (status["kind"], status["branch"], status["files"]) == ("submodule", "main", [])
+    log = call(d, "git.log", {}, checkout)["commits"]
+    assert [c["hash"] for c in log] == git(checkout, "log", "--format=%H").split()
+    shown = call(d, "git.show", {"rev": added}, top)["commit"]["files"]
+    assert [(f["path"], f["status"]) for f in shown] == [(".gitmodules", "A"), ("lib", "A")]
+    (checkout / "lib.py").write_text("x = 2\n")
+    commit(checkout, "Move the library on", LINUS)
+    d.call("workspace.notify_changes", {"workspace": str(top), "paths": ["lib/lib.py"]})
+    entries = call(d, "git.status", {}, top)["files"]
+    porcelain = git(top, "status", "--porcelain=v2").split("\n")[0].split(" ")
+    assert [(e["path"], e["index"] + e["worktree"]) for e in entries] == [("lib", porcelain[1])]
