@@ -3,10 +3,10 @@ history and AEGIS's file x commit matrix — cached by commit id and kept live.
 
 Where things are: `hooks` (wiring only), `rpc` (params and handlers; result shapes in
 `models`), `history` (what each method asks git), `blames` (blame answers: memory, then the
-`store` table of large files' blames), `parse` (git's porcelain outputs), `runner`
-(the one way git runs: off the loop, bounded, revisions validated), `repo` (which repository a
+`store` table of large files' blames), `parse` (git's porcelain outputs), `repo` (which repository a
 workspace is in, and what kind), `service` (per-daemon state and the caches), `live` (the git
-dir watched; `git.changed`), `settings` (the `git` section).
+dir watched; `git.changed`), `settings` (the `git` section). git itself runs through the core's
+`aegisd.gitrun` (off the loop, bounded, revisions validated, nothing the repository names run).
 
 Engine: the `git` CLI for every operation, chosen by measurement. On a generated repository of
 5,000 commits over 2,000 files (`bench/_gitrepo.py`; git 2.39.5, pygit2 1.21.0 / libgit2, this

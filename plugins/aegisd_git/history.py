@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
+from aegisd.gitrun import GitFailed
 from aegisd.rpc.errors import InvalidParams, NotFound, Unavailable, Unsupported
 from aegisd_git.parse import (
     LOG_FORMAT,
@@ -19,7 +20,6 @@ from aegisd_git.parse import (
     parse_status,
 )
 from aegisd_git.repo import Repository
-from aegisd_git.runner import GitFailed
 
 DIFF_OPTS = ("--no-ext-diff", "--no-textconv", "-M", "--no-color")
 FILES_OPTS = ("--raw", "--numstat", "-z", *DIFF_OPTS, "--diff-merges=first-parent")
@@ -81,7 +81,7 @@ async def blame(
     repo: Repository, path: str, rev: str | None, start: int | None, end: int | None
 ) -> list[dict[str, Any]]:
     """`git blame --porcelain` of `path` at `rev` (the working-tree file when None)."""
-    args = ["blame", "--porcelain"]
+    args = ["blame", "--porcelain", "--no-textconv"]  # blame runs textconv unless told
     if start is not None or end is not None:
         args.append(f"-L{start or 1},{end or ''}")
     if rev is not None:

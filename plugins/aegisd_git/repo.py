@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from aegisd.gitrun import GitFailed, Runner, unsupported_reason
 from aegisd.rpc.errors import Unsupported
-from aegisd_git.runner import GitFailed, Runner, unsupported_reason
 
 
 @dataclass
@@ -111,24 +111,3 @@ async def discover(root: Path, runner: Runner) -> Repository:
 
 def _normal(path: Path) -> str:
     return os.path.normpath(path)
-
-
-async def repository_filters(runner: Runner) -> tuple[str, ...]:
-    """`-c` options emptying every filter driver the repository's own config (or a file it
-    includes) defines: for a workspace that is not trusted, reading it must run nothing."""
-    try:
-        out = await runner.run(
-            "config", "--show-scope", "--name-only", "--get-regexp", r"^filter\.", ok=(0, 1)
-        )
-    except GitFailed:
-        return ()
-    drivers: set[str] = set()
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
-        scope, _, name = line.partition("\t")
-        if scope in ("local", "worktree", "command") and name.count(".") >= 2:
-            drivers.add(name[len("filter.") : name.rindex(".")])
-    return tuple(
-        f"filter.{driver}.{key}={value}"
-        for driver in sorted(drivers)
-        for key, value in (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false"))
-    )

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from aegisd.gitrun import check_rev
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import InvalidParams
 from aegisd.rpc.registry import PathText, RpcMethod, WorkspaceParams
@@ -31,7 +32,6 @@ from aegisd_git.models import (
     StatusResult,
 )
 from aegisd_git.repo import Repository
-from aegisd_git.runner import check_rev
 
 _ID = re.compile(r"^\^?[0-9a-f]{40}([0-9a-f]{24})?$")
 Rev = Field(description="A revision: a commit id (or a prefix of one), branch, tag, HEAD~2 ...")

@@ -23,12 +23,12 @@ from loguru import logger
 from aegisd.budget import BudgetedCache
 from aegisd.daemon import Daemon, StateKey
 from aegisd.gitconfig import read_small
+from aegisd.gitrun import Runner, repository_filters
 from aegisd.rpc.errors import RpcError, Unavailable
 from aegisd.threads import interactive
 from aegisd.workspace import ChangeBatch, Workspace
 from aegisd_git import live
-from aegisd_git.repo import Repository, discover, repository_filters
-from aegisd_git.runner import Runner
+from aegisd_git.repo import Repository, discover
 from aegisd_git.settings import GitSettings
 
 T = TypeVar("T")

@@ -374,3 +374,40 @@ def test_submodule_checkout_and_its_superproject(
     entries = call(d, "git.status", {}, top)["files"]
     porcelain = git(top, "status", "--porcelain=v2").split("\n")[0].split(" ")
     assert [(e["path"], e["index"] + e["worktree"]) for e in entries] == [("lib", porcelain[1])]
+
+
+def test_reading_an_untrusted_repository_runs_nothing_its_config_names(
+    world: tuple[DaemonProcess, dict[str, Any]], tmp_path: Path
+) -> None:
+    d, _ = world
+    marker = tmp_path / "ran"
+    script = tmp_path / "evil.sh"
+    script.write_text(f"#!/bin/sh\ntouch {marker}\ncat\n")
+    script.chmod(0o755)
+    root = tmp_path / "clone"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / ".gitattributes").write_text("*.txt filter=evil diff=evil\n")
+    (root / "a.txt").write_text("a\n")
+    commit(root, "A file", ADA)
+    for key, value in [("core.fsmonitor", str(script)), ("filter.evil.clean", str(script)),
+                       ("filter.evil.smudge", str(script)), ("diff.evil.textconv", str(script)),
+                       ("diff.external", str(script)), ("core.pager", str(script))]:  # fmt: skip
+        git(root, "config", key, value)
+    (root / "a.txt").write_text("changed\n")
+    d.call("workspace.open", {"root": str(root)})
+    listed = d.call("workspace.list")["workspaces"]
+    assert [w["trusted"] for w in listed if w["root"] == str(root)] == [False]
+    marker.unlink(missing_ok=True)
+    assert [f["path"] for f in call(d, "git.status", {}, root)["files"]] == ["a.txt"]
+    assert not marker.exists(), "git.status"
+    assert [f["path"] for f in call(d, "git.diff", {}, root)["files"]] == ["a.txt"]
+    assert not marker.exists(), "git.diff"
+    call(d, "git.log", {"path": "a.txt"}, root)
+    call(d, "git.blame", {"path": "a.txt"}, root)
+    assert not marker.exists(), "git.log, git.blame"
+    tree = d.call("index.tree", {"workspace": str(root)})
+    assert tree["git"] is True
+    assert not marker.exists(), "index.tree"  # git itself would have run it: next lines
+    git(root, "status", "--porcelain")
+    assert marker.exists()

@@ -1,4 +1,6 @@
-"""Running `git` safely: off the event loop, bounded, and never steered by what a client sends.
+"""Running `git` safely: off the event loop, bounded, and never steered by what a client sends
+nor by what a repository's config names. Every git call the daemon makes goes through `Runner`
+(the git plugin's history, the code map's `index.tree` status).
 
 Every call is an asyncio subprocess (the loop only waits on its pipes) with a timeout that kills
 it, and a cap on what it may print (TOO_LARGE past it). The environment drops every `GIT_*`
@@ -8,7 +10,7 @@ the index lock to refresh it), `GIT_TERMINAL_PROMPT=0` and no pager. `-c` option
 user config would otherwise change in the output (quoting, colour, prefixes, signatures) and
 turn off what would run programs (fsmonitor; `--no-ext-diff` / `--no-textconv` are added by the
 callers that diff). In a workspace that is not trusted, the filter drivers its repository's
-own config defines are emptied too (`Repository.neutral`), so reading it runs nothing it names.
+own config defines are emptied too (`repository_filters`), so reading it runs nothing it names.
 
 A client's revision never reaches git's command line as it came: `check_rev` refuses anything
 starting with `-` (INVALID_PARAMS) and `resolve` turns it into a full commit id with
@@ -222,3 +224,24 @@ def unsupported_reason(stderr: str) -> Unsupported | None:
     if "must be run in a work tree" in text:
         return Unsupported("a bare repository has no work tree", reason="bare")
     return None
+
+
+async def repository_filters(runner: Runner) -> tuple[str, ...]:
+    """`-c` options emptying every filter driver the repository's own config (or a file it
+    includes) defines: for a workspace that is not trusted, reading it must run nothing."""
+    try:
+        out = await runner.run(
+            "config", "--show-scope", "--name-only", "--get-regexp", r"^filter\.", ok=(0, 1)
+        )
+    except GitFailed:
+        return ()
+    drivers: set[str] = set()
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        scope, _, name = line.partition("\t")
+        if scope in ("local", "worktree", "command") and name.count(".") >= 2:
+            drivers.add(name[len("filter.") : name.rindex(".")])
+    return tuple(
+        f"filter.{driver}.{key}={value}"
+        for driver in sorted(drivers)
+        for key, value in (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false"))
+    )
