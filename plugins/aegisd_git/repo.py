@@ -110,4 +110,5 @@ async def discover(root: Path, runner: Runner) -> Repository:
 
 
 def _normal(path: Path) -> str:
+    """`..` resolved lexically (a worktree's commondir is relative); no file is touched."""
     return os.path.normpath(path)
