@@ -10,7 +10,7 @@ dir watched; `git.changed`), `settings` (the `git` section). git itself runs thr
 
 Engine: the `git` CLI for every operation, chosen by measurement. On a generated repository of
 5,000 commits over 2,000 files (`bench/_gitrepo.py`; git 2.39.5, pygit2 1.21.0 / libgit2, this
-machine, medians of 5 runs; `python3 /tmp/measure.py`-style comparison kept in `bench/git.py`):
+machine, medians of 5 runs; `python bench/git.py --engines` measures it again):
 
 | operation | git CLI | pygit2 |
 |---|---|---|
