@@ -411,3 +411,30 @@ def test_reading_an_untrusted_repository_runs_nothing_its_config_names(
     assert not marker.exists(), "index.tree"  # git itself would have run it: next lines
     git(root, "status", "--porcelain")
     assert marker.exists()
+
+
+def test_a_workspace_inside_a_repository_sees_its_own_part(
+    world: tuple[DaemonProcess, dict[str, Any]],
+) -> None:
+    d, w = world
+    root, ids = w["root"], w["ids"]
+    src = root / "src"
+    d.call("workspace.open", {"root": str(src)})
+    log = call(d, "git.log", {"limit": 100}, src)["commits"]
+    assert [c["hash"] for c in log] == git(root, "log", "--format=%H", "--", "src").split()
+    rename = next(c for c in log if c["hash"] == ids["rename"])
+    assert [(f["status"], f["old_path"], f["path"]) for f in rename["files"]] == [
+        ("R", "app.py", "main.py")]  # fmt: skip
+    history_ = call(d, "git.file_history", {"path": "main.py"}, src)["commits"]
+    assert [c["hash"] for c in history_] == [ids["rename"], ids["edit"], ids["first"]]
+    blame = call(d, "git.blame", {"path": "main.py", "rev": "HEAD", "start_line": 2,
+                                  "end_line": 2}, src)["lines"]  # fmt: skip
+    assert (blame[0]["commit"], blame[0]["path"]) == (ids["edit"], "app.py")
+    (root / "README.md").write_text("outside the workspace\n")
+    (src / "main.py").write_text("inside\n")
+    d.call("workspace.notify_changes", {"workspace": str(src), "paths": ["main.py"]})
+    assert [f["path"] for f in call(d, "git.status", {}, src)["files"]] == ["main.py"]
+    assert [f["path"] for f in call(d, "git.diff", {}, src)["files"]] == ["main.py"]
+    matrix = call(d, "git.matrix", {"limit": 10}, src)["files"]
+    assert {r["path"] for r in matrix} <= {"main.py", "app.py"}
+    git(root, "checkout", "--", "README.md", "src/main.py")
