@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,8 +150,9 @@ class Runner:
             ) from None
         finally:
             if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+                # its own session: what it started (a filter, a helper) goes with it
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
         if out is None:
             raise TooLarge(f"git {args[0]} printed more than {cap} bytes", limit_bytes=cap)
