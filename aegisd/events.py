@@ -23,6 +23,7 @@ TOPICS = (
     "audit.event",
     "insights.updated",
     "progress",
+    "git.changed",
 )
 OVERFLOW = "events.overflow"
 

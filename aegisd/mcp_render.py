@@ -118,6 +118,27 @@ def lint(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def git_history(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    if "lines" in result:
+        lines = [_head(f"blame of {result['path']}", result)]
+        for b in result["lines"]:
+            who = f"{b['commit'][:8]} {b['author']} {b['time'][:10]}"
+            lines.append(f"{b['line']} {who} | {b['text']}")
+        return clip("\n".join(lines))
+    commits = result.get("commits", [])
+    more = f"; more with cursor={result['next_cursor']!r}" if result.get("next_cursor") else ""
+    lines = [_head(f"{len(commits)} commits{more}", result)]
+    for c in commits:
+        lines.append(
+            f"{c['short']} {c['author']['time'][:10]} {c['author']['name']}: {c['subject']}"
+        )
+        for f in c.get("files", []):
+            counts = "binary" if f.get("binary") else f"+{f.get('added')} -{f.get('removed')}"
+            moved = f" (from {f['old_path']})" if f.get("old_path") else ""
+            lines.append(f"  {f['status']} {f['path']}{moved} {counts}")
+    return clip("\n".join(lines))
+
+
 def audit_run(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
     about = f"{result['status']}, {result['event_count']} events"
     return f"audit run {result['id']} {result['name']!r}: {about}"

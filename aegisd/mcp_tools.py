@@ -113,6 +113,29 @@ async def _audit_in_run(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) 
     return result
 
 
+_BLAME_FIELDS = ("workspace", "path", "rev", "start_line", "end_line")
+_LOG_FILTERS = ("rev", "since", "until", "author", "grep", "cursor")
+
+
+async def _git_history(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
+    """Blame of a range when lines are given, a file's history across renames when only a
+    path is, else the log with its filters."""
+    if args.get("start_line") is not None or args.get("end_line") is not None:
+        if not args.get("path"):
+            raise local_failure("INVALID_PARAMS", "start_line/end_line blame a file: give path")
+        return await ctx.call("git.blame", {k: args[k] for k in _BLAME_FIELDS if k in args})
+    args.pop("start_line", None)
+    args.pop("end_line", None)
+    follow = args.pop("follow", None)
+    if args.get("path") and not any(args.get(k) for k in _LOG_FILTERS):
+        params: dict[str, Any] = {k: args[k] for k in ("workspace", "path", "limit") if k in args}
+        if follow is not None:
+            params["follow"] = follow
+        return await ctx.call("git.file_history", params)
+    return await ctx.call(spec.method, args)
+
+
+_LINE = {"type": "integer", "minimum": 1}
 _RUN_HELP = {"run": "Run id (default: the run audit_start returned in this session)"}
 
 TOOLS: tuple[ToolSpec, ...] = (
@@ -201,6 +224,22 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Code insights computed from the index, lint and clone data: complexity hotspots, "
         "oversized files, import cycles, lint hotspots, duplication, untested modules, each with "
         "severity, paths and the numbers behind it. Use to choose what to refactor or review.",
+    ),
+    ToolSpec(
+        "git_history",
+        "git.log",
+        "Git history, file history, blame",
+        "Who changed what, when and why, from the repository: with path only, that file's "
+        "commits across renames; with path and start_line/end_line, the commit, author and "
+        "date of each line (blame); otherwise the log, filtered by path, rev (or A..B), "
+        "since/until, author, grep (message). Each commit has its files and line counts.",
+        render.git_history,
+        run=_git_history,
+        extra={
+            "follow": ("git.file_history", {"type": "boolean", "description": "Follow renames"}),
+            "start_line": ("git.blame", {**_LINE, "description": "Blame from this line"}),
+            "end_line": ("git.blame", {**_LINE, "description": "Blame to this line"}),
+        },
     ),
     ToolSpec(
         "audit_start",

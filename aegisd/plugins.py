@@ -41,6 +41,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "aegisd_similarity.hooks",
     "aegisd_insights.hooks",
     "aegisd_terminal.hooks",
+    "aegisd_git.hooks",
 )
 
 #: What a restarted daemon needs for its first answers (where is X, what is in this file).

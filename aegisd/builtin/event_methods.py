@@ -23,7 +23,13 @@ from aegisd.rpc.registry import (
 )
 
 Topic = Literal[
-    "files.changed", "index.updated", "lint.updated", "audit.event", "insights.updated", "progress"
+    "files.changed",
+    "index.updated",
+    "lint.updated",
+    "audit.event",
+    "insights.updated",
+    "progress",
+    "git.changed",
 ]
 
 

@@ -15,6 +15,9 @@ Every payload ensures its run (a hook may be installed mid-session, so SessionSt
 guaranteed). `Stop` ends an agent's turn, not the session: it is logged as a phase event and only
 `SessionEnd` ends the run. Unknown events become notes; missing fields are tolerated. Event
 payloads are the hook payload without the session id and cwd (they identify the run), redacted.
+A successful Bash command that moved HEAD with git (`git commit`, `merge`, `rebase`, ...) is a
+`git` event whose payload's `git` names the commit and branch HEAD is at right after it (read
+from the repository's files; a replayed payload stays a `command_result`: HEAD may have moved).
 
 Standard library only: the hook must start fast and never print to stdout (agents may feed a
 hook's stdout back to the model).
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aegisd_audit import gitevent
 from aegisd_audit.limits import cut_depth
 from aegisd_audit.redact import redact, redact_text
 from aegisd_audit.spool import SpoolWriter
@@ -83,6 +87,10 @@ def payload_to_actions(payload: dict[str, Any], occurred_at: str | None = None) 
     }
     event = _event(clean, _str(payload.get("cwd")) or "")
     event["payload"] = clean
+    moved = _git_moved(payload, event) if occurred_at is None else None
+    if moved is not None:
+        event["type"] = "git"
+        event["payload"] = {**clean, "git": moved}
     if occurred_at is not None:
         event["at"] = occurred_at
     actions = [Action(START_RUN, _present(run)), Action(LOG_EVENT, _present(event))]
@@ -172,6 +180,19 @@ def _event(p: dict[str, Any], cwd: str) -> dict[str, Any]:
     if name == "PreCompact":
         return _simple("note", f"Context compaction{_why(p.get('trigger'))}", "system")
     return _simple("note", f"{name} hook", "system")
+
+
+def _git_moved(payload: dict[str, Any], event: dict[str, Any]) -> dict[str, Any] | None:
+    """For a successful command that moved HEAD with git: the commit (and branch) it left
+    HEAD at, read now from the repository's files; None otherwise (and for a replay: HEAD
+    may have moved since)."""
+    tool_input = payload.get("tool_input")
+    command = _str(tool_input.get("command")) if isinstance(tool_input, dict) else None
+    cwd = _str(payload.get("cwd"))
+    if event["type"] != "command_result" or event["status"] != "ok" or not command or not cwd:
+        return None
+    target = gitevent.git_target(command, cwd)
+    return gitevent.head_of(target) if target is not None else None
 
 
 def _simple(type_: str, title: str, actor: str, phase: str | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from aegisd.rpc.context import RpcContext
 from aegisd.rpc.registry import Params, Result, RpcMethod
 from aegisd.rpc.schemas import FREE_FORM
 from aegisd.threads import interactive
-from aegisd_audit import lintlink, rundiff, service, store
+from aegisd_audit import gitlink, lintlink, rundiff, service, store
 from aegisd_audit.events import Actor, Phase, Status
 from aegisd_audit.limits import DETAIL_MAX_BYTES, TITLE_MAX_CHARS
 from aegisd_audit.redact import redact_optional, redact_text
@@ -253,6 +253,13 @@ class LintChanges(Result):
     until: Literal["end", "now"] = Field(description="Compared with the run's end or with now")
 
 
+class RunCommit(Result):
+    hash: str
+    short: str
+    subject: str
+    files: list[str]
+
+
 class DiffResult(Result):
     run: int
     status: str
@@ -265,6 +272,12 @@ class DiffResult(Result):
     lint: LintChanges | None = Field(
         description="Issues introduced and fixed since the run started; null when no linter "
         "was active at its start"
+    )
+    commits: list[RunCommit] | None = Field(
+        None,
+        description="Commits of HEAD's history made while the run was open, newest first; "
+        "null without git history (no git plugin, no repository, or the run's workspace is "
+        "not open)",
     )
 
 
@@ -282,7 +295,14 @@ async def diff(params: RunParams, ctx: RpcContext) -> DiffResult:
         lines_added=sum(f.lines_added for f in files),
         lines_removed=sum(f.lines_removed for f in files),
         lint=await _lint_changes(ctx.daemon, run),
+        commits=await _commits(ctx.daemon, run),
     )
+
+
+async def _commits(daemon: Daemon, run: dict[str, Any]) -> list[RunCommit] | None:
+    ws = next((ws for ws in daemon.workspaces if ws.id == run["workspace"]), None)
+    found = await gitlink.commits_during(daemon, ws, run) if ws is not None else None
+    return None if found is None else [RunCommit(**c) for c in found]
 
 
 async def _lint_changes(daemon: Daemon, run: dict[str, Any]) -> LintChanges | None:

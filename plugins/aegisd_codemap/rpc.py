@@ -312,7 +312,7 @@ async def tree(params: TreeParams, ctx: RpcContext) -> TreeResult:
     base = ws.relative(params.path) if params.path else ""
     index = await service.answerable(ctx.daemon, ws)  # symbol counts come from the index
     known = ws.live.known if ws.live is not None else {}
-    node, git = await build_tree(ws.root, known, index, base, params.depth)
+    node, git = await build_tree(ws.root, known, index, base, params.depth, ws.trusted)
     return TreeResult(root=node, git=git, pending=not service.is_ready(ctx.daemon, ws.id))
 
 

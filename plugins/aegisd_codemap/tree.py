@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from aegisd.gitrun import GitFailed, Runner, repository_filters
+from aegisd.rpc.errors import RpcError
 from aegisd_codemap.index import WorkspaceIndex
 
 GIT_TIMEOUT_S = 10
 
 
-async def git_status(root: Path) -> dict[str, str] | None:
-    """`git status --porcelain -z` as path → two-letter status; None when not a repository."""
+async def git_status(root: Path, trusted: bool) -> dict[str, str] | None:
+    """`git status --porcelain -z` as path → two-letter status; None when not a repository.
+    Through the daemon's git runner: no lock taken, and (in an untrusted workspace) no program
+    the repository's config names run (fsmonitor, filter drivers)."""
     if not (root / ".git").exists():
         return None
+    runner = Runner(root, timeout_s=GIT_TIMEOUT_S)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            "git", "-C", str(root), "status", "--porcelain", "-z", "--untracked-files=all",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(proc.communicate(), GIT_TIMEOUT_S)
-    except (OSError, TimeoutError):
-        return None
-    if proc.returncode != 0:
+        if not trusted:
+            runner.extra_config = await repository_filters(runner)
+        out = await runner.run("status", "--porcelain", "-z", "--untracked-files=all")
+    except (GitFailed, RpcError):
         return None
     status: dict[str, str] = {}
     entries = out.decode(errors="replace").split("\0")
@@ -42,9 +42,14 @@ async def git_status(root: Path) -> dict[str, str] | None:
 
 
 async def build_tree(
-    root: Path, known: Mapping[str, Any], index: WorkspaceIndex, base: str, depth: int | None
+    root: Path,
+    known: Mapping[str, Any],
+    index: WorkspaceIndex,
+    base: str,
+    depth: int | None,
+    trusted: bool = False,
 ) -> tuple[dict[str, Any], bool]:
-    git = await git_status(root)
+    git = await git_status(root, trusted)
     top: dict[str, Any] = {"name": base.rsplit("/", 1)[-1] or root.name, "path": base, "type": "dir",
                            "symbols": 0, "files": 0, "children": {}}  # fmt: skip
     prefix = base + "/" if base else ""

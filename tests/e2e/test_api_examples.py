@@ -19,6 +19,7 @@ from tests.e2e.apidoc_support import (
     substitute,
     wait_until_ready,
 )
+from tests.plugins.git.repos import ADA, LINUS, commit, git
 from tests.plugins.insights.fake_ollama import FakeOllama
 
 #: run first, in this order: later examples use the run they create, the subscription, ...
@@ -31,7 +32,16 @@ STAND_INS = {"terminal.open": "term-example"}
 
 
 TOPICS = ["files.changed", "index.updated", "lint.updated", "audit.event", "insights.updated",
-          "progress"]  # fmt: skip
+          "progress", "git.changed"]  # fmt: skip
+
+
+def make_repository(root: Path) -> None:
+    """The example workspace as a repository of two commits (for the `git.*` examples)."""
+    git(root, "init", "-q", "-b", "main")
+    commit(root, "Add the shop", ADA)
+    with (root / "shop" / "cart.py").open("a") as fh:
+        fh.write("\n# carts are kept per session\n")
+    commit(root, "Note how carts are kept", LINUS)
 
 
 def check_notifications(observer: WsClient, doc: dict[str, Any], problems: list[str]) -> set[str]:
@@ -96,6 +106,7 @@ async def test_every_example_runs_and_fits_its_schema(
 ) -> None:
     ollama = await aiohttp_server(FakeOllama().app(), host="127.0.0.1")
     root = copy_shop(tmp_path)
+    make_repository(root)
     env = {
         "OLLAMA_HOST": str(ollama.make_url("")).rstrip("/"),
         "AEGISD_RATE_LIMITS__ENABLED": "false",
@@ -116,12 +127,13 @@ async def test_every_example_runs_and_fits_its_schema(
                 fh.write(
                     "\n\ndef free(amount: float) -> float:\n    return apply_discount(amount, 100)\n"
                 )
+            commit(root, "Free pricing", ADA)  # moves HEAD: git.changed
             await run_examples(ws, doc, root, problems)
             seen = check_notifications(observer, doc, problems)
             seen |= check_notifications(ws, doc, problems)  # pushed to the caller: terminal.*
         assert not problems, "\n".join(problems)
         assert {"files.changed", "index.updated", "lint.updated", "audit.event", "progress",
-                "terminal.output", "terminal.exit"} <= seen  # fmt: skip
+                "terminal.output", "terminal.exit", "git.changed"} <= seen  # fmt: skip
         assert example_params(by_name["index.file"], root) == {"path": "shop/cart.py"}
     finally:
         d.stop()

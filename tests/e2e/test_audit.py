@@ -165,6 +165,7 @@ def test_round_trips_and_errors(d: DaemonProcess, project: Path) -> None:
     assert summary == {
         "run": run["id"], "status": "failed", "files": [], "created": 0, "modified": 0,
         "deleted": 0, "lines_added": 0, "lines_removed": 0,
+        "commits": None,  # the project is no repository
     }  # fmt: skip
     d.call("audit.end_run", {"run": first["id"]})
 
@@ -639,3 +640,38 @@ def test_the_hook_cuts_a_payload_too_deep_instead_of_losing_it(daemon_factory: A
     (event,) = d.call("audit.list_events", {"run": run["id"]})["events"]
     assert event["title"] == "hi" and "nested too deep" in json.dumps(event["payload"])
     assert not (d.data_dir / "audit-hook-spool.jsonl").exists()
+
+
+def test_diff_lists_the_commits_made_while_the_run_was_open(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "a.txt").write_text("a\n")
+
+    def commit(message: str, when: str | None = None) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.update(GIT_CONFIG_GLOBAL="/dev/null", GIT_AUTHOR_NAME="Agent",
+                   GIT_AUTHOR_EMAIL="agent@example.com", GIT_COMMITTER_NAME="Agent",
+                   GIT_COMMITTER_EMAIL="agent@example.com")  # fmt: skip
+        if when is not None:
+            env.update(GIT_AUTHOR_DATE=when, GIT_COMMITTER_DATE=when)
+        for args in (["add", "-A"], ["commit", "-q", "-m", message], ["rev-parse", "HEAD"]):
+            out = subprocess.run(["git", "-C", str(project), *args], env=env, check=True,
+                                 capture_output=True, text=True)  # fmt: skip
+        return out.stdout.strip()
+
+    subprocess.run(["git", "init", "-q", "-b", "main", str(project)], check=True)
+    commit("Before the run", "2020-01-01T00:00:00+00:00")
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    run = d.call("audit.start_run", {"name": "commits"})["id"]
+    assert d.call("audit.diff", {"run": run})["commits"] == []
+    (project / "b.txt").write_text("b\n")
+    during = commit("During the run")
+    d.call("audit.end_run", {"run": run})
+    (project / "c.txt").write_text("c\n")
+    commit("After the run", "2099-01-01T00:00:00+00:00")
+    commits = d.call("audit.diff", {"run": run})["commits"]
+    assert commits == [
+        {"hash": during, "short": during[:7], "subject": "During the run", "files": ["b.txt"]}
+    ]

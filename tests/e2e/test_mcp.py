@@ -24,6 +24,7 @@ from aegisd.client import Client, DaemonUnavailable
 from aegisd.mcp_tools import TOOLS
 from aegisd.plugins import BUILTIN_PLUGINS
 from tests.conftest import TESTS, DaemonProcess, isolated_env
+from tests.plugins.git.repos import ADA, LINUS, commit, git
 
 FIXTURE = TESTS / "fixtures" / "mcp" / "project"
 CODEMAP_TOOLS = [
@@ -40,13 +41,16 @@ OTHER_CALLS: dict[str, dict[str, Any]] = {
     "lint": {"path": "pkg/app.py"},
     "find_duplicates": {"path": "pkg/config.py"},
     "insights": {},
+    "git_history": {"path": "pkg/app.py"},
 }
 STANDIN_AREAS = ("aegisd_lint", "aegisd_similarity", "aegisd_insights", "aegisd_audit")
 FRESH = re.compile(r"\[clock \d+, fresh\]")
 TOKEN_TARGET = 4000
 # (readOnlyHint, destructiveHint, idempotentHint) of each tool; none reaches an open world
 HINTS = {
-    **dict.fromkeys([*CODEMAP_TOOLS, "find_duplicates", "insights"], (True, False, True)),
+    **dict.fromkeys(
+        [*CODEMAP_TOOLS, "find_duplicates", "insights", "git_history"], (True, False, True)
+    ),
     "lint": (False, False, True),  # run=true runs the linters (a trusted workspace's tests)
     "audit_start": (False, False, True),  # resumes the session's run when called again
     "audit_log": (False, False, False),
@@ -58,6 +62,8 @@ HINTS = {
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(FIXTURE, root)
+    git(root, "init", "-q", "-b", "main")  # a repository, for git_history
+    commit(root, "The project", ADA)
     return root
 
 
@@ -131,7 +137,7 @@ def check_tools(listed: types.ListToolsResult, methods: set[str]) -> int:
     """Schemas valid and self-contained, the right tools lit up; returns the size in tokens."""
     expected = [spec.name for spec in TOOLS if spec.method in methods]
     assert [t.name for t in listed.tools] == expected
-    assert len(listed.tools) <= 12
+    assert len(listed.tools) <= 13
     for tool in listed.tools:
         Draft202012Validator.check_schema(tool.input_schema)
         assert "$ref" not in json.dumps(tool.input_schema), tool.name
@@ -238,6 +244,7 @@ async def test_tools_every_call_and_errors(
                 )
         if "audit_start" in lit:
             await check_audit_trail(s, d)
+        await check_git_history(s, project)
     assert d.stop() == 0  # a graceful stop: the daemon takes its worker processes along
 
 
@@ -256,6 +263,32 @@ async def check_audit_trail(s: ClientSession, d: DaemonProcess) -> None:
     assert [(e["payload"]["tool"], e["status"]) for e in calls] == [("search_symbols", "ok")]
     assert calls[0]["title"] == "search_symbols query='App'"
     assert [e["title"] for e in trail if e["type"] == "note"] == ["looked around"]
+
+
+async def check_git_history(s: ClientSession, project: Path) -> None:
+    """git_history: a file's history, a blame of a range, and the log with a filter."""
+    first = git(project, "rev-parse", "HEAD").strip()
+    app = project / "pkg" / "app.py"
+    app.write_text(app.read_text() + "# tuned by Linus\n")
+    second = commit(project, "Tune the app", LINUS)
+    lines = len(app.read_text().splitlines())
+    found = await call_ok(s, "git_history", {"path": "pkg/app.py", "limit": 10})
+    hashes = [c["hash"] for c in found.structured_content["commits"]]
+    assert hashes in ([second, first], [first])  # HEAD as last seen: the commit may be new
+    blamed = await call_ok(s, "git_history", {"path": "pkg/app.py", "rev": second,
+                                              "start_line": lines, "end_line": lines})  # fmt: skip
+    [last] = blamed.structured_content["lines"]
+    assert (last["commit"], last["author"], last["text"]) == (second, "Linus Torvalds",
+                                                              "# tuned by Linus")  # fmt: skip
+    assert text(blamed).splitlines()[1] == (
+        f"{lines} {second[:8]} Linus Torvalds 2024-02-03 | # tuned by Linus")  # fmt: skip
+    logged = await call_ok(s, "git_history", {"rev": second, "author": "linus"})
+    assert [c["hash"] for c in logged.structured_content["commits"]] == [second]
+    assert "Linus Torvalds: Tune the app" in text(logged)
+    added, removed, _ = git(project, "show", "--format=", "--numstat", second).split("\t")
+    assert f"  M pkg/app.py +{added} -{removed}" in text(logged)
+    await call_error(s, "git_history", {"start_line": 1}, "INVALID_PARAMS")
+    await call_error(s, "git_history", {"rev": "--output=x"}, "INVALID_PARAMS")
 
 
 def descendants(pid: int) -> list[int]:
@@ -333,7 +366,7 @@ async def test_all_tools_and_audit_trail(
         listed = await s.list_tools()
         tokens = check_tools(listed, methods)
         print(f"\ntools/list with every tool: {len(listed.tools)} tools, {tokens} tokens")
-        assert len(listed.tools) == 12 and tokens <= TOKEN_TARGET
+        assert len(listed.tools) == 13 and tokens <= TOKEN_TARGET
         lint_schema = next(t for t in listed.tools if t.name == "lint").input_schema
         assert lint_schema["properties"]["run"]["type"] == "boolean"
         log_schema = next(t for t in listed.tools if t.name == "audit_log").input_schema

@@ -300,3 +300,43 @@ def test_the_spool_redacts_the_run_fields_by_shape_only(tmp_path: Path) -> None:
     (entry,) = SpoolReader(spool).read_pending()
     assert entry.payload["session_id"] == SESSION  # no secret shape: kept to key the run
     assert entry.payload["cwd"] == f"/home/dev/{REDACTED}/shop"
+
+
+def _bash_result(command: str, cwd: Path, ok: bool = True) -> dict[str, Any]:
+    return {"session_id": SESSION, "cwd": str(cwd), "hook_event_name": "PostToolUse"
+            if ok else "PostToolUseFailure", "tool_name": "Bash", "tool_use_id": "toolu_g",
+            "tool_input": {"command": command}, "tool_response": {"stdout": "", "stderr": ""}}  # fmt: skip
+
+
+def test_a_git_command_that_moved_head_is_a_git_event_with_the_commit(tmp_path: Path) -> None:
+    from tests.plugins.git.repos import git, history
+
+    root = tmp_path / "repo"
+    ids = history(root)
+    (root / "sub").mkdir()
+    for command, where in [
+        ("git commit -m 'x'", root),
+        ("cd . && GIT_EDITOR=true git -c user.name=a rebase main", root),
+        ("git -C .. merge side", root / "sub"),
+    ]:
+        [_, log] = payload_to_actions(_bash_result(command, where))
+        assert log.params["type"] == "git", command
+        assert log.params["payload"]["git"] == {"head": ids["binary"], "branch": "main"}
+    git(root, "pack-refs", "--all")  # the branch now only in packed-refs
+    git(root, "checkout", "-q", "--detach", ids["merge"])
+    [_, log] = payload_to_actions(_bash_result("git checkout side", root))
+    assert log.params["payload"]["git"] == {"head": ids["merge"], "branch": None}
+    git(root, "checkout", "-q", "side")
+    [_, log] = payload_to_actions(_bash_result("git switch side", root))
+    assert log.params["payload"]["git"] == {"head": ids["side"], "branch": "side"}
+    for command, where, ok in [
+        ("git status", root, True),  # does not move HEAD
+        ("git log --oneline | head", root, True),
+        ("echo git commit", root, True),
+        ("git commit -m x", root, False),  # failed
+        ("git commit -m x", tmp_path, True),  # no repository there
+    ]:
+        [_, log] = payload_to_actions(_bash_result(command, where, ok))
+        assert log.params["type"] != "git" and "git" not in log.params["payload"], command
+    [_, log] = payload_to_actions(_bash_result("git commit -m x", root), "2024-01-01T00:00:00Z")
+    assert log.params["type"] == "command_result"  # a replay: HEAD may have moved since
