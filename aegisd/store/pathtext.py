@@ -11,6 +11,7 @@ exactly as before (existing rows need no migration). Write paths with `to_db`, r
 
 from __future__ import annotations
 
+import json
 import re
 
 import peewee
@@ -54,3 +55,15 @@ class PathField(peewee.TextField):
 
     def python_value(self, value: str | None) -> str | None:
         return None if value is None else from_db(value)
+
+
+def in_list(column: str, stored: list[str]) -> tuple[str, list[str]]:
+    """SQL that is true where `column` is one of the `stored` paths (already `to_db`), and its
+    arguments. SQLite's `json_each` ends a text at its first NUL, so an escaped name passed
+    through it would match nothing (and "NOT IN" would keep it): those few go as parameters."""
+    plain = [p for p in stored if ESCAPE not in p]
+    escaped = [p for p in stored if ESCAPE in p]
+    sql = f"{column} IN (SELECT value FROM json_each(?))"
+    if escaped:
+        sql = f"({sql} OR {column} IN ({', '.join('?' * len(escaped))}))"
+    return sql, [json.dumps(plain), *escaped]

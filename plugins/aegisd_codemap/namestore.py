@@ -19,6 +19,7 @@ from typing import Any
 
 import peewee
 
+from aegisd.store.pathtext import in_list
 from aegisd_codemap.schema import NAME_FTS, add_names
 
 __all__ = ["add_names", "drop_unused", "fts_mark", "index_names", "names_of", "sweep"]
@@ -75,10 +76,10 @@ def names_of(cursor: Any, ws_id: str, paths: list[str]) -> set[str]:
     """The names of the symbols stored for these paths (stored form)."""
     if not paths:
         return set()
+    listed, args = in_list("path", paths)
     found = cursor.execute(
-        "SELECT DISTINCT name FROM codemap_symbol WHERE workspace_id = ?"
-        " AND path IN (SELECT value FROM json_each(?))",
-        (ws_id, json.dumps(paths)),
+        f"SELECT DISTINCT name FROM codemap_symbol WHERE workspace_id = ? AND {listed}",
+        (ws_id, *args),
     )
     return {row[0] for row in found}
 

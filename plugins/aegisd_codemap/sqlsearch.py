@@ -28,7 +28,7 @@ from heapq import merge
 from itertools import islice
 from typing import Any, NamedTuple
 
-from aegisd.store.pathtext import from_db, to_db
+from aegisd.store.pathtext import from_db, in_list, to_db
 from aegisd_codemap import namesearch
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.ranking import Row, in_tests, is_stub, kind_rank
@@ -98,8 +98,9 @@ class _Filter:
             )
             self.sql += " AND codemap_glob(path)"
         if skip:
-            self.sql += " AND path NOT IN (SELECT value FROM json_each(?))"
-            self.args.append(json.dumps([to_db(p) for p in skip]))
+            listed, args = in_list("path", [to_db(p) for p in skip])
+            self.sql += f" AND NOT {listed}"
+            self.args += args
 
 
 def _rank_key(row: Sequence[Any]) -> tuple[Any, ...]:

@@ -290,6 +290,15 @@ def _report(d: DaemonProcess, params: dict[str, Any] | None = None) -> dict[str,
     raise AssertionError("similarity.report stayed UNAVAILABLE")
 
 
+def _forget_clone_index(db_path: Path, *more_tables: str) -> None:
+    """Delete the clone index's rows (and `more_tables`' rows) from a stopped daemon's store."""
+    tables = ("similarity_doc", "similarity_posting", "similarity_clone", "similarity_spot")
+    with closing(sqlite3.connect(db_path)) as db, db:
+        for table in (*more_tables, *tables):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("UPDATE similarity_space SET kept = NULL, whole = 0")
+
+
 def test_a_large_workspace_leaves_files_never_analyzed_until_asked(
     daemon_factory: Any, project: Path
 ) -> None:
@@ -300,15 +309,7 @@ def test_a_large_workspace_leaves_files_never_analyzed_until_asked(
     wait_ready(d)
     d.call("settings.update", {"settings": {"full_pass_max_files": 5}})
     assert d.stop() == 0, d.output()[-4000:]
-    with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db, db:
-        for table in (
-            "similarity_doc",
-            "similarity_posting",
-            "similarity_clone",
-            "similarity_spot",
-        ):
-            db.execute(f"DELETE FROM {table}")
-        db.execute("UPDATE similarity_space SET kept = NULL, whole = 0")
+    _forget_clone_index(d.data_dir / "aegisd.db")
     d2: DaemonProcess = daemon_factory("--root", str(project))
     status = wait_ready(d2)
     assert (status["mode"], status["missing"], status["files"], status["analyzed"]) == (
@@ -436,16 +437,7 @@ def test_a_large_tree_seen_for_the_first_time_is_not_analyzed_unasked(
     d.call("settings.update", {"settings": {"full_pass_max_files": 5}})
     assert d.stop() == 0, d.output()[-4000:]
     # As a tree never seen before (its settings kept): no file state, no clone index.
-    with closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db, db:
-        for table in (
-            FileStateRow._meta.table_name,
-            "similarity_doc",
-            "similarity_posting",
-            "similarity_clone",
-            "similarity_spot",
-        ):
-            db.execute(f"DELETE FROM {table}")
-        db.execute("UPDATE similarity_space SET kept = NULL, whole = 0")
+    _forget_clone_index(d.data_dir / "aegisd.db", FileStateRow._meta.table_name)
     d2: DaemonProcess = daemon_factory("--root", str(project))
     status = wait_ready(d2)
     assert (status["mode"], status["missing"], status["files"], status["analyzed"]) == (

@@ -3,6 +3,7 @@ index reads files through its budgeted cache and never serves an out-of-date one
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ def _database(path: Path, rows: list[Row]) -> peewee.SqliteDatabase:
     db.connect()
     _, failed = run_migrations(db, store.MIGRATIONS)
     assert not failed
-    store.save(db, WS, [(e, "h-" + e.path, False) for e in _extracts(rows)], [])
+    store.save(db, WS, [(e, f"h-{i}", False) for i, e in enumerate(_extracts(rows))], [])
     return db
 
 
@@ -198,6 +199,17 @@ def test_unsaved_files_are_searched_in_place_of_their_stored_rows(
     rows = [r for r in ROWS if r[4] not in ("a.py", "b.py")]
     rows.append((99, "gfs_fresh", "gfs_fresh", "function", "a.py", False))
     assert [(n, p, m) for n, _, p, m, _ in _memory(rows, "gfs")] == found
+
+
+def test_an_unsaved_file_with_a_non_utf8_name_is_not_found_twice(tmp_path: Path) -> None:
+    bad = os.fsdecode(b"bad\xff.py")  # stored with a NUL escape, which json_each cuts short
+    db = _database(tmp_path / "a.db", [(1, "weird_func", "weird_func", "function", bad, False)])
+    fresh = [_symbol("weird_func", "weird_func", "function", False, 2)]
+    overlay = sqlsearch.Overlay({bad: fresh}, [bad])
+    with closing(sqlite3.connect(tmp_path / "a.db")) as reader:
+        hits = sqlsearch.search(reader, WS, "weird_func", overlay=overlay)
+    db.close()
+    assert [(f.hit.path, f.line) for f in hits] == [(bad, 2)]
 
 
 # -- the disk-backed index ----------------------------------------------------------------
