@@ -17,12 +17,15 @@ LINE = {"line": 1, "commit": "a" * 40, "original_line": 1, "path": "caf\udce9.py
 
 def test_round_trip_and_least_recently_used_go(tmp_path: Path) -> None:
     db = peewee.SqliteDatabase(str(tmp_path / "t.db"))
-    run_migrations(db, store.MIGRATIONS)
-    store.save_blame(db, "/r/.git", "", "a" * 40, "caf\udce9.py", [LINE], max_rows=2)
-    assert store.load_blame(db, "/r/.git", "", "a" * 40, "caf\udce9.py") == [LINE]
-    assert store.load_blame(db, "/r/.git", "sub/", "a" * 40, "caf\udce9.py") is None
-    store.save_blame(db, "/r/.git", "", "b" * 40, "x.py", [LINE], max_rows=2)
-    store.load_blame(db, "/r/.git", "", "a" * 40, "caf\udce9.py")  # used again: kept
-    store.save_blame(db, "/r/.git", "", "c" * 40, "y.py", [LINE], max_rows=2)
-    revs = {row[0] for row in db.execute_sql("SELECT rev FROM git_blame").fetchall()}
-    assert revs == {"a" * 40, "c" * 40}
+    try:
+        run_migrations(db, store.MIGRATIONS)
+        store.save_blame(db, "/r/.git", "", "a" * 40, "caf\udce9.py", [LINE], max_rows=2)
+        assert store.load_blame(db, "/r/.git", "", "a" * 40, "caf\udce9.py") == [LINE]
+        assert store.load_blame(db, "/r/.git", "sub/", "a" * 40, "caf\udce9.py") is None
+        store.save_blame(db, "/r/.git", "", "b" * 40, "x.py", [LINE], max_rows=2)
+        store.load_blame(db, "/r/.git", "", "a" * 40, "caf\udce9.py")  # used again: kept
+        store.save_blame(db, "/r/.git", "", "c" * 40, "y.py", [LINE], max_rows=2)
+        revs = {row[0] for row in db.execute_sql("SELECT rev FROM git_blame").fetchall()}
+        assert revs == {"a" * 40, "c" * 40}
+    finally:
+        db.close()  # an unclosed connection fails a later test on 3.13 (ResourceWarning)
