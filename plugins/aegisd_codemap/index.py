@@ -15,13 +15,13 @@ Methods that read the store block: call them in a thread.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aegisd.budget import BudgetedCache
 from aegisd_codemap import namesearch, sqlsearch, store
-from aegisd_codemap.model import FileExtract, ImportRef
+from aegisd_codemap.model import FileExtract, ImportRef, Symbol
 from aegisd_codemap.readers import Readers
 from aegisd_codemap.store import Execute, Facts
 
@@ -266,6 +266,35 @@ class WorkspaceIndex:
         """Every file's imports (what the import graph is built from)."""
         return {path: extract.imports for path, extract in self.outlines().items()}
 
+    def outline_entries(self) -> dict[str, tuple[str, FileExtract]]:
+        """`outlines`, each with the content hash it was read for."""
+        entries = self._whole_entries("outlines", store.read_outline, store.read_outlines)
+        return {path: (entry[0], entry[1]) for path, entry in entries.items()}
+
+    def select_symbols(
+        self, query: store.SymbolQuery, paths: Collection[str] | None = None
+    ) -> dict[str, tuple[str, list[Symbol]]]:
+        """The symbols `query` selects of these files (None: every file), each file's with the
+        content hash they were read for, without reading the others: a pass over a large
+        workspace holds only what it asked for. A file changed while this reads may come
+        labelled with its previous hash: the caller's next read sees the newer one."""
+        facts = dict(self.facts)  # before `unsaved` (C-level copies): see below
+        unsaved = dict(self.unsaved)
+        wanted = list(facts) if paths is None else [p for p in paths if p in facts]
+        # A path not unsaved now is stored at least as new as `facts` says.
+        on_disk = None if paths is None else [p for p in wanted if unsaved.get(p) is None]
+        with self.readers.borrow() as db:
+            stored = store.read_symbols_where(db.execute, self.ws_id, query, on_disk)
+        found: dict[str, tuple[str, list[Symbol]]] = {}
+        for path in wanted:
+            waiting = unsaved.get(path)
+            if waiting is not None:
+                symbols = [s for s in waiting.symbols if query(s)]
+            else:
+                symbols = stored.get(path, [])
+            found[path] = (facts[path].hash, symbols)
+        return found
+
     def snapshot(self) -> dict[str, FileExtract]:
         """Every file with its symbols (a pass over the whole index)."""
 
@@ -275,6 +304,10 @@ class WorkspaceIndex:
         return self._whole("snapshot", store.read_extract, read_all)
 
     def _whole(self, what: str, read_one: ReadOne, read_all: ReadAll) -> dict[str, FileExtract]:
+        entries = self._whole_entries(what, read_one, read_all)
+        return {path: entry[1] for path, entry in entries.items()}
+
+    def _whole_entries(self, what: str, read_one: ReadOne, read_all: ReadAll) -> dict[str, _Entry]:
         """Every file's extract (as `read_one` reads one), kept in the budgeted cache as one
         entry keyed by `what`: brought up to date file by file when it is there (an edit
         reads the files that changed; unchanged files keep their objects, which callers'
@@ -306,7 +339,7 @@ class WorkspaceIndex:
                     entry = _entry(*stored)
                 fresh[path] = entry
         self.whole.put(key, fresh, sum(entry[2] for entry in fresh.values()))
-        return {path: entry[1] for path, entry in fresh.items()}
+        return fresh
 
     def status(self) -> dict[str, Any]:
         languages: Counter[str] = Counter()

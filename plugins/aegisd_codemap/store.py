@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from sys import intern
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import peewee
 
 from aegisd.store.jsonfield import dumps
-from aegisd.store.pathtext import from_db, to_db
+from aegisd.store.pathtext import from_db, in_list, to_db
 from aegisd.threads import step_aside
 from aegisd_codemap import namestore, schema
 from aegisd_codemap.model import TOP_LEVEL, ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
@@ -159,6 +159,48 @@ def read_all(execute: Execute, ws_id: str) -> dict[str, FileExtract]:
         if extract is not None:
             extract.symbols.append(_symbol(row))
     return files
+
+
+class SymbolQuery(Protocol):
+    """Which symbols a pass over the whole index reads: most passes want few of them (the
+    complex functions, say), and reading every symbol of a large workspace costs gigabytes."""
+
+    @property
+    def sql(self) -> str:
+        """A condition on `codemap_symbol`'s columns."""
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """The condition's parameters."""
+
+    def __call__(self, symbol: Symbol) -> bool:
+        """The same condition, on a symbol in memory."""
+
+
+def read_symbols_where(
+    execute: Execute, ws_id: str, query: SymbolQuery, paths: list[str] | None
+) -> dict[str, list[Symbol]]:
+    """The symbols `query` selects, by path, of these files (None: every file); files with
+    none are absent."""
+    where, args = "", list[str]()
+    if paths is not None:
+        listed, args = in_list("path", [to_db(p) for p in paths])
+        where = f" AND {listed}"
+    cursor = execute(
+        f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?{where}"
+        f" AND ({query.sql}) ORDER BY path, seq",
+        (ws_id, *args, *query.args),
+    )
+    found: dict[str, list[Symbol]] = {}
+    current, symbols = None, []  # the stored path of the rows being read
+    for n, row in enumerate(cursor):
+        if row[0] != current:
+            current = row[0]
+            symbols = found.setdefault(from_db(current), [])
+        if not n % 4096:
+            step_aside()
+        symbols.append(_symbol(row))
+    return found
 
 
 def _symbol(row: tuple[Any, ...]) -> Symbol:

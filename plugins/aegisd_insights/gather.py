@@ -4,13 +4,14 @@ a `lint.report` answer, a `similarity.report` answer. Pure functions; the daemon
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from aegisd_codemap.graph import build_import_graph, cycle_path, import_cycles
-from aegisd_codemap.model import TOP_LEVEL, FileExtract, ImportRef
+from aegisd_codemap.model import TOP_LEVEL, FileExtract, ImportRef, Symbol
+from aegisd_codemap.store import SymbolQuery
 
 from aegisd.threads import step_aside
 from aegisd_insights.compute import compute_insights
@@ -28,7 +29,7 @@ from aegisd_insights.inputs import (
     SymbolInput,
 )
 from aegisd_insights.insight import Insight, Thresholds
-from aegisd_insights.stage import StageResult, detect_stage
+from aegisd_insights.stage import PATTERN_SUFFIXES, StageResult, detect_stage
 
 _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing"})
 _MEASURED_KINDS = frozenset({"function", "method"})
@@ -50,52 +51,128 @@ def is_test_path(path: str) -> bool:
     )
 
 
+_NO_IMPORTS = 0
+
+
+class NotableSymbols:
+    """The symbols the detectors look at (`store.SymbolQuery`): functions and methods from
+    `floor` complexity up, classes named with a pattern's suffix. A few per cent of a
+    workspace's symbols, read without the rest."""
+
+    def __init__(self, floor: int) -> None:
+        self.floor = floor
+        suffixes = tuple(PATTERN_SUFFIXES)
+        self.sql = (
+            "(kind IN ('function', 'method') AND complexity >= ?) OR (kind = 'class' AND ("
+            + " OR ".join("name GLOB ?" for _ in suffixes)
+            + "))"
+        )
+        self.args: tuple[Any, ...] = (floor, *("*" + suffix for suffix in suffixes))
+        self._suffixes = suffixes
+
+    def __call__(self, symbol: Symbol) -> bool:
+        if symbol.kind in _MEASURED_KINDS:
+            return symbol.complexity >= self.floor
+        return symbol.kind == "class" and symbol.name.endswith(self._suffixes)
+
+
+class IndexView(Protocol):
+    """What a recompute reads of the code map (`WorkspaceIndex` is one)."""
+
+    def outline_entries(self) -> Mapping[str, tuple[str, FileExtract]]:
+        """Every file without its symbols, with the content hash it was read for."""
+
+    def select_symbols(
+        self, query: SymbolQuery, paths: Collection[str] | None = None
+    ) -> Mapping[str, tuple[str, list[Symbol]]]:
+        """The symbols `query` selects of these files (None: all), with each file's hash."""
+
+
+class ExtractsView:
+    """Extracts in memory as an `IndexView`; an extract's hash is its identity (the code map
+    puts a new object in place of a re-parsed file)."""
+
+    def __init__(self, files: Mapping[str, FileExtract]) -> None:
+        self.files = files
+
+    def outline_entries(self) -> dict[str, tuple[str, FileExtract]]:
+        return {path: (str(id(f)), f) for path, f in self.files.items()}
+
+    def select_symbols(
+        self, query: SymbolQuery, paths: Collection[str] | None = None
+    ) -> dict[str, tuple[str, list[Symbol]]]:
+        wanted = self.files.keys() if paths is None else [p for p in paths if p in self.files]
+        return {
+            path: (str(id(f)), [s for s in f.symbols if query(s)])
+            for path, f in ((p, self.files[p]) for p in wanted)
+        }
+
+
 @dataclass
 class _Graphed:
-    """The import graph's contribution to the inputs, and the imports it was built from."""
+    """The import graph's contribution to the inputs, and what it was built from: each
+    file's hash and a digest of its imports."""
 
-    imports: Mapping[str, Sequence[ImportRef]]
+    imports: dict[str, tuple[str, int]]
     package: str | None
     edges: tuple[ImportEdge, ...]
     cycles: tuple[ImportCycle, ...]
 
 
+_FileEntry = tuple[str, FileInput | None, tuple[SymbolInput, ...]]
+
+
 @dataclass
 class IndexMemo:
-    """What the last evaluation derived from the index, reused where nothing changed: the code
-    map puts a new extract object in place of a re-parsed file, so an extract that is the same
-    object gives the same inputs, and equal imports everywhere give the same graph. Keeps a
-    recompute after a one-file edit from redoing the whole workspace (and holding the GIL)."""
+    """What the last evaluation derived from the index, reused where nothing changed: per
+    file (by its content hash) its input and notable symbols, and the import graph while no
+    file's imports changed. Keeps a recompute after a one-file edit from re-reading the whole
+    workspace, and holds a few dozen bytes per file, not its extract."""
 
-    files: dict[str, tuple[FileExtract, FileInput | None, tuple[SymbolInput, ...]]] = field(
-        default_factory=dict
-    )
+    files: dict[str, _FileEntry] = field(default_factory=dict)
+    floor: int | None = None
     graphed: _Graphed | None = None
 
 
-def _file_inputs(path: str, f: FileExtract) -> tuple[FileInput | None, tuple[SymbolInput, ...]]:
-    file = None if f.binary else FileInput(path, f.language or "", f.lines, is_test_path(path))
-    symbols = tuple(
+def _file_input(path: str, f: FileExtract) -> FileInput | None:
+    return None if f.binary else FileInput(path, f.language or "", f.lines, is_test_path(path))
+
+
+def _symbol_inputs(path: str, symbols: Iterable[Symbol]) -> tuple[SymbolInput, ...]:
+    return tuple(
         SymbolInput(
             s.qualname, s.kind, path, s.line, s.complexity if s.kind in _MEASURED_KINDS else None
         )
-        for s in f.symbols
+        for s in symbols
     )
-    return file, symbols
+
+
+def _imports_digest(refs: Iterable[ImportRef]) -> int:
+    if not refs:
+        return _NO_IMPORTS
+    return hash(
+        tuple((r.module, r.names, r.level, r.line, r.kind, r.alias, r.context) for r in refs)
+    )
 
 
 def _graphed(
-    files: Mapping[str, FileExtract], last: _Graphed | None, package: str | None
+    outlines: Mapping[str, tuple[str, FileExtract]], last: _Graphed | None, package: str | None
 ) -> _Graphed:
-    imports = {path: f.imports for path, f in files.items()}
-    if (
-        last is not None
-        and last.package == package
-        and last.imports.keys() == imports.keys()
-        and all(last.imports[p] is refs or last.imports[p] == refs for p, refs in imports.items())
-    ):
+    known = last.imports if last is not None and last.package == package else {}
+    imports: dict[str, tuple[str, int]] = {}
+    same = last is not None and known.keys() == outlines.keys()
+    for path, (digest, f) in outlines.items():
+        before = known.get(path)
+        if before is not None and before[0] == digest:
+            imports[path] = before
+            continue
+        step_aside()
+        imports[path] = (digest, _imports_digest(f.imports))
+        same = same and before is not None and before[1] == imports[path][1]
+    if same and last is not None:
+        last.imports = imports
         return last
-    graph = build_import_graph(imports, files.keys(), package)
+    graph = build_import_graph({p: f.imports for p, (_, f) in outlines.items()}, outlines, package)
     edges = tuple(
         ImportEdge(source, target)
         for source, targets in graph.edges.items()
@@ -114,35 +191,58 @@ def _graphed(
     return _Graphed(imports, package, edges, cycles)
 
 
+#: Above this share of files changed, their notable symbols are read in one pass over all.
+_WHOLE_READ_SHARE = 0.25
+
+
+def _file_entries(
+    view: IndexView, outlines: Mapping[str, tuple[str, FileExtract]], floor: int, memo: IndexMemo
+) -> dict[str, _FileEntry]:
+    """Each file's input and notable symbols, read again only for files whose hash changed."""
+    known = memo.files if memo.floor == floor else {}
+    changed = [p for p, (digest, _) in outlines.items() if known.get(p, ("",))[0] != digest]
+    read: Mapping[str, tuple[str, list[Symbol]]] = {}
+    if changed:
+        whole = len(changed) > len(outlines) * _WHOLE_READ_SHARE
+        read = view.select_symbols(NotableSymbols(floor), None if whole else changed)
+    fresh: dict[str, _FileEntry] = {}
+    for path, (digest, outline) in outlines.items():
+        entry = known.get(path)
+        if entry is None or entry[0] != digest:
+            step_aside()
+            label, symbols = read.get(path, ("", []))
+            # Read at another version than the outline (an edit meanwhile): read it again next time.
+            entry = (digest if label == digest else "", _file_input(path, outline),
+                     _symbol_inputs(path, symbols))  # fmt: skip
+        fresh[path] = entry
+    memo.files, memo.floor = fresh, floor
+    return fresh
+
+
 def inputs_from_index(
-    files: Mapping[str, FileExtract],
+    index: IndexView | Mapping[str, FileExtract],
     lint: tuple[LintIssue, ...] = (),
     clones: CloneData | None = None,
     memo: IndexMemo | None = None,
     package: str | None = None,
     lint_totals: Mapping[str, int] | None = None,
+    floor: int = 0,
 ) -> InsightInputs:
-    """Files (line counts, test or not), symbols (McCabe complexity for functions and
-    methods), import edges between workspace files (every kind: a test importing a module
-    inside a test function still runs it) and import cycles (of top-level imports, two files
-    or more);
+    """Files (line counts, test or not), notable symbols (`NotableSymbols` of `floor`: McCabe
+    complexity for functions and methods), import edges between workspace files (every kind: a
+    test importing a module inside a test function still runs it) and import cycles (of
+    top-level imports, two files or more);
     `package` is the root's package name (`aegisd_codemap.resolve.root_package`).
     With a `memo`, unchanged files and an unchanged import graph are taken from it (and it is
-    brought up to date)."""
+    brought up to date). Reads the index: run it in a thread."""
+    view = ExtractsView(index) if isinstance(index, Mapping) else index
     memo = memo if memo is not None else IndexMemo()
-    known = memo.files
-    fresh: dict[str, tuple[FileExtract, FileInput | None, tuple[SymbolInput, ...]]] = {}
-    for path, f in files.items():
-        entry = known.get(path)
-        if entry is None or entry[0] is not f:
-            step_aside()
-            entry = (f, *_file_inputs(path, f))
-        fresh[path] = entry
-    memo.files = fresh
-    memo.graphed = graphed = _graphed(files, memo.graphed, package)
+    outlines = view.outline_entries()
+    entries = _file_entries(view, outlines, floor, memo)
+    memo.graphed = graphed = _graphed(outlines, memo.graphed, package)
     return InsightInputs(
-        files=tuple(file for _, file, _ in fresh.values() if file is not None),
-        symbols=tuple(chain.from_iterable(symbols for _, _, symbols in fresh.values())),
+        files=tuple(file for _, file, _ in entries.values() if file is not None),
+        symbols=tuple(chain.from_iterable(symbols for _, _, symbols in entries.values())),
         imports=graphed.edges,
         cycles=graphed.cycles,
         lint=lint,
@@ -215,7 +315,7 @@ def clones_from_report(report: Mapping[str, Any]) -> CloneData | None:
 
 
 def evaluate(
-    files: Mapping[str, FileExtract],
+    index: IndexView | Mapping[str, FileExtract],
     lint: tuple[LintIssue, ...],
     clones: CloneData | None,
     thresholds: Thresholds,
@@ -223,7 +323,7 @@ def evaluate(
     package: str | None = None,
     lint_totals: Mapping[str, int] | None = None,
 ) -> tuple[list[Insight], StageResult]:
-    """Insights and stage of one snapshot of the index (run in a thread, one at a time per
-    `memo`)."""
-    inputs = inputs_from_index(files, lint, clones, memo, package, lint_totals)
+    """Insights and stage of the index as it is (run in a thread, one at a time per `memo`)."""
+    floor = thresholds.complexity_medium
+    inputs = inputs_from_index(index, lint, clones, memo, package, lint_totals, floor)
     return compute_insights(inputs, thresholds), detect_stage(inputs.files, inputs.symbols)

@@ -1,6 +1,7 @@
 """The insights plugin's state, and how the set is kept in line with its inputs.
 
-A recompute runs the detectors in a thread on a snapshot of the code map's index, with the lint
+A recompute runs the detectors in a thread on the code map's index as it is (reading only
+what changed since the last one, and of each file only the symbols detectors use), with the lint
 and clone results last read from those plugins; when the set differs from the previous one the
 differences are stored (current set and history) and `insights.updated` is published. Who
 triggers recomputes is `follow`.
@@ -275,13 +276,12 @@ async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
         if key == wi.computed_key:
             wi.computed_clock = clock
             return
-        # Read from the code map's store, off the loop.
-        snapshot = await background(index.snapshot) if index is not None else {}
         wi.sources["index"] = index is not None
         package = index.package if index is not None else None
+        # Reads the code map's store (what changed since the last time), off the loop.
         found, stage = await background(
             gather.evaluate,
-            snapshot,
+            index if index is not None else {},
             wi.lint,
             wi.clones,
             thresholds,

@@ -51,7 +51,7 @@ def _plural(word: str) -> str:
 
 # A path word (singular or plural) and a class-name suffix both name the same pattern.
 _PATTERN_WORDS = {form: p for p in _PATTERNS for form in (p, _plural(p))}
-_PATTERN_SUFFIXES = {p.capitalize(): p for p in _PATTERNS}
+PATTERN_SUFFIXES = {p.capitalize(): p for p in _PATTERNS}
 
 _LAYERS = {
     "adapters": ("adapter", "adapters"),
@@ -120,7 +120,7 @@ def find_patterns(files: Iterable[FileInput], symbols: Iterable[SymbolInput]) ->
         if s.kind != "class" or s.path in tests:
             continue
         name = s.qualname.rsplit(".", 1)[-1]
-        found.update(p for suffix, p in _PATTERN_SUFFIXES.items() if name.endswith(suffix))
+        found.update(p for suffix, p in PATTERN_SUFFIXES.items() if name.endswith(suffix))
     return found
 
 

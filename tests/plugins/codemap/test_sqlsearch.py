@@ -336,6 +336,51 @@ def test_whole_workspace_reads_follow_edits_and_keep_unchanged_files(tmp_path: P
         db.close()
 
 
+class _Keep:
+    """A `store.SymbolQuery`: names starting with "keep"."""
+
+    sql, args = "name GLOB ?", ("keep*",)
+
+    def __call__(self, symbol: Symbol) -> bool:
+        return symbol.name.startswith("keep")
+
+
+def test_selected_symbols_are_read_per_file_with_their_hash(tmp_path: Path) -> None:
+    index, db = _index(tmp_path)
+    bad = os.fsdecode(b"bad\xff.py")
+    try:
+        for i, path in enumerate(["m0.py", "m1.py", bad]):
+            index.apply(_file(path, f"keep{i}", f"drop{i}"), f"h{i}", None)
+        _store(db, index, *[index.unsaved[p] for p in ["m0.py", "m1.py", bad]])  # type: ignore[misc]
+        index.apply(_file("m1.py", "drop", "keep_new"), "h1b", None)  # unsaved: from memory
+        index.apply(_file("m3.py", "drop3"), "h3", None)
+        everything = {
+            p: (h, [s.name for s in found])
+            for p, (h, found) in index.select_symbols(_Keep()).items()
+        }
+        assert everything == {
+            "m0.py": ("h0", ["keep0"]),
+            "m1.py": ("h1b", ["keep_new"]),
+            bad: ("h2", ["keep2"]),
+            "m3.py": ("h3", []),
+        }
+        some = index.select_symbols(_Keep(), [bad, "m1.py", "gone.py"])
+        assert {p: [s.name for s in found] for p, (_, found) in some.items()} == {
+            bad: ["keep2"],
+            "m1.py": ["keep_new"],
+        }
+        entries = index.outline_entries()
+        assert {p: h for p, (h, _) in entries.items()} == {
+            "m0.py": "h0",
+            "m1.py": "h1b",
+            bad: "h2",
+            "m3.py": "h3",
+        }
+    finally:
+        index.readers.close()
+        db.close()
+
+
 def test_names_in_memory_take_in_names_stored_later(tmp_path: Path) -> None:
     db = _database(tmp_path / "n.db", ROWS)
     try:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.model import FileExtract
 from aegisd_insights.gather import (
+    ExtractsView,
     IndexMemo,
     clones_from_report,
     evaluate,
@@ -73,7 +76,8 @@ def test_inputs_from_real_extracts() -> None:
             "pkg/__init__.py": "",
             "pkg/a.py": "from pkg import b\n",
             "pkg/b.py": "from pkg import c\n",
-            "pkg/c.py": "import pkg.a\n\n\nclass Thing:\n    def run(self):\n        return 1\n",
+            "pkg/c.py": "import pkg.a\n\n\nclass Thing:\n    def run(self):\n        return 1\n"
+            "\n\nclass ThingFactory:\n    pass\n",
             "pkg/logic.py": BRANCHY,
             "tests/test_logic.py": "from pkg.logic import decide\n",
         }
@@ -90,12 +94,15 @@ def test_inputs_from_real_extracts() -> None:
     by_path = {f.path: f for f in inputs.files}
     assert by_path["pkg/logic.py"] == FileInput("pkg/logic.py", "python", 23, False)
     assert by_path["tests/test_logic.py"].is_test
+    # Only what detectors look at: measured functions, classes named like a pattern.
     measured = {(s.qualname, s.kind): s.complexity for s in inputs.symbols}
     assert measured == {
-        ("Thing", "class"): None,
+        ("ThingFactory", "class"): None,
         ("Thing.run", "method"): 1,
         ("decide", "function"): 12,
     }
+    high = inputs_from_index(files, floor=2)
+    assert {s.qualname for s in high.symbols} == {"ThingFactory", "decide"}
 
 
 def test_evaluate_gives_insights_and_stage() -> None:
@@ -191,3 +198,30 @@ def test_memo_follows_edits_like_a_fresh_evaluation() -> None:
     del files["pkg/a.py"]
     assert inputs_from_index(files, memo=memo) == inputs_from_index(files)
     assert set(memo.files) == set(files)
+
+
+class _Recording(ExtractsView):
+    def __init__(self, files: dict[str, FileExtract]) -> None:
+        super().__init__(files)
+        self.asked: list[list[str] | None] = []
+
+    def select_symbols(self, query: Any, paths: Any = None) -> dict[str, Any]:
+        self.asked.append(None if paths is None else sorted(paths))
+        return super().select_symbols(query, paths)
+
+
+def test_an_edit_reads_the_symbols_of_the_edited_file_only() -> None:
+    """The memo keeps per file what detectors use; a one-file edit in a large workspace reads
+    that file's symbols, not every file's (and a new complexity floor reads all again)."""
+    files = extracts({f"pkg/m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(12)})
+    view, memo = _Recording(files), IndexMemo()
+    inputs_from_index(view, memo=memo)
+    files["pkg/m3.py"] = extracts({"pkg/m3.py": BRANCHY})["pkg/m3.py"]
+    edited = inputs_from_index(view, memo=memo, floor=10)
+    assert view.asked == [None, None]  # the floor changed: all again
+    edited = inputs_from_index(view, memo=memo, floor=10)
+    files["pkg/m5.py"] = extracts({"pkg/m5.py": BRANCHY.replace("decide", "other")})["pkg/m5.py"]
+    edited = inputs_from_index(view, memo=memo, floor=10)
+    assert view.asked == [None, None, ["pkg/m5.py"]]
+    assert edited == inputs_from_index(files, floor=10)
+    assert {s.qualname for s in edited.symbols} == {"decide", "other"}
