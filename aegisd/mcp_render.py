@@ -121,8 +121,10 @@ def lint(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
 def git_history(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
     if "lines" in result:
         lines = [_head(f"blame of {result['path']}", result)]
+        commits = result.get("commits", {})
         for b in result["lines"]:
-            who = f"{b['commit'][:8]} {b['author']} {b['time'][:10]}"
+            about = commits.get(b["commit"], {})
+            who = f"{b['commit'][:8]} {about.get('author', '?')} {about.get('time', '')[:10]}"
             lines.append(f"{b['line']} {who} | {b['text']}")
         return clip("\n".join(lines))
     commits = result.get("commits", [])

@@ -8,13 +8,13 @@ does not pay for it again. A blame of the working-tree file lives in the live ca
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NamedTuple
 
 from loguru import logger
 
 from aegisd.workspace import Workspace
 from aegisd_git import history, store
-from aegisd_git.models import BlameLine
+from aegisd_git.models import BlameCommit, BlameLine
 from aegisd_git.repo import Repository
 from aegisd_git.service import GitService
 
@@ -22,6 +22,20 @@ from aegisd_git.service import GitService
 def repo_key(repo: Repository) -> tuple[str, str]:
     """What answers keyed by commit ids are shared by: the repository and the prefix."""
     return (str(repo.common_dir), repo.prefix)
+
+
+class Blame(NamedTuple):
+    """A blame's lines, and their commits by id."""
+
+    lines: list[BlameLine]
+    commits: dict[str, BlameCommit]
+
+    def part(self, start: int | None, end: int | None) -> Blame:
+        """Lines start..end (1-based, inclusive) with only their commits."""
+        if start is None and end is None:
+            return self
+        lines = self.lines[(start or 1) - 1 : end]
+        return Blame(lines, {sha: self.commits[sha] for sha in {line.commit for line in lines}})
 
 
 async def lines(
@@ -32,50 +46,59 @@ async def lines(
     rev: str | None,
     start: int | None,
     end: int | None,
-) -> list[BlameLine]:
+) -> Blame:
     """The blame of `path` at commit `rev` (None: the working-tree file), lines start..end."""
     base: tuple[Any, ...]
     if rev is None:
         cache, base = svc.live, (ws.id, "blame", path)
     else:
         cache, base = svc.history, (repo_key(repo), "blame", path, rev)
-    whole = cache.get((*base, None, None))
+    whole: Blame | None = cache.get((*base, None, None))
     if whole is None and rev is not None:
         whole = await _stored(svc, repo, path, rev)
     if whole is not None:
-        return whole[(start or 1) - 1 : end]  # type: ignore[no-any-return]
-    found = await svc.cached(
+        return whole.part(start, end)
+    found: Blame = await svc.cached(
         cache, (*base, start, end), lambda: _blame(repo, path, rev, start, end)
     )
-    if rev is not None and start is None and end is None and len(found) >= store.LARGE_LINES:
+    if rev is not None and start is None and end is None and len(found.lines) >= store.LARGE_LINES:
         task = asyncio.create_task(_save(svc, repo, path, rev, found), name=f"git-blame {path}")
         ws.track(task)
     return found
 
 
+def _models(lines: list[dict[str, Any]], commits: dict[str, dict[str, Any]]) -> Blame:
+    return Blame(
+        [BlameLine(**line) for line in lines],
+        {sha: BlameCommit(**about) for sha, about in commits.items()},
+    )
+
+
 async def _blame(
     repo: Repository, path: str, rev: str | None, start: int | None, end: int | None
-) -> list[BlameLine]:
+) -> Blame:
     """Kept as models: a repeated blame of 2,000 lines is not validated again (~4 ms)."""
-    return [BlameLine(**line) for line in await history.blame(repo, path, rev, start, end)]
+    return _models(*await history.blame(repo, path, rev, start, end))
 
 
-async def _stored(svc: GitService, repo: Repository, path: str, rev: str) -> list[BlameLine] | None:
+async def _stored(svc: GitService, repo: Repository, path: str, rev: str) -> Blame | None:
     db = svc.daemon.store
-    rows: list[dict[str, Any]] | None = await db.run(
+    rows: dict[str, Any] | None = await db.run(
         store.load_blame, db.db, str(repo.common_dir), repo.prefix, rev, path
     )
     if rows is None:
         return None
-    found = [BlameLine(**row) for row in rows]
-    svc.history.put((repo_key(repo), "blame", path, rev, None, None), found, size=len(found) * 400)
+    found = _models(rows["lines"], rows["commits"])
+    size = len(found.lines) * 200 + len(found.commits) * 300
+    svc.history.put((repo_key(repo), "blame", path, rev, None, None), found, size=size)
     return found
 
 
-async def _save(
-    svc: GitService, repo: Repository, path: str, rev: str, found: list[BlameLine]
-) -> None:
-    rows = [line.model_dump() for line in found]
+async def _save(svc: GitService, repo: Repository, path: str, rev: str, found: Blame) -> None:
+    rows = {
+        "lines": [line.model_dump() for line in found.lines],
+        "commits": {sha: about.model_dump() for sha, about in found.commits.items()},
+    }
     db = svc.daemon.store
     try:
         await db.run(store.save_blame, db.db, str(repo.common_dir), repo.prefix, rev, path, rows)

@@ -79,8 +79,9 @@ async def show(repo: Repository, commit: str) -> dict[str, Any]:
 
 async def blame(
     repo: Repository, path: str, rev: str | None, start: int | None, end: int | None
-) -> list[dict[str, Any]]:
-    """`git blame --porcelain` of `path` at `rev` (the working-tree file when None)."""
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """`git blame --porcelain` of `path` at `rev` (the working-tree file when None): its
+    lines, and their commits by id."""
     args = ["blame", "--porcelain", "--no-textconv"]  # blame runs textconv unless told
     if start is not None or end is not None:
         args.append(f"-L{start or 1},{end or ''}")
@@ -92,12 +93,12 @@ async def blame(
         out = await repo.runner.run(*args, paths=[path])
     except GitFailed as exc:
         raise _refusal(exc, path=path) from None
-    lines = parse_blame(out)
+    lines, commits = parse_blame(out)
     if any("\0" in line["text"] for line in lines):
         raise Unsupported(f"{path} is a binary file: it has no lines to blame", path=path)
     for line in lines:
         line["path"] = repo.from_git(line["path"]) or line["path"]
-    return lines
+    return lines, commits
 
 
 async def diff(

@@ -108,9 +108,10 @@ def _commit(values: list[str]) -> dict[str, Any]:
     }
 
 
-def parse_blame(out: bytes) -> list[dict[str, Any]]:
-    """Lines of `git blame --porcelain`: commit, original and final line, author, time with
-    offset, summary, the path in that commit, and the line's text."""
+def parse_blame(out: bytes) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Lines of `git blame --porcelain` (commit, original and final line, the path in that
+    commit, the line's text) and their commits by id (author, time with offset, summary,
+    boundary)."""
     commits: dict[str, dict[str, Any]] = {}
     lines: list[dict[str, Any]] = []
     rows = out.split(b"\n")
@@ -130,19 +131,19 @@ def parse_blame(out: bytes) -> list[dict[str, Any]]:
             i += 1
         text = _text(rows[i][1:]) if i < len(rows) else ""
         i += 1
-        lines.append({
-            "line": int(header[2]),
-            "commit": sha,
-            "original_line": int(header[1]),
+        lines.append({"line": int(header[2]), "commit": sha, "original_line": int(header[1]),
+                      "path": info.get("filename", ""), "text": text})  # fmt: skip
+    about = {
+        sha: {
             "author": info.get("author", ""),
             "author_email": info.get("author-mail", "").strip("<>"),
             "time": iso_time(info.get("author-time", "0"), info.get("author-tz", "+0000")),
             "summary": info.get("summary", ""),
-            "path": info.get("filename", ""),
             "boundary": info["boundary"],
-            "text": text,
-        })  # fmt: skip
-    return lines
+        }
+        for sha, info in commits.items()
+    }
+    return lines, about
 
 
 def iso_time(epoch: str, tz: str) -> str:

@@ -258,7 +258,7 @@ async def blame(params: BlameParams, ctx: RpcContext) -> BlameResult:
     else:
         rev = await svc.resolve(ws, repo, params.rev)
     found = await blames.lines(svc, ws, repo, path, rev, params.start_line, params.end_line)
-    return BlameResult(path=path, rev=rev, lines=found)
+    return BlameResult(path=path, rev=rev, lines=found.lines, commits=found.commits)
 
 
 # -- git.file_history ---------------------------------------------------------------------------------

@@ -43,8 +43,8 @@ _NEXT_USE = "(SELECT COALESCE(MAX(used), 0) + 1 FROM git_blame)"
 
 def load_blame(
     db: peewee.SqliteDatabase, repo: str, prefix: str, rev: str, path: str
-) -> list[dict[str, Any]] | None:
-    """The stored blame, marked as used; None when there is none."""
+) -> dict[str, Any] | None:
+    """The stored blame (`lines` and `commits`), marked as used; None when there is none."""
     key = (to_db(repo), to_db(prefix), rev, to_db(path))
     row = db.execute_sql(
         "SELECT lines FROM git_blame WHERE repo = ? AND prefix = ? AND rev = ? AND path = ?", key
@@ -56,8 +56,8 @@ def load_blame(
         " WHERE repo = ? AND prefix = ? AND rev = ? AND path = ?",
         key,
     )
-    lines: list[dict[str, Any]] = json.loads(zlib.decompress(row[0]))
-    return lines
+    blame = json.loads(zlib.decompress(row[0]))
+    return blame if isinstance(blame, dict) else None  # an older form: blamed again
 
 
 def save_blame(
@@ -66,12 +66,12 @@ def save_blame(
     prefix: str,
     rev: str,
     path: str,
-    lines: list[dict[str, Any]],
+    blame: dict[str, Any],
     max_rows: int = MAX_ROWS,
 ) -> None:
     """Store a blame, then forget the least recently used beyond `max_rows`."""
     # json escapes lone surrogates (names and text that are not UTF-8) and reads them back
-    blob = zlib.compress(json.dumps(lines).encode("ascii"), 6)
+    blob = zlib.compress(json.dumps(blame).encode("ascii"), 6)
     with db.atomic():
         db.execute_sql(
             "INSERT OR REPLACE INTO git_blame (repo, prefix, rev, path, lines, used)"

@@ -198,12 +198,15 @@ def test_blame_matches_git(world: tuple[DaemonProcess, dict[str, Any]]) -> None:
     assert [b["commit"] for b in whole["lines"]] == line_commits(root, "HEAD", "--", "src/main.py")
     assert [b["line"] for b in whole["lines"]] == list(range(1, 12))
     second = whole["lines"][1]
-    assert (second["author"], second["time"], second["path"], second["summary"]) == (
+    about = whole["commits"][second["commit"]]
+    assert (about["author"], about["time"], second["path"], about["summary"]) == (
         "Linus Torvalds", "2024-02-03T09:30:00-07:00", "src/app.py", "Edit lines 2 and 3")  # fmt: skip
+    assert set(whole["commits"]) == {b["commit"] for b in whole["lines"]}  # each once
     assert whole["lines"][10]["commit"] == ids["rename"]
     part = call(d, "git.blame", {"path": "src/main.py", "rev": "HEAD", "start_line": 2,
-                                 "end_line": 3}, root)["lines"]  # fmt: skip
-    assert [(b["line"], b["commit"]) for b in part] == [(2, ids["edit"]), (3, ids["edit"])]
+                                 "end_line": 3}, root)  # fmt: skip
+    assert [(b["line"], b["commit"]) for b in part["lines"]] == [(2, ids["edit"]), (3, ids["edit"])]
+    assert list(part["commits"]) == [ids["edit"]]  # only the range's commits
     fresh = call(d, "git.blame", {"path": "src/main.py", "start_line": 10, "end_line": 11}, root)
     assert [b["commit"] for b in fresh["lines"]] == line_commits(
         root, "-L10,11", "--", "src/main.py"
@@ -258,8 +261,9 @@ def test_shallow_bare_and_no_repository(world: tuple[DaemonProcess, dict[str, An
     log = call(d, "git.log", {"limit": 100}, shallow)["commits"]
     assert [c["hash"] for c in log] == git(shallow, "log", "--format=%H").split()
     assert len(log) == 2
-    blame = call(d, "git.blame", {"path": "README.md", "rev": "HEAD"}, shallow)["lines"]
-    assert blame[0]["boundary"] is True  # the history before the graft is not there
+    blame = call(d, "git.blame", {"path": "README.md", "rev": "HEAD"}, shallow)
+    first = blame["lines"][0]["commit"]
+    assert blame["commits"][first]["boundary"] is True  # the history before the graft is not there
     assert call(d, "git.status", {}, bare)["kind"] == "bare"
     assert [c["hash"] for c in call(d, "git.log", {"limit": 100}, bare)["commits"]] == git(
         bare, "log", "--format=%H").split()  # fmt: skip
