@@ -307,3 +307,38 @@ async def test_closing_stops_a_large_store_between_chunks_and_reopening_parses_t
         "index.search", {"workspace": again.id, "query": "fn_"}
     )
     assert sorted(h["name"] for h in found["hits"]) == sorted(f"fn_{i}" for i in range(40))
+
+
+async def test_closing_cuts_the_names_catch_up_short_and_keeps_what_was_stored(
+    app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trigram index's catch-up after a large batch stops when its workspace closes (it
+    kept a 50,000-file shutdown past its limit); the files are stored all the same, and the
+    names past the mark are still found."""
+    monkeypatch.setattr(service, "SAVE_CHUNK_FILES", 5)
+    steps: list[int] = []
+
+    def endless(db: Any) -> int:
+        steps.append(1)
+        threading.Event().wait(0.02)
+        return namestore.BULK_CATCH_UP  # "more to do", for ever
+
+    monkeypatch.setattr(namestore, "catch_up", endless)
+    files = {f"m{i}.py": f"def catch_{i}():\n    return {i}\n" for i in range(40)}
+    ws = await _open_indexed(app_daemon, tmp_path / "p", files)
+    async with asyncio.timeout(10):
+        while not steps:
+            await asyncio.sleep(0.01)
+    async with asyncio.timeout(5):
+        await app_daemon.workspaces.close(str(ws.root))
+    monkeypatch.undo()
+    again, _ = await app_daemon.workspaces.open(str(tmp_path / "p"))
+    async with asyncio.timeout(30):
+        while not service.is_ready(app_daemon, again.id):
+            await asyncio.sleep(0.02)
+    index = service.get(app_daemon).index(again.id)
+    assert index.counters.loaded == 40 and index.counters.parsed == 0  # all had been stored
+    found = await app_daemon.dispatcher.call(
+        "index.search", {"workspace": again.id, "query": "atch"}
+    )
+    assert len(found["hits"]) == 40
