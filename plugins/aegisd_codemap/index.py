@@ -238,7 +238,7 @@ class WorkspaceIndex:
             # trigram index answers.
             found = sqlsearch.search(
                 db, self.ws_id, query, kind, path_glob, limit,
-                fts=self.readers.fts, overlay=overlay, names=names,
+                fts=self.readers.fts, overlay=overlay, names=names, symbols=self.symbol_count,
             )  # fmt: skip
         if names is not None and len(names) != known:
             self.names.put(NAMES, names, names.size)  # grown

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from fnmatch import translate
 from heapq import merge
 from itertools import islice
+from math import isqrt
 from typing import Any, NamedTuple
 
 from aegisd.store.pathtext import from_db, in_list, to_db
@@ -35,8 +36,12 @@ from aegisd_codemap.ranking import Row, in_tests, is_stub, kind_rank
 from aegisd_codemap.search import Hit, SymbolSearch
 
 #: a tier with at most this many symbols is read whole and sorted in Python; more are read
-#: through the rank-order index, which stops at the limit
+#: through the rank-order index, which stops at the limit (`few_symbols`: more in a large
+#: workspace, where that walk passes over more rows for each one it keeps)
 FEW_SYMBOLS = 500
+#: reading a symbol by its name and sorting it here costs about this many rank-index steps
+READ_PER_STEP = 6
+FEW_SYMBOLS_MAX = 20_000
 #: a dotted query ranks at most this many candidates (names starting with its last part
 #: first: every exact and prefix match is among them)
 DOTTED_CANDIDATES = 20_000
@@ -75,8 +80,16 @@ class Overlay:
         return rows, symbols
 
 
+def few_symbols(total: int, limit: int) -> int:
+    """How many symbols of a tier are still "few": reading n of them costs ~n reads, while the
+    rank-order walk for `limit` passes ~total * limit / n index entries; the two meet at
+    sqrt(total * limit / READ_PER_STEP) (~4,300 for 2.2 M symbols and a limit of 50)."""
+    return min(FEW_SYMBOLS_MAX, max(FEW_SYMBOLS, isqrt(int(total * limit / READ_PER_STEP))))
+
+
 class _Filter:
-    """The WHERE clause of symbol reads: workspace, kind, path glob, files in the overlay."""
+    """The WHERE clause of symbol reads: workspace, kind, path glob, files in the overlay;
+    `few`: the `few_symbols` of the search."""
 
     def __init__(
         self,
@@ -85,7 +98,9 @@ class _Filter:
         kind: str | None,
         glob: str | None,
         skip: list[str],
+        few: int = FEW_SYMBOLS,
     ) -> None:
+        self.few = few
         self.sql = "workspace_id = ?"
         self.args: list[Any] = [ws_id]
         if kind is not None:
@@ -166,9 +181,9 @@ def _few(db: sqlite3.Connection, where: _Filter, cond: Cond) -> list[Any] | None
     counted = db.execute(
         "SELECT count(*) FROM (SELECT 1 FROM codemap_symbol INDEXED BY codemap_symbol_lname"
         f" WHERE workspace_id = ? AND {cond.on_lname} LIMIT ?)",
-        [where.args[0], *cond.lname_args, FEW_SYMBOLS + 1],
+        [where.args[0], *cond.lname_args, where.few + 1],
     ).fetchone()[0]
-    if counted > FEW_SYMBOLS:
+    if counted > where.few:
         return None
     return db.execute(
         f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_lname"
@@ -213,7 +228,7 @@ def _symbols(
     step = {name: step for step, names in tiers.items() for name in names}
     if not step:
         return []
-    many = len(step) > FEW_SYMBOLS  # names: at least as many symbols
+    many = len(step) > where.few  # names: at least as many symbols
     return _tiered(
         db,
         where,
@@ -278,16 +293,18 @@ def search(
     fts: bool = False,
     overlay: Overlay | None = None,
     names: namesearch.Names | None = None,
+    symbols: int = 0,
 ) -> list[StoredHit]:
     """The best `limit` symbols for `query`, ranked as `SymbolSearch.query` ranks them.
     `fts`: the names' trigram index exists (`readers.Readers.fts`); `names`: every name in
-    memory, brought up to date here (else the stages scan `codemap_name`)."""
+    memory, brought up to date here (else the stages scan `codemap_name`); `symbols`: how
+    many the workspace has (how reads are planned: `few_symbols`)."""
     query = query.strip()
     text = query.lower()
     if not text.strip(".") or limit <= 0:
         return []
     skip = overlay.skip if overlay is not None else []
-    where = _Filter(db, ws_id, kind, path_glob, skip)
+    where = _Filter(db, ws_id, kind, path_glob, skip, few_symbols(symbols, limit))
     if "." in text:
         return _dotted(db, where, query, kind, path_glob, limit, fts, overlay)
     # First: the names' query (when any) starts the read snapshot (see `Names.update`).

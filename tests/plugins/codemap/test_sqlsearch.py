@@ -434,3 +434,14 @@ def test_a_database_of_the_previous_version_is_upgraded_in_place(tmp_path: Path)
             assert (tests, plen) == (1, len("tests/test_a.py"))
     finally:
         db.close()
+
+
+def test_few_grows_with_the_workspace_within_bounds() -> None:
+    # A small workspace keeps the floor; a large one reads more by name before walking the
+    # rank index (which passes over more rows per hit there); never past the cap.
+    assert sqlsearch.few_symbols(0, 50) == sqlsearch.FEW_SYMBOLS
+    assert sqlsearch.few_symbols(20_000, 50) == sqlsearch.FEW_SYMBOLS
+    large = sqlsearch.few_symbols(2_200_000, 50)
+    assert sqlsearch.FEW_SYMBOLS < large < sqlsearch.FEW_SYMBOLS_MAX
+    assert sqlsearch.few_symbols(2_200_000, 5) < large
+    assert sqlsearch.few_symbols(10**12, 500) == sqlsearch.FEW_SYMBOLS_MAX
