@@ -12,11 +12,15 @@ from typing import Any, NamedTuple
 
 from loguru import logger
 
+from aegisd.threads import interactive
 from aegisd.workspace import Workspace
 from aegisd_git import history, store
 from aegisd_git.models import BlameCommit, BlameLine
 from aegisd_git.repo import Repository
 from aegisd_git.service import GitService
+
+#: blame lines made into models on the event loop at most
+MODELS_INLINE_LINES = 200
 
 
 def repo_key(repo: Repository) -> tuple[str, str]:
@@ -77,8 +81,12 @@ def _models(lines: list[dict[str, Any]], commits: dict[str, dict[str, Any]]) -> 
 async def _blame(
     repo: Repository, path: str, rev: str | None, start: int | None, end: int | None
 ) -> Blame:
-    """Kept as models: a repeated blame of 2,000 lines is not validated again (~4 ms)."""
-    return _models(*await history.blame(repo, path, rev, start, end))
+    """Kept as models: a repeated blame of 2,000 lines is not validated again (~4 ms, so
+    made in the interactive lane when large)."""
+    lines, commits = await history.blame(repo, path, rev, start, end)
+    if len(lines) < MODELS_INLINE_LINES:
+        return _models(lines, commits)
+    return await interactive(_models, lines, commits)
 
 
 async def _stored(svc: GitService, repo: Repository, path: str, rev: str) -> Blame | None:
@@ -88,7 +96,7 @@ async def _stored(svc: GitService, repo: Repository, path: str, rev: str) -> Bla
     )
     if rows is None:
         return None
-    found = _models(rows["lines"], rows["commits"])
+    found = await interactive(_models, rows["lines"], rows["commits"])
     size = len(found.lines) * 200 + len(found.commits) * 300
     svc.history.put((repo_key(repo), "blame", path, rev, None, None), found, size=size)
     return found
