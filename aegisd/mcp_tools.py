@@ -123,7 +123,8 @@ async def _git_history(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -
     if args.get("start_line") is not None or args.get("end_line") is not None:
         if not args.get("path"):
             raise local_failure("INVALID_PARAMS", "start_line/end_line blame a file: give path")
-        return await ctx.call("git.blame", {k: args[k] for k in _BLAME_FIELDS if k in args})
+        blame = {k: args[k] for k in _BLAME_FIELDS if k in args}
+        return await ctx.call("git.blame", {**blame, "compact": True})  # each commit once
     args.pop("start_line", None)
     args.pop("end_line", None)
     follow = args.pop("follow", None)

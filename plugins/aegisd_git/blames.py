@@ -8,14 +8,15 @@ does not pay for it again. A blame of the working-tree file lives in the live ca
 from __future__ import annotations
 
 import asyncio
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from loguru import logger
 
 from aegisd.threads import interactive
 from aegisd.workspace import Workspace
 from aegisd_git import history, store
-from aegisd_git.models import BlameCommit, BlameLine
+from aegisd_git.models import BlameCommit, BlameLine, BlameLineRef
 from aegisd_git.repo import Repository
 from aegisd_git.service import GitService
 
@@ -28,11 +29,14 @@ def repo_key(repo: Repository) -> tuple[str, str]:
     return (str(repo.common_dir), repo.prefix)
 
 
-class Blame(NamedTuple):
-    """A blame's lines, and their commits by id."""
+@dataclass
+class Blame:
+    """A blame's lines, and their commits by id; `full` is the lines with their commits'
+    details on each, made once when first asked for."""
 
-    lines: list[BlameLine]
+    lines: list[BlameLineRef]
     commits: dict[str, BlameCommit]
+    full: list[BlameLine] | None = None
 
     def part(self, start: int | None, end: int | None) -> Blame:
         """Lines start..end (1-based, inclusive) with only their commits."""
@@ -40,6 +44,16 @@ class Blame(NamedTuple):
             return self
         lines = self.lines[(start or 1) - 1 : end]
         return Blame(lines, {sha: self.commits[sha] for sha in {line.commit for line in lines}})
+
+    def detailed(self) -> list[BlameLine]:
+        """The lines with their commits' details (validated already: constructed as they are)."""
+        if self.full is None:
+            details = {sha: about.model_dump() for sha, about in self.commits.items()}
+            self.full = [
+                BlameLine.model_construct(**line.model_dump(), **details[line.commit])
+                for line in self.lines
+            ]
+        return self.full
 
 
 async def lines(
@@ -73,7 +87,7 @@ async def lines(
 
 def _models(lines: list[dict[str, Any]], commits: dict[str, dict[str, Any]]) -> Blame:
     return Blame(
-        [BlameLine(**line) for line in lines],
+        [BlameLineRef(**line) for line in lines],
         {sha: BlameCommit(**about) for sha, about in commits.items()},
     )
 

@@ -91,7 +91,9 @@ class DiffResult(FreshResult):
     files: list[DiffFile]
 
 
-class BlameLine(Result):
+class BlameLineRef(Result):
+    """A line of a compact blame: its commit's details are in `commits`."""
+
     line: int
     commit: str = Field(description="The commit that last changed the line (a key of `commits`)")
     original_line: int = Field(description="The line's number in that commit")
@@ -107,13 +109,25 @@ class BlameCommit(Result):
     boundary: bool = Field(description="The commit is a boundary (a shallow clone's graft)")
 
 
+class BlameLine(BlameLineRef):
+    """A line with its commit's details repeated on it."""
+
+    author: str
+    author_email: str
+    time: str
+    summary: str
+    boundary: bool = Field(description="The commit is a boundary (a shallow clone's graft)")
+
+
 class BlameResult(FreshResult):
     path: str
     rev: str | None = Field(description="The commit blamed; null: the working-tree file")
-    lines: list[BlameLine]
+    lines: list[BlameLine] | list[BlameLineRef] = Field(
+        description="Each line with its commit's author, time and summary; with `compact`, "
+        "only the commit's id"
+    )
     commits: dict[str, BlameCommit] = Field(
-        description="Each commit of `lines` once, by id: who, when and why (a 2,000-line "
-        "blame names a few dozen commits; repeating them per line tripled the answer)"
+        description="Each commit of `lines` once, by id: who, when and why"
     )
 
 

@@ -21,6 +21,7 @@ from aegisd.workspace import Workspace
 from aegisd_git import blames, history, service
 from aegisd_git.blames import repo_key
 from aegisd_git.models import (
+    BlameLine,
     BlameResult,
     Commit,
     DiffResult,
@@ -239,6 +240,11 @@ class BlameParams(WorkspaceParams):
     )
     start_line: int | None = Field(None, ge=1)
     end_line: int | None = Field(None, ge=1)  # fmt: skip
+    compact: bool = Field(
+        False,
+        description="Lines carry only their commit's id; its author, time and summary are "
+        "in `commits` once (a 2,000-line blame: less than half the answer)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> BlameParams:
@@ -258,7 +264,14 @@ async def blame(params: BlameParams, ctx: RpcContext) -> BlameResult:
     else:
         rev = await svc.resolve(ws, repo, params.rev)
     found = await blames.lines(svc, ws, repo, path, rev, params.start_line, params.end_line)
-    return BlameResult(path=path, rev=rev, lines=found.lines, commits=found.commits)
+    lines = found.lines if params.compact else await _detailed(found)
+    return BlameResult(path=path, rev=rev, lines=lines, commits=found.commits)
+
+
+async def _detailed(found: blames.Blame) -> list[BlameLine]:
+    if found.full is not None or len(found.lines) < blames.MODELS_INLINE_LINES:
+        return found.detailed()
+    return await interactive(found.detailed)
 
 
 # -- git.file_history ---------------------------------------------------------------------------------

@@ -198,10 +198,16 @@ def test_blame_matches_git(world: tuple[DaemonProcess, dict[str, Any]]) -> None:
     assert [b["commit"] for b in whole["lines"]] == line_commits(root, "HEAD", "--", "src/main.py")
     assert [b["line"] for b in whole["lines"]] == list(range(1, 12))
     second = whole["lines"][1]
-    about = whole["commits"][second["commit"]]
-    assert (about["author"], about["time"], second["path"], about["summary"]) == (
+    assert (second["author"], second["time"], second["path"], second["summary"]) == (
         "Linus Torvalds", "2024-02-03T09:30:00-07:00", "src/app.py", "Edit lines 2 and 3")  # fmt: skip
     assert set(whole["commits"]) == {b["commit"] for b in whole["lines"]}  # each once
+    # Compact: the same lines naming their commits, whose details are in `commits` once.
+    compact = call(d, "git.blame", {"path": "src/main.py", "rev": "HEAD", "compact": True}, root)
+    assert compact["commits"] == whole["commits"]
+    keep = {"line", "commit", "original_line", "path", "text"}
+    assert compact["lines"] == [{k: v for k, v in b.items() if k in keep} for b in whole["lines"]]
+    about = compact["commits"][second["commit"]]
+    assert {k: second[k] for k in about} == about
     assert whole["lines"][10]["commit"] == ids["rename"]
     part = call(d, "git.blame", {"path": "src/main.py", "rev": "HEAD", "start_line": 2,
                                  "end_line": 3}, root)  # fmt: skip
@@ -262,8 +268,9 @@ def test_shallow_bare_and_no_repository(world: tuple[DaemonProcess, dict[str, An
     assert [c["hash"] for c in log] == git(shallow, "log", "--format=%H").split()
     assert len(log) == 2
     blame = call(d, "git.blame", {"path": "README.md", "rev": "HEAD"}, shallow)
-    first = blame["lines"][0]["commit"]
-    assert blame["commits"][first]["boundary"] is True  # the history before the graft is not there
+    first = blame["lines"][0]
+    assert first["boundary"] is True  # the history before the graft is not there
+    assert blame["commits"][first["commit"]]["boundary"] is True
     assert call(d, "git.status", {}, bare)["kind"] == "bare"
     assert [c["hash"] for c in call(d, "git.log", {"limit": 100}, bare)["commits"]] == git(
         bare, "log", "--format=%H").split()  # fmt: skip
