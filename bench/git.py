@@ -2,7 +2,8 @@
 (`_gitrepo.py`: 5,000 commits over 2,000 files; a 2,000-line file edited by 500 of them).
 
 - `git.blame` of that file, a first call at each of several commits (nothing cached) beside
-  `git blame --porcelain` at the same commits, and repeated calls (cached), with each commit on its line and compact;
+  `git blame --porcelain` at the same commits, and repeated calls (cached), with each
+  commit's details on its lines and compact;
 - `git.log` of a path (first calls, one path each) beside `git log -n 51 -- path`, p95;
 - `git.matrix` of the latest 100 commits, first call;
 - a HEAD move (`git update-ref HEAD`) until `git.changed` reaches a WebSocket subscriber.
