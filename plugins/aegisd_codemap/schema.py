@@ -160,4 +160,14 @@ MIGRATIONS = [
     Migration(
         PLUGIN, 4, "search served from the store: rank columns, names, trigrams", _disk_backed
     ),
+    # 5 is navigation's (reference sites); numbers need not land in order.
+    Migration(
+        PLUGIN,
+        6,
+        "symbol names within their rank's first key (tests): each segment counted apart",
+        [
+            "CREATE INDEX codemap_symbol_tests_lname"
+            " ON codemap_symbol (workspace_id, tests, lname)",
+        ],
+    ),
 ]

@@ -39,8 +39,10 @@ from aegisd_codemap.search import Hit, SymbolSearch
 #: through the rank-order index, which stops at the limit (`few_symbols`: more in a large
 #: workspace, where that walk passes over more rows for each one it keeps)
 FEW_SYMBOLS = 500
-#: reading a symbol by its name and sorting it here costs about this many rank-index steps
-READ_PER_STEP = 6
+#: reading a symbol by name and sorting it here costs about 6 steps of the rank-order walk;
+#: biased to reading (3), whose cost does not depend on where the matches fall in rank order
+#: (all copies of a name at one path length are met late)
+READ_PER_STEP = 3
 FEW_SYMBOLS_MAX = 20_000
 #: a dotted query ranks at most this many candidates (names starting with its last part
 #: first: every exact and prefix match is among them)
@@ -83,7 +85,7 @@ class Overlay:
 def few_symbols(total: int, limit: int) -> int:
     """How many symbols of a tier are still "few": reading n of them costs ~n reads, while the
     rank-order walk for `limit` passes ~total * limit / n index entries; the two meet at
-    sqrt(total * limit / READ_PER_STEP) (~4,300 for 2.2 M symbols and a limit of 50)."""
+    sqrt(total * limit / READ_PER_STEP) (~6,100 for 2.2 M symbols and a limit of 50)."""
     return min(FEW_SYMBOLS_MAX, max(FEW_SYMBOLS, isqrt(int(total * limit / READ_PER_STEP))))
 
 
@@ -125,12 +127,23 @@ def _rank_key(row: Sequence[Any]) -> tuple[Any, ...]:
 
 class Cond(NamedTuple):
     """A condition on symbols: on their lowercased names (which the names' index holds), and
-    optionally on their names as well."""
+    optionally on their names as well; `tests`: within one segment of the rank order."""
 
     on_lname: str
     lname_args: tuple[Any, ...]
     on_name: str = ""
     name_args: tuple[Any, ...] = ()
+    tests: int | None = None
+
+    def within(self, tests: int) -> Cond:
+        """The condition within the symbols in tests (1) or not (0)."""
+        on_lname, lname_args = f"tests = ? AND {self.on_lname}", (tests, *self.lname_args)
+        return Cond(on_lname, lname_args, self.on_name, self.name_args, tests)
+
+    @property
+    def names_index(self) -> str:
+        """The names' index for it: by segment, then name, for a condition within one."""
+        return "codemap_symbol_lname" if self.tests is None else "codemap_symbol_tests_lname"
 
     @property
     def sql(self) -> str:
@@ -179,14 +192,14 @@ def _few(db: sqlite3.Connection, where: _Filter, cond: Cond) -> list[Any] | None
     None. Counted first on the lowercased names alone, in the index (no row is read): a
     few hundred rows read only to be passed over cost more than the rank-order walk."""
     counted = db.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM codemap_symbol INDEXED BY codemap_symbol_lname"
+        f"SELECT count(*) FROM (SELECT 1 FROM codemap_symbol INDEXED BY {cond.names_index}"
         f" WHERE workspace_id = ? AND {cond.on_lname} LIMIT ?)",
         [where.args[0], *cond.lname_args, where.few + 1],
     ).fetchone()[0]
     if counted > where.few:
         return None
     return db.execute(
-        f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_lname"
+        f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY {cond.names_index}"
         f" WHERE {where.sql} AND {cond.sql}",
         [*where.args, *cond.args],
     ).fetchall()
@@ -205,6 +218,27 @@ def _ranked(
     if rows is not None:
         rows.sort(key=_rank_key)
         return rows[:limit]
+    if many:
+        return _walk(db, where, cond, limit)
+    # Rank order puts the symbols outside tests first: when those are few (a test_ prefix),
+    # the walk would pass over all of them before the first hit. Each segment is counted in
+    # its own names' index and read by name when few, walked when many.
+    found: list[Any] = []
+    for tests in (0, 1):
+        part = cond.within(tests)
+        rows = _few(db, where, part)
+        if rows is None:
+            rows = _walk(db, where, part, limit - len(found))
+        else:
+            rows.sort(key=_rank_key)
+        found += rows[: limit - len(found)]
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _walk(db: sqlite3.Connection, where: _Filter, cond: Cond, limit: int) -> list[Any]:
+    """The first `limit` symbols meeting `cond` along the rank-order index."""
     return db.execute(
         f"SELECT {_SYMBOL} FROM codemap_symbol INDEXED BY codemap_symbol_rank"
         f" WHERE {where.sql} AND {cond.sql} ORDER BY {_RANK_ORDER} LIMIT ?",

@@ -440,7 +440,7 @@ def test_few_grows_with_the_workspace_within_bounds() -> None:
     # A small workspace keeps the floor; a large one reads more by name before walking the
     # rank index (which passes over more rows per hit there); never past the cap.
     assert sqlsearch.few_symbols(0, 50) == sqlsearch.FEW_SYMBOLS
-    assert sqlsearch.few_symbols(20_000, 50) == sqlsearch.FEW_SYMBOLS
+    assert sqlsearch.few_symbols(10_000, 50) == sqlsearch.FEW_SYMBOLS
     large = sqlsearch.few_symbols(2_200_000, 50)
     assert sqlsearch.FEW_SYMBOLS < large < sqlsearch.FEW_SYMBOLS_MAX
     assert sqlsearch.few_symbols(2_200_000, 5) < large
