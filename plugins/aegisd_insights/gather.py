@@ -4,6 +4,7 @@ a `lint.report` answer, a `similarity.report` answer. Pure functions; the daemon
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
@@ -88,22 +89,27 @@ class IndexView(Protocol):
         """The symbols `query` selects of these files (None: all), with each file's hash."""
 
 
+def _digest(extract: FileExtract) -> str:
+    # Of the content, not the object's id: a memo outlives the extracts it saw, and an id is
+    # reused once its object is gone.
+    return hashlib.blake2b(repr(extract).encode(), digest_size=16).hexdigest()
+
+
 class ExtractsView:
-    """Extracts in memory as an `IndexView`; an extract's hash is its identity (the code map
-    puts a new object in place of a re-parsed file)."""
+    """Extracts in memory as an `IndexView`, each with a digest of what it holds."""
 
     def __init__(self, files: Mapping[str, FileExtract]) -> None:
         self.files = files
 
     def outline_entries(self) -> dict[str, tuple[str, FileExtract]]:
-        return {path: (str(id(f)), f) for path, f in self.files.items()}
+        return {path: (_digest(f), f) for path, f in self.files.items()}
 
     def select_symbols(
         self, query: SymbolQuery, paths: Collection[str] | None = None
     ) -> dict[str, tuple[str, list[Symbol]]]:
         wanted = self.files.keys() if paths is None else [p for p in paths if p in self.files]
         return {
-            path: (str(id(f)), [s for s in f.symbols if query(s)])
+            path: (_digest(f), [s for s in f.symbols if query(s)])
             for path, f in ((p, self.files[p]) for p in wanted)
         }
 
