@@ -43,6 +43,7 @@ def test_one_run_measures_every_row() -> None:
     assert [name for name, *_ in rows] == [
         "git.blame, first call (median)",
         "git.blame, repeated (p95)",
+        "git.blame compact, repeated (p95)",
         "git.log of a path (p95)",
         "git.matrix, 100 commits",
         "HEAD move -> git.changed (p95)",
