@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
+from aegisd_codemap.cmacros import KEYWORDS, recover
 from aegisd_codemap.languages import span_loc
 from aegisd_codemap.model import Symbol, SyntaxIssue
 from aegisd_codemap.scope import Scope
@@ -89,7 +90,10 @@ class _Walker:
     def define(
         self, node: Node, kind: str, parts: list[str], scope: Scope, signature: str | None = None
     ) -> Scope:
-        """Record a symbol named by ``parts`` (scoped names split on ``::``); return its scope."""
+        """Record a symbol named by ``parts`` (scoped names split on ``::``); return its scope.
+        A name that is a keyword is a misparse: its body is walked, nothing is recorded."""
+        if parts[-1] in KEYWORDS:
+            return scope
         qualname = scope.child(".".join(parts))
         parent = qualname.rsplit(".", 1)[0] if len(parts) > 1 else scope.qualname
         anchor = node.parent if node.parent and node.parent.type == "template_declaration" else node
@@ -171,7 +175,9 @@ def extract_c(
     data: bytes, language: str, nonblank: list[int], include_docstrings: bool
 ) -> tuple[list[Symbol], list[SyntaxIssue]]:
     """Symbols and syntax errors of one C or C++ file (partial on errors)."""
-    root = parser_for(language).parse(data).root_node
+    parser = parser_for(language)
+    data, tree, _ = recover(data, parser.parse)
+    root = tree.root_node
     walker = _Walker(data, nonblank, include_docstrings)
     walker.walk(root)
     return walker.symbols(), syntax_issues(root, data)

@@ -96,8 +96,8 @@ def _built_from_code(value: Node, depth: int = 0) -> bool:
     if callee is not None and _built_from_code(callee, depth + 1):
         return True
     args = value.child_by_field_name("arguments")
-    for arg in args.named_children if args is not None else ():
-        arg = unwrap(arg)
+    for argument in args.named_children if args is not None else ():
+        arg = unwrap(argument)
         if arg is None:
             continue
         if arg.type in FUNCTION_VALUES or arg.type == "class":
@@ -152,7 +152,11 @@ def _member_assignment(node: Node) -> Found | None:
         return None  # computed or optional members: a[k] = ..., a?.b = ...
     if path == "module.exports":
         own = value.child_by_field_name("name")
-        return Found("class" if is_class else "function", text(own), value, exported=True) if own else None
+        return (
+            Found("class" if is_class else "function", text(own), value, exported=True)
+            if own
+            else None
+        )
     if path.startswith(_EXPORTS) and path.count(".") == path.startswith("module.") + 1:
         return Found("class" if is_class else "function", name, value, exported=True)
     # "this": a member of the enclosing definition (its class, for a constructor)
@@ -166,13 +170,12 @@ def _object_member(node: Node) -> Found | None:
     if obj is None or obj.type != "object":
         return None
     if node.type == "method_definition":
-        name = _key(node.child_by_field_name("name"))
-        defining = node
+        name, defining = _key(node.child_by_field_name("name")), node
     else:
-        defining = unwrap(node.child_by_field_name("value"))  # type: ignore[assignment]
-        if defining is None or defining.type not in FUNCTION_VALUES:
+        value = unwrap(node.child_by_field_name("value"))
+        if value is None or value.type not in FUNCTION_VALUES:
             return None
-        name = _key(node.child_by_field_name("key"))
+        name, defining = _key(node.child_by_field_name("key")), value
     if not name:
         return None
     if exports_object(obj):
