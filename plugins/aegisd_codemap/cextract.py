@@ -10,6 +10,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from aegisd_codemap.cmacros import KEYWORDS, recover
+from aegisd_codemap.dialect import blank_cplusplus
 from aegisd_codemap.languages import span_loc
 from aegisd_codemap.model import Symbol, SyntaxIssue
 from aegisd_codemap.scope import Scope
@@ -41,7 +42,7 @@ _WRAPPERS = {
     "parenthesized_declarator": "",
     "attributed_declarator": "",
 }
-_NAMES = frozenset({"identifier", "type_identifier", "field_identifier"})
+_NAMES = frozenset({"identifier", "type_identifier", "field_identifier", "primitive_type"})
 
 
 def _inner(declarator: Node) -> Node | None:
@@ -63,8 +64,39 @@ def _function_declarator(declarator: Node | None) -> tuple[Node | None, str]:
 
 
 def _name_parts(name: Node) -> list[str]:
-    """``a::B::m`` → ``["a", "B", "m"]`` (template arguments stay on their part)."""
-    return [part.strip() for part in squeeze(text(name)).split("::") if part.strip()]
+    """``a::B<T>::m`` → ``["a", "B", "m"]``: scopes lose their template arguments (``::``
+    inside them cuts nothing); ``operator T`` is a conversion operator's name."""
+    parts: list[str] = []
+    while name.type == "qualified_identifier":
+        scope = name.child_by_field_name("scope")
+        if scope is not None and scope.type == "template_type":
+            scope = scope.child_by_field_name("name")
+        if scope is not None:
+            parts.append(squeeze(text(scope)))
+        inner = name.child_by_field_name("name")
+        if inner is None:
+            break
+        name = inner
+    if name.type == "operator_cast":
+        parts.append(f"operator {squeeze(text(name.child_by_field_name('type')))}")
+    elif name.type == "nested_namespace_specifier":  # namespace a::b {
+        parts += (part.strip() for part in text(name).split("::"))
+    elif name.type != "qualified_identifier":
+        parts.append(squeeze(text(name)))
+    return [part for part in parts if part]
+
+
+def _cast_operator(declarator: Node | None) -> Node | None:
+    """The ``operator T`` (possibly ``A::operator T``) a conversion operator declares."""
+    if declarator is None:
+        return None
+    found = declarator
+    while found.type == "qualified_identifier":
+        inner = found.child_by_field_name("name")
+        if inner is None:
+            return None
+        found = inner
+    return declarator if found.type == "operator_cast" else None
 
 
 def _typedef_name(declarator: Node | None) -> str | None:
@@ -73,9 +105,13 @@ def _typedef_name(declarator: Node | None) -> str | None:
     return text(declarator) if declarator is not None else None
 
 
+def _params(function: Node) -> str:
+    return squeeze(text(function.child_by_field_name("parameters")))
+
+
 def _signature(node: Node, function: Node, suffix: str) -> str:
     """``(int a, char **b) -> int *``; constructors and destructors have no return part."""
-    params = squeeze(text(function.child_by_field_name("parameters")))
+    params = _params(function)
     returns = text(node.child_by_field_name("type"))
     return f"{params} -> {squeeze(returns)}{suffix and ' ' + suffix}" if returns else params
 
@@ -88,23 +124,32 @@ class _Walker:
         self.scopes: list[tuple[Symbol, Scope]] = []
 
     def define(
-        self, node: Node, kind: str, parts: list[str], scope: Scope, signature: str | None = None
+        self,
+        node: Node,
+        kind: str,
+        parts: list[str],
+        scope: Scope,
+        signature: str | None = None,
+        name: Node | None = None,
     ) -> Scope:
         """Record a symbol named by ``parts`` (scoped names split on ``::``); return its scope.
-        A name that is a keyword is a misparse: its body is walked, nothing is recorded."""
+        Its line is its ``name``'s (a function's, below a return type on a line of its own),
+        its lines of code the whole node's. A name that is a keyword is a misparse: its body
+        is walked, nothing is recorded."""
         if parts[-1] in KEYWORDS:
             return scope
         qualname = scope.child(".".join(parts))
         parent = qualname.rsplit(".", 1)[0] if len(parts) > 1 else scope.qualname
         anchor = node.parent if node.parent and node.parent.type == "template_declaration" else node
         start, end = node.start_point.row + 1, node.end_point.row + 1
+        at = name if name is not None and name.start_point.row > node.start_point.row else node
         symbol = Symbol(
             name=parts[-1],
             qualname=qualname,
             kind=kind,
-            line=start,
+            line=at.start_point.row + 1,
             end_line=end,
-            column=column(self.data, node),
+            column=column(self.data, at),
             parent=parent,
             signature=signature,
             decorators=(),
@@ -118,8 +163,17 @@ class _Walker:
 
     def function(self, node: Node, scope: Scope) -> Scope | None:
         """A definition, or a method declared in a class body; None for anything else."""
-        function, suffix = _function_declarator(node.child_by_field_name("declarator"))
-        name = function.child_by_field_name("declarator") if function is not None else None
+        declarator = node.child_by_field_name("declarator")
+        cast = _cast_operator(declarator)
+        if cast is not None:  # operator bool() const: the parameters are on the cast
+            operator: Node | None = cast
+            while operator is not None and operator.type == "qualified_identifier":
+                operator = operator.child_by_field_name("name")
+            function = operator.child_by_field_name("declarator") if operator else None
+            suffix, name = "", cast
+        else:
+            function, suffix = _function_declarator(declarator)
+            name = function.child_by_field_name("declarator") if function is not None else None
         if function is None or name is None or name.type == "parenthesized_declarator":
             return None  # not a function, or a pointer to one
         if node.type != "function_definition" and not scope.in_class:
@@ -128,7 +182,8 @@ class _Walker:
         if not parts:
             return None
         kind = "method" if scope.in_class or len(parts) > 1 else "function"
-        return self.define(node, kind, parts, scope, _signature(node, function, suffix))
+        signature = _signature(node, function, suffix) if cast is None else _params(function)
+        return self.define(node, kind, parts, scope, signature, name)
 
     def walk(self, root: Node) -> None:
         stack: list[tuple[Node, Scope]] = [
@@ -176,6 +231,8 @@ def extract_c(
 ) -> tuple[list[Symbol], list[SyntaxIssue]]:
     """Symbols and syntax errors of one C or C++ file (partial on errors)."""
     parser = parser_for(language)
+    if language == "c":
+        data = blank_cplusplus(data)
     data, tree, _ = recover(data, parser.parse)
     root = tree.root_node
     walker = _Walker(data, nonblank, include_docstrings)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from tree_sitter import Node, Tree
 
+from aegisd_codemap.treesitter import error_count
+
 #: macros seen in declaration position in well-known C projects (expat, CPython, lz4, zstd,
 #: xxhash, Windows), blanked whenever a parse fails
 COMMON = frozenset(
@@ -122,16 +124,6 @@ def _error_names(root: Node, data: bytes) -> set[str]:
 
 def _text(node: Node) -> str:
     return "" if node.text is None else node.text.decode("utf-8", "replace")
-
-
-def error_count(root: Node) -> int:
-    count = 0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        count += node.is_error or node.is_missing
-        stack.extend(c for c in node.children if c.has_error or c.is_missing)
-    return count
 
 
 def _blank(data: bytes, names: set[str]) -> bytes:

@@ -36,10 +36,11 @@ def is_header(path: str) -> bool:
     return path.lower().endswith(".h")
 
 
-def _without_cplusplus_blocks(code: bytes) -> bytes:
-    """``code`` without the branches only a C++ compiler sees (``#ifdef __cplusplus ...``, the
-    ``#else`` of ``#ifndef __cplusplus``): C headers carry C++ wrappers there."""
-    kept: list[bytes] = []
+def cplusplus_spans(code: bytes) -> list[tuple[int, int]]:
+    """Where the branches only a C++ compiler sees are (``#ifdef __cplusplus ...``, the
+    ``#else`` of ``#ifndef __cplusplus``), directives excluded: C headers carry C++ wrappers
+    there."""
+    spans: list[tuple[int, int]] = []
     # per open #if: whether it tests __cplusplus negated (None: not at all), and whether the
     # branch being read is C++-only
     stack: list[list[bool | None]] = []
@@ -61,18 +62,28 @@ def _without_cplusplus_blocks(code: bytes) -> bytes:
             stack[-1] = [False, True]
         hidden_after = any(entry[1] for entry in stack)
         if hidden_after and not hidden_before:
-            kept.append(code[start : match.start()])
-        elif hidden_before and not hidden_after:
             start = match.end()
-    if not any(entry[1] for entry in stack):
-        kept.append(code[start:])
-    return b"\n".join(kept)
+        elif hidden_before and not hidden_after:
+            spans.append((start, match.start()))
+    if any(entry[1] for entry in stack):
+        spans.append((start, len(code)))
+    return spans
+
+
+def blank_cplusplus(data: bytes) -> bytes:
+    """``data`` as a C compiler reads it: C++-only branches blanked (lines stay put)."""
+    if b"__cplusplus" not in data:
+        return data
+    out = bytearray(data)
+    for start, end in cplusplus_spans(data):
+        out[start:end] = re.sub(rb"[^\n]", b" ", data[start:end])
+    return bytes(out)
 
 
 def looks_cpp(data: bytes) -> bool:
     """A C++ construct in the code a C compiler sees: a template, namespace, class with a
     body, access label, ``using``, a C++-only keyword or a ``::`` scope."""
-    code = _without_cplusplus_blocks(_NOISE.sub(b" ", data[:SNIFF_BYTES]))
+    code = blank_cplusplus(_NOISE.sub(b" ", data[:SNIFF_BYTES]))
     code = _PREPROCESSOR.sub(b" ", code)
     return _CPP_CONSTRUCTS.search(code) is not None
 

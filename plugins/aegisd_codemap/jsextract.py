@@ -10,9 +10,11 @@ implementation is a ``stub``: search ranks the implementation first.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from aegisd_codemap.jsdefs import (
     FUNCTION_DECLS,
@@ -33,7 +35,15 @@ from aegisd_codemap.model import (
     SyntaxIssue,
 )
 from aegisd_codemap.scope import Scope
-from aegisd_codemap.treesitter import column, doc_comment, parser_for, squeeze, syntax_issues, text
+from aegisd_codemap.treesitter import (
+    column,
+    doc_comment,
+    error_count,
+    parser_for,
+    squeeze,
+    syntax_issues,
+    text,
+)
 
 _BRANCHES = frozenset(
     {
@@ -48,6 +58,10 @@ _BRANCHES = frozenset(
     }
 )
 _LOGICAL = frozenset({"&&", "||", "??"})
+#: variance and const modifiers of a type parameter: ``<in out T>``, ``<const T extends U>``
+_MODIFIERS = re.compile(
+    rb"(?<=[<,])[ \t]*(?:(?:in|out|const)[ \t]+)+(?=[A-Za-z_$][\w$]*[ \t]*[,>=e])"
+)
 _NAME_TYPES = frozenset(
     {"identifier", "type_identifier", "member_expression", "nested_type_identifier"}
 )
@@ -351,11 +365,30 @@ class _Walker:
         return result
 
 
+def _without_modifiers(
+    data: bytes, tree: Tree, parse: Callable[[bytes], Tree]
+) -> tuple[bytes, Tree]:
+    """A parse that failed, again without the type parameter modifiers the grammar does not
+    know (``<in out T>``, ``<const T>``), when that has fewer errors: blanked, so every line
+    and column stays put."""
+    blanked = _MODIFIERS.sub(lambda m: b" " * len(m.group()), data)
+    if blanked == data:
+        return data, tree
+    again = parse(blanked)
+    if error_count(again.root_node) < error_count(tree.root_node):
+        return blanked, again
+    return data, tree
+
+
 def extract_js(
     data: bytes, language: str, nonblank: list[int], include_docstrings: bool
 ) -> JsResult:
     """Symbols, imports, classes and syntax errors of one JS/TS/TSX file (partial on errors)."""
-    root = parser_for(language).parse(data).root_node
+    parser = parser_for(language)
+    tree = parser.parse(data)
+    if tree.root_node.has_error and language != "javascript":
+        data, tree = _without_modifiers(data, tree, parser.parse)
+    root = tree.root_node
     walker = _Walker(data, nonblank, include_docstrings)
     walker.walk(root)
     result = walker.finish()
