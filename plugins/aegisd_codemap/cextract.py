@@ -165,6 +165,7 @@ class _Walker:
         """A definition, or a method declared in a class body; None for anything else."""
         declarator = node.child_by_field_name("declarator")
         cast = _cast_operator(declarator)
+        name: Node | None
         if cast is not None:  # operator bool() const: the parameters are on the cast
             operator: Node | None = cast
             while operator is not None and operator.type == "qualified_identifier":
