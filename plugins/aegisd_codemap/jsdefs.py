@@ -4,8 +4,9 @@ Besides declarations and class members: functions assigned to members (``app.use
 ``X.prototype.y = function``, ``exports.f = ...``), object-literal methods (``{ get() {} }``,
 ``{ run: () => ... }``), and values outside functions built from a function or an object with
 methods (``const X = memo(() => ...)``, ``const api = { get() {} }``): ``constant`` for ``const``,
-``variable`` for ``let``/``var``. Values in parentheses or casts (``(() => 1) as F``) count as
-what they wrap.
+``variable`` for ``let``/``var``; and functions their author named while passing or returning
+them (``on('mount', function onmount() {...})``). Values in parentheses or casts (``(() => 1)
+as F``) count as what they wrap.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ _TRANSPARENT = frozenset(
         "type_assertion",
     }
 )
+#: where a named function or class expression is a definition of its own name
+_NAMING_PARENTS = frozenset({"ERROR", "arguments", "return_statement"})
 _KEYS = frozenset({"property_identifier", "string", "number", "private_property_identifier"})
 _CALLS = frozenset({"call_expression", "new_expression"})
 _FACTORY_DEPTH = 3
@@ -236,7 +239,8 @@ def definition(node: Node, kind: str) -> Found | None:
         name = node.child_by_field_name("name")
         if parent is not None and parent.type == "export_statement":
             return Found("class" if kind == "class" else "function", text(name) or "default", node)
-        if parent is not None and parent.type == "ERROR" and name is not None:
-            # A declaration the parser could not place.
+        if parent is not None and parent.type in _NAMING_PARENTS and name is not None:
+            # A declaration the parser could not place, or a function its author named
+            # while passing or returning it (``on('mount', function onmount() {...})``).
             return Found("class" if kind == "class" else "function", text(name), node)
     return None

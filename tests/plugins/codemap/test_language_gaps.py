@@ -68,13 +68,15 @@ def test_js_members_assigned_object_literal_methods_and_values_built_from_code()
     assert by_name["View"].complexity == 2  # the ternary in the function it is built from
 
 
-def test_js_module_exports_and_this_members() -> None:
+def test_js_module_exports_this_members_and_named_callbacks() -> None:
     source = b"""\
 module.exports = { parse() {}, format: function () {} };
 function Emitter() { this.emit = function () {}; }
 class Queue { constructor() { this.drain = () => 1; } }
 const handler = useCallback;
 function outer() { const local = memo(() => 1); }
+emitter.on("mount", function onmount(parent) {});
+function wrap() { return function proxy() {}; }
 """
     result = extract_file("lib.js", source, False)
     assert [(s.qualname, s.kind, s.exported) for s in result.symbols] == [
@@ -86,7 +88,10 @@ function outer() { const local = memo(() => 1); }
         ("Queue.constructor", "method", False),
         ("Queue.drain", "method", False),
         ("outer", "function", False),
-    ]  # values built inside functions are locals, not symbols
+        ("onmount", "function", False),
+        ("wrap", "function", False),
+        ("wrap.proxy", "function", False),
+    ]  # values built inside functions are locals, not symbols; named callbacks are functions
 
 
 def test_a_cpp_header_named_h_is_parsed_as_cpp_by_its_content() -> None:
