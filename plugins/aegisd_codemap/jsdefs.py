@@ -46,6 +46,8 @@ _TRANSPARENT = frozenset(
 )
 #: where a named function or class expression is a definition of its own name
 _NAMING_PARENTS = frozenset({"ERROR", "arguments", "return_statement"})
+#: a member assignment of its own, or chained: ``res.contentType = res.type = function ...``
+_ASSIGNMENT_PARENTS = frozenset({"expression_statement", "assignment_expression"})
 _KEYS = frozenset({"property_identifier", "string", "number", "private_property_identifier"})
 _CALLS = frozenset({"call_expression", "new_expression"})
 _FACTORY_DEPTH = 3
@@ -139,12 +141,12 @@ def _variable(node: Node) -> Found | None:
 
 
 def _member_assignment(node: Node) -> Found | None:
-    """``a.b.c = function ...`` (a statement of its own): ``c``, a member of ``a.b``."""
+    """``a.b.c = function ...`` (a statement, or the last of a chain): ``c``, a member of ``a.b``."""
     target = node.child_by_field_name("left")
     value = unwrap(node.child_by_field_name("right"))
     if target is None or value is None or target.type != "member_expression":
         return None
-    if node.parent is None or node.parent.type != "expression_statement":
+    if node.parent is None or node.parent.type not in _ASSIGNMENT_PARENTS:
         return None
     is_class = value.type == "class"
     if value.type not in FUNCTION_VALUES and not is_class:

@@ -76,6 +76,7 @@ class Queue { constructor() { this.drain = () => 1; } }
 const handler = useCallback;
 function outer() { const local = memo(() => 1); }
 emitter.on("mount", function onmount(parent) {});
+res.contentType = res.type = function contentType(type) {};
 function wrap() { return function proxy() {}; }
 """
     result = extract_file("lib.js", source, False)
@@ -89,6 +90,7 @@ function wrap() { return function proxy() {}; }
         ("Queue.drain", "method", False),
         ("outer", "function", False),
         ("onmount", "function", False),
+        ("res.type", "method", False),
         ("wrap", "function", False),
         ("wrap.proxy", "function", False),
     ]  # values built inside functions are locals, not symbols; named callbacks are functions
