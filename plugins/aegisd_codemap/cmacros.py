@@ -13,6 +13,7 @@ parentheses, keeping the type.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 
 from tree_sitter import Node, Tree
@@ -50,11 +51,15 @@ _TYPE_WORDS = frozenset(
     | {"const", "struct", "union", "enum", "size_t", "static", "inline"}
 )
 _ALL_CAPS = re.compile(r"[A-Z][A-Z0-9_]*[A-Z0-9]\Z")
-#: what an attribute-like macro body may hold: nothing, attributes, specifiers, other macros
-_ATTRIBUTE_BODY = re.compile(
-    rb"(?:\s|__attribute__\s*\(\(.*\)\)|__declspec\s*\(.*\)|\[\[.*\]\]|__inline__|__inline"
-    rb"|__forceinline|inline|static|extern|__cdecl|__stdcall|__fastcall|[A-Z][A-Z0-9_]*)*",
+#: what an attribute-like macro body may hold besides attributes and other all-caps macros
+_SPECIFIERS = frozenset(
+    {b"inline", b"__inline", b"__inline__", b"__forceinline", b"static", b"extern"}
+    | {b"__cdecl", b"__stdcall", b"__fastcall", b"__vectorcall"}
 )
+_ATTRIBUTES = re.compile(
+    rb"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)|__declspec\s*\([^()]*\)|\[\[[^\]]*\]\]"
+)
+_TOKEN_CAPS = re.compile(rb"[A-Z][A-Z0-9_]*\Z")
 _CAPS = rb"[A-Z][A-Z0-9_]*[A-Z0-9]"
 #: where only a macro fits: a line of one all-caps word (``U_NAMESPACE_BEGIN``), between
 #: ``class`` and the class's name, between a declaration's type and its name (``int XMLCALL
@@ -66,18 +71,13 @@ _MACRO_SPOTS = (
     re.compile(rb"[\w*&][ \t]+(" + _CAPS + rb")[ \t\n]+[*&]*\w+[ \t]*\("),
     re.compile(
         rb"^[ \t]*(?:(?:static|inline|extern)[ \t]+)*(" + _CAPS + rb")[ \t]+"
-        rb"(?:\w+[ \t*&]+)+[*&]*\w+[ \t]*\(",
+        rb"\w+[ \t*&]+[\w \t*&]*\(",
         re.M,
     ),
 )
 #: names the file declares as types (``typedef unsigned long DWORD;``): never blanked
-_DECLARED = re.compile(
-    rb"typedef[^;{}]*?\b("
-    + _CAPS
-    + rb")[ \t]*;|\b(?:struct|class|union|enum)[ \t]+("
-    + _CAPS
-    + rb")[ \t\n]*[{:]"
-)
+_TYPEDEF = re.compile(rb"\btypedef\b[^;{}]*?(\w+)[ \t]*;")
+_RECORD = re.compile(rb"\b(?:struct|class|union|enum)[ \t]+(" + _CAPS + rb")[ \t\n]*[{:]")
 _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(?:[ \t]+((?:\\\n|[^\n])*))?$", re.M)
 _PREPROCESSOR = re.compile(rb"^[ \t]*#(?:\\\n|[^\n])*", re.M)
 _NAMES = frozenset({"identifier", "type_identifier"})
@@ -88,8 +88,8 @@ def defined_attributes(data: bytes) -> set[str]:
     """Object-like macros the file defines as nothing or as attributes and specifiers."""
     found: set[str] = set()
     for match in _DEFINE.finditer(data):
-        body = (match.group(2) or b"").replace(b"\\\n", b" ")
-        if _ATTRIBUTE_BODY.fullmatch(body):
+        body = _ATTRIBUTES.sub(b" ", (match.group(2) or b"").replace(b"\\\n", b" "))
+        if all(t in _SPECIFIERS or _TOKEN_CAPS.match(t) for t in body.split()):
             found.add(match.group(1).decode("ascii", "replace"))
     return found
 
@@ -97,7 +97,7 @@ def defined_attributes(data: bytes) -> set[str]:
 def spotted(data: bytes) -> set[str]:
     """All-caps names standing where only a macro fits, less the file's own types."""
     found = {m.group(1) for pattern in _MACRO_SPOTS for m in pattern.finditer(data)}
-    declared = {name for m in _DECLARED.finditer(data) for name in m.groups() if name}
+    declared = set(_TYPEDEF.findall(data)) | set(_RECORD.findall(data))
     return {name.decode("ascii") for name in found - declared}
 
 
@@ -132,10 +132,12 @@ def _blank(data: bytes, names: set[str]) -> bytes:
     pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in names) + rb")\b")
     out = bytearray(data)
     directives = [m.span() for m in _PREPROCESSOR.finditer(data)]
+    starts = [a for a, _ in directives]
     for match in pattern.finditer(data):
         start, end = match.span()
-        if any(a <= start < b for a, b in directives):
-            continue
+        at = bisect_right(starts, start) - 1
+        if at >= 0 and start < directives[at][1]:
+            continue  # in a directive: #define XMLCALL stays
         out[start:end] = b" " * (end - start)
         if match.group().decode() in TYPE_WRAPPERS:
             _blank_parentheses(out, end)
@@ -167,7 +169,7 @@ def recover(data: bytes, parse: Callable[[bytes], Tree]) -> tuple[bytes, Tree, f
     if not tree.root_node.has_error:
         return data, tree, frozenset()
     best = (error_count(tree.root_node), data, tree, frozenset[str]())
-    present = {n for n in COMMON | TYPE_WRAPPERS if n.encode() in data}
+    present = {name for name in COMMON | TYPE_WRAPPERS if name.encode() in data}
     blamed = present | defined_attributes(data) | spotted(data)
     for _ in range(_ROUNDS):
         blamed |= _error_names(best[2].root_node, data)
