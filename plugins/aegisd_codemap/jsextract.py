@@ -62,6 +62,9 @@ _LOGICAL = frozenset({"&&", "||", "??"})
 _MODIFIERS = re.compile(
     rb"(?<=[<,])[ \t]*(?:(?:in|out|const)[ \t]+)+(?=[A-Za-z_$][\w$]*[ \t]*[,>=e])"
 )
+#: the indentation before a call signature that follows another without a separator
+#: (``(a: string): void`` then ``(a: number): void``): its last blank becomes the ``;``
+_UNSEPARATED = re.compile(rb"(?<=\):)([^\n;,{}()]*\n[ \t]*)[ \t](?=[(<])")
 _NAME_TYPES = frozenset(
     {"identifier", "type_identifier", "member_expression", "nested_type_identifier"}
 )
@@ -365,18 +368,17 @@ class _Walker:
         return result
 
 
-def _without_modifiers(
-    data: bytes, tree: Tree, parse: Callable[[bytes], Tree]
-) -> tuple[bytes, Tree]:
-    """A parse that failed, again without the type parameter modifiers the grammar does not
-    know (``<in out T>``, ``<const T>``), when that has fewer errors: blanked, so every line
-    and column stays put."""
-    blanked = _MODIFIERS.sub(lambda m: b" " * len(m.group()), data)
-    if blanked == data:
+def _recovered(data: bytes, tree: Tree, parse: Callable[[bytes], Tree]) -> tuple[bytes, Tree]:
+    """A parse that failed, again past the grammar's gaps when that has fewer errors: type
+    parameter modifiers (``<in out T>``, ``<const T>``) blanked, consecutive call signatures
+    separated; every line and column stays put."""
+    mended = _MODIFIERS.sub(lambda m: b" " * len(m.group()), data)
+    mended = _UNSEPARATED.sub(rb"\1;", mended)
+    if mended == data:
         return data, tree
-    again = parse(blanked)
+    again = parse(mended)
     if error_count(again.root_node) < error_count(tree.root_node):
-        return blanked, again
+        return mended, again
     return data, tree
 
 
@@ -387,7 +389,7 @@ def extract_js(
     parser = parser_for(language)
     tree = parser.parse(data)
     if tree.root_node.has_error and language != "javascript":
-        data, tree = _without_modifiers(data, tree, parser.parse)
+        data, tree = _recovered(data, tree, parser.parse)
     root = tree.root_node
     walker = _Walker(data, nonblank, include_docstrings)
     walker.walk(root)

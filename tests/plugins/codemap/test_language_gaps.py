@@ -48,6 +48,14 @@ def test_ts_type_parameter_variance_does_not_break_the_parse() -> None:
     assert ("Subscribable.subscribe", "method", 15, "Subscribable") in rows(result)
 
 
+def test_ts_grammar_gaps_are_recovered_not_reported() -> None:
+    result = gap("web/signatures.ts")  # consecutive call signatures, <in out T>, <const T>
+    assert result.errors == []
+    assert [(s.qualname, s.line) for s in result.symbols] == [
+        ("Fn", 1), ("after", 7), ("K", 8), ("K.m", 9), ("g", 11), ("last", 12),
+    ]  # fmt: skip
+
+
 def test_js_members_assigned_object_literal_methods_and_values_built_from_code() -> None:
     result = gap("web/application.js")
     assert result.errors == []
