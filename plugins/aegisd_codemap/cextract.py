@@ -122,6 +122,7 @@ class _Walker:
         self.nonblank = nonblank
         self.include_docstrings = include_docstrings
         self.scopes: list[tuple[Symbol, Scope]] = []
+        self.declarations: set[int] = set()  # ids of methods declared without a body
 
     def define(
         self,
@@ -184,7 +185,11 @@ class _Walker:
             return None
         kind = "method" if scope.in_class or len(parts) > 1 else "function"
         signature = _signature(node, function, suffix) if cast is None else _params(function)
-        return self.define(node, kind, parts, scope, signature, name)
+        count = len(self.scopes)
+        inner = self.define(node, kind, parts, scope, signature, name)
+        if node.type != "function_definition" and len(self.scopes) > count:
+            self.declarations.add(id(self.scopes[-1][0]))
+        return inner
 
     def walk(self, root: Node) -> None:
         stack: list[tuple[Node, Scope]] = [
@@ -222,8 +227,12 @@ class _Walker:
                 push((child, scope))
 
     def symbols(self) -> list[Symbol]:
+        """The symbols found; a method declared in its class and defined in the same file is
+        a stub of that definition (search ranks the definition first)."""
+        defined = {s.qualname for s, _ in self.scopes if id(s) not in self.declarations}
         for symbol, inner in self.scopes:
             symbol.complexity = inner.complexity
+            symbol.stub = id(symbol) in self.declarations and symbol.qualname in defined
         return sorted((s for s, _ in self.scopes), key=lambda s: (s.line, s.column))
 
 

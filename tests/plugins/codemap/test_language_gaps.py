@@ -125,6 +125,11 @@ def test_a_cpp_header_named_h_is_parsed_as_cpp_by_its_content() -> None:
     ]
 
 
+def test_a_cpp_method_declared_in_its_class_is_a_stub_of_its_definition_beside_it() -> None:
+    stubs = [(s.qualname, s.line) for s in gap("include/unistr.h").symbols if s.stub]
+    assert stubs == [("UnicodeString.length", 13), ("Box.get", 24)]  # not the constructor
+
+
 def test_a_header_is_cpp_by_a_sibling_and_c_otherwise() -> None:
     assert gap("src/engine.h").language == "cpp"  # engine.cpp beside it
     assert gap("src/engine.h", with_root=False).language == "c"
