@@ -18,10 +18,11 @@ class Symbol:
     ``loc`` counts the non-blank lines of the definition. ``complexity`` is McCabe's: 1, plus one
     per if/elif, loop, except/catch, ``with`` (Python), case, ternary and comprehension ``if``, plus
     one per ``and``/``or``/``&&``/``||``/``??``; branches of nested definitions count for those, not
-    for their parent. ``exported`` is set for JS/TS only. ``stub`` marks a declaration that only describes an implementation beside
-    it (a TS overload signature, a C++ method declared in its class and defined in the same
-    file; Python's ``@overload`` is told by its decorator): search ranks
-    the implementation first.
+    for their parent. ``exported`` is set for JS/TS only. ``stub`` marks a declaration that
+    only describes an implementation beside it (a TS overload signature, a C++ method declared
+    in its class and defined in the same file; Python's ``@overload`` is told by its
+    decorator): search ranks the implementation first. ``line`` is where the name is (a C
+    function's, below a return type on a line of its own).
     """
 
     name: str
