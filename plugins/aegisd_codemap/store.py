@@ -192,7 +192,7 @@ def read_symbols_where(
         listed, args = in_list("path", [to_db(p) for p in paths])
         where = f" AND {listed}"
     cursor = execute(
-        f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?{where}"
+        f"SELECT {_READ_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?{where}"
         f" AND ({query.sql}) ORDER BY path, seq",
         (ws_id, *args, *query.args),
     )
