@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from tree_sitter import Node, Tree
 
+from aegisd_codemap.dialect import without_comments
 from aegisd_codemap.treesitter import error_count
 
 #: macros seen in declaration position in well-known C projects (expat, CPython, lz4, zstd,
@@ -77,7 +78,9 @@ _MACRO_SPOTS = (
 )
 #: names the file declares as types (``typedef unsigned long DWORD;``): never blanked
 _TYPEDEF = re.compile(rb"\btypedef\b[^;{}]*?(\w+)[ \t]*;")
-_RECORD = re.compile(rb"\b(?:struct|class|union|enum)[ \t]+(" + _CAPS + rb")[ \t\n]*[{:]")
+_RECORD = re.compile(
+    rb"\b(?:struct|class|union|enum)[ \t]+(?:" + _CAPS + rb"[ \t]+)?(" + _CAPS + rb")[ \t\n]*[{:]"
+)
 _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(?:[ \t]+((?:\\\n|[^\n])*))?$", re.M)
 _PREPROCESSOR = re.compile(rb"^[ \t]*#(?:\\\n|[^\n])*", re.M)
 _NAMES = frozenset({"identifier", "type_identifier"})
@@ -94,11 +97,16 @@ def defined_attributes(data: bytes) -> set[str]:
     return found
 
 
-def spotted(data: bytes) -> set[str]:
-    """All-caps names standing where only a macro fits, less the file's own types."""
-    found = {m.group(1) for pattern in _MACRO_SPOTS for m in pattern.finditer(data)}
-    declared = set(_TYPEDEF.findall(data)) | set(_RECORD.findall(data))
-    return {name.decode("ascii") for name in found - declared}
+def spotted(code: bytes) -> set[str]:
+    """All-caps names standing where only a macro fits in ``code`` (without comments)."""
+    return {m.group(1).decode("ascii") for p in _MACRO_SPOTS for m in p.finditer(code)}
+
+
+def declared(code: bytes) -> set[str]:
+    """The all-caps types ``code`` declares (``typedef ... DWORD;``, ``class U_API IDNA {``):
+    never blamed."""
+    found = set(_TYPEDEF.findall(code)) | set(_RECORD.findall(code))
+    return {name.decode("ascii", "replace") for name in found}
 
 
 def _error_names(root: Node, data: bytes) -> set[str]:
@@ -169,10 +177,12 @@ def recover(data: bytes, parse: Callable[[bytes], Tree]) -> tuple[bytes, Tree, f
     if not tree.root_node.has_error:
         return data, tree, frozenset()
     best = (error_count(tree.root_node), data, tree, frozenset[str]())
-    present = {name for name in COMMON | TYPE_WRAPPERS if name.encode() in data}
-    blamed = present | defined_attributes(data) | spotted(data)
+    code = without_comments(data)
+    present = {name for name in COMMON | TYPE_WRAPPERS if name.encode() in code}
+    blamed = present | defined_attributes(code) | spotted(code)
+    types = declared(code)
     for _ in range(_ROUNDS):
-        blamed |= _error_names(best[2].root_node, data)
+        blamed = (blamed | _error_names(best[2].root_node, data)) - types
         if not blamed or blamed <= best[3]:
             break
         blanked = _blank(data, blamed)

@@ -80,6 +80,11 @@ def blank_cplusplus(data: bytes) -> bytes:
     return bytes(out)
 
 
+def without_comments(data: bytes) -> bytes:
+    """``data`` with comments and string literals blanked."""
+    return _NOISE.sub(b" ", data)
+
+
 def looks_cpp(data: bytes) -> bool:
     """A C++ construct in the code a C compiler sees: a template, namespace, class with a
     body, access label, ``using``, a C++-only keyword or a ``::`` scope."""

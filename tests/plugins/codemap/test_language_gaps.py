@@ -164,6 +164,28 @@ def test_macros_in_declaration_position_are_recovered() -> None:
     ]
 
 
+def test_an_all_caps_class_behind_an_export_macro_is_kept() -> None:
+    source = b"""\
+U_NAMESPACE_BEGIN
+class U_COMMON_API IDNA : public UObject {
+public:
+    virtual ~IDNA();
+    static IDNA *createUTS46Instance(uint32_t options, UErrorCode &errorCode);
+};
+class U_COMMON_API RuleBasedBreakIterator /*U_FINAL*/ : public BreakIterator {
+};
+U_NAMESPACE_END
+"""
+    result = extract_file("idna.h", source, False)
+    assert result.errors == []
+    assert [(s.qualname, s.kind) for s in result.symbols] == [
+        ("IDNA", "class"),
+        ("IDNA.~IDNA", "method"),
+        ("IDNA.createUTS46Instance", "method"),
+        ("RuleBasedBreakIterator", "class"),
+    ]
+
+
 def test_no_symbol_is_named_after_a_keyword_or_a_macro() -> None:
     source = b"""\
 static int acquire(Lock *self) {
