@@ -47,10 +47,8 @@ KEYWORDS = frozenset(
         "static_assert", "_Static_assert", "defined",
     }
 )  # fmt: skip
-_TYPE_WORDS = frozenset(
-    {"void", "int", "char", "short", "long", "float", "double", "unsigned", "signed", "bool"}
-    | {"const", "struct", "union", "enum", "size_t", "static", "inline"}
-)
+#: what an ERROR starting with a type looks like (``FORCE_INLINE int f()``: ``int`` is it)
+_TYPE_NODES = frozenset({"identifier", "type_identifier", "primitive_type", "sized_type_specifier"})
 _ALL_CAPS = re.compile(r"[A-Z][A-Z0-9_]*[A-Z0-9]\Z")
 #: what an attribute-like macro body may hold besides attributes and other all-caps macros
 _SPECIFIERS = frozenset(
@@ -72,7 +70,7 @@ _MACRO_SPOTS = (
     re.compile(rb"[\w*&][ \t]+(" + _CAPS + rb")[ \t\n]+[*&]*\w+[ \t]*\("),
     re.compile(
         rb"^[ \t]*(?:(?:static|inline|extern)[ \t]+)*(" + _CAPS + rb")[ \t]+"
-        rb"\w+[ \t*&]+[\w \t*&]*\(",
+        rb"\w+[ \t*&]*\n?[ \t*&]*[\w \t*&]*\(",
         re.M,
     ),
 )
@@ -111,7 +109,8 @@ def declared(code: bytes) -> set[str]:
 
 def _error_names(root: Node, data: bytes) -> set[str]:
     """All-caps names the parser could not place (not called like functions), and the one
-    just before a type it could not place (``FORCE_INLINE int f()``: ``int`` is the error)."""
+    just before a type it could not place (``FORCE_INLINE int f()``, ``static
+    BASE64_FORCE_INLINE __m256i f()``: the type is the error)."""
     names: set[str] = set()
     stack = [root]
     while stack:
@@ -119,7 +118,8 @@ def _error_names(root: Node, data: bytes) -> set[str]:
         if node.is_error:
             suspects = list(node.children)
             before = node.prev_sibling
-            if before is not None and any(_text(c) in _TYPE_WORDS for c in node.children):
+            first = node.children[0] if node.children else None
+            if before is not None and first is not None and first.type in _TYPE_NODES:
                 suspects.append(before)
             for suspect in suspects:
                 name = _text(suspect)

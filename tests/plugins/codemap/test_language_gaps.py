@@ -201,12 +201,17 @@ static int acquire(Lock *self) {
         }
     }
 }
-BASE64_FORCE_INLINE int
-after(void) { return 0; }
+static BASE64_FORCE_INLINE __m256i
+after(const __m256i in) { return in; }
 """
-    names = [s.name for s in extract_file("lock.c", source, False).symbols]
+    result = extract_file("lock.c", source, False)
+    names = [s.name for s in result.symbols]
     assert "if" not in names and "BASE64_FORCE_INLINE" not in names
     assert names[0] == "acquire" and names[-1] == "after"
+    assert (result.symbols[-1].line, result.symbols[-1].signature) == (
+        15,
+        "(const __m256i in) -> __m256i",
+    )
 
 
 def test_new_kinds_rank_and_stubs_rank_after_implementations() -> None:
