@@ -125,6 +125,22 @@ def test_a_cpp_header_named_h_is_parsed_as_cpp_by_its_content() -> None:
     ]
 
 
+def test_scope_names_keep_their_template_arguments_whole() -> None:
+    source = b"""\
+template <>
+void Map<std::string, ns::Key>::put(const std::string &k) {}
+namespace outer::inner {
+int Table<std::pair<a::B, c::D>>::size() const { return 0; }
+}
+"""
+    result = extract_file("map.cpp", source, False)
+    assert [(s.qualname, s.kind, s.line) for s in result.symbols] == [
+        ("Map.put", "method", 2),
+        ("outer.inner", "namespace", 3),
+        ("outer.inner.Table.size", "method", 4),
+    ]
+
+
 def test_a_cpp_method_declared_in_its_class_is_a_stub_of_its_definition_beside_it() -> None:
     stubs = [(s.qualname, s.line) for s in gap("include/unistr.h").symbols if s.stub]
     assert stubs == [("UnicodeString.length", 13), ("Box.get", 24)]  # not the constructor
