@@ -2,7 +2,10 @@
 
 Symbols are function definitions, structs, unions, enums and classes with a body, typedefs (and
 C++ ``using X = ...``), named namespaces, and methods: definitions and declarations inside a class
-or struct body, and out-of-class definitions with a qualified name (``void A::m() {}``).
+or struct body, and out-of-class definitions with a qualified name (``void A::m() {}``, the
+scope without its template arguments: ``Box<T>::get`` is ``Box.get``), conversion operators
+(``operator bool``) included. C is parsed without its ``#ifdef __cplusplus`` branches; a parse
+with errors is tried again without the macros to blame (`cmacros`).
 """
 
 from __future__ import annotations
