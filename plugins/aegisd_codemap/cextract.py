@@ -138,9 +138,9 @@ class _Walker:
     ) -> Scope:
         """Record a symbol named by ``parts`` (scoped names split on ``::``); return its scope.
         Its line is its ``name``'s (a function's, below a return type on a line of its own),
-        its lines of code the whole node's. A name that is a keyword is a misparse: its body
-        is walked, nothing is recorded."""
-        if parts[-1] in KEYWORDS:
+        its lines of code the whole node's. No name, or a keyword (a misparse): its body is
+        walked, nothing is recorded."""
+        if not parts or parts[-1] in KEYWORDS:
             return scope
         qualname = scope.child(".".join(parts))
         parent = qualname.rsplit(".", 1)[0] if len(parts) > 1 else scope.qualname

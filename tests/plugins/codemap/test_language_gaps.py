@@ -141,6 +141,15 @@ int Table<std::pair<a::B, c::D>>::size() const { return 0; }
     ]
 
 
+def test_an_anonymous_enum_with_a_base_type_is_no_symbol() -> None:
+    source = b"class SUnit {\n  enum : unsigned { BoundaryID = ~0u };\n  int size() const;\n};\n"
+    result = extract_file("ScheduleDAG.h", source, False)  # C++ by its content
+    assert [(s.qualname, s.kind) for s in result.symbols] == [
+        ("SUnit", "class"),
+        ("SUnit.size", "method"),
+    ]
+
+
 def test_a_cpp_method_declared_in_its_class_is_a_stub_of_its_definition_beside_it() -> None:
     stubs = [(s.qualname, s.line) for s in gap("include/unistr.h").symbols if s.stub]
     assert stubs == [("UnicodeString.length", 13), ("Box.get", 24)]  # not the constructor
