@@ -2,13 +2,18 @@
 
 Symbols are function definitions, structs, unions, enums and classes with a body, typedefs (and
 C++ ``using X = ...``), named namespaces, and methods: definitions and declarations inside a class
-or struct body, and out-of-class definitions with a qualified name (``void A::m() {}``).
+or struct body, and out-of-class definitions with a qualified name (``void A::m() {}``, the
+scope without its template arguments: ``Box<T>::get`` is ``Box.get``), conversion operators
+(``operator bool``) included. C is parsed without its ``#ifdef __cplusplus`` branches; a parse
+with errors is tried again without the macros to blame (`cmacros`).
 """
 
 from __future__ import annotations
 
 from tree_sitter import Node
 
+from aegisd_codemap.cmacros import KEYWORDS, recover
+from aegisd_codemap.dialect import blank_cplusplus
 from aegisd_codemap.languages import span_loc
 from aegisd_codemap.model import Symbol, SyntaxIssue
 from aegisd_codemap.scope import Scope
@@ -40,7 +45,7 @@ _WRAPPERS = {
     "parenthesized_declarator": "",
     "attributed_declarator": "",
 }
-_NAMES = frozenset({"identifier", "type_identifier", "field_identifier"})
+_NAMES = frozenset({"identifier", "type_identifier", "field_identifier", "primitive_type"})
 
 
 def _inner(declarator: Node) -> Node | None:
@@ -62,8 +67,39 @@ def _function_declarator(declarator: Node | None) -> tuple[Node | None, str]:
 
 
 def _name_parts(name: Node) -> list[str]:
-    """``a::B::m`` → ``["a", "B", "m"]`` (template arguments stay on their part)."""
-    return [part.strip() for part in squeeze(text(name)).split("::") if part.strip()]
+    """``a::B<T>::m`` → ``["a", "B", "m"]``: scopes lose their template arguments (``::``
+    inside them cuts nothing); ``operator T`` is a conversion operator's name."""
+    parts: list[str] = []
+    while name.type == "qualified_identifier":
+        scope = name.child_by_field_name("scope")
+        if scope is not None and scope.type == "template_type":
+            scope = scope.child_by_field_name("name")
+        if scope is not None:
+            parts.append(squeeze(text(scope)))
+        inner = name.child_by_field_name("name")
+        if inner is None:
+            break
+        name = inner
+    if name.type == "operator_cast":
+        parts.append(f"operator {squeeze(text(name.child_by_field_name('type')))}")
+    elif name.type == "nested_namespace_specifier":  # namespace a::b {
+        parts += (part.strip() for part in text(name).split("::"))
+    elif name.type != "qualified_identifier":
+        parts.append(squeeze(text(name)))
+    return [part for part in parts if part]
+
+
+def _cast_operator(declarator: Node | None) -> Node | None:
+    """The ``operator T`` (possibly ``A::operator T``) a conversion operator declares."""
+    if declarator is None:
+        return None
+    found = declarator
+    while found.type == "qualified_identifier":
+        inner = found.child_by_field_name("name")
+        if inner is None:
+            return None
+        found = inner
+    return declarator if found.type == "operator_cast" else None
 
 
 def _typedef_name(declarator: Node | None) -> str | None:
@@ -72,9 +108,13 @@ def _typedef_name(declarator: Node | None) -> str | None:
     return text(declarator) if declarator is not None else None
 
 
+def _params(function: Node) -> str:
+    return squeeze(text(function.child_by_field_name("parameters")))
+
+
 def _signature(node: Node, function: Node, suffix: str) -> str:
     """``(int a, char **b) -> int *``; constructors and destructors have no return part."""
-    params = squeeze(text(function.child_by_field_name("parameters")))
+    params = _params(function)
     returns = text(node.child_by_field_name("type"))
     return f"{params} -> {squeeze(returns)}{suffix and ' ' + suffix}" if returns else params
 
@@ -85,22 +125,35 @@ class _Walker:
         self.nonblank = nonblank
         self.include_docstrings = include_docstrings
         self.scopes: list[tuple[Symbol, Scope]] = []
+        self.declarations: set[int] = set()  # ids of methods declared without a body
 
     def define(
-        self, node: Node, kind: str, parts: list[str], scope: Scope, signature: str | None = None
+        self,
+        node: Node,
+        kind: str,
+        parts: list[str],
+        scope: Scope,
+        signature: str | None = None,
+        name: Node | None = None,
     ) -> Scope:
-        """Record a symbol named by ``parts`` (scoped names split on ``::``); return its scope."""
+        """Record a symbol named by ``parts`` (scoped names split on ``::``); return its scope.
+        Its line is its ``name``'s (a function's, below a return type on a line of its own),
+        its lines of code the whole node's. No name, or a keyword (a misparse): its body is
+        walked, nothing is recorded."""
+        if not parts or parts[-1] in KEYWORDS:
+            return scope
         qualname = scope.child(".".join(parts))
         parent = qualname.rsplit(".", 1)[0] if len(parts) > 1 else scope.qualname
         anchor = node.parent if node.parent and node.parent.type == "template_declaration" else node
         start, end = node.start_point.row + 1, node.end_point.row + 1
+        at = name if name is not None and name.start_point.row > node.start_point.row else node
         symbol = Symbol(
             name=parts[-1],
             qualname=qualname,
             kind=kind,
-            line=start,
+            line=at.start_point.row + 1,
             end_line=end,
-            column=column(self.data, node),
+            column=column(self.data, at),
             parent=parent,
             signature=signature,
             decorators=(),
@@ -114,8 +167,18 @@ class _Walker:
 
     def function(self, node: Node, scope: Scope) -> Scope | None:
         """A definition, or a method declared in a class body; None for anything else."""
-        function, suffix = _function_declarator(node.child_by_field_name("declarator"))
-        name = function.child_by_field_name("declarator") if function is not None else None
+        declarator = node.child_by_field_name("declarator")
+        cast = _cast_operator(declarator)
+        name: Node | None
+        if cast is not None:  # operator bool() const: the parameters are on the cast
+            operator: Node | None = cast
+            while operator is not None and operator.type == "qualified_identifier":
+                operator = operator.child_by_field_name("name")
+            function = operator.child_by_field_name("declarator") if operator else None
+            suffix, name = "", cast
+        else:
+            function, suffix = _function_declarator(declarator)
+            name = function.child_by_field_name("declarator") if function is not None else None
         if function is None or name is None or name.type == "parenthesized_declarator":
             return None  # not a function, or a pointer to one
         if node.type != "function_definition" and not scope.in_class:
@@ -124,7 +187,12 @@ class _Walker:
         if not parts:
             return None
         kind = "method" if scope.in_class or len(parts) > 1 else "function"
-        return self.define(node, kind, parts, scope, _signature(node, function, suffix))
+        signature = _signature(node, function, suffix) if cast is None else _params(function)
+        count = len(self.scopes)
+        inner = self.define(node, kind, parts, scope, signature, name)
+        if node.type != "function_definition" and len(self.scopes) > count:
+            self.declarations.add(id(self.scopes[-1][0]))
+        return inner
 
     def walk(self, root: Node) -> None:
         stack: list[tuple[Node, Scope]] = [
@@ -162,8 +230,12 @@ class _Walker:
                 push((child, scope))
 
     def symbols(self) -> list[Symbol]:
+        """The symbols found; a method declared in its class and defined in the same file is
+        a stub of that definition (search ranks the definition first)."""
+        defined = {s.qualname for s, _ in self.scopes if id(s) not in self.declarations}
         for symbol, inner in self.scopes:
             symbol.complexity = inner.complexity
+            symbol.stub = id(symbol) in self.declarations and symbol.qualname in defined
         return sorted((s for s, _ in self.scopes), key=lambda s: (s.line, s.column))
 
 
@@ -171,7 +243,11 @@ def extract_c(
     data: bytes, language: str, nonblank: list[int], include_docstrings: bool
 ) -> tuple[list[Symbol], list[SyntaxIssue]]:
     """Symbols and syntax errors of one C or C++ file (partial on errors)."""
-    root = parser_for(language).parse(data).root_node
+    parser = parser_for(language)
+    if language == "c":
+        data = blank_cplusplus(data)
+    data, tree, _ = recover(data, parser.parse)
+    root = tree.root_node
     walker = _Walker(data, nonblank, include_docstrings)
     walker.walk(root)
     return walker.symbols(), syntax_issues(root, data)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from aegisd_codemap.cextract import extract_c
+from aegisd_codemap.dialect import header_language, is_header
 from aegisd_codemap.jsextract import extract_js
 from aegisd_codemap.languages import detect_language, is_binary, nonblank_prefix
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.pyextract import extract_python
 
 
-def extract_file(path_rel: str, data: bytes, include_docstrings: bool) -> FileExtract:
+def extract_file(
+    path_rel: str, data: bytes, include_docstrings: bool, root: str | None = None
+) -> FileExtract:
     """Outline, imports, classes and syntax errors of the file at ``path_rel`` holding ``data``.
+
+    A header named ``.h`` is parsed, and its ``language`` said, as ``cpp`` when its content or
+    a sibling under ``root`` says C++ (see `dialect`).
 
     Unknown extensions give ``language=None`` and binary files ``binary=True``, both without
     symbols. Files that fail to parse carry ``errors``; tree-sitter languages keep the symbols
@@ -21,6 +27,8 @@ def extract_file(path_rel: str, data: bytes, include_docstrings: bool) -> FileEx
     if is_binary(data):
         result.binary = True
         return result
+    if language == "c" and is_header(path_rel):
+        language = result.language = header_language(data, root, path_rel)
     nonblank = nonblank_prefix(data)
     result.lines = len(nonblank) - 1
     result.loc = nonblank[-1]

@@ -1,17 +1,29 @@
 """JavaScript, TypeScript and TSX extraction with tree-sitter, in one walk of the tree.
 
-Symbols are declarations (functions, classes, interfaces, enums, namespaces), class members, and
-function or class expressions bound to a name (``const f = () => ...``, ``handle = () => ...`` in
-a class body) or default-exported. Other function expressions are not symbols: their branches
-count towards the enclosing definition.
+Symbols are declarations (functions, classes, interfaces, enums, type aliases, namespaces), class
+members, function or class expressions bound to a name (``const f = () => ...``, ``handle = () =>
+...`` in a class body) or default-exported, and what `jsdefs` adds (members assigned, object
+literal methods, values built from code). Other function expressions are not symbols: their
+branches count towards the enclosing definition. An overload signature beside its
+implementation is a ``stub``: search ranks the implementation first.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
+from aegisd_codemap.jsdefs import (
+    FUNCTION_DECLS,
+    FUNCTION_VALUES,
+    SIGNATURES,
+    Found,
+    definition,
+    prototype_owner,
+)
 from aegisd_codemap.languages import span_loc
 from aegisd_codemap.model import (
     CONDITIONAL,
@@ -23,19 +35,16 @@ from aegisd_codemap.model import (
     SyntaxIssue,
 )
 from aegisd_codemap.scope import Scope
-from aegisd_codemap.treesitter import column, doc_comment, parser_for, squeeze, syntax_issues, text
+from aegisd_codemap.treesitter import (
+    column,
+    doc_comment,
+    error_count,
+    parser_for,
+    squeeze,
+    syntax_issues,
+    text,
+)
 
-_FUNCTION_DECLS = frozenset(
-    {"function_declaration", "generator_function_declaration", "function_signature"}
-)
-_FUNCTION_VALUES = frozenset(
-    {"arrow_function", "function_expression", "function", "generator_function"}
-)
-_CLASS_DECLS = frozenset({"class_declaration", "abstract_class_declaration"})
-_OWN_KINDS = {"interface_declaration": "interface", "enum_declaration": "enum"}
-_METHODS = frozenset({"method_definition", "method_signature", "abstract_method_signature"})
-_FIELDS = {"public_field_definition": "name", "field_definition": "property"}  # TS, JS
-_MEMBER_PARENTS = frozenset({"class_body", "interface_body"})
 _BRANCHES = frozenset(
     {
         "if_statement",
@@ -49,11 +58,18 @@ _BRANCHES = frozenset(
     }
 )
 _LOGICAL = frozenset({"&&", "||", "??"})
+#: variance and const modifiers of a type parameter: ``<in out T>``, ``<const T extends U>``
+_MODIFIERS = re.compile(
+    rb"(?<=[<,])[ \t]*(?:(?:in|out|const)[ \t]+)+(?=[A-Za-z_$][\w$]*[ \t]*[,>=e])"
+)
+#: the indentation before a call signature that follows another without a separator
+#: (``(a: string): void`` then ``(a: number): void``): its last blank becomes the ``;``
+_UNSEPARATED = re.compile(rb"(?<=\):)([^\n;,{}()]*\n[ \t]*)[ \t](?=[(<])")
 _NAME_TYPES = frozenset(
     {"identifier", "type_identifier", "member_expression", "nested_type_identifier"}
 )
 #: a ``require()`` inside one of these runs when it is called
-_FUNCTION_NODES = _FUNCTION_DECLS | _FUNCTION_VALUES | {"method_definition"}
+_FUNCTION_NODES = FUNCTION_DECLS | FUNCTION_VALUES | {"method_definition"}
 #: ... and inside one of these (outside functions), only on a condition
 _CONDITIONAL_NODES = frozenset(
     {"if_statement", "try_statement", "switch_statement", "ternary_expression"}
@@ -122,47 +138,6 @@ def _decorators(node: Node) -> tuple[str, ...]:
         sibling = sibling.prev_named_sibling
     found = before[::-1] + node.children_by_field_name("decorator")
     return tuple(text(d).removeprefix("@").strip() for d in found)
-
-
-def _definition(node: Node, kind: str) -> tuple[str, str, Node] | None:
-    """``(kind, name, defining node)`` when ``node`` declares a symbol, else None."""
-    if kind in _FUNCTION_DECLS:
-        return "function", text(node.child_by_field_name("name")), node
-    if kind in _CLASS_DECLS:
-        return "class", text(node.child_by_field_name("name")), node
-    if kind in _OWN_KINDS:
-        return _OWN_KINDS[kind], text(node.child_by_field_name("name")), node
-    if kind == "internal_module":
-        return "namespace", text(node.child_by_field_name("name")), node
-    if kind in _METHODS:
-        parent = node.parent
-        if parent is not None and parent.type in _MEMBER_PARENTS:
-            return "method", text(node.child_by_field_name("name")), node
-        return None
-    if kind in _FIELDS:  # ``handle = () => ...`` in a class body
-        value = node.child_by_field_name("value")
-        if value is not None and value.type in _FUNCTION_VALUES:
-            return "method", text(node.child_by_field_name(_FIELDS[kind])), value
-        return None
-    if kind == "variable_declarator":
-        name = node.child_by_field_name("name")
-        value = node.child_by_field_name("value")
-        if name is None or name.type != "identifier" or value is None:
-            return None
-        if value.type in _FUNCTION_VALUES:
-            return "function", text(name), value
-        if value.type == "class":
-            return "class", text(name), value
-        return None
-    if kind in _FUNCTION_VALUES or kind == "class":
-        parent = node.parent
-        name = node.child_by_field_name("name")
-        if parent is not None and parent.type == "export_statement":
-            return ("class" if kind == "class" else "function"), text(name) or "default", node
-        if parent is not None and parent.type == "ERROR" and name is not None:
-            # A declaration the parser could not place.
-            return ("class" if kind == "class" else "function"), text(name), node
-    return None
 
 
 def _anchor(node: Node) -> Node:
@@ -256,6 +231,7 @@ class _Walker:
         self.exported_names: set[str] = set()
         self.scopes: list[tuple[Symbol, Scope]] = []
         self.classes: list[tuple[ClassInfo, set[str]]] = []
+        self.signatures: set[int] = set()  # ids of symbols declared without a body
 
     def export(self, node: Node) -> None:
         """Record ``export ... from`` as an import, and which local names leave the file."""
@@ -298,10 +274,16 @@ class _Walker:
             context = _call_context(node)
             self.result.imports.append(ImportRef(source, names, 0, line, "require", None, context))
 
-    def define(self, node: Node, kind: str, name: str, defining: Node, scope: Scope) -> Scope:
+    def define(self, node: Node, found: Found, scope: Scope) -> Scope:
         """Record a symbol and return the scope its body is walked in."""
+        kind, name, defining = found.kind, found.name, found.defining
         anchor = _anchor(node)
-        qualname = scope.child(name)
+        parent = scope.qualname
+        if found.owner == "this":  # this.y = ... in a constructor: the class's member
+            parent = parent.removesuffix(".constructor") if parent else None
+        elif found.owner:
+            parent = scope.child(found.owner)
+        qualname = f"{parent}.{name}" if parent else name
         is_class = kind in ("class", "interface")
         calls: set[str] | None = set() if kind == "class" else scope.calls
         functional = kind in ("function", "method")
@@ -313,17 +295,19 @@ class _Walker:
             line=start,
             end_line=end,
             column=column(self.data, node),
-            parent=scope.qualname,
+            parent=parent,
             signature=_signature(defining) if functional else None,
             decorators=_decorators(node),
             docstring=doc_comment(anchor) if self.include_docstrings else None,
             loc=span_loc(self.nonblank, start, end),
             complexity=1,
             is_async=functional and any(c.type == "async" for c in defining.children),
-            exported=anchor.type == "export_statement",
+            exported=found.exported or anchor.type == "export_statement",
         )
         inner = Scope(qualname, is_class, calls)
         self.scopes.append((symbol, inner))
+        if node.type in SIGNATURES:
+            self.signatures.add(id(symbol))
         if kind == "class" and calls is not None:
             self.classes.append((ClassInfo(qualname, start, _bases(defining), ()), calls))
         if anchor.type == "export_statement" and any(c.type == "default" for c in anchor.children):
@@ -357,19 +341,24 @@ class _Walker:
                 continue
             elif kind == "export_statement":
                 self.export(node)
-            found = _definition(node, kind)
+            elif kind == "assignment_expression":
+                owner = prototype_owner(node)
+                if owner is not None:  # X.prototype = { ... }: its methods are X's
+                    scope = Scope(scope.child(owner), False, scope.calls)
+            found = definition(node, kind)
             if found is not None:
-                symbol_kind, name, defining = found
-                scope = self.define(node, symbol_kind, name, defining, scope)
-                node = defining
+                scope = self.define(node, found, scope)
+                node = found.defining
             for child in node.named_children:
                 push((child, scope))
 
     def finish(self) -> JsResult:
+        implemented = {s.qualname for s, _ in self.scopes if id(s) not in self.signatures}
         for symbol, inner in self.scopes:
             symbol.complexity = inner.complexity
             if symbol.parent is None and symbol.name in self.exported_names:
                 symbol.exported = True
+            symbol.stub = id(symbol) in self.signatures and symbol.qualname in implemented
         for info, calls in self.classes:
             info.instantiates = tuple(sorted(calls))
         result = self.result
@@ -379,11 +368,29 @@ class _Walker:
         return result
 
 
+def _recovered(data: bytes, tree: Tree, parse: Callable[[bytes], Tree]) -> tuple[bytes, Tree]:
+    """A parse that failed, again past the grammar's gaps when that has fewer errors: type
+    parameter modifiers (``<in out T>``, ``<const T>``) blanked, consecutive call signatures
+    separated; every line and column stays put."""
+    mended = _MODIFIERS.sub(lambda m: b" " * len(m.group()), data)
+    mended = _UNSEPARATED.sub(rb"\1;", mended)
+    if mended == data:
+        return data, tree
+    again = parse(mended)
+    if error_count(again.root_node) < error_count(tree.root_node):
+        return mended, again
+    return data, tree
+
+
 def extract_js(
     data: bytes, language: str, nonblank: list[int], include_docstrings: bool
 ) -> JsResult:
     """Symbols, imports, classes and syntax errors of one JS/TS/TSX file (partial on errors)."""
-    root = parser_for(language).parse(data).root_node
+    parser = parser_for(language)
+    tree = parser.parse(data)
+    if tree.root_node.has_error and language != "javascript":
+        data, tree = _recovered(data, tree, parser.parse)
+    root = tree.root_node
     walker = _Walker(data, nonblank, include_docstrings)
     walker.walk(root)
     result = walker.finish()

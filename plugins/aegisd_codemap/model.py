@@ -9,14 +9,20 @@ from dataclasses import dataclass, field
 class Symbol:
     """A definition in a file.
 
-    ``kind`` is one of ``class function method`` (all languages), ``interface enum namespace``
-    (TypeScript), ``struct union enum typedef namespace`` (C/C++); async-ness is the separate
+    ``kind`` is one of ``class function method`` (all languages), ``interface enum namespace
+    type`` (TypeScript; ``type`` is a type alias), ``constant variable`` (JS/TS: a value outside
+    functions built from code, ``const X = memo(() => ...)`` or an object with methods),
+    ``struct union enum typedef namespace`` (C/C++); async-ness is the separate
     ``is_async`` flag, so a kind filter of ``function`` also finds async functions. ``qualname``
     joins enclosing definitions with ``.`` in every language (``Outer.inner``, ``ns.Klass.meth``).
     ``loc`` counts the non-blank lines of the definition. ``complexity`` is McCabe's: 1, plus one
     per if/elif, loop, except/catch, ``with`` (Python), case, ternary and comprehension ``if``, plus
     one per ``and``/``or``/``&&``/``||``/``??``; branches of nested definitions count for those, not
-    for their parent. ``exported`` is set for JS/TS only.
+    for their parent. ``exported`` is set for JS/TS only. ``stub`` marks a declaration that
+    only describes an implementation beside it (a TS overload signature, a C++ method declared
+    in its class and defined in the same file; Python's ``@overload`` is told by its
+    decorator): search ranks the implementation first. ``line`` is where the name is (a C
+    function's, below a return type on a line of its own).
     """
 
     name: str
@@ -33,6 +39,7 @@ class Symbol:
     complexity: int
     is_async: bool = False
     exported: bool = False
+    stub: bool = False
 
 
 #: When an import runs, strongest first: as the module loads (``top_level``), only on some

@@ -61,7 +61,7 @@ def parse_chunk(
             out.append((rel, None, None))
             continue
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-        out.append((rel, digest, extract_file(rel, data, include_docstrings)))
+        out.append((rel, digest, extract_file(rel, data, include_docstrings, root)))
     return out
 
 

@@ -2,7 +2,7 @@
 
 On equal matches, definitions in tests and fixtures come after the rest (a library's
 `get_object` before five test doubles of it), and a ``typing.overload`` signature after the
-implementation it describes. Module-qualified queries (``django.shortcuts.render``) name a file
+implementation it describes (a TypeScript overload signature too). Module-qualified queries (``django.shortcuts.render``) name a file
 by its module path.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
+
+from aegisd_codemap.model import Symbol
 
 Row = tuple[int, str, str, str, str, bool]
 """``(symbol_id, name, qualname, kind, path, stub)``, what the search index is built from;
@@ -20,8 +22,11 @@ _TEST_DIRS = frozenset(
     | {"fixtures", "__fixtures__", "__mocks__"}
 )
 _OVERLOADS = frozenset({"overload", "typing.overload", "typing_extensions.overload"})
-_KINDS = ("class", "interface", "struct", "union", "enum", "typedef", "namespace")
-_KIND_RANK = {kind: rank for rank, kind in enumerate((*_KINDS, "function", "method"))}
+_KINDS = ("class", "interface", "struct", "union", "enum", "typedef", "type", "namespace")
+#: values built from code (``const X = memo(...)``) after the functions and methods they hold
+_KIND_RANK = {
+    kind: rank for rank, kind in enumerate((*_KINDS, "function", "method", "constant", "variable"))
+}
 #: files whose module is their directory's
 _PACKAGE_FILES = frozenset({"__init__", "index"})
 
@@ -44,13 +49,20 @@ def in_tests(path: str) -> bool:
 
 
 def kind_rank(kind: str) -> int:
-    """Kinds in rank order on equal matches: types first, then functions and methods."""
+    """Kinds in rank order on equal matches: types first, then functions and methods, then
+    values."""
     return _KIND_RANK.get(kind, len(_KIND_RANK))
 
 
 def is_stub(decorators: Iterable[str]) -> bool:
     """A ``typing.overload`` signature: its implementation is the definition to find."""
     return any(d in _OVERLOADS or d.endswith(".overload") for d in decorators)
+
+
+def symbol_is_stub(symbol: Symbol) -> bool:
+    """A declaration that describes an implementation: a TS overload signature beside it, or
+    a ``typing.overload`` signature."""
+    return symbol.stub or (bool(symbol.decorators) and is_stub(symbol.decorators))
 
 
 def module_path(path: str) -> str:

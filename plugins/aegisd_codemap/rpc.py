@@ -17,9 +17,16 @@ from aegisd.safeio import Skip, open_file
 from aegisd.skipped import error_for, refuse_skipped
 from aegisd.threads import interactive
 from aegisd_codemap import service
+from aegisd_codemap.dialect import is_header
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.settings import CodemapSettings
 from aegisd_codemap.tree import build_tree
+
+KINDS = (
+    "class, function, method (all languages); interface, enum, namespace, type (a TS type "
+    "alias); constant, variable (JS/TS: a value outside functions built from code, "
+    "const X = memo(() => ...), or an object with methods); struct, union, typedef (C/C++)"
+)
 
 
 class SearchParams(WorkspaceParams):
@@ -28,7 +35,7 @@ class SearchParams(WorkspaceParams):
         max_length=200,
         description="Name, prefix, initials, Class.meth or module-qualified (pkg.mod.Class.meth)",
     )
-    kind: str | None = Field(None, description="class, function, method, struct, enum, ...")
+    kind: str | None = Field(None, description=f"Only symbols of this kind: {KINDS}")
     path_glob: str | None = Field(None, description="Only paths matching this glob (* crosses /)")
     limit: int = Field(50, ge=1, le=500)
 
@@ -36,7 +43,7 @@ class SearchParams(WorkspaceParams):
 class SearchHit(Result):
     name: str
     qualname: str
-    kind: str
+    kind: str = Field(description=KINDS)
     path: str
     line: int
     end_line: int
@@ -131,7 +138,7 @@ class FileParams(WorkspaceParams):
 class OutlineNode(Result):
     name: str
     qualname: str
-    kind: str
+    kind: str = Field(description=KINDS)
     line: int
     end_line: int
     column: int
@@ -159,7 +166,15 @@ class FileMetrics(Result):
 
 class FileResult(FreshResult):
     path: str
-    language: str | None
+    language: str | None = Field(
+        description="The language the file was parsed as (a C++ header named .h: cpp)"
+    )
+    dialect: Literal["c", "cpp"] | None = Field(
+        None,
+        description="For a header named .h: cpp when a C++ construct in its code (template, "
+        "namespace, class, access label, using, ::) or a C++ file of the same name beside it "
+        "(.cpp, .cc, .cxx, .hpp, ...) says so, else c; null for every other file",
+    )
     lines: int
     loc: int
     stale: bool = Field(
@@ -186,6 +201,12 @@ def _outline(symbols: list[Symbol]) -> list[OutlineNode]:
     return roots
 
 
+def _dialect(path: str, language: str | None) -> Literal["c", "cpp"] | None:
+    if not is_header(path):
+        return None
+    return "cpp" if language == "cpp" else "c" if language == "c" else None
+
+
 async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
     ws = ctx.workspace
     rel = ws.relative(params.path)
@@ -204,6 +225,7 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
         pending=not service.is_ready(ctx.daemon, ws.id),
         path=rel,
         language=extract.language,
+        dialect=_dialect(rel, extract.language),
         lines=extract.lines,
         loc=extract.loc,
         stale=index.is_stale(rel),

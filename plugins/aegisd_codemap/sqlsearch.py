@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 from aegisd.store.pathtext import from_db, in_list, to_db
 from aegisd_codemap import namesearch
 from aegisd_codemap.model import Symbol
-from aegisd_codemap.ranking import Row, in_tests, is_stub, kind_rank
+from aegisd_codemap.ranking import Row, in_tests, kind_rank, symbol_is_stub
 from aegisd_codemap.search import Hit, SymbolSearch
 
 #: a tier with at most this many symbols is read whole and sorted in Python; more are read
@@ -77,7 +77,7 @@ class Overlay:
         for path, found in self.files.items():
             for s in found:
                 symbol_id = -1 - len(rows)
-                rows.append((symbol_id, s.name, s.qualname, s.kind, path, is_stub(s.decorators)))
+                rows.append((symbol_id, s.name, s.qualname, s.kind, path, symbol_is_stub(s)))
                 symbols[symbol_id] = s
         return rows, symbols
 
@@ -309,7 +309,7 @@ def _overlay_hits(
     found: list[Keyed] = []
     for hit in SymbolSearch(rows).query(query, kind, glob, limit):
         s = symbols[hit.symbol_id]
-        stub = int(is_stub(s.decorators))
+        stub = int(symbol_is_stub(s))
         key = (namesearch.STEP[hit.match, hit.score], int(in_tests(hit.path)), len(hit.path),
                kind_rank(hit.kind), stub, hit.name.lower(), hit.name, to_db(hit.path), hit.symbol_id)  # fmt: skip
         found.append((key, StoredHit(hit, s.line, s.end_line, s.signature)))

@@ -20,7 +20,7 @@ from aegisd.store.pathtext import from_db, in_list, to_db
 from aegisd.threads import step_aside
 from aegisd_codemap import namestore, schema
 from aegisd_codemap.model import TOP_LEVEL, ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
-from aegisd_codemap.ranking import in_tests, is_stub, kind_rank
+from aegisd_codemap.ranking import in_tests, is_stub, kind_rank, symbol_is_stub
 from aegisd_codemap.schema import add_names, name_row
 
 MIGRATIONS = schema.MIGRATIONS
@@ -28,7 +28,9 @@ MIGRATIONS = schema.MIGRATIONS
 #: Bumped when extraction finds something new: a file stored by an older extractor is loaded
 #: (answers need not wait) and parsed again at the next sync, as if its content had changed.
 #: 1: each import's context (top_level, conditional, deferred).
-EXTRACTOR_VERSION = 1
+#: 2: TS type aliases, JS members assigned, object-literal methods and values built from code,
+#: TS overload stubs, C++ headers named .h, C declarations behind macros.
+EXTRACTOR_VERSION = 2
 
 FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
@@ -38,6 +40,9 @@ SYMBOL_COLUMNS = (
     "path, seq, name, qualname, kind, line, end_line, col, parent, signature, decorators,"
     " docstring, loc, complexity, is_async, exported"
 )
+
+#: what a symbol is read back from: its columns, and whether it is a stub (`Symbol.stub`)
+_READ_COLUMNS = SYMBOL_COLUMNS + ", stub"
 
 
 class Facts(NamedTuple):
@@ -108,7 +113,7 @@ def read_extract(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtr
     digest, *row = found[0]
     extract = _extract(tuple(row))
     cursor = execute(
-        f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? AND path = ?"
+        f"SELECT {_READ_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? AND path = ?"
         " ORDER BY seq",
         (ws_id, stored),
     )
@@ -146,7 +151,7 @@ def read_all(execute: Execute, ws_id: str) -> dict[str, FileExtract]:
     over everything; memory grows with the workspace)."""
     files = {extract.path: extract for extract in read_outlines(execute, ws_id)}
     cursor = execute(
-        f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? ORDER BY path, seq",
+        f"SELECT {_READ_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? ORDER BY path, seq",
         (ws_id,),
     )
     extract = None
@@ -187,7 +192,7 @@ def read_symbols_where(
         listed, args = in_list("path", [to_db(p) for p in paths])
         where = f" AND {listed}"
     cursor = execute(
-        f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?{where}"
+        f"SELECT {_READ_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?{where}"
         f" AND ({query.sql}) ORDER BY path, seq",
         (ws_id, *args, *query.args),
     )
@@ -206,6 +211,7 @@ def read_symbols_where(
 def _symbol(row: tuple[Any, ...]) -> Symbol:
     # Shared strings from the start: the same names and kinds repeat across files.
     name, parent, signature = intern(row[2]), row[8], row[9]
+    decorators = _decorators(row[10])
     return Symbol(
         name,
         name if row[3] == name else row[3],
@@ -215,12 +221,14 @@ def _symbol(row: tuple[Any, ...]) -> Symbol:
         row[7],
         None if parent is None else intern(parent),
         None if signature is None else intern(signature),
-        _decorators(row[10]),
+        decorators,
         row[11],
         row[12],
         row[13],
         bool(row[14]),
         bool(row[15]),
+        # an @overload is told by its decorator, not by the flag
+        bool(row[16]) and not (decorators and is_stub(decorators)),
     )
 
 
@@ -289,7 +297,7 @@ def rows(
                 ws_id, path, seq, s.name, s.qualname, s.kind, s.line, s.end_line,
                 s.column, s.parent, s.signature, _dumped_decorators(tuple(s.decorators)), s.docstring, s.loc,
                 s.complexity, int(s.is_async), int(s.exported),
-                s.name.lower(), tests, plen, kind_rank(s.kind), int(bool(s.decorators) and is_stub(s.decorators)),
+                s.name.lower(), tests, plen, kind_rank(s.kind), int(symbol_is_stub(s)),
             )
             for seq, s in enumerate(extract.symbols)
         )  # fmt: skip

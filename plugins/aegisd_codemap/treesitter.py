@@ -69,6 +69,17 @@ def syntax_issues(root: Node, data: bytes) -> list[SyntaxIssue]:
     return issues
 
 
+def error_count(root: Node) -> int:
+    """How many ERROR and MISSING nodes the tree holds (to compare two parses of a file)."""
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        count += node.is_error or node.is_missing
+        stack.extend(c for c in node.children if c.has_error or c.is_missing)
+    return count
+
+
 def doc_comment(anchor: Node) -> str | None:
     """First meaningful line of the comment right above ``anchor`` (JSDoc, ``//``, ``/* */``)."""
     comment = anchor.prev_sibling

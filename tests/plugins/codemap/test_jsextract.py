@@ -142,6 +142,7 @@ def test_tsx_outline() -> None:
     result = load("outline/component.tsx")
     assert (result.language, result.errors) == ("tsx", [])
     assert outline(result) == [
+        ("Props", "type", 3, 1, None, (), 1, False, False),
         ("Header", "function", 5, 14, "({ title }: Props): JSX.Element", (), 2, False, True),
         ("Footer", "function", 9, 8, "(): JSX.Element", (), 1, False, True),
     ]

@@ -413,7 +413,8 @@ def test_a_database_of_the_previous_version_is_upgraded_in_place(tmp_path: Path)
         # Rows as the previous version wrote them (no rank columns, no names table).
         db.execute_sql(
             "INSERT INTO codemap_file VALUES"
-            " ('ws', 'tests/test_a.py', 'h', 'python', 0, 3, 3, '[]', '[]', '[]', NULL, 0, 1)"
+            " ('ws', 'tests/test_a.py', 'h', 'python', 0, 3, 3, '[]', '[]', '[]', NULL, 0, ?)",
+            (store.EXTRACTOR_VERSION,),  # extracted by today's extractor: only the rows are old
         )
         for seq, (name, kind) in enumerate([("GetFileSummary", "class"), ("gfs", "function")]):
             db.execute_sql(

@@ -1,0 +1,64 @@
+"""Issue 18's language gaps through a real daemon: a header's dialect in `index.file`, the new
+kinds in search, and an overload's implementation ranked first, before and after a restart."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO, DaemonProcess
+from tests.e2e.test_codemap import wait_indexed
+
+
+def test_dialects_kinds_and_overloads_through_the_daemon(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "gaps"
+    shutil.copytree(REPO / "tests/fixtures/codemap/gaps", root)
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d)
+    dialects = {
+        path: (found["language"], found["dialect"])
+        for path in ["include/unistr.h", "src/engine.h", "include/utypes.h", "src/xmlparse.c"]
+        for found in [d.call("index.file", {"path": path})]
+    }
+    assert dialects == {
+        "include/unistr.h": ("cpp", "cpp"),  # by its content
+        "src/engine.h": ("cpp", "cpp"),  # by engine.cpp beside it
+        "include/utypes.h": ("c", "c"),
+        "src/xmlparse.c": ("c", None),
+    }
+    unistr = d.call("index.file", {"path": "include/unistr.h"})
+    assert unistr["errors"] == []
+    assert [n["qualname"] for n in unistr["outline"]][:2] == ["UnicodeString", "Box"]
+    parse = d.call("index.search", {"query": "XML_Parse"})["hits"][0]
+    assert (parse["kind"], parse["line"]) == ("function", 7)
+    kinds = {
+        query: [
+            (h["qualname"], h["kind"]) for h in d.call("index.search", {"query": query})["hits"]
+        ]
+        for query in ["ObservableInput", "View", "Router.route"]
+    }
+    assert kinds == {
+        "ObservableInput": [("ObservableInput", "type")],
+        "View": [("View", "constant")],
+        "Router.route": [("Router.route", "method")],
+    }
+    assert [
+        h["qualname"] for h in d.call("index.search", {"query": "v", "kind": "constant"})["hits"]
+    ] == ["View"]
+
+    def overload_lines(daemon: DaemonProcess) -> list[int]:
+        return [
+            h["line"]
+            for h in daemon.call("index.search", {"query": "of"})["hits"]
+            if h["name"] == "of"
+        ]
+
+    assert overload_lines(d) == [7, 5, 6]  # the implementation first
+    assert d.stop() == 0
+    d2: DaemonProcess = daemon_factory("--root", str(root))
+    warm = wait_indexed(d2)
+    assert warm["parsed"] == 0  # read back from the store: still the implementation first
+    assert overload_lines(d2) == [7, 5, 6]
