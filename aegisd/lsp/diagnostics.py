@@ -17,6 +17,7 @@ from loguru import logger
 from lsprotocol import types as lsp
 
 from aegisd.lsp import convert
+from aegisd.lsp.buffers import buffer_text
 from aegisd.lsp.folders import Place, path_to_uri
 from aegisd.lsp.session import DaemonGone, RpcFailure
 
@@ -97,40 +98,26 @@ class Diagnostics:
 
     async def compute(self, uri: str, reconnect: bool = True) -> list[lsp.Diagnostic]:
         """The document's diagnostics: its lint issues and its clones (`reconnect`: see
-        `DaemonSocket.call`)."""
+        `DaemonSocket.call`). An unsaved buffer is laid over its file first, so the issues are
+        the buffer's (ruff's only: the report leaves out tools that read the disk)."""
         place = self.server.session.place(uri)
         if place is None:
             return []
-        lines = self.server.lines(uri)
-        if not await self._matches_disk(place, uri):
-            return []  # results are for the file on disk, not for this buffer's text
         try:
+            buffer = await buffer_text(self.server, place, uri)
+            await self.server.session.sync_buffer(place, buffer, reconnect)
             issues = await self.server.session.issues(place, reconnect)
         except RpcFailure as exc:
             if exc.code_name in NOTHING_TO_SHOW:
-                return []
+                return []  # too large, skipped, outside the root: nothing true to show
             raise
+        lines = self.server.lines(uri)
         items = [convert.diagnostic(issue, lines) for issue in issues]
-        for clone in await self.server.session.clones(place, reconnect):
+        for clone in await self.server.session.clones(place, reconnect, buffer):
             hint = convert.clone_diagnostic(clone, place.path, lines)
             if hint is not None:
                 items.append(hint)
         return items
-
-    async def _matches_disk(self, place: Place, uri: str) -> bool:
-        document = self.server.workspace.text_documents.get(uri)
-        if document is None:
-            return True
-        text: str = document.source
-
-        def same() -> bool:
-            try:
-                with open(place.absolute, "rb") as file:
-                    return file.read(len(text.encode()) + 1).decode("utf-8", "replace") == text
-            except OSError:
-                return False
-
-        return await asyncio.to_thread(same)
 
     # -- code actions ----------------------------------------------------------------------
 

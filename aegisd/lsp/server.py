@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from loguru import logger
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from aegisd import __version__
 from aegisd.lsp import convert
+from aegisd.lsp.buffers import prepared
 from aegisd.lsp.diagnostics import SHOW_DUPLICATE, Diagnostics
 from aegisd.lsp.folders import path_to_uri, uri_to_path
 from aegisd.lsp.navigation import register_navigation
@@ -135,6 +137,12 @@ def _register(server: AegisServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: AegisServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.diagnostics.closed(params.text_document.uri)
+        place = ls.session.place(params.text_document.uri)
+        if place is not None:
+            try:
+                await ls.session.sync_buffer(place, None, reconnect=False)
+            except (DaemonGone, RpcFailure) as exc:
+                logger.debug("overlay of {} not dropped: {}", place.path, exc)
 
     @server.feature(
         lsp.TEXT_DOCUMENT_DIAGNOSTIC,
@@ -155,10 +163,10 @@ def _register(server: AegisServer) -> None:
     async def document_symbols(
         ls: AegisServer, params: lsp.DocumentSymbolParams
     ) -> list[lsp.DocumentSymbol] | None:
-        place = ls.session.place(params.text_document.uri)
-        if place is None:
-            return None
         try:
+            place = await prepared(ls, params.text_document.uri)
+            if place is None:
+                return None
             answer = await ls.session.outline(place)
         except RpcFailure as exc:
             if exc.code_name in ("NOT_FOUND", "UNSUPPORTED", "TOO_LARGE", "INVALID_PATH"):
@@ -189,11 +197,11 @@ def _register(server: AegisServer) -> None:
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     async def hover(ls: AegisServer, params: lsp.HoverParams) -> lsp.Hover | None:
-        place = ls.session.place(params.text_document.uri)
-        if place is None:
-            return None
         line = params.position.line + 1
         try:
+            place = await prepared(ls, params.text_document.uri)
+            if place is None:
+                return None
             answer = await ls.session.outline(place)
             symbol = convert.innermost(answer.get("outline", []), line)
             if symbol is None:

@@ -22,6 +22,10 @@ from aegisd.mcp_link import DaemonGone, RpcFailure
 OPTIONAL = frozenset({"METHOD_NOT_FOUND", "UNSUPPORTED"})
 #: a rate-limited call waits (at most this long each time) and tries again, this many times
 RATE_LIMIT_RETRIES = 3
+#: similarity.check's languages by file extension, for a buffer checked as code
+LANGUAGES = {"py": "python", "pyi": "python", "js": "javascript", "mjs": "javascript",
+             "jsx": "javascript", "ts": "typescript", "tsx": "tsx", "c": "c", "h": "c",
+             "cc": "cpp", "cpp": "cpp", "cxx": "cpp", "hpp": "cpp", "hh": "cpp"}  # fmt: skip
 MAX_RETRY_WAIT_MS = 1000
 
 
@@ -36,11 +40,13 @@ class Session:
         self.link = DaemonSocket(socket, on_event, on_connect=self._connected)
         self.missing: set[str] = set()  # methods the daemon answered METHOD_NOT_FOUND
         self._on_connect = on_connect
+        self._overlaid: dict[Place, int] = {}  # overlays laid on this connection: text hash
 
     async def _connected(self) -> None:
         """After each (re)connection: open every folder of the session as a workspace (the
         daemon may be a new one), then let the server refresh what it shows."""
         self.missing.clear()
+        self._overlaid.clear()  # they belonged to the old connection
         for folder in self.folders.requested():
             await self.open_folder(folder)
         if self._on_connect is not None:
@@ -96,18 +102,42 @@ class Session:
                 return None
             raise
 
+    async def sync_buffer(self, place: Place, text: str | None, reconnect: bool = True) -> None:
+        """Make the daemon see `text` at `place` on this connection (`workspace.overlay`), or
+        the disk when `text` is None (the buffer is saved, closed or unchanged)."""
+        if text is None:
+            if self._overlaid.pop(place, None) is not None:
+                await self.call(place, "workspace.overlay", {"path": place.path}, reconnect)
+            return
+        digest = hash(text)
+        if self._overlaid.get(place) == digest and self.link.connected:
+            return
+        self._overlaid.pop(place, None)  # a refused buffer leaves no overlay behind
+        await self.call(place, "workspace.overlay", {"path": place.path, "text": text}, reconnect)
+        self._overlaid[place] = digest
+
     async def issues(self, place: Place, reconnect: bool = True) -> list[dict[str, Any]]:
         report = await self.call(place, "lint.report", {"path": place.path}, reconnect)
         return [issue for entry in report.get("files", []) for issue in entry.get("issues", [])]
 
-    async def clones(self, place: Place, reconnect: bool = True) -> list[dict[str, Any]]:
-        """The file's clones (similarity.check); none when the file cannot be checked."""
+    async def clones(
+        self, place: Place, reconnect: bool = True, text: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The file's clones (similarity.check), or those of its unsaved `text` (the file's
+        own indexed version left out: it is the buffer's past); none when it cannot be
+        checked."""
+        source: dict[str, Any] = {"path": place.path} if text is None else {"code": text}
+        if text is not None and "." in place.path:
+            source["language"] = LANGUAGES.get(place.path.rsplit(".", 1)[1], "python")
         try:
-            answer = await self.optional(place, "similarity.check", {"path": place.path}, reconnect)
+            answer = await self.optional(place, "similarity.check", source, reconnect)
         except RpcFailure as exc:  # too large, binary, unknown language: no clones to show
             logger.debug("no clones for {}: {}", place.path, exc)
             return []
-        return list(answer.get("clones", [])) if answer else []
+        clones = list(answer.get("clones", [])) if answer else []
+        if text is not None:
+            clones = [c for c in clones if (c.get("a") or {}).get("path") != place.path]
+        return clones
 
     async def outline(self, place: Place) -> dict[str, Any]:
         return await self.call(place, "index.file", {"path": place.path})  # type: ignore[no-any-return]

@@ -79,6 +79,8 @@ class Ruff(CommandTool):
         if ctx.files is None or len(ctx.files) != 1:
             return None
         name = ctx.files[0]
+        if ctx.overlay is not None:  # an unsaved buffer: its text under the file's name
+            return [f"--stdin-filename={name}", "-"], ctx.overlay
         try:
             content = read_bytes(ctx.root, name, ctx.max_file_bytes)
         except OSError:

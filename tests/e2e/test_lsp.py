@@ -329,3 +329,67 @@ def _apply(text: str, edits: Sequence[lsp.TextEdit]) -> str:
     for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
         text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
     return text
+
+
+def change(client: LanguageClient, uri: str, version: int, text: str) -> None:
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+
+
+async def test_an_unsaved_buffer_gets_its_own_diagnostics_and_outline(
+    daemon_factory: Any, project: Path, tmp_path: Path
+) -> None:
+    daemon: DaemonProcess = daemon_factory()
+    path = project / "pkg" / "app.py"
+    on_disk = path.read_text()
+    async with lsp_client(tmp_path, daemon.socket, [project]) as client:
+        uri = open_file(client, path)
+        await until(lambda: {"F401", "assignment"} <= set(by_code(client, uri)), "disk results")
+        # the buffer drops `import os` and adds an unused import of its own, two lines down
+        buffer = on_disk.replace("import os\n", "\n\ndef fresh():\n    import json\n")
+        change(client, uri, 2, buffer)
+        found = await until(
+            lambda: (d := by_code(client, uri)) and "F401" in d and "assignment" not in d and d,
+            "the buffer's diagnostics",
+        )
+        assert found["F401"].message == "`json` imported but unused"
+        assert found["F401"].range.start == lsp.Position(line=3, character=11)
+        # mypy checked the disk, not this text: left out rather than shown on the wrong lines
+        assert {d.source for d in client.diagnostics[uri]} == {"ruff"}
+        symbols = await client.text_document_document_symbol_async(
+            lsp.DocumentSymbolParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
+        )
+        assert [s.name for s in symbols or []] == ["fresh", "add", "Greeter"]
+        assert path.read_text() == on_disk  # nothing was written
+        # other clients still see the disk
+        report = daemon.call("lint.report", {"path": "pkg/app.py"})
+        assert "F401" in {i["code"] for f in report["files"] for i in f["issues"]}
+        assert report["overlay"] is False
+        # back to the disk's text: the overlay goes, the disk's results come back
+        change(client, uri, 3, on_disk)
+        await until(
+            lambda: {"F401", "assignment"} <= set(by_code(client, uri)), "disk results again"
+        )
+
+
+async def test_a_huge_buffer_shows_nothing_rather_than_stale_results(
+    daemon_factory: Any, project: Path, tmp_path: Path
+) -> None:
+    daemon: DaemonProcess = daemon_factory()
+    path = project / "pkg" / "app.py"
+    async with lsp_client(tmp_path, daemon.socket, [project]) as client:
+        daemon.call(
+            "settings.update", {"workspace": str(project), "settings": {"max_file_bytes": 4096}}
+        )
+        uri = open_file(client, path)
+        await until(lambda: "F401" in by_code(client, uri), "disk results")
+        change(client, uri, 2, path.read_text() + "#" * 10_000 + "\n")
+        await until(lambda: not client.diagnostics[uri], "no diagnostics for the huge buffer")
+        report = await client.text_document_diagnostic_async(
+            lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
+        )
+        assert list(report.items) == []
