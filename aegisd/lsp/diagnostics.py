@@ -121,31 +121,28 @@ class Diagnostics:
 
     # -- code actions ----------------------------------------------------------------------
 
-    def actions(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    def actions(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction | lsp.Command]:
         uri = params.text_document.uri
         lines = self.server.lines(uri)
-        actions = []
+        actions: list[lsp.CodeAction | lsp.Command] = []
         for item in params.context.diagnostics:
             data = item.data if isinstance(item.data, dict) else {}
             if data.get("edits"):
                 actions.append(_quick_fix(uri, item, data, lines))
             elif isinstance(data.get("clone"), dict):
-                actions.append(self._show_duplicate(uri, item, data["clone"]))
+                actions.append(self._show_duplicate(uri, data["clone"]))
         return actions
 
-    def _show_duplicate(
-        self, uri: str, item: lsp.Diagnostic, other: dict[str, Any]
-    ) -> lsp.CodeAction:
+    def _show_duplicate(self, uri: str, other: dict[str, Any]) -> lsp.Command:
+        """A bare command, not a CodeAction carrying one: clients built on lsprotocol read any
+        code action with a `command` as a Command and lose it."""
         place = self.server.session.place(uri)
         target = path_to_uri(Place(place.root, str(other["path"])).absolute) if place else uri
         first, last = int(other.get("start_line", 1)), int(other.get("end_line", 1))
-        return lsp.CodeAction(
+        return lsp.Command(
             title=f"Show duplicate: {other.get('path')}:{first}-{last}",
-            kind=lsp.CodeActionKind.QuickFix,
-            diagnostics=[item],
-            command=lsp.Command(
-                title="Show duplicate", command=SHOW_DUPLICATE, arguments=[target, first, last]
-            ),
+            command=SHOW_DUPLICATE,
+            arguments=[target, first, last],
         )
 
 

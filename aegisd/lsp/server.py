@@ -229,7 +229,7 @@ def _register(server: AegisServer) -> None:
     )
     async def code_actions(
         ls: AegisServer, params: lsp.CodeActionParams
-    ) -> list[lsp.CodeAction] | None:
+    ) -> list[lsp.CodeAction | lsp.Command] | None:
         return ls.diagnostics.actions(params)
 
     @server.command(SHOW_DUPLICATE)

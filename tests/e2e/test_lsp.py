@@ -393,3 +393,83 @@ async def test_a_huge_buffer_shows_nothing_rather_than_stale_results(
             lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
         )
         assert list(report.items) == []
+
+
+async def test_indexing_reports_work_done_progress(daemon_factory: Any, tmp_path: Path) -> None:
+    root = tmp_path / "big"
+    (root / "pkg").mkdir(parents=True)
+    for n in range(120):  # the code map reports progress for batches over 50 files
+        (root / "pkg" / f"m{n}.py").write_text(f"def f{n}(x: int) -> int:\n    return x + {n}\n")
+    daemon: DaemonProcess = daemon_factory()
+    async with lsp_client(tmp_path, daemon.socket, [root]) as client:
+        reports = await until(
+            lambda: [
+                values
+                for token, values in client.progress_reports.items()
+                if str(token).startswith("aegisd-")
+                and values
+                and isinstance(values[-1], lsp.WorkDoneProgressEnd)
+            ],
+            "an indexing progress that ended",
+        )
+        begin = reports[0][0]
+        assert isinstance(begin, lsp.WorkDoneProgressBegin)
+        assert begin.title.startswith("aegisd: ") and "big" in begin.title
+
+
+async def test_clones_are_hints_with_a_show_duplicate_action(
+    daemon_factory: Any, project: Path, tmp_path: Path
+) -> None:
+    body = "".join(f"    total = total + values[{n}] * {n} - offset\n" for n in range(12))
+    for name in ("first", "second"):
+        (project / "pkg" / f"{name}.py").write_text(
+            f"def {name}(values: list[int], offset: int) -> int:\n    total = 0\n{body}"
+            "    return total\n"
+        )
+    daemon: DaemonProcess = daemon_factory()
+    async with lsp_client(tmp_path, daemon.socket, [project]) as client:
+        uri = open_file(client, project / "pkg" / "second.py")
+        hint = await until(
+            lambda: next(
+                (d for d in client.diagnostics.get(uri, []) if d.source == "similarity"), None
+            ),
+            "a clone hint",
+        )
+        assert hint.severity == lsp.DiagnosticSeverity.Hint
+        assert "pkg/first.py:1-" in hint.message
+        actions = await client.text_document_code_action_async(
+            lsp.CodeActionParams(
+                text_document=lsp.TextDocumentIdentifier(uri=uri),
+                range=hint.range,
+                context=lsp.CodeActionContext(diagnostics=[hint]),
+            )
+        )
+        [show] = [a for a in actions or [] if isinstance(a, lsp.Command)]
+        assert show.title.startswith("Show duplicate: pkg/first.py:1-")
+        await client.workspace_execute_command_async(
+            lsp.ExecuteCommandParams(command=show.command, arguments=show.arguments)
+        )
+        [shown] = client.shown_documents
+        assert shown.uri == path_to_uri(str(project / "pkg" / "first.py"))
+        assert shown.selection is not None and shown.selection.start.line == 0
+
+
+async def test_added_folders_are_opened_as_workspaces(
+    daemon_factory: Any, project: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(project, other)
+    daemon: DaemonProcess = daemon_factory()
+    async with lsp_client(tmp_path, daemon.socket, [project]) as client:
+        client.workspace_did_change_workspace_folders(
+            lsp.DidChangeWorkspaceFoldersParams(
+                event=lsp.WorkspaceFoldersChangeEvent(
+                    added=[lsp.WorkspaceFolder(uri=path_to_uri(str(other)), name="other")],
+                    removed=[],
+                )
+            )
+        )
+        uri = open_file(client, other / "pkg" / "app.py")
+        await until(lambda: "F401" in by_code(client, uri), "diagnostics in the added folder")
+    roots = {(w["root"], w["trusted"]) for w in daemon.call("workspace.list")["workspaces"]}
+    assert roots == {(str(project), False), (str(other), False)}
