@@ -2,9 +2,10 @@
 
 One connection carries everything, so what the daemon keeps per connection (event
 subscriptions, a buffer's overlay) lives exactly as long as this server's session. The daemon is
-found, or started in the background, as `aegisd mcp` does (`aegisd.mcp_link.DaemonLink`); it
-outlives this process. When the connection drops, pending requests fail with `DaemonGone` and the
-next request connects again (`on_connect` then restores what the session had set up).
+found, or started in the background, as `aegisd mcp` does (`aegisd.daemon_start`); it outlives
+this process. The WebSocket is the stdlib one of `aegisd.lsp.websocket` (no aiohttp here). When
+the connection drops, pending requests fail with `DaemonGone` and the next request connects
+again (`on_connect` then restores what the session had set up).
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from loguru import logger
 
-from aegisd.mcp_link import CALL_TIMEOUT_S, DaemonGone, DaemonLink, RpcFailure
+from aegisd.daemon_start import DaemonGone, DaemonStarter, RpcFailure
+from aegisd.lsp.websocket import WebSocket, WebSocketError
 
 CLIENT_NAME = "lsp"
 #: what the server follows: diagnostics, outlines and indexing progress
 TOPICS = ["lint.updated", "index.updated", "progress"]
 EventHandler = Callable[[str, dict[str, Any]], None]
+CALL_TIMEOUT_S = 900.0  # lint.run may run pytest for minutes
+CONNECT_TIMEOUT_S = 5.0
 
 
 class DaemonSocket:
@@ -37,11 +40,10 @@ class DaemonSocket:
         on_connect: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.socket = socket
-        self._starter = DaemonLink(socket)
+        self._starter = DaemonStarter(socket)
         self._on_event = on_event
         self._on_connect = on_connect
-        self._session: aiohttp.ClientSession | None = None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._ws: WebSocket | None = None
         self._reader: asyncio.Task[None] | None = None
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
@@ -59,22 +61,23 @@ class DaemonSocket:
             if self.connected:
                 return
             await self._drop()
-            await self._starter.ensure_daemon()
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.UnixConnector(path=str(self.socket))
-            )
-            try:
-                self._ws = await self._session.ws_connect(
-                    "http://localhost/rpc/ws", headers={"X-Aegisd-Client": CLIENT_NAME}
-                )
-            except (aiohttp.ClientError, OSError) as exc:
-                await self._drop()
-                raise DaemonGone(f"aegisd on {self.socket} is not answering ({exc})") from exc
+            await self._starter.ensure(self._open)
+            assert self._ws is not None
             self._reader = asyncio.create_task(self._read(self._ws))
             self.connections += 1
             await self._send("events.subscribe", {"topics": TOPICS})
         if self._on_connect is not None:
             await self._on_connect()
+
+    async def _open(self) -> bool:
+        """Open the WebSocket: the daemon answers when the upgrade succeeds."""
+        try:
+            self._ws = await WebSocket.connect(
+                self.socket, "/rpc/ws", {"X-Aegisd-Client": CLIENT_NAME}, CONNECT_TIMEOUT_S
+            )
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            return False
+        return True
 
     async def call(
         self,
@@ -107,12 +110,12 @@ class DaemonSocket:
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = answer
         try:
-            await ws.send_str(json.dumps(message))
+            await ws.send_text(json.dumps(message))
             async with asyncio.timeout(wait_s):
                 response = await answer
         except TimeoutError as exc:
             raise DaemonGone(f"aegisd did not answer {method} within {wait_s:g} s") from exc
-        except (aiohttp.ClientError, ConnectionError) as exc:
+        except ConnectionError as exc:
             raise DaemonGone(f"aegisd on {self.socket} went away ({exc})") from exc
         finally:
             self._waiting.pop(request_id, None)
@@ -120,13 +123,11 @@ class DaemonSocket:
             raise RpcFailure(response["error"])
         return response.get("result")
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _read(self, ws: WebSocket) -> None:
         try:
-            async for frame in ws:
-                if frame.type is not aiohttp.WSMsgType.TEXT:
-                    continue
-                self._dispatch(json.loads(frame.data))
-        except (aiohttp.ClientError, ConnectionError, ValueError) as exc:
+            while (text := await ws.receive()) is not None:
+                self._dispatch(json.loads(text))
+        except (WebSocketError, ConnectionError, ValueError) as exc:
             logger.warning("connection to aegisd lost: {}", exc)
         finally:
             self._lost = True
@@ -158,11 +159,7 @@ class DaemonSocket:
         if self._ws is not None:
             await self._ws.close()
             self._ws = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def close(self) -> None:
         """Leave the daemon running; only this session's connection ends."""
         await self._drop()
-        await self._starter.close()

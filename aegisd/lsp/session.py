@@ -14,9 +14,9 @@ from typing import Any
 
 from loguru import logger
 
+from aegisd.daemon_start import DaemonGone, RpcFailure
 from aegisd.lsp.folders import Folders, Place, uri_to_path
 from aegisd.lsp.link import DaemonSocket
-from aegisd.mcp_link import DaemonGone, RpcFailure
 
 #: navigation (index.definition, index.references, graph.calls) may not be served by this daemon
 OPTIONAL = frozenset({"METHOD_NOT_FOUND", "UNSUPPORTED"})
