@@ -473,3 +473,27 @@ async def test_added_folders_are_opened_as_workspaces(
         await until(lambda: "F401" in by_code(client, uri), "diagnostics in the added folder")
     roots = {(w["root"], w["trusted"]) for w in daemon.call("workspace.list")["workspaces"]}
     assert roots == {(str(project), False), (str(other), False)}
+
+
+async def test_navigation_is_empty_on_a_daemon_without_it(
+    daemon_factory: Any, project: Path, tmp_path: Path
+) -> None:
+    daemon: DaemonProcess = daemon_factory()
+    methods = {m["name"] for m in daemon.call("rpc.discover")["methods"]}
+    if {"index.definition", "index.references"} & methods:
+        pytest.skip("this daemon has navigation: test_lsp's navigation tests cover it")
+    async with lsp_client(tmp_path, daemon.socket, [project]) as client:
+        uri = open_file(client, project / "pkg" / "app.py")
+        at = lsp.Position(line=8, character=11)
+        document = lsp.TextDocumentIdentifier(uri=uri)
+        found = await client.text_document_definition_async(
+            lsp.DefinitionParams(text_document=document, position=at)
+        )
+        refs = await client.text_document_references_async(
+            lsp.ReferenceParams(
+                text_document=document,
+                position=at,
+                context=lsp.ReferenceContext(include_declaration=True),
+            )
+        )
+        assert (list(found or []), list(refs or [])) == ([], [])
