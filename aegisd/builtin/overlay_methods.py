@@ -27,13 +27,13 @@ class OverlayResult(FreshResult):
 
 
 async def overlay(params: OverlayParams, ctx: RpcContext) -> OverlayResult:
+    ws = ctx.workspace
+    rel = ws.relative(params.path)  # a path is refused the same way on every transport
+    if not rel:
+        raise InvalidPath("an overlay is for a file, not the workspace root", path=params.path)
     subscriber = ctx.caller.subscriber
     if subscriber is None:
         raise Unsupported("overlays belong to a connection: use the WebSocket (GET /rpc/ws)")
-    ws = ctx.workspace
-    rel = ws.relative(params.path)
-    if not rel:
-        raise InvalidPath("an overlay is for a file, not the workspace root", path=params.path)
     if params.text is None:
         subscriber.overlays.drop(ws.id, rel)
     else:
