@@ -21,7 +21,7 @@ from aegisd.lsp import convert
 from aegisd.lsp.buffers import prepared
 from aegisd.lsp.diagnostics import SHOW_DUPLICATE, Diagnostics
 from aegisd.lsp.folders import path_to_uri, uri_to_path
-from aegisd.lsp.navigation import register_navigation
+from aegisd.lsp.navigation import register_call_hierarchy, register_navigation
 from aegisd.lsp.progress import ProgressBridge
 from aegisd.lsp.session import DaemonGone, RpcFailure, Session, describe
 
@@ -243,6 +243,7 @@ def _register(server: AegisServer) -> None:
         )
 
     register_navigation(server, failed)
+    register_call_hierarchy(server, failed)
 
 
 def run_lsp(socket_flag: str | None) -> int:

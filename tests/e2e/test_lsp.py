@@ -518,3 +518,67 @@ async def test_navigation_is_empty_on_a_daemon_without_it(
             )
         )
         assert (list(found or []), list(refs or [])) == ([], [])
+        [item] = await client.text_document_prepare_call_hierarchy_async(
+            lsp.CallHierarchyPrepareParams(text_document=document, position=at)
+        ) or [None]
+        assert item is not None and item.name == "add"
+        incoming = await client.call_hierarchy_incoming_calls_async(
+            lsp.CallHierarchyIncomingCallsParams(item=item)
+        )
+        outgoing = await client.call_hierarchy_outgoing_calls_async(
+            lsp.CallHierarchyOutgoingCallsParams(item=item)
+        )
+        assert (list(incoming or []), list(outgoing or [])) == ([], [])
+
+
+async def test_definition_references_and_call_hierarchy(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "calls"
+    shutil.copytree(TESTS / "fixtures" / "lsp" / "calls", root)
+    daemon: DaemonProcess = daemon_factory()
+    methods = {m["name"] for m in daemon.call("rpc.discover")["methods"]}
+    if not {"index.definition", "index.references", "graph.calls"} <= methods:
+        pytest.skip("this daemon has no navigation (issue 18): empty answers are tested above")
+    core, use = root / "pkg" / "core.py", root / "pkg" / "use.py"
+    async with lsp_client(tmp_path, daemon.socket, [root]) as client:
+        uri = open_file(client, core)
+        document = lsp.TextDocumentIdentifier(uri=uri)
+        at_call = lsp.Position(line=5, character=12)  # `helper(1)` in main
+        found: Any = None
+        deadline = asyncio.get_running_loop().time() + WAIT_S
+        while not found and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+            found = await client.text_document_definition_async(
+                lsp.DefinitionParams(text_document=document, position=at_call)
+            )
+        assert [(f.uri, f.range.start, f.range.end) for f in found] == [
+            (uri, lsp.Position(line=0, character=4), lsp.Position(line=0, character=10))
+        ]
+        refs = await client.text_document_references_async(
+            lsp.ReferenceParams(
+                text_document=document,
+                position=lsp.Position(line=0, character=5),
+                context=lsp.ReferenceContext(include_declaration=True),
+            )
+        )
+        assert sorted((r.uri, r.range.start.line) for r in refs or []) == sorted(
+            [(uri, 5), (uri, 5), (path_to_uri(str(use)), 0), (path_to_uri(str(use)), 4)]
+        )
+        [helper] = await client.text_document_prepare_call_hierarchy_async(
+            lsp.CallHierarchyPrepareParams(text_document=document, position=lsp.Position(0, 5))
+        ) or [None]
+        callers = await client.call_hierarchy_incoming_calls_async(
+            lsp.CallHierarchyIncomingCallsParams(item=helper)
+        )
+        assert sorted((c.from_.name, len(c.from_ranges)) for c in callers or []) == [
+            ("main", 2),
+            ("other", 1),
+        ]
+        [main] = await client.text_document_prepare_call_hierarchy_async(
+            lsp.CallHierarchyPrepareParams(text_document=document, position=lsp.Position(5, 5))
+        ) or [None]
+        callees = await client.call_hierarchy_outgoing_calls_async(
+            lsp.CallHierarchyOutgoingCallsParams(item=main)
+        )
+        assert [(c.to.name, len(c.from_ranges)) for c in callees or []] == [("helper", 2)]
