@@ -1,6 +1,6 @@
 """The `aegisd` command: the daemon, its clients, and the commands plugins add.
 
-serve | call | status | stop | mcp | trust | install-service are the core's; plugins add theirs
+serve | call | status | stop | mcp | lsp | trust | install-service are the core's; plugins add theirs
 through the `aegisd_cli_commands` hook (`audit`).
 
 Heavy imports (aiohttp, pydantic, peewee) happen only in the commands that need them, so the
@@ -134,6 +134,9 @@ def _core_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     mcp = sub.add_parser("mcp", help="an MCP server on stdio backed by the daemon")
     _add_socket(mcp)
 
+    lsp = sub.add_parser("lsp", help="a Language Server on stdio backed by the daemon")
+    _add_socket(lsp)
+
     trust = sub.add_parser(
         "trust",
         help="trust DIR (and what is under it): tools that run its code, such as pytest, may run",
@@ -150,6 +153,7 @@ def _core_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "status": _status,
         "stop": _stop,
         "mcp": _mcp,
+        "lsp": _lsp,
         "trust": _trust,
         "install-service": _install_service,
     }
@@ -365,6 +369,12 @@ def _mcp(args: argparse.Namespace) -> int:
     from aegisd.mcp import run_mcp
 
     return run_mcp(args.socket)
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    from aegisd.lsp.server import run_lsp
+
+    return run_lsp(args.socket)
 
 
 def _trust(args: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ from typing import Any
 
 from loguru import logger
 
+from aegisd.overlays import Overlays
+
 TOPICS = (
     "files.changed",
     "index.updated",
@@ -48,6 +50,7 @@ class Subscriber:
         self.delivered = 0
         self._closed = False
         self._sending = False
+        self.overlays = Overlays()  # this connection's unsaved buffers (`workspace.overlay`)
 
     def subscribe(self, topics: Iterable[str], workspace: str | None) -> None:
         for topic in topics:
@@ -145,6 +148,7 @@ class Subscriber:
 
     def close(self) -> None:
         self._closed = True
+        self.overlays.clear()
         self._queue.clear()
         self._droppable = 0
         self._wakeup.set()

@@ -30,6 +30,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "aegisd.builtin.daemon_methods",
     "aegisd.builtin.workspace_methods",
     "aegisd.builtin.event_methods",
+    "aegisd.builtin.overlay_methods",
     "aegisd_codemap.hooks",
     "aegisd_lint.hooks",
     "aegisd_lint.ruff",
@@ -52,6 +53,7 @@ EARLY_PLUGINS: frozenset[str] = frozenset(
         "aegisd.builtin.daemon_methods",
         "aegisd.builtin.workspace_methods",
         "aegisd.builtin.event_methods",
+        "aegisd.builtin.overlay_methods",
         "aegisd_codemap.hooks",
     }
 )

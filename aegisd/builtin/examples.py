@@ -63,6 +63,21 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             result={"clock": 43, "pending": False, "accepted": 1},
         ),
     ),
+    "workspace.overlay": (
+        Example(
+            {"path": "shop/cart.py", "text": "def total(items):\n    return sum(items)\n"},
+            summary="An editor's unsaved buffer: this connection's index.file and lint.report "
+            "(ruff) answer from it",
+            result={
+                "clock": 43,
+                "pending": False,
+                "path": "shop/cart.py",
+                "overlaid": True,
+                "overlays": 1,
+            },
+        ),
+        Example({"path": "shop/cart.py"}, summary="Saved or closed: drop it"),
+    ),
     "settings.get": (Example({"workspace": EXAMPLE_ROOT}),),
     "settings.update": (
         Example(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from pathlib import Path
-from typing import Literal, NotRequired
+from typing import Any, Literal, NotRequired
 
 from pydantic import Field, model_validator
 from typing_extensions import TypedDict  # pydantic needs this one before 3.12
 
+from aegisd.budget import BudgetedCache
 from aegisd.cache import ANY_PATH
+from aegisd.overlays import overlay_text
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import NotFound, TooLarge, Unsupported
 from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
@@ -18,7 +21,8 @@ from aegisd.skipped import error_for, refuse_skipped
 from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.dialect import is_header
-from aegisd_codemap.model import Symbol
+from aegisd_codemap.extract import extract_file
+from aegisd_codemap.model import FileExtract, Symbol
 from aegisd_codemap.settings import CodemapSettings
 from aegisd_codemap.tree import build_tree
 
@@ -183,6 +187,11 @@ class FileResult(FreshResult):
     errors: list[FileError]
     outline: list[OutlineNode]
     metrics: FileMetrics
+    overlay: bool = Field(
+        False,
+        description="Answered from this connection's unsaved buffer (`workspace.overlay`), "
+        "not the file on disk",
+    )
 
 
 def _outline(symbols: list[Symbol]) -> list[OutlineNode]:
@@ -207,9 +216,27 @@ def _dialect(path: str, language: str | None) -> Literal["c", "cpp"] | None:
     return "cpp" if language == "cpp" else "c" if language == "c" else None
 
 
+async def _overlay_extract(ctx: RpcContext, rel: str, text: str) -> FileExtract:
+    """The outline of an unsaved buffer, parsed off the loop; kept by content in a budgeted
+    cache (an editor asks again for the same text: symbols, then hover)."""
+    ws = ctx.workspace
+    data = text.encode("utf-8", "surrogateescape")
+    docs = ws.settings.include_docstrings
+    key = (ws.id, rel, docs, hashlib.blake2b(data, digest_size=16).digest())
+    cache: BudgetedCache[Any, FileExtract] = ctx.daemon.memory.cache("codemap.overlays", "codemap")
+    found = cache.get(key)
+    if found is None:
+        found = await interactive(extract_file, rel, data, docs, str(ws.root))
+        cache.put(key, found)
+    return found
+
+
 async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
     ws = ctx.workspace
     rel = ws.relative(params.path)
+    text = overlay_text(ctx, rel)
+    if text is not None:
+        return _file_result(ctx, rel, await _overlay_extract(ctx, rel, text), False, True)
     index = service.get(ctx.daemon).index(ws.id)
     extract = index.peek(rel)
     if extract is None and rel in index.facts:
@@ -220,15 +247,22 @@ async def index_file(params: FileParams, ctx: RpcContext) -> FileResult:
             extract = await service.parse_now(ctx.daemon, ws, rel)  # the first index runs
     if extract is None:
         raise service.settled_absence(ctx.daemon, ws, rel, "not an indexed file")
+    return _file_result(ctx, rel, extract, index.is_stale(rel), False)
+
+
+def _file_result(
+    ctx: RpcContext, rel: str, extract: FileExtract, stale: bool, overlay: bool
+) -> FileResult:
     complexities = [s.complexity for s in extract.symbols]
     return FileResult(
-        pending=not service.is_ready(ctx.daemon, ws.id),
+        pending=not service.is_ready(ctx.daemon, ctx.workspace.id),
         path=rel,
         language=extract.language,
         dialect=_dialect(rel, extract.language),
         lines=extract.lines,
         loc=extract.loc,
-        stale=index.is_stale(rel),
+        stale=stale,
+        overlay=overlay,
         errors=[FileError(message=e.message, line=e.line, column=e.column) for e in extract.errors],
         outline=_outline(extract.symbols),
         metrics=FileMetrics(

@@ -50,6 +50,18 @@ class Status(StrEnum):
     PENDING = "pending"
 
 
+class FixEdit(BaseModel):
+    """One text replacement of a tool's fix: lines and columns 1-based, the end exclusive."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line: int = Field(ge=1)
+    column: int = Field(ge=1)
+    end_line: int = Field(ge=1)
+    end_column: int = Field(ge=1)
+    content: str = Field(description="The text that replaces the range")
+
+
 class Issue(BaseModel):
     """One finding. Lines and columns are 1-based; ends are exclusive, like ruff's."""
 
@@ -65,6 +77,11 @@ class Issue(BaseModel):
     end_line: int | None = Field(None, ge=1)
     end_column: int | None = Field(None, ge=1)
     fix: str | None = Field(None, description="The tool's suggested fix, as text.")
+    edits: tuple[FixEdit, ...] | None = Field(
+        None,
+        description="The fix as text replacements of the file as checked (ruff's safe and "
+        "unsafe fixes alike; `fix` names it), for an editor's quick fix.",
+    )
     url: str | None = Field(None, description="Documentation of the rule, when known.")
     identity: str | None = Field(
         None,

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from aegisd.budget import BudgetedCache
+from aegisd.overlays import overlay_text
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import InternalError, InvalidParams, NotFound
 from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
@@ -16,6 +17,7 @@ from aegisd.workspace import Workspace
 from aegisd_lint import model, queries, runs, service, store
 from aegisd_lint.discovery import workspace_env
 from aegisd_lint.issues import Severity, Status
+from aegisd_lint.overlay import overlay_report
 from aegisd_lint.plan import RunRequest
 from aegisd_lint.report import (
     FileReport,
@@ -140,6 +142,12 @@ class ReportResult(FreshResult):
     message: str | None = Field(
         None, description="Why the results may not cover the whole workspace"
     )
+    overlay: bool = Field(
+        False,
+        description="The report is of this connection's unsaved buffer of `path` "
+        "(`workspace.overlay`): only tools that check text (ruff) ran on it, nothing is "
+        "stored, and `message` names the tools left out",
+    )
 
 
 async def _report(
@@ -224,6 +232,12 @@ async def lint_report(params: ReportParams, ctx: RpcContext) -> ReportResult:
     lw = model.workspace_lint(ctx.daemon, ws)
     if params.tool is not None and params.tool not in model.get(ctx.daemon).tools:
         raise NotFound(f"no lint tool named {params.tool!r}", tool=params.tool)
+    if params.path:
+        rel = ws.relative(params.path)
+        text = overlay_text(ctx, rel) if rel else None
+        if text is not None:
+            await lw.loaded.wait()
+            return await overlay_report(ctx, lw, params, rel, text)
     path = _known_path(ws, params.path) if params.path else None
     await lw.loaded.wait()
     report = await _report(ctx, lw, params, path)

@@ -4,7 +4,7 @@ from typing import Any
 
 from aegisd import hookimpl
 from aegisd.safeio import read_bytes
-from aegisd_lint.issues import Issue, Severity
+from aegisd_lint.issues import FixEdit, Issue, Severity
 from aegisd_lint.paths import rel_path
 from aegisd_lint.tool import CommandTool, JsonLinesParser, LintTool, OutputParser, RunContext
 
@@ -37,8 +37,24 @@ class RuffParser(JsonLinesParser):
             end_line=obj["end_location"]["row"],
             end_column=obj["end_location"]["column"],
             fix=(fix.get("message") or "auto-fix available") if fix else None,
+            edits=_edits(fix),
             url=obj.get("url"),
         )
+
+
+def _edits(fix: Any) -> tuple[FixEdit, ...] | None:
+    if not fix or not fix.get("edits"):
+        return None
+    return tuple(
+        FixEdit(
+            line=edit["location"]["row"],
+            column=edit["location"]["column"],
+            end_line=edit["end_location"]["row"],
+            end_column=edit["end_location"]["column"],
+            content=edit.get("content") or "",
+        )
+        for edit in fix["edits"]
+    )
 
 
 class Ruff(CommandTool):
@@ -63,6 +79,8 @@ class Ruff(CommandTool):
         if ctx.files is None or len(ctx.files) != 1:
             return None
         name = ctx.files[0]
+        if ctx.overlay is not None:  # an unsaved buffer: its text under the file's name
+            return [f"--stdin-filename={name}", "-"], ctx.overlay
         try:
             content = read_bytes(ctx.root, name, ctx.max_file_bytes)
         except OSError:

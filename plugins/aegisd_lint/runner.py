@@ -33,6 +33,7 @@ from aegisd_lint.tool import CommandTool, InProcessTool, LintTool, Parsed, RunCo
 
 DEFAULT_TIMEOUT_S = 300.0
 NOT_TRUSTED = "workspace not trusted"
+OVERLAY_UNSUPPORTED = "checks files on disk only, not an unsaved buffer"
 
 
 def trust_reason(tool: LintTool, root: Path, trusted: bool) -> str | None:
@@ -62,6 +63,7 @@ async def run_tool(
     trusted: bool = False,
     python: str | None = None,
     max_memory_mb: int | None = None,
+    overlay: bytes | None = None,
 ) -> ToolResult:
     """Run `tool` on `files` ("/" paths relative to the absolute `root`, already validated) or,
     when None, on the whole workspace.
@@ -73,7 +75,8 @@ async def run_tool(
     runs a tool that executes its code, or tools from its virtualenv; `python` is the
     `lint.python` setting; a command may use `max_memory_mb` (None: no limit). The timeout
     and the memory limit apply to each batch. An in-process tool reads no file over
-    `max_file_bytes`.
+    `max_file_bytes`. `overlay`: the text to check for the one file of `files` (an unsaved
+    buffer), for a tool that reads stdin (`CommandTool.piped`); others are skipped.
     """
     started = time.monotonic()
     base = Path(root)
@@ -82,6 +85,8 @@ async def run_tool(
     names = None if files is None else tuple(files)
     if names == ():
         return _Outcome(tool.name, names, started).done(Status.SKIPPED, message="no files to check")
+    if overlay is not None and (names is None or len(names) != 1):
+        raise ValueError("an overlay is checked for exactly one file")
     refused = trust_reason(tool, base, trusted)
     if refused is not None:
         return _Outcome(tool.name, names, started).done(Status.SKIPPED, message=refused)
@@ -97,6 +102,7 @@ async def run_tool(
         scratch_root,
         max_memory_mb,
         max_file_bytes,
+        overlay,
     )
     if names is None:
         return await job.run(None)
@@ -126,6 +132,7 @@ class _Job:
     scratch_root: Path | None
     max_memory_mb: int | None
     max_file_bytes: int
+    overlay: bytes | None = None
 
     async def run(self, names: tuple[str, ...] | None) -> ToolResult:
         """One batch (None: the whole workspace) in a scratch dir of its own."""
@@ -142,8 +149,11 @@ class _Job:
                 exclude_dirs=self.exclude_dirs,
                 max_file_bytes=self.max_file_bytes,
                 trusted=self.env.trusted,
+                overlay=self.overlay,
             )
             if isinstance(tool, InProcessTool):
+                if ctx.overlay is not None:
+                    return outcome.done(Status.SKIPPED, message=OVERLAY_UNSUPPORTED)
                 outcome.version = tool.version
                 return await _run_in_process(tool, ctx, self.timeout_s, outcome, self.background)
             if isinstance(tool, CommandTool):
@@ -281,6 +291,8 @@ async def _run_command(
 ) -> ToolResult:
     try:
         piped = tool.piped(ctx)
+        if piped is None and ctx.overlay is not None:
+            return outcome.done(Status.SKIPPED, message=OVERLAY_UNSUPPORTED)
         targets, stdin = piped if piped is not None else (tool.targets(ctx), None)
         outcome.argv = [*command, *tool.options(ctx), *extra_args, *targets]
         parser = tool.parser(ctx)

@@ -52,6 +52,7 @@ class ToolScheduler:
         trusted: bool = False,
         python: str | None = None,
         max_memory_mb: int | None = None,
+        overlay: bytes | None = None,
     ) -> ToolResult:
         """`run_tool` once a slot is free; the timeout counts from the start, not the wait."""
         async with self.slot(tool):
@@ -70,4 +71,5 @@ class ToolScheduler:
                 trusted=trusted,
                 python=python,
                 max_memory_mb=max_memory_mb,
+                overlay=overlay,
             )

@@ -30,6 +30,8 @@ class RunContext:
     exclude_dirs: frozenset[str]  # directory names a whole-workspace run skips
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES  # larger files are never read (the workspace's)
     trusted: bool = False  # the workspace may run tools that execute its code
+    #: an unsaved buffer's text to check instead of the one file of `files` (`piped` tools)
+    overlay: bytes | None = None
 
 
 @dataclass
