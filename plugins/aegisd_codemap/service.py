@@ -71,6 +71,8 @@ class Codemap:
     saved: dict[str, asyncio.Event] = field(default_factory=dict)
     #: workspaces closing: their large stores stop between chunks (`_save`)
     closing: set[str] = field(default_factory=set)
+    #: the trigram index's catch-up after a workspace's large batch (`_catch_up`)
+    catching: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     #: every name being read into memory (`want_names`)
     reading_names: asyncio.Task[None] | None = None
 
@@ -378,7 +380,7 @@ async def _save_after(
         await asyncio.wait([previous])  # its failure is its own (logged there)
     ws_id = index.ws_id
     try:
-        await _save(daemon, ws_id, updates, gone, catch_up)
+        await _save(daemon, ws_id, updates, gone)
     except _Closing as closing:
         logger.info(
             "codemap {}: closing; {} parsed files not stored (parsed again at the next open)",
@@ -389,6 +391,8 @@ async def _save_after(
         logger.opt(exception=exc).error("codemap {}: storing {} files failed", ws_id, len(updates))
     else:
         index.stored([u[0] for u in updates], gone)
+        if catch_up:
+            _start_catch_up(daemon, ws_id)
     finally:
         saved = get(daemon).saved.get(ws_id)
         if saved is not None:
@@ -430,11 +434,10 @@ async def _save(
     ws_id: str,
     updates: list[tuple[FileExtract, str, bool]],
     gone: list[str],
-    catch_up: bool,
 ) -> None:
     """Store what changed: an edit's few files ahead of queued bulk work (their names
     indexed with them), a large batch in short transactions so that the watcher's and other
-    edits' writes get in between (their names indexed by `catch_up`, once per batch)."""
+    edits' writes get in between (their names indexed by `_catch_up`, once per batch)."""
     db = daemon.store.db
     closing = get(daemon).closing
     if len(updates) + len(gone) <= URGENT_SAVE_FILES:
@@ -451,15 +454,30 @@ async def _save(
                 store.rows, ws_id, updates[at:end], gone[at:end], index_names=False
             )
             await daemon.store.run(store.write, db, prepared)
-    # Searches read the names past the trigram index's mark without it: a catch-up cut short
-    # by a close is only slower searches until the next one (a close waited for it, and at
-    # 50,000 files a shutdown ran past its limit and logged the stored files as failed).
-    while (
-        catch_up
-        and ws_id not in closing
-        and await daemon.store.run(namestore.catch_up, db) >= namestore.BULK_CATCH_UP
-    ):
-        pass
+
+
+def _start_catch_up(daemon: Daemon, ws_id: str) -> None:
+    codemap = get(daemon)
+    running = codemap.catching.get(ws_id)
+    if ws_id in codemap.closing or (running is not None and not running.done()):
+        return  # a running one goes on to the end
+    codemap.catching[ws_id] = asyncio.create_task(
+        _catch_up(daemon, ws_id), name=f"codemap-names-{ws_id}"
+    )
+
+
+async def _catch_up(daemon: Daemon, ws_id: str) -> None:
+    """Bring the trigram index up to the names table, a step at a time. Not part of storing
+    and not waited for by a close, which cancels it: searches read the names past the index's
+    mark without it, so a catch-up cut short costs only speed (a close used to wait for it
+    behind other plugins' queued writes: at 50,000 files past the shutdown's limit)."""
+    codemap, db = get(daemon), daemon.store.db
+    try:
+        while ws_id not in codemap.closing:
+            if await daemon.store.run(namestore.catch_up, db) < namestore.BULK_CATCH_UP:
+                return
+    except Exception as exc:  # the store closing under it at shutdown, a full disk, ...
+        logger.info("codemap {}: names' index catch-up stopped: {!r}", ws_id, exc)
 
 
 async def rebuild(daemon: Daemon, ws: Workspace) -> None:
@@ -484,6 +502,9 @@ async def closed(daemon: Daemon, ws: Workspace) -> None:
     # An edit's store finishes; a first index's thousands of files stop at the next chunk
     # (their hashes are not stored, so the next open parses them again).
     codemap.closing.add(ws.id)
+    catching = codemap.catching.pop(ws.id, None)
+    if catching is not None:
+        catching.cancel()
     try:
         await flush(daemon, ws.id)
     finally:
