@@ -33,7 +33,7 @@ ReadAll = Callable[[Execute, str], Iterable[FileExtract]]
 def extract_size(extract: FileExtract) -> int:
     """About the bytes an extract holds (a generic estimate sees only the outer object)."""
     size = 400 + 180 * len(extract.imports) + 200 * len(extract.classes)
-    size += 150 * len(extract.errors)
+    size += 150 * len(extract.errors) + 120 * len(extract.refs or ())
     for s in extract.symbols:
         size += 260 + len(s.qualname) + len(s.docstring or "") + len(s.signature or "")
     return size
@@ -111,6 +111,8 @@ class WorkspaceIndex:
     counters: IndexCounters = field(default_factory=IndexCounters)
     symbol_count: int = 0
     version: int = 0
+    #: bumped when a path appears or goes (what module resolution depends on)
+    layout: int = 0
 
     @property
     def files(self) -> Mapping[str, FileExtract]:
@@ -129,6 +131,7 @@ class WorkspaceIndex:
         self.symbol_count += sum(f.symbols for f in facts.values())
         self.counters.loaded += len(facts)
         self.version += 1
+        self.layout += 1
 
     # -- changes (on the event loop) -----------------------------------------------------
 
@@ -150,10 +153,13 @@ class WorkspaceIndex:
                 classes=previous.classes,
                 errors=extract.errors,
                 default_export=previous.default_export,
+                exports=previous.exports,
             )
         else:
             self.counters.parsed += 1
         path = extract.path
+        if path not in self.facts:
+            self.layout += 1
         self._forget(path)
         self.facts[path] = Facts(
             digest, extract.language, len(extract.symbols), len(extract.errors), stale
@@ -174,6 +180,7 @@ class WorkspaceIndex:
         self._forget(path)
         self.unsaved[path] = None
         self.version += 1
+        self.layout += 1
         return True
 
     def _forget(self, path: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -100,6 +101,9 @@ class FileExtract:
 
     ``language`` is None for unknown extensions; ``binary`` files carry no symbols. ``lines`` is the
     line count, ``loc`` the non-blank lines. ``default_export`` names a JS/TS default export.
+    ``refs`` are the file's reference sites (``pybind.Ref``) between parsing and storing (None:
+    not bound, or read back from the store, where they stay); ``exports`` a Python module's
+    ``__all__`` (None when it has none).
     """
 
     path: str
@@ -112,3 +116,5 @@ class FileExtract:
     classes: list[ClassInfo] = field(default_factory=list)
     errors: list[SyntaxIssue] = field(default_factory=list)
     default_export: str | None = None
+    refs: list[Any] | None = None
+    exports: tuple[str, ...] | None = None

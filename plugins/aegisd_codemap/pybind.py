@@ -1,0 +1,484 @@
+"""Python name binding: every reference site of a file and what its name is bound to there.
+
+Runs in the parse workers beside `pyextract`, on the same tree: one walk builds the scopes
+(module, class, function, lambda, comprehension; `global`/`nonlocal`, parameters, imports,
+definitions, simple instance flow `x = Foo()` and annotated names) and notes each site; the
+sites' bindings are worked out once every scope is complete. A binding is a short string that
+`navresolve` resolves at query time against the whole workspace:
+
+    binding := head ('>' attr)*
+    head    := 'g:' name                     a module-level name of this file (its definitions,
+                                             its imports, `from x import *`)
+             | 'd:' qualname                 a definition of this file (nested, or a class)
+             | 'i:' level ':' module ':' name  an import (an empty name: the module itself)
+             | 'p:' qualname                 the bases of this file's class (`super()`)
+             | 'b:' name                     a builtin
+             | 'u'                           not known here (a parameter's or a call's value)
+
+Reads of plain local variables and of builtins are not sites (nothing to navigate to); calls
+always are (a call graph lists what it cannot resolve).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+CALL, READ, WRITE, IMPORT, INHERIT, TYPE = "call", "read", "write", "import", "inherit", "type"
+REF_KINDS = (CALL, READ, WRITE, IMPORT, INHERIT, TYPE)
+UNKNOWN = "u"
+_BUILTINS = frozenset(dir(builtins))
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_STATIC = frozenset({"staticmethod"})
+_NESTED_LIMIT = 64  # chained attributes/calls followed for one binding
+#: `AEGISD_CODEMAP_BINDINGS=0` turns binding off (the benchmark's same-run baseline)
+BINDINGS_ENV = "AEGISD_CODEMAP_BINDINGS"
+
+
+def binding_enabled() -> bool:
+    """Whether workers bind names (read per file: the pool's workers inherit the daemon's
+    environment)."""
+    return os.environ.get(BINDINGS_ENV, "1") != "0"
+
+
+class Ref(NamedTuple):
+    """One reference site: 1-based line and character column of the name, the name, its
+    ``kind`` (``REF_KINDS``), the qualname of the definition it sits in ("" at module level)
+    and its binding (module docstring)."""
+
+    line: int
+    column: int
+    name: str
+    kind: str
+    scope: str
+    binding: str
+
+
+class _Scope:
+    """A scope's names, filled in during the walk and read once it is over."""
+
+    __slots__ = (
+        "annotated", "assigned", "cls", "defs", "globals", "imports", "instances", "kind",
+        "nonlocals", "parent", "qualname", "self_name",
+    )  # fmt: skip
+
+    def __init__(self, kind: str, qualname: str, parent: _Scope | None) -> None:
+        self.kind = kind  # module, class, function
+        self.qualname = qualname  # of the definition ("" for the module)
+        self.parent = parent
+        self.defs: set[str] = set()
+        self.imports: dict[str, str] = {}
+        self.assigned: set[str] = set()
+        self.instances: dict[str, ast.expr | None] = {}  # name -> callee (None: mixed)
+        self.annotated: dict[str, ast.expr] = {}
+        self.globals: set[str] = set()
+        self.nonlocals: set[str] = set()
+        self.self_name: str | None = None  # a method's first parameter
+        self.cls: str | None = None  # that method's class qualname
+
+    def child(self, name: str) -> str:
+        return f"{self.qualname}.{name}" if self.qualname else name
+
+    def binds(self, name: str) -> bool:
+        return (
+            name in self.defs
+            or name in self.imports
+            or name in self.assigned
+            or name == self.self_name
+            or name in self.annotated
+        )
+
+
+def _import_head(level: int, module: str, name: str) -> str:
+    return f"i:{level}:{module}:{name}"
+
+
+def _annotation_class(node: ast.expr | None) -> ast.expr | None:
+    """The class an annotation names: ``Foo``, ``mod.Foo``, ``Foo | None``, ``Optional[Foo]``."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        for side in (node.left, node.right):
+            if not (isinstance(side, ast.Constant) and side.value is None):
+                return _annotation_class(side)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name | ast.Attribute):
+        if _last(node.value) == "Optional":
+            return _annotation_class(node.slice)
+        return None
+    return node if isinstance(node, ast.Name | ast.Attribute) else None
+
+
+def _last(node: ast.expr) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+_Push = Callable[[tuple[ast.AST, _Scope, str]], None]
+
+
+class _Site(NamedTuple):
+    line: int
+    offset: int  # UTF-8 byte offset (as ast gives it)
+    name: str
+    kind: str
+    scope: _Scope
+    base: ast.expr | None  # an attribute's object (None: the site is a name)
+
+
+class _Binder:
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+        self.sites: list[_Site] = []
+        self.imports: list[Ref] = []
+        self.exports: list[str] | None = []
+        self.has_all = False
+        self._typed: set[int] = set()  # targets of `x = Foo()`: bound by `assignment`
+        self._memo: dict[tuple[int, str], tuple[str | None, bool]] = {}
+
+    # -- the walk ------------------------------------------------------------------------
+
+    def walk(self, tree: ast.Module) -> _Scope:
+        module = _Scope("module", "", None)
+        stack: list[tuple[ast.AST, _Scope, str]] = [(s, module, READ) for s in reversed(tree.body)]
+        while stack:
+            node, scope, kind = stack.pop()
+            self.visit(node, scope, kind, stack)
+        return module
+
+    def visit(
+        self, node: ast.AST, scope: _Scope, kind: str, stack: list[tuple[ast.AST, _Scope, str]]
+    ) -> None:
+        push = stack.append
+        if isinstance(node, ast.Name):
+            self.name(node, scope, kind)
+            return
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.ctx, ast.Store | ast.Del):
+                kind = WRITE
+            self.sites.append(
+                _Site(node.end_lineno or node.lineno, (node.end_col_offset or 0) - len(node.attr),
+                      node.attr, kind, scope, node.value)
+            )  # fmt: skip
+            push((node.value, scope, TYPE if kind == TYPE else READ))
+            return
+        if isinstance(node, ast.Call):
+            for part in reversed([*node.args, *(k.value for k in node.keywords)]):
+                push((part, scope, READ))
+            push((node.func, scope, CALL))
+            return
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            self.function(node, scope, push)
+            return
+        if isinstance(node, ast.ClassDef):
+            self.class_def(node, scope, push)
+            return
+        if isinstance(node, ast.Lambda):
+            inner = _Scope("function", scope.qualname, scope)
+            self.parameters(node.args, inner, scope, push)
+            push((node.body, inner, READ))
+            return
+        if isinstance(node, _COMPREHENSIONS):
+            inner = _Scope("function", scope.qualname, scope)
+            parts: list[ast.AST] = [*node.generators]
+            parts += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            for piece in reversed(parts):
+                push((piece, inner, READ))
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            self.import_(node, scope)
+            return
+        if isinstance(node, ast.Global):
+            scope.globals.update(node.names)
+            return
+        if isinstance(node, ast.Nonlocal):
+            scope.nonlocals.update(node.names)
+            return
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            self.assignment(node, scope, push)
+            return
+        if isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            scope.assigned.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            scope.assigned.add(node.rest)
+        elif isinstance(node, ast.Subscript) and kind in (INHERIT, TYPE):
+            push((node.slice, scope, TYPE if kind == TYPE else READ))
+            push((node.value, scope, kind))
+            return
+        elif isinstance(node, ast.Constant):
+            return
+        child_kind = TYPE if kind == TYPE else READ
+        for child in reversed(list(ast.iter_child_nodes(node))):
+            push((child, scope, child_kind))
+
+    def name(self, node: ast.Name, scope: _Scope, kind: str) -> None:
+        if isinstance(node.ctx, ast.Store | ast.Del):
+            if id(node) not in self._typed:
+                self._bind_local(scope, node.id)
+            kind = WRITE
+        self.sites.append(_Site(node.lineno, node.col_offset, node.id, kind, scope, None))
+
+    def _bind_local(self, scope: _Scope, name: str) -> None:
+        if name in scope.globals or name in scope.nonlocals:
+            return
+        scope.assigned.add(name)
+        scope.instances[name] = None  # unless an `x = Foo()` says otherwise (`assignment`)
+
+    def function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope, push: _Push
+    ) -> None:
+        scope.defs.add(node.name)
+        inner = _Scope("function", scope.child(node.name), scope)
+        decorators = {_last(d) for d in node.decorator_list if isinstance(d, ast.Name)}
+        positional = node.args.posonlyargs + node.args.args
+        if scope.kind == "class" and positional and not decorators & _STATIC:
+            inner.self_name, inner.cls = positional[0].arg, scope.qualname
+        for statement in reversed(node.body):
+            push((statement, inner, READ))
+        if node.returns is not None:
+            push((node.returns, scope, TYPE))
+        self.parameters(node.args, inner, scope, push)
+        for decorator in reversed(node.decorator_list):
+            push((decorator, scope, READ))
+
+    def parameters(self, args: ast.arguments, inner: _Scope, outer: _Scope, push: _Push) -> None:
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        every += [a for a in (args.vararg, args.kwarg) if a is not None]
+        for arg in every:
+            inner.assigned.add(arg.arg)
+            annotated = _annotation_class(arg.annotation)
+            if annotated is not None and arg.arg != inner.self_name:
+                inner.annotated[arg.arg] = annotated
+            if arg.annotation is not None:
+                push((arg.annotation, outer, TYPE))
+        for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+            push((default, outer, READ))
+
+    def class_def(self, node: ast.ClassDef, scope: _Scope, push: _Push) -> None:
+        scope.defs.add(node.name)
+        inner = _Scope("class", scope.child(node.name), scope)
+        for statement in reversed(node.body):
+            push((statement, inner, READ))
+        for keyword in node.keywords:
+            push((keyword.value, scope, READ))
+        for base in reversed(node.bases):
+            push((base, scope, INHERIT))
+        for decorator in reversed(node.decorator_list):
+            push((decorator, scope, READ))
+
+    def import_(self, node: ast.Import | ast.ImportFrom, scope: _Scope) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    scope.imports[alias.asname] = _import_head(0, alias.name, "")
+                else:
+                    top = alias.name.split(".", 1)[0]
+                    scope.imports[top] = _import_head(0, top, "")
+            return
+        module, level = node.module or "", node.level
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            head = _import_head(level, module, alias.name)
+            scope.imports[alias.asname or alias.name] = head
+            line = getattr(alias, "lineno", node.lineno)
+            self.imports.append(self._ref(line, alias.col_offset, alias.name, IMPORT, scope, head))
+
+    def assignment(
+        self, node: ast.Assign | ast.AnnAssign | ast.AugAssign, scope: _Scope, push: _Push
+    ) -> None:
+        targets: list[ast.expr] = (
+            list(node.targets) if isinstance(node, ast.Assign) else [node.target]
+        )
+        if scope.kind == "module":
+            self._exports(node, targets)
+        value = node.value
+        if isinstance(node, ast.AnnAssign):
+            push((node.annotation, scope, TYPE))
+        if value is not None:
+            push((value, scope, READ))
+        for target in reversed(targets):
+            push((target, scope, WRITE))
+        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            return
+        name = targets[0].id
+        if name in scope.globals or name in scope.nonlocals:
+            return
+        callee: ast.expr | None = None
+        if isinstance(node, ast.AnnAssign):
+            callee = _annotation_class(node.annotation)
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
+            callee = value.func
+        if callee is None or isinstance(node, ast.AugAssign):
+            return
+        self._typed.add(id(targets[0]))
+        known = scope.instances.get(name, callee)
+        scope.assigned.add(name)
+        same = known is callee or (known is not None and ast.dump(known) == ast.dump(callee))
+        scope.instances[name] = callee if same else None
+        scope.annotated.pop(name, None)
+
+    def _exports(self, node: ast.stmt, targets: list[ast.expr]) -> None:
+        if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            return
+        self.has_all = True
+        value = getattr(node, "value", None)
+        names = _strings(value)
+        if names is None or self.exports is None:
+            self.exports = None  # computed: not known here
+        elif isinstance(node, ast.AugAssign):
+            self.exports += names
+        else:
+            self.exports = names
+
+    # -- bindings, once every scope is complete -----------------------------------------
+
+    def refs(self) -> list[Ref]:
+        found = list(self.imports)
+        for site in self.sites:
+            if site.base is None:
+                binding = self.site_binding(site.name, site.scope)
+                if site.kind == WRITE and not (binding or "").startswith(("g:", "d:")):
+                    continue  # a local variable's or a module variable's assignment
+                if binding is None or binding.startswith("b:"):
+                    if site.kind != CALL:
+                        continue
+                    binding = binding or UNKNOWN
+            else:
+                base = self.expr_binding(site.base, site.scope)
+                if base is None:
+                    if site.kind != CALL:
+                        continue
+                    binding = UNKNOWN
+                else:
+                    binding = f"{base}>{site.name}"
+            found.append(
+                self._ref(site.line, site.offset, site.name, site.kind, site.scope, binding)
+            )
+        found.sort()
+        return found
+
+    def _ref(
+        self, line: int, offset: int, name: str, kind: str, scope: _Scope, binding: str
+    ) -> Ref:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else b""
+        column = offset if text.isascii() else len(text[:offset].decode("utf-8", "replace"))
+        owner = scope
+        while owner.kind != "module" and owner.qualname == getattr(owner.parent, "qualname", None):
+            owner = owner.parent  # type: ignore[assignment]  # lambdas, comprehensions
+        return Ref(line, column + 1, name, kind, owner.qualname, binding)
+
+    def name_binding(self, name: str, scope: _Scope) -> str | None:
+        """What ``name`` read in ``scope`` is bound to (None: a plain local variable)."""
+        return self._bound(name, scope)[0]
+
+    def site_binding(self, name: str, scope: _Scope) -> str | None:
+        """The binding of a name as a reference site: a variable (``self``, ``x = Foo()``,
+        an annotated parameter) has its value's binding, but is no reference to it."""
+        binding, variable = self._bound(name, scope)
+        return None if variable else binding
+
+    def _bound(self, name: str, scope: _Scope) -> tuple[str | None, bool]:
+        key = (id(scope), name)
+        found = self._memo.get(key)
+        if found is None:
+            self._memo[key] = (None, True)  # `x = x()` and the like: no loop
+            found = self._memo[key] = self._name_binding(name, scope)
+        return found
+
+    def _name_binding(self, name: str, scope: _Scope) -> tuple[str | None, bool]:
+        current: _Scope | None = scope
+        while current is not None and current.kind != "module":
+            if name in current.globals:
+                break
+            if name not in current.nonlocals and current.binds(name):
+                return self._local(name, current)
+            current = current.parent
+            while current is not None and current.kind == "class":
+                current = current.parent  # functions do not see their class's names
+        module = scope
+        while module.parent is not None:
+            module = module.parent
+        if name in module.defs or name in module.imports:
+            return f"g:{name}", False
+        if name in module.assigned:
+            callee = module.instances.get(name)
+            return (None if callee is None else self.expr_binding(callee, module)), True
+        return (f"b:{name}" if name in _BUILTINS else f"g:{name}"), False
+
+    def _local(self, name: str, scope: _Scope) -> tuple[str | None, bool]:
+        if name in scope.defs:
+            return f"d:{scope.child(name)}", False
+        if name in scope.imports:
+            return scope.imports[name], False
+        if name == scope.self_name:
+            return f"d:{scope.cls}", True
+        annotated = scope.annotated.get(name)
+        if annotated is not None:
+            return self.expr_binding(annotated, scope.parent or scope), True
+        callee = scope.instances.get(name)
+        return (None if callee is None else self.expr_binding(callee, scope)), True
+
+    def expr_binding(self, node: ast.expr, scope: _Scope) -> str | None:
+        """The binding of a name, attribute chain or call chain (a call's value taken as an
+        instance of what is called: honest when that is a class, unresolved otherwise)."""
+        attrs: list[str] = []
+        for _ in range(_NESTED_LIMIT):
+            if isinstance(node, ast.Attribute):
+                attrs.append(node.attr)
+                node = node.value
+            elif isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Name) and node.func.id == "super":
+                    head = self._super(scope)
+                    break
+                node = node.func
+            elif isinstance(node, ast.Subscript):
+                node = node.value
+            elif isinstance(node, ast.Name):
+                head = self.name_binding(node.id, scope)
+                break
+            else:
+                return None
+        else:
+            return None
+        if head is None:
+            return None
+        return head + "".join(f">{attr}" for attr in reversed(attrs))
+
+    def _super(self, scope: _Scope) -> str | None:
+        current: _Scope | None = scope
+        while current is not None:
+            if current.cls is not None:
+                return f"p:{current.cls}"
+            current = current.parent
+        return None
+
+
+def _strings(node: ast.expr | None) -> list[str] | None:
+    """The strings of a literal list or tuple, or None when it is anything else."""
+    if not isinstance(node, ast.List | ast.Tuple):
+        return None
+    found = []
+    for item in node.elts:
+        if not (isinstance(item, ast.Constant) and isinstance(item.value, str)):
+            return None
+        found.append(item.value)
+    return found
+
+
+def bind_python(tree: ast.Module, data: bytes) -> tuple[list[Ref], tuple[str, ...] | None]:
+    """The file's reference sites (sorted by position) and its ``__all__`` (None when it has
+    none, or one computed at run time)."""
+    binder = _Binder(data.split(b"\n"))
+    binder.walk(tree)
+    refs = binder.refs()
+    exports = binder.exports if binder.has_all else None
+    return refs, (None if exports is None else tuple(exports))
+
+
+def site_kinds(refs: Iterable[Ref]) -> dict[str, int]:
+    """How many sites of each kind (for tests and the benchmark)."""
+    counts = dict.fromkeys(REF_KINDS, 0)
+    for ref in refs:
+        counts[ref.kind] += 1
+    return counts
