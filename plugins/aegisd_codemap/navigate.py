@@ -162,6 +162,26 @@ class Navigator:
                             seen.add((alias, site.path))
                             queue.append((alias, site.path))
 
+    def redefinitions(self, path: str, qualname: str, line: int) -> list[Site]:
+        """Other definitions of the same qualified name in its file (``@overload`` signatures,
+        ``try``/``except`` alternatives) than the one at ``line``: each rebinds the name."""
+        extract = self.index.read(path)
+        found = []
+        for symbol in extract.symbols if extract is not None else ():
+            if symbol.qualname == qualname and symbol.line != line:
+                keyword = (
+                    "class "
+                    if symbol.kind == "class"
+                    else "async def "
+                    if symbol.is_async
+                    else "def "
+                )
+                found.append(
+                    Site(path, symbol.line, symbol.column + len(keyword), symbol.name, "write",
+                         symbol.parent or "", f"d:{qualname}")
+                )  # fmt: skip
+        return found
+
     def _aliases(self, site: Site) -> list[str]:
         """The other names ``site``'s file imports its name under."""
         extract = self.index.read(site.path)

@@ -128,7 +128,8 @@ class Resolver:
 
     def _values(self, path: str, binding: str) -> list[Value]:
         head, *attrs = binding.split(">")
-        tag, _, rest = head.partition(":")
+        called = head.endswith("()")
+        tag, _, rest = head.removesuffix("()").partition(":")
         values: list[Value]
         if tag == "g":
             values = self.lookup(path, rest, 0)
@@ -144,9 +145,33 @@ class Resolver:
             values = [Value(BUILTIN_VALUE, "", rest)]
         else:
             values = [Value(UNRES, path, binding)]
+        if called:
+            values = _unique(v for value in values for v in self.returned(value, 0))
         for attr in attrs:
-            values = _unique(v for value in values for v in self.member(value, attr, 0))
+            name = attr.removesuffix("()")
+            values = _unique(v for value in values for v in self.member(value, name, 0))
+            if name != attr:
+                values = _unique(v for value in values for v in self.returned(value, 0))
         return values
+
+    def returned(self, value: Value, hops: int) -> list[Value]:
+        """What calling ``value`` gives: an instance of a class (members looked up as the
+        class's), or the class a function's return annotation names."""
+        if value.kind in (EXT, BUILTIN_VALUE):
+            return [value]
+        if value.kind != SYM:
+            return [Value(UNRES, value.path, f"{value.name}()")]
+        symbol = self.symbol(value.path, value.name)
+        if symbol is None:
+            return [Value(UNRES, value.path, f"{value.name}()")]
+        if symbol.kind == "class":
+            return [value]
+        written = _returned_class(symbol.signature)
+        if written is None:
+            return [Value(UNRES, value.path, f"{value.name}()")]
+        if written == "Self" and symbol.kind == "method" and symbol.parent:
+            return [Value(SYM, value.path, symbol.parent)]
+        return self.dotted(value.path, value.name, written, hops + 1)
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -277,6 +302,21 @@ class Resolver:
         for attr in attrs:
             values = _unique(v for value in values for v in self.member(value, attr, hops))
         return values
+
+
+def _returned_class(signature: str | None) -> str | None:
+    """The class a signature's return annotation names (``-> Foo``, ``-> "Foo"``,
+    ``-> Foo | None``, ``-> Optional[Foo]``, ``-> Foo[T]``), or None."""
+    if not signature or ") -> " not in signature:
+        return None
+    text = signature.rsplit(") -> ", 1)[1].strip().strip("'\"")
+    parts = [p.strip() for p in text.split("|") if p.strip() not in ("None", "")]
+    text = parts[0] if parts else ""
+    for wrapper in ("Optional[", "typing.Optional["):
+        if text.startswith(wrapper) and text.endswith("]"):
+            text = text[len(wrapper) : -1]
+    text = text.split("[", 1)[0].strip().strip("'\"")
+    return text if text and all(p.isidentifier() for p in text.split(".")) else None
 
 
 def status(values: list[Value]) -> str:

@@ -249,7 +249,10 @@ def find_references(
     for site, resolution in nav.references(keys):
         status = "resolved" if resolution.status == RESOLVED else "ambiguous"
         found.append((site.path, site.line, site.column, site.kind, site.scope, status))
-    found.sort()
+    for target in targets:
+        for site in nav.redefinitions(target.path, target.qualname, target.line):
+            found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))
+    found = sorted(set(found))
     return found[:limit], len(found) > limit
 
 

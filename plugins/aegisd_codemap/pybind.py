@@ -6,7 +6,8 @@ definitions, simple instance flow `x = Foo()` and annotated names) and notes eac
 sites' bindings are worked out once every scope is complete. A binding is a short string that
 `navresolve` resolves at query time against the whole workspace:
 
-    binding := head ('>' attr)*
+    binding := head ('>' attr)*             a head or attr ending in `()` is called: the
+                                             value is what the call returns
     head    := 'g:' name                     a module-level name of this file (its definitions,
                                              its imports, `from x import *`)
              | 'd:' qualname                 a definition of this file (nested, or a class)
@@ -308,13 +309,13 @@ class _Binder:
         if isinstance(node, ast.AnnAssign):
             callee = _annotation_class(node.annotation)
         elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
-            callee = value.func
+            callee = value  # its value: `expr_binding` marks the call
         if callee is None or isinstance(node, ast.AugAssign):
             return
         self._typed.add(id(targets[0]))
         known = scope.instances.get(name, callee)
         scope.assigned.add(name)
-        same = known is callee or (known is not None and ast.dump(known) == ast.dump(callee))
+        same = known is callee or (known is not None and _shape(known) == _shape(callee))
         scope.instances[name] = callee if same else None
         scope.annotated.pop(name, None)
 
@@ -420,22 +421,28 @@ class _Binder:
         return (None if callee is None else self.expr_binding(callee, scope)), True
 
     def expr_binding(self, node: ast.expr, scope: _Scope) -> str | None:
-        """The binding of a name, attribute chain or call chain (a call's value taken as an
-        instance of what is called: honest when that is a class, unresolved otherwise)."""
-        attrs: list[str] = []
+        """The binding of a name, attribute chain or call chain; a step that is called is
+        marked ``()`` (its value: an instance of a class, or what a function's return
+        annotation names)."""
+        steps: list[str] = []
+        called = False
         for _ in range(_NESTED_LIMIT):
             if isinstance(node, ast.Attribute):
-                attrs.append(node.attr)
+                steps.append(node.attr + "()" * called)
+                called = False
                 node = node.value
             elif isinstance(node, ast.Call):
                 if isinstance(node.func, ast.Name) and node.func.id == "super":
                     head = self._super(scope)
                     break
+                called = True
                 node = node.func
             elif isinstance(node, ast.Subscript):
                 node = node.value
             elif isinstance(node, ast.Name):
                 head = self.name_binding(node.id, scope)
+                if head is not None and called:
+                    head += "()"
                 break
             else:
                 return None
@@ -443,7 +450,7 @@ class _Binder:
             return None
         if head is None:
             return None
-        return head + "".join(f">{attr}" for attr in reversed(attrs))
+        return head + "".join(f">{step}" for step in reversed(steps))
 
     def _super(self, scope: _Scope) -> str | None:
         current: _Scope | None = scope
@@ -452,6 +459,11 @@ class _Binder:
                 return f"p:{current.cls}"
             current = current.parent
         return None
+
+
+def _shape(node: ast.expr) -> str:
+    """What an instance assignment calls, to compare two of them."""
+    return ast.dump(node.func if isinstance(node, ast.Call) else node)
 
 
 def _strings(node: ast.expr | None) -> list[str] | None:
