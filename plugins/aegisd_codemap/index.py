@@ -154,6 +154,8 @@ class WorkspaceIndex:
                 errors=extract.errors,
                 default_export=previous.default_export,
                 exports=previous.exports,
+                # in memory while its write is queued; else its stored rows stay (`store.rows`)
+                refs=previous.refs,
             )
         else:
             self.counters.parsed += 1

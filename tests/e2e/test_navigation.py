@@ -185,6 +185,15 @@ def test_an_added_call_shows_in_callers_within_one_batch_and_persists(
     after = d.call("graph.calls", {"name": "shout", "direction": "callers", "depth": 1})
     assert after["clock"] >= clock
     assert ("app/main.py:outer", 32) in {(e["source"], e["line"]) for e in after["edges"]}
+    # A file that stops parsing keeps the sites of its last good parse, as its symbols.
+    good = main.read_text()
+    main.write_text(good + "def broken(:\n")
+    d.call("workspace.notify_changes", {"paths": ["app/main.py"]})
+    assert d.call("index.file", {"path": "app/main.py"})["stale"] is True
+    kept = d.call("graph.calls", {"name": "shout", "direction": "callers", "depth": 1})
+    assert ("app/main.py:outer", 32) in {(e["source"], e["line"]) for e in kept["edges"]}
+    main.write_text(good)
+    d.call("workspace.notify_changes", {"paths": ["app/main.py"]})
     assert d.stop() == 0
     # Stored: a warm start parses nothing and still knows the new call.
     d2: DaemonProcess = daemon_factory("--root", str(navproj))
