@@ -36,8 +36,9 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _STATIC = frozenset({"staticmethod"})
 _NESTED_LIMIT = 64  # chained attributes/calls followed for one binding
-#: `AEGISD_CODEMAP_BINDINGS=0` turns binding off (the benchmark's same-run baseline)
-BINDINGS_ENV = "AEGISD_CODEMAP_BINDINGS"
+#: `AEGIS_CODEMAP_BINDINGS=0` turns binding off (the benchmark's same-run baseline; not
+#: `AEGISD_`: those are the daemon's configuration)
+BINDINGS_ENV = "AEGIS_CODEMAP_BINDINGS"
 
 
 def binding_enabled() -> bool:
