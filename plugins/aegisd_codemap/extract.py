@@ -35,7 +35,7 @@ def extract_file(
     if language == "python":
         py = extract_python(data, nonblank, include_docstrings)
         result.symbols, result.imports, result.classes, result.errors = py[:4]
-        result.refs, result.exports = py.refs, py.exports
+        result.refs, result.exports, result.members = py.refs, py.exports, py.members
     elif language in ("javascript", "typescript", "tsx"):
         js = extract_js(data, language, nonblank, include_docstrings)
         result.symbols, result.imports, result.classes = js.symbols, js.imports, js.classes

@@ -34,6 +34,7 @@ def extract_size(extract: FileExtract) -> int:
     """About the bytes an extract holds (a generic estimate sees only the outer object)."""
     size = 400 + 180 * len(extract.imports) + 200 * len(extract.classes)
     size += 150 * len(extract.errors) + 120 * len(extract.refs or ())
+    size += 150 * len(extract.members or ())
     for s in extract.symbols:
         size += 260 + len(s.qualname) + len(s.docstring or "") + len(s.signature or "")
     return size
@@ -154,6 +155,7 @@ class WorkspaceIndex:
                 errors=extract.errors,
                 default_export=previous.default_export,
                 exports=previous.exports,
+                members=previous.members,
                 # in memory while its write is queued; else its stored rows stay (`store.rows`)
                 refs=previous.refs,
             )

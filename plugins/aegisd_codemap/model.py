@@ -103,7 +103,8 @@ class FileExtract:
     line count, ``loc`` the non-blank lines. ``default_export`` names a JS/TS default export.
     ``refs`` are the file's reference sites (``pybind.Ref``) between parsing and storing (None:
     not bound, or read back from the store, where they stay); ``exports`` a Python module's
-    ``__all__`` (None when it has none).
+    ``__all__`` (None when it has none); ``members`` the attributes of its classes whose value
+    is known, as (class qualname, attribute, ``pybind`` binding).
     """
 
     path: str
@@ -118,3 +119,4 @@ class FileExtract:
     default_export: str | None = None
     refs: list[Any] | None = None
     exports: tuple[str, ...] | None = None
+    members: tuple[tuple[str, str, str], ...] | None = None

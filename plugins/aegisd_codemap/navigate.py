@@ -8,7 +8,7 @@ in place of their rows, so an edit shows as soon as it is applied. Bindings are 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from aegisd.store.pathtext import from_db, to_db
@@ -143,6 +143,7 @@ class Navigator:
         """The sites bound to any of ``targets`` (path, qualname), with how certain each is:
         the sites of their names, and in a file importing one under another name
         (``import x as y``), the sites of that name there."""
+        may_bind = self._filter(targets)
         queue: list[tuple[str, str | None]] = sorted(
             {(qualname.rsplit(".", 1)[-1], None) for _, qualname in targets}
         )
@@ -150,7 +151,7 @@ class Navigator:
         while queue:
             name, only = queue.pop(0)
             for site in sites_named(self.index, name):
-                if only is not None and site.path != only:
+                if (only is not None and site.path != only) or not may_bind(site):
                     continue
                 resolution = self.resolve(site)
                 if not targets.intersection(resolution.symbols):
@@ -161,6 +162,36 @@ class Navigator:
                         if (alias, site.path) not in seen:
                             seen.add((alias, site.path))
                             queue.append((alias, site.path))
+
+    def _filter(self, targets: set[tuple[str, str]]) -> Callable[[Site], bool]:
+        """Which sites may be bound to one of ``targets``, from their binding's shape alone
+        (resolving a binding may read other files): a builtin or unknown value never is; a
+        module-level name or import only to a module-level definition; a definition of the
+        file only to itself; a function nested in a function is reached from its file only."""
+        top = local = False
+        own: dict[str, set[str]] = {}
+        for path, qualname in targets:
+            own.setdefault(path, set()).add(qualname)
+            symbol = self.resolver.symbol(path, qualname)
+            parent = self.resolver.symbol(path, symbol.parent) if symbol and symbol.parent else None
+            top |= symbol is not None and symbol.parent is None
+            local |= parent is not None and parent.kind in ("function", "method")
+        paths = set(own)
+
+        def may_bind(site: Site) -> bool:
+            binding = site.binding
+            if binding == "u" or binding.startswith("b:"):
+                return False
+            if ">" in binding:
+                return not local or site.path in paths
+            tag = binding[:2]
+            if tag in ("g:", "i:"):
+                return top
+            if tag == "d:":
+                return binding[2:].removesuffix("()") in own.get(site.path, ())
+            return False
+
+        return may_bind
 
     def redefinitions(self, path: str, qualname: str, line: int) -> list[Site]:
         """Other definitions of the same qualified name in its file (``@overload`` signatures,

@@ -53,10 +53,12 @@ class _Names:
     stars: list[ImportRef] = field(default_factory=list)
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exports: tuple[str, ...] | None = None
+    members: dict[tuple[str, str], str] = field(default_factory=dict)  # (class, attr) -> binding
 
 
 def _names(extract: FileExtract) -> _Names:
     names = _Names(exports=extract.exports)
+    names.members = {(owner, attr): binding for owner, attr, binding in extract.members or ()}
     for symbol in extract.symbols:
         names.symbols.setdefault(symbol.qualname, symbol)
         if symbol.parent is None:
@@ -101,6 +103,7 @@ class Resolver:
         self._read = read
         self._files: dict[str, _Names | None] = {}
         self._memo: dict[tuple[str, str], list[Value]] = {}
+        self._active: set[tuple[str, str]] = set()  # bindings being resolved (`self.x = self.x`)
 
     def names(self, path: str) -> _Names | None:
         if path not in self._files:
@@ -123,7 +126,13 @@ class Resolver:
         key = (path, binding)
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = self._values(path, binding)
+            if key in self._active:
+                return [Value(UNRES, path, binding)]
+            self._active.add(key)
+            try:
+                found = self._memo[key] = self._values(path, binding)
+            finally:
+                self._active.discard(key)
         return found
 
     def _values(self, path: str, binding: str) -> list[Value]:
@@ -273,6 +282,11 @@ class Resolver:
         member = f"{qualname}.{attr}"
         if own and member in names.symbols:
             return [Value(SYM, path, member)]
+        assigned = names.members.get((qualname, attr))
+        if assigned is not None:  # `self.attr = Foo()`: the attribute holds a Foo
+            held = self.values(path, assigned)
+            if any(v.kind != UNRES for v in held):
+                return held
         outside: list[Value] = []
         for base in names.bases.get(qualname, ()):
             for found in self.dotted(path, qualname, base, hops + 1):

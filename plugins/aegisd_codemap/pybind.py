@@ -28,6 +28,15 @@ import os
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
+from aegisd_codemap.bindscope import (
+    BindScope,
+    annotation_class,
+    import_head,
+    last_name,
+    shape,
+    strings,
+)
+
 CALL, READ, WRITE, IMPORT, INHERIT, TYPE = "call", "read", "write", "import", "inherit", "type"
 REF_KINDS = (CALL, READ, WRITE, IMPORT, INHERIT, TYPE)
 UNKNOWN = "u"
@@ -60,63 +69,7 @@ class Ref(NamedTuple):
     binding: str
 
 
-class _Scope:
-    """A scope's names, filled in during the walk and read once it is over."""
-
-    __slots__ = (
-        "annotated", "assigned", "cls", "defs", "globals", "imports", "instances", "kind",
-        "nonlocals", "parent", "qualname", "self_name",
-    )  # fmt: skip
-
-    def __init__(self, kind: str, qualname: str, parent: _Scope | None) -> None:
-        self.kind = kind  # module, class, function
-        self.qualname = qualname  # of the definition ("" for the module)
-        self.parent = parent
-        self.defs: set[str] = set()
-        self.imports: dict[str, str] = {}
-        self.assigned: set[str] = set()
-        self.instances: dict[str, ast.expr | None] = {}  # name -> callee (None: mixed)
-        self.annotated: dict[str, ast.expr] = {}
-        self.globals: set[str] = set()
-        self.nonlocals: set[str] = set()
-        self.self_name: str | None = None  # a method's first parameter
-        self.cls: str | None = None  # that method's class qualname
-
-    def child(self, name: str) -> str:
-        return f"{self.qualname}.{name}" if self.qualname else name
-
-    def binds(self, name: str) -> bool:
-        return (
-            name in self.defs
-            or name in self.imports
-            or name in self.assigned
-            or name == self.self_name
-            or name in self.annotated
-        )
-
-
-def _import_head(level: int, module: str, name: str) -> str:
-    return f"i:{level}:{module}:{name}"
-
-
-def _annotation_class(node: ast.expr | None) -> ast.expr | None:
-    """The class an annotation names: ``Foo``, ``mod.Foo``, ``Foo | None``, ``Optional[Foo]``."""
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        for side in (node.left, node.right):
-            if not (isinstance(side, ast.Constant) and side.value is None):
-                return _annotation_class(side)
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name | ast.Attribute):
-        if _last(node.value) == "Optional":
-            return _annotation_class(node.slice)
-        return None
-    return node if isinstance(node, ast.Name | ast.Attribute) else None
-
-
-def _last(node: ast.expr) -> str:
-    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
-
-
-_Push = Callable[[tuple[ast.AST, _Scope, str]], None]
+_Push = Callable[[tuple[ast.AST, BindScope, str]], None]
 
 
 class _Site(NamedTuple):
@@ -124,7 +77,7 @@ class _Site(NamedTuple):
     offset: int  # UTF-8 byte offset (as ast gives it)
     name: str
     kind: str
-    scope: _Scope
+    scope: BindScope
     base: ast.expr | None  # an attribute's object (None: the site is a name)
 
 
@@ -136,20 +89,28 @@ class _Binder:
         self.exports: list[str] | None = []
         self.has_all = False
         self._typed: set[int] = set()  # targets of `x = Foo()`: bound by `assignment`
+        #: instance and class attributes with a known value: (class, attr, value, scope)
+        self.members: list[tuple[str, str, ast.expr, BindScope]] = []
         self._memo: dict[tuple[int, str], tuple[str | None, bool]] = {}
 
     # -- the walk ------------------------------------------------------------------------
 
-    def walk(self, tree: ast.Module) -> _Scope:
-        module = _Scope("module", "", None)
-        stack: list[tuple[ast.AST, _Scope, str]] = [(s, module, READ) for s in reversed(tree.body)]
+    def walk(self, tree: ast.Module) -> BindScope:
+        module = BindScope("module", "", None)
+        stack: list[tuple[ast.AST, BindScope, str]] = [
+            (s, module, READ) for s in reversed(tree.body)
+        ]
         while stack:
             node, scope, kind = stack.pop()
             self.visit(node, scope, kind, stack)
         return module
 
     def visit(
-        self, node: ast.AST, scope: _Scope, kind: str, stack: list[tuple[ast.AST, _Scope, str]]
+        self,
+        node: ast.AST,
+        scope: BindScope,
+        kind: str,
+        stack: list[tuple[ast.AST, BindScope, str]],
     ) -> None:
         push = stack.append
         if isinstance(node, ast.Name):
@@ -176,12 +137,12 @@ class _Binder:
             self.class_def(node, scope, push)
             return
         if isinstance(node, ast.Lambda):
-            inner = _Scope("function", scope.qualname, scope)
+            inner = BindScope("function", scope.qualname, scope)
             self.parameters(node.args, inner, scope, push)
             push((node.body, inner, READ))
             return
         if isinstance(node, _COMPREHENSIONS):
-            inner = _Scope("function", scope.qualname, scope)
+            inner = BindScope("function", scope.qualname, scope)
             parts: list[ast.AST] = [*node.generators]
             parts += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
             for piece in reversed(parts):
@@ -213,25 +174,25 @@ class _Binder:
         for child in reversed(list(ast.iter_child_nodes(node))):
             push((child, scope, child_kind))
 
-    def name(self, node: ast.Name, scope: _Scope, kind: str) -> None:
+    def name(self, node: ast.Name, scope: BindScope, kind: str) -> None:
         if isinstance(node.ctx, ast.Store | ast.Del):
             if id(node) not in self._typed:
                 self._bind_local(scope, node.id)
             kind = WRITE
         self.sites.append(_Site(node.lineno, node.col_offset, node.id, kind, scope, None))
 
-    def _bind_local(self, scope: _Scope, name: str) -> None:
+    def _bind_local(self, scope: BindScope, name: str) -> None:
         if name in scope.globals or name in scope.nonlocals:
             return
         scope.assigned.add(name)
         scope.instances[name] = None  # unless an `x = Foo()` says otherwise (`assignment`)
 
     def function(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope, push: _Push
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: BindScope, push: _Push
     ) -> None:
         scope.defs.add(node.name)
-        inner = _Scope("function", scope.child(node.name), scope)
-        decorators = {_last(d) for d in node.decorator_list if isinstance(d, ast.Name)}
+        inner = BindScope("function", scope.child(node.name), scope)
+        decorators = {last_name(d) for d in node.decorator_list if isinstance(d, ast.Name)}
         positional = node.args.posonlyargs + node.args.args
         if scope.kind == "class" and positional and not decorators & _STATIC:
             inner.self_name, inner.cls = positional[0].arg, scope.qualname
@@ -243,12 +204,14 @@ class _Binder:
         for decorator in reversed(node.decorator_list):
             push((decorator, scope, READ))
 
-    def parameters(self, args: ast.arguments, inner: _Scope, outer: _Scope, push: _Push) -> None:
+    def parameters(
+        self, args: ast.arguments, inner: BindScope, outer: BindScope, push: _Push
+    ) -> None:
         every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
         every += [a for a in (args.vararg, args.kwarg) if a is not None]
         for arg in every:
             inner.assigned.add(arg.arg)
-            annotated = _annotation_class(arg.annotation)
+            annotated = annotation_class(arg.annotation)
             if annotated is not None and arg.arg != inner.self_name:
                 inner.annotated[arg.arg] = annotated
             if arg.annotation is not None:
@@ -256,9 +219,9 @@ class _Binder:
         for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
             push((default, outer, READ))
 
-    def class_def(self, node: ast.ClassDef, scope: _Scope, push: _Push) -> None:
+    def class_def(self, node: ast.ClassDef, scope: BindScope, push: _Push) -> None:
         scope.defs.add(node.name)
-        inner = _Scope("class", scope.child(node.name), scope)
+        inner = BindScope("class", scope.child(node.name), scope)
         for statement in reversed(node.body):
             push((statement, inner, READ))
         for keyword in node.keywords:
@@ -268,26 +231,26 @@ class _Binder:
         for decorator in reversed(node.decorator_list):
             push((decorator, scope, READ))
 
-    def import_(self, node: ast.Import | ast.ImportFrom, scope: _Scope) -> None:
+    def import_(self, node: ast.Import | ast.ImportFrom, scope: BindScope) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
-                    scope.imports[alias.asname] = _import_head(0, alias.name, "")
+                    scope.imports[alias.asname] = import_head(0, alias.name, "")
                 else:
                     top = alias.name.split(".", 1)[0]
-                    scope.imports[top] = _import_head(0, top, "")
+                    scope.imports[top] = import_head(0, top, "")
             return
         module, level = node.module or "", node.level
         for alias in node.names:
             if alias.name == "*":
                 continue
-            head = _import_head(level, module, alias.name)
+            head = import_head(level, module, alias.name)
             scope.imports[alias.asname or alias.name] = head
             line = getattr(alias, "lineno", node.lineno)
             self.imports.append(self._ref(line, alias.col_offset, alias.name, IMPORT, scope, head))
 
     def assignment(
-        self, node: ast.Assign | ast.AnnAssign | ast.AugAssign, scope: _Scope, push: _Push
+        self, node: ast.Assign | ast.AnnAssign | ast.AugAssign, scope: BindScope, push: _Push
     ) -> None:
         targets: list[ast.expr] = (
             list(node.targets) if isinstance(node, ast.Assign) else [node.target]
@@ -301,6 +264,8 @@ class _Binder:
             push((value, scope, READ))
         for target in reversed(targets):
             push((target, scope, WRITE))
+        if len(targets) == 1 and not isinstance(node, ast.AugAssign):
+            self._member(targets[0], node, scope)
         if len(targets) != 1 or not isinstance(targets[0], ast.Name):
             return
         name = targets[0].id
@@ -308,7 +273,7 @@ class _Binder:
             return
         callee: ast.expr | None = None
         if isinstance(node, ast.AnnAssign):
-            callee = _annotation_class(node.annotation)
+            callee = annotation_class(node.annotation)
         elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
             callee = value  # its value: `expr_binding` marks the call
         if callee is None or isinstance(node, ast.AugAssign):
@@ -316,16 +281,44 @@ class _Binder:
         self._typed.add(id(targets[0]))
         known = scope.instances.get(name, callee)
         scope.assigned.add(name)
-        same = known is callee or (known is not None and _shape(known) == _shape(callee))
+        same = known is callee or (known is not None and shape(known) == shape(callee))
         scope.instances[name] = callee if same else None
         scope.annotated.pop(name, None)
+
+    def _member(self, target: ast.expr, node: ast.Assign | ast.AnnAssign, scope: BindScope) -> None:
+        """``self.x = Foo()`` or ``self.x: Foo`` in a method, ``x: Foo`` or ``x = Foo()`` in a
+        class body: what the class's attribute holds."""
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            if target.value.id != scope.self_name or scope.cls is None:
+                return
+            owner, attr = scope.cls, target.attr
+        elif isinstance(target, ast.Name) and scope.kind == "class":
+            owner, attr = scope.qualname, target.id
+        else:
+            return
+        if isinstance(node, ast.AnnAssign):
+            value = annotation_class(node.annotation)
+        else:
+            value = node.value if isinstance(node.value, ast.Call) else None
+        if value is not None:
+            self.members.append((owner, attr, value, scope))
+
+    def member_bindings(self) -> tuple[tuple[str, str, str], ...]:
+        """(class, attribute, binding) of the attributes whose value is known and the same
+        wherever it is assigned."""
+        found: dict[tuple[str, str], str | None] = {}
+        for owner, attr, value, scope in self.members:
+            binding = self.expr_binding(value, scope)
+            key = (owner, attr)
+            found[key] = binding if found.get(key, binding) == binding else None
+        return tuple((o, a, b) for (o, a), b in found.items() if b)
 
     def _exports(self, node: ast.stmt, targets: list[ast.expr]) -> None:
         if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
             return
         self.has_all = True
         value = getattr(node, "value", None)
-        names = _strings(value)
+        names = strings(value)
         if names is None or self.exports is None:
             self.exports = None  # computed: not known here
         elif isinstance(node, ast.AugAssign):
@@ -361,7 +354,7 @@ class _Binder:
         return found
 
     def _ref(
-        self, line: int, offset: int, name: str, kind: str, scope: _Scope, binding: str
+        self, line: int, offset: int, name: str, kind: str, scope: BindScope, binding: str
     ) -> Ref:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else b""
         column = offset if text.isascii() else len(text[:offset].decode("utf-8", "replace"))
@@ -370,17 +363,17 @@ class _Binder:
             owner = owner.parent  # type: ignore[assignment]  # lambdas, comprehensions
         return Ref(line, column + 1, name, kind, owner.qualname, binding)
 
-    def name_binding(self, name: str, scope: _Scope) -> str | None:
+    def name_binding(self, name: str, scope: BindScope) -> str | None:
         """What ``name`` read in ``scope`` is bound to (None: a plain local variable)."""
         return self._bound(name, scope)[0]
 
-    def site_binding(self, name: str, scope: _Scope) -> str | None:
+    def site_binding(self, name: str, scope: BindScope) -> str | None:
         """The binding of a name as a reference site: a variable (``self``, ``x = Foo()``,
         an annotated parameter) has its value's binding, but is no reference to it."""
         binding, variable = self._bound(name, scope)
         return None if variable else binding
 
-    def _bound(self, name: str, scope: _Scope) -> tuple[str | None, bool]:
+    def _bound(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
         key = (id(scope), name)
         found = self._memo.get(key)
         if found is None:
@@ -388,8 +381,8 @@ class _Binder:
             found = self._memo[key] = self._name_binding(name, scope)
         return found
 
-    def _name_binding(self, name: str, scope: _Scope) -> tuple[str | None, bool]:
-        current: _Scope | None = scope
+    def _name_binding(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
+        current: BindScope | None = scope
         while current is not None and current.kind != "module":
             if name in current.globals:
                 break
@@ -408,7 +401,7 @@ class _Binder:
             return (None if callee is None else self.expr_binding(callee, module)), True
         return (f"b:{name}" if name in _BUILTINS else f"g:{name}"), False
 
-    def _local(self, name: str, scope: _Scope) -> tuple[str | None, bool]:
+    def _local(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
         if name in scope.defs:
             return f"d:{scope.child(name)}", False
         if name in scope.imports:
@@ -421,7 +414,7 @@ class _Binder:
         callee = scope.instances.get(name)
         return (None if callee is None else self.expr_binding(callee, scope)), True
 
-    def expr_binding(self, node: ast.expr, scope: _Scope) -> str | None:
+    def expr_binding(self, node: ast.expr, scope: BindScope) -> str | None:
         """The binding of a name, attribute chain or call chain; a step that is called is
         marked ``()`` (its value: an instance of a class, or what a function's return
         annotation names)."""
@@ -453,8 +446,8 @@ class _Binder:
             return None
         return head + "".join(f">{step}" for step in reversed(steps))
 
-    def _super(self, scope: _Scope) -> str | None:
-        current: _Scope | None = scope
+    def _super(self, scope: BindScope) -> str | None:
+        current: BindScope | None = scope
         while current is not None:
             if current.cls is not None:
                 return f"p:{current.cls}"
@@ -462,31 +455,19 @@ class _Binder:
         return None
 
 
-def _shape(node: ast.expr) -> str:
-    """What an instance assignment calls, to compare two of them."""
-    return ast.dump(node.func if isinstance(node, ast.Call) else node)
+class Bound(NamedTuple):
+    refs: list[Ref]
+    exports: tuple[str, ...] | None  # ``__all__`` (None: none, or computed at run time)
+    members: tuple[tuple[str, str, str], ...]  # (class, attribute, binding of its value)
 
 
-def _strings(node: ast.expr | None) -> list[str] | None:
-    """The strings of a literal list or tuple, or None when it is anything else."""
-    if not isinstance(node, ast.List | ast.Tuple):
-        return None
-    found = []
-    for item in node.elts:
-        if not (isinstance(item, ast.Constant) and isinstance(item.value, str)):
-            return None
-        found.append(item.value)
-    return found
-
-
-def bind_python(tree: ast.Module, data: bytes) -> tuple[list[Ref], tuple[str, ...] | None]:
-    """The file's reference sites (sorted by position) and its ``__all__`` (None when it has
-    none, or one computed at run time)."""
+def bind_python(tree: ast.Module, data: bytes) -> Bound:
+    """The file's reference sites (sorted by position), ``__all__`` and attribute values."""
     binder = _Binder(data.split(b"\n"))
     binder.walk(tree)
     refs = binder.refs()
     exports = binder.exports if binder.has_all else None
-    return refs, (None if exports is None else tuple(exports))
+    return Bound(refs, None if exports is None else tuple(exports), binder.member_bindings())
 
 
 def site_kinds(refs: Iterable[Ref]) -> dict[str, int]:

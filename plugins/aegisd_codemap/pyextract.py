@@ -293,6 +293,7 @@ class PythonExtract(NamedTuple):
     errors: list[SyntaxIssue]
     refs: list[Ref] | None = None  # None: not bound (`pybind.binding_enabled`)
     exports: tuple[str, ...] | None = None
+    members: tuple[tuple[str, str, str], ...] | None = None
 
 
 def extract_python(data: bytes, nonblank: list[int], include_docstrings: bool) -> PythonExtract:
@@ -317,7 +318,7 @@ def extract_python(data: bytes, nonblank: list[int], include_docstrings: bool) -
     if not binding_enabled():
         return PythonExtract(symbols, imports, classes, [])
     try:
-        refs, exports = bind_python(tree, data)
+        bound = bind_python(tree, data)
     except RecursionError:  # nested past what the binder follows: the outline still stands
-        refs, exports = [], None
-    return PythonExtract(symbols, imports, classes, [], refs, exports)
+        return PythonExtract(symbols, imports, classes, [], [], None, ())
+    return PythonExtract(symbols, imports, classes, [], *bound)

@@ -174,6 +174,7 @@ MIGRATIONS = [
             # A position's site, a function's calls (by scope), a file's rows replaced.
             "CREATE INDEX codemap_ref_path ON codemap_ref (workspace_id, path, line)",
             "ALTER TABLE codemap_file ADD COLUMN exports TEXT",
+            "ALTER TABLE codemap_file ADD COLUMN members TEXT",
         ],
     ),
     Migration(

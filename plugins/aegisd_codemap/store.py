@@ -35,7 +35,7 @@ EXTRACTOR_VERSION = 3
 
 FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
-    " extractor, exports"
+    " extractor, exports, members"
 )
 REF_COLUMNS = "path, line, col, name, kind, scope, binding"
 SYMBOL_COLUMNS = (
@@ -80,7 +80,7 @@ def load_facts(execute: Execute, ws_id: str) -> dict[str, Facts]:
 
 
 def _extract(row: tuple[Any, ...]) -> FileExtract:
-    path, language, binary, lines, loc, errors, imports, classes, default, exports = row
+    path, language, binary, lines, loc, errors, imports, classes, default, exports, members = row
     return FileExtract(
         path=from_db(path),
         language=language,
@@ -95,11 +95,12 @@ def _extract(row: tuple[Any, ...]) -> FileExtract:
         ],
         default_export=default,
         exports=None if exports is None else tuple(json.loads(exports)),
+        members=None if members is None else tuple(tuple(m) for m in json.loads(members)),
     )
 
 
 _EXTRACT_COLUMNS = (
-    "path, language, binary, lines, loc, errors, imports, classes, default_export, exports"
+    "path, language, binary, lines, loc, errors, imports, classes, default_export, exports, members"
 )
 
 
@@ -299,6 +300,7 @@ def rows(
                 dumps([[c.qualname, c.line, c.bases, c.instantiates] for c in extract.classes], "classes"),
                 extract.default_export, int(stale), EXTRACTOR_VERSION,
                 None if extract.exports is None else dumps(list(extract.exports), "exports"),
+                None if extract.members is None else dumps(list(extract.members), "members"),
                 len(extract.symbols), len(extract.errors),
             )
         )  # fmt: skip
@@ -336,7 +338,7 @@ def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
         )
         cursor.executemany(
             f"INSERT INTO codemap_file (workspace_id, {FILE_COLUMNS}, symbols, error_count)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             prepared.files,
         )
         cursor.executemany(

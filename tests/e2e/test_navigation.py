@@ -63,6 +63,8 @@ def test_definitions_of_every_construct(daemon_factory: Any, navproj: Path) -> N
         ("app/main.py", 17, 6): ("resolved", [(helpers, "shout")]),
         # a classmethod found through the base class (MRO)
         ("app/main.py", 18, 13): ("resolved", [(models, "Base.create")]),
+        # an attribute assigned in __init__, holding what a function's return annotation names
+        ("app/main.py", 40, 18): ("resolved", [(models, "Animal.speak")]),
         # a nested function
         ("app/main.py", 32, 13): ("resolved", [("app/main.py", "outer.inner")]),
         # self.x through the class; super() through the bases

@@ -15,7 +15,7 @@ from aegisd_codemap.resolve import ModuleIndex
 
 def _refs(source: str) -> list[tuple[int, int, str, str, str, str]]:
     data = textwrap.dedent(source).encode()
-    refs, _ = bind_python(ast.parse(data), data)
+    refs = bind_python(ast.parse(data), data).refs
     return [tuple(r) for r in refs]  # type: ignore[misc]
 
 
