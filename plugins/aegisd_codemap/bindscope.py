@@ -76,3 +76,20 @@ def strings(node: ast.expr | None) -> list[str] | None:
             return None
         found.append(item.value)
     return found
+
+
+# Fields that never hold child nodes worth visiting: identifiers, flags, operators, contexts.
+_SKIP_FIELDS = frozenset(
+    {"id", "attr", "arg", "name", "names", "module", "asname", "kwd_attrs", "rest"}
+    | {"level", "kind", "is_async", "conversion", "simple", "tag", "lineno"}
+    | {"ctx", "op", "ops", "type_comment", "type_ignores"}
+)
+FIELDS: dict[type[ast.AST], tuple[str, ...]] = {ast.MatchSingleton: (), ast.Constant: ()}
+
+
+def fields(cls: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of a node type that may hold child nodes (cached in FIELDS)."""
+    found = FIELDS.get(cls)
+    if found is None:
+        found = FIELDS[cls] = tuple(f for f in cls._fields if f not in _SKIP_FIELDS)
+    return found

@@ -33,7 +33,7 @@ ReadAll = Callable[[Execute, str], Iterable[FileExtract]]
 def extract_size(extract: FileExtract) -> int:
     """About the bytes an extract holds (a generic estimate sees only the outer object)."""
     size = 400 + 180 * len(extract.imports) + 200 * len(extract.classes)
-    size += 150 * len(extract.errors) + 120 * len(extract.refs or ())
+    size += 150 * len(extract.errors) + sum(80 + len(sites) for _, sites in extract.refs or ())
     size += 150 * len(extract.members or ())
     for s in extract.symbols:
         size += 260 + len(s.qualname) + len(s.docstring or "") + len(s.signature or "")

@@ -15,11 +15,12 @@ from aegisd.store.pathtext import from_db, to_db
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.navresolve import RESOLVED, SYM, Resolution, Resolver, Value
+from aegisd_codemap.pybind import Packed, unpack
 from aegisd_codemap.resolve import ModuleIndex
 
-_COLUMNS = "path, line, col, name, kind, scope, binding"
-#: sites read for one name at most (a name used everywhere: the answer says it is cut)
-MAX_NAME_SITES = 20_000
+_COLUMNS = "path, name, sites"
+#: files read for one name at most
+MAX_NAME_FILES = 20_000
 #: keywords before a definition's name (its symbol's column is the keyword's)
 _KEYWORDS = {
     "class": ("class ",),
@@ -38,7 +39,7 @@ class Site(NamedTuple):
     binding: str
 
 
-def _memory_sites(index: WorkspaceIndex) -> tuple[dict[str, list[Any] | None], set[str]]:
+def _memory_sites(index: WorkspaceIndex) -> tuple[dict[str, Packed | None], set[str]]:
     """Files whose sites memory holds (applied, not yet stored; None: removed), and the paths
     whose stored rows they replace."""
     unsaved = dict(index.unsaved)
@@ -51,7 +52,14 @@ def _memory_sites(index: WorkspaceIndex) -> tuple[dict[str, list[Any] | None], s
 def _rows(index: WorkspaceIndex, sql: str, params: tuple[Any, ...]) -> list[Site]:
     with index.readers.borrow() as db:
         rows = db.execute(sql, params).fetchall()
-    return [Site(from_db(r[0]), *r[1:]) for r in rows]
+    found = []
+    for path, name, sites in rows:
+        found += _sites(from_db(path), name, sites)
+    return found
+
+
+def _sites(path: str, name: str, sites: str) -> list[Site]:
+    return [Site(path, *ref) for ref in unpack(name, sites)]
 
 
 def sites_named(index: WorkspaceIndex, name: str) -> list[Site]:
@@ -62,12 +70,14 @@ def sites_named(index: WorkspaceIndex, name: str) -> list[Site]:
         for site in _rows(
             index,
             f"SELECT {_COLUMNS} FROM codemap_ref WHERE workspace_id = ? AND name = ? LIMIT ?",
-            (index.ws_id, name, MAX_NAME_SITES),
+            (index.ws_id, name, MAX_NAME_FILES),
         )
         if site.path not in replaced
     ]
-    for path, refs in held.items():
-        found += [Site(path, *ref) for ref in refs or () if ref[2] == name]
+    for path, groups in held.items():
+        for group_name, sites in groups or ():
+            if group_name == name:
+                found += _sites(path, name, sites)
     return sorted(found)
 
 
@@ -75,13 +85,11 @@ def sites_in(index: WorkspaceIndex, path: str, line: int | None = None) -> list[
     """The sites of one file (on one line)."""
     held, replaced = _memory_sites(index)
     if path in replaced:
-        refs = held[path] or ()
-        return [Site(path, *ref) for ref in refs if line is None or ref[0] == line]
-    sql = f"SELECT {_COLUMNS} FROM codemap_ref WHERE workspace_id = ? AND path = ?"
-    params: tuple[Any, ...] = (index.ws_id, to_db(path))
-    if line is not None:
-        sql, params = sql + " AND line = ?", (*params, line)
-    return sorted(_rows(index, sql, params))
+        found = [s for name, sites in held[path] or () for s in _sites(path, name, sites)]
+    else:
+        sql = f"SELECT {_COLUMNS} FROM codemap_ref WHERE workspace_id = ? AND path = ?"
+        found = _rows(index, sql, (index.ws_id, to_db(path)))
+    return sorted(s for s in found if line is None or s.line == line)
 
 
 def site_at(index: WorkspaceIndex, path: str, line: int, column: int) -> Site | None:

@@ -26,11 +26,13 @@ import ast
 import builtins
 import os
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from aegisd_codemap.bindscope import (
+    FIELDS,
     BindScope,
     annotation_class,
+    fields,
     import_head,
     last_name,
     shape,
@@ -69,6 +71,8 @@ class Ref(NamedTuple):
     binding: str
 
 
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+_Assignment = ast.Assign | ast.AnnAssign | ast.AugAssign
 _Push = Callable[[tuple[ast.AST, BindScope, str]], None]
 
 
@@ -112,67 +116,100 @@ class _Binder:
         kind: str,
         stack: list[tuple[ast.AST, BindScope, str]],
     ) -> None:
-        push = stack.append
-        if isinstance(node, ast.Name):
-            self.name(node, scope, kind)
-            return
-        if isinstance(node, ast.Attribute):
-            if isinstance(node.ctx, ast.Store | ast.Del):
-                kind = WRITE
-            self.sites.append(
-                _Site(node.end_lineno or node.lineno, (node.end_col_offset or 0) - len(node.attr),
-                      node.attr, kind, scope, node.value)
-            )  # fmt: skip
-            push((node.value, scope, TYPE if kind == TYPE else READ))
-            return
-        if isinstance(node, ast.Call):
-            for part in reversed([*node.args, *(k.value for k in node.keywords)]):
-                push((part, scope, READ))
-            push((node.func, scope, CALL))
-            return
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            self.function(node, scope, push)
-            return
-        if isinstance(node, ast.ClassDef):
-            self.class_def(node, scope, push)
-            return
-        if isinstance(node, ast.Lambda):
-            inner = BindScope("function", scope.qualname, scope)
-            self.parameters(node.args, inner, scope, push)
-            push((node.body, inner, READ))
-            return
-        if isinstance(node, _COMPREHENSIONS):
-            inner = BindScope("function", scope.qualname, scope)
-            parts: list[ast.AST] = [*node.generators]
-            parts += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
-            for piece in reversed(parts):
-                push((piece, inner, READ))
-            return
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            self.import_(node, scope)
-            return
-        if isinstance(node, ast.Global):
-            scope.globals.update(node.names)
-            return
-        if isinstance(node, ast.Nonlocal):
-            scope.nonlocals.update(node.names)
-            return
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            self.assignment(node, scope, push)
-            return
-        if isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
-            scope.assigned.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            scope.assigned.add(node.rest)
-        elif isinstance(node, ast.Subscript) and kind in (INHERIT, TYPE):
-            push((node.slice, scope, TYPE if kind == TYPE else READ))
-            push((node.value, scope, kind))
-            return
-        elif isinstance(node, ast.Constant):
+        """One node: its own handler (one dict lookup), else its children."""
+        cls = type(node)
+        handler = _HANDLERS.get(cls)
+        if handler is not None and handler(self, node, scope, kind, stack.append):
             return
         child_kind = TYPE if kind == TYPE else READ
-        for child in reversed(list(ast.iter_child_nodes(node))):
-            push((child, scope, child_kind))
+        push = stack.append
+        for name in FIELDS.get(cls) or fields(cls):
+            value = getattr(node, name)
+            if type(value) is list:
+                for child in value:
+                    if child is not None and type(child) is not ast.Constant:
+                        push((child, scope, child_kind))
+            elif value is not None and type(value) is not ast.Constant:
+                push((value, scope, child_kind))
+
+    # Handlers: True when the node is done, False to visit its children as well.
+
+    def _name(self, node: ast.Name, scope: BindScope, kind: str, push: _Push) -> bool:
+        self.name(node, scope, kind)
+        return True
+
+    def _attribute(self, node: ast.Attribute, scope: BindScope, kind: str, push: _Push) -> bool:
+        if type(node.ctx) is not ast.Load:
+            kind = WRITE
+        self.sites.append(
+            _Site(node.end_lineno or node.lineno, (node.end_col_offset or 0) - len(node.attr),
+                  node.attr, kind, scope, node.value)
+        )  # fmt: skip
+        push((node.value, scope, TYPE if kind == TYPE else READ))
+        return True
+
+    def _call(self, node: ast.Call, scope: BindScope, kind: str, push: _Push) -> bool:
+        for part in node.args:
+            push((part, scope, READ))
+        for keyword in node.keywords:
+            push((keyword.value, scope, READ))
+        push((node.func, scope, CALL))
+        return True
+
+    def _function(self, node: _Function, scope: BindScope, kind: str, push: _Push) -> bool:
+        self.function(node, scope, push)
+        return True
+
+    def _class(self, node: ast.ClassDef, scope: BindScope, kind: str, push: _Push) -> bool:
+        self.class_def(node, scope, push)
+        return True
+
+    def _lambda(self, node: ast.Lambda, scope: BindScope, kind: str, push: _Push) -> bool:
+        inner = BindScope("function", scope.qualname, scope)
+        self.parameters(node.args, inner, scope, push)
+        push((node.body, inner, READ))
+        return True
+
+    def _comprehension(self, node: ast.expr, scope: BindScope, kind: str, push: _Push) -> bool:
+        inner = BindScope("function", scope.qualname, scope)
+        for generator in node.generators:  # type: ignore[attr-defined]
+            push((generator, inner, READ))
+        parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]  # type: ignore[attr-defined]
+        for part in parts:
+            push((part, inner, READ))
+        return True
+
+    def _import(
+        self, node: ast.Import | ast.ImportFrom, scope: BindScope, kind: str, push: _Push
+    ) -> bool:
+        self.import_(node, scope)
+        return True
+
+    def _global(self, node: ast.Global, scope: BindScope, kind: str, push: _Push) -> bool:
+        scope.globals.update(node.names)
+        return True
+
+    def _nonlocal(self, node: ast.Nonlocal, scope: BindScope, kind: str, push: _Push) -> bool:
+        scope.nonlocals.update(node.names)
+        return True
+
+    def _assignment(self, node: _Assignment, scope: BindScope, kind: str, push: _Push) -> bool:
+        self.assignment(node, scope, push)
+        return True
+
+    def _bound_name(self, node: ast.AST, scope: BindScope, kind: str, push: _Push) -> bool:
+        """`except E as name`, `case x`, `case [*rest]`: a local name, then the children."""
+        name = getattr(node, "name", None) or getattr(node, "rest", None)
+        if name:
+            scope.assigned.add(name)
+        return False
+
+    def _subscript(self, node: ast.Subscript, scope: BindScope, kind: str, push: _Push) -> bool:
+        if kind not in (INHERIT, TYPE):
+            return False
+        push((node.slice, scope, TYPE if kind == TYPE else READ))
+        push((node.value, scope, kind))  # `Generic[T]` inherits from Generic
+        return True
 
     def name(self, node: ast.Name, scope: BindScope, kind: str) -> None:
         if isinstance(node.ctx, ast.Store | ast.Del):
@@ -455,6 +492,32 @@ class _Binder:
         return None
 
 
+_Handler = Callable[[_Binder, Any, BindScope, str, _Push], bool]
+_HANDLERS: dict[type[ast.AST], _Handler] = {
+    ast.Name: _Binder._name,
+    ast.Attribute: _Binder._attribute,
+    ast.Call: _Binder._call,
+    ast.FunctionDef: _Binder._function,
+    ast.AsyncFunctionDef: _Binder._function,
+    ast.ClassDef: _Binder._class,
+    ast.Lambda: _Binder._lambda,
+    **dict.fromkeys(_COMPREHENSIONS, _Binder._comprehension),
+    ast.Import: _Binder._import,
+    ast.ImportFrom: _Binder._import,
+    ast.Global: _Binder._global,
+    ast.Nonlocal: _Binder._nonlocal,
+    ast.Assign: _Binder._assignment,
+    ast.AnnAssign: _Binder._assignment,
+    ast.AugAssign: _Binder._assignment,
+    ast.ExceptHandler: _Binder._bound_name,
+    ast.MatchAs: _Binder._bound_name,
+    ast.MatchStar: _Binder._bound_name,
+    ast.MatchMapping: _Binder._bound_name,
+    ast.Subscript: _Binder._subscript,
+    ast.Constant: lambda *_: True,
+}
+
+
 class Bound(NamedTuple):
     refs: list[Ref]
     exports: tuple[str, ...] | None  # ``__all__`` (None: none, or computed at run time)
@@ -468,6 +531,28 @@ def bind_python(tree: ast.Module, data: bytes) -> Bound:
     refs = binder.refs()
     exports = binder.exports if binder.has_all else None
     return Bound(refs, None if exports is None else tuple(exports), binder.member_bindings())
+
+
+Packed = list[tuple[str, str]]
+"""A file's sites grouped by name: (name, its sites as ``line\tcolumn\tkind\tscope\tbinding``
+lines). One stored row per name and file, not per site: a fraction of the rows to write and
+index, and plain strings to ship from the workers."""
+
+
+def pack(refs: Iterable[Ref]) -> Packed:
+    groups: dict[str, list[str]] = {}
+    for ref in refs:
+        line, column, name, kind, scope, binding = ref
+        groups.setdefault(name, []).append(f"{line}\t{column}\t{kind}\t{scope}\t{binding}")
+    return [(name, "\n".join(sites)) for name, sites in sorted(groups.items())]
+
+
+def unpack(name: str, sites: str) -> list[Ref]:
+    found = []
+    for entry in sites.split("\n"):
+        line, column, kind, scope, binding = entry.split("\t")
+        found.append(Ref(int(line), int(column), name, kind, scope, binding))
+    return found
 
 
 def site_kinds(refs: Iterable[Ref]) -> dict[str, int]:

@@ -21,7 +21,7 @@ from aegisd_codemap.model import (
     Symbol,
     SyntaxIssue,
 )
-from aegisd_codemap.pybind import Ref, bind_python, binding_enabled
+from aegisd_codemap.pybind import Packed, bind_python, binding_enabled, pack
 from aegisd_codemap.scope import Scope
 
 # Fields that never hold child nodes worth visiting: identifiers, flags, operators, contexts.
@@ -291,7 +291,7 @@ class PythonExtract(NamedTuple):
     imports: list[ImportRef]
     classes: list[ClassInfo]
     errors: list[SyntaxIssue]
-    refs: list[Ref] | None = None  # None: not bound (`pybind.binding_enabled`)
+    refs: Packed | None = None  # None: not bound (`pybind.binding_enabled`)
     exports: tuple[str, ...] | None = None
     members: tuple[tuple[str, str, str], ...] | None = None
 
@@ -321,4 +321,4 @@ def extract_python(data: bytes, nonblank: list[int], include_docstrings: bool) -
         bound = bind_python(tree, data)
     except RecursionError:  # nested past what the binder follows: the outline still stands
         return PythonExtract(symbols, imports, classes, [], [], None, ())
-    return PythonExtract(symbols, imports, classes, [], *bound)
+    return PythonExtract(symbols, imports, classes, [], pack(bound.refs), *bound[1:])

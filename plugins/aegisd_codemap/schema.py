@@ -165,14 +165,14 @@ MIGRATIONS = [
         5,
         "reference sites and their bindings (navigation)",
         [
-            # One row per reference site (`pybind.Ref`); replaced per file with its symbols.
+            # One row per name used in a file, its sites packed (`pybind.pack`); replaced per
+            # file with its symbols.
             "CREATE TABLE codemap_ref (workspace_id TEXT NOT NULL, path TEXT NOT NULL,"
-            " line INTEGER NOT NULL, col INTEGER NOT NULL, name TEXT NOT NULL,"
-            " kind TEXT NOT NULL, scope TEXT NOT NULL, binding TEXT NOT NULL)",
+            " name TEXT NOT NULL, sites TEXT NOT NULL)",
             # References of a symbol: its name's sites, filtered by binding.
             "CREATE INDEX codemap_ref_name ON codemap_ref (workspace_id, name)",
-            # A position's site, a function's calls (by scope), a file's rows replaced.
-            "CREATE INDEX codemap_ref_path ON codemap_ref (workspace_id, path, line)",
+            # A position's site, a function's calls, a file's rows replaced.
+            "CREATE INDEX codemap_ref_path ON codemap_ref (workspace_id, path)",
             "ALTER TABLE codemap_file ADD COLUMN exports TEXT",
             "ALTER TABLE codemap_file ADD COLUMN members TEXT",
         ],

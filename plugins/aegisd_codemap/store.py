@@ -37,7 +37,7 @@ FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
     " extractor, exports, members"
 )
-REF_COLUMNS = "path, line, col, name, kind, scope, binding"
+REF_COLUMNS = "path, name, sites"
 SYMBOL_COLUMNS = (
     "path, seq, name, qualname, kind, line, end_line, col, parent, signature, decorators,"
     " docstring, loc, complexity, is_async, exported"
@@ -350,7 +350,7 @@ def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
             "DELETE FROM codemap_ref WHERE workspace_id = ? AND path = ?", prepared.ref_paths
         )
         cursor.executemany(
-            f"INSERT INTO codemap_ref (workspace_id, {REF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO codemap_ref (workspace_id, {REF_COLUMNS}) VALUES (?, ?, ?, ?)",
             prepared.refs,
         )
         add_names(cursor, prepared.names)

@@ -9,7 +9,7 @@ import pytest
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.navresolve import Resolver
-from aegisd_codemap.pybind import BINDINGS_ENV, bind_python
+from aegisd_codemap.pybind import BINDINGS_ENV, bind_python, unpack
 from aegisd_codemap.resolve import ModuleIndex
 
 
@@ -101,7 +101,8 @@ def test_resolution_is_honest() -> None:
     )
     answers = {
         ref.name: resolver.resolve("pkg/a.py", ref.binding)
-        for ref in extracts["pkg/a.py"].refs or ()
+        for name, sites in extracts["pkg/a.py"].refs or ()
+        for ref in unpack(name, sites)
         if ref.kind == "call"
     }
     assert answers["run"].status == "ambiguous"
