@@ -235,6 +235,26 @@ class WorkspaceIndex:
             self.cache.put((self.ws_id, path, digest), found, extract_size(found))
         return found
 
+    def read_many(self, paths: Iterable[str]) -> dict[str, FileExtract]:
+        """`read` for several files, those not in memory read from the store together."""
+        found: dict[str, FileExtract] = {}
+        missing = []
+        for path in paths:
+            extract = self.peek(path)
+            if extract is not None:
+                found[path] = extract
+            elif path in self.facts:
+                missing.append(path)
+        if missing:
+            with self.readers.borrow() as db:
+                for digest, extract in store.read_extracts(db.execute, self.ws_id, missing):
+                    found[extract.path] = extract
+                    known = self.facts.get(extract.path)
+                    if known is not None and known.hash == digest:
+                        key = (self.ws_id, extract.path, digest)
+                        self.cache.put(key, extract, extract_size(extract))
+        return found
+
     def search(
         self, query: str, kind: str | None, path_glob: str | None, limit: int
     ) -> list[sqlsearch.StoredHit]:

@@ -139,7 +139,7 @@ class Navigator:
 
     def __init__(self, index: WorkspaceIndex) -> None:
         self.index = index
-        self.resolver = Resolver(module_index(index), index.read)
+        self.resolver = Resolver(module_index(index), index.read, index.read_many)
 
     def resolve(self, site: Site) -> Resolution:
         return self.resolver.resolve(site.path, site.binding)
@@ -158,9 +158,13 @@ class Navigator:
         seen = set(queue)
         while queue:
             name, only = queue.pop(0)
-            for site in sites_named(self.index, name):
-                if (only is not None and site.path != only) or not may_bind(site):
-                    continue
+            sites = [
+                site
+                for site in sites_named(self.index, name)
+                if (only is None or site.path == only) and may_bind(site)
+            ]
+            self.resolver.prefetch(site.path for site in sites)
+            for site in sites:
                 resolution = self.resolve(site)
                 if not targets.intersection(resolution.symbols):
                     continue

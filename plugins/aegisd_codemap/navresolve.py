@@ -98,9 +98,15 @@ def _unique(values: Iterable[Value]) -> list[Value]:
 
 
 class Resolver:
-    def __init__(self, modules: ModuleIndex, read: Callable[[str], FileExtract | None]) -> None:
+    def __init__(
+        self,
+        modules: ModuleIndex,
+        read: Callable[[str], FileExtract | None],
+        read_many: Callable[[Iterable[str]], dict[str, FileExtract]] | None = None,
+    ) -> None:
         self.modules = modules
         self._read = read
+        self._read_many = read_many
         self._files: dict[str, _Names | None] = {}
         self._memo: dict[tuple[str, str], list[Value]] = {}
         self._active: set[tuple[str, str]] = set()  # bindings being resolved (`self.x = self.x`)
@@ -110,6 +116,16 @@ class Resolver:
             extract = self._read(path)
             self._files[path] = None if extract is None else _names(extract)
         return self._files[path]
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Read the files about to be looked at together (one query, not one per file)."""
+        wanted = [p for p in dict.fromkeys(paths) if p not in self._files]
+        if self._read_many is None or len(wanted) < 2:
+            return
+        found = self._read_many(wanted)
+        for path in wanted:
+            extract = found.get(path)
+            self._files[path] = None if extract is None else _names(extract)
 
     def symbol(self, path: str, qualname: str) -> Symbol | None:
         names = self.names(path)

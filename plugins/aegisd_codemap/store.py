@@ -127,6 +127,33 @@ def read_extract(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtr
     return digest, extract
 
 
+def read_extracts(
+    execute: Execute, ws_id: str, paths: list[str], chunk: int = 400
+) -> Iterator[tuple[str, FileExtract]]:
+    """Several stored files with their symbols (a few queries, not two per file), each with
+    the content hash it was stored for."""
+    for at in range(0, len(paths), chunk):
+        stored = [to_db(p) for p in paths[at : at + chunk]]
+        marks = ",".join("?" * len(stored))
+        files = {}
+        for digest, *row in execute(
+            f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file"
+            f" WHERE workspace_id = ? AND path IN ({marks})",
+            (ws_id, *stored),
+        ):
+            files[row[0]] = (digest, _extract(tuple(row)))
+        cursor = execute(
+            f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?"
+            f" AND path IN ({marks}) ORDER BY path, seq",
+            (ws_id, *stored),
+        )
+        for row in cursor:
+            found = files.get(row[0])
+            if found is not None:
+                found[1].symbols.append(_symbol(row))
+        yield from files.values()
+
+
 def read_outline(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtract] | None:
     """One stored file without its symbols, and the content hash it was stored for."""
     found = list(
