@@ -191,6 +191,7 @@ def main() -> None:
         report(
             n_files,
             cold,
+            cpu,
             rss,
             ref_ms,
             def_ms,

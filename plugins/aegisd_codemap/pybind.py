@@ -76,13 +76,9 @@ _Assignment = ast.Assign | ast.AnnAssign | ast.AugAssign
 _Push = Callable[[tuple[ast.AST, BindScope, str]], None]
 
 
-class _Site(NamedTuple):
-    line: int
-    offset: int  # UTF-8 byte offset (as ast gives it)
-    name: str
-    kind: str
-    scope: BindScope
-    base: ast.expr | None  # an attribute's object (None: the site is a name)
+#: a site noted during the walk: (line, UTF-8 byte offset as ast gives it, name, kind, scope,
+#: an attribute's object or None for a name); a plain tuple (made ~150,000 times a stdlib pass)
+_Site = tuple[int, int, str, str, BindScope, ast.expr | None]
 
 
 class _Binder:
@@ -92,6 +88,7 @@ class _Binder:
         self.imports: list[Ref] = []
         self.exports: list[str] | None = []
         self.has_all = False
+        self._owners: dict[int, str] = {}  # scope -> the qualname its sites are in
         self._typed: set[int] = set()  # targets of `x = Foo()`: bound by `assignment`
         #: instance and class attributes with a known value: (class, attr, value, scope)
         self.members: list[tuple[str, str, ast.expr, BindScope]] = []
@@ -118,6 +115,9 @@ class _Binder:
     ) -> None:
         """One node: its own handler (one dict lookup), else its children."""
         cls = type(node)
+        if cls is ast.Name:  # the most common node: no handler call
+            self.name(node, scope, kind)  # type: ignore[arg-type]
+            return
         handler = _HANDLERS.get(cls)
         if handler is not None and handler(self, node, scope, kind, stack.append):
             return
@@ -142,8 +142,8 @@ class _Binder:
         if type(node.ctx) is not ast.Load:
             kind = WRITE
         self.sites.append(
-            _Site(node.end_lineno or node.lineno, (node.end_col_offset or 0) - len(node.attr),
-                  node.attr, kind, scope, node.value)
+            (node.end_lineno or node.lineno, (node.end_col_offset or 0) - len(node.attr),
+             node.attr, kind, scope, node.value)
         )  # fmt: skip
         push((node.value, scope, TYPE if kind == TYPE else READ))
         return True
@@ -212,11 +212,14 @@ class _Binder:
         return True
 
     def name(self, node: ast.Name, scope: BindScope, kind: str) -> None:
-        if isinstance(node.ctx, ast.Store | ast.Del):
+        if type(node.ctx) is not ast.Load:
+            name = node.id
             if id(node) not in self._typed:
-                self._bind_local(scope, node.id)
+                self._bind_local(scope, name)
+            if scope.kind != "module" and name not in scope.globals:
+                return  # a local (or class) variable's assignment: never a site
             kind = WRITE
-        self.sites.append(_Site(node.lineno, node.col_offset, node.id, kind, scope, None))
+        self.sites.append((node.lineno, node.col_offset, node.id, kind, scope, None))
 
     def _bind_local(self, scope: BindScope, name: str) -> None:
         if name in scope.globals or name in scope.nonlocals:
@@ -367,26 +370,24 @@ class _Binder:
 
     def refs(self) -> list[Ref]:
         found = list(self.imports)
-        for site in self.sites:
-            if site.base is None:
-                binding = self.site_binding(site.name, site.scope)
-                if site.kind == WRITE and not (binding or "").startswith(("g:", "d:")):
-                    continue  # a local variable's or a module variable's assignment
+        for line, offset, name, kind, scope, base in self.sites:
+            if base is None:
+                binding = self.site_binding(name, scope)
+                if kind == WRITE and not (binding or "").startswith(("g:", "d:")):
+                    continue  # a module variable's assignment
                 if binding is None or binding.startswith("b:"):
-                    if site.kind != CALL:
+                    if kind != CALL:
                         continue
                     binding = binding or UNKNOWN
             else:
-                base = self.expr_binding(site.base, site.scope)
-                if base is None:
-                    if site.kind != CALL:
+                held = self.expr_binding(base, scope)
+                if held is None:
+                    if kind != CALL:
                         continue
                     binding = UNKNOWN
                 else:
-                    binding = f"{base}>{site.name}"
-            found.append(
-                self._ref(site.line, site.offset, site.name, site.kind, site.scope, binding)
-            )
+                    binding = f"{held}>{name}"
+            found.append(self._ref(line, offset, name, kind, scope, binding))
         found.sort()
         return found
 
@@ -395,10 +396,13 @@ class _Binder:
     ) -> Ref:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else b""
         column = offset if text.isascii() else len(text[:offset].decode("utf-8", "replace"))
-        owner = scope
-        while owner.kind != "module" and owner.qualname == getattr(owner.parent, "qualname", None):
-            owner = owner.parent  # type: ignore[assignment]  # lambdas, comprehensions
-        return Ref(line, column + 1, name, kind, owner.qualname, binding)
+        owner = self._owners.get(id(scope))
+        if owner is None:
+            current = scope
+            while current.parent is not None and current.qualname == current.parent.qualname:
+                current = current.parent  # lambdas, comprehensions: their definition's
+            owner = self._owners[id(scope)] = current.qualname
+        return Ref(line, column + 1, name, kind, owner, binding)
 
     def name_binding(self, name: str, scope: BindScope) -> str | None:
         """What ``name`` read in ``scope`` is bound to (None: a plain local variable)."""
