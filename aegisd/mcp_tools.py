@@ -154,8 +154,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "prefix, initials ('gfs' finds get_file_summary), 'Class.method' or a module path and "
         "name ('pkg.mod.func'). Returns ranked hits, definitions in tests after the rest, "
         "with path, line range, kind and signature. Use before grepping; then read_file the "
-        "hit's lines. Names only, not text inside bodies. Python hits say how many "
-        "references they have.",
+        "hit's lines. Names only, not text inside bodies. Python hits count their references.",
         render.search,
         run=_search,
         fields=("workspace", "query", "kind", "path_glob", "limit"),
@@ -191,10 +190,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         "find_references",
         "index.references",
         "Find references",
-        "Every place a symbol is used (calls, reads, writes, imports, base classes, type "
-        "annotations) across the workspace, resolved through imports, aliases and classes, "
-        "not by text: by name ('Class.method', 'pkg.mod.func') or by path, line and column. "
-        "Each with its source line. Use before renaming or changing a signature. Python.",
+        "Where a symbol is used (calls, reads, imports, bases, annotations), resolved through "
+        "imports and classes, not by text; by name ('Class.meth', 'pkg.mod.func') or path, "
+        "line, column. Use before renaming or changing a signature. Python.",
         render.references,
         fields=("workspace", "name", "path", "line", "column", "limit"),
     ),
@@ -202,9 +200,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "call_graph",
         "graph.calls",
         "Call graph",
-        "What a function calls (direction=callees) or what calls it (callers), across files, "
-        "to a depth (default 3): edges with call-site lines, cycles, and calls that leave the "
-        "workspace or cannot be resolved. By name, or by path and a line inside it. Python.",
+        "What a function calls (callees) or what calls it (callers) across files, to a depth: "
+        "call-site lines, cycles, unresolved calls. By name, or path and a line in it. Python.",
         render.calls,
     ),
     ToolSpec(

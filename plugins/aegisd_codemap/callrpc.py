@@ -21,16 +21,14 @@ _CALLABLE = frozenset({"function", "method", "class"})
 
 
 class CallsParams(WorkspaceParams):
-    path: PathText | None = Field(None, description="With line: the definition spanning it")
+    path: PathText | None = Field(None, description="With line: the definition there")
     line: int | None = Field(None, ge=1)
     name: str | None = Field(
-        None, min_length=1, max_length=200, description="A definition's name or qualified name"
+        None, min_length=1, max_length=200, description="A definition's (qualified) name"
     )
     direction: Literal["callees", "callers"] = "callees"
     depth: int = Field(3, ge=1, le=20, description="Levels of calls followed")
-    include_external: bool = Field(
-        False, description="External, builtin and unresolved calls as leaf nodes, not a list"
-    )
+    include_external: bool = Field(False, description="Calls leaving the workspace as leaf nodes")
 
     @model_validator(mode="after")
     def _one_way(self) -> CallsParams:

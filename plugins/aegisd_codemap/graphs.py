@@ -187,8 +187,7 @@ class DependentsParams(WorkspaceParams):
         None,
         min_length=1,
         max_length=200,
-        description="A definition in the file (qualified name, e.g. Class.meth): the files "
-        "that reference it, not every file importing the module",
+        description="A definition in the file (e.g. Class.meth): files referencing it",
     )
     transitive: bool = Field(False, description="Also files importing those through other files")
 

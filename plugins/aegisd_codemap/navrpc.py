@@ -167,7 +167,7 @@ class ReferencesParams(WorkspaceParams):
     line: int | None = Field(None, ge=1)
     column: int | None = Field(None, ge=1)
     name: str | None = Field(
-        None, min_length=1, max_length=200, description="A symbol's name or qualified name"
+        None, min_length=1, max_length=200, description="A symbol's (qualified) name"
     )
     limit: int = Field(1000, ge=1, le=10_000)
 
