@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from aegisd.rpc.context import RpcContext
-from aegisd.rpc.errors import NotFound
+from aegisd.rpc.errors import InvalidParams, NotFound
 from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd.threads import interactive
 from aegisd_codemap import service
@@ -32,7 +32,8 @@ class CallsParams(WorkspaceParams):
 
     @model_validator(mode="after")
     def _one_way(self) -> CallsParams:
-        if self.name is None and (self.path is None or self.line is None):
+        # A path without line is refused by the handler, once the path itself is checked.
+        if self.name is None and self.path is None:
             raise ValueError("give name, or path and line")
         if self.name is not None and (self.path is not None or self.line is not None):
             raise ValueError("give name, or path and line, not both")
@@ -108,6 +109,8 @@ async def calls(params: CallsParams, ctx: RpcContext) -> CallsResult:
     rel = extract = None
     if params.path is not None:
         rel, extract = await indexed(ctx, params.path, params.line)
+        if params.line is None:
+            raise InvalidParams("give line with path")
         _bound(rel, extract)
     index = await service.answerable(ctx.daemon, ws)
     graph = await interactive(_calls, index, rel, extract, params)

@@ -174,7 +174,8 @@ class ReferencesParams(WorkspaceParams):
     @model_validator(mode="after")
     def _one_way(self) -> ReferencesParams:
         position = (self.path, self.line, self.column)
-        if self.name is None and None in position:
+        # A path without line or column is refused by the handler, once the path is checked.
+        if self.name is None and self.path is None:
             raise ValueError("give name, or path, line and column")
         if self.name is not None and any(p is not None for p in position):
             raise ValueError("give name, or path, line and column, not both")
@@ -276,6 +277,8 @@ async def references(params: ReferencesParams, ctx: RpcContext) -> ReferencesRes
     rel = extract = None
     if params.path is not None:
         rel, extract = await indexed(ctx, params.path, params.line)
+        if params.line is None or params.column is None:
+            raise InvalidParams("give line and column with path")
         _bound(rel, extract)
     index = await service.answerable(ctx.daemon, ws)
     targets, status = await interactive(_targets, index, rel, extract, params)
