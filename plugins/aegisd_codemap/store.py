@@ -143,7 +143,7 @@ def read_extracts(
         ):
             files[row[0]] = (digest, _extract(tuple(row)))
         cursor = execute(
-            f"SELECT {SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?"
+            f"SELECT {_READ_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?"
             f" AND path IN ({marks}) ORDER BY path, seq",
             (ws_id, *stored),
         )
