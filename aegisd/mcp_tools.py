@@ -190,9 +190,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "find_references",
         "index.references",
         "Find references",
-        "Where a symbol is used (calls, reads, imports, bases, annotations), resolved through "
-        "imports and classes, not by text; by name ('Class.meth', 'pkg.mod.func') or path, "
-        "line, column. Use before renaming or changing a signature. Python.",
+        "Where a symbol is used (calls, reads, imports, bases, annotations), resolved, not "
+        "by text; by name ('Class.meth', 'pkg.mod.func') or path, line, column. Python.",
         render.references,
         fields=("workspace", "name", "path", "line", "column", "limit"),
     ),
