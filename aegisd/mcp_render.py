@@ -43,7 +43,45 @@ def search(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
     lines = [_head(f"{len(hits)} symbols match {args.get('query')!r}", result)]
     for h in hits:
         sig = h.get("signature") or ""
-        lines.append(f"{h['path']}:{h['line']}-{h['end_line']} {h['kind']} {h['qualname']}{sig}")
+        refs = "" if h.get("references") is None else f" ({h['references']} refs)"
+        line = f"{h['path']}:{h['line']}-{h['end_line']} {h['kind']} {h['qualname']}{sig}{refs}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def references(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    symbol = result.get("symbol")
+    refs = result.get("references", [])
+    about = f"{symbol['qualname']} ({symbol['path']}:{symbol['line']})" if symbol else "nothing"
+    more = " (more: raise limit)" if result.get("truncated") else ""
+    lines = [_head(f"{len(refs)} references to {about}{more}", result)]
+    others = [c for c in result.get("candidates", []) if c != symbol]
+    lines += [f"also: {c['qualname']} ({c['path']}:{c['line']})" for c in others]
+    for r in refs:
+        unsure = " ambiguous" if r["resolution"] != "resolved" else ""
+        lines.append(
+            f"{r['path']}:{r['line']}:{r['column']} {r['kind']}{unsure}  {r['text'].strip()}"
+        )
+    return "\n".join(lines)
+
+
+def calls(result: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    edges = result.get("edges", [])
+    direction = args.get("direction", "callees")
+    deeper = " (max depth reached: raise depth)" if result.get("max_depth_reached") else ""
+    roots = ", ".join(result.get("roots", []))
+    lines = [_head(f"{len(edges)} calls, {direction} of {roots}{deeper}", result)]
+    for e in edges:
+        unsure = "" if e["resolution"] == "resolved" else f" {e['resolution']}"
+        lines.append(f"{e['source']} -> {e['target']} (line {e['line']}, {e['call_type']}{unsure})")
+    lines += ["cycle: " + " -> ".join(c) for c in result.get("cycles", [])]
+    outside = result.get("unresolved", [])
+    if outside:
+        total = result.get("unresolved_total", len(outside))
+        lines.append(f"{total} calls outside the workspace or unresolved:")
+        lines += [
+            f"{u['source']} line {u['line']}: {u['target']} ({u['resolution']})" for u in outside
+        ]
     return "\n".join(lines)
 
 

@@ -82,6 +82,12 @@ async def _cycles(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dic
     return {key: result[key] for key in kept if key in result}
 
 
+async def _search(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
+    if "with_references" in (ctx.params_of(spec.method) or ()):
+        args["with_references"] = True
+    return await ctx.call(spec.method, args)
+
+
 async def _lint(ctx: ToolContext, spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
     if args.pop("run", False):
         scope: dict[str, Any] = {"workspace": args.get("workspace")}
@@ -148,8 +154,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         "prefix, initials ('gfs' finds get_file_summary), 'Class.method' or a module path and "
         "name ('pkg.mod.func'). Returns ranked hits, definitions in tests after the rest, "
         "with path, line range, kind and signature. Use before grepping; then read_file the "
-        "hit's lines. Names only, not text inside bodies.",
+        "hit's lines. Names only, not text inside bodies. Python hits count their references.",
         render.search,
+        run=_search,
+        fields=("workspace", "query", "kind", "path_glob", "limit"),
     ),
     ToolSpec(
         "file_outline",
@@ -173,9 +181,27 @@ TOOLS: tuple[ToolSpec, ...] = (
         "file_dependents",
         "graph.dependents",
         "Files that import a file",
-        "Files that import the given file (transitive=true: also through other files). Use before "
-        "changing a module's names or behaviour, to know what may break and which tests to run.",
+        "Files that import the given file (transitive=true: also through other files); with "
+        "symbol, only the files referencing that definition. Use before changing a module's "
+        "names or behaviour, to know what may break and which tests to run.",
         render.dependents,
+    ),
+    ToolSpec(
+        "find_references",
+        "index.references",
+        "Find references",
+        "Where a symbol is used (calls, reads, imports, bases, annotations), resolved, not "
+        "by text; by name ('Class.meth', 'pkg.mod.func') or path, line, column. Python.",
+        render.references,
+        fields=("workspace", "name", "path", "line", "column", "limit"),
+    ),
+    ToolSpec(
+        "call_graph",
+        "graph.calls",
+        "Call graph",
+        "What a function calls (callees) or what calls it (callers) across files, to a depth: "
+        "call-site lines, cycles, unresolved calls. By name, or path and a line in it. Python.",
+        render.calls,
     ),
     ToolSpec(
         "import_cycles",

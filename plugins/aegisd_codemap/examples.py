@@ -55,6 +55,36 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "graph.dependents": (
         Example({"path": "shop/pricing.py", "transitive": True}, summary="Who imports it"),
+        Example(
+            {"path": "shop/pricing.py", "symbol": "apply_discount"},
+            name="symbol",
+            summary="Who references one of its definitions",
+        ),
+    ),
+    "index.symbol_at": (
+        Example({"path": "shop/cart.py", "line": 14}, summary="The method spanning line 14"),
+    ),
+    "index.definition": (
+        Example(
+            {"path": "shop/cart.py", "line": 22, "column": 16},
+            summary="Where the function called there is defined (through its import)",
+        ),
+    ),
+    "index.references": (
+        Example({"name": "apply_discount"}, summary="Every use of a function, resolved"),
+        Example(
+            {"path": "shop/pricing.py", "line": 4, "column": 5},
+            name="by position",
+            summary="The name at a position (here its definition)",
+        ),
+    ),
+    "graph.calls": (
+        Example({"name": "Order.total"}, summary="What a method calls, three levels deep"),
+        Example(
+            {"name": "apply_discount", "direction": "callers"},
+            name="callers",
+            summary="Who calls a function",
+        ),
     ),
     "graph.classes": (Example({}),),
 }

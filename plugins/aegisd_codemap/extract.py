@@ -33,9 +33,9 @@ def extract_file(
     result.lines = len(nonblank) - 1
     result.loc = nonblank[-1]
     if language == "python":
-        result.symbols, result.imports, result.classes, result.errors = extract_python(
-            data, nonblank, include_docstrings
-        )
+        py = extract_python(data, nonblank, include_docstrings)
+        result.symbols, result.imports, result.classes, result.errors = py[:4]
+        result.refs, result.exports, result.members = py.refs, py.exports, py.members
     elif language in ("javascript", "typescript", "tsx"):
         js = extract_js(data, language, nonblank, include_docstrings)
         result.symbols, result.imports, result.classes = js.symbols, js.imports, js.classes

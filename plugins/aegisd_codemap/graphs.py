@@ -13,6 +13,7 @@ from pydantic import Field
 
 from aegisd.cache import ANY_PATH
 from aegisd.rpc.context import RpcContext
+from aegisd.rpc.errors import NotFound
 from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd.threads import interactive
 from aegisd_codemap import service
@@ -28,6 +29,7 @@ from aegisd_codemap.graph import (
 )
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
+from aegisd_codemap.navigate import Navigator
 
 T = TypeVar("T")
 
@@ -181,20 +183,45 @@ async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
 
 class DependentsParams(WorkspaceParams):
     path: PathText
-    transitive: bool = Field(False, description="Also files importing it through other files")
+    symbol: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="A definition in the file (e.g. Class.meth): files referencing it",
+    )
+    transitive: bool = Field(False, description="Also files importing those through other files")
 
 
 class DependentsResult(FreshResult):
     path: str
+    symbol: str | None = None
     dependents: list[str]
+
+
+def _referencing(index: WorkspaceIndex, path: str, qualname: str) -> list[str]:
+    """Files other than ``path`` holding a reference to its definition ``qualname``."""
+    nav = Navigator(index)
+    if nav.resolver.symbol(path, qualname) is None:
+        raise NotFound(f"no definition {qualname} in {path}", path=path)
+    return sorted({site.path for site, _ in nav.references({(path, qualname)})} - {path})
 
 
 async def graph_dependents(params: DependentsParams, ctx: RpcContext) -> DependentsResult:
     graph = await import_graph(ctx)
     rel = await _focus(ctx, graph, params.path)
+    if params.symbol is None:
+        found = dependents(graph, rel, params.transitive)
+    else:
+        index = await service.answerable(ctx.daemon, ctx.workspace)
+        found = await interactive(_referencing, index, rel, params.symbol)
+        if params.transitive:
+            found = sorted(
+                {*found, *(d for f in found for d in dependents(graph, f, True))} - {rel}
+            )
     return DependentsResult(
         path=rel,
-        dependents=dependents(graph, rel, params.transitive),
+        symbol=params.symbol,
+        dependents=found,
         pending=not service.is_ready(ctx.daemon, ctx.workspace.id),
     )
 
@@ -247,6 +274,6 @@ def methods() -> list[RpcMethod]:
     named = (*found, "UNAVAILABLE")  # a file named while the first index runs may yet turn up
     return [
         RpcMethod("graph.imports", ImportsParams, imports, summary="Module import graph and every cycle", errors=named),
-        RpcMethod("graph.dependents", DependentsParams, graph_dependents, summary="Files that import this file", errors=named),
+        RpcMethod("graph.dependents", DependentsParams, graph_dependents, summary="Files that import this file, or reference one of its symbols", errors=named),
         RpcMethod("graph.classes", ClassesParams, classes, summary="Inheritance and instantiation edges", errors=found),
     ]  # fmt: skip

@@ -10,7 +10,7 @@ from aegisd.rpc.registry import Notification, RpcMethod, with_examples
 from aegisd.settings import SettingsSection
 from aegisd.store.migrations import Migration
 from aegisd.workspace import ChangeBatch, Workspace
-from aegisd_codemap import examples, graphs, notifications, rpc, service, store
+from aegisd_codemap import callrpc, examples, graphs, navrpc, notifications, rpc, service, store
 from aegisd_codemap.settings import CodemapSettings
 
 
@@ -29,7 +29,9 @@ def aegisd_settings_sections() -> list[SettingsSection]:
 @hookimpl
 def aegisd_rpc_methods() -> list[RpcMethod]:
     """`index.*` and `graph.*` methods."""
-    return with_examples(rpc.methods() + graphs.methods(), examples.EXAMPLES)
+    return with_examples(
+        rpc.methods() + navrpc.methods() + graphs.methods() + callrpc.methods(), examples.EXAMPLES
+    )
 
 
 @hookimpl

@@ -33,7 +33,8 @@ ReadAll = Callable[[Execute, str], Iterable[FileExtract]]
 def extract_size(extract: FileExtract) -> int:
     """About the bytes an extract holds (a generic estimate sees only the outer object)."""
     size = 400 + 180 * len(extract.imports) + 200 * len(extract.classes)
-    size += 150 * len(extract.errors)
+    size += 150 * len(extract.errors) + sum(80 + len(sites) for _, sites in extract.refs or ())
+    size += 150 * len(extract.members or ())
     for s in extract.symbols:
         size += 260 + len(s.qualname) + len(s.docstring or "") + len(s.signature or "")
     return size
@@ -111,6 +112,8 @@ class WorkspaceIndex:
     counters: IndexCounters = field(default_factory=IndexCounters)
     symbol_count: int = 0
     version: int = 0
+    #: bumped when a path appears or goes (what module resolution depends on)
+    layout: int = 0
 
     @property
     def files(self) -> Mapping[str, FileExtract]:
@@ -129,6 +132,7 @@ class WorkspaceIndex:
         self.symbol_count += sum(f.symbols for f in facts.values())
         self.counters.loaded += len(facts)
         self.version += 1
+        self.layout += 1
 
     # -- changes (on the event loop) -----------------------------------------------------
 
@@ -150,10 +154,16 @@ class WorkspaceIndex:
                 classes=previous.classes,
                 errors=extract.errors,
                 default_export=previous.default_export,
+                exports=previous.exports,
+                members=previous.members,
+                # in memory while its write is queued; else its stored rows stay (`store.rows`)
+                refs=previous.refs,
             )
         else:
             self.counters.parsed += 1
         path = extract.path
+        if path not in self.facts:
+            self.layout += 1
         self._forget(path)
         self.facts[path] = Facts(
             digest, extract.language, len(extract.symbols), len(extract.errors), stale
@@ -174,6 +184,7 @@ class WorkspaceIndex:
         self._forget(path)
         self.unsaved[path] = None
         self.version += 1
+        self.layout += 1
         return True
 
     def _forget(self, path: str) -> None:
@@ -222,6 +233,26 @@ class WorkspaceIndex:
         digest, found = stored
         if digest == known.hash:  # else written since: read again next time
             self.cache.put((self.ws_id, path, digest), found, extract_size(found))
+        return found
+
+    def read_many(self, paths: Iterable[str]) -> dict[str, FileExtract]:
+        """`read` for several files, those not in memory read from the store together."""
+        found: dict[str, FileExtract] = {}
+        missing = []
+        for path in paths:
+            extract = self.peek(path)
+            if extract is not None:
+                found[path] = extract
+            elif path in self.facts:
+                missing.append(path)
+        if missing:
+            with self.readers.borrow() as db:
+                for digest, extract in store.read_extracts(db.execute, self.ws_id, missing):
+                    found[extract.path] = extract
+                    known = self.facts.get(extract.path)
+                    if known is not None and known.hash == digest:
+                        key = (self.ws_id, extract.path, digest)
+                        self.cache.put(key, extract, extract_size(extract))
         return found
 
     def search(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from typing import cast
+from typing import NamedTuple, cast
 
 from aegisd_codemap.languages import span_loc
 from aegisd_codemap.model import (
@@ -21,6 +21,7 @@ from aegisd_codemap.model import (
     Symbol,
     SyntaxIssue,
 )
+from aegisd_codemap.pybind import Packed, bind_python, binding_enabled, pack
 from aegisd_codemap.scope import Scope
 
 # Fields that never hold child nodes worth visiting: identifiers, flags, operators, contexts.
@@ -285,10 +286,18 @@ def _parse(data: bytes) -> ast.Module:
     return ast.parse(data)
 
 
-def extract_python(
-    data: bytes, nonblank: list[int], include_docstrings: bool
-) -> tuple[list[Symbol], list[ImportRef], list[ClassInfo], list[SyntaxIssue]]:
-    """Symbols (source order), imports, classes and errors of one Python file.
+class PythonExtract(NamedTuple):
+    symbols: list[Symbol]
+    imports: list[ImportRef]
+    classes: list[ClassInfo]
+    errors: list[SyntaxIssue]
+    refs: Packed | None = None  # None: not bound (`pybind.binding_enabled`)
+    exports: tuple[str, ...] | None = None
+    members: tuple[tuple[str, str, str], ...] | None = None
+
+
+def extract_python(data: bytes, nonblank: list[int], include_docstrings: bool) -> PythonExtract:
+    """Symbols (source order), imports, classes, errors and reference sites of one Python file.
 
     ``data`` is parsed as bytes so a PEP 263 coding cookie is honoured; ``nonblank`` is the
     prefix count from ``languages.nonblank_prefix`` used for each symbol's ``loc``.
@@ -296,7 +305,7 @@ def extract_python(
     try:
         tree = _parse(data)
     except (SyntaxError, ValueError, RecursionError) as exc:
-        return [], [], [], [parse_error(exc)]
+        return PythonExtract([], [], [], [parse_error(exc)])
     walker = _Walker(nonblank, include_docstrings)
     walker.walk(tree)
     for symbol, inner in walker.symbols:
@@ -306,4 +315,10 @@ def extract_python(
     symbols = sorted((s for s, _ in walker.symbols), key=lambda s: (s.line, s.column))
     imports = sorted(imports_of(tree), key=lambda i: i.line)
     classes = sorted((info for info, _ in walker.classes), key=lambda c: c.line)
-    return symbols, imports, classes, []
+    if not binding_enabled():
+        return PythonExtract(symbols, imports, classes, [])
+    try:
+        bound = bind_python(tree, data)
+    except RecursionError:  # nested past what the binder follows: the outline still stands
+        return PythonExtract(symbols, imports, classes, [], [], None, ())
+    return PythonExtract(symbols, imports, classes, [], pack(bound.refs), *bound[1:])

@@ -19,7 +19,7 @@ from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, Worksp
 from aegisd.safeio import Skip, open_file
 from aegisd.skipped import error_for, refuse_skipped
 from aegisd.threads import interactive
-from aegisd_codemap import service
+from aegisd_codemap import navcount, service
 from aegisd_codemap.dialect import is_header
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.model import FileExtract, Symbol
@@ -31,6 +31,8 @@ KINDS = (
     "alias); constant, variable (JS/TS: a value outside functions built from code, "
     "const X = memo(() => ...), or an object with methods); struct, union, typedef (C/C++)"
 )
+#: hits whose references `with_references` counts
+REFERENCE_COUNT_HITS = 20
 
 
 class SearchParams(WorkspaceParams):
@@ -42,6 +44,11 @@ class SearchParams(WorkspaceParams):
     kind: str | None = Field(None, description=f"Only symbols of this kind: {KINDS}")
     path_glob: str | None = Field(None, description="Only paths matching this glob (* crosses /)")
     limit: int = Field(50, ge=1, le=500)
+    with_references: bool = Field(
+        False,
+        description=f"Count each hit's references (the first {REFERENCE_COUNT_HITS} hits in "
+        "files whose names are bound: Python)",
+    )
 
 
 class SearchHit(Result):
@@ -54,6 +61,7 @@ class SearchHit(Result):
     score: float
     match: str = Field(description="exact, prefix, word, substring or subsequence")
     signature: str | None = None
+    references: int | None = Field(None, description="How many references (with_references)")
 
 
 class SearchResult(FreshResult):
@@ -86,6 +94,11 @@ async def search(params: SearchParams, ctx: RpcContext) -> SearchResult:
         ]
         ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws.id, key, cached, paths=(ANY_PATH,))
         service.want_names(ctx.daemon, index)  # read again if evicted
+    if params.with_references:
+        counts = await interactive(navcount.reference_counts, index, cached[:REFERENCE_COUNT_HITS])
+        cached = [
+            h.model_copy(update={"references": n}) for h, n in zip(cached, counts, strict=False)
+        ] + cached[len(counts) :]
     return SearchResult(hits=cached, pending=not service.is_ready(ctx.daemon, ws.id))
 
 

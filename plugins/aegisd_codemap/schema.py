@@ -160,7 +160,23 @@ MIGRATIONS = [
     Migration(
         PLUGIN, 4, "search served from the store: rank columns, names, trigrams", _disk_backed
     ),
-    # 5 is navigation's (reference sites); numbers need not land in order.
+    Migration(
+        PLUGIN,
+        5,
+        "reference sites and their bindings (navigation)",
+        [
+            # One row per name used in a file, its sites packed (`pybind.pack`); replaced per
+            # file with its symbols.
+            "CREATE TABLE codemap_ref (workspace_id TEXT NOT NULL, path TEXT NOT NULL,"
+            " name TEXT NOT NULL, sites TEXT NOT NULL)",
+            # References of a symbol: its name's sites, filtered by binding.
+            "CREATE INDEX codemap_ref_name ON codemap_ref (workspace_id, name)",
+            # A position's site, a function's calls, a file's rows replaced.
+            "CREATE INDEX codemap_ref_path ON codemap_ref (workspace_id, path)",
+            "ALTER TABLE codemap_file ADD COLUMN exports TEXT",
+            "ALTER TABLE codemap_file ADD COLUMN members TEXT",
+        ],
+    ),
     Migration(
         PLUGIN,
         6,

@@ -30,12 +30,14 @@ MIGRATIONS = schema.MIGRATIONS
 #: 1: each import's context (top_level, conditional, deferred).
 #: 2: TS type aliases, JS members assigned, object-literal methods and values built from code,
 #: TS overload stubs, C++ headers named .h, C declarations behind macros.
-EXTRACTOR_VERSION = 2
+#: 3: Python reference sites.
+EXTRACTOR_VERSION = 3
 
 FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
-    " extractor"
+    " extractor, exports, members"
 )
+REF_COLUMNS = "path, name, sites"
 SYMBOL_COLUMNS = (
     "path, seq, name, qualname, kind, line, end_line, col, parent, signature, decorators,"
     " docstring, loc, complexity, is_async, exported"
@@ -78,7 +80,7 @@ def load_facts(execute: Execute, ws_id: str) -> dict[str, Facts]:
 
 
 def _extract(row: tuple[Any, ...]) -> FileExtract:
-    path, language, binary, lines, loc, errors, imports, classes, default = row
+    path, language, binary, lines, loc, errors, imports, classes, default, exports, members = row
     return FileExtract(
         path=from_db(path),
         language=language,
@@ -92,10 +94,14 @@ def _extract(row: tuple[Any, ...]) -> FileExtract:
             for c in json.loads(classes)
         ],
         default_export=default,
+        exports=None if exports is None else tuple(json.loads(exports)),
+        members=None if members is None else tuple(tuple(m) for m in json.loads(members)),
     )
 
 
-_EXTRACT_COLUMNS = "path, language, binary, lines, loc, errors, imports, classes, default_export"
+_EXTRACT_COLUMNS = (
+    "path, language, binary, lines, loc, errors, imports, classes, default_export, exports, members"
+)
 
 
 def read_extract(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtract] | None:
@@ -119,6 +125,33 @@ def read_extract(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtr
     )
     extract.symbols = [_symbol(row) for row in cursor]
     return digest, extract
+
+
+def read_extracts(
+    execute: Execute, ws_id: str, paths: list[str], chunk: int = 400
+) -> Iterator[tuple[str, FileExtract]]:
+    """Several stored files with their symbols (a few queries, not two per file), each with
+    the content hash it was stored for."""
+    for at in range(0, len(paths), chunk):
+        stored = [to_db(p) for p in paths[at : at + chunk]]
+        marks = ",".join("?" * len(stored))
+        files = {}
+        for digest, *row in execute(
+            f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file"
+            f" WHERE workspace_id = ? AND path IN ({marks})",
+            (ws_id, *stored),
+        ):
+            files[row[0]] = (digest, _extract(tuple(row)))
+        cursor = execute(
+            f"SELECT {_READ_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?"
+            f" AND path IN ({marks}) ORDER BY path, seq",
+            (ws_id, *stored),
+        )
+        for row in cursor:
+            found = files.get(row[0])
+            if found is not None:
+                found[1].symbols.append(_symbol(row))
+        yield from files.values()
 
 
 def read_outline(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtract] | None:
@@ -259,6 +292,10 @@ class Rows:
     paths: list[tuple[str, str]]  # (workspace, path) of every file replaced or removed
     files: list[tuple[Any, ...]]
     symbols: list[tuple[Any, ...]]
+    #: (workspace, path) of the files whose reference sites are replaced (a stale file keeps
+    #: those of its last good parse, like its symbols)
+    ref_paths: list[tuple[str, str]] = field(default_factory=list)
+    refs: list[tuple[Any, ...]] = field(default_factory=list)
     names: list[tuple[str, str, str, str]] = field(default_factory=list)  # `schema.name_row`s
     #: catch the names' trigram index up with this write (an edit), or leave that to a bulk
     #: catch-up after the batch (`namestore.catch_up`)
@@ -274,6 +311,7 @@ def rows(
 ) -> Rows:
     """The rows replacing updated files (extract, hash, stale) and removing others."""
     prepared = Rows([(ws_id, to_db(path)) for path in removed], [], [], index_names=index_names)
+    prepared.ref_paths = list(prepared.paths)
     names: set[str] = set()
     for extract, digest, stale in updates:
         step_aside()  # a cold index's thousands of files: requests go first
@@ -288,9 +326,14 @@ def rows(
                        for i in extract.imports], "imports"),
                 dumps([[c.qualname, c.line, c.bases, c.instantiates] for c in extract.classes], "classes"),
                 extract.default_export, int(stale), EXTRACTOR_VERSION,
+                None if extract.exports is None else dumps(list(extract.exports), "exports"),
+                None if extract.members is None else dumps(list(extract.members), "members"),
                 len(extract.symbols), len(extract.errors),
             )
         )  # fmt: skip
+        if not stale:
+            prepared.ref_paths.append((ws_id, path))
+            prepared.refs.extend((ws_id, path, *ref) for ref in extract.refs or ())
         tests, plen = int(in_tests(extract.path)), len(extract.path)  # the file's, once
         prepared.symbols.extend(
             (
@@ -322,13 +365,20 @@ def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
         )
         cursor.executemany(
             f"INSERT INTO codemap_file (workspace_id, {FILE_COLUMNS}, symbols, error_count)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             prepared.files,
         )
         cursor.executemany(
             f"INSERT INTO codemap_symbol (workspace_id, {SYMBOL_COLUMNS}, lname, tests, plen, krank, stub)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             prepared.symbols,
+        )
+        cursor.executemany(
+            "DELETE FROM codemap_ref WHERE workspace_id = ? AND path = ?", prepared.ref_paths
+        )
+        cursor.executemany(
+            f"INSERT INTO codemap_ref (workspace_id, {REF_COLUMNS}) VALUES (?, ?, ?, ?)",
+            prepared.refs,
         )
         add_names(cursor, prepared.names)
         namestore.drop_unused(cursor, before.difference(row[0] for row in prepared.names))
@@ -350,6 +400,7 @@ def clear(db: peewee.SqliteDatabase, ws_id: str) -> None:
     with db.atomic():
         db.execute_sql("DELETE FROM codemap_file WHERE workspace_id = ?", (ws_id,))
         db.execute_sql("DELETE FROM codemap_symbol WHERE workspace_id = ?", (ws_id,))
+        db.execute_sql("DELETE FROM codemap_ref WHERE workspace_id = ?", (ws_id,))
         namestore.sweep(db.cursor())
 
 

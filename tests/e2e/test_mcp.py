@@ -34,6 +34,8 @@ CODEMAP_TOOLS = [
     "file_dependents",
     "import_cycles",
     "changes_since",
+    "find_references",
+    "call_graph",
 ]
 AUDIT_TOOLS = ["audit_start", "audit_log", "audit_end"]
 # Arguments for the tools of plugins that may or may not be wired in yet.
@@ -137,7 +139,7 @@ def check_tools(listed: types.ListToolsResult, methods: set[str]) -> int:
     """Schemas valid and self-contained, the right tools lit up; returns the size in tokens."""
     expected = [spec.name for spec in TOOLS if spec.method in methods]
     assert [t.name for t in listed.tools] == expected
-    assert len(listed.tools) <= 13
+    assert len(listed.tools) <= 15
     for tool in listed.tools:
         Draft202012Validator.check_schema(tool.input_schema)
         assert "$ref" not in json.dumps(tool.input_schema), tool.name
@@ -170,7 +172,29 @@ async def test_tools_every_call_and_errors(
         assert (hit["path"], hit["line"], hit["kind"]) == ("pkg/config.py", 6, "function")
         lines = text(found).splitlines()
         assert FRESH.search(lines[0]) and lines[0].startswith("1 symbols match 'parse_config'")
-        assert lines[1] == "pkg/config.py:6-9 function parse_config(text: str) -> dict[str, str]"
+        assert lines[1] == (
+            "pkg/config.py:6-9 function parse_config(text: str) -> dict[str, str] (2 refs)"
+        )
+        assert hit["references"] == 2
+
+        refs = await call_ok(s, "find_references", {"name": "parse_config"})
+        assert [(r["path"], r["line"]) for r in refs.structured_content["references"]] == [
+            ("pkg/config.py", 13),
+            ("pkg/loader.py", 12),
+        ]
+        assert text(refs).splitlines()[1:] == [
+            "pkg/config.py:13:12 call  return parse_config(loader.read_text(path))",
+            'pkg/loader.py:12:19 call  return config.parse_config("debug = false")',
+        ]
+        graph = await call_ok(s, "call_graph", {"name": "load", "depth": 2})
+        assert text(graph).splitlines()[1:3] == [
+            "pkg/config.py:load -> pkg/config.py:parse_config (line 13, function)",
+            "pkg/config.py:load -> pkg/loader.py:read_text (line 13, function)",
+        ]
+        callers = await call_ok(s, "call_graph", {"name": "load", "direction": "callers"})
+        assert [(e["source"], e["line"]) for e in callers.structured_content["edges"]] == [
+            ("pkg/app.py:App.__init__", 6)
+        ]
 
         outline = await call_ok(s, "file_outline", {"path": "pkg/app.py"})
         assert outline.structured_content["outline"][0]["qualname"] == "App"
@@ -367,7 +391,7 @@ async def test_all_tools_and_audit_trail(
         listed = await s.list_tools()
         tokens = check_tools(listed, methods)
         print(f"\ntools/list with every tool: {len(listed.tools)} tools, {tokens} tokens")
-        assert len(listed.tools) == 13 and tokens <= TOKEN_TARGET
+        assert len(listed.tools) == 15 and tokens <= TOKEN_TARGET
         lint_schema = next(t for t in listed.tools if t.name == "lint").input_schema
         assert lint_schema["properties"]["run"]["type"] == "boolean"
         log_schema = next(t for t in listed.tools if t.name == "audit_log").input_schema

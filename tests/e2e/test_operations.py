@@ -120,10 +120,16 @@ def test_every_method_with_a_path_refuses_escapes(daemon_factory: Any, tmp_path:
         for name in ("path", "paths"):
             if name not in params:
                 continue
+            # Other required params (a position's line and column) get a valid value.
+            others = {
+                p["name"]: 1
+                for p in method["params"]
+                if p["required"] and p["name"] != name and p["schema"].get("type") == "integer"
+            }
             for bad in ("../outside.py", str(outside), "link.py", "/etc/passwd"):
                 value: Any = [bad] if name == "paths" else bad
                 with pytest.raises(RpcCallError) as info:
-                    daemon.call(method["name"], {name: value})
+                    daemon.call(method["name"], {**others, name: value})
                 assert info.value.code_name == "INVALID_PATH", (method["name"], bad)
             probed.append(method["name"])
     assert {"index.preview", "index.file", "workspace.notify_changes", "graph.dependents"} <= set(

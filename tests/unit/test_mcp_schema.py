@@ -94,7 +94,7 @@ def test_fields_optional_descriptions_and_extra() -> None:
 
 
 def test_tools_light_up_with_their_methods() -> None:
-    assert len(TOOLS) <= 13
+    assert len(TOOLS) <= 15
     assert available_tools(discover("daemon.health")) == []
     tools = available_tools(discover("index.search", "lint.report", "graph.imports"))
     assert [t.name for t in tools] == ["search_symbols", "import_cycles", "lint"]

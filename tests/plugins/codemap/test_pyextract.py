@@ -111,7 +111,7 @@ from x import *
 def f():
     from lazy import thing
 """
-    symbols, imports, classes, errors = extract_python(source, [0] * 10, False)
+    symbols, imports, classes, errors = extract_python(source, [0] * 10, False)[:4]
     assert imports == [
         ImportRef("a.b.c", (), 0, 1, "import"),
         ImportRef("a.b", (), 0, 2, "import", "ab"),
@@ -161,7 +161,7 @@ if __name__ == "__main__":
     def main():
         import in_main
 """
-    _, imports, _, _ = extract_python(source, [0] * 40, False)
+    _, imports, _, _ = extract_python(source, [0] * 40, False)[:4]
     assert [(i.module or i.names[0][0], i.line, i.context) for i in imports] == [
         ("typing", 1, "top_level"),
         ("models", 3, "conditional"),
@@ -196,7 +196,7 @@ class A(models.Base, Generic[T]):
 def outside():
     return NotInAClass()
 """
-    _, _, classes, _ = extract_python(source, [0] * 20, False)
+    _, _, classes, _ = extract_python(source, [0] * 20, False)[:4]
     assert classes == [
         ClassInfo("A", 2, ("models.Base", "Generic"), ("Other", "models.User")),
         ClassInfo("A.Nested", 8, (), ("Thing",)),
@@ -210,7 +210,7 @@ def test_syntax_error_has_message_line_and_column() -> None:
 
 
 def test_nul_bytes_are_a_parse_error_not_a_crash() -> None:
-    symbols, _, _, errors = extract_python(b"x = 1\0\n", [0, 1, 1], False)
+    symbols, _, _, errors = extract_python(b"x = 1\0\n", [0, 1, 1], False)[:4]
     assert symbols == []
     assert errors == [SyntaxIssue("source code string cannot contain null bytes", 1, 1)]
 
@@ -253,7 +253,7 @@ def test_a_disturbed_ast_depth_counter_is_parsed_again(monkeypatch: pytest.Monke
         return real(source)
 
     monkeypatch.setattr(ast, "parse", flaky)
-    symbols, _, _, errors = extract_python(b"def f():\n    pass\n", [0, 1, 2], False)
+    symbols, _, _, errors = extract_python(b"def f():\n    pass\n", [0, 1, 2], False)[:4]
     assert ([s.name for s in symbols], errors) == (["f"], [])
     failures[:] = [SystemError("persistent")] * 3  # not a passing disturbance: raised
     with pytest.raises(SystemError):

@@ -446,3 +446,15 @@ def test_few_grows_with_the_workspace_within_bounds() -> None:
     assert sqlsearch.FEW_SYMBOLS < large < sqlsearch.FEW_SYMBOLS_MAX
     assert sqlsearch.few_symbols(2_200_000, 5) < large
     assert sqlsearch.few_symbols(10**12, 500) == sqlsearch.FEW_SYMBOLS_MAX
+
+
+def test_files_read_together_are_read_as_one_by_one(tmp_path: Path) -> None:
+    db = _database(tmp_path / "many.db", ROWS)
+    try:
+        paths = [row[0] for row in db.execute_sql("SELECT path FROM codemap_file")]
+        together = {e.path: (h, e) for h, e in store.read_extracts(db.execute_sql, WS, paths, 2)}
+        assert len(together) == len(paths) > 2
+        for path in paths:
+            assert together[path] == store.read_extract(db.execute_sql, WS, path)
+    finally:
+        db.close()

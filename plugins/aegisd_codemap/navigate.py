@@ -1,0 +1,253 @@
+"""Navigation over the stored index: the site at a position, definitions, references and calls.
+
+Sites come from `codemap_ref` by name (its index: references never scan every file) or by
+file, with the files applied but not yet stored (`WorkspaceIndex.unsaved`) read from memory
+in place of their rows, so an edit shows as soon as it is applied. Bindings are resolved by
+`navresolve` per request. Everything here blocks: run it in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from aegisd.store.pathtext import from_db, to_db
+from aegisd_codemap.index import WorkspaceIndex
+from aegisd_codemap.model import Symbol
+from aegisd_codemap.navresolve import RESOLVED, SYM, Resolution, Resolver, Value
+from aegisd_codemap.pybind import Packed, unpack
+from aegisd_codemap.resolve import ModuleIndex
+
+_COLUMNS = "path, name, sites"
+#: files read for one name at most
+MAX_NAME_FILES = 20_000
+#: keywords before a definition's name (its symbol's column is the keyword's)
+_KEYWORDS = {
+    "class": ("class ",),
+    "function": ("def ", "async def "),
+    "method": ("def ", "async def "),
+}
+
+
+class Site(NamedTuple):
+    path: str
+    line: int
+    column: int
+    name: str
+    kind: str
+    scope: str
+    binding: str
+
+
+def _memory_sites(index: WorkspaceIndex) -> tuple[dict[str, Packed | None], set[str]]:
+    """Files whose sites memory holds (applied, not yet stored; None: removed), and the paths
+    whose stored rows they replace."""
+    unsaved = dict(index.unsaved)
+    held = {p: (None if e is None else e.refs) for p, e in unsaved.items()}
+    # A file kept stale, or one not bound, keeps its stored rows.
+    held = {p: refs for p, refs in held.items() if refs is not None or unsaved[p] is None}
+    return held, set(held)
+
+
+def _rows(index: WorkspaceIndex, sql: str, params: tuple[Any, ...]) -> list[Site]:
+    with index.readers.borrow() as db:
+        rows = db.execute(sql, params).fetchall()
+    found = []
+    for path, name, sites in rows:
+        found += _sites(from_db(path), name, sites)
+    return found
+
+
+def _sites(path: str, name: str, sites: str) -> list[Site]:
+    return [Site(path, *ref) for ref in unpack(name, sites)]
+
+
+def sites_named(index: WorkspaceIndex, name: str) -> list[Site]:
+    """Every site using ``name``, by path and position."""
+    held, replaced = _memory_sites(index)
+    found = [
+        site
+        for site in _rows(
+            index,
+            f"SELECT {_COLUMNS} FROM codemap_ref WHERE workspace_id = ? AND name = ? LIMIT ?",
+            (index.ws_id, name, MAX_NAME_FILES),
+        )
+        if site.path not in replaced
+    ]
+    for path, groups in held.items():
+        for group_name, sites in groups or ():
+            if group_name == name:
+                found += _sites(path, name, sites)
+    return sorted(found)
+
+
+def sites_in(index: WorkspaceIndex, path: str, line: int | None = None) -> list[Site]:
+    """The sites of one file (on one line)."""
+    held, replaced = _memory_sites(index)
+    if path in replaced:
+        found = [s for name, sites in held[path] or () for s in _sites(path, name, sites)]
+    else:
+        sql = f"SELECT {_COLUMNS} FROM codemap_ref WHERE workspace_id = ? AND path = ?"
+        found = _rows(index, sql, (index.ws_id, to_db(path)))
+    return sorted(s for s in found if line is None or s.line == line)
+
+
+def site_at(index: WorkspaceIndex, path: str, line: int, column: int) -> Site | None:
+    """The site whose name covers ``column`` (1-based) on ``line``."""
+    for site in sites_in(index, path, line):
+        if site.column <= column < site.column + len(site.name):
+            return site
+    return None
+
+
+def definition_named_at(symbols: list[Symbol], line: int, column: int) -> Symbol | None:
+    """A definition whose ``def name``/``class name`` covers the position."""
+    for symbol in symbols:
+        if symbol.line != line:
+            continue
+        for keyword in _KEYWORDS.get(symbol.kind, ()):
+            if symbol.column <= column < symbol.column + len(keyword) + len(symbol.name):
+                return symbol
+    return None
+
+
+def innermost(symbols: list[Symbol], line: int) -> Symbol | None:
+    """The innermost definition spanning ``line``."""
+    best: Symbol | None = None
+    for symbol in symbols:
+        if symbol.line <= line <= symbol.end_line and (
+            best is None or symbol.end_line - symbol.line <= best.end_line - best.line
+        ):
+            best = symbol
+    return best
+
+
+def module_index(index: WorkspaceIndex) -> ModuleIndex:
+    """Where the workspace's modules are, kept in the budgeted cache until a path comes or
+    goes."""
+    key = (index.ws_id, "*", f"modules:{index.layout}:{index.package}")
+    found: ModuleIndex | None = index.whole.get(key)
+    if found is None:
+        paths = list(index.facts)
+        found = ModuleIndex(paths, index.package)
+        index.whole.put(key, found, 200 * len(paths))
+    return found
+
+
+class Navigator:
+    """One request's view: the index, its modules and a resolver memoizing what it reads."""
+
+    def __init__(self, index: WorkspaceIndex) -> None:
+        self.index = index
+        self.resolver = Resolver(module_index(index), index.read, index.read_many)
+
+    def resolve(self, site: Site) -> Resolution:
+        return self.resolver.resolve(site.path, site.binding)
+
+    def symbol(self, value: Value) -> Symbol | None:
+        return self.resolver.symbol(value.path, value.name)
+
+    def references(self, targets: set[tuple[str, str]]) -> Iterator[tuple[Site, Resolution]]:
+        """The sites bound to any of ``targets`` (path, qualname), with how certain each is:
+        the sites of their names, and in a file importing one under another name
+        (``import x as y``), the sites of that name there."""
+        may_bind = self._filter(targets)
+        queue: list[tuple[str, str | None]] = sorted(
+            {(qualname.rsplit(".", 1)[-1], None) for _, qualname in targets}
+        )
+        seen = set(queue)
+        while queue:
+            name, only = queue.pop(0)
+            sites = [
+                site
+                for site in sites_named(self.index, name)
+                if (only is None or site.path == only) and may_bind(site)
+            ]
+            self.resolver.prefetch(site.path for site in sites)
+            for site in sites:
+                resolution = self.resolve(site)
+                if not targets.intersection(resolution.symbols):
+                    continue
+                yield site, resolution
+                if site.kind == "import":
+                    for alias in self._aliases(site):
+                        if (alias, site.path) not in seen:
+                            seen.add((alias, site.path))
+                            queue.append((alias, site.path))
+
+    def _filter(self, targets: set[tuple[str, str]]) -> Callable[[Site], bool]:
+        """Which sites may be bound to one of ``targets``, from their binding's shape alone
+        (resolving a binding may read other files): a builtin or unknown value never is; a
+        module-level name or import only to a module-level definition; a definition of the
+        file only to itself; a function nested in a function is reached from its file only."""
+        top = local = False
+        own: dict[str, set[str]] = {}
+        for path, qualname in targets:
+            own.setdefault(path, set()).add(qualname)
+            symbol = self.resolver.symbol(path, qualname)
+            parent = self.resolver.symbol(path, symbol.parent) if symbol and symbol.parent else None
+            top |= symbol is not None and symbol.parent is None
+            local |= parent is not None and parent.kind in ("function", "method")
+        paths = set(own)
+
+        def may_bind(site: Site) -> bool:
+            binding = site.binding
+            if binding == "u" or binding.startswith("b:"):
+                return False
+            if ">" in binding:
+                return not local or site.path in paths
+            tag = binding[:2]
+            if tag in ("g:", "i:"):
+                return top
+            if tag == "d:":
+                return binding[2:].removesuffix("()") in own.get(site.path, ())
+            return False
+
+        return may_bind
+
+    def redefinitions(self, path: str, qualname: str, line: int) -> list[Site]:
+        """Other definitions of the same qualified name in its file (``@overload`` signatures,
+        ``try``/``except`` alternatives) than the one at ``line``: each rebinds the name."""
+        extract = self.index.read(path)
+        found = []
+        for symbol in extract.symbols if extract is not None else ():
+            if symbol.qualname == qualname and symbol.line != line:
+                keyword = (
+                    "class "
+                    if symbol.kind == "class"
+                    else "async def "
+                    if symbol.is_async
+                    else "def "
+                )
+                found.append(
+                    Site(path, symbol.line, symbol.column + len(keyword), symbol.name, "write",
+                         symbol.parent or "", f"d:{qualname}")
+                )  # fmt: skip
+        return found
+
+    def _aliases(self, site: Site) -> list[str]:
+        """The other names ``site``'s file imports its name under."""
+        extract = self.index.read(site.path)
+        if extract is None:
+            return []
+        return [
+            local
+            for ref in extract.imports
+            for imported, local in ref.names
+            if imported == site.name and local != imported
+        ]
+
+    def callees(self, path: str, qualname: str) -> Iterator[tuple[Site, Resolution]]:
+        """The calls made directly in a definition's body (module level: qualname "")."""
+        for site in sites_in(self.index, path):
+            if site.kind == "call" and site.scope == qualname:
+                yield site, self.resolve(site)
+
+    def callers(self, path: str, qualname: str) -> Iterator[tuple[Site, Resolution]]:
+        """The call sites bound to a definition."""
+        for site, resolution in self.references({(path, qualname)}):
+            if site.kind == "call":
+                yield site, resolution
+
+    def certain(self, resolution: Resolution) -> bool:
+        return resolution.status == RESOLVED and resolution.values[0].kind == SYM

@@ -1,0 +1,567 @@
+"""Python name binding: every reference site of a file and what its name is bound to there.
+
+Runs in the parse workers beside `pyextract`, on the same tree: one walk builds the scopes
+(module, class, function, lambda, comprehension; `global`/`nonlocal`, parameters, imports,
+definitions, simple instance flow `x = Foo()` and annotated names) and notes each site; the
+sites' bindings are worked out once every scope is complete. A binding is a short string that
+`navresolve` resolves at query time against the whole workspace:
+
+    binding := head ('>' attr)*             a head or attr ending in `()` is called: the
+                                             value is what the call returns
+    head    := 'g:' name                     a module-level name of this file (its definitions,
+                                             its imports, `from x import *`)
+             | 'd:' qualname                 a definition of this file (nested, or a class)
+             | 'i:' level ':' module ':' name  an import (an empty name: the module itself)
+             | 'p:' qualname                 the bases of this file's class (`super()`)
+             | 'b:' name                     a builtin
+             | 'u'                           not known here (a parameter's or a call's value)
+
+Reads of plain local variables and of builtins are not sites (nothing to navigate to); calls
+always are (a call graph lists what it cannot resolve).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from aegisd_codemap.bindscope import (
+    FIELDS,
+    BindScope,
+    annotation_class,
+    fields,
+    import_head,
+    last_name,
+    shape,
+    strings,
+)
+
+CALL, READ, WRITE, IMPORT, INHERIT, TYPE = "call", "read", "write", "import", "inherit", "type"
+REF_KINDS = (CALL, READ, WRITE, IMPORT, INHERIT, TYPE)
+UNKNOWN = "u"
+_BUILTINS = frozenset(dir(builtins))
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_STATIC = frozenset({"staticmethod"})
+_NESTED_LIMIT = 64  # chained attributes/calls followed for one binding
+#: `AEGIS_CODEMAP_BINDINGS=0` turns binding off (the benchmark's same-run baseline; not
+#: `AEGISD_`: those are the daemon's configuration)
+BINDINGS_ENV = "AEGIS_CODEMAP_BINDINGS"
+
+
+def binding_enabled() -> bool:
+    """Whether workers bind names (read per file: the pool's workers inherit the daemon's
+    environment)."""
+    return os.environ.get(BINDINGS_ENV, "1") != "0"
+
+
+class Ref(NamedTuple):
+    """One reference site: 1-based line and character column of the name, the name, its
+    ``kind`` (``REF_KINDS``), the qualname of the definition it sits in ("" at module level)
+    and its binding (module docstring)."""
+
+    line: int
+    column: int
+    name: str
+    kind: str
+    scope: str
+    binding: str
+
+
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+_Assignment = ast.Assign | ast.AnnAssign | ast.AugAssign
+_Push = Callable[[tuple[ast.AST, BindScope, str]], None]
+
+
+#: a site noted during the walk: (line, UTF-8 byte offset as ast gives it, name, kind, scope,
+#: an attribute's object or None for a name); a plain tuple (made ~150,000 times a stdlib pass)
+_Site = tuple[int, int, str, str, BindScope, ast.expr | None]
+
+
+class _Binder:
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+        self.sites: list[_Site] = []
+        self.imports: list[Ref] = []
+        self.exports: list[str] | None = []
+        self.has_all = False
+        self._owners: dict[int, str] = {}  # scope -> the qualname its sites are in
+        self._typed: set[int] = set()  # targets of `x = Foo()`: bound by `assignment`
+        #: instance and class attributes with a known value: (class, attr, value, scope)
+        self.members: list[tuple[str, str, ast.expr, BindScope]] = []
+        self._memo: dict[tuple[int, str], tuple[str | None, bool]] = {}
+
+    # -- the walk ------------------------------------------------------------------------
+
+    def walk(self, tree: ast.Module) -> BindScope:
+        module = BindScope("module", "", None)
+        stack: list[tuple[ast.AST, BindScope, str]] = [
+            (s, module, READ) for s in reversed(tree.body)
+        ]
+        while stack:
+            node, scope, kind = stack.pop()
+            self.visit(node, scope, kind, stack)
+        return module
+
+    def visit(
+        self,
+        node: ast.AST,
+        scope: BindScope,
+        kind: str,
+        stack: list[tuple[ast.AST, BindScope, str]],
+    ) -> None:
+        """One node: its own handler (one dict lookup), else its children."""
+        cls = type(node)
+        if cls is ast.Name:  # the most common node: no handler call
+            self.name(node, scope, kind)  # type: ignore[arg-type]
+            return
+        handler = _HANDLERS.get(cls)
+        if handler is not None and handler(self, node, scope, kind, stack.append):
+            return
+        child_kind = TYPE if kind == TYPE else READ
+        push = stack.append
+        for name in FIELDS.get(cls) or fields(cls):
+            value = getattr(node, name)
+            if type(value) is list:
+                for child in value:
+                    if child is not None and type(child) is not ast.Constant:
+                        push((child, scope, child_kind))
+            elif value is not None and type(value) is not ast.Constant:
+                push((value, scope, child_kind))
+
+    # Handlers: True when the node is done, False to visit its children as well.
+
+    def _name(self, node: ast.Name, scope: BindScope, kind: str, push: _Push) -> bool:
+        self.name(node, scope, kind)
+        return True
+
+    def _attribute(self, node: ast.Attribute, scope: BindScope, kind: str, push: _Push) -> bool:
+        if type(node.ctx) is not ast.Load:
+            kind = WRITE
+        self.sites.append(
+            (node.end_lineno or node.lineno, (node.end_col_offset or 0) - len(node.attr),
+             node.attr, kind, scope, node.value)
+        )  # fmt: skip
+        push((node.value, scope, TYPE if kind == TYPE else READ))
+        return True
+
+    def _call(self, node: ast.Call, scope: BindScope, kind: str, push: _Push) -> bool:
+        for part in node.args:
+            push((part, scope, READ))
+        for keyword in node.keywords:
+            push((keyword.value, scope, READ))
+        push((node.func, scope, CALL))
+        return True
+
+    def _function(self, node: _Function, scope: BindScope, kind: str, push: _Push) -> bool:
+        self.function(node, scope, push)
+        return True
+
+    def _class(self, node: ast.ClassDef, scope: BindScope, kind: str, push: _Push) -> bool:
+        self.class_def(node, scope, push)
+        return True
+
+    def _lambda(self, node: ast.Lambda, scope: BindScope, kind: str, push: _Push) -> bool:
+        inner = BindScope("function", scope.qualname, scope)
+        self.parameters(node.args, inner, scope, push)
+        push((node.body, inner, READ))
+        return True
+
+    def _comprehension(self, node: ast.expr, scope: BindScope, kind: str, push: _Push) -> bool:
+        inner = BindScope("function", scope.qualname, scope)
+        for generator in node.generators:  # type: ignore[attr-defined]
+            push((generator, inner, READ))
+        parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]  # type: ignore[attr-defined]
+        for part in parts:
+            push((part, inner, READ))
+        return True
+
+    def _import(
+        self, node: ast.Import | ast.ImportFrom, scope: BindScope, kind: str, push: _Push
+    ) -> bool:
+        self.import_(node, scope)
+        return True
+
+    def _global(self, node: ast.Global, scope: BindScope, kind: str, push: _Push) -> bool:
+        scope.globals.update(node.names)
+        return True
+
+    def _nonlocal(self, node: ast.Nonlocal, scope: BindScope, kind: str, push: _Push) -> bool:
+        scope.nonlocals.update(node.names)
+        return True
+
+    def _assignment(self, node: _Assignment, scope: BindScope, kind: str, push: _Push) -> bool:
+        self.assignment(node, scope, push)
+        return True
+
+    def _bound_name(self, node: ast.AST, scope: BindScope, kind: str, push: _Push) -> bool:
+        """`except E as name`, `case x`, `case [*rest]`: a local name, then the children."""
+        name = getattr(node, "name", None) or getattr(node, "rest", None)
+        if name:
+            scope.assigned.add(name)
+        return False
+
+    def _subscript(self, node: ast.Subscript, scope: BindScope, kind: str, push: _Push) -> bool:
+        if kind not in (INHERIT, TYPE):
+            return False
+        push((node.slice, scope, TYPE if kind == TYPE else READ))
+        push((node.value, scope, kind))  # `Generic[T]` inherits from Generic
+        return True
+
+    def name(self, node: ast.Name, scope: BindScope, kind: str) -> None:
+        if type(node.ctx) is not ast.Load:
+            name = node.id
+            if id(node) not in self._typed:
+                self._bind_local(scope, name)
+            if scope.kind != "module" and name not in scope.globals:
+                return  # a local (or class) variable's assignment: never a site
+            kind = WRITE
+        self.sites.append((node.lineno, node.col_offset, node.id, kind, scope, None))
+
+    def _bind_local(self, scope: BindScope, name: str) -> None:
+        if name in scope.globals or name in scope.nonlocals:
+            return
+        scope.assigned.add(name)
+        scope.instances[name] = None  # unless an `x = Foo()` says otherwise (`assignment`)
+
+    def function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: BindScope, push: _Push
+    ) -> None:
+        scope.defs.add(node.name)
+        inner = BindScope("function", scope.child(node.name), scope)
+        decorators = {last_name(d) for d in node.decorator_list if isinstance(d, ast.Name)}
+        positional = node.args.posonlyargs + node.args.args
+        if scope.kind == "class" and positional and not decorators & _STATIC:
+            inner.self_name, inner.cls = positional[0].arg, scope.qualname
+        for statement in reversed(node.body):
+            push((statement, inner, READ))
+        if node.returns is not None:
+            push((node.returns, scope, TYPE))
+        self.parameters(node.args, inner, scope, push)
+        for decorator in reversed(node.decorator_list):
+            push((decorator, scope, READ))
+
+    def parameters(
+        self, args: ast.arguments, inner: BindScope, outer: BindScope, push: _Push
+    ) -> None:
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        every += [a for a in (args.vararg, args.kwarg) if a is not None]
+        for arg in every:
+            inner.assigned.add(arg.arg)
+            annotated = annotation_class(arg.annotation)
+            if annotated is not None and arg.arg != inner.self_name:
+                inner.annotated[arg.arg] = annotated
+            if arg.annotation is not None:
+                push((arg.annotation, outer, TYPE))
+        for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+            push((default, outer, READ))
+
+    def class_def(self, node: ast.ClassDef, scope: BindScope, push: _Push) -> None:
+        scope.defs.add(node.name)
+        inner = BindScope("class", scope.child(node.name), scope)
+        for statement in reversed(node.body):
+            push((statement, inner, READ))
+        for keyword in node.keywords:
+            push((keyword.value, scope, READ))
+        for base in reversed(node.bases):
+            push((base, scope, INHERIT))
+        for decorator in reversed(node.decorator_list):
+            push((decorator, scope, READ))
+
+    def import_(self, node: ast.Import | ast.ImportFrom, scope: BindScope) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    scope.imports[alias.asname] = import_head(0, alias.name, "")
+                else:
+                    top = alias.name.split(".", 1)[0]
+                    scope.imports[top] = import_head(0, top, "")
+            return
+        module, level = node.module or "", node.level
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            head = import_head(level, module, alias.name)
+            scope.imports[alias.asname or alias.name] = head
+            line = getattr(alias, "lineno", node.lineno)
+            self.imports.append(self._ref(line, alias.col_offset, alias.name, IMPORT, scope, head))
+
+    def assignment(
+        self, node: ast.Assign | ast.AnnAssign | ast.AugAssign, scope: BindScope, push: _Push
+    ) -> None:
+        targets: list[ast.expr] = (
+            list(node.targets) if isinstance(node, ast.Assign) else [node.target]
+        )
+        if scope.kind == "module":
+            self._exports(node, targets)
+        value = node.value
+        if isinstance(node, ast.AnnAssign):
+            push((node.annotation, scope, TYPE))
+        if value is not None:
+            push((value, scope, READ))
+        for target in reversed(targets):
+            push((target, scope, WRITE))
+        if len(targets) == 1 and not isinstance(node, ast.AugAssign):
+            self._member(targets[0], node, scope)
+        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            return
+        name = targets[0].id
+        if name in scope.globals or name in scope.nonlocals:
+            return
+        callee: ast.expr | None = None
+        if isinstance(node, ast.AnnAssign):
+            callee = annotation_class(node.annotation)
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
+            callee = value  # its value: `expr_binding` marks the call
+        if callee is None or isinstance(node, ast.AugAssign):
+            return
+        self._typed.add(id(targets[0]))
+        known = scope.instances.get(name, callee)
+        scope.assigned.add(name)
+        same = known is callee or (known is not None and shape(known) == shape(callee))
+        scope.instances[name] = callee if same else None
+        scope.annotated.pop(name, None)
+
+    def _member(self, target: ast.expr, node: ast.Assign | ast.AnnAssign, scope: BindScope) -> None:
+        """``self.x = Foo()`` or ``self.x: Foo`` in a method, ``x: Foo`` or ``x = Foo()`` in a
+        class body: what the class's attribute holds."""
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            if target.value.id != scope.self_name or scope.cls is None:
+                return
+            owner, attr = scope.cls, target.attr
+        elif isinstance(target, ast.Name) and scope.kind == "class":
+            owner, attr = scope.qualname, target.id
+        else:
+            return
+        if isinstance(node, ast.AnnAssign):
+            value = annotation_class(node.annotation)
+        else:
+            value = node.value if isinstance(node.value, ast.Call) else None
+        if value is not None:
+            self.members.append((owner, attr, value, scope))
+
+    def member_bindings(self) -> tuple[tuple[str, str, str], ...]:
+        """(class, attribute, binding) of the attributes whose value is known and the same
+        wherever it is assigned."""
+        found: dict[tuple[str, str], str | None] = {}
+        for owner, attr, value, scope in self.members:
+            binding = self.expr_binding(value, scope)
+            key = (owner, attr)
+            found[key] = binding if found.get(key, binding) == binding else None
+        return tuple((o, a, b) for (o, a), b in found.items() if b)
+
+    def _exports(self, node: ast.stmt, targets: list[ast.expr]) -> None:
+        if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            return
+        self.has_all = True
+        value = getattr(node, "value", None)
+        names = strings(value)
+        if names is None or self.exports is None:
+            self.exports = None  # computed: not known here
+        elif isinstance(node, ast.AugAssign):
+            self.exports += names
+        else:
+            self.exports = names
+
+    # -- bindings, once every scope is complete -----------------------------------------
+
+    def refs(self) -> list[Ref]:
+        found = list(self.imports)
+        for line, offset, name, kind, scope, base in self.sites:
+            if base is None:
+                binding = self.site_binding(name, scope)
+                if kind == WRITE and not (binding or "").startswith(("g:", "d:")):
+                    continue  # a module variable's assignment
+                if binding is None or binding.startswith("b:"):
+                    if kind != CALL:
+                        continue
+                    binding = binding or UNKNOWN
+            else:
+                held = self.expr_binding(base, scope)
+                if held is None:
+                    if kind != CALL:
+                        continue
+                    binding = UNKNOWN
+                else:
+                    binding = f"{held}>{name}"
+            found.append(self._ref(line, offset, name, kind, scope, binding))
+        found.sort()
+        return found
+
+    def _ref(
+        self, line: int, offset: int, name: str, kind: str, scope: BindScope, binding: str
+    ) -> Ref:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else b""
+        column = offset if text.isascii() else len(text[:offset].decode("utf-8", "replace"))
+        owner = self._owners.get(id(scope))
+        if owner is None:
+            current = scope
+            while current.parent is not None and current.qualname == current.parent.qualname:
+                current = current.parent  # lambdas, comprehensions: their definition's
+            owner = self._owners[id(scope)] = current.qualname
+        return Ref(line, column + 1, name, kind, owner, binding)
+
+    def name_binding(self, name: str, scope: BindScope) -> str | None:
+        """What ``name`` read in ``scope`` is bound to (None: a plain local variable)."""
+        return self._bound(name, scope)[0]
+
+    def site_binding(self, name: str, scope: BindScope) -> str | None:
+        """The binding of a name as a reference site: a variable (``self``, ``x = Foo()``,
+        an annotated parameter) has its value's binding, but is no reference to it."""
+        binding, variable = self._bound(name, scope)
+        return None if variable else binding
+
+    def _bound(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
+        key = (id(scope), name)
+        found = self._memo.get(key)
+        if found is None:
+            self._memo[key] = (None, True)  # `x = x()` and the like: no loop
+            found = self._memo[key] = self._name_binding(name, scope)
+        return found
+
+    def _name_binding(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
+        current: BindScope | None = scope
+        while current is not None and current.kind != "module":
+            if name in current.globals:
+                break
+            if name not in current.nonlocals and current.binds(name):
+                return self._local(name, current)
+            current = current.parent
+            while current is not None and current.kind == "class":
+                current = current.parent  # functions do not see their class's names
+        module = scope
+        while module.parent is not None:
+            module = module.parent
+        if name in module.defs or name in module.imports:
+            return f"g:{name}", False
+        if name in module.assigned:
+            callee = module.instances.get(name)
+            return (None if callee is None else self.expr_binding(callee, module)), True
+        return (f"b:{name}" if name in _BUILTINS else f"g:{name}"), False
+
+    def _local(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
+        if name in scope.defs:
+            return f"d:{scope.child(name)}", False
+        if name in scope.imports:
+            return scope.imports[name], False
+        if name == scope.self_name:
+            return f"d:{scope.cls}", True
+        annotated = scope.annotated.get(name)
+        if annotated is not None:
+            return self.expr_binding(annotated, scope.parent or scope), True
+        callee = scope.instances.get(name)
+        return (None if callee is None else self.expr_binding(callee, scope)), True
+
+    def expr_binding(self, node: ast.expr, scope: BindScope) -> str | None:
+        """The binding of a name, attribute chain or call chain; a step that is called is
+        marked ``()`` (its value: an instance of a class, or what a function's return
+        annotation names)."""
+        steps: list[str] = []
+        called = False
+        for _ in range(_NESTED_LIMIT):
+            if isinstance(node, ast.Attribute):
+                steps.append(node.attr + "()" * called)
+                called = False
+                node = node.value
+            elif isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Name) and node.func.id == "super":
+                    head = self._super(scope)
+                    break
+                called = True
+                node = node.func
+            elif isinstance(node, ast.Subscript):
+                node = node.value
+            elif isinstance(node, ast.Name):
+                head = self.name_binding(node.id, scope)
+                if head is not None and called:
+                    head += "()"
+                break
+            else:
+                return None
+        else:
+            return None
+        if head is None:
+            return None
+        return head + "".join(f">{step}" for step in reversed(steps))
+
+    def _super(self, scope: BindScope) -> str | None:
+        current: BindScope | None = scope
+        while current is not None:
+            if current.cls is not None:
+                return f"p:{current.cls}"
+            current = current.parent
+        return None
+
+
+_Handler = Callable[[_Binder, Any, BindScope, str, _Push], bool]
+_HANDLERS: dict[type[ast.AST], _Handler] = {
+    ast.Name: _Binder._name,
+    ast.Attribute: _Binder._attribute,
+    ast.Call: _Binder._call,
+    ast.FunctionDef: _Binder._function,
+    ast.AsyncFunctionDef: _Binder._function,
+    ast.ClassDef: _Binder._class,
+    ast.Lambda: _Binder._lambda,
+    **dict.fromkeys(_COMPREHENSIONS, _Binder._comprehension),
+    ast.Import: _Binder._import,
+    ast.ImportFrom: _Binder._import,
+    ast.Global: _Binder._global,
+    ast.Nonlocal: _Binder._nonlocal,
+    ast.Assign: _Binder._assignment,
+    ast.AnnAssign: _Binder._assignment,
+    ast.AugAssign: _Binder._assignment,
+    ast.ExceptHandler: _Binder._bound_name,
+    ast.MatchAs: _Binder._bound_name,
+    ast.MatchStar: _Binder._bound_name,
+    ast.MatchMapping: _Binder._bound_name,
+    ast.Subscript: _Binder._subscript,
+    ast.Constant: lambda *_: True,
+}
+
+
+class Bound(NamedTuple):
+    refs: list[Ref]
+    exports: tuple[str, ...] | None  # ``__all__`` (None: none, or computed at run time)
+    members: tuple[tuple[str, str, str], ...]  # (class, attribute, binding of its value)
+
+
+def bind_python(tree: ast.Module, data: bytes) -> Bound:
+    """The file's reference sites (sorted by position), ``__all__`` and attribute values."""
+    binder = _Binder(data.split(b"\n"))
+    binder.walk(tree)
+    refs = binder.refs()
+    exports = binder.exports if binder.has_all else None
+    return Bound(refs, None if exports is None else tuple(exports), binder.member_bindings())
+
+
+Packed = list[tuple[str, str]]
+"""A file's sites grouped by name: (name, its sites as ``line\tcolumn\tkind\tscope\tbinding``
+lines). One stored row per name and file, not per site: a fraction of the rows to write and
+index, and plain strings to ship from the workers."""
+
+
+def pack(refs: Iterable[Ref]) -> Packed:
+    groups: dict[str, list[str]] = {}
+    for ref in refs:
+        line, column, name, kind, scope, binding = ref
+        groups.setdefault(name, []).append(f"{line}\t{column}\t{kind}\t{scope}\t{binding}")
+    return [(name, "\n".join(sites)) for name, sites in sorted(groups.items())]
+
+
+def unpack(name: str, sites: str) -> list[Ref]:
+    found = []
+    for entry in sites.split("\n"):
+        line, column, kind, scope, binding = entry.split("\t")
+        found.append(Ref(int(line), int(column), name, kind, scope, binding))
+    return found
+
+
+def site_kinds(refs: Iterable[Ref]) -> dict[str, int]:
+    """How many sites of each kind (for tests and the benchmark)."""
+    counts = dict.fromkeys(REF_KINDS, 0)
+    for ref in refs:
+        counts[ref.kind] += 1
+    return counts

@@ -1,0 +1,118 @@
+"""Name binding of one Python file (`pybind`) and its resolution (`navresolve`)."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+from aegisd_codemap.extract import extract_file
+from aegisd_codemap.model import FileExtract
+from aegisd_codemap.navresolve import Resolver
+from aegisd_codemap.pybind import BINDINGS_ENV, bind_python, unpack
+from aegisd_codemap.resolve import ModuleIndex
+
+
+def _refs(source: str) -> list[tuple[int, int, str, str, str, str]]:
+    data = textwrap.dedent(source).encode()
+    refs = bind_python(ast.parse(data), data).refs
+    return [tuple(r) for r in refs]  # type: ignore[misc]
+
+
+def test_scopes_global_nonlocal_and_comprehensions() -> None:
+    refs = _refs(
+        """
+        counter = 0
+        def helper(): pass
+        def bump():
+            global counter
+            counter = counter + 1
+            helper = 3
+            return helper
+        def outer():
+            def helper(): pass
+            def inner():
+                nonlocal_value = [helper() for helper in range(2)]
+                return helper()
+            return inner
+        class K:
+            helper = 1
+            def m(self):
+                return helper()
+        """
+    )
+    calls = {(line, name, binding) for line, _, name, kind, _, binding in refs if kind == "call"}
+    # A local variable shadows the module's function; inside a comprehension its target does.
+    assert (8, "helper", "g:helper") not in calls
+    assert (12, "helper", "u") in calls
+    assert (13, "helper", "d:outer.helper") in calls
+    # A method does not see its class's names.
+    assert (18, "helper", "g:helper") in calls
+    # `global counter`: the module's variable is written, no site (not a definition).
+    assert not [r for r in refs if r[2] == "counter"]
+
+
+def test_instances_annotations_calls_and_positions() -> None:
+    refs = _refs(
+        """
+        from .models import Animal, make
+        def f(pet: Animal | None, other: "Animal") -> None:
+            cow = Animal()
+            cow.speak()
+            pet.speak()
+            make().speak()
+            x = 1
+            x = Animal()
+            x.speak()
+            é = 1; Animal.create()
+        """
+    )
+    speak = {line: binding for line, _, name, _, _, binding in refs if name == "speak"}
+    assert speak == {5: "g:Animal()>speak", 6: "g:Animal>speak", 7: "g:make()>speak", 10: "u"}
+    create = next(r for r in refs if r[2] == "create")
+    assert create[1] == len("    é = 1; Animal.") + 1  # characters, not UTF-8 bytes
+    assert not [r for r in refs if r[2] in ("cow", "pet", "x")]  # variables are no sites
+
+
+def _workspace(files: dict[str, str]) -> tuple[Resolver, dict[str, FileExtract]]:
+    extracts = {
+        path: extract_file(path, textwrap.dedent(text).encode(), False)
+        for path, text in files.items()
+    }
+    return Resolver(ModuleIndex(list(files)), extracts.get), extracts
+
+
+def test_resolution_is_honest() -> None:
+    resolver, extracts = _workspace(
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": """
+                try:
+                    from pkg.fast import run
+                except ImportError:
+                    from pkg.slow import run
+                import numpy as np
+                from pkg.missing import gone
+                run(); np.array(); gone(); len([])
+            """,
+            "pkg/fast.py": "def run(): pass\n",
+            "pkg/slow.py": "def run(): pass\n",
+        }
+    )
+    answers = {
+        ref.name: resolver.resolve("pkg/a.py", ref.binding)
+        for name, sites in extracts["pkg/a.py"].refs or ()
+        for ref in unpack(name, sites)
+        if ref.kind == "call"
+    }
+    assert answers["run"].status == "ambiguous"
+    assert answers["run"].symbols == [("pkg/fast.py", "run"), ("pkg/slow.py", "run")]
+    assert (answers["array"].status, answers["array"].values[0].name) == ("external", "numpy.array")
+    assert answers["gone"].status == "unresolved"
+    assert answers["len"].status == "builtin"
+
+
+def test_binding_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert extract_file("m.py", b"def f():\n    f()\n", False).refs
+    monkeypatch.setenv(BINDINGS_ENV, "0")  # the benchmark's baseline
+    assert extract_file("m.py", b"def f():\n    f()\n", False).refs is None
