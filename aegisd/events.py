@@ -12,13 +12,13 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, Literal, get_args
 
 from loguru import logger
 
 from aegisd.overlays import Overlays
 
-TOPICS = (
+Topic = Literal[
     "files.changed",
     "index.updated",
     "lint.updated",
@@ -26,7 +26,8 @@ TOPICS = (
     "insights.updated",
     "progress",
     "git.changed",
-)
+]
+TOPICS: tuple[str, ...] = get_args(Topic)
 OVERFLOW = "events.overflow"
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from aegisd import hookimpl
 from aegisd.builtin.examples import EXAMPLES
 from aegisd.builtin.workspace_methods import FileChange
-from aegisd.events import OVERFLOW, Subscriber
+from aegisd.events import OVERFLOW, Subscriber, Topic
 from aegisd.rpc.context import RpcContext
 from aegisd.rpc.errors import Unsupported
 from aegisd.rpc.registry import (
@@ -21,16 +19,6 @@ from aegisd.rpc.registry import (
     RpcMethod,
     with_examples,
 )
-
-Topic = Literal[
-    "files.changed",
-    "index.updated",
-    "lint.updated",
-    "audit.event",
-    "insights.updated",
-    "progress",
-    "git.changed",
-]
 
 
 class SubscribeParams(Params):

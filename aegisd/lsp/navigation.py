@@ -102,6 +102,20 @@ def _item(root: str, node: Mapping[str, Any]) -> lsp.CallHierarchyItem:
     )
 
 
+def _sites_by(
+    answer: dict[str, Any], rooted: str, other: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[lsp.Range]]]:
+    """`graph.calls`' nodes by id, and the call sites of the edges whose `rooted` end is a
+    root, grouped by their `other` end."""
+    nodes = {node["id"]: node for node in answer.get("nodes", [])}
+    roots = set(answer.get("roots", []))
+    calls: dict[str, list[lsp.Range]] = {}
+    for edge in answer.get("edges", []):
+        if edge[rooted] in roots and edge[other] in nodes:
+            calls.setdefault(edge[other], []).append(_site(edge))
+    return nodes, calls
+
+
 def _site(edge: Mapping[str, Any]) -> lsp.Range:
     at = lsp.Position(
         line=max(int(edge["line"]) - 1, 0), character=max(int(edge.get("column", 1)) - 1, 0)
@@ -161,12 +175,7 @@ def register_call_hierarchy(server: AegisServer, failed: Failed) -> None:
         if got is None:
             return []
         root, answer = got
-        nodes = {node["id"]: node for node in answer.get("nodes", [])}
-        roots = set(answer.get("roots", []))
-        calls: dict[str, list[lsp.Range]] = {}
-        for edge in answer.get("edges", []):
-            if edge["target"] in roots and edge["source"] in nodes:
-                calls.setdefault(edge["source"], []).append(_site(edge))
+        nodes, calls = _sites_by(answer, rooted="target", other="source")
         return [
             lsp.CallHierarchyIncomingCall(from_=_item(root, nodes[source]), from_ranges=sites)
             for source, sites in calls.items()
@@ -180,12 +189,7 @@ def register_call_hierarchy(server: AegisServer, failed: Failed) -> None:
         if got is None:
             return []
         root, answer = got
-        nodes = {node["id"]: node for node in answer.get("nodes", [])}
-        roots = set(answer.get("roots", []))
-        calls: dict[str, list[lsp.Range]] = {}
-        for edge in answer.get("edges", []):
-            if edge["source"] in roots and edge["target"] in nodes:
-                calls.setdefault(edge["target"], []).append(_site(edge))
+        nodes, calls = _sites_by(answer, rooted="source", other="target")
         return [
             lsp.CallHierarchyOutgoingCall(to=_item(root, nodes[target]), from_ranges=sites)
             for target, sites in calls.items()

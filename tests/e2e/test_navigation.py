@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +12,9 @@ import pytest
 
 from aegisd.client import RpcCallError
 from tests.conftest import REPO, DaemonProcess
+from tests.e2e.test_codemap import wait_indexed
 
 FIXTURE = REPO / "tests/fixtures/codemap/navproj"
-
-
-def wait_indexed(d: DaemonProcess, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = d.call("index.status")
-        if status["ready"] and not status["pending"]:
-            return status  # type: ignore[no-any-return]
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
 
 
 @pytest.fixture
