@@ -8,7 +8,7 @@ gives an empty answer, not an error: the editor just finds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
@@ -48,6 +48,19 @@ def locations(
     return found
 
 
+async def _answer(failed: Failed, call: Awaitable[Any]) -> Any:
+    """`call`'s answer; None when the daemon says nothing is there; an LSP error when it fails
+    or is gone."""
+    try:
+        return await call
+    except RpcFailure as exc:
+        if exc.code_name in NOTHING_THERE:
+            return None
+        raise failed(exc) from None
+    except DaemonGone as exc:
+        raise failed(exc) from None
+
+
 async def _ask(
     server: AegisServer, failed: Failed, uri: str, position: lsp.Position, method: str
 ) -> tuple[Place, dict[str, Any]] | None:
@@ -56,14 +69,7 @@ async def _ask(
         return None
     column = server.lines(uri).characters(position)
     params = {"path": place.path, "line": position.line + 1, "column": column}
-    try:
-        answer = await server.session.optional(place, method, params)
-    except RpcFailure as exc:
-        if exc.code_name in NOTHING_THERE:
-            return None
-        raise failed(exc) from None
-    except DaemonGone as exc:
-        raise failed(exc) from None
+    answer = await _answer(failed, server.session.optional(place, method, params))
     return (place, answer) if isinstance(answer, dict) else None
 
 
@@ -131,14 +137,7 @@ async def _calls(
         return None
     place = Place(str(data["root"]), str(data["path"]))
     params = {"path": place.path, "line": int(data["line"]), "direction": direction, "depth": 1}
-    try:
-        answer = await server.session.optional(place, "graph.calls", params)
-    except RpcFailure as exc:
-        if exc.code_name in NOTHING_THERE:
-            return None
-        raise failed(exc) from None
-    except DaemonGone as exc:
-        raise failed(exc) from None
+    answer = await _answer(failed, server.session.optional(place, "graph.calls", params))
     return (place.root, answer) if isinstance(answer, dict) else None
 
 
@@ -153,14 +152,9 @@ def register_call_hierarchy(server: AegisServer, failed: Failed) -> None:
         place = ls.session.place(params.text_document.uri)
         if place is None or "graph.calls" in ls.session.missing:
             return None
-        try:
-            outline = await ls.session.outline(place)
-        except RpcFailure as exc:
-            if exc.code_name in NOTHING_THERE:
-                return None
-            raise failed(exc) from None
-        except DaemonGone as exc:
-            raise failed(exc) from None
+        outline = await _answer(failed, ls.session.outline(place))
+        if outline is None:
+            return None
         symbol = convert.innermost(outline.get("outline", []), params.position.line + 1)
         if symbol is None or symbol.get("kind") not in CALLABLE:
             return None  # module level, or a variable: no definition with calls of its own
