@@ -125,10 +125,14 @@ class MarkScanner:
         """Keep a running command's latest output (twice the tail: escapes are removed later)."""
         if self._running_since is None or not text:
             return
+        keep = 2 * self.tail_chars
         self._output.append(text)
         self._output_len += len(text)
-        while self._output_len > 2 * self.tail_chars and len(self._output) > 1:
+        # Drop whole chunks only while the rest still holds `keep`: a short chunk after a
+        # long one (zsh's mark of a missing newline after a flood) must not take its place.
+        while len(self._output) > 1 and self._output_len - len(self._output[0]) >= keep:
             self._output_len -= len(self._output.pop(0))
-        if self._output_len > 2 * self.tail_chars:
-            self._output = [self._output[0][-2 * self.tail_chars :]]
-            self._output_len = len(self._output[0])
+        if self._output_len > keep:
+            excess = self._output_len - keep
+            self._output[0] = self._output[0][excess:]
+            self._output_len = keep
