@@ -102,6 +102,7 @@ async def watch_repository(
                 batches.put_nowait(paths)
 
     watchers = [asyncio.create_task(one(top), name=f"git-watch {top}") for top in git_dirs(repo)]
+    getter: asyncio.Task[set[str]] | None = None
     try:
         while not stop.is_set():
             getter = asyncio.create_task(batches.get())
@@ -125,6 +126,9 @@ async def watch_repository(
             except Exception:
                 logger.exception("git: reading {} after a change failed", repo.git_dir)
     finally:
-        for task in watchers:
+        # Cancelled while waiting (the workspace closed): the getter is ours to end too, or
+        # the loop's shutdown finds it pending and destroys it with a warning.
+        tasks = [*watchers, *([getter] if getter is not None else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*watchers, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
