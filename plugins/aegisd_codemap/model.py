@@ -100,7 +100,7 @@ class FileExtract:
 
     ``language`` is None for unknown extensions; ``binary`` files carry no symbols. ``lines`` is the
     line count, ``loc`` the non-blank lines. ``default_export`` names a JS/TS default export.
-    ``refs`` are the file's reference sites (``pybind.Packed``) between parsing and storing (None:
+    ``refs`` are the file's reference sites (``sites.Packed``) between parsing and storing (None:
     not bound, or read back from the store, where they stay); ``exports`` a Python module's
     ``__all__`` (None when it has none); ``members`` the attributes of its classes whose value
     is known, as (class qualname, attribute, ``pybind`` binding).
@@ -116,6 +116,6 @@ class FileExtract:
     classes: list[ClassInfo] = field(default_factory=list)
     errors: list[SyntaxIssue] = field(default_factory=list)
     default_export: str | None = None
-    refs: list[tuple[str, str]] | None = None
+    refs: list[tuple[str, str | bytes]] | None = None
     exports: tuple[str, ...] | None = None
     members: tuple[tuple[str, str, str], ...] | None = None

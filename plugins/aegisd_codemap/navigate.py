@@ -15,8 +15,8 @@ from aegisd.store.pathtext import from_db, to_db
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.navresolve import RESOLVED, SYM, Resolution, Resolver, Value
-from aegisd_codemap.pybind import Packed, unpack
 from aegisd_codemap.resolve import ModuleIndex
+from aegisd_codemap.sites import Packed, unpack
 
 _COLUMNS = "path, name, sites"
 #: files read for one name at most
@@ -58,7 +58,7 @@ def _rows(index: WorkspaceIndex, sql: str, params: tuple[Any, ...]) -> list[Site
     return found
 
 
-def _sites(path: str, name: str, sites: str) -> list[Site]:
+def _sites(path: str, name: str, sites: str | bytes) -> list[Site]:
     return [Site(path, *ref) for ref in unpack(name, sites)]
 
 

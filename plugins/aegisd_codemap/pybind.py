@@ -38,6 +38,7 @@ from aegisd_codemap.bindscope import (
     shape,
     strings,
 )
+from aegisd_codemap.sites import Ref
 
 CALL, READ, WRITE, IMPORT, INHERIT, TYPE = "call", "read", "write", "import", "inherit", "type"
 REF_KINDS = (CALL, READ, WRITE, IMPORT, INHERIT, TYPE)
@@ -56,19 +57,6 @@ def binding_enabled() -> bool:
     """Whether workers bind names (read per file: the pool's workers inherit the daemon's
     environment)."""
     return os.environ.get(BINDINGS_ENV, "1") != "0"
-
-
-class Ref(NamedTuple):
-    """One reference site: 1-based line and character column of the name, the name, its
-    ``kind`` (``REF_KINDS``), the qualname of the definition it sits in ("" at module level)
-    and its binding (module docstring)."""
-
-    line: int
-    column: int
-    name: str
-    kind: str
-    scope: str
-    binding: str
 
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -535,28 +523,6 @@ def bind_python(tree: ast.Module, data: bytes) -> Bound:
     refs = binder.refs()
     exports = binder.exports if binder.has_all else None
     return Bound(refs, None if exports is None else tuple(exports), binder.member_bindings())
-
-
-Packed = list[tuple[str, str]]
-"""A file's sites grouped by name: (name, its sites as ``line\tcolumn\tkind\tscope\tbinding``
-lines). One stored row per name and file, not per site: a fraction of the rows to write and
-index, and plain strings to ship from the workers."""
-
-
-def pack(refs: Iterable[Ref]) -> Packed:
-    groups: dict[str, list[str]] = {}
-    for ref in refs:
-        line, column, name, kind, scope, binding = ref
-        groups.setdefault(name, []).append(f"{line}\t{column}\t{kind}\t{scope}\t{binding}")
-    return [(name, "\n".join(sites)) for name, sites in sorted(groups.items())]
-
-
-def unpack(name: str, sites: str) -> list[Ref]:
-    found = []
-    for entry in sites.split("\n"):
-        line, column, kind, scope, binding = entry.split("\t")
-        found.append(Ref(int(line), int(column), name, kind, scope, binding))
-    return found
 
 
 def site_kinds(refs: Iterable[Ref]) -> dict[str, int]:

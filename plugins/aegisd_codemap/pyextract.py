@@ -21,8 +21,9 @@ from aegisd_codemap.model import (
     Symbol,
     SyntaxIssue,
 )
-from aegisd_codemap.pybind import Packed, bind_python, binding_enabled, pack
+from aegisd_codemap.pybind import bind_python, binding_enabled
 from aegisd_codemap.scope import Scope
+from aegisd_codemap.sites import Packed, pack
 
 # Fields that never hold child nodes worth visiting: identifiers, flags, operators, contexts.
 _SKIP_FIELDS = frozenset(

@@ -165,7 +165,7 @@ MIGRATIONS = [
         5,
         "reference sites and their bindings (navigation)",
         [
-            # One row per name used in a file, its sites packed (`pybind.pack`); replaced per
+            # One row per name used in a file, its sites packed (`sites.pack`); replaced per
             # file with its symbols.
             "CREATE TABLE codemap_ref (workspace_id TEXT NOT NULL, path TEXT NOT NULL,"
             " name TEXT NOT NULL, sites TEXT NOT NULL)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,25 @@ def test_an_added_call_shows_in_callers_within_one_batch_and_persists(
     assert wait_indexed(d2)["parsed"] == 0
     again = d2.call("graph.calls", {"name": "shout", "direction": "callers", "depth": 1})
     assert ("app/main.py:outer", 32) in {(e["source"], e["line"]) for e in again["edges"]}
+
+
+def test_a_name_used_often_is_stored_compressed_and_found_after_a_restart(
+    daemon_factory: Any, navproj: Path
+) -> None:
+    calls = "".join(f"    shout('{n}')\n" for n in range(120))
+    (navproj / "loud.py").write_text(f"from app.core.helpers import shout\n\n\ndef run():\n{calls}")
+    d: DaemonProcess = daemon_factory("--root", str(navproj))
+    wait_indexed(d)
+    assert d.stop() == 0
+    with sqlite3.connect(d.data_dir / "aegisd.db") as db:
+        kind = db.execute(
+            "SELECT typeof(sites) FROM codemap_ref WHERE path = 'loud.py' AND name = 'shout'"
+        ).fetchone()
+    assert kind == ("blob",)  # thousands of characters of sites, kept compressed
+    d2: DaemonProcess = daemon_factory("--root", str(navproj))
+    assert wait_indexed(d2)["parsed"] == 0
+    found = _sites(d2.call("index.references", {"name": "shout", "limit": 1000}))
+    assert [line for path, line, _, _ in found if path == "loud.py"] == [1, *range(5, 125)]
 
 
 def test_bad_input_gets_clear_errors(daemon_factory: Any, navproj: Path, tmp_path: Path) -> None:

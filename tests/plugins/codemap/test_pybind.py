@@ -9,8 +9,9 @@ import pytest
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.navresolve import Resolver
-from aegisd_codemap.pybind import BINDINGS_ENV, bind_python, unpack
+from aegisd_codemap.pybind import BINDINGS_ENV, bind_python
 from aegisd_codemap.resolve import ModuleIndex
+from aegisd_codemap.sites import unpack
 
 
 def _refs(source: str) -> list[tuple[int, int, str, str, str, str]]:
