@@ -209,7 +209,8 @@ class CloneIndex:
         keeping = self._kept is not None
         if self.space == NO_SPACE:
             self.space = self.db.write(lambda c: store.space_of(c, self._workspace))
-        gone, added, crossed, counts = self.db.write(lambda c: self._write(c, files, removed))
+        rows = [store.doc_values(f) for f in files]  # compressed here, not on the writer
+        gone, added, crossed, counts = self.db.write(lambda c: self._write(c, files, removed, rows))
         # Kept, the postings were merged in that transaction (crossings are counted in them).
         self._staged = 0 if keeping else self._staged + sum(len(f.fingerprints or ()) for f in files)  # fmt: skip
         self._indexed += counts[0]
@@ -222,7 +223,11 @@ class CloneIndex:
         return len(gone)
 
     def _write(
-        self, conn: sqlite3.Connection, files: Sequence[Stored], removed: Sequence[str]
+        self,
+        conn: sqlite3.Connection,
+        files: Sequence[Stored],
+        removed: Sequence[str],
+        rows: Sequence[list[object] | None],
     ) -> tuple[set[int], list[int], set[tuple[int, int]], tuple[int, int]]:
         cap, space, keeping = self.max_postings, self.space, self._kept is not None
         delta: Counter[int] = Counter()
@@ -239,7 +244,7 @@ class CloneIndex:
         if keeping:
             postings.merge(conn, space, 0, BUCKETS - 1)
         before = store.counts(conn, space, changed) if changed else {}
-        gone, added, gone_indexed = store.put_files(conn, space, files, removed)
+        gone, added, gone_indexed = store.put_files(conn, space, files, removed, rows)
         crossed: set[tuple[int, int]] = set()
         if keeping:
             postings.merge(conn, space, 0, BUCKETS - 1)

@@ -30,7 +30,13 @@ from aegisd.store.pathtext import from_db, to_db
 from aegisd_similarity import postings
 from aegisd_similarity.fingerprint import Fingerprints
 from aegisd_similarity.postings import Postings
-from aegisd_similarity.tokens import FileTokens, unpack, unpack_source
+from aegisd_similarity.tokens import (
+    FileTokens,
+    packed_arrays,
+    unpack,
+    unpack_array,
+    unpack_source,
+)
 
 PLUGIN = "aegisd_similarity"
 
@@ -142,13 +148,29 @@ def space_of(conn: sqlite3.Connection, ws_id: str) -> int:
 # -- files and postings (write) -----------------------------------------------------------------
 
 
+def doc_values(f: Stored) -> list[object] | None:
+    """An indexed file's row values after (space, path, hash), its arrays compressed; None
+    for a skipped file. Made before the write: compressing is not the writer thread's work."""
+    if f.tokens is None or f.fingerprints is None:
+        return None
+    t, p = f.tokens.to_record(), f.fingerprints.to_record()
+    values: list[object] = [t["language"], t["line_count"], t["norm"], t["orig"], t["breaks"]]
+    values += [t["layout"], t["source"], p["k"], p["window"], p["hashes"], p["positions"]]
+    values.append(t["lexer"])
+    return values
+
+
 def put_files(
-    conn: sqlite3.Connection, space: int, files: Sequence[Stored], removed: Iterable[str]
+    conn: sqlite3.Connection,
+    space: int,
+    files: Sequence[Stored],
+    removed: Iterable[str],
+    rows: Sequence[list[object] | None] | None = None,
 ) -> tuple[list[int], list[int], int]:
     """Replace the rows of `files` and delete those of `removed`, postings included; returns
     the ids gone (replaced or removed), the new ids of indexed files, in `files` order, and
     how many of the rows gone were indexed. Marks the kept report as not whole: the caller
-    brings it up to date.
+    brings it up to date. `rows`: `doc_values` of `files`, made beforehand (else here).
 
     New postings are staged (see `postings`): merge them before reading postings."""
     gone: list[int] = []
@@ -170,15 +192,12 @@ def put_files(
     conn.executemany("DELETE FROM similarity_doc WHERE fid = ?", [(fid,) for fid in gone])
     added: list[int] = []
     staged = Postings()
-    for f in files:
+    for f, row in zip(files, rows or [doc_values(f) for f in files], strict=True):
         values: list[object] = [space, to_db(f.path), f.digest]
-        if f.tokens is None or f.fingerprints is None:
+        if row is None or f.fingerprints is None:
             conn.execute("INSERT INTO similarity_doc (space, path, hash) VALUES (?, ?, ?)", values)
             continue
-        t, p = f.tokens.to_record(), f.fingerprints.to_record()
-        values += [t["language"], t["line_count"], t["norm"], t["orig"], t["breaks"]]
-        values += [t["layout"], t["source"], p["k"], p["window"], p["hashes"], p["positions"]]
-        values.append(t["lexer"])
+        values += row
         cursor = conn.execute(
             "INSERT INTO similarity_doc (space, path, hash, language, line_count, norm, orig,"
             " breaks, layout, source, k, fp_window, hashes, positions, lexer)"
@@ -276,16 +295,18 @@ def line_counts(conn: sqlite3.Connection, fids: Iterable[int]) -> dict[int, int]
 
 def _tokens(row: Sequence[object]) -> FileTokens:
     _, path, language, lines, norm, orig, breaks, layout, lexer = row[:9]
+    made_by = str(lexer or "")
+    read = unpack_array if packed_arrays(made_by) else unpack
     return FileTokens(
         path=from_db(str(path)),
         language=str(language),
         line_count=int(lines),  # type: ignore[call-overload]
-        norm=unpack(norm),
-        orig=unpack(orig),
-        breaks=unpack(breaks),
-        layout=unpack(layout),
+        norm=read(norm),
+        orig=read(orig),
+        breaks=read(breaks),
+        layout=read(layout),
         packed_source=row[9] if len(row) > 9 else b"",  # type: ignore[arg-type]
-        lexer=str(lexer or ""),
+        lexer=made_by,
     )
 
 

@@ -27,8 +27,11 @@ __all__ = [
     "language_for",
     "le_bytes",
     "lexer_of",
+    "pack_array",
+    "packed_arrays",
     "tokenize_file",
     "unpack",
+    "unpack_array",
     "unpack_source",
     "valid_lexers",
 ]
@@ -36,8 +39,9 @@ __all__ = [
 _SWAP = sys.byteorder != "little"  # stored blobs are little-endian
 
 #: Stored with each file's tokens; tokens made by another lexer are made again. Bump it when
-#: a lexer changes what it produces (test_fstrings pins the tokens of a sample).
-LEXER = "2"
+#: a lexer changes what it produces (test_fstrings pins the tokens of a sample), or how its
+#: tokens are stored (3: the arrays compressed, `packed_arrays`).
+LEXER = "3"
 #: Python tokens depend on the source alone (`pylex`), on any interpreter, but for where
 #: identifiers with non-ASCII letters split: that follows the interpreter's Unicode database.
 _UNICODE_LEXER = f"{LEXER}+unicode-{unicodedata.unidata_version}"
@@ -46,6 +50,13 @@ _UNICODE_LEXER = f"{LEXER}+unicode-{unicodedata.unidata_version}"
 def lexer_of(text: str, language: str) -> str:
     """What made the tokens of `text`, as far as they can differ between interpreters."""
     return _UNICODE_LEXER if language == "python" and not text.isascii() else LEXER
+
+
+def packed_arrays(lexer: str) -> bool:
+    """Whether a stored row made by `lexer` holds its arrays compressed (lexer 3 on; older
+    rows, read until they are made again, hold them raw)."""
+    major = lexer.split("+", 1)[0]
+    return major.isdigit() and int(major) >= 3
 
 
 def valid_lexers() -> frozenset[str]:
@@ -104,32 +115,35 @@ class FileTokens:
         return lexicon(self.language)
 
     def to_record(self) -> dict[str, str | int | bytes]:
-        """A flat row for storage: the arrays as little-endian uint32 blobs, the source packed."""
+        """A flat row for storage: the arrays as compressed little-endian uint32 blobs (a
+        quarter of their size, or less: token codes repeat), the source packed."""
         return {
             "path": self.path,
             "language": self.language,
             "line_count": self.line_count,
-            "norm": le_bytes(self.norm),
-            "orig": le_bytes(self.orig),
-            "breaks": le_bytes(self.breaks),
-            "layout": le_bytes(self.layout),
+            "norm": pack_array(self.norm),
+            "orig": pack_array(self.orig),
+            "breaks": pack_array(self.breaks),
+            "layout": pack_array(self.layout),
             "source": self.packed_source,
             "lexer": self.lexer,
         }
 
     @classmethod
     def from_record(cls, row: dict[str, str | int | bytes]) -> FileTokens:
-        """The inverse of `to_record`."""
+        """The inverse of `to_record` (and of a row stored before the arrays were packed)."""
+        lexer = str(row.get("lexer", ""))
+        read = unpack_array if packed_arrays(lexer) else unpack
         return cls(
             path=str(row["path"]),
             language=str(row["language"]),
             line_count=int(row["line_count"]),
-            norm=unpack(row["norm"]),
-            orig=unpack(row["orig"]),
-            breaks=unpack(row["breaks"]),
-            layout=unpack(row["layout"]),
+            norm=read(row["norm"]),
+            orig=read(row["orig"]),
+            breaks=read(row["breaks"]),
+            layout=read(row["layout"]),
             packed_source=_bytes(row["source"]),
-            lexer=str(row.get("lexer", "")),
+            lexer=lexer,
         )
 
 
@@ -160,6 +174,16 @@ def unpack(blob: object) -> array[int]:
     if _SWAP:
         values.byteswap()
     return values
+
+
+def pack_array(values: array[int]) -> bytes:
+    """A uint32 array compressed for storage (`unpack_array` reads it)."""
+    return zlib.compress(le_bytes(values), 1)
+
+
+def unpack_array(blob: object) -> array[int]:
+    """The uint32 array of a blob from `pack_array`."""
+    return unpack(zlib.decompress(_bytes(blob)))
 
 
 def tokenize_file(path_rel: str, data: bytes, language: str | None = None) -> FileTokens:
