@@ -393,7 +393,8 @@ class _Binder:
             if base.type in ("type_identifier", "qualified_identifier", "template_type")
         )
         row = node.start_point.row + 1
-        self.classes.append(ClassInfo(qualname, row, bases, ()))
+        if bases:  # what member lookups follow
+            self.classes.append(ClassInfo(qualname, row, bases, ()))
         return [*found, *((c, inner, READ) for c in body.named_children)]
 
     def _enumerator(self, node: Node, scope: CScope, kind: str) -> list[tuple[Node, CScope, str]]:

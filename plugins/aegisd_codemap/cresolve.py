@@ -196,14 +196,16 @@ class CResolver:
         elif tag == "n":
             scopes, _, written = rest.rpartition(":")
             ctx, *usings = scopes.split(";")
-            values = self.qualified(path, candidates(ctx, usings, written), ctx)
+            values = self.qualified(path, candidates(ctx, usings, written), ctx, written)
         else:
             return [Value(UNRES, path, binding)]
         for member in members:
             values = _unique(v for value in values for v in self.member(path, value, member, 0))
         return values
 
-    def qualified(self, path: str, wanted: list[str], ctx: str = "") -> list[Value]:
+    def qualified(
+        self, path: str, wanted: list[str], ctx: str = "", written: str = ""
+    ) -> list[Value]:
         """The first of ``wanted`` (qualnames, innermost first) defined in the file or what it
         includes (a class scope's bases looked at too), else across the workspace."""
         closure = self.closure(path)
@@ -225,7 +227,7 @@ class CResolver:
             declared = [p for p in closure if qualname in self._declared(p)]
             if everywhere or declared:
                 return self._definitions(qualname, [*everywhere, *declared])
-        written = wanted[-1] if wanted else ""
+        written = written or (wanted[0] if wanted else "")
         if written.startswith("std.") or any(self._system(p) for p in closure):
             # not in the workspace, and a system header is in reach (or `std::` says so)
             return [Value(EXT, "", written.replace(".", "::"))]
