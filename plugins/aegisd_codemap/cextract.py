@@ -10,12 +10,17 @@ with errors is tried again without the macros to blame (`cmacros`).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from tree_sitter import Node
 
+from aegisd_codemap.cbind import bind_c
 from aegisd_codemap.cmacros import KEYWORDS, recover
+from aegisd_codemap.cnames import name_parts
 from aegisd_codemap.dialect import blank_cplusplus
 from aegisd_codemap.languages import span_loc
-from aegisd_codemap.model import Symbol, SyntaxIssue
+from aegisd_codemap.model import ClassInfo, ImportRef, Symbol, SyntaxIssue
+from aegisd_codemap.pybind import IMPORT, Packed, binding_enabled, pack
 from aegisd_codemap.scope import Scope
 from aegisd_codemap.treesitter import column, doc_comment, parser_for, squeeze, syntax_issues, text
 
@@ -64,29 +69,6 @@ def _function_declarator(declarator: Node | None) -> tuple[Node | None, str]:
     if declarator is None or declarator.type != "function_declarator":
         return None, suffix
     return declarator, suffix
-
-
-def _name_parts(name: Node) -> list[str]:
-    """``a::B<T>::m`` → ``["a", "B", "m"]``: scopes lose their template arguments (``::``
-    inside them cuts nothing); ``operator T`` is a conversion operator's name."""
-    parts: list[str] = []
-    while name.type == "qualified_identifier":
-        scope = name.child_by_field_name("scope")
-        if scope is not None and scope.type == "template_type":
-            scope = scope.child_by_field_name("name")
-        if scope is not None:
-            parts.append(squeeze(text(scope)))
-        inner = name.child_by_field_name("name")
-        if inner is None:
-            break
-        name = inner
-    if name.type == "operator_cast":
-        parts.append(f"operator {squeeze(text(name.child_by_field_name('type')))}")
-    elif name.type == "nested_namespace_specifier":  # namespace a::b {
-        parts += (part.strip() for part in text(name).split("::"))
-    elif name.type != "qualified_identifier":
-        parts.append(squeeze(text(name)))
-    return [part for part in parts if part]
 
 
 def _cast_operator(declarator: Node | None) -> Node | None:
@@ -183,7 +165,7 @@ class _Walker:
             return None  # not a function, or a pointer to one
         if node.type != "function_definition" and not scope.in_class:
             return None  # a prototype
-        parts = _name_parts(name)
+        parts = name_parts(name)
         if not parts:
             return None
         kind = "method" if scope.in_class or len(parts) > 1 else "function"
@@ -193,6 +175,19 @@ class _Walker:
         if node.type != "function_definition" and len(self.scopes) > count:
             self.declarations.add(id(self.scopes[-1][0]))
         return inner
+
+    def macro(self, node: Node) -> None:
+        """``#define NAME ...``: a file-level symbol wherever it stands (not an include guard:
+        ``#ifndef X_H`` / ``#define X_H`` with no body)."""
+        name = node.child_by_field_name("name")
+        if name is None:
+            return
+        written, parent = text(name), node.parent
+        guarded = parent is not None and parent.type == "preproc_ifdef"
+        guard = parent.child_by_field_name("name") if parent is not None and guarded else None
+        if node.child_by_field_name("value") is None and text(guard) == written:
+            return
+        self.define(node, "macro", [written], Scope(None, False, None), name=name)
 
     def walk(self, root: Node) -> None:
         stack: list[tuple[Node, Scope]] = [
@@ -214,16 +209,18 @@ class _Walker:
             elif kind in _RECORDS:
                 name = node.child_by_field_name("name")
                 if name is not None and node.child_by_field_name("body") is not None:
-                    scope = self.define(node, _RECORDS[kind], _name_parts(name), scope)
+                    scope = self.define(node, _RECORDS[kind], name_parts(name), scope)
             elif kind == "namespace_definition":
                 name = node.child_by_field_name("name")
                 if name is not None:
-                    scope = self.define(node, "namespace", _name_parts(name), scope)
+                    scope = self.define(node, "namespace", name_parts(name), scope)
             elif kind == "type_definition":
                 for declarator in node.children_by_field_name("declarator"):
                     alias = _typedef_name(declarator)
                     if alias:
                         self.define(node, "typedef", [alias], scope)
+            elif kind in ("preproc_def", "preproc_function_def"):
+                self.macro(node)
             elif kind == "alias_declaration":
                 self.define(node, "typedef", [text(node.child_by_field_name("name"))], scope)
             for child in node.named_children:
@@ -239,10 +236,20 @@ class _Walker:
         return sorted((s for s, _ in self.scopes), key=lambda s: (s.line, s.column))
 
 
+class CExtract(NamedTuple):
+    symbols: list[Symbol]
+    errors: list[SyntaxIssue]
+    refs: Packed | None = None  # None: not bound (`pybind.binding_enabled`)
+    imports: list[ImportRef] = []
+    declared: tuple[str, ...] | None = None  # `cbind.CBound.declared`
+    classes: list[ClassInfo] = []
+
+
 def extract_c(
     data: bytes, language: str, nonblank: list[int], include_docstrings: bool
-) -> tuple[list[Symbol], list[SyntaxIssue]]:
-    """Symbols and syntax errors of one C or C++ file (partial on errors)."""
+) -> CExtract:
+    """Symbols, syntax errors, includes and reference sites of one C or C++ file (partial on
+    errors)."""
     parser = parser_for(language)
     if language == "c":
         data = blank_cplusplus(data)
@@ -250,4 +257,13 @@ def extract_c(
     root = tree.root_node
     walker = _Walker(data, nonblank, include_docstrings)
     walker.walk(root)
-    return walker.symbols(), syntax_issues(root, data)
+    symbols, errors = walker.symbols(), syntax_issues(root, data)
+    if not binding_enabled():
+        return CExtract(symbols, errors)
+    bound = bind_c(root, data)
+    imports = [
+        ImportRef(ref.name, (), 0, ref.line, "include" if ref.binding[2] == '"' else "system")
+        for ref in bound.refs
+        if ref.kind == IMPORT and ref.binding.startswith("x:")
+    ]
+    return CExtract(symbols, errors, pack(bound.refs), imports, bound.declared, bound.classes)

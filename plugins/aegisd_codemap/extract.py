@@ -41,5 +41,7 @@ def extract_file(
         result.symbols, result.imports, result.classes = js.symbols, js.imports, js.classes
         result.errors, result.default_export = js.errors, js.default_export
     elif language in ("c", "cpp"):
-        result.symbols, result.errors = extract_c(data, language, nonblank, include_docstrings)
+        c = extract_c(data, language, nonblank, include_docstrings)
+        result.symbols, result.errors, result.refs, result.imports = c[:4]
+        result.exports, result.classes = c.declared, c.classes
     return result

@@ -22,7 +22,7 @@ def reference_counts(index: WorkspaceIndex, hits: list[Hit]) -> list[int | None]
     nav = Navigator(index)
     counts: list[int | None] = []
     for hit in hits:
-        if detect_language(hit.path) != "python":
+        if detect_language(hit.path) not in ("python", "c", "cpp"):
             counts.append(None)
             continue
         counts.append(sum(1 for _ in nav.references({(hit.path, hit.qualname)})))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from aegisd.store.pathtext import from_db, to_db
+from aegisd_codemap.cresolve import CResolver, is_c
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.navresolve import RESOLVED, SYM, Resolution, Resolver, Value
@@ -140,11 +141,23 @@ class Navigator:
     def __init__(self, index: WorkspaceIndex) -> None:
         self.index = index
         self.resolver = Resolver(module_index(index), index.read, index.read_many)
+        self._c: CResolver | None = None
+
+    @property
+    def c(self) -> CResolver:
+        """C/C++ files' resolver (`cresolve`), made when one is first asked about."""
+        if self._c is None:
+            self._c = CResolver(self.index)
+        return self._c
 
     def resolve(self, site: Site) -> Resolution:
+        if is_c(site.path):
+            return self.c.resolve(site.path, site.binding)
         return self.resolver.resolve(site.path, site.binding)
 
     def symbol(self, value: Value) -> Symbol | None:
+        if is_c(value.path):
+            return self.c.symbol(value.path, value.name)
         return self.resolver.symbol(value.path, value.name)
 
     def references(self, targets: set[tuple[str, str]]) -> Iterator[tuple[Site, Resolution]]:
@@ -192,8 +205,10 @@ class Navigator:
 
         def may_bind(site: Site) -> bool:
             binding = site.binding
-            if binding == "u" or binding.startswith("b:"):
+            if binding == "u" or binding.startswith(("b:", "x:")):
                 return False
+            if is_c(site.path):  # `cbind`: resolved by name; a definition's own name is none
+                return not binding.startswith("d:")
             if ">" in binding:
                 return not local or site.path in paths
             tag = binding[:2]
@@ -207,7 +222,14 @@ class Navigator:
 
     def redefinitions(self, path: str, qualname: str, line: int) -> list[Site]:
         """Other definitions of the same qualified name in its file (``@overload`` signatures,
-        ``try``/``except`` alternatives) than the one at ``line``: each rebinds the name."""
+        ``try``/``except`` alternatives) than the one at ``line``: each rebinds the name. In
+        C/C++: its declarations (a prototype, a method declared in its class)."""
+        if is_c(path):
+            return [
+                Site(other, at, column, qualname.rsplit(".", 1)[-1], "write", "", "")
+                for other, at, column in self.c.declarations(path, qualname)
+                if (other, at) != (path, line)
+            ]
         extract = self.index.read(path)
         found = []
         for symbol in extract.symbols if extract is not None else ():

@@ -1,7 +1,7 @@
 """Navigation methods: `index.symbol_at`, `index.definition`, `index.references`.
 
-Python files are bound (`pybind`); other languages answer `symbol_at` from their outline and
-refuse the rest as UNSUPPORTED until their extractors bind names.
+Python (`pybind`) and C/C++ files (`cbind`) are bound; other languages answer `symbol_at` from
+their outline and refuse the rest as UNSUPPORTED until their extractors bind names.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from aegisd.skipped import refuse_skipped
 from aegisd.store.pathtext import from_db
 from aegisd.threads import interactive
 from aegisd_codemap import service
+from aegisd_codemap.cresolve import is_c
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract, Symbol
 from aegisd_codemap.navigate import Navigator, definition_named_at, innermost, site_at
@@ -27,7 +28,7 @@ from aegisd_codemap.rpc import OutlineNode, _outline
 
 ResolutionName = Literal["resolved", "ambiguous", "external", "builtin", "unresolved"]
 ReferenceKind = Literal["call", "read", "write", "import", "inherit", "type"]
-_BOUND = ("python",)
+_BOUND = ("python", "c", "cpp")
 
 
 class PositionParams(WorkspaceParams):
@@ -131,7 +132,8 @@ def _definition(
     index: WorkspaceIndex, rel: str, extract: FileExtract, line: int, column: int
 ) -> tuple[str | None, Resolution, list[Definition]]:
     nav = Navigator(index)
-    defined = definition_named_at(extract.symbols, line, column)
+    # C/C++ definitions' names are sites of their own (`cbind`: no keyword to find them by)
+    defined = None if is_c(rel) else definition_named_at(extract.symbols, line, column)
     if defined is not None:
         value = Value(SYM, rel, defined.qualname)
         return defined.name, Resolution(RESOLVED, [value]), [definition_of(rel, defined)]
@@ -205,6 +207,7 @@ class ReferencesResult(FreshResult):
 def symbols_named(nav: Navigator, index: WorkspaceIndex, name: str) -> list[Definition]:
     """The definitions a name or dotted qualified name (``Class.meth``, ``pkg.mod.func``) stands
     for, exactly."""
+    name = name.replace("::", ".").lstrip(".")  # C++ spells scopes with ::
     last = name.rsplit(".", 1)[-1]
     with index.readers.borrow() as db:
         rows = db.execute(
@@ -224,10 +227,10 @@ def symbols_named(nav: Navigator, index: WorkspaceIndex, name: str) -> list[Defi
         dotted = f"{module[1]}.{qualname}" if module else qualname
         if "." in name and not (qualname == name or dotted == name or dotted.endswith("." + name)):
             continue
-        symbol = nav.resolver.symbol(path, qualname)
+        symbol = nav.symbol(Value(SYM, path, qualname))
         if symbol is not None:
             found.append(definition_of(path, symbol))
-    return found
+    return nav.c.merged(found)
 
 
 def _source_lines(root: Path, max_bytes: int, paths: set[str]) -> dict[str, list[str]]:
