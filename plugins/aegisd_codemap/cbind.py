@@ -35,7 +35,7 @@ from aegisd_codemap.cnames import (
     written_name,
 )
 from aegisd_codemap.model import ClassInfo
-from aegisd_codemap.pybind import CALL, IMPORT, INHERIT, READ, TYPE, UNKNOWN, WRITE, Ref
+from aegisd_codemap.sites import CALL, IMPORT, INHERIT, READ, TYPE, UNKNOWN, WRITE, Ref
 from aegisd_codemap.treesitter import text
 
 _SKIP = frozenset(

@@ -15,7 +15,7 @@ from tree_sitter import Node
 from aegisd_codemap.cmacros import KEYWORDS
 from aegisd_codemap.cnames import WRAPPERS, declared_name, last_name, name_parts, written_name
 from aegisd_codemap.model import ClassInfo
-from aegisd_codemap.pybind import IMPORT, INHERIT, READ, TYPE, WRITE, Ref
+from aegisd_codemap.sites import IMPORT, INHERIT, READ, TYPE, WRITE, Ref
 from aegisd_codemap.treesitter import text
 
 RECORDS = frozenset({"class_specifier", "struct_specifier", "union_specifier", "enum_specifier"})

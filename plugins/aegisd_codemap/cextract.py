@@ -20,8 +20,9 @@ from aegisd_codemap.cnames import name_parts
 from aegisd_codemap.dialect import blank_cplusplus
 from aegisd_codemap.languages import span_loc
 from aegisd_codemap.model import ClassInfo, ImportRef, Symbol, SyntaxIssue
-from aegisd_codemap.pybind import IMPORT, Packed, binding_enabled, pack
+from aegisd_codemap.pybind import binding_enabled
 from aegisd_codemap.scope import Scope
+from aegisd_codemap.sites import IMPORT, Packed, pack
 from aegisd_codemap.treesitter import column, doc_comment, parser_for, squeeze, syntax_issues, text
 
 _RECORDS = {

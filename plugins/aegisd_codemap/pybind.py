@@ -38,11 +38,8 @@ from aegisd_codemap.bindscope import (
     shape,
     strings,
 )
-from aegisd_codemap.sites import Ref
+from aegisd_codemap.sites import CALL, IMPORT, INHERIT, READ, REF_KINDS, TYPE, UNKNOWN, WRITE, Ref
 
-CALL, READ, WRITE, IMPORT, INHERIT, TYPE = "call", "read", "write", "import", "inherit", "type"
-REF_KINDS = (CALL, READ, WRITE, IMPORT, INHERIT, TYPE)
-UNKNOWN = "u"
 _BUILTINS = frozenset(dir(builtins))
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)

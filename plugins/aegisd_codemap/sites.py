@@ -13,13 +13,17 @@ import zlib
 from collections.abc import Iterable
 from typing import NamedTuple
 
+CALL, READ, WRITE, IMPORT, INHERIT, TYPE = "call", "read", "write", "import", "inherit", "type"
+REF_KINDS = (CALL, READ, WRITE, IMPORT, INHERIT, TYPE)
+#: the binding of a name whose value is not known where it is used
+UNKNOWN = "u"
 #: a group this long or longer is compressed (shorter ones gain little and cost the call)
 COMPRESS_FROM = 128
 
 
 class Ref(NamedTuple):
     """One reference site: 1-based line and character column of the name, the name, its
-    ``kind`` (``pybind.REF_KINDS``), the qualname of the definition it sits in ("" at module
+    ``kind`` (`REF_KINDS`), the qualname of the definition it sits in ("" at module
     level) and its binding (the binding grammar: `pybind`'s docstring)."""
 
     line: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aegisd_codemap.cextract import extract_c
 from aegisd_codemap.cresolve import candidates
 from aegisd_codemap.languages import nonblank_prefix
-from aegisd_codemap.pybind import unpack
+from aegisd_codemap.sites import unpack
 
 SOURCE = b"""#include "shapes.h"
 #include <vector>
