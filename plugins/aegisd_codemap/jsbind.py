@@ -82,7 +82,9 @@ class _Binder:
         self.lines = data.split(b"\n")
         self.defined = defined
         self.sites: list[_Site] = []
-        self.fixed: list[tuple[Node, str, str, JsScope, str]] = []  # node, name, kind, scope, binding
+        self.fixed: list[
+            tuple[Node, str, str, JsScope, str]
+        ] = []  # node, name, kind, scope, binding
         self.exports: list[tuple[str, str, object]] = []  # (name, how, what)
         self.members: list[tuple[str, str, Node, JsScope]] = []
         self._memo: dict[tuple[int, str], tuple[str | None, bool]] = {}
@@ -136,9 +138,15 @@ class _Binder:
         if node.type == "variable_declarator":
             holder = scope.function_scope() if _is_var(node) else scope
             holder.declare(found.name, DEF, qualname)
-        elif node.type not in ("pair", "method_definition", "public_field_definition",
-                               "field_definition", "assignment_expression",
-                               "method_signature", "abstract_method_signature"):
+        elif node.type not in (
+            "pair",
+            "method_definition",
+            "public_field_definition",
+            "field_definition",
+            "assignment_expression",
+            "method_signature",
+            "abstract_method_signature",
+        ):
             holder = scope.function_scope() if node.type in FUNCTIONS else scope
             holder.declare(found.name, DEF, qualname)
         if node.type == "assignment_expression":
@@ -216,14 +224,18 @@ class _Binder:
         if modifier and typed is not None and inner.cls and inner.qualname.endswith(".constructor"):
             self.members.append((inner.cls, text(pattern), typed, inner))
 
-    def _pattern_defaults(self, pattern: Node, scope: JsScope, push: Callable[[_Item], None]) -> None:
+    def _pattern_defaults(
+        self, pattern: Node, scope: JsScope, push: Callable[[_Item], None]
+    ) -> None:
         for child in pattern.named_children:
             if child.type in ("assignment_pattern", "object_assignment_pattern"):
                 right = child.child_by_field_name("right")
                 if right is not None:
                     push((right, scope, READ))
 
-    def class_(self, node: Node, scope: JsScope, qualname: str, push: Callable[[_Item], None]) -> None:
+    def class_(
+        self, node: Node, scope: JsScope, qualname: str, push: Callable[[_Item], None]
+    ) -> None:
         inner = JsScope("class", qualname, scope, qualname)
         body = node.child_by_field_name("body")
         for part in reversed(body.named_children if body is not None else []):
@@ -240,15 +252,21 @@ class _Binder:
 
     # -- handlers -------------------------------------------------------------------------
 
-    def _identifier(self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]) -> None:
+    def _identifier(
+        self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]
+    ) -> None:
         if kind == TYPE:
             return  # a name in a type that is no type (an index signature's key)
         self.site(node, kind if kind in (CALL, WRITE, INHERIT) else READ, scope)
 
-    def _type_identifier(self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]) -> None:
+    def _type_identifier(
+        self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]
+    ) -> None:
         self.site(node, INHERIT if kind == INHERIT else TYPE, scope)
 
-    def _shorthand(self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]) -> None:
+    def _shorthand(
+        self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]
+    ) -> None:
         self.site(node, READ, scope)
 
     def _member(self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]) -> None:
@@ -261,7 +279,9 @@ class _Binder:
         if obj is not None:
             push((obj, scope, READ))
 
-    def _nested_type(self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]) -> None:
+    def _nested_type(
+        self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]
+    ) -> None:
         parts = node.named_children
         if len(parts) < 2:
             return
@@ -281,7 +301,9 @@ class _Binder:
             return
         push((fn, scope, CALL))
 
-    def _assignment(self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]) -> None:
+    def _assignment(
+        self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]
+    ) -> None:
         left = node.child_by_field_name("left")
         right = node.child_by_field_name("right")
         if right is not None:
@@ -292,9 +314,16 @@ class _Binder:
             self._exported_member(left, node)
             obj = left.child_by_field_name("object")
             value = unwrap(right)
-            if (obj is not None and obj.type == "this" and scope.cls
-                    and value is not None and value.type in ("new_expression", "call_expression")):
-                self.members.append((scope.cls, text(left.child_by_field_name("property")), value, scope))
+            if (
+                obj is not None
+                and obj.type == "this"
+                and scope.cls
+                and value is not None
+                and value.type in ("new_expression", "call_expression")
+            ):
+                self.members.append(
+                    (scope.cls, text(left.child_by_field_name("property")), value, scope)
+                )
         if left.type == "identifier" and right is not None and node.type == "assignment_expression":
             holder = self._holder(text(left), scope)
             if holder is not None and holder.names[text(left)][0] == VAR:
@@ -347,7 +376,9 @@ class _Binder:
                 if value is not None:
                     self.exports.append((_key(part), "value", value))
 
-    def _declarator(self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]) -> None:
+    def _declarator(
+        self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]
+    ) -> None:
         target = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
         holder = scope.function_scope() if _is_var(node) else scope
@@ -417,7 +448,9 @@ class _Binder:
         default = any(c.type == "default" for c in node.children)
         if spec is not None and any(c in spec for c in _BAD):
             return
-        clauses = [c for c in node.named_children if c.type in ("export_clause", "namespace_export")]
+        clauses = [
+            c for c in node.named_children if c.type in ("export_clause", "namespace_export")
+        ]
         if spec is not None and not clauses:
             self.exports.append(("*", "head", f"i:{spec}:*"))
         for clause in clauses:
@@ -439,8 +472,8 @@ class _Binder:
                     self.exports.append((text(alias), "local", text(name)))
         declaration = node.child_by_field_name("declaration")
         if declaration is not None:
-            for name in _declared(declaration, self.defined):
-                self.exports.append(("default" if default else name, "local", name))
+            for declared in _declared(declaration, self.defined):
+                self.exports.append(("default" if default else declared, "local", declared))
             push((declaration, scope, READ))
         value = node.child_by_field_name("value")
         if value is None and any(c.type == "=" for c in node.children):
@@ -510,7 +543,9 @@ class _Binder:
         for part in reversed(body.named_children if body is not None else []):
             push((part, inner, READ))
 
-    def _type_parameter(self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]) -> None:
+    def _type_parameter(
+        self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]
+    ) -> None:
         name = node.child_by_field_name("name")
         if name is not None:
             scope.declare(text(name), VAR, None)
@@ -519,7 +554,9 @@ class _Binder:
             if found is not None:
                 push((found, scope, TYPE))
 
-    def _type_query(self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]) -> None:
+    def _type_query(
+        self, node: Node, scope: JsScope, kind: str, push: Callable[[_Item], None]
+    ) -> None:
         for child in node.named_children:
             push((child, scope, READ))
 
@@ -622,9 +659,9 @@ class _Binder:
 
     def refs(self) -> list[Ref]:
         found: list[Ref] = []
-        for node, name, kind, scope, binding in self.fixed:
+        for node, name, kind, scope, fixed in self.fixed:
             row, col = node.start_point
-            found.append(self._ref(row + 1, col, name, kind, scope, binding))
+            found.append(self._ref(row + 1, col, name, kind, scope, fixed))
         for line, offset, name, kind, scope, obj in self.sites:
             binding: str | None
             if obj is None:
@@ -649,7 +686,9 @@ class _Binder:
         found.sort()
         return found
 
-    def _ref(self, line: int, offset: int, name: str, kind: str, scope: JsScope, binding: str) -> Ref:
+    def _ref(
+        self, line: int, offset: int, name: str, kind: str, scope: JsScope, binding: str
+    ) -> Ref:
         data = self.lines[line - 1] if 0 < line <= len(self.lines) else b""
         column = offset if data.isascii() else len(data[:offset].decode("utf-8", "replace"))
         return Ref(line, column + 1, name, kind, scope.qualname, binding)
@@ -705,6 +744,8 @@ def _is_var(declarator: Node) -> bool:
 
 def _declared(declaration: Node, defined: dict[int, str]) -> list[str]:
     """The names an exported declaration declares."""
+    if declaration.type == "ambient_declaration":  # `export declare function f(): T;`
+        return [n for part in declaration.named_children for n in _declared(part, defined)]
     if declaration.type in ("lexical_declaration", "variable_declaration"):
         names = []
         for declarator in declaration.named_children:

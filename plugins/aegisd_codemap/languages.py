@@ -10,6 +10,8 @@ _BY_SUFFIX = EXTENSIONS
 
 LANGUAGES = frozenset(_BY_SUFFIX.values())
 SNIFF_BYTES = 8192
+#: languages whose names are bound, so navigation answers in their files (`pybind`, `jsbind`)
+BOUND = ("python", "javascript", "typescript", "tsx")
 
 
 def detect_language(path: str) -> str | None:

@@ -1,7 +1,7 @@
 """Navigation methods: `index.symbol_at`, `index.definition`, `index.references`.
 
-Python files are bound (`pybind`); other languages answer `symbol_at` from their outline and
-refuse the rest as UNSUPPORTED until their extractors bind names.
+Python (`pybind`) and JS/TS (`jsbind`) files are bound; other languages answer `symbol_at`
+from their outline and refuse the rest as UNSUPPORTED until their extractors bind names.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from aegisd.store.pathtext import from_db
 from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.index import WorkspaceIndex
+from aegisd_codemap.languages import BOUND
 from aegisd_codemap.model import FileExtract, Symbol
 from aegisd_codemap.navigate import Navigator, definition_named_at, innermost, site_at
 from aegisd_codemap.navresolve import MOD, RESOLVED, SYM, Resolution, Value
@@ -27,7 +28,6 @@ from aegisd_codemap.rpc import OutlineNode, _outline
 
 ResolutionName = Literal["resolved", "ambiguous", "external", "builtin", "unresolved"]
 ReferenceKind = Literal["call", "read", "write", "import", "inherit", "type"]
-_BOUND = ("python",)
 
 
 class PositionParams(WorkspaceParams):
@@ -86,7 +86,7 @@ async def indexed(ctx: RpcContext, path: str, line: int | None = None) -> tuple[
 
 
 def _bound(rel: str, extract: FileExtract) -> None:
-    if extract.language not in _BOUND:
+    if extract.language not in BOUND:
         raise Unsupported(
             f"names are not bound in {extract.language or 'unknown'} files yet: {rel}"
         )
@@ -131,8 +131,8 @@ def _definition(
     index: WorkspaceIndex, rel: str, extract: FileExtract, line: int, column: int
 ) -> tuple[str | None, Resolution, list[Definition]]:
     nav = Navigator(index)
-    defined = definition_named_at(extract.symbols, line, column)
-    if defined is not None:
+    defined = definition_named_at(extract.symbols, line, column)  # JS/TS: `jsbind` def sites
+    if defined is not None and extract.language == "python":
         value = Value(SYM, rel, defined.qualname)
         return defined.name, Resolution(RESOLVED, [value]), [definition_of(rel, defined)]
     site = site_at(index, rel, line, column)

@@ -198,7 +198,7 @@ def test_bad_input_gets_clear_errors(daemon_factory: Any, navproj: Path, tmp_pat
     odd = os.fsdecode(b"odd\xff.py")
     (navproj / odd).write_bytes(b"from app.core.helpers import shout\nshout('x')\n")
     (navproj / "huge.py").write_text("x = 1\n" * 800_000)  # over max_file_bytes (4 MiB)
-    (navproj / "page.ts").write_text("export const a = 1;\n")
+    (navproj / "page.c").write_text("int a = 1;\n")
     (tmp_path / "outside.py").write_text("def f():\n    pass\n")
     d: DaemonProcess = daemon_factory("--root", str(navproj))
     wait_indexed(d)
@@ -214,7 +214,7 @@ def test_bad_input_gets_clear_errors(daemon_factory: Any, navproj: Path, tmp_pat
          "INVALID_PATH"),
         ("index.definition", {"path": "huge.py", "line": 1, "column": 1}, "TOO_LARGE"),
         ("index.definition", {"path": "nope.py", "line": 1, "column": 1}, "NOT_FOUND"),
-        ("index.definition", {"path": "page.ts", "line": 1, "column": 14}, "UNSUPPORTED"),
+        ("index.definition", {"path": "page.c", "line": 1, "column": 5}, "UNSUPPORTED"),
         ("index.references", {"name": "no_such_symbol_anywhere"}, "NOT_FOUND"),
         ("index.references", {"name": "shout", "path": "app/main.py"}, "INVALID_PARAMS"),
         ("index.references", {"path": "app/main.py"}, "INVALID_PARAMS"),
@@ -236,4 +236,4 @@ def test_bad_input_gets_clear_errors(daemon_factory: Any, navproj: Path, tmp_pat
     assert at["symbol"]["qualname"] == "Base.sound"
     whole = d.call("index.symbol_at", {"path": "app/core/models.py", "line": 6})
     assert [c["name"] for c in whole["symbol"]["children"]] == ["speak", "sound", "create"]
-    assert d.call("index.symbol_at", {"path": "page.ts", "line": 1})["symbol"] is None
+    assert d.call("index.symbol_at", {"path": "page.c", "line": 1})["symbol"] is None
