@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from tree_sitter import Node
 
@@ -136,3 +136,34 @@ def parameter_type(parameter: Node) -> Node | None:
     if found.type == "generic_type":
         found = found.child_by_field_name("name") or found
     return found if found.type in ("type_identifier", "nested_type_identifier") else None
+
+
+#: (line, byte column, name, kind, scope, the object of a member access or None)
+Site = tuple[int, int, str, str, "JsScope", Node | None]
+#: a node to visit, the scope it is in and the kind of site its names make
+Item = tuple[Node, "JsScope", str]
+Push = Callable[[Item], None]
+#: characters a specifier or name in a binding cannot hold
+BAD = ("\t", "\n", ">")
+
+
+class BinderState:
+    """What one file's walk collects: sites whose binding is worked out at the end, sites
+    whose binding is known at once (imports, definitions), exports and attribute values."""
+
+    def __init__(self, data: bytes, defined: dict[int, str]) -> None:
+        self.lines = data.split(b"\n")
+        self.defined = defined  # Node.id -> qualname (`jsextract`)
+        self.sites: list[Site] = []
+        self.fixed: list[tuple[Node, str, str, JsScope, str]] = []  # + name, kind, binding
+        self.exports: list[tuple[str, str, object]] = []  # (name, how, what)
+        self.members: list[tuple[str, str, Node, JsScope]] = []
+        self.memo: dict[tuple[int, str], tuple[str | None, bool]] = {}
+        self.module = JsScope("module", "", None)
+
+    def site(self, node: Node, kind: str, scope: JsScope, obj: Node | None = None) -> None:
+        row, col = node.start_point
+        self.sites.append((row + 1, col, text(node), kind, scope, obj))
+
+    def fix(self, node: Node, name: str, kind: str, scope: JsScope, binding: str) -> None:
+        self.fixed.append((node, name, kind, scope, binding))
