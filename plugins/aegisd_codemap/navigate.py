@@ -15,7 +15,7 @@ from aegisd.store.pathtext import from_db, to_db
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.jsbind import DEF_SITE
 from aegisd_codemap.jsmodules import JsModules
-from aegisd_codemap.jsresolve import JsResolver
+from aegisd_codemap.jsresolve import JsResolver, is_js
 from aegisd_codemap.model import Symbol
 from aegisd_codemap.navresolve import RESOLVED, SYM, Resolution, Value
 from aegisd_codemap.pybind import Packed, unpack
@@ -217,6 +217,12 @@ class Navigator:
     def redefinitions(self, path: str, qualname: str, line: int) -> list[Site]:
         """Other definitions of the same qualified name in its file (``@overload`` signatures,
         ``try``/``except`` alternatives) than the one at ``line``: each rebinds the name."""
+        if is_js(path):  # TS overload signatures: their names' `jsbind` def sites
+            return [
+                site._replace(kind="write")
+                for site in sites_in(self.index, path)
+                if site.kind == DEF_SITE and site.binding == f"d:{qualname}" and site.line != line
+            ]
         extract = self.index.read(path)
         found = []
         for symbol in extract.symbols if extract is not None else ():
