@@ -168,7 +168,7 @@ class _Binder(ModuleBindings):
         push: Push,
     ) -> None:  # fmt: skip
         if node.type == "arrow_function":
-            cls = cls or scope.cls
+            cls = scope.cls  # `this` is the enclosing function's, whatever the arrow is bound to
         inner = JsScope("function", qualname, scope, cls)
         body = node.child_by_field_name("body")
         if body is not None:

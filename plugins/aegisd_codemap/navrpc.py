@@ -20,6 +20,7 @@ from aegisd.store.pathtext import from_db
 from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.index import WorkspaceIndex
+from aegisd_codemap.jsfamily import override_family
 from aegisd_codemap.languages import BOUND
 from aegisd_codemap.model import FileExtract, Symbol
 from aegisd_codemap.navigate import Navigator, definition_named_at, innermost, site_at
@@ -247,9 +248,13 @@ def find_references(
     nav = Navigator(index)
     found = []
     keys = {(t.path, t.qualname) for t in targets}
-    for site, resolution in nav.references(keys):
+    family = override_family(nav, keys)  # JS/TS: overridden and overriding methods as well
+    for site, resolution in nav.references(family):
         status = "resolved" if resolution.status == RESOLVED else "ambiguous"
         found.append((site.path, site.line, site.column, site.kind, site.scope, status))
+    for path, qualname in family - keys:
+        for site in nav.redefinitions(path, qualname, 0):
+            found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))
     for target in targets:
         for site in nav.redefinitions(target.path, target.qualname, target.line):
             found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))

@@ -142,9 +142,13 @@ def test_references_by_position_and_name(daemon_factory: Any, navjs: Path) -> No
         (ANIMAL, 22, "type"),
         *animal,
     ]
-    # a method reached through this, super and instances
+    # a method reached through this, super and instances; with the interface method it
+    # implements and the override in a subclass (one symbol to TypeScript's findReferences)
     assert _references(d, at(navjs, ANIMAL, 17, "speak")) == [
+        (ANIMAL, 2, "write"),
+        (DOG, 5, "write"),
         (DOG, 6, "call"),
+        (MAIN, 10, "call"),
         (MAIN, 12, "call"),
         (MAIN, 20, "call"),
     ]
