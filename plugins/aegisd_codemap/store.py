@@ -31,7 +31,8 @@ MIGRATIONS = schema.MIGRATIONS
 #: 2: TS type aliases, JS members assigned, object-literal methods and values built from code,
 #: TS overload stubs, C++ headers named .h, C declarations behind macros.
 #: 3: Python reference sites.
-EXTRACTOR_VERSION = 3
+#: 4: JS/TS reference sites and exports.
+EXTRACTOR_VERSION = 4
 
 FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
