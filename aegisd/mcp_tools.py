@@ -154,7 +154,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "prefix, initials ('gfs' finds get_file_summary), 'Class.method' or a module path and "
         "name ('pkg.mod.func'). Returns ranked hits, definitions in tests after the rest, "
         "with path, line range, kind and signature. Use before grepping; then read_file the "
-        "hit's lines. Names only, not text inside bodies. Python hits count their references.",
+        "hit's lines. Names only, not text inside bodies. Python, JS/TS hits count their references.",
         render.search,
         run=_search,
         fields=("workspace", "query", "kind", "path_glob", "limit"),
@@ -191,7 +191,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "index.references",
         "Find references",
         "Where a symbol is used (calls, reads, imports, bases, annotations), resolved, not "
-        "by text; by name ('Class.meth', 'pkg.mod.func') or path, line, column. Python.",
+        "by text; by name ('Class.meth', 'pkg.mod.func') or path, line, column. Python, JS/TS.",
         render.references,
         fields=("workspace", "name", "path", "line", "column", "limit"),
     ),
@@ -200,7 +200,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "graph.calls",
         "Call graph",
         "What a function calls (callees) or what calls it (callers) across files, to a depth: "
-        "call-site lines, cycles, unresolved calls. By name, or path and a line in it. Python.",
+        "call-site lines, cycles, unresolved calls. By name, or path and a line in it. Python, JS/TS.",
         render.calls,
     ),
     ToolSpec(

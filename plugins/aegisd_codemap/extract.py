@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from aegisd_codemap.cextract import extract_c
 from aegisd_codemap.dialect import header_language, is_header
+from aegisd_codemap.jsbind import bind_js
 from aegisd_codemap.jsextract import extract_js
 from aegisd_codemap.languages import detect_language, is_binary, nonblank_prefix
 from aegisd_codemap.model import FileExtract
+from aegisd_codemap.pybind import binding_enabled
 from aegisd_codemap.pyextract import extract_python
+from aegisd_codemap.sites import pack
 
 
 def extract_file(
@@ -40,6 +43,9 @@ def extract_file(
         js = extract_js(data, language, nonblank, include_docstrings)
         result.symbols, result.imports, result.classes = js.symbols, js.imports, js.classes
         result.errors, result.default_export = js.errors, js.default_export
+        if js.root is not None and binding_enabled():
+            bound = bind_js(js.root, data, js.defined)
+            result.refs, result.exports, result.members = pack(bound.refs), *bound[1:]
     elif language in ("c", "cpp"):
         c = extract_c(data, language, nonblank, include_docstrings)
         result.symbols, result.errors, result.refs, result.imports = c[:4]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aegisd.budget import BudgetedCache
@@ -106,6 +107,8 @@ class WorkspaceIndex:
     #: every distinct symbol name (shared by the workspaces of the database)
     names: BudgetedCache[str, namesearch.Names]
     package: str | None = None
+    #: the workspace's root (JS/TS module resolution reads its tsconfig and package files)
+    root: Path | None = None
     facts: dict[str, Facts] = field(default_factory=dict)
     #: applied to the index, not yet in the store (by path; None: removed)
     unsaved: dict[str, FileExtract | None] = field(default_factory=dict)

@@ -85,6 +85,9 @@ class JsResult:
     classes: list[ClassInfo] = field(default_factory=list)
     errors: list[SyntaxIssue] = field(default_factory=list)
     default_export: str | None = None
+    #: the parsed tree and the qualname of each defining node (by ``Node.id``), for `jsbind`
+    root: Node | None = None
+    defined: dict[int, str] = field(default_factory=dict)
 
 
 def _dotted(node: Node | None) -> str | None:
@@ -284,6 +287,7 @@ class _Walker:
         elif found.owner:
             parent = scope.child(found.owner)
         qualname = f"{parent}.{name}" if parent else name
+        self.result.defined[node.id] = qualname
         is_class = kind in ("class", "interface")
         calls: set[str] | None = set() if kind == "class" else scope.calls
         functional = kind in ("function", "method")
@@ -395,4 +399,5 @@ def extract_js(
     walker.walk(root)
     result = walker.finish()
     result.errors = syntax_issues(root, data)
+    result.root = root
     return result

@@ -10,6 +10,9 @@ _BY_SUFFIX = EXTENSIONS
 
 LANGUAGES = frozenset(_BY_SUFFIX.values())
 SNIFF_BYTES = 8192
+#: languages whose names are bound, so navigation answers in their files (`pybind`, `jsbind`,
+#: `cbind`)
+BOUND = ("python", "javascript", "typescript", "tsx", "c", "cpp")
 
 
 def detect_language(path: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from aegisd_codemap.index import WorkspaceIndex
-from aegisd_codemap.languages import detect_language
+from aegisd_codemap.languages import BOUND, detect_language
 from aegisd_codemap.navigate import Navigator
 
 
@@ -22,7 +22,7 @@ def reference_counts(index: WorkspaceIndex, hits: list[Hit]) -> list[int | None]
     nav = Navigator(index)
     counts: list[int | None] = []
     for hit in hits:
-        if detect_language(hit.path) not in ("python", "c", "cpp"):
+        if detect_language(hit.path) not in BOUND:
             counts.append(None)
             continue
         counts.append(sum(1 for _ in nav.references({(hit.path, hit.qualname)})))

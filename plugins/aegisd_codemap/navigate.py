@@ -14,8 +14,11 @@ from typing import Any, NamedTuple
 from aegisd.store.pathtext import from_db, to_db
 from aegisd_codemap.cresolve import CResolver, is_c
 from aegisd_codemap.index import WorkspaceIndex
+from aegisd_codemap.jsbind import DEF_SITE
+from aegisd_codemap.jsmodules import JsModules
+from aegisd_codemap.jsresolve import JsResolver, is_js
 from aegisd_codemap.model import Symbol
-from aegisd_codemap.navresolve import RESOLVED, SYM, Resolution, Resolver, Value
+from aegisd_codemap.navresolve import RESOLVED, SYM, Resolution, Value
 from aegisd_codemap.resolve import ModuleIndex
 from aegisd_codemap.sites import Packed, unpack
 
@@ -140,7 +143,9 @@ class Navigator:
 
     def __init__(self, index: WorkspaceIndex) -> None:
         self.index = index
-        self.resolver = Resolver(module_index(index), index.read, index.read_many)
+        modules = module_index(index)
+        specifiers = JsModules(modules, index.root, index.whole, index.ws_id)
+        self.resolver = JsResolver(modules, index.read, index.read_many, specifiers)
         self._c: CResolver | None = None
 
     @property
@@ -166,7 +171,7 @@ class Navigator:
         (``import x as y``), the sites of that name there."""
         may_bind = self._filter(targets)
         queue: list[tuple[str, str | None]] = sorted(
-            {(qualname.rsplit(".", 1)[-1], None) for _, qualname in targets}
+            (name, None) for name in self.resolver.query_names(targets)
         )
         seen = set(queue)
         while queue:
@@ -174,7 +179,7 @@ class Navigator:
             sites = [
                 site
                 for site in sites_named(self.index, name)
-                if (only is None or site.path == only) and may_bind(site)
+                if (only is None or site.path == only) and site.kind != DEF_SITE and may_bind(site)
             ]
             self.resolver.prefetch(site.path for site in sites)
             for site in sites:
@@ -187,6 +192,10 @@ class Navigator:
                         if (alias, site.path) not in seen:
                             seen.add((alias, site.path))
                             queue.append((alias, site.path))
+                for renamed in self.resolver.exported_as(site.path, site.name):
+                    if (renamed, None) not in seen:  # `export { a as b }`: b everywhere
+                        seen.add((renamed, None))
+                        queue.append((renamed, None))
 
     def _filter(self, targets: set[tuple[str, str]]) -> Callable[[Site], bool]:
         """Which sites may be bound to one of ``targets``, from their binding's shape alone
@@ -229,6 +238,12 @@ class Navigator:
                 Site(other, at, column, qualname.rsplit(".", 1)[-1], "write", "", "")
                 for other, at, column in self.c.declarations(path, qualname)
                 if (other, at) != (path, line)
+            ]
+        if is_js(path):  # TS overload signatures: their names' `jsbind` def sites
+            return [
+                site._replace(kind="write")
+                for site in sites_in(self.index, path)
+                if site.kind == DEF_SITE and site.binding == f"d:{qualname}" and site.line != line
             ]
         extract = self.index.read(path)
         found = []

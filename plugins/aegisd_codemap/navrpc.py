@@ -1,7 +1,7 @@
 """Navigation methods: `index.symbol_at`, `index.definition`, `index.references`.
 
-Python (`pybind`) and C/C++ files (`cbind`) are bound; other languages answer `symbol_at` from
-their outline and refuse the rest as UNSUPPORTED until their extractors bind names.
+Python (`pybind`), JS/TS (`jsbind`) and C/C++ (`cbind`) files are bound; a language not
+bound yet would answer `symbol_at` from its outline and refuse the rest as UNSUPPORTED.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.cresolve import is_c
 from aegisd_codemap.index import WorkspaceIndex
+from aegisd_codemap.jsfamily import override_family
+from aegisd_codemap.languages import BOUND
 from aegisd_codemap.model import FileExtract, Symbol
 from aegisd_codemap.navigate import Navigator, definition_named_at, innermost, site_at
 from aegisd_codemap.navresolve import MOD, RESOLVED, SYM, Resolution, Value
@@ -28,7 +30,6 @@ from aegisd_codemap.rpc import OutlineNode, _outline
 
 ResolutionName = Literal["resolved", "ambiguous", "external", "builtin", "unresolved"]
 ReferenceKind = Literal["call", "read", "write", "import", "inherit", "type"]
-_BOUND = ("python", "c", "cpp")
 
 
 class PositionParams(WorkspaceParams):
@@ -87,7 +88,7 @@ async def indexed(ctx: RpcContext, path: str, line: int | None = None) -> tuple[
 
 
 def _bound(rel: str, extract: FileExtract) -> None:
-    if extract.language not in _BOUND:
+    if extract.language not in BOUND:
         raise Unsupported(
             f"names are not bound in {extract.language or 'unknown'} files yet: {rel}"
         )
@@ -132,9 +133,9 @@ def _definition(
     index: WorkspaceIndex, rel: str, extract: FileExtract, line: int, column: int
 ) -> tuple[str | None, Resolution, list[Definition]]:
     nav = Navigator(index)
-    # C/C++ definitions' names are sites of their own (`cbind`: no keyword to find them by)
+    # C/C++ and JS/TS definitions' names are sites of their own (`cbind`, `jsbind` def sites)
     defined = None if is_c(rel) else definition_named_at(extract.symbols, line, column)
-    if defined is not None:
+    if defined is not None and extract.language == "python":
         value = Value(SYM, rel, defined.qualname)
         return defined.name, Resolution(RESOLVED, [value]), [definition_of(rel, defined)]
     site = site_at(index, rel, line, column)
@@ -250,9 +251,13 @@ def find_references(
     nav = Navigator(index)
     found = []
     keys = {(t.path, t.qualname) for t in targets}
-    for site, resolution in nav.references(keys):
+    family = override_family(nav, keys)  # JS/TS: overridden and overriding methods as well
+    for site, resolution in nav.references(family):
         status = "resolved" if resolution.status == RESOLVED else "ambiguous"
         found.append((site.path, site.line, site.column, site.kind, site.scope, status))
+    for path, qualname in family - keys:
+        for site in nav.redefinitions(path, qualname, 0):
+            found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))
     for target in targets:
         for site in nav.redefinitions(target.path, target.qualname, target.line):
             found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))

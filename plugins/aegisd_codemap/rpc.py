@@ -47,7 +47,7 @@ class SearchParams(WorkspaceParams):
     with_references: bool = Field(
         False,
         description=f"Count each hit's references (the first {REFERENCE_COUNT_HITS} hits in "
-        "files whose names are bound: Python)",
+        "files whose names are bound: Python, JS/TS)",
     )
 
 

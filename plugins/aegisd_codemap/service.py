@@ -17,6 +17,7 @@ import contextlib
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -67,6 +68,8 @@ class Codemap:
     saving: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     #: per workspace, the Python package name of its root (`resolve.root_package`)
     packages: dict[str, str] = field(default_factory=dict)
+    #: per workspace, its root directory
+    roots: dict[str, Path] = field(default_factory=dict)
     #: per workspace, set when a store write ends (`_keep_up` waits for it)
     saved: dict[str, asyncio.Event] = field(default_factory=dict)
     #: workspaces closing: their large stores stop between chunks (`_save`)
@@ -91,6 +94,7 @@ class Codemap:
             self.whole_cache,
             self.names_cache,
             package=self.packages.get(ws_id),
+            root=self.roots.get(ws_id),
         )
 
     def forget_cached(self, ws_id: str) -> None:
@@ -125,6 +129,7 @@ def is_ready(daemon: Daemon, ws_id: str) -> bool:
 async def opened(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
     codemap.packages[ws.id] = await asyncio.to_thread(root_package, ws.root)
+    codemap.roots[ws.id] = ws.root
     codemap.locks[ws.id] = asyncio.Lock()
     codemap.ready[ws.id] = asyncio.Event()
     codemap.loaded[ws.id] = asyncio.Event()

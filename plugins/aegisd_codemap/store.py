@@ -32,7 +32,8 @@ MIGRATIONS = schema.MIGRATIONS
 #: TS overload stubs, C++ headers named .h, C declarations behind macros.
 #: 3: Python reference sites.
 #: 4: C/C++ reference sites, includes, declarations and macros.
-EXTRACTOR_VERSION = 4
+#: 5: JS/TS reference sites and exports.
+EXTRACTOR_VERSION = 5
 
 FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"

@@ -218,7 +218,8 @@ def test_bad_input_gets_clear_errors(daemon_factory: Any, navproj: Path, tmp_pat
     odd = os.fsdecode(b"odd\xff.py")
     (navproj / odd).write_bytes(b"from app.core.helpers import shout\nshout('x')\n")
     (navproj / "huge.py").write_text("x = 1\n" * 800_000)  # over max_file_bytes (4 MiB)
-    (navproj / "page.ts").write_text("export const a = 1;\n")
+    (navproj / "page.c").write_text("int twice(int a) { return 2 * a; }\n")
+    (navproj / "notes.txt").write_text("def f(): pass\n")
     (tmp_path / "outside.py").write_text("def f():\n    pass\n")
     d: DaemonProcess = daemon_factory("--root", str(navproj))
     wait_indexed(d)
@@ -234,7 +235,7 @@ def test_bad_input_gets_clear_errors(daemon_factory: Any, navproj: Path, tmp_pat
          "INVALID_PATH"),
         ("index.definition", {"path": "huge.py", "line": 1, "column": 1}, "TOO_LARGE"),
         ("index.definition", {"path": "nope.py", "line": 1, "column": 1}, "NOT_FOUND"),
-        ("index.definition", {"path": "page.ts", "line": 1, "column": 14}, "UNSUPPORTED"),
+        ("index.definition", {"path": "notes.txt", "line": 1, "column": 5}, "NOT_FOUND"),
         ("index.references", {"name": "no_such_symbol_anywhere"}, "NOT_FOUND"),
         ("index.references", {"name": "shout", "path": "app/main.py"}, "INVALID_PARAMS"),
         ("index.references", {"path": "app/main.py"}, "INVALID_PARAMS"),
@@ -256,4 +257,5 @@ def test_bad_input_gets_clear_errors(daemon_factory: Any, navproj: Path, tmp_pat
     assert at["symbol"]["qualname"] == "Base.sound"
     whole = d.call("index.symbol_at", {"path": "app/core/models.py", "line": 6})
     assert [c["name"] for c in whole["symbol"]["children"]] == ["speak", "sound", "create"]
-    assert d.call("index.symbol_at", {"path": "page.ts", "line": 1})["symbol"] is None
+    # every indexed language is bound: C too
+    assert _definition(d, "page.c", 1, 5) == ("resolved", [("page.c", "twice")])

@@ -1,0 +1,488 @@
+"""JavaScript and TypeScript name binding: every reference site of a file and what it binds to.
+
+Runs in the parse workers on the tree `jsextract` parsed (no second parse), with the qualname
+`jsextract` gave each defining node. One walk builds the scopes (module, function, arrow,
+class, block for ``let``/``const``; parameters, destructuring, ES imports, ``require``) and
+notes each site; bindings are worked out once every scope is complete. Bindings use `pybind`'s
+grammar, read by `jsresolve` for JS/TS files:
+
+    head := 'g:' name            a module-level name of this file (definition or import)
+          | 'd:' qualname        a definition of this file (nested, or a class for ``this``)
+          | 'i:' spec ':' name   an import from a specifier (``default``; ``*``: the module,
+                                 or what it assigns to ``module.exports``)
+          | 'p:' qualname        the bases of this file's class (``super``)
+          | 'b:' name            a JS global (`jsglobals`)
+          | 'u'                  not known here
+
+Sites of kind ``def`` mark each definition's own name (so a position on it finds it); they are
+never listed as references. ``exports`` holds what the file exports as ``name<TAB>binding``
+(``*``: ``export * from``; ``=``: ``module.exports =`` / ``export =``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from tree_sitter import Node
+
+from aegisd_codemap.jsdefs import definition
+from aegisd_codemap.jsexports import ModuleBindings
+from aegisd_codemap.jsscope import (
+    BLOCKS,
+    DEF,
+    FUNCTIONS,
+    IMPORT,
+    PARAM,
+    VAR,
+    Item,
+    JsScope,
+    Push,
+    parameter_type,
+    pattern_names,
+    require_specifier,
+    unwrap,
+)
+from aegisd_codemap.sites import CALL, INHERIT, READ, TYPE, WRITE, Ref
+from aegisd_codemap.sites import IMPORT as IMPORT_KIND
+from aegisd_codemap.treesitter import text
+
+DEF_SITE = "def"
+_CLASSES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
+_SIGNATURES = frozenset({"method_signature", "abstract_method_signature", "function_signature"})
+_NAME_FIELDS = {"pair": "key", "field_definition": "property"}
+_OWN_SCOPES = frozenset(
+    {"interface_declaration", "internal_module", "enum_declaration", "type_alias_declaration"}
+)
+_NESTED_LIMIT = 64
+BAD = ("\t", "\n", ">")
+
+
+class JsBound(NamedTuple):
+    refs: list[Ref]
+    exports: tuple[str, ...]
+    members: tuple[tuple[str, str, str], ...]
+
+
+def _name_node(node: Node) -> Node | None:
+    if node.type == "assignment_expression":
+        left = node.child_by_field_name("left")
+        right = unwrap(node.child_by_field_name("right"))
+        if left is not None and text(left).replace(" ", "") == "module.exports":
+            return right.child_by_field_name("name") if right is not None else None
+        return left.child_by_field_name("property") if left is not None else None
+    return node.child_by_field_name(_NAME_FIELDS.get(node.type, "name"))
+
+
+class _Binder(ModuleBindings):
+    """One file's walk: scopes, declarations and sites (`ModuleBindings`: imports and
+    exports; `Bindings`: what the sites bind to)."""
+
+    # -- the walk ------------------------------------------------------------------------
+
+    def walk(self, root: Node) -> None:
+        stack: list[Item] = [(c, self.module, READ) for c in reversed(root.named_children)]
+        while stack:
+            node, scope, kind = stack.pop()
+            self.visit(node, scope, kind, stack.append)
+
+    def visit(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        type_ = node.type
+        if node.id in self.defined and self.definition(node, scope, push):
+            return
+        handler = _HANDLERS.get(type_)
+        if handler is not None:
+            handler(self, node, scope, kind, push)
+            return
+        if type_ in FUNCTIONS:
+            self.function(node, scope, scope.qualname, None, push)
+            return
+        if type_ in _CLASSES:
+            self.class_(node, scope, scope.qualname, push)
+            return
+        if type_ in BLOCKS:
+            scope = JsScope("block", scope.qualname, scope, scope.cls)
+        child_kind = TYPE if kind in (TYPE, INHERIT) else READ
+        for child in reversed(node.named_children):
+            push((child, scope, child_kind))
+
+    # -- definitions ----------------------------------------------------------------------
+
+    def definition(self, node: Node, scope: JsScope, push: Push) -> bool:
+        found = definition(node, node.type)
+        if found is None:
+            return False
+        qualname = self.defined[node.id]
+        name = _name_node(node)
+        if name is not None:
+            self.fix(name, found.name, DEF_SITE, scope, f"d:{qualname}")
+        if node.type == "variable_declarator":
+            holder = scope.function_scope() if _is_var(node) else scope
+            holder.declare(found.name, DEF, qualname)
+        elif node.type not in (
+            "pair",
+            "method_definition",
+            "public_field_definition",
+            "field_definition",
+            "assignment_expression",
+            "method_signature",
+            "abstract_method_signature",
+        ):
+            holder = scope.function_scope() if node.type in FUNCTIONS else scope
+            holder.declare(found.name, DEF, qualname)
+        if node.type == "assignment_expression":
+            left = node.child_by_field_name("left")
+            if left is not None:
+                self._exported_member(left, node)
+                push((left.child_by_field_name("object") or left, scope, READ))
+        defining = found.defining
+        if defining.type in _CLASSES:
+            self.class_(defining, scope, qualname, push)
+        elif defining.type in FUNCTIONS or defining.type in _SIGNATURES:
+            self.function(defining, scope, qualname, _this_class(node, found.owner, scope), push)
+        elif defining.type in _OWN_SCOPES:
+            self.own_scope(defining, name, scope, qualname, push)
+        else:  # a value built from code: its sites are charged to it
+            push((defining, JsScope("block", qualname, scope, scope.cls), READ))
+        return True
+
+    def own_scope(
+        self, node: Node, name: Node | None, scope: JsScope, qualname: str,
+        push: Push,
+    ) -> None:  # fmt: skip
+        """An interface, namespace, enum or type alias: its parts, in a scope of its own."""
+        kind = "class" if node.type == "interface_declaration" else "block"
+        inner = JsScope(kind, qualname, scope, qualname if kind == "class" else scope.cls)
+        context = READ if node.type == "internal_module" else TYPE
+        for child in reversed(node.named_children):
+            if name is not None and child.id == name.id:
+                continue
+            if child.type == "extends_type_clause":
+                for base in reversed(child.named_children):
+                    push((base, scope, INHERIT))
+            else:
+                push((child, inner, context))
+
+    def function(
+        self, node: Node, scope: JsScope, qualname: str, cls: str | None,
+        push: Push,
+    ) -> None:  # fmt: skip
+        if node.type == "arrow_function":
+            cls = scope.cls  # `this` is the enclosing function's, whatever the arrow is bound to
+        inner = JsScope("function", qualname, scope, cls)
+        body = node.child_by_field_name("body")
+        if body is not None:
+            parts = body.named_children if body.type == "statement_block" else [body]
+            for part in reversed(parts):
+                push((part, inner, READ))
+        for field in ("return_type", "type_parameters"):
+            found = node.child_by_field_name(field)
+            if found is not None:
+                push((found, inner, TYPE))
+        single = node.child_by_field_name("parameter")
+        if single is not None:
+            inner.declare(text(single), PARAM, None)
+        params = node.child_by_field_name("parameters")
+        for param in params.named_children if params is not None else ():
+            self.parameter(param, inner, push)
+        for decorator in node.children_by_field_name("decorator"):
+            push((decorator, scope, READ))
+
+    def parameter(self, param: Node, inner: JsScope, push: Push) -> None:
+        typed = parameter_type(param) if param.type.endswith("_parameter") else None
+        for name, _ in pattern_names(param):
+            inner.declare(text(name), PARAM, typed)
+        annotation = param.child_by_field_name("type")
+        if annotation is not None:
+            push((annotation, inner, TYPE))
+        default = param.child_by_field_name("value") or param.child_by_field_name("right")
+        if default is not None:
+            push((default, inner, READ))
+        pattern = param.child_by_field_name("pattern") or param
+        if pattern.type in ("object_pattern", "array_pattern", "assignment_pattern"):
+            self._pattern_defaults(pattern, inner, push)
+        modifier = any(c.type == "accessibility_modifier" for c in param.children)
+        if modifier and typed is not None and inner.cls and inner.qualname.endswith(".constructor"):
+            self.members.append((inner.cls, text(pattern), typed, inner))
+
+    def _pattern_defaults(self, pattern: Node, scope: JsScope, push: Push) -> None:
+        for child in pattern.named_children:
+            if child.type in ("assignment_pattern", "object_assignment_pattern"):
+                right = child.child_by_field_name("right")
+                if right is not None:
+                    push((right, scope, READ))
+
+    def class_(self, node: Node, scope: JsScope, qualname: str, push: Push) -> None:
+        inner = JsScope("class", qualname, scope, qualname)
+        body = node.child_by_field_name("body")
+        for part in reversed(body.named_children if body is not None else []):
+            push((part, inner, READ))
+        for child in node.named_children:
+            if child.type == "class_heritage":
+                for clause in child.named_children:
+                    for base in reversed(clause.named_children):
+                        push((base, scope, INHERIT))
+            elif child.type == "type_parameters":
+                push((child, inner, TYPE))
+        for decorator in node.children_by_field_name("decorator"):
+            push((decorator, scope, READ))
+
+    # -- handlers -------------------------------------------------------------------------
+
+    def _identifier(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        if kind == TYPE:
+            return  # a name in a type that is no type (an index signature's key)
+        self.site(node, kind if kind in (CALL, WRITE, INHERIT) else READ, scope)
+
+    def _type_identifier(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        self.site(node, INHERIT if kind == INHERIT else TYPE, scope)
+
+    def _shorthand(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        self.site(node, READ, scope)
+
+    def _member(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        obj = node.child_by_field_name("object")
+        prop = node.child_by_field_name("property")
+        if prop is not None and prop.type in ("property_identifier", "private_property_identifier"):
+            self.site(prop, kind if kind in (CALL, WRITE, INHERIT) else READ, scope, obj)
+        elif prop is not None:
+            push((prop, scope, READ))
+        if obj is not None:
+            push((obj, scope, READ))
+
+    def _nested_type(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        parts = node.named_children
+        if len(parts) < 2:
+            return
+        obj, name = parts[0], parts[-1]
+        self.site(name, INHERIT if kind == INHERIT else TYPE, scope, obj)
+        if obj.type == "identifier":
+            self.site(obj, TYPE, scope)
+        else:
+            push((obj, scope, kind))
+
+    def _call(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        fn = node.child_by_field_name("function") or node.child_by_field_name("constructor")
+        args = node.child_by_field_name("arguments")
+        if args is not None:
+            push((args, scope, READ))
+        if require_specifier(node) is not None or fn is None or fn.type == "import":
+            return
+        push((fn, scope, CALL))
+
+    def _assignment(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        if right is not None:
+            push((right, scope, READ))
+        if left is None:
+            return
+        if left.type == "member_expression" and right is not None:
+            self._exported_member(left, node)
+            obj = left.child_by_field_name("object")
+            value = unwrap(right)
+            if (
+                obj is not None
+                and obj.type == "this"
+                and scope.cls
+                and value is not None
+                and value.type in ("new_expression", "call_expression")
+            ):
+                self.members.append(
+                    (scope.cls, text(left.child_by_field_name("property")), value, scope)
+                )
+        if left.type == "identifier" and right is not None and node.type == "assignment_expression":
+            holder = self._holder(text(left), scope)
+            if holder is not None and holder.names[text(left)][0] == VAR:
+                value = unwrap(right)
+                if value is not None and value.type == "new_expression":
+                    holder.names[text(left)] = (VAR, value)
+        if left.type in ("object_pattern", "array_pattern"):
+            for name, _ in pattern_names(left):
+                self.site(name, WRITE, scope)
+            return
+        push((left, scope, WRITE))
+
+    def _holder(self, name: str, scope: JsScope) -> JsScope | None:
+        current: JsScope | None = scope
+        while current is not None:
+            if name in current.names:
+                return current
+            current = current.parent
+        return None
+
+    def _declarator(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        target = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
+        holder = scope.function_scope() if _is_var(node) else scope
+        spec = require_specifier(value)
+        if spec is not None and not any(c in spec for c in BAD):
+            if target is not None and target.type == "identifier":
+                holder.declare(text(target), IMPORT, f"i:{spec}:*")
+            for name, prop in pattern_names(target) if target is not None else ():
+                if prop is not None:
+                    holder.declare(text(name), IMPORT, f"i:{spec}:{prop}")
+                    self.fix(name, prop, IMPORT_KIND, scope, f"i:{spec}:{prop}")
+            return
+        if value is not None:
+            push((value, scope, READ))
+        annotation = node.child_by_field_name("type")
+        if annotation is not None:
+            push((annotation, scope, TYPE))
+        if target is None:
+            return
+        if target.type == "identifier":
+            shown = unwrap(value)
+            typed = parameter_type(node)
+            if typed is not None:
+                holder.declare(text(target), PARAM, typed)
+            elif shown is not None and shown.type in (
+                "new_expression", "call_expression", "member_expression", "identifier"
+            ):  # fmt: skip
+                holder.declare(text(target), VAR, shown)
+            else:
+                holder.declare(text(target), VAR, None)
+            return
+        for name, prop in pattern_names(target):
+            holder.declare(text(name), VAR, (value, prop) if prop and value is not None else None)
+        self._pattern_defaults(target, scope, push)
+
+    def _field(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        name = node.child_by_field_name("name") or node.child_by_field_name("property")
+        value = node.child_by_field_name("value")
+        annotation = node.child_by_field_name("type")
+        typed = parameter_type(node)
+        inner = JsScope("function", scope.qualname, scope, scope.cls)
+        if scope.cls and name is not None:
+            shown = unwrap(value)
+            if typed is not None:
+                self.members.append((scope.cls, text(name), typed, inner))
+            elif shown is not None and shown.type in ("new_expression", "call_expression"):
+                self.members.append((scope.cls, text(name), shown, inner))
+        if annotation is not None:
+            push((annotation, scope, TYPE))
+        if value is not None:
+            push((value, inner, READ))
+        for decorator in node.children_by_field_name("decorator"):
+            push((decorator, scope, READ))
+
+    def _jsx(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        name = node.child_by_field_name("name")
+        if name is not None and name.type == "identifier" and text(name)[:1].isupper():
+            self.site(name, READ, scope)
+        elif name is not None and name.type == "member_expression":
+            push((name, scope, READ))
+        for child in node.named_children:
+            if child.type == "jsx_attribute":
+                for part in child.named_children[1:]:
+                    push((part, scope, READ))
+            elif child.type == "jsx_expression":
+                push((child, scope, READ))
+
+    def _for_in(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        inner = JsScope("block", scope.qualname, scope, scope.cls)
+        left = node.child_by_field_name("left")
+        declared = any(c.type in ("const", "let", "var") for c in node.children)
+        for part in reversed(node.named_children):
+            if part == left:
+                if declared:
+                    for name, _ in pattern_names(left):
+                        inner.declare(text(name), VAR, None)
+                else:
+                    push((left, inner, WRITE))
+            else:
+                push((part, inner, READ))
+
+    def _catch(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        inner = JsScope("block", scope.qualname, scope, scope.cls)
+        param = node.child_by_field_name("parameter")
+        for name, _ in pattern_names(param):
+            inner.declare(text(name), VAR, None)
+        body = node.child_by_field_name("body")
+        for part in reversed(body.named_children if body is not None else []):
+            push((part, inner, READ))
+
+    def _type_parameter(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        name = node.child_by_field_name("name")
+        if name is not None:
+            scope.declare(text(name), VAR, None)
+        for field in ("constraint", "value"):
+            found = node.child_by_field_name(field)
+            if found is not None:
+                push((found, scope, TYPE))
+
+    def _type_query(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        for child in node.named_children:
+            push((child, scope, READ))
+
+    def _pair(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        key = node.child_by_field_name("key")
+        value = node.child_by_field_name("value")
+        if value is not None:
+            push((value, scope, READ))
+        if key is not None and key.type == "computed_property_name":
+            push((key, scope, READ))
+
+    def _skip(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        return
+
+
+def _this_class(node: Node, owner: str | None, scope: JsScope) -> str | None:
+    """The class ``this`` is an instance of in a function defined by ``node``: a class
+    method's class, ``X`` for ``X.prototype.y = function``, none in an object's method."""
+    if owner == "this":
+        return scope.cls
+    if owner:
+        return f"{scope.qualname}.{owner}" if scope.qualname else owner
+    parent = node.parent
+    if node.type in _SIGNATURES or (parent is not None and parent.type == "class_body"):
+        return scope.cls
+    if node.type in ("public_field_definition", "field_definition"):
+        return scope.cls
+    return None
+
+
+def _is_var(declarator: Node) -> bool:
+    parent = declarator.parent
+    return parent is not None and parent.type == "variable_declaration"
+
+
+_Handler = Callable[[_Binder, Node, JsScope, str, Push], None]
+_HANDLERS: dict[str, _Handler] = {
+    "identifier": _Binder._identifier,
+    "type_identifier": _Binder._type_identifier,
+    "shorthand_property_identifier": _Binder._shorthand,
+    "member_expression": _Binder._member,
+    "nested_type_identifier": _Binder._nested_type,
+    "nested_identifier": _Binder._nested_type,
+    "call_expression": _Binder._call,
+    "new_expression": _Binder._call,
+    "assignment_expression": _Binder._assignment,
+    "augmented_assignment_expression": _Binder._assignment,
+    "variable_declarator": _Binder._declarator,
+    "import_statement": _Binder._import,
+    "export_statement": _Binder._export,
+    "public_field_definition": _Binder._field,
+    "field_definition": _Binder._field,
+    "jsx_opening_element": _Binder._jsx,
+    "jsx_self_closing_element": _Binder._jsx,
+    "jsx_closing_element": _Binder._skip,
+    "for_in_statement": _Binder._for_in,
+    "catch_clause": _Binder._catch,
+    "type_parameter": _Binder._type_parameter,
+    "type_query": _Binder._type_query,
+    "pair": _Binder._pair,
+    "property_identifier": _Binder._skip,
+    "statement_identifier": _Binder._skip,
+    "comment": _Binder._skip,
+    "string": _Binder._skip,
+    "this": _Binder._skip,
+    "super": _Binder._skip,
+}
+
+
+def bind_js(root: Node, data: bytes, defined: dict[int, str]) -> JsBound:
+    """The file's reference sites (sorted), what it exports and its attributes' values."""
+    binder = _Binder(data, defined)
+    binder.walk(root)
+    return JsBound(binder.refs(), binder.export_entries(), binder.member_bindings())
