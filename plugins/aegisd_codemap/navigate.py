@@ -3,7 +3,8 @@
 Sites come from `codemap_ref` by name (its index: references never scan every file) or by
 file, with the files applied but not yet stored (`WorkspaceIndex.unsaved`) read from memory
 in place of their rows, so an edit shows as soon as it is applied. Bindings are resolved by
-`navresolve` per request. Everything here blocks: run it in a thread.
+`navresolve`, with the files' namespaces and the resolutions kept across requests
+(`navcache`). Everything here blocks: run it in a thread.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from aegisd.store.pathtext import from_db, to_db
+from aegisd_codemap import navcache
 from aegisd_codemap.cresolve import CResolver, is_c
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.jsbind import DEF_SITE
@@ -145,7 +147,14 @@ class Navigator:
         self.index = index
         modules = module_index(index)
         specifiers = JsModules(modules, index.root, index.whole, index.ws_id)
-        self.resolver = JsResolver(modules, index.read, index.read_many, specifiers)
+        self.resolver = JsResolver(
+            modules,
+            index.read,
+            index.read_many,
+            specifiers,
+            load=lambda paths: navcache.namespaces(index, paths),
+            shared=navcache.resolved(index),
+        )
         self._c: CResolver | None = None
 
     @property

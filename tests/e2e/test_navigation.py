@@ -259,3 +259,32 @@ def test_bad_input_gets_clear_errors(daemon_factory: Any, navproj: Path, tmp_pat
     assert [c["name"] for c in whole["symbol"]["children"]] == ["speak", "sound", "create"]
     # every indexed language is bound: C too
     assert _definition(d, "page.c", 1, 5) == ("resolved", [("page.c", "twice")])
+
+
+def test_an_edited_re_export_changes_the_next_answer(daemon_factory: Any, tmp_path: Path) -> None:
+    """Resolutions and namespaces are kept across requests: an edit of the module a name is
+    re-exported through (not of the file using it) must still show in the next answer."""
+    root = tmp_path / "reexport"
+    root.mkdir()
+    (root / "first.py").write_text("def tool() -> int:\n    return 1\n")
+    (root / "second.py").write_text("def tool() -> int:\n    return 2\n")
+    (root / "hub.py").write_text("from first import tool\n")
+    (root / "user.py").write_text("from hub import tool\n\ntool()\n")
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d)
+
+    def users(name: str) -> set[tuple[str, int, str]]:
+        refs = d.call("index.references", {"name": name})
+        return {(r["path"], r["line"], r["kind"]) for r in refs["references"]}
+
+    assert ("user.py", 3, "call") in users("first.tool")
+    assert users("second.tool") == set()
+    (root / "hub.py").write_text("from second import tool\n")
+    d.call("workspace.notify_changes", {"paths": ["hub.py"]})
+    assert users("first.tool") == set()
+    assert users("second.tool") == {
+        ("hub.py", 1, "import"), ("user.py", 1, "import"), ("user.py", 3, "call"),
+    }  # fmt: skip
+    # and at a position in the file that did not change
+    at = d.call("index.definition", {"path": "user.py", "line": 3, "column": 1})
+    assert [x["path"] for x in at["definitions"]] == ["second.py"]
