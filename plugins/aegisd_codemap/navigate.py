@@ -20,8 +20,8 @@ from aegisd_codemap.jsbind import DEF_SITE
 from aegisd_codemap.jsmodules import JsModules
 from aegisd_codemap.jsresolve import JsResolver, is_js
 from aegisd_codemap.model import Symbol
+from aegisd_codemap.navcache import module_index
 from aegisd_codemap.navresolve import RESOLVED, SYM, Resolution, Value
-from aegisd_codemap.resolve import ModuleIndex
 from aegisd_codemap.sites import Packed, unpack
 
 _COLUMNS = "path, name, sites"
@@ -126,18 +126,6 @@ def innermost(symbols: list[Symbol], line: int) -> Symbol | None:
         ):
             best = symbol
     return best
-
-
-def module_index(index: WorkspaceIndex) -> ModuleIndex:
-    """Where the workspace's modules are, kept in the budgeted cache until a path comes or
-    goes."""
-    key = (index.ws_id, "*", f"modules:{index.layout}:{index.package}")
-    found: ModuleIndex | None = index.whole.get(key)
-    if found is None:
-        paths = list(index.facts)
-        found = ModuleIndex(paths, index.package)
-        index.whole.put(key, found, 200 * len(paths))
-    return found
 
 
 class Navigator:
