@@ -26,7 +26,7 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from aegisd_codemap.bindnames import SiteBindings
 from aegisd_codemap.bindscope import (
@@ -39,6 +39,7 @@ from aegisd_codemap.bindscope import (
     shape,
     strings,
 )
+from aegisd_codemap.scope import Scope
 from aegisd_codemap.sites import CALL, IMPORT, INHERIT, READ, REF_KINDS, TYPE, WRITE, Ref
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -55,6 +56,17 @@ def binding_enabled() -> bool:
     return os.environ.get(BINDINGS_ENV, "1") != "0"
 
 
+class OutlineHooks(Protocol):
+    """What the outline (`pyextract.Outline`) does during the binder's walk, so one walk
+    serves both: definitions, calls, and the node types in ``counted`` (branch points)."""
+
+    counted: frozenset[type[ast.AST]]
+
+    def define(self, node: Any, scope: Scope) -> Scope: ...
+    def call(self, node: ast.Call, scope: Scope) -> None: ...
+    def count(self, node: ast.AST, scope: Scope) -> None: ...
+
+
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 _Assignment = ast.Assign | ast.AnnAssign | ast.AugAssign
 _Push = Callable[[tuple[ast.AST, BindScope, str]], None]
@@ -63,8 +75,10 @@ _Push = Callable[[tuple[ast.AST, BindScope, str]], None]
 class _Binder(SiteBindings):
     """The walk: scopes and sites (their bindings: `bindnames.SiteBindings`)."""
 
-    def __init__(self, lines: list[bytes]) -> None:
+    def __init__(self, lines: list[bytes], outline: OutlineHooks | None = None) -> None:
         super().__init__(lines)
+        self.outline = outline
+        self._counted = outline.counted if outline is not None else frozenset()
         self.exports: list[str] | None = []
         self.has_all = False
         self._typed: set[int] = set()  # targets of `x = Foo()`: bound by `assignment`
@@ -73,6 +87,8 @@ class _Binder(SiteBindings):
 
     def walk(self, tree: ast.Module) -> BindScope:
         module = BindScope("module", "", None)
+        if self.outline is not None:
+            module.outline = Scope(None, False, None)
         stack: list[tuple[ast.AST, BindScope, str]] = [
             (s, module, READ) for s in reversed(tree.body)
         ]
@@ -96,6 +112,8 @@ class _Binder(SiteBindings):
         handler = _HANDLERS.get(cls)
         if handler is not None and handler(self, node, scope, kind, stack.append):
             return
+        if cls in self._counted:
+            self.outline.count(node, scope.outline)  # type: ignore[union-attr]  # counted: has one
         child_kind = TYPE if kind == TYPE else READ
         push = stack.append
         for name in FIELDS.get(cls) or fields(cls):
@@ -129,6 +147,8 @@ class _Binder(SiteBindings):
         for keyword in node.keywords:
             push((keyword.value, scope, READ))
         push((node.func, scope, CALL))
+        if self.outline is not None:
+            self.outline.call(node, scope.outline)
         return True
 
     def _function(self, node: _Function, scope: BindScope, kind: str, push: _Push) -> bool:
@@ -141,12 +161,14 @@ class _Binder(SiteBindings):
 
     def _lambda(self, node: ast.Lambda, scope: BindScope, kind: str, push: _Push) -> bool:
         inner = BindScope("function", scope.qualname, scope)
+        inner.outline = scope.outline  # their branches count for the definition around them
         self.parameters(node.args, inner, scope, push)
         push((node.body, inner, READ))
         return True
 
     def _comprehension(self, node: ast.expr, scope: BindScope, kind: str, push: _Push) -> bool:
         inner = BindScope("function", scope.qualname, scope)
+        inner.outline = scope.outline  # their branches count for the definition around them
         for generator in node.generators:  # type: ignore[attr-defined]
             push((generator, inner, READ))
         parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]  # type: ignore[attr-defined]
@@ -207,6 +229,8 @@ class _Binder(SiteBindings):
     ) -> None:
         scope.defs.add(node.name)
         inner = BindScope("function", scope.child(node.name), scope)
+        if self.outline is not None:
+            inner.outline = self.outline.define(node, scope.outline)
         decorators = {last_name(d) for d in node.decorator_list if isinstance(d, ast.Name)}
         positional = node.args.posonlyargs + node.args.args
         if scope.kind == "class" and positional and not decorators & _STATIC:
@@ -237,6 +261,8 @@ class _Binder(SiteBindings):
     def class_def(self, node: ast.ClassDef, scope: BindScope, push: _Push) -> None:
         scope.defs.add(node.name)
         inner = BindScope("class", scope.child(node.name), scope)
+        if self.outline is not None:
+            inner.outline = self.outline.define(node, scope.outline)
         for statement in reversed(node.body):
             push((statement, inner, READ))
         for keyword in node.keywords:
@@ -364,9 +390,9 @@ class Bound(NamedTuple):
     members: tuple[tuple[str, str, str], ...]  # (class, attribute, binding of its value)
 
 
-def bind_python(tree: ast.Module, data: bytes) -> Bound:
+def bind_python(tree: ast.Module, data: bytes, outline: OutlineHooks | None = None) -> Bound:
     """The file's reference sites (sorted by position), ``__all__`` and attribute values."""
-    binder = _Binder(data.split(b"\n"))
+    binder = _Binder(data.split(b"\n"), outline)
     binder.walk(tree)
     refs = binder.refs()
     exports = binder.exports if binder.has_all else None
