@@ -15,6 +15,7 @@ from aegisd_codemap.sites import CALL, UNKNOWN, WRITE, Ref
 
 _BUILTINS = frozenset(dir(builtins))
 _NESTED_LIMIT = 64  # chained attributes/calls followed for one binding
+_UNKNOWN = object()  # not worked out yet
 
 
 #: a site noted during the walk: (line, UTF-8 byte offset as ast gives it, name, kind, scope,
@@ -31,8 +32,12 @@ class SiteBindings:
         self.imports: list[Ref] = []
         #: instance and class attributes with a known value: (class, attr, value, scope)
         self.members: list[tuple[str, str, ast.expr, BindScope]] = []
-        self._owners: dict[int, str] = {}  # scope -> the qualname its sites are in
-        self._memo: dict[tuple[int, str], tuple[str | None, bool]] = {}
+        # Keyed by the scope itself, not its id: a scope gone after the walk (a class holding
+        # only an import) would hand its id, and its entries, to a later one.
+        self._owners: dict[BindScope, str] = {}  # scope -> the qualname its sites are in
+        self._memo: dict[tuple[BindScope, str], tuple[str | None, bool]] = {}
+        self._exprs: dict[int, str | None] = {}  # attribute node -> its binding
+        self._ascii: set[int] = set()  # lines known to be ASCII (a byte offset is a column)
 
     def member_bindings(self) -> tuple[tuple[str, str, str], ...]:
         """(class, attribute, binding) of the attributes whose value is known and the same
@@ -46,7 +51,8 @@ class SiteBindings:
 
     def refs(self) -> list[Ref]:
         found = list(self.imports)
-        for line, offset, name, kind, scope, base in self.sites:
+        lines, owners, ascii_lines = self.lines, self._owners, self._ascii
+        for line, offset, name, kind, scope, base in reversed(self.sites):  # inner chains first
             if base is None:
                 binding = self.site_binding(name, scope)
                 if kind == WRITE and not (binding or "").startswith(("g:", "d:")):
@@ -63,7 +69,18 @@ class SiteBindings:
                     binding = UNKNOWN
                 else:
                     binding = f"{held}>{name}"
-            found.append(self._ref(line, offset, name, kind, scope, binding))
+            # inline (about 150,000 sites a stdlib pass): `_ref`
+            column = offset
+            if line not in ascii_lines:
+                text = lines[line - 1] if 0 < line <= len(lines) else b""
+                if text.isascii():
+                    ascii_lines.add(line)
+                else:
+                    column = len(text[:offset].decode("utf-8", "replace"))
+            owner = owners.get(scope)
+            if owner is None:
+                owner = self._owner(scope)
+            found.append(Ref(line, column + 1, name, kind, owner, binding))
         found.sort()
         return found
 
@@ -72,13 +89,19 @@ class SiteBindings:
     ) -> Ref:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else b""
         column = offset if text.isascii() else len(text[:offset].decode("utf-8", "replace"))
-        owner = self._owners.get(id(scope))
-        if owner is None:
-            current = scope
-            while current.parent is not None and current.qualname == current.parent.qualname:
-                current = current.parent  # lambdas, comprehensions: their definition's
-            owner = self._owners[id(scope)] = current.qualname
-        return Ref(line, column + 1, name, kind, owner, binding)
+        owner = self._owners.get(scope)
+        return Ref(
+            line, column + 1, name, kind, self._owner(scope) if owner is None else owner, binding
+        )
+
+    def _owner(self, scope: BindScope) -> str:
+        """The qualname of the definition a scope's sites are in (a lambda's or a
+        comprehension's: their definition's)."""
+        current = scope
+        while current.parent is not None and current.qualname == current.parent.qualname:
+            current = current.parent
+        owner = self._owners[scope] = current.qualname
+        return owner
 
     def name_binding(self, name: str, scope: BindScope) -> str | None:
         """What ``name`` read in ``scope`` is bound to (None: a plain local variable)."""
@@ -91,7 +114,7 @@ class SiteBindings:
         return None if variable else binding
 
     def _bound(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
-        key = (id(scope), name)
+        key = (scope, name)
         found = self._memo.get(key)
         if found is None:
             self._memo[key] = (None, True)  # `x = x()` and the like: no loop
@@ -134,11 +157,20 @@ class SiteBindings:
     def expr_binding(self, node: ast.expr, scope: BindScope) -> str | None:
         """The binding of a name, attribute chain or call chain; a step that is called is
         marked ``()`` (its value: an instance of a class, or what a function's return
-        annotation names)."""
+        annotation names). An attribute chain's binding is kept: ``a.b.c``'s sites ask for
+        ``a.b`` and ``a``'s again (`refs` asks inner ones first)."""
+        top, exprs = node, self._exprs
         steps: list[str] = []
         called = False
+        head: str | None
         for _ in range(_NESTED_LIMIT):
             if isinstance(node, ast.Attribute):
+                known = exprs.get(id(node), _UNKNOWN) if node is not top else _UNKNOWN
+                if known is not _UNKNOWN:
+                    if known is None:
+                        return None
+                    head = str(known) + "()" * called
+                    break
                 steps.append(node.attr + "()" * called)
                 called = False
                 node = node.value
@@ -156,12 +188,14 @@ class SiteBindings:
                     head += "()"
                 break
             else:
-                return None
+                head = None
+                break
         else:
-            return None
-        if head is None:
-            return None
-        return head + "".join(f">{step}" for step in reversed(steps))
+            head = None
+        found = None if head is None else head + "".join(f">{step}" for step in reversed(steps))
+        if top is not node and isinstance(top, ast.Attribute):
+            exprs[id(top)] = found
+        return found
 
     def _super(self, scope: BindScope) -> str | None:
         current: BindScope | None = scope

@@ -32,7 +32,7 @@ def test_stored_namespaces_equal_those_of_whole_extracts_and_follow_edits(tmp_pa
     project = extract_project("navproj")
     index, db = _index(tmp_path)
     try:
-        for i, (path, extract) in enumerate(project.items()):
+        for i, extract in enumerate(project.values()):
             index.apply(extract, f"h{i}", None)
         _store(db, index, *[e for e in index.unsaved.values() if e is not None])
         python = [p for p, e in project.items() if e.language == "python"]
