@@ -60,7 +60,7 @@ class SiteBindings:
                 if binding is None or binding.startswith("b:"):
                     if kind != CALL:
                         continue
-                    binding = binding or UNKNOWN
+                    binding = binding or self._constructed(name, scope) or UNKNOWN
             else:
                 held = self.expr_binding(base, scope)
                 if held is None:
@@ -102,6 +102,22 @@ class SiteBindings:
             current = current.parent
         owner = self._owners[scope] = current.qualname
         return owner
+
+    def _constructed(self, name: str, scope: BindScope) -> str | None:
+        """The class a call of ``name`` constructs when ``name`` is a classmethod's ``cls``
+        (``cls(...)``: the class's constructor; ``self(...)`` would be ``__call__``)."""
+        current: BindScope | None = scope
+        while current is not None and current.kind != "module":
+            if name in current.globals or name in current.nonlocals:
+                return None
+            if current.binds(name):
+                if name == current.self_name and current.class_self and name not in current.defs:
+                    return f"d:{current.cls}"
+                return None
+            current = current.parent
+            while current is not None and current.kind == "class":
+                current = current.parent
+        return None
 
     def name_binding(self, name: str, scope: BindScope) -> str | None:
         """What ``name`` read in ``scope`` is bound to (None: a plain local variable)."""
@@ -171,6 +187,11 @@ class SiteBindings:
                         return None
                     head = str(known) + "()" * called
                     break
+                if not called and isinstance(node.value, ast.Name):
+                    held = self._attribute_held(node.value.id, node.attr, scope)
+                    if held is not None:  # `obj.attr = Foo()` seen: what it holds
+                        head = held
+                        break
                 steps.append(node.attr + "()" * called)
                 called = False
                 node = node.value
@@ -196,6 +217,25 @@ class SiteBindings:
         if top is not node and isinstance(top, ast.Attribute):
             exprs[id(top)] = found
         return found
+
+    def _attribute_held(self, name: str, attr: str, scope: BindScope) -> str | None:
+        """The binding of what ``name.attr`` was assigned (`pybind._attribute_value`) in the
+        scope ``name`` is seen from, or None."""
+        current: BindScope | None = scope
+        while current is not None:
+            found = current.attrs.get((name, attr), _UNKNOWN)
+            if found is not _UNKNOWN:
+                return None if found is None else self.expr_binding(found, current)  # type: ignore[arg-type]
+            if current.kind == "module" or (
+                current.binds(name)
+                and name not in current.globals
+                and name not in current.nonlocals
+            ):
+                return None
+            current = current.parent
+            while current is not None and current.kind == "class":
+                current = current.parent
+        return None
 
     def _super(self, scope: BindScope) -> str | None:
         current: BindScope | None = scope

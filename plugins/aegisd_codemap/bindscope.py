@@ -14,7 +14,8 @@ class BindScope:
     """A scope's names, filled in during the walk and read once it is over."""
 
     __slots__ = (
-        "annotated", "assigned", "cls", "defs", "globals", "imports", "instances", "kind",
+        "annotated", "assigned", "attrs", "class_self", "cls", "defs", "globals", "imports",
+        "instances", "kind",
         "nonlocals", "outline", "parent", "qualname", "self_name",
     )  # fmt: skip
 
@@ -27,10 +28,15 @@ class BindScope:
         self.assigned: set[str] = set()
         self.instances: dict[str, ast.expr | None] = {}  # name -> callee (None: mixed)
         self.annotated: dict[str, ast.expr] = {}
+        #: `obj.attr = Foo()` outside obj's class: (obj, attr) -> the value (None: mixed)
+        self.attrs: dict[tuple[str, str], ast.expr | None] = {}
         self.globals: set[str] = set()
         self.nonlocals: set[str] = set()
         self.self_name: str | None = None  # a method's first parameter
         self.cls: str | None = None  # that method's class qualname
+        #: the first parameter is the class, not an instance (a classmethod, `__new__`):
+        #: calling it constructs one
+        self.class_self = False
         #: the outline's scope its nodes are charged to (when the walk builds the outline too)
         self.outline: Scope = UNCOUNTED
 

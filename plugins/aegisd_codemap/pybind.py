@@ -45,6 +45,9 @@ from aegisd_codemap.sites import CALL, IMPORT, INHERIT, READ, REF_KINDS, TYPE, W
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _STATIC = frozenset({"staticmethod"})
+#: methods whose first parameter is the class: declared so, or implicitly
+_CLASS_SELF = frozenset({"classmethod"})
+_CLASS_SELF_METHODS = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
 #: `AEGIS_CODEMAP_BINDINGS=0` turns binding off (the benchmark's same-run baseline; not
 #: `AEGISD_`: those are the daemon's configuration)
 BINDINGS_ENV = "AEGIS_CODEMAP_BINDINGS"
@@ -235,6 +238,7 @@ class _Binder(SiteBindings):
         positional = node.args.posonlyargs + node.args.args
         if scope.kind == "class" and positional and not decorators & _STATIC:
             inner.self_name, inner.cls = positional[0].arg, scope.qualname
+            inner.class_self = bool(decorators & _CLASS_SELF) or node.name in _CLASS_SELF_METHODS
         for statement in reversed(node.body):
             push((statement, inner, READ))
         if node.returns is not None:
@@ -331,6 +335,7 @@ class _Binder(SiteBindings):
         class body: what the class's attribute holds."""
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
             if target.value.id != scope.self_name or scope.cls is None:
+                self._attribute_value(target.value.id, target.attr, node, scope)
                 return
             owner, attr = scope.cls, target.attr
         elif isinstance(target, ast.Name) and scope.kind == "class":
@@ -343,6 +348,22 @@ class _Binder(SiteBindings):
             value = node.value if isinstance(node.value, ast.Call) else None
         if value is not None:
             self.members.append((owner, attr, value, scope))
+
+    def _attribute_value(
+        self, name: str, attr: str, node: ast.Assign | ast.AnnAssign, scope: BindScope
+    ) -> None:
+        """``obj.attr = Foo()`` (or ``: Foo``) outside obj's class: what ``obj.attr`` holds
+        where ``obj`` is seen from this scope (the same value wherever it is assigned here)."""
+        if isinstance(node, ast.AnnAssign):
+            value = annotation_class(node.annotation)
+        else:
+            value = node.value if isinstance(node.value, ast.Call) else None
+        key = (name, attr)
+        known = scope.attrs.get(key, value)
+        same = known is value or (
+            known is not None and value is not None and shape(known) == shape(value)
+        )
+        scope.attrs[key] = value if same else None
 
     def _exports(self, node: ast.stmt, targets: list[ast.expr]) -> None:
         if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):

@@ -33,7 +33,9 @@ MIGRATIONS = schema.MIGRATIONS
 #: 3: Python reference sites.
 #: 4: C/C++ reference sites, includes, declarations and macros.
 #: 5: JS/TS reference sites and exports.
-EXTRACTOR_VERSION = 5
+#: 6: Python sites in the definition they sit in (a scope gone after the walk lent its id), a
+#: classmethod's cls() calls, attributes set outside their class.
+EXTRACTOR_VERSION = 6
 
 FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
