@@ -37,6 +37,7 @@ class SiteBindings:
         self._owners: dict[BindScope, str] = {}  # scope -> the qualname its sites are in
         self._memo: dict[tuple[BindScope, str], tuple[str | None, bool]] = {}
         self._exprs: dict[int, str | None] = {}  # attribute node -> its binding
+        self._holding: set[tuple[BindScope, str, str]] = set()  # `_attribute_held` under way
         self._ascii: set[int] = set()  # lines known to be ASCII (a byte offset is a column)
 
     def member_bindings(self) -> tuple[tuple[str, str, str], ...]:
@@ -225,7 +226,14 @@ class SiteBindings:
         while current is not None:
             found = current.attrs.get((name, attr), _UNKNOWN)
             if found is not _UNKNOWN:
-                return None if found is None else self.expr_binding(found, current)  # type: ignore[arg-type]
+                key = (current, name, attr)
+                if found is None or key in self._holding:
+                    return None  # mixed, or `x.a = f(x.a)`: its own value, no loop
+                self._holding.add(key)
+                try:
+                    return self.expr_binding(found, current)  # type: ignore[arg-type]
+                finally:
+                    self._holding.discard(key)
             if current.kind == "module" or (
                 current.binds(name)
                 and name not in current.globals

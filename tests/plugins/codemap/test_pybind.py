@@ -156,3 +156,24 @@ def test_one_walk_gives_what_the_outline_walk_and_the_binder_alone_give(module: 
     alone = bind_python(tree, data)
     assert one.refs == pack(alone.refs) and one.refs
     assert (one.exports, one.members) == (alone.exports, alone.members)
+
+
+def test_an_attribute_set_outside_its_class_holds_its_value() -> None:
+    refs = _refs(
+        """
+        from pets import Dog, Owner
+        owner = Owner()
+        owner.pet = Dog()
+        owner.pet.bark()
+        owner.other = owner.other.copy()
+        owner.other.go()
+        def walk(mixed: Owner):
+            mixed.pet = Dog()
+            mixed.pet = owner
+            mixed.pet.sit()
+        """
+    )
+    bindings = {(line, name): binding for line, _, name, _, _, binding in refs}
+    assert bindings[(5, "bark")] == "g:Dog()>bark"
+    assert bindings[(7, "go")] == "g:Owner()>other>copy()>go"  # from its own value: no loop
+    assert bindings[(11, "sit")] == "g:Owner>pet>sit"  # two values: as before
