@@ -139,8 +139,8 @@ def test_one_walk_gives_what_the_outline_walk_and_the_binder_alone_give(module: 
     import os
 
     from aegisd_codemap.languages import nonblank_prefix
-    from aegisd_codemap.pybind import pack
     from aegisd_codemap.pyextract import _Walker, extract_python
+    from aegisd_codemap.sites import pack
 
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin is not None
