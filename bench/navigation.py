@@ -4,7 +4,9 @@ Prints, from one run:
 - cold index time with name binding and without it (`AEGIS_CODEMAP_BINDINGS=0`), each in a
   state dir of its own, alternating which goes first: bindings' share (target: adds <= 50%);
 - daemon RSS after each cold index: the growth bindings bring (target <= 60 MiB);
-- `index.references` and `index.definition` p95 over the same 50 symbols (target <= 20 ms);
+- `index.references` and `index.definition` p95 over the same 50 symbols (target <= 20 ms),
+  asked right after the daemon restarts ready, and asked again of another restart once the
+  files' namespaces are read ahead (`--settle` seconds after ready);
 - recall and precision of `index.references` against jedi's `Script.get_references`
   (in-workspace results) on those symbols (targets >= 90%, >= 95%), and jedi's time per query
   as a ratio of ours.
@@ -110,6 +112,25 @@ def pick_symbols(rpc: Rpc, root: Path, count: int, rng: random.Random) -> list[d
     return picked
 
 
+def run_queries(
+    rpc: Rpc, symbols: list[dict[str, Any]]
+) -> tuple[list[set[tuple[str, int, int]]], list[float], list[float]]:
+    """Each symbol's references (and a definition at the first): the answers and the times."""
+    ours: list[set[tuple[str, int, int]]] = []
+    ref_ms, def_ms = [], []
+    for symbol in symbols:
+        position = {k: symbol[k] for k in ("path", "line", "column")}
+        start = time.perf_counter()
+        answer = rpc("index.references", position)
+        ref_ms.append((time.perf_counter() - start) * 1000)
+        ours.append({(r["path"], r["line"], r["column"]) for r in answer["references"]})
+        site = answer["references"][0] if answer["references"] else position
+        start = time.perf_counter()
+        rpc("index.definition", {k: site[k] for k in ("path", "line", "column")})
+        def_ms.append((time.perf_counter() - start) * 1000)
+    return ours, ref_ms, def_ms
+
+
 def jedi_references(root: Path, symbol: dict[str, Any]) -> tuple[set[tuple[str, int, int]], float]:
     import jedi
 
@@ -135,6 +156,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="cold indexes each way (medians)")
     parser.add_argument("--no-jedi", action="store_true", help="skip the comparison with jedi")
     parser.add_argument("--verbose", action="store_true", help="each symbol's differences")
+    parser.add_argument(
+        "--settle", type=float, default=10.0, help="seconds after ready before the second round"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="aegisd-bench-nav-"))
     rng = random.Random(18)
@@ -158,18 +182,13 @@ def main() -> None:
             rpc = Rpc(sock)
             wait_ready(rpc)
             symbols = pick_symbols(rpc, root, args.symbols, rng)
-            ours: list[set[tuple[str, int, int]]] = []
-            ref_ms, def_ms = [], []
-            for symbol in symbols:
-                position = {k: symbol[k] for k in ("path", "line", "column")}
-                start = time.perf_counter()
-                answer = rpc("index.references", position)
-                ref_ms.append((time.perf_counter() - start) * 1000)
-                ours.append({(r["path"], r["line"], r["column"]) for r in answer["references"]})
-                site = answer["references"][0] if answer["references"] else position
-                start = time.perf_counter()
-                rpc("index.definition", {k: site[k] for k in ("path", "line", "column")})
-                def_ms.append((time.perf_counter() - start) * 1000)
+            ours, ref_ms, def_ms = run_queries(rpc, symbols)
+        # A restart, the same questions once the namespaces are read ahead (`navcache`).
+        with server_process(command, sock, tmp / "settled.log", env_for(tmp, "bound", True), 60):
+            rpc = Rpc(sock)
+            wait_ready(rpc)
+            time.sleep(args.settle)
+            _, settled_ms, _ = run_queries(rpc, symbols)
         _note("queries done")
         if args.verbose:
             for symbol, ms in sorted(zip(symbols, ref_ms, strict=True), key=lambda x: -x[1])[:5]:
@@ -194,6 +213,7 @@ def main() -> None:
             cpu,
             rss,
             ref_ms,
+            settled_ms,
             def_ms,
             agreed,
             theirs_total,
@@ -215,6 +235,7 @@ def report(
     cpu: dict[bool, list[float]],
     rss: dict[bool, list[float]],
     ref_ms: list[float],
+    settled_ms: list[float],
     def_ms: list[float],
     agreed: int,
     theirs: int,
@@ -236,6 +257,8 @@ def report(
         ("daemon RSS growth from bindings", f"{growth:.1f} MiB", _v(growth <= 60)),
         (f"index.references p95 ({len(ref_ms)} symbols)", f"{percentile(ref_ms, 0.95):.1f} ms (p50 {percentile(ref_ms, 0.5):.1f})",
          _v(percentile(ref_ms, 0.95) <= 20)),
+        ("  once namespaces are read ahead", f"{percentile(settled_ms, 0.95):.1f} ms (p50 {percentile(settled_ms, 0.5):.1f})",
+         _v(percentile(settled_ms, 0.95) <= 20)),
         ("index.definition p95", f"{percentile(def_ms, 0.95):.1f} ms (p50 {percentile(def_ms, 0.5):.1f})",
          _v(percentile(def_ms, 0.95) <= 20)),
     ]  # fmt: skip

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import ast
 
+from aegisd_codemap.scope import Scope
+
+#: the outline scope of a walk that builds no outline (never read)
+UNCOUNTED = Scope(None, False, None)
+
 
 class BindScope:
     """A scope's names, filled in during the walk and read once it is over."""
 
     __slots__ = (
-        "annotated", "assigned", "cls", "defs", "globals", "imports", "instances", "kind",
-        "nonlocals", "parent", "qualname", "self_name",
+        "annotated", "assigned", "attrs", "class_self", "cls", "defs", "globals", "imports",
+        "instances", "kind",
+        "nonlocals", "outline", "parent", "qualname", "self_name",
     )  # fmt: skip
 
     def __init__(self, kind: str, qualname: str, parent: BindScope | None) -> None:
@@ -22,10 +28,17 @@ class BindScope:
         self.assigned: set[str] = set()
         self.instances: dict[str, ast.expr | None] = {}  # name -> callee (None: mixed)
         self.annotated: dict[str, ast.expr] = {}
+        #: `obj.attr = Foo()` outside obj's class: (obj, attr) -> the value (None: mixed)
+        self.attrs: dict[tuple[str, str], ast.expr | None] = {}
         self.globals: set[str] = set()
         self.nonlocals: set[str] = set()
         self.self_name: str | None = None  # a method's first parameter
         self.cls: str | None = None  # that method's class qualname
+        #: the first parameter is the class, not an instance (a classmethod, `__new__`):
+        #: calling it constructs one
+        self.class_self = False
+        #: the outline's scope its nodes are charged to (when the walk builds the outline too)
+        self.outline: Scope = UNCOUNTED
 
     def child(self, name: str) -> str:
         return f"{self.qualname}.{name}" if self.qualname else name

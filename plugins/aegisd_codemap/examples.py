@@ -77,6 +77,11 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             name="by position",
             summary="The name at a position (here its definition)",
         ),
+        Example(
+            {"name": "Cart.total", "include_overrides": True},
+            name="with overrides",
+            summary="A method's uses and the methods overriding it in subclasses (kind inherit)",
+        ),
     ),
     "graph.calls": (
         Example({"name": "Order.total"}, summary="What a method calls, three levels deep"),

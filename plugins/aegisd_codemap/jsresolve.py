@@ -27,6 +27,7 @@ from aegisd_codemap.navresolve import (
     SUPER,
     SYM,
     UNRES,
+    Load,
     Resolver,
     Value,
     _Names,
@@ -93,8 +94,11 @@ class JsResolver(Resolver):
         read: Callable[[str], FileExtract | None],
         read_many: Callable[[Iterable[str]], dict[str, FileExtract]] | None = None,
         specifiers: JsModules | None = None,
+        *,
+        load: Load | None = None,
+        shared: dict[tuple[str, str], list[Value]] | None = None,
     ) -> None:
-        super().__init__(modules, read, read_many)
+        super().__init__(modules, read, read_many, load=load, shared=shared)
         self.specifiers = specifiers or JsModules(modules, None)
         self._exporting: set[tuple[str, str]] = set()
 

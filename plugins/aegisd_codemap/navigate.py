@@ -3,7 +3,8 @@
 Sites come from `codemap_ref` by name (its index: references never scan every file) or by
 file, with the files applied but not yet stored (`WorkspaceIndex.unsaved`) read from memory
 in place of their rows, so an edit shows as soon as it is applied. Bindings are resolved by
-`navresolve` per request. Everything here blocks: run it in a thread.
+`navresolve`, with the files' namespaces and the resolutions kept across requests
+(`navcache`). Everything here blocks: run it in a thread.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from aegisd.store.pathtext import from_db, to_db
+from aegisd_codemap import navcache
 from aegisd_codemap.cresolve import CResolver, is_c
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.jsbind import DEF_SITE
 from aegisd_codemap.jsmodules import JsModules
 from aegisd_codemap.jsresolve import JsResolver, is_js
 from aegisd_codemap.model import Symbol
-from aegisd_codemap.navresolve import RESOLVED, SYM, Resolution, Value
-from aegisd_codemap.resolve import ModuleIndex
+from aegisd_codemap.navcache import module_index
+from aegisd_codemap.navresolve import PYTHON_FILES, RESOLVED, SYM, Resolution, Value
 from aegisd_codemap.sites import Packed, unpack
 
 _COLUMNS = "path, name, sites"
@@ -126,15 +128,29 @@ def innermost(symbols: list[Symbol], line: int) -> Symbol | None:
     return best
 
 
-def module_index(index: WorkspaceIndex) -> ModuleIndex:
-    """Where the workspace's modules are, kept in the budgeted cache until a path comes or
-    goes."""
-    key = (index.ws_id, "*", f"modules:{index.layout}:{index.package}")
-    found: ModuleIndex | None = index.whole.get(key)
-    if found is None:
-        paths = list(index.facts)
-        found = ModuleIndex(paths, index.package)
-        index.whole.put(key, found, 200 * len(paths))
+def _definition_site(path: str, symbol: Symbol, kind: str) -> Site:
+    """A definition's name as a site of ``kind``."""
+    keyword = "class " if symbol.kind == "class" else "async def " if symbol.is_async else "def "
+    return Site(
+        path, symbol.line, symbol.column + len(keyword), symbol.name, kind,
+        symbol.parent or "", f"d:{symbol.qualname}",
+    )  # fmt: skip
+
+
+def definitions_named(index: WorkspaceIndex, name: str) -> set[tuple[str, str]]:
+    """(path, qualname) of every definition named ``name`` (stored, or applied and not yet
+    stored)."""
+    with index.readers.borrow() as db:
+        rows = db.execute(
+            "SELECT path, qualname FROM codemap_symbol WHERE workspace_id = ? AND lname = ?"
+            " AND name = ?",
+            (index.ws_id, name.lower(), name),
+        ).fetchall()
+    found = {(from_db(p), q) for p, q in rows}
+    for path, extract in dict(index.unsaved).items():
+        found = {c for c in found if c[0] != path}
+        if extract is not None:
+            found |= {(path, s.qualname) for s in extract.symbols if s.name == name}
     return found
 
 
@@ -145,7 +161,14 @@ class Navigator:
         self.index = index
         modules = module_index(index)
         specifiers = JsModules(modules, index.root, index.whole, index.ws_id)
-        self.resolver = JsResolver(modules, index.read, index.read_many, specifiers)
+        self.resolver = JsResolver(
+            modules,
+            index.read,
+            index.read_many,
+            specifiers,
+            load=lambda paths: navcache.namespaces(index, paths),
+            shared=navcache.resolved(index),
+        )
         self._c: CResolver | None = None
 
     @property
@@ -196,6 +219,19 @@ class Navigator:
                     if (renamed, None) not in seen:  # `export { a as b }`: b everywhere
                         seen.add((renamed, None))
                         queue.append((renamed, None))
+        yield from self._constructions(targets)
+
+    def _constructions(self, targets: set[tuple[str, str]]) -> Iterator[tuple[Site, Resolution]]:
+        """A classmethod's ``cls(...)`` calls of the target classes (their file's own sites:
+        the binding names the class as a definition of that file)."""
+        for path, qualname in sorted(targets):
+            symbol = self.resolver.symbol(path, qualname) if path.endswith(PYTHON_FILES) else None
+            if symbol is None or symbol.kind != "class":
+                continue
+            binding = f"d:{qualname}"
+            for site in sites_in(self.index, path):
+                if site.kind == "call" and site.binding == binding and site.name != symbol.name:
+                    yield site, Resolution(RESOLVED, [Value(SYM, path, qualname)])
 
     def _filter(self, targets: set[tuple[str, str]]) -> Callable[[Site], bool]:
         """Which sites may be bound to one of ``targets``, from their binding's shape alone
@@ -246,21 +282,50 @@ class Navigator:
                 if site.kind == DEF_SITE and site.binding == f"d:{qualname}" and site.line != line
             ]
         extract = self.index.read(path)
-        found = []
-        for symbol in extract.symbols if extract is not None else ():
-            if symbol.qualname == qualname and symbol.line != line:
-                keyword = (
-                    "class "
-                    if symbol.kind == "class"
-                    else "async def "
-                    if symbol.is_async
-                    else "def "
+        return [
+            _definition_site(path, symbol, "write")
+            for symbol in (extract.symbols if extract is not None else ())
+            if symbol.qualname == qualname and symbol.line != line
+        ]
+
+    def overrides(self, targets: set[tuple[str, str]]) -> list[Site]:
+        """The methods overriding the target (Python) methods in classes inheriting theirs,
+        anywhere in the workspace, directly or through one another: each at its name, kind
+        ``inherit`` (JS/TS references count a method's family as one symbol already).
+        A candidate is a method of the same name whose class's bases, followed as a member
+        lookup follows them (the MRO), lead to a target or to another override first."""
+        known = set()
+        for path, qualname in targets:
+            symbol = self.resolver.symbol(path, qualname) if path.endswith(PYTHON_FILES) else None
+            if symbol is not None and symbol.kind == "method":
+                known.add((path, qualname))
+        candidates = {
+            found
+            for name in {q.rsplit(".", 1)[-1] for _, q in known}
+            for found in definitions_named(self.index, name)
+            if found not in known
+        }
+        self.resolver.prefetch(path for path, _ in candidates)
+        found: list[Site] = []
+        changed = bool(known)
+        while changed:  # an override of an override is found once the first one is known
+            changed = False
+            for path, qualname in sorted(candidates):
+                symbol = self.resolver.symbol(path, qualname)
+                if not path.endswith(PYTHON_FILES) or symbol is None or symbol.kind != "method":
+                    continue
+                if not symbol.parent:
+                    continue
+                inherited = self.resolver.class_member(
+                    path, symbol.parent, symbol.name, 0, own=False
                 )
-                found.append(
-                    Site(path, symbol.line, symbol.column + len(keyword), symbol.name, "write",
-                         symbol.parent or "", f"d:{qualname}")
-                )  # fmt: skip
-        return found
+                if not known.intersection((v.path, v.name) for v in inherited if v.kind == SYM):
+                    continue
+                known.add((path, qualname))
+                candidates.discard((path, qualname))
+                found.append(_definition_site(path, symbol, "inherit"))
+                changed = True
+        return sorted(found)
 
     def _aliases(self, site: Site) -> list[str]:
         """The other names ``site``'s file imports its name under."""

@@ -22,11 +22,14 @@ from typing import NamedTuple
 
 from aegisd_codemap.model import DEFERRED, FileExtract, ImportRef, Symbol
 from aegisd_codemap.resolve import ModuleIndex
+from aegisd_codemap.store import SymbolRow
 
 RESOLVED, AMBIGUOUS, EXTERNAL, BUILTIN, UNRESOLVED = (
     "resolved", "ambiguous", "external", "builtin", "unresolved",
 )  # fmt: skip
 _BUILTINS = frozenset(dir(builtins))
+#: files whose resolutions `Resolver` may keep across requests
+PYTHON_FILES = (".py", ".pyi")
 #: imports and bases followed for one lookup (re-export chains, deep hierarchies)
 MAX_HOPS = 24
 
@@ -48,23 +51,34 @@ class _Names:
     """One file's module-level namespace, as the index stored it."""
 
     top: dict[str, list[str]] = field(default_factory=dict)  # name -> qualnames
-    symbols: dict[str, Symbol] = field(default_factory=dict)  # qualname -> first symbol
+    #: qualname -> its first symbol (a stored row until `Resolver.symbol` asks for it)
+    symbols: dict[str, Symbol | SymbolRow] = field(default_factory=dict)
     imports: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
     stars: list[ImportRef] = field(default_factory=list)
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exports: tuple[str, ...] | None = None
     members: dict[tuple[str, str], str] = field(default_factory=dict)  # (class, attr) -> binding
 
+    def size(self) -> int:
+        """About the bytes it holds (for the budgeted cache)."""
+        return (
+            300
+            + 120 * (len(self.symbols) + len(self.imports) + len(self.members))
+            + 60 * len(self.top)
+        )
 
-def _names(extract: FileExtract) -> _Names:
+
+def _names(extract: FileExtract, rows: list[SymbolRow] | None = None) -> _Names:
+    """A file's namespace from its extract, or from the extract's outline and its symbols'
+    stored rows (`store.read_symbol_rows`)."""
     names = _Names(exports=extract.exports)
     names.members = {(owner, attr): binding for owner, attr, binding in extract.members or ()}
-    for symbol in extract.symbols:
-        names.symbols.setdefault(symbol.qualname, symbol)
-        if symbol.parent is None:
-            qualnames = names.top.setdefault(symbol.name, [])
-            if symbol.qualname not in qualnames:
-                qualnames.append(symbol.qualname)
+    if rows is None:
+        for symbol in extract.symbols:
+            _define(names, symbol.name, symbol.qualname, symbol.parent, symbol)
+    else:
+        for row in rows:
+            _define(names, row[0], row[1], row[6], row)
     for ref in extract.imports:
         if ref.context == DEFERRED:
             continue  # a function's own import (its sites carry it: `i:` heads)
@@ -84,6 +98,26 @@ def _names(extract: FileExtract) -> _Names:
     return names
 
 
+def _define(
+    names: _Names, name: str, qualname: str, parent: str | None, symbol: Symbol | SymbolRow
+) -> None:
+    names.symbols.setdefault(qualname, symbol)
+    if parent is None:
+        qualnames = names.top.setdefault(name, [])
+        if qualname not in qualnames:
+            qualnames.append(qualname)
+
+
+def row_symbol(row: SymbolRow) -> Symbol:
+    """A symbol from its row: the outline's fields navigation answers with (name, qualname,
+    kind, lines, column, parent, signature, async); no decorators, docstring or metrics."""
+    name, qualname, kind, line, end_line, column, parent, signature, is_async = row
+    return Symbol(
+        name, qualname, kind, line, end_line, column, parent, signature, (), None, 0, 0,
+        bool(is_async),
+    )  # fmt: skip
+
+
 class Resolution(NamedTuple):
     status: str
     values: list[Value]
@@ -97,39 +131,67 @@ def _unique(values: Iterable[Value]) -> list[Value]:
     return list(dict.fromkeys(values))
 
 
+Load = Callable[[Iterable[str]], dict[str, "_Names | None"]]
+"""Several files' namespaces at once (None: not an indexed file)."""
+
+
 class Resolver:
+    """``load`` gives files' namespaces (`navcache`: kept across requests) in place of
+    building them from ``read``/``read_many``; ``shared`` keeps Python files' resolved
+    bindings across the requests of one version of the index (what they resolve through is
+    all indexed; a JS/TS file's also depends on its tsconfig, so its stay in the request)."""
+
     def __init__(
         self,
         modules: ModuleIndex,
         read: Callable[[str], FileExtract | None],
         read_many: Callable[[Iterable[str]], dict[str, FileExtract]] | None = None,
+        *,
+        load: Load | None = None,
+        shared: dict[tuple[str, str], list[Value]] | None = None,
     ) -> None:
         self.modules = modules
         self._read = read
         self._read_many = read_many
+        self._load = load
         self._files: dict[str, _Names | None] = {}
         self._memo: dict[tuple[str, str], list[Value]] = {}
+        self._shared = shared
         self._active: set[tuple[str, str]] = set()  # bindings being resolved (`self.x = self.x`)
 
     def names(self, path: str) -> _Names | None:
         if path not in self._files:
-            extract = self._read(path)
-            self._files[path] = None if extract is None else _names(extract)
+            if self._load is not None:
+                self._files[path] = self._load([path]).get(path)
+            else:
+                extract = self._read(path)
+                self._files[path] = None if extract is None else _names(extract)
         return self._files[path]
 
     def prefetch(self, paths: Iterable[str]) -> None:
         """Read the files about to be looked at together (one query, not one per file)."""
         wanted = [p for p in dict.fromkeys(paths) if p not in self._files]
-        if self._read_many is None or len(wanted) < 2:
+        if len(wanted) < 2:
             return
-        found = self._read_many(wanted)
+        if self._load is not None:
+            found = self._load(wanted)
+            for path in wanted:
+                self._files[path] = found.get(path)
+            return
+        if self._read_many is None:
+            return
+        extracts = self._read_many(wanted)
         for path in wanted:
-            extract = found.get(path)
+            extract = extracts.get(path)
             self._files[path] = None if extract is None else _names(extract)
 
     def symbol(self, path: str, qualname: str) -> Symbol | None:
         names = self.names(path)
-        return None if names is None else names.symbols.get(qualname)
+        found = None if names is None else names.symbols.get(qualname)
+        if found is None or isinstance(found, Symbol):
+            return found
+        symbol = names.symbols[qualname] = row_symbol(found)  # type: ignore[union-attr]
+        return symbol
 
     # -- bindings -------------------------------------------------------------------------
 
@@ -141,6 +203,8 @@ class Resolver:
     def values(self, path: str, binding: str) -> list[Value]:
         key = (path, binding)
         found = self._memo.get(key)
+        if found is None and self._shared is not None:
+            found = self._shared.get(key)
         if found is None:
             if key in self._active:
                 return [Value(UNRES, path, binding)]
@@ -149,6 +213,8 @@ class Resolver:
                 found = self._memo[key] = self._values(path, binding)
             finally:
                 self._active.discard(key)
+            if self._shared is not None and path.endswith(PYTHON_FILES):
+                self._shared[key] = found
         return found
 
     def _values(self, path: str, binding: str) -> list[Value]:

@@ -16,7 +16,6 @@ from aegisd.rpc.errors import InvalidParams, NotFound, Unsupported
 from aegisd.rpc.registry import FreshResult, PathText, Result, RpcMethod, WorkspaceParams
 from aegisd.safeio import read_bytes
 from aegisd.skipped import refuse_skipped
-from aegisd.store.pathtext import from_db
 from aegisd.threads import interactive
 from aegisd_codemap import service
 from aegisd_codemap.cresolve import is_c
@@ -24,7 +23,13 @@ from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.jsfamily import override_family
 from aegisd_codemap.languages import BOUND
 from aegisd_codemap.model import FileExtract, Symbol
-from aegisd_codemap.navigate import Navigator, definition_named_at, innermost, site_at
+from aegisd_codemap.navigate import (
+    Navigator,
+    definition_named_at,
+    definitions_named,
+    innermost,
+    site_at,
+)
 from aegisd_codemap.navresolve import MOD, RESOLVED, SYM, Resolution, Value
 from aegisd_codemap.rpc import OutlineNode, _outline
 
@@ -173,6 +178,11 @@ class ReferencesParams(WorkspaceParams):
         None, min_length=1, max_length=200, description="A symbol's (qualified) name"
     )
     limit: int = Field(1000, ge=1, le=10_000)
+    include_overrides: bool = Field(
+        False,
+        description="A Python method's: also the methods overriding it in subclasses (kind "
+        "inherit, at each one's name; a JS/TS method's family always counts)",
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> ReferencesParams:
@@ -209,18 +219,7 @@ def symbols_named(nav: Navigator, index: WorkspaceIndex, name: str) -> list[Defi
     """The definitions a name or dotted qualified name (``Class.meth``, ``pkg.mod.func``) stands
     for, exactly."""
     name = name.replace("::", ".").lstrip(".")  # C++ spells scopes with ::
-    last = name.rsplit(".", 1)[-1]
-    with index.readers.borrow() as db:
-        rows = db.execute(
-            "SELECT path, qualname FROM codemap_symbol WHERE workspace_id = ? AND lname = ?"
-            " AND name = ?",
-            (index.ws_id, last.lower(), last),
-        ).fetchall()
-    candidates = {(from_db(p), q) for p, q in rows}
-    for path, extract in dict(index.unsaved).items():
-        candidates = {c for c in candidates if c[0] != path}
-        if extract is not None:
-            candidates |= {(path, s.qualname) for s in extract.symbols if s.name == last}
+    candidates = definitions_named(index, name.rsplit(".", 1)[-1])
     found = []
     modules = nav.resolver.modules
     for path, qualname in sorted(candidates):
@@ -245,7 +244,7 @@ def _source_lines(root: Path, max_bytes: int, paths: set[str]) -> dict[str, list
 
 
 def find_references(
-    index: WorkspaceIndex, targets: list[Definition], limit: int
+    index: WorkspaceIndex, targets: list[Definition], limit: int, include_overrides: bool = False
 ) -> tuple[list[tuple[str, int, int, str, str, str]], bool]:
     """(path, line, column, kind, scope, resolution) of each reference, and whether cut."""
     nav = Navigator(index)
@@ -261,6 +260,8 @@ def find_references(
     for target in targets:
         for site in nav.redefinitions(target.path, target.qualname, target.line):
             found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))
+    for site in nav.overrides(keys) if include_overrides else ():
+        found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))
     found = sorted(set(found))
     return found[:limit], len(found) > limit
 
@@ -290,7 +291,9 @@ async def references(params: ReferencesParams, ctx: RpcContext) -> ReferencesRes
         _bound(rel, extract)
     index = await service.answerable(ctx.daemon, ws)
     targets, status = await interactive(_targets, index, rel, extract, params)
-    found, truncated = await interactive(find_references, index, targets, params.limit)
+    found, truncated = await interactive(
+        find_references, index, targets, params.limit, params.include_overrides
+    )
     lines = await interactive(
         _source_lines, ws.root, ws.settings.max_file_bytes, {f[0] for f in found}
     )

@@ -2,8 +2,9 @@
 
 Runs in the parse workers beside `pyextract`, on the same tree: one walk builds the scopes
 (module, class, function, lambda, comprehension; `global`/`nonlocal`, parameters, imports,
-definitions, simple instance flow `x = Foo()` and annotated names) and notes each site; the
-sites' bindings are worked out once every scope is complete. A binding is a short string that
+definitions, simple instance flow `x = Foo()` and annotated names) and notes each site;
+`bindnames` works out the sites' bindings once every scope is complete. A binding is a short
+string that
 `navresolve` resolves at query time against the whole workspace:
 
     binding := head ('>' attr)*             a head or attr ending in `()` is called: the
@@ -23,11 +24,11 @@ always are (a call graph lists what it cannot resolve).
 from __future__ import annotations
 
 import ast
-import builtins
 import os
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
+from aegisd_codemap.bindnames import SiteBindings
 from aegisd_codemap.bindscope import (
     FIELDS,
     BindScope,
@@ -38,13 +39,15 @@ from aegisd_codemap.bindscope import (
     shape,
     strings,
 )
-from aegisd_codemap.sites import CALL, IMPORT, INHERIT, READ, REF_KINDS, TYPE, UNKNOWN, WRITE, Ref
+from aegisd_codemap.scope import Scope
+from aegisd_codemap.sites import CALL, IMPORT, INHERIT, READ, REF_KINDS, TYPE, WRITE, Ref
 
-_BUILTINS = frozenset(dir(builtins))
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _STATIC = frozenset({"staticmethod"})
-_NESTED_LIMIT = 64  # chained attributes/calls followed for one binding
+#: methods whose first parameter is the class: declared so, or implicitly
+_CLASS_SELF = frozenset({"classmethod"})
+_CLASS_SELF_METHODS = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
 #: `AEGIS_CODEMAP_BINDINGS=0` turns binding off (the benchmark's same-run baseline; not
 #: `AEGISD_`: those are the daemon's configuration)
 BINDINGS_ENV = "AEGIS_CODEMAP_BINDINGS"
@@ -56,33 +59,39 @@ def binding_enabled() -> bool:
     return os.environ.get(BINDINGS_ENV, "1") != "0"
 
 
+class OutlineHooks(Protocol):
+    """What the outline (`pyextract.Outline`) does during the binder's walk, so one walk
+    serves both: definitions, calls, and the node types in ``counted`` (branch points)."""
+
+    counted: frozenset[type[ast.AST]]
+
+    def define(self, node: Any, scope: Scope) -> Scope: ...
+    def call(self, node: ast.Call, scope: Scope) -> None: ...
+    def count(self, node: ast.AST, scope: Scope) -> None: ...
+
+
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 _Assignment = ast.Assign | ast.AnnAssign | ast.AugAssign
 _Push = Callable[[tuple[ast.AST, BindScope, str]], None]
 
 
-#: a site noted during the walk: (line, UTF-8 byte offset as ast gives it, name, kind, scope,
-#: an attribute's object or None for a name); a plain tuple (made ~150,000 times a stdlib pass)
-_Site = tuple[int, int, str, str, BindScope, ast.expr | None]
+class _Binder(SiteBindings):
+    """The walk: scopes and sites (their bindings: `bindnames.SiteBindings`)."""
 
-
-class _Binder:
-    def __init__(self, lines: list[bytes]) -> None:
-        self.lines = lines
-        self.sites: list[_Site] = []
-        self.imports: list[Ref] = []
+    def __init__(self, lines: list[bytes], outline: OutlineHooks | None = None) -> None:
+        super().__init__(lines)
+        self.outline = outline
+        self._counted = outline.counted if outline is not None else frozenset()
         self.exports: list[str] | None = []
         self.has_all = False
-        self._owners: dict[int, str] = {}  # scope -> the qualname its sites are in
         self._typed: set[int] = set()  # targets of `x = Foo()`: bound by `assignment`
-        #: instance and class attributes with a known value: (class, attr, value, scope)
-        self.members: list[tuple[str, str, ast.expr, BindScope]] = []
-        self._memo: dict[tuple[int, str], tuple[str | None, bool]] = {}
 
     # -- the walk ------------------------------------------------------------------------
 
     def walk(self, tree: ast.Module) -> BindScope:
         module = BindScope("module", "", None)
+        if self.outline is not None:
+            module.outline = Scope(None, False, None)
         stack: list[tuple[ast.AST, BindScope, str]] = [
             (s, module, READ) for s in reversed(tree.body)
         ]
@@ -106,6 +115,8 @@ class _Binder:
         handler = _HANDLERS.get(cls)
         if handler is not None and handler(self, node, scope, kind, stack.append):
             return
+        if cls in self._counted:
+            self.outline.count(node, scope.outline)  # type: ignore[union-attr]  # counted: has one
         child_kind = TYPE if kind == TYPE else READ
         push = stack.append
         for name in FIELDS.get(cls) or fields(cls):
@@ -139,6 +150,8 @@ class _Binder:
         for keyword in node.keywords:
             push((keyword.value, scope, READ))
         push((node.func, scope, CALL))
+        if self.outline is not None:
+            self.outline.call(node, scope.outline)
         return True
 
     def _function(self, node: _Function, scope: BindScope, kind: str, push: _Push) -> bool:
@@ -151,12 +164,14 @@ class _Binder:
 
     def _lambda(self, node: ast.Lambda, scope: BindScope, kind: str, push: _Push) -> bool:
         inner = BindScope("function", scope.qualname, scope)
+        inner.outline = scope.outline  # their branches count for the definition around them
         self.parameters(node.args, inner, scope, push)
         push((node.body, inner, READ))
         return True
 
     def _comprehension(self, node: ast.expr, scope: BindScope, kind: str, push: _Push) -> bool:
         inner = BindScope("function", scope.qualname, scope)
+        inner.outline = scope.outline  # their branches count for the definition around them
         for generator in node.generators:  # type: ignore[attr-defined]
             push((generator, inner, READ))
         parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]  # type: ignore[attr-defined]
@@ -217,10 +232,13 @@ class _Binder:
     ) -> None:
         scope.defs.add(node.name)
         inner = BindScope("function", scope.child(node.name), scope)
+        if self.outline is not None:
+            inner.outline = self.outline.define(node, scope.outline)
         decorators = {last_name(d) for d in node.decorator_list if isinstance(d, ast.Name)}
         positional = node.args.posonlyargs + node.args.args
         if scope.kind == "class" and positional and not decorators & _STATIC:
             inner.self_name, inner.cls = positional[0].arg, scope.qualname
+            inner.class_self = bool(decorators & _CLASS_SELF) or node.name in _CLASS_SELF_METHODS
         for statement in reversed(node.body):
             push((statement, inner, READ))
         if node.returns is not None:
@@ -247,6 +265,8 @@ class _Binder:
     def class_def(self, node: ast.ClassDef, scope: BindScope, push: _Push) -> None:
         scope.defs.add(node.name)
         inner = BindScope("class", scope.child(node.name), scope)
+        if self.outline is not None:
+            inner.outline = self.outline.define(node, scope.outline)
         for statement in reversed(node.body):
             push((statement, inner, READ))
         for keyword in node.keywords:
@@ -315,6 +335,7 @@ class _Binder:
         class body: what the class's attribute holds."""
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
             if target.value.id != scope.self_name or scope.cls is None:
+                self._attribute_value(target.value.id, target.attr, node, scope)
                 return
             owner, attr = scope.cls, target.attr
         elif isinstance(target, ast.Name) and scope.kind == "class":
@@ -328,15 +349,21 @@ class _Binder:
         if value is not None:
             self.members.append((owner, attr, value, scope))
 
-    def member_bindings(self) -> tuple[tuple[str, str, str], ...]:
-        """(class, attribute, binding) of the attributes whose value is known and the same
-        wherever it is assigned."""
-        found: dict[tuple[str, str], str | None] = {}
-        for owner, attr, value, scope in self.members:
-            binding = self.expr_binding(value, scope)
-            key = (owner, attr)
-            found[key] = binding if found.get(key, binding) == binding else None
-        return tuple((o, a, b) for (o, a), b in found.items() if b)
+    def _attribute_value(
+        self, name: str, attr: str, node: ast.Assign | ast.AnnAssign, scope: BindScope
+    ) -> None:
+        """``obj.attr = Foo()`` (or ``: Foo``) outside obj's class: what ``obj.attr`` holds
+        where ``obj`` is seen from this scope (the same value wherever it is assigned here)."""
+        if isinstance(node, ast.AnnAssign):
+            value = annotation_class(node.annotation)
+        else:
+            value = node.value if isinstance(node.value, ast.Call) else None
+        key = (name, attr)
+        known = scope.attrs.get(key, value)
+        same = known is value or (
+            known is not None and value is not None and shape(known) == shape(value)
+        )
+        scope.attrs[key] = value if same else None
 
     def _exports(self, node: ast.stmt, targets: list[ast.expr]) -> None:
         if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
@@ -350,135 +377,6 @@ class _Binder:
             self.exports += names
         else:
             self.exports = names
-
-    # -- bindings, once every scope is complete -----------------------------------------
-
-    def refs(self) -> list[Ref]:
-        found = list(self.imports)
-        for line, offset, name, kind, scope, base in self.sites:
-            if base is None:
-                binding = self.site_binding(name, scope)
-                if kind == WRITE and not (binding or "").startswith(("g:", "d:")):
-                    continue  # a module variable's assignment
-                if binding is None or binding.startswith("b:"):
-                    if kind != CALL:
-                        continue
-                    binding = binding or UNKNOWN
-            else:
-                held = self.expr_binding(base, scope)
-                if held is None:
-                    if kind != CALL:
-                        continue
-                    binding = UNKNOWN
-                else:
-                    binding = f"{held}>{name}"
-            found.append(self._ref(line, offset, name, kind, scope, binding))
-        found.sort()
-        return found
-
-    def _ref(
-        self, line: int, offset: int, name: str, kind: str, scope: BindScope, binding: str
-    ) -> Ref:
-        text = self.lines[line - 1] if 0 < line <= len(self.lines) else b""
-        column = offset if text.isascii() else len(text[:offset].decode("utf-8", "replace"))
-        owner = self._owners.get(id(scope))
-        if owner is None:
-            current = scope
-            while current.parent is not None and current.qualname == current.parent.qualname:
-                current = current.parent  # lambdas, comprehensions: their definition's
-            owner = self._owners[id(scope)] = current.qualname
-        return Ref(line, column + 1, name, kind, owner, binding)
-
-    def name_binding(self, name: str, scope: BindScope) -> str | None:
-        """What ``name`` read in ``scope`` is bound to (None: a plain local variable)."""
-        return self._bound(name, scope)[0]
-
-    def site_binding(self, name: str, scope: BindScope) -> str | None:
-        """The binding of a name as a reference site: a variable (``self``, ``x = Foo()``,
-        an annotated parameter) has its value's binding, but is no reference to it."""
-        binding, variable = self._bound(name, scope)
-        return None if variable else binding
-
-    def _bound(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
-        key = (id(scope), name)
-        found = self._memo.get(key)
-        if found is None:
-            self._memo[key] = (None, True)  # `x = x()` and the like: no loop
-            found = self._memo[key] = self._name_binding(name, scope)
-        return found
-
-    def _name_binding(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
-        current: BindScope | None = scope
-        while current is not None and current.kind != "module":
-            if name in current.globals:
-                break
-            if name not in current.nonlocals and current.binds(name):
-                return self._local(name, current)
-            current = current.parent
-            while current is not None and current.kind == "class":
-                current = current.parent  # functions do not see their class's names
-        module = scope
-        while module.parent is not None:
-            module = module.parent
-        if name in module.defs or name in module.imports:
-            return f"g:{name}", False
-        if name in module.assigned:
-            callee = module.instances.get(name)
-            return (None if callee is None else self.expr_binding(callee, module)), True
-        return (f"b:{name}" if name in _BUILTINS else f"g:{name}"), False
-
-    def _local(self, name: str, scope: BindScope) -> tuple[str | None, bool]:
-        if name in scope.defs:
-            return f"d:{scope.child(name)}", False
-        if name in scope.imports:
-            return scope.imports[name], False
-        if name == scope.self_name:
-            return f"d:{scope.cls}", True
-        annotated = scope.annotated.get(name)
-        if annotated is not None:
-            return self.expr_binding(annotated, scope.parent or scope), True
-        callee = scope.instances.get(name)
-        return (None if callee is None else self.expr_binding(callee, scope)), True
-
-    def expr_binding(self, node: ast.expr, scope: BindScope) -> str | None:
-        """The binding of a name, attribute chain or call chain; a step that is called is
-        marked ``()`` (its value: an instance of a class, or what a function's return
-        annotation names)."""
-        steps: list[str] = []
-        called = False
-        for _ in range(_NESTED_LIMIT):
-            if isinstance(node, ast.Attribute):
-                steps.append(node.attr + "()" * called)
-                called = False
-                node = node.value
-            elif isinstance(node, ast.Call):
-                if isinstance(node.func, ast.Name) and node.func.id == "super":
-                    head = self._super(scope)
-                    break
-                called = True
-                node = node.func
-            elif isinstance(node, ast.Subscript):
-                node = node.value
-            elif isinstance(node, ast.Name):
-                head = self.name_binding(node.id, scope)
-                if head is not None and called:
-                    head += "()"
-                break
-            else:
-                return None
-        else:
-            return None
-        if head is None:
-            return None
-        return head + "".join(f">{step}" for step in reversed(steps))
-
-    def _super(self, scope: BindScope) -> str | None:
-        current: BindScope | None = scope
-        while current is not None:
-            if current.cls is not None:
-                return f"p:{current.cls}"
-            current = current.parent
-        return None
 
 
 _Handler = Callable[[_Binder, Any, BindScope, str, _Push], bool]
@@ -513,9 +411,9 @@ class Bound(NamedTuple):
     members: tuple[tuple[str, str, str], ...]  # (class, attribute, binding of its value)
 
 
-def bind_python(tree: ast.Module, data: bytes) -> Bound:
+def bind_python(tree: ast.Module, data: bytes, outline: OutlineHooks | None = None) -> Bound:
     """The file's reference sites (sorted by position), ``__all__`` and attribute values."""
-    binder = _Binder(data.split(b"\n"))
+    binder = _Binder(data.split(b"\n"), outline)
     binder.walk(tree)
     refs = binder.refs()
     exports = binder.exports if binder.has_all else None

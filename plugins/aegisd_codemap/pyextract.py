@@ -186,19 +186,24 @@ def parse_error(exc: SyntaxError | ValueError | RecursionError) -> SyntaxIssue:
     return SyntaxIssue(str(exc), 1, 1)
 
 
-class _Walker:
-    """One file's walk: an explicit stack of (node, scope) and what the handlers collect."""
+class Outline:
+    """What the outline collects while a walk goes: symbols, classes, and per definition its
+    complexity and (in classes) what it calls. The walk is `_Walker`'s, or the binder's when
+    names are bound (`pybind`: one walk for both)."""
+
+    counted = frozenset(
+        t for t, code in _SPECIAL.items() if code in (_BRANCH, _BOOL_OP, _COMPREHENSION)
+    )
 
     def __init__(self, nonblank: list[int], include_docstrings: bool) -> None:
         self.nonblank = nonblank
         self.include_docstrings = include_docstrings
-        self.stack: list[tuple[ast.AST, Scope]] = []
         self.symbols: list[tuple[Symbol, Scope]] = []
         self.classes: list[tuple[ClassInfo, set[str]]] = []
 
-    def define(self, node: _Def, scope: Scope) -> None:
-        """Record a definition; its body is charged to a new scope, the rest to ``scope``."""
-        push = self.stack.append
+    def define(self, node: _Def, scope: Scope) -> Scope:
+        """Record a definition; returns the scope its body is charged to (the rest of it,
+        decorators, bases, parameters and return annotation, is charged to ``scope``)."""
         qualname = scope.child(node.name)
         end = node.end_lineno or node.lineno
         if isinstance(node, ast.ClassDef):
@@ -207,17 +212,10 @@ class _Walker:
             bases = tuple(b for b in map(_base_name, node.bases) if b)
             self.classes.append((ClassInfo(qualname, node.lineno, bases, ()), calls))
             inner = Scope(qualname, True, calls)
-            for base in node.bases:
-                push((base, scope))
-            for keyword in node.keywords:
-                push((keyword.value, scope))
         else:
             kind = "method" if scope.in_class else "function"
             sig = signature(node.args, node.returns)
             inner = Scope(qualname, False, scope.calls)
-            push((node.args, scope))
-            if node.returns is not None:
-                push((node.returns, scope))
         symbol = Symbol(
             name=node.name,
             qualname=qualname,
@@ -234,6 +232,55 @@ class _Walker:
             is_async=isinstance(node, ast.AsyncFunctionDef),
         )
         self.symbols.append((symbol, inner))
+        return inner
+
+    def call(self, node: ast.Call, scope: Scope) -> None:
+        """A call in ``scope``: a class's methods' callees may be what it instantiates."""
+        if scope.calls is not None:
+            callee = _callee(node)
+            if callee:
+                scope.calls.add(callee)
+
+    def count(self, node: ast.AST, scope: Scope) -> None:
+        """A node that is no definition nor call: its branch points (McCabe)."""
+        code = _SPECIAL.get(type(node))
+        if code == _BRANCH:
+            scope.complexity += 1
+        elif code == _BOOL_OP:
+            scope.complexity += len(cast(ast.BoolOp, node).values) - 1
+        elif code == _COMPREHENSION:
+            scope.complexity += len(cast(ast.comprehension, node).ifs)
+
+    def result(self) -> tuple[list[Symbol], list[ClassInfo]]:
+        """Symbols in source order with their complexity; classes with what they call."""
+        for symbol, inner in self.symbols:
+            symbol.complexity = inner.complexity
+        for info, calls in self.classes:
+            info.instantiates = tuple(sorted(calls))
+        symbols = sorted((s for s, _ in self.symbols), key=lambda s: (s.line, s.column))
+        classes = sorted((info for info, _ in self.classes), key=lambda c: c.line)
+        return symbols, classes
+
+
+class _Walker(Outline):
+    """The outline's own walk (names not bound): an explicit stack of (node, scope)."""
+
+    def __init__(self, nonblank: list[int], include_docstrings: bool) -> None:
+        super().__init__(nonblank, include_docstrings)
+        self.stack: list[tuple[ast.AST, Scope]] = []
+
+    def define_and_push(self, node: _Def, scope: Scope) -> None:
+        inner = self.define(node, scope)
+        push = self.stack.append
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                push((base, scope))
+            for keyword in node.keywords:
+                push((keyword.value, scope))
+        else:
+            push((node.args, scope))
+            if node.returns is not None:
+                push((node.returns, scope))
         for decorator in node.decorator_list:
             push((decorator, scope))
         for statement in node.body:
@@ -251,7 +298,7 @@ class _Walker:
             if code == _BRANCH:
                 scope.complexity += 1
             elif code == _DEF:
-                self.define(cast(_Def, node), scope)
+                self.define_and_push(cast(_Def, node), scope)
                 continue
             elif code == _CALL:
                 if scope.calls is not None:
@@ -307,19 +354,19 @@ def extract_python(data: bytes, nonblank: list[int], include_docstrings: bool) -
         tree = _parse(data)
     except (SyntaxError, ValueError, RecursionError) as exc:
         return PythonExtract([], [], [], [parse_error(exc)])
+    imports = sorted(imports_of(tree), key=lambda i: i.line)
+    if binding_enabled():
+        outline = Outline(nonblank, include_docstrings)
+        try:
+            bound = bind_python(tree, data, outline)
+        except RecursionError:  # nested past what the binder follows: the outline still stands
+            pass
+        else:
+            symbols, classes = outline.result()
+            return PythonExtract(symbols, imports, classes, [], pack(bound.refs), *bound[1:])
     walker = _Walker(nonblank, include_docstrings)
     walker.walk(tree)
-    for symbol, inner in walker.symbols:
-        symbol.complexity = inner.complexity
-    for info, calls in walker.classes:
-        info.instantiates = tuple(sorted(calls))
-    symbols = sorted((s for s, _ in walker.symbols), key=lambda s: (s.line, s.column))
-    imports = sorted(imports_of(tree), key=lambda i: i.line)
-    classes = sorted((info for info, _ in walker.classes), key=lambda c: c.line)
+    symbols, classes = walker.result()
     if not binding_enabled():
         return PythonExtract(symbols, imports, classes, [])
-    try:
-        bound = bind_python(tree, data)
-    except RecursionError:  # nested past what the binder follows: the outline still stands
-        return PythonExtract(symbols, imports, classes, [], [], None, ())
-    return PythonExtract(symbols, imports, classes, [], pack(bound.refs), *bound[1:])
+    return PythonExtract(symbols, imports, classes, [], [], None, ())

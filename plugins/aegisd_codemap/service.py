@@ -26,7 +26,7 @@ from aegisd.budget import BudgetedCache
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import NotFound, Unavailable
 from aegisd.threads import background, interactive
-from aegisd_codemap import namestore, store
+from aegisd_codemap import namestore, navcache, store
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.namesearch import Names
@@ -141,6 +141,9 @@ async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
     index = await _loaded(daemon, ws)
     want_names(daemon, index)  # a warm start's searches find names in memory soon
+    if len(index.facts) <= ws.settings.full_pass_max_files:
+        ready = codemap.ready[ws.id]
+        ws.track(asyncio.create_task(navcache.warm_up(lambda: codemap.index(ws.id), ready)))
     if ws.live is not None:
         await ws.live.ready.wait()
     codemap.files_known[ws.id].set()

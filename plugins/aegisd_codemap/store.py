@@ -33,7 +33,9 @@ MIGRATIONS = schema.MIGRATIONS
 #: 3: Python reference sites.
 #: 4: C/C++ reference sites, includes, declarations and macros.
 #: 5: JS/TS reference sites and exports.
-EXTRACTOR_VERSION = 5
+#: 6: Python sites in the definition they sit in (a scope gone after the walk lent its id), a
+#: classmethod's cls() calls, attributes set outside their class.
+EXTRACTOR_VERSION = 6
 
 FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
@@ -153,6 +155,40 @@ def read_extracts(
             found = files.get(row[0])
             if found is not None:
                 found[1].symbols.append(_symbol(row))
+        yield from files.values()
+
+
+#: a symbol as navigation resolves against it (`read_symbol_rows`)
+NAV_SYMBOL_COLUMNS = "path, name, qualname, kind, line, end_line, col, parent, signature, is_async"
+SymbolRow = tuple[str, str, str, int, int, int, str | None, str | None, int]
+"""(name, qualname, kind, line, end_line, column, parent, signature, is_async)"""
+
+
+def read_symbol_rows(
+    execute: Execute, ws_id: str, paths: list[str], chunk: int = 400
+) -> Iterator[tuple[str, FileExtract, list[SymbolRow]]]:
+    """Several stored files without their symbols (`read_outline`'s), each with the content
+    hash it was stored for and its symbols as plain rows in source order: what name
+    resolution reads, a few times cheaper than `read_extracts`' symbols."""
+    for at in range(0, len(paths), chunk):
+        stored = [to_db(p) for p in paths[at : at + chunk]]
+        marks = ",".join("?" * len(stored))
+        files: dict[str, tuple[str, FileExtract, list[SymbolRow]]] = {}
+        for digest, *row in execute(
+            f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file"
+            f" WHERE workspace_id = ? AND path IN ({marks})",
+            (ws_id, *stored),
+        ):
+            files[row[0]] = (digest, _extract(tuple(row)), [])
+        cursor = execute(
+            f"SELECT {NAV_SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?"
+            f" AND path IN ({marks}) ORDER BY path, seq",
+            (ws_id, *stored),
+        )
+        for path, *row in cursor:
+            found = files.get(path)
+            if found is not None:
+                found[2].append(tuple(row))
         yield from files.values()
 
 

@@ -259,3 +259,93 @@ def test_bad_input_gets_clear_errors(daemon_factory: Any, navproj: Path, tmp_pat
     assert [c["name"] for c in whole["symbol"]["children"]] == ["speak", "sound", "create"]
     # every indexed language is bound: C too
     assert _definition(d, "page.c", 1, 5) == ("resolved", [("page.c", "twice")])
+
+
+def test_an_edited_re_export_changes_the_next_answer(daemon_factory: Any, tmp_path: Path) -> None:
+    """Resolutions and namespaces are kept across requests: an edit of the module a name is
+    re-exported through (not of the file using it) must still show in the next answer."""
+    root = tmp_path / "reexport"
+    root.mkdir()
+    (root / "first.py").write_text("def tool() -> int:\n    return 1\n")
+    (root / "second.py").write_text("def tool() -> int:\n    return 2\n")
+    (root / "hub.py").write_text("from first import tool\n")
+    (root / "user.py").write_text("from hub import tool\n\ntool()\n")
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d)
+
+    def users(name: str) -> set[tuple[str, int, str]]:
+        refs = d.call("index.references", {"name": name})
+        return {(r["path"], r["line"], r["kind"]) for r in refs["references"]}
+
+    assert ("user.py", 3, "call") in users("first.tool")
+    assert users("second.tool") == set()
+    (root / "hub.py").write_text("from second import tool\n")
+    d.call("workspace.notify_changes", {"paths": ["hub.py"]})
+    assert users("first.tool") == set()
+    assert users("second.tool") == {
+        ("hub.py", 1, "import"), ("user.py", 1, "import"), ("user.py", 3, "call"),
+    }  # fmt: skip
+    # and at a position in the file that did not change
+    at = d.call("index.definition", {"path": "user.py", "line": 3, "column": 1})
+    assert [x["path"] for x in at["definitions"]] == ["second.py"]
+
+
+def test_cls_calls_attributes_set_from_outside_and_overrides(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "leftovers"
+    root.mkdir()
+    (root / "models.py").write_text(
+        "class Base:\n"  # 1
+        "    def speak(self) -> str:\n"
+        "        return '...'\n"
+        "\n"
+        "    @classmethod\n"  # 5
+        "    def create(cls) -> 'Base':\n"
+        "        return cls()\n"
+        "\n"
+        "\n"
+        "class Dog(Base):\n"  # 10
+        "    def speak(self) -> str:\n"
+        "        return 'woof'\n"
+        "\n"
+        "\n"
+        "class Puppy(Dog):\n"  # 15
+        "    async def speak(self) -> str:\n"
+        "        return 'yip'\n"
+        "\n"
+        "\n"
+        "class Other:\n"  # 20
+        "    def speak(self) -> str:\n"
+        "        return '?'\n"
+    )
+    (root / "use.py").write_text(
+        "from models import Dog\n"
+        "\n"
+        "\n"
+        "class Owner:\n"
+        "    pass\n"
+        "\n"
+        "\n"
+        "owner = Owner()\n"
+        "owner.pet = Dog()\n"
+        "owner.pet.speak()\n"  # 10
+    )
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d)
+    # a classmethod's cls(...) constructs its class
+    base = d.call("index.references", {"name": "models.Base"})
+    assert ("models.py", 7, 16, "call") in _sites(base)
+    callees = d.call("graph.calls", {"name": "Base.create", "direction": "callees", "depth": 1})
+    assert ("models.py:Base.create", "models.py:Base", 7) in {
+        (e["source"], e["target"], e["line"]) for e in callees["edges"]
+    }
+    # an attribute assigned outside its object's class holds its value
+    assert _definition(d, "use.py", 10, 11) == ("resolved", [("models.py", "Dog.speak")])
+    # overriding methods: only when asked, through the subclasses (an override's override too)
+    speak = {"name": "models.Base.speak"}
+    assert not [s for s in _sites(d.call("index.references", speak)) if s[3] == "inherit"]
+    asked = d.call("index.references", {**speak, "include_overrides": True})
+    assert [s for s in _sites(asked) if s[3] == "inherit"] == [
+        ("models.py", 11, 9, "inherit"), ("models.py", 16, 15, "inherit"),
+    ]  # fmt: skip

@@ -117,3 +117,63 @@ def test_binding_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert extract_file("m.py", b"def f():\n    f()\n", False).refs
     monkeypatch.setenv(BINDINGS_ENV, "0")  # the benchmark's baseline
     assert extract_file("m.py", b"def f():\n    f()\n", False).refs is None
+
+
+def test_a_scope_gone_after_the_walk_lends_nothing_to_a_later_one() -> None:
+    # A class holding only an import has no scope left once the walk is over: its memory
+    # (and, when keyed by id, its entries) went to the next function's scope.
+    source = "".join(
+        f"class Holder{i}:\n    from os import path\n\n\ndef use{i}():\n    return value{i}\n\n\n"
+        for i in range(20)
+    )
+    owners = {name: scope for _, _, name, _, scope, _ in _refs(source) if name.startswith("value")}
+    assert owners == {f"value{i}": f"use{i}" for i in range(20)}
+
+
+@pytest.mark.parametrize("module", ["argparse", "asyncio.base_events", "dataclasses", "typing"])
+def test_one_walk_gives_what_the_outline_walk_and_the_binder_alone_give(module: str) -> None:
+    """With names bound, one walk builds the outline and the sites: the same symbols, classes
+    and imports as the outline's own walk (names not bound), the same sites as the binder
+    walking alone."""
+    import importlib.util
+    import os
+
+    from aegisd_codemap.languages import nonblank_prefix
+    from aegisd_codemap.pyextract import _Walker, extract_python
+    from aegisd_codemap.sites import pack
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    with open(spec.origin, "rb") as fh:
+        data = fh.read()
+    assert os.environ.get(BINDINGS_ENV, "1") != "0"
+    one = extract_python(data, nonblank_prefix(data), True)
+    tree = ast.parse(data)
+    walker = _Walker(nonblank_prefix(data), True)
+    walker.walk(tree)
+    assert (one.symbols, one.classes) == walker.result()
+    assert [s.complexity for s in one.symbols] == [s.complexity for s in walker.result()[0]]
+    alone = bind_python(tree, data)
+    assert one.refs == pack(alone.refs) and one.refs
+    assert (one.exports, one.members) == (alone.exports, alone.members)
+
+
+def test_an_attribute_set_outside_its_class_holds_its_value() -> None:
+    refs = _refs(
+        """
+        from pets import Dog, Owner
+        owner = Owner()
+        owner.pet = Dog()
+        owner.pet.bark()
+        owner.other = owner.other.copy()
+        owner.other.go()
+        def walk(mixed: Owner):
+            mixed.pet = Dog()
+            mixed.pet = owner
+            mixed.pet.sit()
+        """
+    )
+    bindings = {(line, name): binding for line, _, name, _, _, binding in refs}
+    assert bindings[(5, "bark")] == "g:Dog()>bark"
+    assert bindings[(7, "go")] == "g:Owner()>other>copy()>go"  # from its own value: no loop
+    assert bindings[(11, "sit")] == "g:Owner>pet>sit"  # two values: as before

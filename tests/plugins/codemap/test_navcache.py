@@ -1,0 +1,73 @@
+"""Navigation's caches: namespaces read from the store as rows equal those built from whole
+extracts; read ahead, kept per content hash; resolutions kept per index version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aegisd_codemap import navcache
+from aegisd_codemap.model import FileExtract
+from aegisd_codemap.navigate import Navigator
+from aegisd_codemap.navresolve import SYM, _names, row_symbol
+
+from tests.plugins.codemap.helpers import extract_project
+from tests.plugins.codemap.test_sqlsearch import _index, _store
+
+
+def _comparable(names: object) -> dict[str, object]:
+    found = dict(vars(names))
+    # a stored row stands for the symbol's outline fields: compare those
+    found["symbols"] = {
+        q: (s if not isinstance(s, tuple) else row_symbol(s)) for q, s in found["symbols"].items()
+    }
+    for qualname, symbol in found["symbols"].items():
+        found["symbols"][qualname] = (
+            symbol.name, symbol.qualname, symbol.kind, symbol.line, symbol.end_line,
+            symbol.column, symbol.parent, symbol.signature, symbol.is_async,
+        )  # fmt: skip
+    return found
+
+
+def test_stored_namespaces_equal_those_of_whole_extracts_and_follow_edits(tmp_path: Path) -> None:
+    project = extract_project("navproj")
+    index, db = _index(tmp_path)
+    try:
+        for i, extract in enumerate(project.values()):
+            index.apply(extract, f"h{i}", None)
+        _store(db, index, *[e for e in index.unsaved.values() if e is not None])
+        python = [p for p, e in project.items() if e.language == "python"]
+        assert navcache.warm(index) == len(python)  # each read from the store
+        assert navcache.warm(index) == 0  # and kept
+        for path in python:
+            kept = navcache.namespaces(index, [path])[path]
+            assert _comparable(kept) == _comparable(_names(project[path])), path
+        # An edit: the file's new content is answered, never its older namespace.
+        path = "app/core/helpers.py"
+        edited = FileExtract(path=path, language="python", symbols=[], imports=[])
+        index.apply(edited, "edited", None)
+        assert navcache.namespaces(index, [path])[path].top == {}  # type: ignore[union-attr]
+        assert navcache.namespaces(index, ["nowhere.py"]) == {"nowhere.py": None}
+    finally:
+        index.readers.close()
+        db.close()
+
+
+def test_resolutions_are_kept_for_one_version_of_the_index(tmp_path: Path) -> None:
+    project = extract_project("navproj")
+    index, db = _index(tmp_path)
+    try:
+        for i, extract in enumerate(project.values()):
+            index.apply(extract, f"h{i}", None)
+        _store(db, index, *[e for e in index.unsaved.values() if e is not None])
+        first = Navigator(index).resolver.resolve("app/main.py", "i:0:app.core.helpers:shout")
+        assert first.symbols == [("app/core/helpers.py", "shout")] and first.values[0].kind == SYM
+        kept = navcache.resolved(index)
+        assert ("app/main.py", "i:0:app.core.helpers:shout") in kept
+        assert navcache.resolved(index) is kept  # the next request shares it
+        index.remove("app/core/helpers.py")
+        assert navcache.resolved(index) == {}  # a change: a fresh memo
+        gone = Navigator(index).resolver.resolve("app/main.py", "i:0:app.core.helpers:shout")
+        assert gone.symbols == []
+    finally:
+        index.readers.close()
+        db.close()
