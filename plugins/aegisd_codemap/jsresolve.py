@@ -5,7 +5,8 @@ Python file's bindings resolve as before): a module-level name is one of the fil
 definitions or imports, else a JS global; an import follows its specifier (`jsmodules`) to
 what the target file *exports* (``export`` statements, ``export * from``, ``module.exports``,
 ``exports.f``), a namespace import to the module itself; a member of a class, interface,
-namespace, enum or object is its own member symbol, then its bases'; a call of a class is an
+namespace, enum or object is its own member symbol, then its bases'; a member of a class
+field is one of what the field holds (its declared type, each of a union's, or its value); a call of a class is an
 instance, of a function the class its TS return type names.
 """
 
@@ -151,6 +152,8 @@ class JsResolver(Resolver):
     def _values(self, path: str, binding: str) -> list[Value]:
         if not is_js(path):
             return super()._values(path, binding)
+        if "|" in binding:  # a union-typed value: each alternative's (`jsvalues.extend`)
+            return _unique(v for part in binding.split("|") for v in self.values(path, part))
         head, *attrs = binding.split(">")
         called = head.endswith("()")
         tag, _, rest = head.removesuffix("()").partition(":")
@@ -255,6 +258,11 @@ class JsResolver(Resolver):
         symbol = self.symbol(value.path, value.name)
         if symbol is not None and symbol.kind in _MEMBER_OWNERS:
             return self.class_member(value.path, value.name, attr, hops, own=True)
+        if symbol is not None and symbol.kind == "field" and names is not None and hops < MAX_HOPS:
+            held = names.members.get((symbol.parent or "", symbol.name))  # what it holds
+            if held is not None:
+                found = self.values(value.path, held)
+                return _unique(v for h in found for v in self.member(h, attr, hops + 1))
         return [Value(UNRES, value.path, own)]
 
     def returned(self, value: Value, hops: int) -> list[Value]:

@@ -196,3 +196,49 @@ def test_resolution_across_files(tmp_path: Path) -> None:
     assert resolver.resolve("use.ts", calls[(2, "Root")]).symbols == [("lib.ts", "Base")]
     assert resolver.resolve("use.ts", "g:nothing").status == "unresolved"
     assert resolver.resolve("use.ts", "g:console").status == "builtin"
+
+
+def test_unions_arrays_callbacks_and_this_parameters() -> None:
+    extract = _extract(
+        "t.ts",
+        """
+        class Pool {
+          items: Item[] = [];
+          spare?: Item | null;
+          drain(xs: ReadonlyArray<Item>, ys: Array<A | B>, one: A | B | undefined) {
+            for (const x of xs) x.close();
+            for (const y of this.items) y.close();
+            xs.forEach((x) => x.close());
+            ys.map(function (y) { return y.run(); });
+            this.items.filter(z => z.open);
+            one?.run();
+            xs[0].close();
+            this.items.shift()!.close();
+            this.spare?.close();
+            let held: Item | null = null;
+            held?.close();
+            for (const k in xs) k.close();
+          }
+        }
+        function bound(this: Pool, other: string | number) {
+          this.drain();
+          other.trim();
+          const inner = function () { this.drain(); };
+        }
+        """,
+    )
+    bindings = {(line, name, binding) for line, _, name, _, _, binding in _sites(extract)}
+    assert (6, "close", "g:Item>close") in bindings  # for...of an Item[] parameter
+    assert (7, "close", "g:Item>close") in bindings  # for...of an Item[] field
+    assert (8, "close", "g:Item>close") in bindings  # forEach's callback
+    assert (9, "run", "g:A>run|g:B>run") in bindings  # map's, over a union's elements
+    assert (10, "open", "g:Item>open") in bindings  # an arrow's single parameter
+    assert (11, "run", "g:A>run|g:B>run") in bindings  # a union: each (undefined dropped)
+    assert (12, "close", "g:Item>close") in bindings  # a subscript
+    assert (13, "close", "g:Item>close") in bindings  # an element taken out
+    assert (14, "close", "d:Pool>spare>close") in bindings
+    assert (16, "close", "g:Item>close") in bindings  # `T | null` is a T
+    assert (17, "close", "u") in bindings  # for...in: keys, no elements
+    assert (21, "drain", "g:Pool>drain") in bindings  # `this: Pool`
+    assert (22, "trim", "u") in bindings  # predefined types hold nothing of ours
+    assert (23, "drain", "u") in bindings  # a function's own `this`, not the outer one's
