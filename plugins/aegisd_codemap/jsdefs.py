@@ -198,7 +198,10 @@ def _parameter_property(node: Node) -> Found | None:
     method = params.parent if params is not None else None
     if name is None or name.type != "identifier" or method is None:
         return None
-    if method.type != "method_definition" or text(method.child_by_field_name("name")) != "constructor":
+    if (
+        method.type != "method_definition"
+        or text(method.child_by_field_name("name")) != "constructor"
+    ):
         return None
     return Found("field", text(name), node, owner="this")
 
@@ -244,13 +247,13 @@ def definition(node: Node, kind: str) -> Found | None:
         return _object_member(node)
     if kind in _FIELDS:  # ``handle = () => ...`` in a class body: a method; else a field
         value = unwrap(node.child_by_field_name("value"))
-        name = _key(node.child_by_field_name(_FIELDS[kind]))
         if value is not None and value.type in FUNCTION_VALUES:
             return Found("method", text(node.child_by_field_name(_FIELDS[kind])), value)
+        field = _key(node.child_by_field_name(_FIELDS[kind]))
         parent = node.parent
-        if name is None or parent is None or parent.type != "class_body":
+        if field is None or parent is None or parent.type != "class_body":
             return None
-        return Found("field", name, node)
+        return Found("field", field, node)
     if kind in _PARAMETERS:  # ``constructor(private store: Store)``: a field of the class
         return _parameter_property(node)
     if kind == "variable_declarator":
