@@ -29,6 +29,27 @@ def override_family(nav: Navigator, targets: set[tuple[str, str]]) -> set[tuple[
     return found
 
 
+def overridden(nav: Navigator, path: str, qualname: str) -> list[tuple[str, str]]:
+    """The same-named methods of a JS/TS method's bases, transitively: a call through one of
+    them may run this method (`graph.calls` callers)."""
+    symbol = nav.resolver.symbol(path, qualname) if is_js(path) else None
+    if symbol is None or symbol.kind != "method" or not symbol.parent:
+        return []
+    found: list[tuple[str, str]] = []
+    seen = {(path, symbol.parent)}
+    queue = [(path, symbol.parent)]
+    while queue and len(seen) < MAX_CLASSES:
+        for other in _bases(nav, *queue.pop()):
+            if other in seen:
+                continue
+            seen.add(other)
+            queue.append(other)
+            method = f"{other[1]}.{symbol.name}"
+            if nav.resolver.symbol(other[0], method) is not None:
+                found.append((other[0], method))
+    return found
+
+
 def _related_classes(nav: Navigator, start: tuple[str, str]) -> set[tuple[str, str]]:
     """The classes above (bases) and below (subclasses) ``start``, transitively."""
     seen = {start}
