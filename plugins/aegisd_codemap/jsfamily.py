@@ -80,7 +80,9 @@ def _subclasses(nav: Navigator, path: str, cls: str) -> list[tuple[str, str]]:
         if site.kind != "inherit" or (path, cls) not in nav.resolve(site).symbols:
             continue
         extract = nav.index.read(site.path)
-        classes = [s for s in extract.symbols if s.kind == "class"] if extract else []
+        classes = (
+            [s for s in extract.symbols if s.kind in ("class", "interface")] if extract else []
+        )
         owner = innermost(classes, site.line)
         if owner is not None:
             found.append((site.path, owner.qualname))

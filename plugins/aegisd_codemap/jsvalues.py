@@ -228,14 +228,15 @@ class Bindings(BinderState):
         return Ref(line, column + 1, name, kind, scope.qualname, binding)
 
     def member_bindings(self) -> tuple[tuple[str, str, str], ...]:
+        """What each attribute of a class holds: its declared type, else its one value."""
         found: dict[tuple[str, str], str | None] = {}
+        for key, (written, scope) in self.field_types.items():
+            found[key] = self.typed(written, scope)
         for owner, attr, value, scope in self.members:
-            typed = self.field_types.get((owner, attr))
-            if typed is not None and typed[0] is value:
-                binding = self.typed(value, typed[1])
-            else:
-                binding = self.expr(value, scope)
             key = (owner, attr)
+            if key in self.field_types:
+                continue
+            binding = self.expr(value, scope)
             found[key] = binding if found.get(key, binding) == binding else None
         return tuple((o, a, b) for (o, a), b in found.items() if b)
 

@@ -136,7 +136,10 @@ def test_typescript_imports_and_classes() -> None:
         ImportRef("./shapes", (("*", "shapes"),), 0, 2, "import"),
         ImportRef("./reexported", (("*", ""),), 0, 3, "export"),
     ]
-    assert result.classes == [ClassInfo("Circle", 15, ("Base", "Shape"), ())]
+    assert result.classes == [  # an interface with the interfaces it extends (none here)
+        ClassInfo("Shape", 5, (), ()),
+        ClassInfo("Circle", 15, ("Base", "Shape"), ()),
+    ]
 
 
 def test_tsx_outline() -> None:
