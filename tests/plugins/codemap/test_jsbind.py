@@ -242,3 +242,31 @@ def test_unions_arrays_callbacks_and_this_parameters() -> None:
     assert (21, "drain", "g:Pool>drain") in bindings  # `this: Pool`
     assert (22, "trim", "u") in bindings  # predefined types hold nothing of ours
     assert (23, "drain", "u") in bindings  # a function's own `this`, not the outer one's
+
+
+def test_a_declared_field_type_wins_and_interfaces_extend(tmp_path: Path) -> None:
+    sources = {
+        "t.ts": """
+        class Sub { stop() {} }
+        interface Base { close(): void }
+        interface Door extends Base { open(): void }
+        class Owner {
+          held: Sub | null = null;
+          door?: Door;
+          reset() { this.held = new Sub(); }
+          run() { this.held?.stop(); this.door?.close(); }
+        }
+        """,
+    }
+    extracts = {p: _extract(p, s) for p, s in sources.items()}
+    assert set(extracts["t.ts"].members or ()) == {
+        ("Owner", "held", "g:Sub"),  # the declared type, not the value assigned elsewhere
+        ("Owner", "door", "g:Door"),
+    }
+    specifiers, modules = _workspace(tmp_path, sources)
+    resolver = JsResolver(modules, extracts.get, None, specifiers)
+    calls = {
+        (r.line, r.name): r.binding for n, s in extracts["t.ts"].refs or () for r in unpack(n, s)
+    }
+    assert resolver.resolve("t.ts", calls[(9, "stop")]).symbols == [("t.ts", "Sub.stop")]
+    assert resolver.resolve("t.ts", calls[(9, "close")]).symbols == [("t.ts", "Base.close")]
