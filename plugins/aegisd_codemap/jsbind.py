@@ -31,6 +31,7 @@ from aegisd_codemap.jsexports import ModuleBindings
 from aegisd_codemap.jsscope import (
     BAD,
     BLOCKS,
+    CALLBACK,
     DEF,
     ELEMENT,
     FUNCTIONS,
@@ -195,22 +196,28 @@ class _Binder(ModuleBindings):
                 push((found, inner, TYPE))
         single = node.child_by_field_name("parameter")
         array = _iterated(node)
+        passed = None if array is not None else _passed(node)
         if single is not None:
-            inner.declare(text(single), *((ELEMENT, array) if array else (PARAM, None)))
+            inner.declare(text(single), *_untyped(array, passed, 0))
         params = node.child_by_field_name("parameters")
         for index, param in enumerate(params.named_children if params is not None else ()):
-            self.parameter(param, inner, push, array if index == 0 else None)
+            untyped = _untyped(array, passed, index) if array is None or index == 0 else None
+            self.parameter(param, inner, push, untyped)
         for decorator in node.children_by_field_name("decorator"):
             push((decorator, scope, READ))
 
-    def parameter(self, param: Node, inner: JsScope, push: Push, array: Node | None = None) -> None:
+    def parameter(
+        self, param: Node, inner: JsScope, push: Push, untyped: tuple[str, object] | None = None
+    ) -> None:
+        """Declare a parameter's names; ``untyped``: what an unannotated one is known as."""
         typed = parameter_type(param) if param.type.endswith("_parameter") else None
         pattern = param.child_by_field_name("pattern")
         if pattern is not None and pattern.type == "this":  # `function (this: Foo)`
             inner.names["this"] = (PARAM, known_type(typed))
         for name, _ in pattern_names(param):
-            if array is not None and typed is None and name.id == param.named_children[0].id:
-                inner.declare(text(name), ELEMENT, array)  # `xs.map((x) => ...)`
+            first = param.named_children[0] if param.named_children else None
+            if untyped is not None and typed is None and first is not None and name.id == first.id:
+                inner.declare(text(name), *untyped)  # `xs.map((x) => ...)`, `f((x) => ...)`
             else:
                 inner.declare(text(name), PARAM, typed)
         annotation = param.child_by_field_name("type")
@@ -491,6 +498,29 @@ def _iterated(fn: Node) -> Node | None:
     if method is None or text(method) not in _ELEMENT_CALLBACKS:
         return None
     return callee.child_by_field_name("object")
+
+
+def _passed(fn: Node) -> tuple[Node, int] | None:
+    """(the callee, the argument's index) when ``fn`` is passed to a call: ``f(a, (x) => ...)``."""
+    args = fn.parent
+    call = args.parent if args is not None and args.type == "arguments" else None
+    if args is None or call is None or call.type not in ("call_expression", "new_expression"):
+        return None
+    callee = call.child_by_field_name("function") or call.child_by_field_name("constructor")
+    if callee is None or callee.type not in ("identifier", "member_expression"):
+        return None
+    index = next(i for i, arg in enumerate(args.named_children) if arg.id == fn.id)
+    return callee, index
+
+
+def _untyped(array: Node | None, passed: tuple[Node, int] | None, index: int) -> tuple[str, object]:
+    """How an unannotated parameter ``index`` of a callback is declared: an element of the
+    array it iterates, the type the callee declares for it, else unknown."""
+    if array is not None:
+        return ELEMENT, array
+    if passed is not None:
+        return CALLBACK, (*passed, index)
+    return PARAM, None
 
 
 def _is_var(declarator: Node) -> bool:

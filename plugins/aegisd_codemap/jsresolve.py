@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from aegisd_codemap.jsglobals import JS_GLOBALS
 from aegisd_codemap.jsmodules import EXTERNAL, FILE, JsModules
+from aegisd_codemap.jssignature import callback_parameter
 from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.navresolve import (
@@ -168,6 +169,11 @@ class JsResolver(Resolver):
         if called:
             values = _unique(v for value in values for v in self.returned(value, 0))
         for attr in attrs:
+            if attr.startswith("@"):  # a callback's parameter, as the callee declares it
+                values = _unique(
+                    v for value in values for v in self.callback_parameter(value, attr)
+                )
+                continue
             name = attr.removesuffix("()")
             values = _unique(v for value in values for v in self.member(value, name, 0))
             if name != attr:
@@ -264,6 +270,20 @@ class JsResolver(Resolver):
                 found = self.values(value.path, held)
                 return _unique(v for h in found for v in self.member(h, attr, hops + 1))
         return [Value(UNRES, value.path, own)]
+
+    def callback_parameter(self, value: Value, step: str) -> list[Value]:
+        """``@a.i``: the type parameter ``i`` of the callback argument ``a`` of ``value``
+        (a function, or a class's constructor) is declared with."""
+        symbol = self.symbol(value.path, value.name) if value.kind == SYM else None
+        if symbol is not None and symbol.kind == "class":
+            symbol = self.symbol(value.path, f"{value.name}.constructor")
+        argument, _, index = step[1:].partition(".")
+        if symbol is None or not argument.isdigit() or not index.isdigit():
+            return [Value(UNRES, value.path, f"{value.name}{step}")]
+        written = callback_parameter(symbol.signature, int(argument), int(index))
+        if written is None:
+            return [Value(UNRES, value.path, f"{value.name}{step}")]
+        return self.dotted(value.path, symbol.qualname, written, 1)
 
     def returned(self, value: Value, hops: int) -> list[Value]:
         if value.kind != SYM or not is_js(value.path):

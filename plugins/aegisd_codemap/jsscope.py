@@ -13,6 +13,8 @@ from aegisd_codemap.treesitter import text
 DEF, IMPORT, VAR, PARAM = "def", "import", "var", "param"
 #: an element of an array (``for (const x of xs)``, ``xs.map((x) => ...)``): the node of ``xs``
 ELEMENT = "element"
+#: a callback's parameter typed by its callee: (the callee's node, argument index, parameter index)
+CALLBACK = "callback"
 
 #: nodes whose body is a function scope; a ``function``'s ``this`` is its own
 FUNCTIONS = frozenset(

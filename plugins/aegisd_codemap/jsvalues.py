@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from tree_sitter import Node
 
 from aegisd_codemap.jsglobals import JS_GLOBALS
 from aegisd_codemap.jsscope import (
     BAD,
+    CALLBACK,
     DEF,
     ELEMENT,
     IMPORT,
@@ -64,6 +67,10 @@ class Bindings(BinderState):
                     return self.typed(typed, current), True
                 if what == ELEMENT:
                     return self.element(detail, current), True  # type: ignore[arg-type]
+                if what == CALLBACK:
+                    callee, argument, index = cast(tuple[Node, int, int], detail)
+                    held = self.expr(callee, current)
+                    return (None if held is None else extend(held, f">@{argument}.{index}")), True
                 if isinstance(detail, tuple):
                     held = self.expr(detail[0], current)
                     return (None if held is None else extend(held, f">{detail[1]}")), True

@@ -181,14 +181,15 @@ def test_fields_element_types_unions_and_merged_declarations(
     ]
     assert _definition(d, at(navjs, KEEPER, 12, "pen")) == ("resolved", [(KEEPER, "Keeper.pen")])
     # elements of a field's array (for...of) and of a parameter's (forEach's callback), a
-    # `Cage | null` field, a `Cage | Pen` parameter (ambiguous, both listed); the override in
-    # a subclass is one symbol with it
+    # `Cage | null` field, a `Cage | Pen` parameter (ambiguous, both listed), a callback's
+    # parameter; the override in a subclass is one symbol with it
     assert _references(d, at(navjs, CAGE, 2, "lock")) == [
         (CAGE, 19, "write"),
         (KEEPER, 9, "call"),
         (KEEPER, 10, "call"),
         (KEEPER, 11, "call"),
         (KEEPER, 13, "call"),
+        (KEEPER, 28, "call"),  # a callback's parameter, typed by the function it is passed to
     ]
     assert _references(d, at(navjs, CAGE, 6, "lock")) == [
         (KEEPER, 12, "call"),
@@ -208,6 +209,7 @@ def test_fields_element_types_unions_and_merged_declarations(
         (f"{KEEPER}:Keeper.lockAll", 10, "ambiguous"),
         (f"{KEEPER}:Keeper.lockAll", 11, "ambiguous"),
         (f"{KEEPER}:Keeper.lockAll", 13, "ambiguous"),
+        (f"{KEEPER}:<module>", 28, "ambiguous"),
     }
     # an interface and a const of one name: the type's references are types, the value's
     # values; the import serves both (as TypeScript's findReferences)

@@ -11,6 +11,7 @@ import pytest
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.jsmodules import EXTERNAL, FILE, UNRESOLVED, JsModules, parse_jsonc
 from aegisd_codemap.jsresolve import JsResolver
+from aegisd_codemap.jssignature import callback_parameter
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.pybind import BINDINGS_ENV
 from aegisd_codemap.resolve import ModuleIndex
@@ -270,3 +271,55 @@ def test_a_declared_field_type_wins_and_interfaces_extend(tmp_path: Path) -> Non
     }
     assert resolver.resolve("t.ts", calls[(9, "stop")]).symbols == [("t.ts", "Sub.stop")]
     assert resolver.resolve("t.ts", calls[(9, "close")]).symbols == [("t.ts", "Base.close")]
+
+
+def test_a_callbacks_parameters_take_the_types_its_callee_declares(tmp_path: Path) -> None:
+    sources = {
+        "lib.ts": """
+        export class Sink { next(v: number): void {} }
+        export function operate(init: (source: string, sink: Sink | null) => void): void {}
+        export class Source {
+          constructor(subscribe?: (this: Source, sink: Sink) => void) {}
+        }
+        """,
+        "use.ts": """
+        import { operate, Source } from "./lib";
+        operate((source, sink) => sink.next(1));
+        new Source(function (sink) { sink.next(2); });
+        operate(function (a) { a.next(3); });
+        """,
+    }
+    extracts = {p: _extract(p, s) for p, s in sources.items()}
+    specifiers, modules = _workspace(tmp_path, sources)
+    resolver = JsResolver(modules, extracts.get, None, specifiers)
+    calls = {
+        (r.line, r.name): r.binding for n, s in extracts["use.ts"].refs or () for r in unpack(n, s)
+    }
+    assert calls[(3, "next")] == "g:operate>@0.1>next"
+    assert resolver.resolve("use.ts", calls[(3, "next")]).symbols == [("lib.ts", "Sink.next")]
+    # a constructor's callback; its `this:` parameter is no parameter of the callback's
+    assert resolver.resolve("use.ts", calls[(4, "next")]).symbols == [("lib.ts", "Sink.next")]
+    # the callee's callback parameter 0 is a string: nothing of the workspace's
+    assert resolver.resolve("use.ts", calls[(5, "next")]).status == "unresolved"
+
+
+@pytest.mark.parametrize(
+    ("signature", "argument", "parameter", "expected"),
+    [
+        (
+            "<T, R>(init: (a: Observable<T>, b: Subscriber<R>) => (() => void) | void): R",
+            0,
+            1,
+            "Subscriber",
+        ),
+        ("(f?: (this: X, y: ns.Y | undefined) => Map<K, V>)", 0, 0, "ns.Y"),
+        ("(a: Map<string, (x: X) => void>, f: (x: A | B) => void)", 1, 0, None),  # a union
+        ("(a: number)", 0, 0, None),  # no callback
+        ("(f: (x: Foo[]) => void)", 0, 0, None),
+        (None, 0, 0, None),
+    ],
+)
+def test_callback_parameter_types_from_signatures(
+    signature: str | None, argument: int, parameter: int, expected: str | None
+) -> None:
+    assert callback_parameter(signature, argument, parameter) == expected
