@@ -136,6 +136,7 @@ class _Binder(ModuleBindings):
             "assignment_expression",
             "method_signature",
             "abstract_method_signature",
+            "property_signature",
         ):
             holder = scope.function_scope() if node.type in FUNCTIONS else scope
             holder.declare(found.name, DEF, qualname)
@@ -153,6 +154,8 @@ class _Binder(ModuleBindings):
             self.own_scope(defining, name, scope, qualname, push)
         elif defining.type in _FIELD_NODES:
             self._field(defining, scope, READ, push)
+        elif defining.type == "property_signature":
+            self._property(defining, scope, qualname, push)
         else:  # a value built from code: its sites are charged to it
             push((defining, JsScope("block", qualname, scope, scope.cls), READ))
         return True
@@ -399,6 +402,15 @@ class _Binder(ModuleBindings):
             push((value, inner, READ))
         for decorator in node.children_by_field_name("decorator"):
             push((decorator, scope, READ))
+
+    def _property(self, node: Node, scope: JsScope, qualname: str, push: Push) -> None:
+        """An interface's property: its type, followed for its members like a field's."""
+        annotation = node.child_by_field_name("type")
+        typed = known_type(parameter_type(node))
+        if scope.cls and typed is not None:
+            self.field_types[(scope.cls, qualname.rsplit(".", 1)[-1])] = (typed, scope)
+        if annotation is not None:
+            push((annotation, scope, TYPE))
 
     def _jsx(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
         name = node.child_by_field_name("name")

@@ -5,7 +5,8 @@ Besides declarations and class members: functions assigned to members (``app.use
 ``{ run: () => ... }``), and values outside functions built from a function or an object with
 methods (``const X = memo(() => ...)``, ``const api = { get() {} }``): ``constant`` for ``const``,
 ``variable`` for ``let``/``var``; class fields (``field``: declared in the class body, or
-parameter properties ``constructor(private x: X)``); and functions their author named while passing or returning
+parameter properties ``constructor(private x: X)``), interface properties (``property``); and
+functions their author named while passing or returning
 them (``on('mount', function onmount() {...})``). Values in parentheses or casts (``(() => 1)
 as F``) count as what they wrap.
 """
@@ -254,6 +255,12 @@ def definition(node: Node, kind: str) -> Found | None:
         if field is None or parent is None or parent.type != "class_body":
             return None
         return Found("field", field, node)
+    if kind == "property_signature":  # ``next: (v: T) => void`` in an interface
+        parent = node.parent
+        prop = _key(node.child_by_field_name("name"))
+        if prop is None or parent is None or parent.type != "interface_body":
+            return None
+        return Found("property", prop, node)
     if kind in _PARAMETERS:  # ``constructor(private store: Store)``: a field of the class
         return _parameter_property(node)
     if kind == "variable_declarator":

@@ -1,5 +1,6 @@
 """The methods a JS/TS method overrides or is overridden by: one symbol to `index.references`,
-as to the TypeScript language service (a call through the base reaches every override)."""
+as to the TypeScript language service (a call through the base reaches every override). Fields
+and interface properties count as well (``next(v) {}`` implements ``next: (v: T) => void``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from aegisd_codemap.navresolve import SYM
 
 #: classes followed up and down from one method
 MAX_CLASSES = 64
+#: members of one name across a hierarchy: a method may implement an interface's property
+_MEMBERS = frozenset({"method", "field", "property"})
 
 
 def override_family(nav: Navigator, targets: set[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -16,7 +19,7 @@ def override_family(nav: Navigator, targets: set[tuple[str, str]]) -> set[tuple[
     found = set(targets)
     for path, qualname in targets:
         symbol = nav.resolver.symbol(path, qualname)
-        if not is_js(path) or symbol is None or symbol.kind != "method" or not symbol.parent:
+        if not is_js(path) or symbol is None or symbol.kind not in _MEMBERS or not symbol.parent:
             continue
         owner = nav.resolver.symbol(path, symbol.parent)
         if owner is None or owner.kind not in ("class", "interface"):

@@ -264,7 +264,8 @@ class JsResolver(Resolver):
         symbol = self.symbol(value.path, value.name)
         if symbol is not None and symbol.kind in _MEMBER_OWNERS:
             return self.class_member(value.path, value.name, attr, hops, own=True)
-        if symbol is not None and symbol.kind == "field" and names is not None and hops < MAX_HOPS:
+        held_by = symbol is not None and symbol.kind in ("field", "property")
+        if symbol is not None and held_by and names is not None and hops < MAX_HOPS:
             held = names.members.get((symbol.parent or "", symbol.name))  # what it holds
             if held is not None:
                 found = self.values(value.path, held)

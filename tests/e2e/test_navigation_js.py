@@ -190,6 +190,7 @@ def test_fields_element_types_unions_and_merged_declarations(
         (KEEPER, 11, "call"),
         (KEEPER, 13, "call"),
         (KEEPER, 28, "call"),  # a callback's parameter, typed by the function it is passed to
+        (KEEPER, 32, "call"),  # an interface's property of the class's type
     ]
     assert _references(d, at(navjs, CAGE, 6, "lock")) == [
         (KEEPER, 12, "call"),
@@ -210,7 +211,21 @@ def test_fields_element_types_unions_and_merged_declarations(
         (f"{KEEPER}:Keeper.lockAll", 11, "ambiguous"),
         (f"{KEEPER}:Keeper.lockAll", 13, "ambiguous"),
         (f"{KEEPER}:<module>", 28, "ambiguous"),
+        (f"{KEEPER}:alarm", 32, "ambiguous"),
     }
+    # a method implementing an interface's property: one symbol with it
+    assert _references(d, at(navjs, CAGE, 38, "notify")) == [
+        (CAGE, 34, "write"),
+        (KEEPER, 31, "call"),
+    ]
+    watcher = next(
+        n for n in d.call("index.file", {"path": CAGE})["outline"] if n["name"] == "Watcher"
+    )
+    assert watcher["kind"] == "interface"
+    assert [(n["name"], n["kind"]) for n in watcher["children"]] == [
+        ("notify", "property"),
+        ("cage", "property"),
+    ]
     # an interface and a const of one name: the type's references are types, the value's
     # values; the import serves both (as TypeScript's findReferences)
     assert _references(d, at(navjs, CAGE, 9, "Closed")) == [

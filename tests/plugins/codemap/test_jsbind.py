@@ -323,3 +323,18 @@ def test_callback_parameter_types_from_signatures(
     signature: str | None, argument: int, parameter: int, expected: str | None
 ) -> None:
     assert callback_parameter(signature, argument, parameter) == expected
+
+
+def test_interface_properties_are_symbols_whose_types_are_followed() -> None:
+    extract = _extract(
+        "w.ts",
+        """
+        interface Watcher { notify: (n: number) => void; target?: Item | null; [k: string]: any }
+        """,
+    )
+    assert [(s.qualname, s.kind) for s in extract.symbols] == [
+        ("Watcher", "interface"),
+        ("Watcher.notify", "property"),
+        ("Watcher.target", "property"),
+    ]
+    assert extract.members == (("Watcher", "target", "g:Item"),)
