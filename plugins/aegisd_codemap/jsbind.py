@@ -412,6 +412,13 @@ class _Binder(ModuleBindings):
         if annotation is not None:
             push((annotation, scope, TYPE))
 
+    def _generic(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        """``Base<T>``: the name keeps the site's kind (``implements Observer<T>`` inherits);
+        the arguments are types."""
+        for child in reversed(node.named_children):
+            named = child.id == (node.child_by_field_name("name") or child).id
+            push((child, scope, kind if named and kind == INHERIT else TYPE))
+
     def _jsx(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
         name = node.child_by_field_name("name")
         if name is not None and name.type == "identifier" and text(name)[:1].isupper():
@@ -548,6 +555,7 @@ _HANDLERS: dict[str, _Handler] = {
     "member_expression": _Binder._member,
     "nested_type_identifier": _Binder._nested_type,
     "nested_identifier": _Binder._nested_type,
+    "generic_type": _Binder._generic,
     "call_expression": _Binder._call,
     "new_expression": _Binder._call,
     "assignment_expression": _Binder._assignment,

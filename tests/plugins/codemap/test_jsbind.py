@@ -338,3 +338,10 @@ def test_interface_properties_are_symbols_whose_types_are_followed() -> None:
         ("Watcher.target", "property"),
     ]
     assert extract.members == (("Watcher", "target", "g:Item"),)
+
+
+def test_generic_bases_are_inherited_their_arguments_types() -> None:
+    extract = _extract("g.ts", "class S extends Base<T> implements Observer<Item>, ns.I<X> {}\n")
+    kinds = {(name, kind) for _, _, name, kind, _, _ in _sites(extract)}
+    assert {("Base", "inherit"), ("Observer", "inherit"), ("I", "inherit")} <= kinds
+    assert {("T", "type"), ("Item", "type"), ("X", "type")} <= kinds
