@@ -4,6 +4,8 @@ and interface properties count as well (``next(v) {}`` implements ``next: (v: T)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aegisd_codemap.jsresolve import is_js
 from aegisd_codemap.navigate import Navigator, innermost, sites_named
 from aegisd_codemap.navresolve import SYM
@@ -15,7 +17,8 @@ _MEMBERS = frozenset({"method", "field", "property"})
 
 
 def override_family(nav: Navigator, targets: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """``targets`` with the same-named methods of their classes' bases and subclasses."""
+    """``targets`` with the same-named members related to them as TypeScript relates them:
+    those of their classes' bases (the roots), and of every class below a root."""
     found = set(targets)
     for path, qualname in targets:
         symbol = nav.resolver.symbol(path, qualname)
@@ -24,11 +27,12 @@ def override_family(nav: Navigator, targets: set[tuple[str, str]]) -> set[tuple[
         owner = nav.resolver.symbol(path, symbol.parent)
         if owner is None or owner.kind not in ("class", "interface"):
             continue
-        classes = _related_classes(nav, (path, symbol.parent))
-        for cls_path, cls in classes:
-            method = f"{cls}.{symbol.name}"
-            if nav.resolver.symbol(cls_path, method) is not None:
-                found.add((cls_path, method))
+        above = _walk(nav, [(path, symbol.parent)], _bases)
+        roots = [c for c in above if _member(nav, c, symbol.name) is not None]
+        for cls in above | _walk(nav, roots, _subclasses):
+            member = _member(nav, cls, symbol.name)
+            if member is not None:
+                found.add(member)
     return found
 
 
@@ -38,32 +42,29 @@ def overridden(nav: Navigator, path: str, qualname: str) -> list[tuple[str, str]
     symbol = nav.resolver.symbol(path, qualname) if is_js(path) else None
     if symbol is None or symbol.kind != "method" or not symbol.parent:
         return []
-    found: list[tuple[str, str]] = []
-    seen = {(path, symbol.parent)}
-    queue = [(path, symbol.parent)]
-    while queue and len(seen) < MAX_CLASSES:
-        for other in _bases(nav, *queue.pop()):
-            if other in seen:
-                continue
-            seen.add(other)
-            queue.append(other)
-            method = f"{other[1]}.{symbol.name}"
-            if nav.resolver.symbol(other[0], method) is not None:
-                found.append((other[0], method))
-    return found
+    above = _walk(nav, [(path, symbol.parent)], _bases) - {(path, symbol.parent)}
+    return sorted(m for c in above if (m := _member(nav, c, symbol.name)) is not None)
 
 
-def _related_classes(nav: Navigator, start: tuple[str, str]) -> set[tuple[str, str]]:
-    """The classes above (bases) and below (subclasses) ``start``, transitively."""
-    seen = {start}
-    queue = [start]
+def _member(nav: Navigator, cls: tuple[str, str], name: str) -> tuple[str, str] | None:
+    qualname = f"{cls[1]}.{name}"
+    return (cls[0], qualname) if nav.resolver.symbol(cls[0], qualname) is not None else None
+
+
+Step = Callable[[Navigator, str, str], list[tuple[str, str]]]
+
+
+def _walk(nav: Navigator, start: list[tuple[str, str]], step: Step) -> set[tuple[str, str]]:
+    """``start`` and the classes ``step`` leads to from them, transitively (bases, or
+    subclasses), at most `MAX_CLASSES`."""
+    seen = set(start)
+    queue = list(start)
     while queue and len(seen) < MAX_CLASSES:
-        path, cls = queue.pop()
-        for other in [*_bases(nav, path, cls), *_subclasses(nav, path, cls)]:
+        for other in step(nav, *queue.pop()):
             if other not in seen:
                 seen.add(other)
                 queue.append(other)
-    return seen - {start}
+    return seen
 
 
 def _bases(nav: Navigator, path: str, cls: str) -> list[tuple[str, str]]:

@@ -218,6 +218,8 @@ def test_fields_element_types_unions_and_merged_declarations(
         (CAGE, 34, "write"),
         (KEEPER, 31, "call"),
     ]
+    # two classes implementing one interface without the member: unrelated members
+    assert _references(d, at(navjs, CAGE, 43, "hold")) == []
     watcher = next(
         n for n in d.call("index.file", {"path": CAGE})["outline"] if n["name"] == "Watcher"
     )
