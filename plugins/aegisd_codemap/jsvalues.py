@@ -256,6 +256,9 @@ class Bindings(BinderState):
                 binding: str | None = str(what)
             elif how == "local":
                 binding = self.bound(str(what), self.module)[0] or f"g:{what}"
+                if self.module.names.get(str(what), ("", None))[0] == PARAM:
+                    # `export const config: Config`: a value of the type, no other name of it
+                    binding = extend(binding, "()")
             else:
                 binding = self.expr(what, self.module) if isinstance(what, Node) else None
             entries.append(f"{name}\t{binding or UNKNOWN}")

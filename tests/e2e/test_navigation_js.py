@@ -191,6 +191,16 @@ def test_fields_element_types_unions_and_merged_declarations(
         (KEEPER, 13, "call"),
         (KEEPER, 28, "call"),  # a callback's parameter, typed by the function it is passed to
         (KEEPER, 32, "call"),  # an interface's property of the class's type
+        (KEEPER, 35, "call"),  # an exported value of the class's type
+    ]
+    # ... which is no other name of the class
+    assert [r for r in _references(d, at(navjs, CAGE, 1, "Cage")) if r[0] == KEEPER] == [
+        (KEEPER, 1, "import"),
+        (KEEPER, 4, "type"),
+        (KEEPER, 5, "type"),
+        (KEEPER, 8, "type"),
+        (KEEPER, 8, "type"),
+        (KEEPER, 31, "call"),
     ]
     assert _references(d, at(navjs, CAGE, 6, "lock")) == [
         (KEEPER, 12, "call"),
@@ -211,6 +221,7 @@ def test_fields_element_types_unions_and_merged_declarations(
         (f"{KEEPER}:Keeper.lockAll", 11, "ambiguous"),
         (f"{KEEPER}:Keeper.lockAll", 13, "ambiguous"),
         (f"{KEEPER}:<module>", 28, "ambiguous"),
+        (f"{KEEPER}:<module>", 35, "ambiguous"),
         (f"{KEEPER}:alarm", 32, "ambiguous"),
     }
     # a method implementing an interface's property: one symbol with it

@@ -345,3 +345,8 @@ def test_generic_bases_are_inherited_their_arguments_types() -> None:
     kinds = {(name, kind) for _, _, name, kind, _, _ in _sites(extract)}
     assert {("Base", "inherit"), ("Observer", "inherit"), ("I", "inherit")} <= kinds
     assert {("T", "type"), ("Item", "type"), ("X", "type")} <= kinds
+
+
+def test_an_exported_typed_value_is_a_value_of_the_type_not_its_alias() -> None:
+    extract = _extract("c.ts", "export const config: Config = {};\nexport interface Config {}\n")
+    assert extract.exports == ("config\tg:Config()", "Config\tg:Config")
