@@ -34,6 +34,7 @@ SYMBOL_KIND = {
     "module": lsp.SymbolKind.Module,
     "namespace": lsp.SymbolKind.Namespace,
     "property": lsp.SymbolKind.Property,
+    "field": lsp.SymbolKind.Field,
     "type": lsp.SymbolKind.TypeParameter,
 }
 

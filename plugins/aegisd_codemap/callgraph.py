@@ -4,7 +4,8 @@ callers of definitions to a depth, from the stored call sites and their bindings
 Depth first from each root, one branch at a time: an edge back to a node on the current branch
 is a cycle (reported with that branch; the edge kept, not followed); a node already expanded on
 another branch is not expanded again. Calls that do not resolve to a workspace definition are
-listed (or become leaf nodes with ``include_external``).
+listed (or become leaf nodes with ``include_external``). A JS/TS method's callers include the
+calls through the methods it overrides (``ambiguous``: the call may run another override).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from aegisd_codemap.jsfamily import overridden
 from aegisd_codemap.navigate import Navigator, Site
 from aegisd_codemap.navresolve import AMBIGUOUS, SYM, Resolution
 
@@ -88,10 +90,18 @@ class _Explorer:
     ) -> list[tuple[Site, Resolution, list[tuple[str, str]]]]:
         """Each call site of (or to) the node, and the nodes at its other end."""
         if self.callers:
-            return [
+            found = [
                 (site, resolution, [(site.path, site.scope)])
                 for site, resolution in self.nav.callers(path, qualname)
             ]
+            seen = {(site.path, site.line, site.column) for site, _, _ in found}
+            for method in overridden(self.nav, path, qualname):  # JS/TS: a call through a base
+                for site, resolution in self.nav.callers(*method):
+                    if (site.path, site.line, site.column) not in seen:
+                        seen.add((site.path, site.line, site.column))
+                        maybe = Resolution(AMBIGUOUS, resolution.values)
+                        found.append((site, maybe, [(site.path, site.scope)]))
+            return found
         return [
             (site, resolution, [(v.path, v.name) for v in resolution.values if v.kind == SYM])
             for site, resolution in self.nav.callees(path, qualname)

@@ -29,8 +29,11 @@ from tree_sitter import Node
 from aegisd_codemap.jsdefs import definition
 from aegisd_codemap.jsexports import ModuleBindings
 from aegisd_codemap.jsscope import (
+    BAD,
     BLOCKS,
+    CALLBACK,
     DEF,
+    ELEMENT,
     FUNCTIONS,
     IMPORT,
     PARAM,
@@ -38,6 +41,7 @@ from aegisd_codemap.jsscope import (
     Item,
     JsScope,
     Push,
+    known_type,
     parameter_type,
     pattern_names,
     require_specifier,
@@ -51,11 +55,16 @@ DEF_SITE = "def"
 _CLASSES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
 _SIGNATURES = frozenset({"method_signature", "abstract_method_signature", "function_signature"})
 _NAME_FIELDS = {"pair": "key", "field_definition": "property"}
+_FIELD_NODES = frozenset({"public_field_definition", "field_definition"})
 _OWN_SCOPES = frozenset(
     {"interface_declaration", "internal_module", "enum_declaration", "type_alias_declaration"}
 )
 _NESTED_LIMIT = 64
-BAD = ("\t", "\n", ">")
+#: array methods whose callback's first parameter is an element of the array
+_ELEMENT_CALLBACKS = frozenset(
+    {"every", "filter", "find", "findIndex", "findLast", "findLastIndex", "flatMap", "forEach",
+     "map", "some"}
+)  # fmt: skip
 
 
 class JsBound(NamedTuple):
@@ -127,6 +136,7 @@ class _Binder(ModuleBindings):
             "assignment_expression",
             "method_signature",
             "abstract_method_signature",
+            "property_signature",
         ):
             holder = scope.function_scope() if node.type in FUNCTIONS else scope
             holder.declare(found.name, DEF, qualname)
@@ -142,6 +152,10 @@ class _Binder(ModuleBindings):
             self.function(defining, scope, qualname, _this_class(node, found.owner, scope), push)
         elif defining.type in _OWN_SCOPES:
             self.own_scope(defining, name, scope, qualname, push)
+        elif defining.type in _FIELD_NODES:
+            self._field(defining, scope, READ, push)
+        elif defining.type == "property_signature":
+            self._property(defining, scope, qualname, push)
         else:  # a value built from code: its sites are charged to it
             push((defining, JsScope("block", qualname, scope, scope.cls), READ))
         return True
@@ -167,9 +181,13 @@ class _Binder(ModuleBindings):
         self, node: Node, scope: JsScope, qualname: str, cls: str | None,
         push: Push,
     ) -> None:  # fmt: skip
-        if node.type == "arrow_function":
-            cls = scope.cls  # `this` is the enclosing function's, whatever the arrow is bound to
         inner = JsScope("function", qualname, scope, cls)
+        if node.type == "arrow_function":
+            inner.cls = (
+                scope.cls
+            )  # `this` is the enclosing function's, whatever the arrow is bound to
+        else:
+            inner.names["this"] = (VAR, None)  # its own (`Bindings.this`), not an outer one's
         body = node.child_by_field_name("body")
         if body is not None:
             parts = body.named_children if body.type == "statement_block" else [body]
@@ -180,18 +198,31 @@ class _Binder(ModuleBindings):
             if found is not None:
                 push((found, inner, TYPE))
         single = node.child_by_field_name("parameter")
+        array = _iterated(node)
+        passed = None if array is not None else _passed(node)
         if single is not None:
-            inner.declare(text(single), PARAM, None)
+            inner.declare(text(single), *_untyped(array, passed, 0))
         params = node.child_by_field_name("parameters")
-        for param in params.named_children if params is not None else ():
-            self.parameter(param, inner, push)
+        for index, param in enumerate(params.named_children if params is not None else ()):
+            untyped = _untyped(array, passed, index) if array is None or index == 0 else None
+            self.parameter(param, inner, push, untyped)
         for decorator in node.children_by_field_name("decorator"):
             push((decorator, scope, READ))
 
-    def parameter(self, param: Node, inner: JsScope, push: Push) -> None:
+    def parameter(
+        self, param: Node, inner: JsScope, push: Push, untyped: tuple[str, object] | None = None
+    ) -> None:
+        """Declare a parameter's names; ``untyped``: what an unannotated one is known as."""
         typed = parameter_type(param) if param.type.endswith("_parameter") else None
+        pattern = param.child_by_field_name("pattern")
+        if pattern is not None and pattern.type == "this":  # `function (this: Foo)`
+            inner.names["this"] = (PARAM, known_type(typed))
         for name, _ in pattern_names(param):
-            inner.declare(text(name), PARAM, typed)
+            first = param.named_children[0] if param.named_children else None
+            if untyped is not None and typed is None and first is not None and name.id == first.id:
+                inner.declare(text(name), *untyped)  # `xs.map((x) => ...)`, `f((x) => ...)`
+            else:
+                inner.declare(text(name), PARAM, typed)
         annotation = param.child_by_field_name("type")
         if annotation is not None:
             push((annotation, inner, TYPE))
@@ -201,9 +232,13 @@ class _Binder(ModuleBindings):
         pattern = param.child_by_field_name("pattern") or param
         if pattern.type in ("object_pattern", "array_pattern", "assignment_pattern"):
             self._pattern_defaults(pattern, inner, push)
+        if param.id in self.defined and pattern is not None:  # a parameter property
+            self.fix(pattern, text(pattern), DEF_SITE, inner, f"d:{self.defined[param.id]}")
         modifier = any(c.type == "accessibility_modifier" for c in param.children)
-        if modifier and typed is not None and inner.cls and inner.qualname.endswith(".constructor"):
+        constructor = inner.cls and inner.qualname.endswith(".constructor")
+        if modifier and typed is not None and constructor and inner.cls:
             self.members.append((inner.cls, text(pattern), typed, inner))
+            self.field_types[(inner.cls, text(pattern))] = (typed, inner)
 
     def _pattern_defaults(self, pattern: Node, scope: JsScope, push: Push) -> None:
         for child in pattern.named_children:
@@ -333,7 +368,7 @@ class _Binder(ModuleBindings):
             return
         if target.type == "identifier":
             shown = unwrap(value)
-            typed = parameter_type(node)
+            typed = known_type(parameter_type(node))
             if typed is not None:
                 holder.declare(text(target), PARAM, typed)
             elif shown is not None and shown.type in (
@@ -355,8 +390,10 @@ class _Binder(ModuleBindings):
         inner = JsScope("function", scope.qualname, scope, scope.cls)
         if scope.cls and name is not None:
             shown = unwrap(value)
+            typed = known_type(typed)
             if typed is not None:
                 self.members.append((scope.cls, text(name), typed, inner))
+                self.field_types[(scope.cls, text(name))] = (typed, inner)
             elif shown is not None and shown.type in ("new_expression", "call_expression"):
                 self.members.append((scope.cls, text(name), shown, inner))
         if annotation is not None:
@@ -365,6 +402,22 @@ class _Binder(ModuleBindings):
             push((value, inner, READ))
         for decorator in node.children_by_field_name("decorator"):
             push((decorator, scope, READ))
+
+    def _property(self, node: Node, scope: JsScope, qualname: str, push: Push) -> None:
+        """An interface's property: its type, followed for its members like a field's."""
+        annotation = node.child_by_field_name("type")
+        typed = known_type(parameter_type(node))
+        if scope.cls and typed is not None:
+            self.field_types[(scope.cls, qualname.rsplit(".", 1)[-1])] = (typed, scope)
+        if annotation is not None:
+            push((annotation, scope, TYPE))
+
+    def _generic(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
+        """``Base<T>``: the name keeps the site's kind (``implements Observer<T>`` inherits);
+        the arguments are types."""
+        for child in reversed(node.named_children):
+            named = child.id == (node.child_by_field_name("name") or child).id
+            push((child, scope, kind if named and kind == INHERIT else TYPE))
 
     def _jsx(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
         name = node.child_by_field_name("name")
@@ -383,9 +436,16 @@ class _Binder(ModuleBindings):
         inner = JsScope("block", scope.qualname, scope, scope.cls)
         left = node.child_by_field_name("left")
         declared = any(c.type in ("const", "let", "var") for c in node.children)
+        of = (
+            node.child_by_field_name("right")
+            if any(c.type == "of" for c in node.children)
+            else None
+        )
         for part in reversed(node.named_children):
             if part == left:
-                if declared:
+                if declared and left is not None and left.type == "identifier" and of is not None:
+                    inner.declare(text(left), ELEMENT, of)  # `for (const x of xs)`
+                elif declared:
                     for name, _ in pattern_names(left):
                         inner.declare(text(name), VAR, None)
                 else:
@@ -442,6 +502,46 @@ def _this_class(node: Node, owner: str | None, scope: JsScope) -> str | None:
     return None
 
 
+def _iterated(fn: Node) -> Node | None:
+    """``xs`` when ``fn`` is the callback of ``xs.map(fn)`` (`_ELEMENT_CALLBACKS`)."""
+    args = fn.parent
+    if args is None or args.type != "arguments" or args.named_children[0].id != fn.id:
+        return None
+    call = args.parent
+    if call is None or call.type != "call_expression":
+        return None
+    callee = call.child_by_field_name("function")
+    if callee is None or callee.type != "member_expression":
+        return None
+    method = callee.child_by_field_name("property")
+    if method is None or text(method) not in _ELEMENT_CALLBACKS:
+        return None
+    return callee.child_by_field_name("object")
+
+
+def _passed(fn: Node) -> tuple[Node, int] | None:
+    """(the callee, the argument's index) when ``fn`` is passed to a call: ``f(a, (x) => ...)``."""
+    args = fn.parent
+    call = args.parent if args is not None and args.type == "arguments" else None
+    if args is None or call is None or call.type not in ("call_expression", "new_expression"):
+        return None
+    callee = call.child_by_field_name("function") or call.child_by_field_name("constructor")
+    if callee is None or callee.type not in ("identifier", "member_expression"):
+        return None
+    index = next(i for i, arg in enumerate(args.named_children) if arg.id == fn.id)
+    return callee, index
+
+
+def _untyped(array: Node | None, passed: tuple[Node, int] | None, index: int) -> tuple[str, object]:
+    """How an unannotated parameter ``index`` of a callback is declared: an element of the
+    array it iterates, the type the callee declares for it, else unknown."""
+    if array is not None:
+        return ELEMENT, array
+    if passed is not None:
+        return CALLBACK, (*passed, index)
+    return PARAM, None
+
+
 def _is_var(declarator: Node) -> bool:
     parent = declarator.parent
     return parent is not None and parent.type == "variable_declaration"
@@ -455,6 +555,7 @@ _HANDLERS: dict[str, _Handler] = {
     "member_expression": _Binder._member,
     "nested_type_identifier": _Binder._nested_type,
     "nested_identifier": _Binder._nested_type,
+    "generic_type": _Binder._generic,
     "call_expression": _Binder._call,
     "new_expression": _Binder._call,
     "assignment_expression": _Binder._assignment,

@@ -4,7 +4,9 @@ Besides declarations and class members: functions assigned to members (``app.use
 ``X.prototype.y = function``, ``exports.f = ...``), object-literal methods (``{ get() {} }``,
 ``{ run: () => ... }``), and values outside functions built from a function or an object with
 methods (``const X = memo(() => ...)``, ``const api = { get() {} }``): ``constant`` for ``const``,
-``variable`` for ``let``/``var``; and functions their author named while passing or returning
+``variable`` for ``let``/``var``; class fields (``field``: declared in the class body, or
+parameter properties ``constructor(private x: X)``), interface properties (``property``); and
+functions their author named while passing or returning
 them (``on('mount', function onmount() {...})``). Values in parentheses or casts (``(() => 1)
 as F``) count as what they wrap.
 """
@@ -34,6 +36,7 @@ _OWN_KINDS = {
 _METHODS = frozenset({"method_definition", "method_signature", "abstract_method_signature"})
 _FIELDS = {"public_field_definition": "name", "field_definition": "property"}  # TS, JS
 _MEMBER_PARENTS = frozenset({"class_body", "interface_body"})
+_PARAMETERS = frozenset({"required_parameter", "optional_parameter"})
 #: wrappers that leave a value what it is: ``(x)``, ``x as T``, ``x satisfies T``, ``x!``, ``<T>x``
 _TRANSPARENT = frozenset(
     {
@@ -188,6 +191,22 @@ def _object_member(node: Node) -> Found | None:
     return Found("method", name, defining)
 
 
+def _parameter_property(node: Node) -> Found | None:
+    if not any(c.type == "accessibility_modifier" or c.type == "readonly" for c in node.children):
+        return None
+    name = node.child_by_field_name("pattern")
+    params = node.parent
+    method = params.parent if params is not None else None
+    if name is None or name.type != "identifier" or method is None:
+        return None
+    if (
+        method.type != "method_definition"
+        or text(method.child_by_field_name("name")) != "constructor"
+    ):
+        return None
+    return Found("field", text(name), node, owner="this")
+
+
 def exports_object(obj: Node) -> bool:
     """``module.exports = { ... }``."""
     assignment = obj.parent
@@ -227,11 +246,23 @@ def definition(node: Node, kind: str) -> Found | None:
         return _object_member(node) if kind == "method_definition" else None
     if kind == "pair":
         return _object_member(node)
-    if kind in _FIELDS:  # ``handle = () => ...`` in a class body
+    if kind in _FIELDS:  # ``handle = () => ...`` in a class body: a method; else a field
         value = unwrap(node.child_by_field_name("value"))
         if value is not None and value.type in FUNCTION_VALUES:
             return Found("method", text(node.child_by_field_name(_FIELDS[kind])), value)
-        return None
+        field = _key(node.child_by_field_name(_FIELDS[kind]))
+        parent = node.parent
+        if field is None or parent is None or parent.type != "class_body":
+            return None
+        return Found("field", field, node)
+    if kind == "property_signature":  # ``next: (v: T) => void`` in an interface
+        parent = node.parent
+        prop = _key(node.child_by_field_name("name"))
+        if prop is None or parent is None or parent.type != "interface_body":
+            return None
+        return Found("property", prop, node)
+    if kind in _PARAMETERS:  # ``constructor(private store: Store)``: a field of the class
+        return _parameter_property(node)
     if kind == "variable_declarator":
         return _variable(node)
     if kind == "assignment_expression":

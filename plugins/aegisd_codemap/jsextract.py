@@ -121,6 +121,17 @@ def _bases(cls: Node) -> tuple[str, ...]:
     return tuple(name for name in map(_dotted, found) if name)
 
 
+def _extended(interface: Node) -> tuple[str, ...]:
+    """The interfaces an interface extends, as written."""
+    found = [
+        part
+        for clause in interface.named_children
+        if clause.type == "extends_type_clause"
+        for part in clause.named_children
+    ]
+    return tuple(name for name in map(_dotted, found) if name)
+
+
 def _signature(fn: Node) -> str:
     """``<T>(a: T, b = 1): T`` as written, on one line."""
     params = fn.child_by_field_name("parameters")
@@ -314,6 +325,8 @@ class _Walker:
             self.signatures.add(id(symbol))
         if kind == "class" and calls is not None:
             self.classes.append((ClassInfo(qualname, start, _bases(defining), ()), calls))
+        elif kind == "interface":  # its bases are looked in for members, like a class's
+            self.classes.append((ClassInfo(qualname, start, _extended(defining), ()), set()))
         if anchor.type == "export_statement" and any(c.type == "default" for c in anchor.children):
             self.result.default_export = name
         return inner

@@ -5,7 +5,8 @@ Python file's bindings resolve as before): a module-level name is one of the fil
 definitions or imports, else a JS global; an import follows its specifier (`jsmodules`) to
 what the target file *exports* (``export`` statements, ``export * from``, ``module.exports``,
 ``exports.f``), a namespace import to the module itself; a member of a class, interface,
-namespace, enum or object is its own member symbol, then its bases'; a call of a class is an
+namespace, enum or object is its own member symbol, then its bases'; a member of a class
+field is one of what the field holds (its declared type, each of a union's, or its value); a call of a class is an
 instance, of a function the class its TS return type names.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from aegisd_codemap.jsglobals import JS_GLOBALS
 from aegisd_codemap.jsmodules import EXTERNAL, FILE, JsModules
+from aegisd_codemap.jssignature import callback_parameter
 from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.navresolve import (
@@ -151,6 +153,8 @@ class JsResolver(Resolver):
     def _values(self, path: str, binding: str) -> list[Value]:
         if not is_js(path):
             return super()._values(path, binding)
+        if "|" in binding:  # a union-typed value: each alternative's (`jsvalues.extend`)
+            return _unique(v for part in binding.split("|") for v in self.values(path, part))
         head, *attrs = binding.split(">")
         called = head.endswith("()")
         tag, _, rest = head.removesuffix("()").partition(":")
@@ -165,6 +169,11 @@ class JsResolver(Resolver):
         if called:
             values = _unique(v for value in values for v in self.returned(value, 0))
         for attr in attrs:
+            if attr.startswith("@"):  # a callback's parameter, as the callee declares it
+                values = _unique(
+                    v for value in values for v in self.callback_parameter(value, attr)
+                )
+                continue
             name = attr.removesuffix("()")
             values = _unique(v for value in values for v in self.member(value, name, 0))
             if name != attr:
@@ -255,7 +264,27 @@ class JsResolver(Resolver):
         symbol = self.symbol(value.path, value.name)
         if symbol is not None and symbol.kind in _MEMBER_OWNERS:
             return self.class_member(value.path, value.name, attr, hops, own=True)
+        held_by = symbol is not None and symbol.kind in ("field", "property")
+        if symbol is not None and held_by and names is not None and hops < MAX_HOPS:
+            held = names.members.get((symbol.parent or "", symbol.name))  # what it holds
+            if held is not None:
+                found = self.values(value.path, held)
+                return _unique(v for h in found for v in self.member(h, attr, hops + 1))
         return [Value(UNRES, value.path, own)]
+
+    def callback_parameter(self, value: Value, step: str) -> list[Value]:
+        """``@a.i``: the type parameter ``i`` of the callback argument ``a`` of ``value``
+        (a function, or a class's constructor) is declared with."""
+        symbol = self.symbol(value.path, value.name) if value.kind == SYM else None
+        if symbol is not None and symbol.kind == "class":
+            symbol = self.symbol(value.path, f"{value.name}.constructor")
+        argument, _, index = step[1:].partition(".")
+        if symbol is None or not argument.isdigit() or not index.isdigit():
+            return [Value(UNRES, value.path, f"{value.name}{step}")]
+        written = callback_parameter(symbol.signature, int(argument), int(index))
+        if written is None:
+            return [Value(UNRES, value.path, f"{value.name}{step}")]
+        return self.dotted(value.path, symbol.qualname, written, 1)
 
     def returned(self, value: Value, hops: int) -> list[Value]:
         if value.kind != SYM or not is_js(value.path):

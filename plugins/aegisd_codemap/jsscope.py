@@ -11,6 +11,10 @@ from aegisd_codemap.treesitter import text
 #: what a declared name is: a definition (its qualname), an import (its binding head), a
 #: variable (the node of its value, or None), a parameter (its type annotation, or None)
 DEF, IMPORT, VAR, PARAM = "def", "import", "var", "param"
+#: an element of an array (``for (const x of xs)``, ``xs.map((x) => ...)``): the node of ``xs``
+ELEMENT = "element"
+#: a callback's parameter typed by its callee: (the callee's node, argument index, parameter index)
+CALLBACK = "callback"
 
 #: nodes whose body is a function scope; a ``function``'s ``this`` is its own
 FUNCTIONS = frozenset(
@@ -128,14 +132,62 @@ def pattern_names(pattern: Node | None) -> Iterator[tuple[Node, str | None]]:
 
 
 def parameter_type(parameter: Node) -> Node | None:
-    """The type a TS parameter is annotated with (``p: Foo`` → ``Foo``)."""
+    """The type a TS parameter, variable or field is annotated with, as written (``p: Foo |
+    null`` → ``Foo | null``; `type_names` and `element_types` read it)."""
     annotation = parameter.child_by_field_name("type")
     if annotation is None or not annotation.named_children:
         return None
-    found = annotation.named_children[0]
-    if found.type == "generic_type":
-        found = found.child_by_field_name("name") or found
-    return found if found.type in ("type_identifier", "nested_type_identifier") else None
+    return annotation.named_children[0]
+
+
+#: types that hold no members of the workspace's: ``x: Foo | null`` is a ``Foo``
+_EMPTY_TYPES = frozenset({"literal_type", "predefined_type"})
+#: generic types whose argument is the type of their elements
+_ARRAYS = frozenset({"Array", "ReadonlyArray"})
+
+
+def known_type(written: Node | None) -> Node | None:
+    """``written`` when it names a type whose members or elements may be followed."""
+    return written if type_names(written) or element_types(written) else None
+
+
+def type_names(written: Node | None) -> list[Node]:
+    """The named types a written type stands for: each part of a union (``null``,
+    ``undefined`` and other literal or predefined types dropped), a generic's name."""
+    found: list[Node] = []
+    stack = [written] if written is not None else []
+    while stack:
+        node = stack.pop()
+        if node.type in ("union_type", "parenthesized_type"):
+            stack += reversed(node.named_children)
+        elif node.type == "generic_type":
+            name = node.child_by_field_name("name")
+            if name is not None:
+                found.append(name)
+        elif node.type in ("type_identifier", "nested_type_identifier"):
+            found.append(node)
+    return found
+
+
+def element_types(written: Node | None) -> list[Node]:
+    """The named types of the elements of an array type (``Foo[]``, ``Array<Foo>``,
+    ``ReadonlyArray<A | B>``, each part of a union of such)."""
+    found: list[Node] = []
+    stack = [written] if written is not None else []
+    while stack:
+        node = stack.pop()
+        if node.type in ("union_type", "parenthesized_type"):
+            stack += reversed(node.named_children)
+        elif node.type == "array_type" and node.named_children:
+            found += type_names(node.named_children[0])
+        elif node.type == "readonly_type" and node.named_children:
+            stack.append(node.named_children[0])
+        elif node.type == "generic_type":
+            name = node.child_by_field_name("name")
+            args = node.child_by_field_name("type_arguments")
+            if name is not None and text(name) in _ARRAYS and args is not None:
+                found += [t for arg in args.named_children[:1] for t in type_names(arg)]
+    return found
 
 
 #: (line, byte column, name, kind, scope, the object of a member access or None)
@@ -144,7 +196,8 @@ Site = tuple[int, int, str, str, "JsScope", Node | None]
 Item = tuple[Node, "JsScope", str]
 Push = Callable[[Item], None]
 #: characters a specifier or name in a binding cannot hold
-BAD = ("\t", "\n", ">")
+#: (``|`` separates the alternatives of a union-typed value)
+BAD = ("\t", "\n", ">", "|")
 
 
 class BinderState:
@@ -158,6 +211,8 @@ class BinderState:
         self.fixed: list[tuple[Node, str, str, JsScope, str]] = []  # + name, kind, binding
         self.exports: list[tuple[str, str, object]] = []  # (name, how, what)
         self.members: list[tuple[str, str, Node, JsScope]] = []
+        #: (class, field) -> the type it is declared with and the scope it is written in
+        self.field_types: dict[tuple[str, str], tuple[Node, JsScope]] = {}
         self.memo: dict[tuple[int, str], tuple[str | None, bool]] = {}
         self.module = JsScope("module", "", None)
 

@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from tree_sitter import Node
 
 from aegisd_codemap.jsglobals import JS_GLOBALS
 from aegisd_codemap.jsscope import (
     BAD,
+    CALLBACK,
     DEF,
+    ELEMENT,
     IMPORT,
     PARAM,
     BinderState,
     JsScope,
+    element_types,
     require_specifier,
+    type_names,
     unwrap,
 )
 from aegisd_codemap.sites import CALL, UNKNOWN, WRITE, Ref
 from aegisd_codemap.treesitter import text
 
 _NESTED_LIMIT = 64  # chained members/calls followed for one binding
+#: array methods whose result is one of the array's elements
+_ELEMENT_CALLS = frozenset({"at", "find", "findLast", "pop", "shift"})
+
+
+def extend(binding: str, suffix: str) -> str:
+    """``binding`` followed by ``suffix`` (``>attr``, ``()``), in each alternative of a union."""
+    return "|".join(part + suffix for part in binding.split("|"))
+
+
+def _union(bindings: list[str | None]) -> str | None:
+    """One binding for several alternatives (a union-typed value), None when none is known."""
+    known = list(dict.fromkeys(part for b in bindings if b for part in b.split("|")))
+    return "|".join(known) if known else None
 
 
 class Bindings(BinderState):
@@ -45,13 +64,48 @@ class Bindings(BinderState):
                     return (f"g:{name}" if top else str(detail)), False
                 if what == PARAM:
                     typed = detail if isinstance(detail, Node) else None
-                    return (None if typed is None else self.expr(typed, current)), True
+                    return self.typed(typed, current), True
+                if what == ELEMENT:
+                    return self.element(detail, current), True  # type: ignore[arg-type]
+                if what == CALLBACK:
+                    callee, argument, index = cast(tuple[Node, int, int], detail)
+                    held = self.expr(callee, current)
+                    return (None if held is None else extend(held, f">@{argument}.{index}")), True
                 if isinstance(detail, tuple):
                     held = self.expr(detail[0], current)
-                    return (None if held is None else f"{held}>{detail[1]}"), True
+                    return (None if held is None else extend(held, f">{detail[1]}")), True
                 return (None if detail is None else self.expr(detail, current)), True  # type: ignore[arg-type]
             current = current.parent
         return (f"b:{name}" if name in JS_GLOBALS else f"g:{name}"), False
+
+    def typed(self, written: Node | None, scope: JsScope) -> str | None:
+        """The binding of a value of a written type: each named type of a union."""
+        return _union([self.expr(name, scope) for name in type_names(written)])
+
+    def element(self, array: Node, scope: JsScope) -> str | None:
+        """The binding of an element of ``array`` (a name or ``this.x`` of an array type)."""
+        written = self.written_type(array, scope)
+        if written is None:
+            return None
+        return _union([self.expr(name, written[1]) for name in element_types(written[0])])
+
+    def written_type(self, node: Node, scope: JsScope) -> tuple[Node, JsScope] | None:
+        """The type ``node`` (a name, or ``this.x`` of this file's class) is declared with."""
+        node = unwrap(node) or node
+        if node.type == "identifier":
+            holder: JsScope | None = scope
+            while holder is not None:
+                if holder.kind != "class" and text(node) in holder.names:
+                    what, detail = holder.names[text(node)]
+                    ok = what == PARAM and isinstance(detail, Node)
+                    return (detail, holder) if ok else None  # type: ignore[return-value]
+                holder = holder.parent
+            return None
+        obj = node.child_by_field_name("object") if node.type == "member_expression" else None
+        prop = node.child_by_field_name("property") if obj is not None else None
+        if obj is not None and prop is not None and obj.type == "this" and scope.cls:
+            return self.field_types.get((scope.cls, text(prop)))
+        return None
 
     def expr(self, node: Node, scope: JsScope) -> str | None:
         """The binding of a name, member chain or call chain (a called step marked ``()``)."""
@@ -86,16 +140,30 @@ class Bindings(BinderState):
                 fn = node.child_by_field_name("function") or node.child_by_field_name("constructor")
                 if fn is None:
                     return None
+                taken = self._taken_element(fn, scope)
+                if taken is not None:  # `xs.shift()`: an element of a typed array
+                    head = taken + "()" * called
+                    break
                 called = True
                 node = fn
+            elif kind == "subscript_expression":
+                obj = node.child_by_field_name("object")
+                index = node.child_by_field_name("index")
+                if obj is None or (index is not None and index.type == "string"):
+                    return None
+                head = self.element(obj, scope)
+                if head is not None and called:
+                    head = extend(head, "()")
+                break
             elif kind in ("identifier", "type_identifier", "shorthand_property_identifier"):
                 head = self.bound(text(node), scope)[0]
                 if head is not None and called:
-                    head += "()"
+                    head = extend(head, "()")
                 break
             elif kind == "this":
-                cls = scope.cls
-                head = None if cls is None else f"d:{cls}" + "()" * called
+                head = self.this(scope)
+                if head is not None and called:
+                    head = extend(head, "()")
                 break
             elif kind == "super":
                 head = None if scope.cls is None else f"p:{scope.cls}"
@@ -106,7 +174,29 @@ class Bindings(BinderState):
             return None
         if head is None:
             return None
-        return head + "".join(f">{step}" for step in reversed(steps))
+        return extend(head, "".join(f">{step}" for step in reversed(steps)))
+
+    def this(self, scope: JsScope) -> str | None:
+        """What ``this`` is: a ``function``'s ``this:`` parameter's type, else the class."""
+        current: JsScope | None = scope
+        while current is not None:
+            declared = current.names.get("this") if current.kind == "function" else None
+            if declared is not None:
+                typed = declared[1] if isinstance(declared[1], Node) else None
+                if typed is not None:
+                    return self.typed(typed, current)
+                break
+            current = current.parent
+        return None if scope.cls is None else f"d:{scope.cls}"
+
+    def _taken_element(self, fn: Node, scope: JsScope) -> str | None:
+        if fn.type != "member_expression":
+            return None
+        prop = fn.child_by_field_name("property")
+        obj = fn.child_by_field_name("object")
+        if prop is None or obj is None or text(prop) not in _ELEMENT_CALLS:
+            return None
+        return self.element(obj, scope)
 
     def refs(self) -> list[Ref]:
         found: list[Ref] = []
@@ -130,9 +220,9 @@ class Bindings(BinderState):
                 if held is None or held.startswith("b:"):
                     if kind != CALL:
                         continue
-                    binding = UNKNOWN if held is None else f"{held}>{name}"
+                    binding = UNKNOWN if held is None else extend(held, f">{name}")
                 else:
-                    binding = f"{held}>{name}"
+                    binding = extend(held, f">{name}")
             found.append(self._ref(line, offset, name, kind, scope, binding))
         found.sort()
         return found
@@ -145,10 +235,15 @@ class Bindings(BinderState):
         return Ref(line, column + 1, name, kind, scope.qualname, binding)
 
     def member_bindings(self) -> tuple[tuple[str, str, str], ...]:
+        """What each attribute of a class holds: its declared type, else its one value."""
         found: dict[tuple[str, str], str | None] = {}
+        for key, (written, scope) in self.field_types.items():
+            found[key] = self.typed(written, scope)
         for owner, attr, value, scope in self.members:
-            binding = self.expr(value, scope)
             key = (owner, attr)
+            if key in self.field_types:
+                continue
+            binding = self.expr(value, scope)
             found[key] = binding if found.get(key, binding) == binding else None
         return tuple((o, a, b) for (o, a), b in found.items() if b)
 
@@ -161,6 +256,9 @@ class Bindings(BinderState):
                 binding: str | None = str(what)
             elif how == "local":
                 binding = self.bound(str(what), self.module)[0] or f"g:{what}"
+                if self.module.names.get(str(what), ("", None))[0] == PARAM:
+                    # `export const config: Config`: a value of the type, no other name of it
+                    binding = extend(binding, "()")
             else:
                 binding = self.expr(what, self.module) if isinstance(what, Node) else None
             entries.append(f"{name}\t{binding or UNKNOWN}")

@@ -374,7 +374,7 @@ class Resolver:
             for found in self.dotted(path, qualname, base, hops + 1):
                 if found.kind == SYM:
                     symbol = self.symbol(found.path, found.name)
-                    if symbol is None or symbol.kind != "class":
+                    if symbol is None or symbol.kind not in ("class", "interface"):  # TS's too
                         continue
                     inherited = self.class_member(found.path, found.name, attr, hops + 1, own=True)
                     if any(v.kind == SYM for v in inherited):

@@ -21,6 +21,7 @@ from aegisd_codemap import service
 from aegisd_codemap.cresolve import is_c
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.jsfamily import override_family
+from aegisd_codemap.jsmeaning import asked, declared_as, keeps, meaning_of, merged
 from aegisd_codemap.languages import BOUND
 from aegisd_codemap.model import FileExtract, Symbol
 from aegisd_codemap.navigate import (
@@ -244,21 +245,32 @@ def _source_lines(root: Path, max_bytes: int, paths: set[str]) -> dict[str, list
 
 
 def find_references(
-    index: WorkspaceIndex, targets: list[Definition], limit: int, include_overrides: bool = False
-) -> tuple[list[tuple[str, int, int, str, str, str]], bool]:
-    """(path, line, column, kind, scope, resolution) of each reference, and whether cut."""
+    index: WorkspaceIndex, targets: list[Definition], limit: int, include_overrides: bool = False,
+    meanings: dict[tuple[str, str], str] | None = None,
+) -> tuple[list[tuple[str, int, int, str, str, str]], bool]:  # fmt: skip
+    """(path, line, column, kind, scope, resolution) of each reference, and whether cut;
+    ``meanings``: the meaning asked of a TS name declared as a type and a value (`jsmeaning`)."""
     nav = Navigator(index)
+    meanings = meanings or {}
     found = []
     keys = {(t.path, t.qualname) for t in targets}
     family = override_family(nav, keys)  # JS/TS: overridden and overriding methods as well
     for site, resolution in nav.references(family):
+        keys_of = ((v.path, v.name) for v in resolution.values)
+        meaning = next((meanings[k] for k in keys_of if k in meanings), None)
+        if not keeps(meaning, site.kind):
+            continue
         status = "resolved" if resolution.status == RESOLVED else "ambiguous"
         found.append((site.path, site.line, site.column, site.kind, site.scope, status))
     for path, qualname in family - keys:
         for site in nav.redefinitions(path, qualname, 0):
             found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))
     for target in targets:
+        meaning = meanings.get((target.path, target.qualname))
+        declarations = merged(index, target.path, target.qualname) if meaning else []
         for site in nav.redefinitions(target.path, target.qualname, target.line):
+            if not declared_as(meaning, site.line, declarations):
+                continue
             found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))
     for site in nav.overrides(keys) if include_overrides else ():
         found.append((site.path, site.line, site.column, site.kind, site.scope, "resolved"))
@@ -281,6 +293,24 @@ def _targets(
     return found, resolution.status
 
 
+def by_meaning(
+    index: WorkspaceIndex, rel: str, line: int, column: int, targets: list[Definition]
+) -> tuple[list[Definition], dict[tuple[str, str], str]]:
+    """``targets`` with a TS name declared as a type and a value taken in the meaning the
+    position asks about (`jsmeaning`), and those meanings."""
+    site = site_at(index, rel, line, column)
+    chosen, meanings = [], {}
+    for target in targets:
+        declarations = merged(index, target.path, target.qualname) if site is not None else []
+        meaning = asked(site.kind, line, declarations) if site and declarations else None
+        if meaning is not None:
+            meanings[(target.path, target.qualname)] = meaning
+            same = [s for s in declarations if meaning_of(s.kind) == meaning]
+            target = definition_of(target.path, same[0]) if same else target
+        chosen.append(target)
+    return chosen, meanings
+
+
 async def references(params: ReferencesParams, ctx: RpcContext) -> ReferencesResult:
     ws = ctx.workspace
     rel = extract = None
@@ -291,8 +321,13 @@ async def references(params: ReferencesParams, ctx: RpcContext) -> ReferencesRes
         _bound(rel, extract)
     index = await service.answerable(ctx.daemon, ws)
     targets, status = await interactive(_targets, index, rel, extract, params)
+    meanings: dict[tuple[str, str], str] = {}
+    if rel is not None and params.line and params.column:
+        targets, meanings = await interactive(
+            by_meaning, index, rel, params.line, params.column, targets
+        )
     found, truncated = await interactive(
-        find_references, index, targets, params.limit, params.include_overrides
+        find_references, index, targets, params.limit, params.include_overrides, meanings
     )
     lines = await interactive(
         _source_lines, ws.root, ws.settings.max_file_bytes, {f[0] for f in found}

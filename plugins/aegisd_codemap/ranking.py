@@ -25,7 +25,8 @@ _OVERLOADS = frozenset({"overload", "typing.overload", "typing_extensions.overlo
 _KINDS = ("class", "interface", "struct", "union", "enum", "typedef", "type", "namespace")
 #: values built from code (``const X = memo(...)``) after the functions and methods they hold
 _KIND_RANK = {
-    kind: rank for rank, kind in enumerate((*_KINDS, "function", "method", "constant", "variable"))
+    kind: rank
+    for rank, kind in enumerate((*_KINDS, "function", "method", "constant", "variable", "field"))
 }
 #: files whose module is their directory's
 _PACKAGE_FILES = frozenset({"__init__", "index"})

@@ -16,6 +16,7 @@ from tests.e2e.test_codemap import wait_indexed
 FIXTURE = REPO / "tests/fixtures/codemap/navjs"
 ANIMAL, DOG, MAIN = "src/core/animal.ts", "src/core/dog.ts", "src/main.ts"
 TEXT, STORE, APP = "src/util/text.ts", "legacy/store.js", "legacy/app.js"
+CAGE, KEEPER = "src/zoo/cage.ts", "src/zoo/keeper.ts"
 
 
 @pytest.fixture
@@ -157,6 +158,102 @@ def test_references_by_position_and_name(daemon_factory: Any, navjs: Path) -> No
     # the file a symbol is used in (graph.dependents {symbol})
     dependents = d.call("graph.dependents", {"path": TEXT, "symbol": "shout"})
     assert dependents["dependents"] == [STORE, DOG, MAIN, "src/util/index.ts"]
+
+
+def test_fields_element_types_unions_and_merged_declarations(
+    daemon_factory: Any, navjs: Path
+) -> None:
+    d: DaemonProcess = daemon_factory("--root", str(navjs))
+    wait_indexed(d)
+    outline = d.call("index.file", {"path": KEEPER})["outline"][0]["children"]
+    assert [(n["name"], n["kind"]) for n in outline] == [
+        ("cages", "field"),
+        ("spare", "field"),
+        ("constructor", "method"),
+        ("pen", "field"),  # a parameter property
+        ("lockAll", "method"),
+    ]
+    # fields: read through this, a `this:` parameter and a typed parameter
+    assert _references(d, at(navjs, KEEPER, 4, "cages")) == [
+        (KEEPER, 9, "read"),
+        (KEEPER, 19, "read"),
+        (KEEPER, 22, "read"),
+    ]
+    assert _definition(d, at(navjs, KEEPER, 12, "pen")) == ("resolved", [(KEEPER, "Keeper.pen")])
+    # elements of a field's array (for...of) and of a parameter's (forEach's callback), a
+    # `Cage | null` field, a `Cage | Pen` parameter (ambiguous, both listed), a callback's
+    # parameter; the override in a subclass is one symbol with it
+    assert _references(d, at(navjs, CAGE, 2, "lock")) == [
+        (CAGE, 19, "write"),
+        (KEEPER, 9, "call"),
+        (KEEPER, 10, "call"),
+        (KEEPER, 11, "call"),
+        (KEEPER, 13, "call"),
+        (KEEPER, 28, "call"),  # a callback's parameter, typed by the function it is passed to
+        (KEEPER, 32, "call"),  # an interface's property of the class's type
+        (KEEPER, 35, "call"),  # an exported value of the class's type
+    ]
+    # ... which is no other name of the class
+    assert [r for r in _references(d, at(navjs, CAGE, 1, "Cage")) if r[0] == KEEPER] == [
+        (KEEPER, 1, "import"),
+        (KEEPER, 4, "type"),
+        (KEEPER, 5, "type"),
+        (KEEPER, 8, "type"),
+        (KEEPER, 8, "type"),
+        (KEEPER, 31, "call"),
+    ]
+    assert _references(d, at(navjs, CAGE, 6, "lock")) == [
+        (KEEPER, 12, "call"),
+        (KEEPER, 13, "call"),
+    ]
+    assert _definition(d, at(navjs, KEEPER, 13, "lock")) == (
+        "ambiguous",
+        [(CAGE, "Cage.lock"), (CAGE, "Pen.lock")],
+    )
+    # a member of an interface's base interface (extends)
+    assert _definition(d, at(navjs, KEEPER, 25, "lock")) == ("resolved", [(CAGE, "Lockable.lock")])
+    assert _references(d, at(navjs, CAGE, 23, "lock")) == [(KEEPER, 25, "call")]
+    # graph.calls callers of an override: the calls through the method it overrides
+    callers = d.call("graph.calls", {"name": "Cell.lock", "direction": "callers", "depth": 1})
+    assert {(e["source"], e["line"], e["resolution"]) for e in callers["edges"]} == {
+        (f"{KEEPER}:Keeper.lockAll", 9, "ambiguous"),
+        (f"{KEEPER}:Keeper.lockAll", 10, "ambiguous"),
+        (f"{KEEPER}:Keeper.lockAll", 11, "ambiguous"),
+        (f"{KEEPER}:Keeper.lockAll", 13, "ambiguous"),
+        (f"{KEEPER}:<module>", 28, "ambiguous"),
+        (f"{KEEPER}:<module>", 35, "ambiguous"),
+        (f"{KEEPER}:alarm", 32, "ambiguous"),
+    }
+    # a method implementing an interface's property: one symbol with it
+    assert _references(d, at(navjs, CAGE, 38, "notify")) == [
+        (CAGE, 34, "write"),
+        (KEEPER, 31, "call"),
+    ]
+    # two classes implementing one interface without the member: unrelated members
+    assert _references(d, at(navjs, CAGE, 43, "hold")) == []
+    watcher = next(
+        n for n in d.call("index.file", {"path": CAGE})["outline"] if n["name"] == "Watcher"
+    )
+    assert watcher["kind"] == "interface"
+    assert [(n["name"], n["kind"]) for n in watcher["children"]] == [
+        ("notify", "property"),
+        ("cage", "property"),
+    ]
+    # an interface and a const of one name: the type's references are types, the value's
+    # values; the import serves both (as TypeScript's findReferences)
+    assert _references(d, at(navjs, CAGE, 9, "Closed")) == [
+        (KEEPER, 1, "import"),
+        (KEEPER, 8, "type"),
+    ]
+    value = d.call(
+        "index.references",
+        dict(zip(("path", "line", "column"), at(navjs, KEEPER, 14, "Closed"), strict=True)),
+    )
+    assert (value["symbol"]["line"], value["symbol"]["kind"]) == (12, "constant")
+    assert [(r["path"], r["line"], r["kind"]) for r in value["references"]] == [
+        (KEEPER, 1, "import"),
+        (KEEPER, 14, "call"),
+    ]
 
 
 def test_call_graph_across_files(daemon_factory: Any, navjs: Path) -> None:

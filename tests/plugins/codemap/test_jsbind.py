@@ -11,6 +11,7 @@ import pytest
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.jsmodules import EXTERNAL, FILE, UNRESOLVED, JsModules, parse_jsonc
 from aegisd_codemap.jsresolve import JsResolver
+from aegisd_codemap.jssignature import callback_parameter
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.pybind import BINDINGS_ENV
 from aegisd_codemap.resolve import ModuleIndex
@@ -196,3 +197,156 @@ def test_resolution_across_files(tmp_path: Path) -> None:
     assert resolver.resolve("use.ts", calls[(2, "Root")]).symbols == [("lib.ts", "Base")]
     assert resolver.resolve("use.ts", "g:nothing").status == "unresolved"
     assert resolver.resolve("use.ts", "g:console").status == "builtin"
+
+
+def test_unions_arrays_callbacks_and_this_parameters() -> None:
+    extract = _extract(
+        "t.ts",
+        """
+        class Pool {
+          items: Item[] = [];
+          spare?: Item | null;
+          drain(xs: ReadonlyArray<Item>, ys: Array<A | B>, one: A | B | undefined) {
+            for (const x of xs) x.close();
+            for (const y of this.items) y.close();
+            xs.forEach((x) => x.close());
+            ys.map(function (y) { return y.run(); });
+            this.items.filter(z => z.open);
+            one?.run();
+            xs[0].close();
+            this.items.shift()!.close();
+            this.spare?.close();
+            let held: Item | null = null;
+            held?.close();
+            for (const k in xs) k.close();
+          }
+        }
+        function bound(this: Pool, other: string | number) {
+          this.drain();
+          other.trim();
+          const inner = function () { this.drain(); };
+        }
+        """,
+    )
+    bindings = {(line, name, binding) for line, _, name, _, _, binding in _sites(extract)}
+    assert (6, "close", "g:Item>close") in bindings  # for...of an Item[] parameter
+    assert (7, "close", "g:Item>close") in bindings  # for...of an Item[] field
+    assert (8, "close", "g:Item>close") in bindings  # forEach's callback
+    assert (9, "run", "g:A>run|g:B>run") in bindings  # map's, over a union's elements
+    assert (10, "open", "g:Item>open") in bindings  # an arrow's single parameter
+    assert (11, "run", "g:A>run|g:B>run") in bindings  # a union: each (undefined dropped)
+    assert (12, "close", "g:Item>close") in bindings  # a subscript
+    assert (13, "close", "g:Item>close") in bindings  # an element taken out
+    assert (14, "close", "d:Pool>spare>close") in bindings
+    assert (16, "close", "g:Item>close") in bindings  # `T | null` is a T
+    assert (17, "close", "u") in bindings  # for...in: keys, no elements
+    assert (21, "drain", "g:Pool>drain") in bindings  # `this: Pool`
+    assert (22, "trim", "u") in bindings  # predefined types hold nothing of ours
+    assert (23, "drain", "u") in bindings  # a function's own `this`, not the outer one's
+
+
+def test_a_declared_field_type_wins_and_interfaces_extend(tmp_path: Path) -> None:
+    sources = {
+        "t.ts": """
+        class Sub { stop() {} }
+        interface Base { close(): void }
+        interface Door extends Base { open(): void }
+        class Owner {
+          held: Sub | null = null;
+          door?: Door;
+          reset() { this.held = new Sub(); }
+          run() { this.held?.stop(); this.door?.close(); }
+        }
+        """,
+    }
+    extracts = {p: _extract(p, s) for p, s in sources.items()}
+    assert set(extracts["t.ts"].members or ()) == {
+        ("Owner", "held", "g:Sub"),  # the declared type, not the value assigned elsewhere
+        ("Owner", "door", "g:Door"),
+    }
+    specifiers, modules = _workspace(tmp_path, sources)
+    resolver = JsResolver(modules, extracts.get, None, specifiers)
+    calls = {
+        (r.line, r.name): r.binding for n, s in extracts["t.ts"].refs or () for r in unpack(n, s)
+    }
+    assert resolver.resolve("t.ts", calls[(9, "stop")]).symbols == [("t.ts", "Sub.stop")]
+    assert resolver.resolve("t.ts", calls[(9, "close")]).symbols == [("t.ts", "Base.close")]
+
+
+def test_a_callbacks_parameters_take_the_types_its_callee_declares(tmp_path: Path) -> None:
+    sources = {
+        "lib.ts": """
+        export class Sink { next(v: number): void {} }
+        export function operate(init: (source: string, sink: Sink | null) => void): void {}
+        export class Source {
+          constructor(subscribe?: (this: Source, sink: Sink) => void) {}
+        }
+        """,
+        "use.ts": """
+        import { operate, Source } from "./lib";
+        operate((source, sink) => sink.next(1));
+        new Source(function (sink) { sink.next(2); });
+        operate(function (a) { a.next(3); });
+        """,
+    }
+    extracts = {p: _extract(p, s) for p, s in sources.items()}
+    specifiers, modules = _workspace(tmp_path, sources)
+    resolver = JsResolver(modules, extracts.get, None, specifiers)
+    calls = {
+        (r.line, r.name): r.binding for n, s in extracts["use.ts"].refs or () for r in unpack(n, s)
+    }
+    assert calls[(3, "next")] == "g:operate>@0.1>next"
+    assert resolver.resolve("use.ts", calls[(3, "next")]).symbols == [("lib.ts", "Sink.next")]
+    # a constructor's callback; its `this:` parameter is no parameter of the callback's
+    assert resolver.resolve("use.ts", calls[(4, "next")]).symbols == [("lib.ts", "Sink.next")]
+    # the callee's callback parameter 0 is a string: nothing of the workspace's
+    assert resolver.resolve("use.ts", calls[(5, "next")]).status == "unresolved"
+
+
+@pytest.mark.parametrize(
+    ("signature", "argument", "parameter", "expected"),
+    [
+        (
+            "<T, R>(init: (a: Observable<T>, b: Subscriber<R>) => (() => void) | void): R",
+            0,
+            1,
+            "Subscriber",
+        ),
+        ("(f?: (this: X, y: ns.Y | undefined) => Map<K, V>)", 0, 0, "ns.Y"),
+        ("(a: Map<string, (x: X) => void>, f: (x: A | B) => void)", 1, 0, None),  # a union
+        ("(a: number)", 0, 0, None),  # no callback
+        ("(f: (x: Foo[]) => void)", 0, 0, None),
+        (None, 0, 0, None),
+    ],
+)
+def test_callback_parameter_types_from_signatures(
+    signature: str | None, argument: int, parameter: int, expected: str | None
+) -> None:
+    assert callback_parameter(signature, argument, parameter) == expected
+
+
+def test_interface_properties_are_symbols_whose_types_are_followed() -> None:
+    extract = _extract(
+        "w.ts",
+        """
+        interface Watcher { notify: (n: number) => void; target?: Item | null; [k: string]: any }
+        """,
+    )
+    assert [(s.qualname, s.kind) for s in extract.symbols] == [
+        ("Watcher", "interface"),
+        ("Watcher.notify", "property"),
+        ("Watcher.target", "property"),
+    ]
+    assert extract.members == (("Watcher", "target", "g:Item"),)
+
+
+def test_generic_bases_are_inherited_their_arguments_types() -> None:
+    extract = _extract("g.ts", "class S extends Base<T> implements Observer<Item>, ns.I<X> {}\n")
+    kinds = {(name, kind) for _, _, name, kind, _, _ in _sites(extract)}
+    assert {("Base", "inherit"), ("Observer", "inherit"), ("I", "inherit")} <= kinds
+    assert {("T", "type"), ("Item", "type"), ("X", "type")} <= kinds
+
+
+def test_an_exported_typed_value_is_a_value_of_the_type_not_its_alias() -> None:
+    extract = _extract("c.ts", "export const config: Config = {};\nexport interface Config {}\n")
+    assert extract.exports == ("config\tg:Config()", "Config\tg:Config")

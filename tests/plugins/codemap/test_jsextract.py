@@ -100,6 +100,7 @@ def test_typescript_outline() -> None:
         ("Color", "enum", 9, 8, None, (), 1, False, True),
         ("Circle", "class", 15, 8, None, ('Component({ selector: "x" })',), 1, False, True),
         ("Circle.constructor", "method", 16, 3, "(private radius: number)", (), 1, False, False),
+        ("Circle.radius", "field", 16, 15, None, (), 1, False, False),  # a parameter property
         ("Circle.area", "method", 21, 3, "(): number", ("Memo()",), 1, False, False),
         (
             "Circle.load",
@@ -135,7 +136,10 @@ def test_typescript_imports_and_classes() -> None:
         ImportRef("./shapes", (("*", "shapes"),), 0, 2, "import"),
         ImportRef("./reexported", (("*", ""),), 0, 3, "export"),
     ]
-    assert result.classes == [ClassInfo("Circle", 15, ("Base", "Shape"), ())]
+    assert result.classes == [  # an interface with the interfaces it extends (none here)
+        ClassInfo("Shape", 5, (), ()),
+        ClassInfo("Circle", 15, ("Base", "Shape"), ()),
+    ]
 
 
 def test_tsx_outline() -> None:
