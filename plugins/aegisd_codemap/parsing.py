@@ -22,7 +22,7 @@ from aegisd.threads import interactive
 from aegisd.workers import start_pool, stop_pool
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.languages import detect_language
-from aegisd_codemap.model import FileExtract
+from aegisd_codemap.model import FileExtract, SyntaxIssue
 
 CHUNK = 24
 IN_FLIGHT = 4  # chunks queued per worker while streaming
@@ -61,8 +61,19 @@ def parse_chunk(
             out.append((rel, None, None))
             continue
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-        out.append((rel, digest, extract_file(rel, data, include_docstrings, root)))
+        try:
+            extract = extract_file(rel, data, include_docstrings, root)
+        except Exception as exc:  # an extractor's bug costs this file, never the chunk
+            extract = failed_extract(rel, exc)
+        out.append((rel, digest, extract))
     return out
+
+
+def failed_extract(rel: str, exc: Exception) -> FileExtract:
+    """A file the extractor raised on: no outline, the failure as its one error, so the
+    index keeps its last good symbols (stale) and `index.file` says why."""
+    message = f"the extractor failed on this file: {type(exc).__name__}: {exc}"[:500]
+    return FileExtract(path=rel, language=detect_language(rel), errors=[SyntaxIssue(message, 1, 1)])
 
 
 def _total_size(root: Path, paths: Sequence[str]) -> int:

@@ -121,3 +121,29 @@ def _alive(pid: int) -> bool:
     # A worker that exited but is not reaped yet is a zombie: gone for memory's sake.
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_an_extractor_failing_on_one_file_costs_that_file_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A binder's bug (an IndexError in jsbind, met while building JS navigation) used to fail
+    # the whole chunk, and so every file of the batch.
+    for name in ("a.py", "bad.ts", "c.py"):
+        (tmp_path / name).write_text("def f():\n    pass\n")
+    real = parsing.extract_file
+
+    def flaky(rel: str, data: bytes, docs: bool, root: str | None = None) -> Any:
+        if rel == "bad.ts":
+            raise IndexError("list index out of range")
+        return real(rel, data, docs, root)
+
+    monkeypatch.setattr(parsing, "extract_file", flaky)
+    parsed = parsing.parse_chunk(str(tmp_path), ["a.py", "bad.ts", "c.py"], False)
+    by_path = {rel: extract for rel, _, extract in parsed}
+    assert [s.name for s in by_path["a.py"].symbols] == ["f"]
+    assert [s.name for s in by_path["c.py"].symbols] == ["f"]
+    bad = by_path["bad.ts"]
+    assert bad.language == "typescript" and bad.symbols == []
+    assert [e.message for e in bad.errors] == [
+        "the extractor failed on this file: IndexError: list index out of range"
+    ]
