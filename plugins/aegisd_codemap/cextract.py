@@ -15,6 +15,7 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from aegisd_codemap.cbind import bind_c
+from aegisd_codemap.cinclude import includes
 from aegisd_codemap.cmacros import KEYWORDS, recover
 from aegisd_codemap.cnames import name_parts
 from aegisd_codemap.dialect import blank_cplusplus
@@ -260,7 +261,7 @@ def extract_c(
     walker.walk(root)
     symbols, errors = walker.symbols(), syntax_issues(root, data)
     if not binding_enabled():
-        return CExtract(symbols, errors)
+        return CExtract(symbols, errors, imports=includes(root))
     bound = bind_c(root, data)
     imports = [
         ImportRef(ref.name, (), 0, ref.line, "include" if ref.binding[2] == '"' else "system")
