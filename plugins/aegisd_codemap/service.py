@@ -27,6 +27,7 @@ from aegisd.daemon import StateKey
 from aegisd.rpc.errors import NotFound, Unavailable
 from aegisd.threads import background, interactive
 from aegisd_codemap import namestore, navcache, store
+from aegisd_codemap.dialect import headers_to_redecide
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.namesearch import Names
@@ -276,6 +277,8 @@ async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:
         p for p, st in known.items() if indexable(p) and (p not in facts or facts[p].hash != st[2])
     )
     remove = [p for p in facts if p not in known]
+    new = [p for p in parse if p not in facts]
+    parse += [h for h in headers_to_redecide(new + remove, facts) if h in known and h not in parse]
     await update(daemon, ws, parse, remove, title=title, clock=ws.clock)
     index.counters.last_full_scan = datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -286,6 +289,10 @@ async def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
         known.set()  # the file state is committed before its batch goes out
     parse = [p for p, kind in batch.changes.items() if kind != "deleted" and indexable(p)]
     remove = [p for p, kind in batch.changes.items() if kind == "deleted"]
+    came_or_went = [p for p, kind in batch.changes.items() if kind != "modified"]
+    index = get(daemon).indexes.get(ws.id)
+    facts = index.facts if index is not None else {}
+    parse += [h for h in headers_to_redecide(came_or_went, facts) if h not in batch.changes]
     await update(daemon, ws, parse, remove, title="re-indexing", clock=batch.clock)
 
 

@@ -62,3 +62,33 @@ def test_dialects_kinds_and_overloads_through_the_daemon(
     warm = wait_indexed(d2)
     assert warm["parsed"] == 0  # read back from the store: still the implementation first
     assert overload_lines(d2) == [7, 5, 6]
+
+
+def test_a_header_is_parsed_again_when_its_cpp_sibling_comes_or_goes(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "sib"
+    root.mkdir()
+    # C++ only by its sibling: as C, the method-like prototype stays a top-level function
+    (root / "widget.h").write_text("struct Widget;\nint widget_size(struct Widget *w);\n")
+    (root / "other.h").write_text("int other(void);\n")
+    d: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d)
+
+    def dialect() -> str:
+        return str(d.call("index.file", {"path": "widget.h"})["dialect"])
+
+    assert dialect() == "c"
+    (root / "widget.cpp").write_text('#include "widget.h"\n')
+    d.call("workspace.notify_changes", {"paths": ["widget.cpp"]})
+    assert dialect() == "cpp"
+    assert d.call("index.file", {"path": "other.h"})["dialect"] == "c"
+    (root / "widget.cpp").unlink()
+    d.call("workspace.notify_changes", {"paths": ["widget.cpp"]})
+    assert dialect() == "c"
+    # a sibling that comes while the daemon is down counts at the next start
+    assert d.stop() == 0
+    (root / "widget.hpp").write_text("#pragma once\n")
+    d2: DaemonProcess = daemon_factory("--root", str(root))
+    wait_indexed(d2)
+    assert d2.call("index.file", {"path": "widget.h"})["dialect"] == "cpp"
