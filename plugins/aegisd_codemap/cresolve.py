@@ -58,6 +58,8 @@ def _names(extract: FileExtract) -> _CNames:
         if entry.startswith(INLINE):
             names.inline.add(entry[len(INLINE) :])
             continue
+        if entry.startswith("#"):
+            continue  # the file's macro entries (`cmacros.macro_entries`)
         qualname, line, column = entry.split("\t")
         names.declared.setdefault(qualname, (int(line), int(column)))
     for symbol in extract.symbols:

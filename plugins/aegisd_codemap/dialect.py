@@ -33,8 +33,16 @@ _CPP_SIBLINGS = (".cpp", ".cc", ".cxx", ".hpp", ".hh", ".hxx")
 SNIFF_BYTES = 256 * 1024
 
 
+_HEADERS = (".h", ".hpp", ".hh", ".hxx")
+
+
 def is_header(path: str) -> bool:
     return path.lower().endswith(".h")
+
+
+def is_c_header(path: str) -> bool:
+    """A C or C++ header (what other files include)."""
+    return path.lower().endswith(_HEADERS)
 
 
 def cplusplus_spans(code: bytes) -> list[tuple[int, int]]:

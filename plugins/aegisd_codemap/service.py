@@ -26,7 +26,7 @@ from aegisd.budget import BudgetedCache
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import NotFound, Unavailable
 from aegisd.threads import background, interactive
-from aegisd_codemap import namestore, navcache, store
+from aegisd_codemap import cprojmacros, namestore, navcache, store
 from aegisd_codemap.dialect import headers_to_redecide
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
@@ -165,6 +165,7 @@ async def _loaded(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:
                 # Only each file's facts: symbols are searched and read in the store. Answers
                 # wait for them: not in the bulk lane, which steps aside while they wait.
                 facts = await interactive(_stored_facts, codemap.readers, ws.id)
+                macros = await interactive(_stored_macros, codemap.readers, ws.id)
             except (sqlite3.Error, OSError) as exc:
                 logger.warning(
                     "codemap {}: reading the store failed ({}); trying again in {:.0f} s",
@@ -173,6 +174,7 @@ async def _loaded(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:
             else:
                 index = codemap.new_index(ws.id)
                 index.load(facts)
+                index.macros = macros
                 codemap.indexes[ws.id] = index
                 codemap.loaded[ws.id].set()
                 logger.info("codemap {}: loaded {} files from the store", ws.id, len(facts))
@@ -267,6 +269,11 @@ def _stored_facts(readers: Readers, ws_id: str) -> dict[str, store.Facts]:
         return store.load_facts(db.execute, ws_id)
 
 
+def _stored_macros(readers: Readers, ws_id: str) -> cprojmacros.ProjectMacros:
+    with readers.borrow() as db:
+        return cprojmacros.load(db.execute, ws_id)
+
+
 async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:
     """Bring the index in line with the workspace's known files (hash by hash)."""
     codemap = get(daemon)
@@ -323,32 +330,50 @@ async def update(
         gone = [p for p in remove if index.remove(p)]
         paths = list(gone)
         updates: list[tuple[FileExtract, str, bool]] = []
-        stream = codemap.pool.stream(
-            ws.root,
-            parse,
-            ws.settings.include_docstrings,
-            report if len(parse) > 50 else None,
-            max_bytes=ws.settings.max_file_bytes,
-        )
-        async for parsed in stream:
-            for path, digest, extract in parsed:
-                if digest is None or extract is None:
-                    if index.remove(path):
-                        gone.append(path)
-                        paths.append(path)
-                    continue
-                previous = None
-                if index.needs_previous(extract):
-                    previous = await interactive(index.read, path)
-                kept, stale = index.apply(extract, digest, previous)
-                updates.append((kept, digest, stale))
-                paths.append(path)
-            if len(updates) + len(gone) >= SAVE_CHUNK_FILES:
-                # A large batch is stored as it goes: what is parsed is not held until the end.
-                _persist(daemon, index, updates, gone)
-                updates, gone = [], []
-                await _keep_up(daemon, index)  # the store keeps up with the parsers
-            await asyncio.sleep(0)  # other requests get the loop between chunks
+
+        async def parse_group(group: list[str], offset: int) -> None:
+            nonlocal updates, gone
+            stream = codemap.pool.stream(
+                ws.root,
+                group,
+                ws.settings.include_docstrings,
+                (lambda n, _: report(offset + n, max(len(parse), offset + n)))
+                if len(parse) > 50
+                else None,
+                max_bytes=ws.settings.max_file_bytes,
+                macros=index.macros.current(),
+            )
+            async for parsed in stream:
+                for path, digest, extract in parsed:
+                    if digest is None or extract is None:
+                        if index.remove(path):
+                            gone.append(path)
+                            paths.append(path)
+                        continue
+                    previous = None
+                    if index.needs_previous(extract):
+                        previous = await interactive(index.read, path)
+                    kept, stale = index.apply(extract, digest, previous)
+                    updates.append((kept, digest, stale))
+                    paths.append(path)
+                if len(updates) + len(gone) >= SAVE_CHUNK_FILES:
+                    # A large batch is stored as it goes: what is parsed is not held until
+                    # the end.
+                    _persist(daemon, index, updates, gone)
+                    updates, gone = [], []
+                    await _keep_up(daemon, index)  # the store keeps up with the parsers
+                await asyncio.sleep(0)  # other requests get the loop between chunks
+
+        # Headers first, so that sources get their macros (`cprojmacros`); then, once, the
+        # files recovered with a set other than the one the batch ends with.
+        offset = 0
+        for group in cprojmacros.headers_first(parse):
+            await parse_group(group, offset)
+            offset += len(group)
+        if stale := index.macros.stale():
+            _persist(daemon, index, updates, gone)  # a file is stored once per write
+            updates, gone = [], []
+            await parse_group(stale, offset)
         # After a large batch (a first index, a checkout), the names' trigram index is caught
         # up once, in bulk.
         _persist(daemon, index, updates, gone, catch_up=len(parse) > URGENT_SAVE_FILES)
