@@ -35,7 +35,8 @@ MIGRATIONS = schema.MIGRATIONS
 #: 5: JS/TS reference sites and exports.
 #: 6: Python sites in the definition they sit in (a scope gone after the walk lent its id), a
 #: classmethod's cls() calls, attributes set outside their class.
-#: 7: C/C++ headers' attribute-like macros and the project set a recovery used (`cprojmacros`).
+#: 7: C/C++ headers' attribute-like macros and the project set a recovery used (`cprojmacros`),
+#: typedef names' own sites.
 EXTRACTOR_VERSION = 7
 
 FILE_COLUMNS = (
