@@ -26,7 +26,7 @@ from aegisd.budget import BudgetedCache
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import NotFound, Unavailable
 from aegisd.threads import background, interactive
-from aegisd_codemap import cprojmacros, namestore, navcache, store
+from aegisd_codemap import cprojmacros, navcache, saving, store
 from aegisd_codemap.dialect import headers_to_redecide
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
@@ -40,10 +40,6 @@ if TYPE_CHECKING:
     from aegisd.workspace import ChangeBatch, Workspace
 
 CACHE_NAMESPACE = "codemap"
-URGENT_SAVE_FILES = 2  # an editor's save: stored ahead of bulk work
-SAVE_CHUNK_FILES = 100  # files per transaction of a large batch (~30 ms on the stdlib)
-#: parsed files waiting for the store past which parsing waits for it (bounds their memory)
-MAX_UNSAVED_FILES = 1_000
 #: how long a request waits for a first index built from nothing before answering `pending`
 #: (the similarity methods wait as long for their index)
 FIRST_INDEX_WAIT_S = 10.0
@@ -71,7 +67,7 @@ class Codemap:
     packages: dict[str, str] = field(default_factory=dict)
     #: per workspace, its root directory
     roots: dict[str, Path] = field(default_factory=dict)
-    #: per workspace, set when a store write ends (`_keep_up` waits for it)
+    #: per workspace, set when a store write ends (`saving.keep_up` waits for it)
     saved: dict[str, asyncio.Event] = field(default_factory=dict)
     #: workspaces closing: their large stores stop between chunks (`_save`)
     closing: set[str] = field(default_factory=set)
@@ -356,12 +352,12 @@ async def update(
                     kept, stale = index.apply(extract, digest, previous)
                     updates.append((kept, digest, stale))
                     paths.append(path)
-                if len(updates) + len(gone) >= SAVE_CHUNK_FILES:
+                if len(updates) + len(gone) >= saving.SAVE_CHUNK_FILES:
                     # A large batch is stored as it goes: what is parsed is not held until
                     # the end.
-                    _persist(daemon, index, updates, gone)
+                    saving.persist(codemap, daemon, index, updates, gone)
                     updates, gone = [], []
-                    await _keep_up(daemon, index)  # the store keeps up with the parsers
+                    await saving.keep_up(codemap, index)  # the store keeps up with the parsers
                 await asyncio.sleep(0)  # other requests get the loop between chunks
 
         # Headers first, so that sources get their macros (`cprojmacros`); then, once, the
@@ -371,12 +367,14 @@ async def update(
             await parse_group(group, offset)
             offset += len(group)
         if stale := index.macros.stale():
-            _persist(daemon, index, updates, gone)  # a file is stored once per write
+            # a file is stored once per write
+            saving.persist(codemap, daemon, index, updates, gone)
             updates, gone = [], []
             await parse_group(stale, offset)
         # After a large batch (a first index, a checkout), the names' trigram index is caught
         # up once, in bulk.
-        _persist(daemon, index, updates, gone, catch_up=len(parse) > URGENT_SAVE_FILES)
+        catch_up = len(parse) > saving.URGENT_SAVE_FILES
+        saving.persist(codemap, daemon, index, updates, gone, catch_up=catch_up)
         if not paths:
             return
         daemon.cache.invalidate_paths(ws.id, sorted(paths))
@@ -388,142 +386,15 @@ async def update(
         )
 
 
-def _persist(
-    daemon: Daemon,
-    index: WorkspaceIndex,
-    updates: list[tuple[FileExtract, str, bool]],
-    gone: list[str],
-    *,
-    catch_up: bool = False,
-) -> None:
-    """Store an update after it is answered from memory, in order behind earlier ones. Nothing
-    waits for it but shutdown and `rebuild`; an update lost to a crash is parsed again at the
-    next start, whose hash check finds the stored file out of date."""
-    if not updates and not gone and not catch_up:
-        return
-    codemap, ws_id = get(daemon), index.ws_id
-    codemap.saving[ws_id] = asyncio.create_task(
-        _save_after(codemap.saving.get(ws_id), daemon, index, updates, gone, catch_up),
-        name=f"codemap-save-{ws_id}",
-    )
-
-
-async def _save_after(
-    previous: asyncio.Task[None] | None,
-    daemon: Daemon,
-    index: WorkspaceIndex,
-    updates: list[tuple[FileExtract, str, bool]],
-    gone: list[str],
-    catch_up: bool,
-) -> None:
-    if previous is not None:
-        await asyncio.wait([previous])  # its failure is its own (logged there)
-    ws_id = index.ws_id
-    try:
-        await _save(daemon, ws_id, updates, gone)
-    except _Closing as closing:
-        logger.info(
-            "codemap {}: closing; {} parsed files not stored (parsed again at the next open)",
-            ws_id, closing.left,
-        )  # fmt: skip
-    except Exception as exc:
-        # Still answered from memory (`unsaved`); the next start parses them again.
-        logger.opt(exception=exc).error("codemap {}: storing {} files failed", ws_id, len(updates))
-    else:
-        index.stored([u[0] for u in updates], gone)
-        if catch_up:
-            _start_catch_up(daemon, ws_id)
-    finally:
-        saved = get(daemon).saved.get(ws_id)
-        if saved is not None:
-            saved.set()  # for `_keep_up`
-
-
-async def _keep_up(daemon: Daemon, index: WorkspaceIndex) -> None:
-    """Past MAX_UNSAVED_FILES parsed files waiting for the store, wait until half of them
-    are stored (not all: parsing goes on while the rest are written)."""
-    codemap = get(daemon)
-    saved = codemap.saved.setdefault(index.ws_id, asyncio.Event())
-    if len(index.unsaved) <= MAX_UNSAVED_FILES:
-        return
-    while len(index.unsaved) > MAX_UNSAVED_FILES // 2:
-        last = codemap.saving.get(index.ws_id)
-        if last is None or last.done():
-            return  # nothing is being stored: what is left failed (answered from memory)
-        saved.clear()
-        await saved.wait()
-
-
 async def flush(daemon: Daemon, ws_id: str) -> None:
     """Wait until every update of the workspace is stored."""
-    task = get(daemon).saving.get(ws_id)
-    if task is not None:
-        await asyncio.wait([task])
-
-
-class _Closing(Exception):
-    """A large store stopped because its workspace closes (within `close_timeout_s`)."""
-
-    def __init__(self, left: int) -> None:
-        super().__init__(f"{left} files not stored")
-        self.left = left
-
-
-async def _save(
-    daemon: Daemon,
-    ws_id: str,
-    updates: list[tuple[FileExtract, str, bool]],
-    gone: list[str],
-) -> None:
-    """Store what changed: an edit's few files ahead of queued bulk work (their names
-    indexed with them), a large batch in short transactions so that the watcher's and other
-    edits' writes get in between (their names indexed by `_catch_up`, once per batch)."""
-    db = daemon.store.db
-    closing = get(daemon).closing
-    if len(updates) + len(gone) <= URGENT_SAVE_FILES:
-        if updates or gone:
-            await daemon.store.urgent(store.save, db, ws_id, updates, gone)
-    else:
-        for at in range(0, max(len(updates), len(gone)), SAVE_CHUNK_FILES):
-            if ws_id in closing:  # what is stored stays; each file is stored whole or not
-                raise _Closing(max(0, len(updates) - at))
-            end = at + SAVE_CHUNK_FILES
-            # Rows are built in a bulk thread, stepping aside for requests: the DB thread
-            # only writes them.
-            prepared = await background(
-                store.rows, ws_id, updates[at:end], gone[at:end], index_names=False
-            )
-            await daemon.store.run(store.write, db, prepared)
-
-
-def _start_catch_up(daemon: Daemon, ws_id: str) -> None:
-    codemap = get(daemon)
-    running = codemap.catching.get(ws_id)
-    if ws_id in codemap.closing or (running is not None and not running.done()):
-        return  # a running one goes on to the end
-    codemap.catching[ws_id] = asyncio.create_task(
-        _catch_up(daemon, ws_id), name=f"codemap-names-{ws_id}"
-    )
-
-
-async def _catch_up(daemon: Daemon, ws_id: str) -> None:
-    """Bring the trigram index up to the names table, a step at a time. Not part of storing
-    and not waited for by a close, which cancels it: searches read the names past the index's
-    mark without it, so a catch-up cut short costs only speed (a close used to wait for it
-    behind other plugins' queued writes: at 50,000 files past the shutdown's limit)."""
-    codemap, db = get(daemon), daemon.store.db
-    try:
-        while ws_id not in codemap.closing:
-            if await daemon.store.run(namestore.catch_up, db) < namestore.BULK_CATCH_UP:
-                return
-    except Exception as exc:  # the store closing under it at shutdown, a full disk, ...
-        logger.info("codemap {}: names' index catch-up stopped: {!r}", ws_id, exc)
+    await saving.flush(get(daemon), ws_id)
 
 
 async def rebuild(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
     async with codemap.locks[ws.id]:
-        await flush(daemon, ws.id)
+        await saving.flush(codemap, ws.id)
         await daemon.store.run(store.clear, daemon.store.db, ws.id)
         codemap.indexes[ws.id] = codemap.new_index(ws.id)
     codemap.forget_cached(ws.id)
@@ -546,7 +417,7 @@ async def closed(daemon: Daemon, ws: Workspace) -> None:
     if catching is not None:
         catching.cancel()
     try:
-        await flush(daemon, ws.id)
+        await saving.flush(codemap, ws.id)
     finally:
         codemap.closing.discard(ws.id)
     codemap.saving.pop(ws.id, None)
