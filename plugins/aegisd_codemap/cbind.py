@@ -29,6 +29,7 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from aegisd_codemap.cbinddecl import CScope, DeclarationBinder, Next
+from aegisd_codemap.cinclude import written
 from aegisd_codemap.cmacros import KEYWORDS
 from aegisd_codemap.cnames import (
     last_name,
@@ -211,16 +212,11 @@ class _Binder(DeclarationBinder):
         return found
 
     def _include(self, node: Node, scope: CScope, kind: str) -> Next:
-        path = node.child_by_field_name("path")
-        if path is None:
-            return []
-        raw = text(path)
-        if path.type == "system_lib_string":
-            header, mark = raw.strip("<>"), "<"
-        elif path.type == "string_literal":
-            header, mark = raw.strip('"'), '"'
-        else:
+        path, found = node.child_by_field_name("path"), written(node)
+        if path is None or found is None:
             return []  # #include MACRO
+        header, system = found
+        mark = "<" if system else '"'
         self.site(path, IMPORT, scope, f"x:{mark}{header}", header)
         # the column of the name, not of its quote
         self.refs[-1] = self.refs[-1]._replace(column=self.refs[-1].column + 1)

@@ -319,9 +319,33 @@ class DeclarationBinder(SiteBinder):
             current = current.child_by_field_name("name")
 
     def _typedef(self, node: Node, scope: CScope, kind: str) -> Next:
-        """``typedef T name;`` / ``using name = T;``: a use of ``T`` (the name is a symbol)."""
+        """``typedef T name;`` / ``using name = T;``: a use of ``T``, the name's own site (a
+        symbol, as a record's name), and the parameter types of a function-pointer type
+        (``typedef void (*F)(Table *);``)."""
         type_node = node.child_by_field_name("type")
-        return [(type_node, scope, TYPE)] if type_node is not None else []
+        found: Next = [(type_node, scope, TYPE)] if type_node is not None else []
+        declarators: list[Node | None] = (
+            [node.child_by_field_name("name")]
+            if node.type == "alias_declaration"
+            else list(node.children_by_field_name("declarator"))
+        )
+        for declarator in declarators:
+            stack = [declarator]
+            while stack:  # bounded by the declarator's depth
+                current = stack.pop()
+                if current is None or current.type not in WRAPPERS:
+                    continue
+                parameters = current.child_by_field_name("parameters")
+                if parameters is not None:
+                    found += self._parameter_types(parameters, scope)
+                stack.append(current.child_by_field_name("declarator"))
+            name = declared_name(declarator)
+            if name is not None and name.type in ("type_identifier", "identifier"):
+                written = text(name)
+                self.site(
+                    name, WRITE, scope, f"d:{scope.ctx}.{written}" if scope.ctx else f"d:{written}"
+                )
+        return found
 
     def _lambda(self, node: Node, scope: CScope, kind: str) -> Next:
         inner = CScope("block", scope.ctx, scope.owner, scope)

@@ -15,7 +15,8 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from aegisd_codemap.cbind import bind_c
-from aegisd_codemap.cmacros import KEYWORDS, recover
+from aegisd_codemap.cinclude import includes
+from aegisd_codemap.cmacros import KEYWORDS, NO_MACROS, MacroSet, macro_entries, recover
 from aegisd_codemap.cnames import name_parts
 from aegisd_codemap.dialect import blank_cplusplus
 from aegisd_codemap.languages import span_loc
@@ -247,24 +248,34 @@ class CExtract(NamedTuple):
 
 
 def extract_c(
-    data: bytes, language: str, nonblank: list[int], include_docstrings: bool
+    data: bytes,
+    language: str,
+    nonblank: list[int],
+    include_docstrings: bool,
+    macros: MacroSet = NO_MACROS,
+    header: bool = False,
 ) -> CExtract:
     """Symbols, syntax errors, includes and reference sites of one C or C++ file (partial on
-    errors)."""
+    errors), recovered with the project's ``macros``. ``declared`` holds a ``header``'s
+    attribute-like defines, and the set's digest when the first parse failed (`cmacros`)."""
     parser = parser_for(language)
     if language == "c":
         data = blank_cplusplus(data)
-    data, tree, _ = recover(data, parser.parse)
+    original = data
+    data, tree, blamed = recover(data, parser.parse, macros.names)
     root = tree.root_node
     walker = _Walker(data, nonblank, include_docstrings)
     walker.walk(root)
     symbols, errors = walker.symbols(), syntax_issues(root, data)
+    failed = bool(blamed) or root.has_error  # the first parse failed: the set was used
+    entries = macro_entries(original, header, macros.digest if failed else None)
     if not binding_enabled():
-        return CExtract(symbols, errors)
+        return CExtract(symbols, errors, imports=includes(root), declared=entries or None)
     bound = bind_c(root, data)
     imports = [
         ImportRef(ref.name, (), 0, ref.line, "include" if ref.binding[2] == '"' else "system")
         for ref in bound.refs
         if ref.kind == IMPORT and ref.binding.startswith("x:")
     ]
-    return CExtract(symbols, errors, pack(bound.refs), imports, bound.declared, bound.classes)
+    declared = (*bound.declared, *entries)
+    return CExtract(symbols, errors, pack(bound.refs), imports, declared, bound.classes)

@@ -5,8 +5,9 @@ UnicodeString``: tree-sitter does not expand macros, so these fail to parse, and
 missing or get the macro's name. When a parse has errors, the macros that may be to blame are
 blanked (replaced by spaces, so every line and column stays put) and the file parsed again; the
 second parse is kept when it has fewer errors. Blamed are the usual suspects (`COMMON`), the
-file's own ``#define NAME`` with an empty or attribute-like body, and all-caps names the parser
-choked on. A macro wrapping a type (``Py_LOCAL_INLINE(int) f(...)``) loses its name and
+file's own ``#define NAME`` with an empty or attribute-like body, the project's (the headers'
+such defines, handed to the parse workers as a `MacroSet`: `cprojmacros`), and all-caps names
+the parser choked on. A macro wrapping a type (``Py_LOCAL_INLINE(int) f(...)``) loses its name and
 parentheses, keeping the type.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable
+from typing import NamedTuple
 
 from tree_sitter import Node, Tree
 
@@ -83,6 +85,24 @@ _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(?:[ \t]+((?:\\\n|[^\n])*
 _PREPROCESSOR = re.compile(rb"^[ \t]*#(?:\\\n|[^\n])*", re.M)
 _NAMES = frozenset({"identifier", "type_identifier"})
 _ROUNDS = 2
+_IDENTIFIERS = re.compile(rb"[A-Za-z_]\w*")
+#: a C/C++ extract's ``exports`` entries (beside `cbind`'s declarations): an attribute-like
+#: macro a header defines, and the digest of the project set a failed first parse was
+#: recovered with (no qualname starts with ``#``)
+DEFINES, RECOVERED = "#a:", "#u:"
+#: attribute-like macros one header contributes at most
+MAX_PER_HEADER = 200
+
+
+class MacroSet(NamedTuple):
+    """The project's attribute-like macros a parse may blame, and a digest naming the set (a
+    file records which set its recovery used: `cprojmacros`)."""
+
+    digest: str
+    names: frozenset[str]
+
+
+NO_MACROS = MacroSet("", frozenset())
 
 
 def defined_attributes(data: bytes) -> set[str]:
@@ -170,9 +190,11 @@ def _blank_parentheses(out: bytearray, at: int) -> None:
                 return
 
 
-def recover(data: bytes, parse: Callable[[bytes], Tree]) -> tuple[bytes, Tree, frozenset[str]]:
+def recover(
+    data: bytes, parse: Callable[[bytes], Tree], project: frozenset[str] = frozenset()
+) -> tuple[bytes, Tree, frozenset[str]]:
     """The parse of ``data`` with the fewest errors, the source it was parsed from, and the
-    macros blanked for it."""
+    macros blanked for it (``project``: the workspace's attribute-like macros, blamed too)."""
     tree = parse(data)
     if not tree.root_node.has_error:
         return data, tree, frozenset()
@@ -180,6 +202,8 @@ def recover(data: bytes, parse: Callable[[bytes], Tree]) -> tuple[bytes, Tree, f
     code = without_comments(data)
     present = {name for name in COMMON | TYPE_WRAPPERS if name.encode() in code}
     blamed = present | defined_attributes(code) | spotted(code)
+    if project:
+        blamed |= project & {t.decode("ascii") for t in _IDENTIFIERS.findall(code)}
     types = declared(code)
     for _ in range(_ROUNDS):
         blamed = (blamed | _error_names(best[2].root_node, data)) - types
@@ -194,3 +218,28 @@ def recover(data: bytes, parse: Callable[[bytes], Tree]) -> tuple[bytes, Tree, f
         if not errors:
             break
     return best[1], best[2], best[3]
+
+
+def macro_entries(data: bytes, header: bool, recovered: str | None) -> tuple[str, ...]:
+    """The ``exports`` entries of a file: a header's attribute-like defines (bounded), and
+    ``recovered``, the digest of the project set used when its first parse failed."""
+    found: list[str] = []
+    if header:
+        names = sorted(defined_attributes(without_comments(data)))[:MAX_PER_HEADER]
+        found += [DEFINES + name for name in names]
+    if recovered is not None:
+        found.append(RECOVERED + recovered)
+    return tuple(found)
+
+
+def with_macro_entries(
+    kept: tuple[str, ...] | None, fresh: tuple[str, ...] | None
+) -> tuple[str, ...] | None:
+    """A file's last good ``exports`` with its fresh parse's macro entries (a file that stops
+    parsing keeps its declarations, yet says which macros it defines and was recovered
+    with now)."""
+    marks = (DEFINES, RECOVERED)
+    entries = [e for e in fresh or () if e.startswith(marks)]
+    if not entries and not any(e.startswith(marks) for e in kept or ()):
+        return kept  # not a C file's, or no macro entries either way
+    return (*(e for e in kept or () if not e.startswith(marks)), *entries)

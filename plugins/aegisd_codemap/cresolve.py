@@ -13,15 +13,14 @@ One `CResolver` serves one request and memoizes each file's names and each bindi
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from aegisd.store.pathtext import from_db
 from aegisd_codemap.cbind import INLINE
+from aegisd_codemap.cinclude import IncludeIndex, is_c
 from aegisd_codemap.index import WorkspaceIndex
-from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract, Symbol
 from aegisd_codemap.navresolve import EXT, MOD, SYM, UNRES, Resolution, Value, status
 
@@ -29,7 +28,6 @@ from aegisd_codemap.navresolve import EXT, MOD, SYM, UNRES, Resolution, Value, s
 MAX_INCLUDED = 256
 #: bases followed for one member lookup
 MAX_HOPS = 16
-C_LANGUAGES = frozenset({"c", "cpp"})
 _CLASSES = frozenset({"class", "struct", "union"})
 
 
@@ -42,10 +40,6 @@ class _Located(Protocol):
 
 
 D = TypeVar("D", bound=_Located)
-
-
-def is_c(path: str) -> bool:
-    return detect_language(path) in C_LANGUAGES
 
 
 @dataclass
@@ -64,6 +58,8 @@ def _names(extract: FileExtract) -> _CNames:
         if entry.startswith(INLINE):
             names.inline.add(entry[len(INLINE) :])
             continue
+        if entry.startswith("#"):
+            continue  # the file's macro entries (`cmacros.macro_entries`)
         qualname, line, column = entry.split("\t")
         names.declared.setdefault(qualname, (int(line), int(column)))
     for symbol in extract.symbols:
@@ -83,35 +79,19 @@ def _names(extract: FileExtract) -> _CNames:
     return names
 
 
-class Headers:
-    """Where the workspace's C/C++ files are, by file name (for ``#include`` lookups)."""
-
-    def __init__(self, paths: Iterable[str]) -> None:
-        self.paths = {p for p in paths if is_c(p)}
-        self.by_name: dict[str, list[str]] = {}
-        for path in sorted(self.paths, key=lambda p: (p.count("/"), p)):
-            self.by_name.setdefault(posixpath.basename(path), []).append(path)
-
-    def find(self, importer: str, header: str, system: bool) -> str | None:
-        """The file an include names: beside the includer (quoted), else the shallowest file
-        whose path ends with it (an ``-I`` directory of the project)."""
-        if not system:
-            beside = posixpath.normpath(posixpath.join(posixpath.dirname(importer), header))
-            if beside in self.paths:
-                return beside
-        wanted = header.lstrip("./")
-        for path in self.by_name.get(posixpath.basename(wanted), ()):
-            if path == wanted or path.endswith("/" + wanted):
-                return path
-        return None
+def _included(headers: IncludeIndex, importer: str, header: str, system: bool) -> tuple[str, ...]:
+    """The files an include names (several when ambiguous): a quoted include as `cinclude`
+    says; a system one only when the workspace holds that header (``<zstd.h>`` of a project
+    that ships it)."""
+    return headers.resolve(importer, header, system).files
 
 
-def headers_of(index: WorkspaceIndex) -> Headers:
-    """The workspace's `Headers`, kept in the budgeted cache until a path comes or goes."""
+def headers_of(index: WorkspaceIndex) -> IncludeIndex:
+    """The workspace's `IncludeIndex`, kept in the budgeted cache until a path comes or goes."""
     key = (index.ws_id, "*", f"headers:{index.layout}")
-    found: Headers | None = index.whole.get(key)
+    found: IncludeIndex | None = index.whole.get(key)
     if found is None:
-        found = Headers(list(index.facts))
+        found = IncludeIndex(list(index.facts))
         index.whole.put(key, found, 150 * len(found.paths))
     return found
 
@@ -142,10 +122,10 @@ class CResolver:
             at += 1
             names = self.names(current)
             for header, system in names.includes if names is not None else ():
-                target = self.headers.find(current, header, system)
-                if target is not None and target not in seen and len(order) < MAX_INCLUDED:
-                    seen.add(target)
-                    order.append(target)
+                for target in _included(self.headers, current, header, system):
+                    if target not in seen and len(order) < MAX_INCLUDED:
+                        seen.add(target)
+                        order.append(target)
         self._closures[path] = order
         return order
 
@@ -187,9 +167,9 @@ class CResolver:
         tag, _, rest = head.partition(":")
         if tag == "x":
             system, header = rest[:1] == "<", rest[1:]
-            target = self.headers.find(path, header, system)
-            if target is not None:
-                return [Value(MOD, target, header)]
+            targets = _included(self.headers, path, header, system)
+            if targets:
+                return [Value(MOD, target, header) for target in targets]
             return [Value(EXT if system else UNRES, "", header)]
         if tag in ("q", "d"):  # `this`'s class; a definition's own name
             values = self.qualified(path, [rest])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Container, Iterable
 
 #: comments and string/char literals, blanked before looking for C++ constructs
 _NOISE = re.compile(rb'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
@@ -32,8 +33,16 @@ _CPP_SIBLINGS = (".cpp", ".cc", ".cxx", ".hpp", ".hh", ".hxx")
 SNIFF_BYTES = 256 * 1024
 
 
+_HEADERS = (".h", ".hpp", ".hh", ".hxx")
+
+
 def is_header(path: str) -> bool:
     return path.lower().endswith(".h")
+
+
+def is_c_header(path: str) -> bool:
+    """A C or C++ header (what other files include)."""
+    return path.lower().endswith(_HEADERS)
 
 
 def cplusplus_spans(code: bytes) -> list[tuple[int, int]]:
@@ -97,6 +106,18 @@ def has_cpp_sibling(root: str, path: str) -> bool:
     """A C++ file of the same name beside ``path`` (a few stats, no directory listing)."""
     stem = os.path.join(root, path)[: -len(".h")]
     return any(os.path.isfile(stem + suffix) for suffix in _CPP_SIBLINGS)
+
+
+def headers_to_redecide(paths: Iterable[str], indexed: Container[str]) -> list[str]:
+    """The indexed ``.h`` headers whose dialect a C++ file of ``paths`` coming or going may
+    change (``widget.h`` when ``widget.cpp`` appears or disappears): their sibling is looked
+    for only when they are parsed, so they are parsed again."""
+    found: set[str] = set()
+    for path in paths:
+        stem, suffix = os.path.splitext(path)
+        if suffix.lower() in _CPP_SIBLINGS and stem + ".h" in indexed:
+            found.add(stem + ".h")
+    return sorted(found)
 
 
 def header_language(data: bytes, root: str | None, path: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from aegisd_codemap.cextract import extract_c
-from aegisd_codemap.dialect import header_language, is_header
+from aegisd_codemap.cmacros import NO_MACROS, MacroSet
+from aegisd_codemap.dialect import header_language, is_c_header, is_header
 from aegisd_codemap.jsbind import bind_js
 from aegisd_codemap.jsextract import extract_js
 from aegisd_codemap.languages import detect_language, is_binary, nonblank_prefix
@@ -14,12 +15,17 @@ from aegisd_codemap.sites import pack
 
 
 def extract_file(
-    path_rel: str, data: bytes, include_docstrings: bool, root: str | None = None
+    path_rel: str,
+    data: bytes,
+    include_docstrings: bool,
+    root: str | None = None,
+    macros: MacroSet = NO_MACROS,
 ) -> FileExtract:
     """Outline, imports, classes and syntax errors of the file at ``path_rel`` holding ``data``.
 
     A header named ``.h`` is parsed, and its ``language`` said, as ``cpp`` when its content or
-    a sibling under ``root`` says C++ (see `dialect`).
+    a sibling under ``root`` says C++ (see `dialect`). A C/C++ parse broken by macros is
+    recovered with the project's attribute-like ``macros`` too (`cmacros`).
 
     Unknown extensions give ``language=None`` and binary files ``binary=True``, both without
     symbols. Files that fail to parse carry ``errors``; tree-sitter languages keep the symbols
@@ -47,7 +53,7 @@ def extract_file(
             bound = bind_js(js.root, data, js.defined)
             result.refs, result.exports, result.members = pack(bound.refs), *bound[1:]
     elif language in ("c", "cpp"):
-        c = extract_c(data, language, nonblank, include_docstrings)
+        c = extract_c(data, language, nonblank, include_docstrings, macros, is_c_header(path_rel))
         result.symbols, result.errors, result.refs, result.imports = c[:4]
         result.exports, result.classes = c.declared, c.classes
     return result

@@ -10,6 +10,7 @@ from itertools import pairwise
 from typing import NamedTuple
 
 from aegisd.threads import step_aside
+from aegisd_codemap.cinclude import C_LANGUAGES, IncludeIndex
 from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import IMPORT_CONTEXTS, TOP_LEVEL, ImportRef
 from aegisd_codemap.resolve import ModuleIndex, package_name
@@ -42,8 +43,10 @@ class ImportHop(NamedTuple):
 @dataclass(slots=True)
 class ImportGraph:
     """``edges[a][b]`` says where file ``a`` imports file ``b``; ``external[a][x]`` the same for
-    an external leaf ``x`` (a top-level Python package, an npm package, or an unresolved
-    relative import as written). Every file given is a node, with or without edges.
+    an external leaf ``x`` (a top-level Python package, an npm package, an unresolved relative
+    import as written, a C/C++ system header as ``<stdio.h>``, a quoted include that matches no
+    workspace header or several equally near ones as ``"config.h"``). Every file given is a
+    node, with or without edges.
     """
 
     edges: dict[str, dict[str, ImportSite]] = field(default_factory=dict)
@@ -85,7 +88,9 @@ def build_import_graph(
     Pass every workspace path as ``paths`` when some files have no extract (``.d.ts`` only
     resolved, say); files of other languages keep no edges.
     """
-    index = ModuleIndex(imports.keys() if paths is None else paths, package)
+    every = list(imports.keys() if paths is None else paths)
+    index = ModuleIndex(every, package)
+    headers: IncludeIndex | None = None
     graph = ImportGraph()
     for path, refs in imports.items():
         step_aside()  # in a bulk thread: a whole workspace's graph takes a while
@@ -100,6 +105,9 @@ def build_import_graph(
                 files = [found] if found else []
                 relative = ref.module.startswith(".")
                 leaves = [] if found else [ref.module if relative else package_name(ref.module)]
+            elif language in C_LANGUAGES:
+                headers = headers or IncludeIndex(every)
+                files, leaves = _include_targets(headers, ref, path)
             else:
                 continue
             for target in files:
@@ -107,6 +115,20 @@ def build_import_graph(
             for leaf in leaves:
                 _add(external, leaf, ref.line, ref.context)
     return graph
+
+
+def _include_targets(
+    headers: IncludeIndex, ref: ImportRef, path: str
+) -> tuple[list[str], list[str]]:
+    """``(files, externals)`` of one ``#include``: a system header is external; a quoted one
+    is the nearest matching header (`cinclude`), external as written when none or several
+    tie."""
+    if ref.kind == "system":
+        return [], [f"<{ref.module}>"]
+    found = headers.resolve(path, ref.module)
+    if len(found.files) == 1:
+        return list(found.files), []
+    return [], [f'"{ref.module}"']
 
 
 def strongly_connected(edges: Mapping[str, Iterable[str]]) -> list[list[str]]:

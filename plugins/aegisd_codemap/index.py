@@ -22,6 +22,9 @@ from typing import Any
 
 from aegisd.budget import BudgetedCache
 from aegisd_codemap import namesearch, sqlsearch, store
+from aegisd_codemap.cinclude import C_LANGUAGES
+from aegisd_codemap.cmacros import with_macro_entries
+from aegisd_codemap.cprojmacros import ProjectMacros
 from aegisd_codemap.model import FileExtract, ImportRef, Symbol
 from aegisd_codemap.readers import Readers
 from aegisd_codemap.store import Execute, Facts
@@ -117,6 +120,8 @@ class WorkspaceIndex:
     version: int = 0
     #: bumped when a path appears or goes (what module resolution depends on)
     layout: int = 0
+    #: the headers' attribute-like macros, for the parse workers (`cprojmacros`)
+    macros: ProjectMacros = field(default_factory=ProjectMacros)
 
     @property
     def files(self) -> Mapping[str, FileExtract]:
@@ -157,7 +162,7 @@ class WorkspaceIndex:
                 classes=previous.classes,
                 errors=extract.errors,
                 default_export=previous.default_export,
-                exports=previous.exports,
+                exports=with_macro_entries(previous.exports, extract.exports),
                 members=previous.members,
                 # in memory while its write is queued; else its stored rows stay (`store.rows`)
                 refs=previous.refs,
@@ -174,6 +179,8 @@ class WorkspaceIndex:
         self.symbol_count += len(extract.symbols)
         self.unsaved[path] = extract
         self.version += 1
+        if extract.language in C_LANGUAGES:
+            self.macros.take(path, extract.exports)
         return extract, stale
 
     def needs_previous(self, extract: FileExtract) -> bool:
@@ -185,6 +192,7 @@ class WorkspaceIndex:
         if path not in self.facts:
             return False
         self._forget(path)
+        self.macros.drop(path)
         self.unsaved[path] = None
         self.version += 1
         self.layout += 1

@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 
 from aegisd.store.pathtext import from_db, to_db
 from aegisd_codemap import navcache
-from aegisd_codemap.cresolve import CResolver, is_c
+from aegisd_codemap.cinclude import is_c
+from aegisd_codemap.cresolve import CResolver
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.jsbind import DEF_SITE
 from aegisd_codemap.jsmodules import JsModules

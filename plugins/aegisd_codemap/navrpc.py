@@ -18,7 +18,7 @@ from aegisd.safeio import read_bytes
 from aegisd.skipped import refuse_skipped
 from aegisd.threads import interactive
 from aegisd_codemap import service
-from aegisd_codemap.cresolve import is_c
+from aegisd_codemap.cinclude import is_c
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.jsfamily import override_family
 from aegisd_codemap.jsmeaning import asked, declared_as, keeps, meaning_of, merged

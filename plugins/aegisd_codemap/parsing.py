@@ -20,6 +20,7 @@ from typing import Any
 from aegisd.safeio import DEFAULT_MAX_FILE_BYTES, read_bytes
 from aegisd.threads import interactive
 from aegisd.workers import start_pool, stop_pool
+from aegisd_codemap.cmacros import NO_MACROS, MacroSet
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract, SyntaxIssue
@@ -50,9 +51,10 @@ def parse_chunk(
     paths: Sequence[str],
     include_docstrings: bool,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    macros: MacroSet = NO_MACROS,
 ) -> list[Parsed]:
     """Worker side: read (safely, up to `max_bytes`), hash (as the core does: blake2b-128) and
-    extract each file."""
+    extract each file (C/C++ recovered with the project's `macros`)."""
     out: list[Parsed] = []
     for rel in paths:
         try:
@@ -62,7 +64,7 @@ def parse_chunk(
             continue
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         try:
-            extract = extract_file(rel, data, include_docstrings, root)
+            extract = extract_file(rel, data, include_docstrings, root, macros)
         except Exception as exc:  # an extractor's bug costs this file, never the chunk
             extract = failed_extract(rel, exc)
         out.append((rel, digest, extract))
@@ -147,6 +149,7 @@ class ParserPool:
         include_docstrings: bool,
         on_progress: Callable[[int, int], None] | None = None,
         max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        macros: MacroSet = NO_MACROS,
     ) -> list[Parsed]:
         if not paths:
             return []
@@ -156,10 +159,10 @@ class ParserPool:
             # up to INLINE_MAX_BYTES in a thread; more goes to the pool.
             size = _total_size(root, paths)
             if size <= LOOP_MAX_BYTES:
-                parsed = parse_chunk(str(root), paths, include_docstrings, max_bytes)
+                parsed = parse_chunk(str(root), paths, include_docstrings, max_bytes, macros)
             elif size <= INLINE_MAX_BYTES:
                 parsed = await interactive(
-                    parse_chunk, str(root), paths, include_docstrings, max_bytes
+                    parse_chunk, str(root), paths, include_docstrings, max_bytes, macros
                 )
             else:
                 parsed = None
@@ -168,7 +171,9 @@ class ParserPool:
                 return parsed
         chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
         futures = [
-            asyncio.ensure_future(self._run(str(root), chunk, include_docstrings, max_bytes))
+            asyncio.ensure_future(
+                self._run(str(root), chunk, include_docstrings, max_bytes, macros)
+            )
             for chunk in chunks
         ]
         results: list[Parsed] = []
@@ -186,11 +191,12 @@ class ParserPool:
         include_docstrings: bool,
         on_progress: Callable[[int, int], None] | None = None,
         max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        macros: MacroSet = NO_MACROS,
     ) -> AsyncIterator[list[Parsed]]:
         """`parse`, chunk by chunk as they are done, with at most IN_FLIGHT chunks per worker
         queued: a whole workspace's extracts are never all in memory at once."""
         if len(paths) <= INLINE_MAX_FILES:
-            yield await self.parse(root, paths, include_docstrings, on_progress, max_bytes)
+            yield await self.parse(root, paths, include_docstrings, on_progress, max_bytes, macros)
             return
         chunks = iter([paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)])
         running: set[asyncio.Future[list[Parsed]]] = set()
@@ -203,7 +209,7 @@ class ParserPool:
                         break
                     running.add(
                         asyncio.ensure_future(
-                            self._run(str(root), chunk, include_docstrings, max_bytes)
+                            self._run(str(root), chunk, include_docstrings, max_bytes, macros)
                         )
                     )
                 if not running:

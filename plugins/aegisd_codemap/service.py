@@ -26,7 +26,8 @@ from aegisd.budget import BudgetedCache
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import NotFound, Unavailable
 from aegisd.threads import background, interactive
-from aegisd_codemap import namestore, navcache, store
+from aegisd_codemap import cprojmacros, navcache, saving, store
+from aegisd_codemap.dialect import headers_to_redecide
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.namesearch import Names
@@ -39,10 +40,6 @@ if TYPE_CHECKING:
     from aegisd.workspace import ChangeBatch, Workspace
 
 CACHE_NAMESPACE = "codemap"
-URGENT_SAVE_FILES = 2  # an editor's save: stored ahead of bulk work
-SAVE_CHUNK_FILES = 100  # files per transaction of a large batch (~30 ms on the stdlib)
-#: parsed files waiting for the store past which parsing waits for it (bounds their memory)
-MAX_UNSAVED_FILES = 1_000
 #: how long a request waits for a first index built from nothing before answering `pending`
 #: (the similarity methods wait as long for their index)
 FIRST_INDEX_WAIT_S = 10.0
@@ -70,7 +67,7 @@ class Codemap:
     packages: dict[str, str] = field(default_factory=dict)
     #: per workspace, its root directory
     roots: dict[str, Path] = field(default_factory=dict)
-    #: per workspace, set when a store write ends (`_keep_up` waits for it)
+    #: per workspace, set when a store write ends (`saving.keep_up` waits for it)
     saved: dict[str, asyncio.Event] = field(default_factory=dict)
     #: workspaces closing: their large stores stop between chunks (`_save`)
     closing: set[str] = field(default_factory=set)
@@ -164,6 +161,7 @@ async def _loaded(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:
                 # Only each file's facts: symbols are searched and read in the store. Answers
                 # wait for them: not in the bulk lane, which steps aside while they wait.
                 facts = await interactive(_stored_facts, codemap.readers, ws.id)
+                macros = await interactive(_stored_macros, codemap.readers, ws.id)
             except (sqlite3.Error, OSError) as exc:
                 logger.warning(
                     "codemap {}: reading the store failed ({}); trying again in {:.0f} s",
@@ -172,6 +170,7 @@ async def _loaded(daemon: Daemon, ws: Workspace) -> WorkspaceIndex:
             else:
                 index = codemap.new_index(ws.id)
                 index.load(facts)
+                index.macros = macros
                 codemap.indexes[ws.id] = index
                 codemap.loaded[ws.id].set()
                 logger.info("codemap {}: loaded {} files from the store", ws.id, len(facts))
@@ -266,6 +265,11 @@ def _stored_facts(readers: Readers, ws_id: str) -> dict[str, store.Facts]:
         return store.load_facts(db.execute, ws_id)
 
 
+def _stored_macros(readers: Readers, ws_id: str) -> cprojmacros.ProjectMacros:
+    with readers.borrow() as db:
+        return cprojmacros.load(db.execute, ws_id)
+
+
 async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:
     """Bring the index in line with the workspace's known files (hash by hash)."""
     codemap = get(daemon)
@@ -276,6 +280,8 @@ async def sync(daemon: Daemon, ws: Workspace, title: str) -> None:
         p for p, st in known.items() if indexable(p) and (p not in facts or facts[p].hash != st[2])
     )
     remove = [p for p in facts if p not in known]
+    new = [p for p in parse if p not in facts]
+    parse += [h for h in headers_to_redecide(new + remove, facts) if h in known and h not in parse]
     await update(daemon, ws, parse, remove, title=title, clock=ws.clock)
     index.counters.last_full_scan = datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -286,6 +292,10 @@ async def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
         known.set()  # the file state is committed before its batch goes out
     parse = [p for p, kind in batch.changes.items() if kind != "deleted" and indexable(p)]
     remove = [p for p, kind in batch.changes.items() if kind == "deleted"]
+    came_or_went = [p for p, kind in batch.changes.items() if kind != "modified"]
+    index = get(daemon).indexes.get(ws.id)
+    facts = index.facts if index is not None else {}
+    parse += [h for h in headers_to_redecide(came_or_went, facts) if h not in batch.changes]
     await update(daemon, ws, parse, remove, title="re-indexing", clock=batch.clock)
 
 
@@ -316,35 +326,55 @@ async def update(
         gone = [p for p in remove if index.remove(p)]
         paths = list(gone)
         updates: list[tuple[FileExtract, str, bool]] = []
-        stream = codemap.pool.stream(
-            ws.root,
-            parse,
-            ws.settings.include_docstrings,
-            report if len(parse) > 50 else None,
-            max_bytes=ws.settings.max_file_bytes,
-        )
-        async for parsed in stream:
-            for path, digest, extract in parsed:
-                if digest is None or extract is None:
-                    if index.remove(path):
-                        gone.append(path)
-                        paths.append(path)
-                    continue
-                previous = None
-                if index.needs_previous(extract):
-                    previous = await interactive(index.read, path)
-                kept, stale = index.apply(extract, digest, previous)
-                updates.append((kept, digest, stale))
-                paths.append(path)
-            if len(updates) + len(gone) >= SAVE_CHUNK_FILES:
-                # A large batch is stored as it goes: what is parsed is not held until the end.
-                _persist(daemon, index, updates, gone)
-                updates, gone = [], []
-                await _keep_up(daemon, index)  # the store keeps up with the parsers
-            await asyncio.sleep(0)  # other requests get the loop between chunks
+
+        async def parse_group(group: list[str], offset: int) -> None:
+            nonlocal updates, gone
+            stream = codemap.pool.stream(
+                ws.root,
+                group,
+                ws.settings.include_docstrings,
+                (lambda n, _: report(offset + n, max(len(parse), offset + n)))
+                if len(parse) > 50
+                else None,
+                max_bytes=ws.settings.max_file_bytes,
+                macros=index.macros.current(),
+            )
+            async for parsed in stream:
+                for path, digest, extract in parsed:
+                    if digest is None or extract is None:
+                        if index.remove(path):
+                            gone.append(path)
+                            paths.append(path)
+                        continue
+                    previous = None
+                    if index.needs_previous(extract):
+                        previous = await interactive(index.read, path)
+                    kept, stale = index.apply(extract, digest, previous)
+                    updates.append((kept, digest, stale))
+                    paths.append(path)
+                if len(updates) + len(gone) >= saving.SAVE_CHUNK_FILES:
+                    # A large batch is stored as it goes: what is parsed is not held until
+                    # the end.
+                    saving.persist(codemap, daemon, index, updates, gone)
+                    updates, gone = [], []
+                    await saving.keep_up(codemap, index)  # the store keeps up with the parsers
+                await asyncio.sleep(0)  # other requests get the loop between chunks
+
+        # Headers first, so that sources get their macros (`cprojmacros`); then, once, the
+        # files recovered with a set other than the one the batch ends with.
+        offset = 0
+        for group in cprojmacros.headers_first(parse):
+            await parse_group(group, offset)
+            offset += len(group)
+        if stale := index.macros.stale():
+            # a file is stored once per write
+            saving.persist(codemap, daemon, index, updates, gone)
+            updates, gone = [], []
+            await parse_group(stale, offset)
         # After a large batch (a first index, a checkout), the names' trigram index is caught
         # up once, in bulk.
-        _persist(daemon, index, updates, gone, catch_up=len(parse) > URGENT_SAVE_FILES)
+        catch_up = len(parse) > saving.URGENT_SAVE_FILES
+        saving.persist(codemap, daemon, index, updates, gone, catch_up=catch_up)
         if not paths:
             return
         daemon.cache.invalidate_paths(ws.id, sorted(paths))
@@ -356,142 +386,15 @@ async def update(
         )
 
 
-def _persist(
-    daemon: Daemon,
-    index: WorkspaceIndex,
-    updates: list[tuple[FileExtract, str, bool]],
-    gone: list[str],
-    *,
-    catch_up: bool = False,
-) -> None:
-    """Store an update after it is answered from memory, in order behind earlier ones. Nothing
-    waits for it but shutdown and `rebuild`; an update lost to a crash is parsed again at the
-    next start, whose hash check finds the stored file out of date."""
-    if not updates and not gone and not catch_up:
-        return
-    codemap, ws_id = get(daemon), index.ws_id
-    codemap.saving[ws_id] = asyncio.create_task(
-        _save_after(codemap.saving.get(ws_id), daemon, index, updates, gone, catch_up),
-        name=f"codemap-save-{ws_id}",
-    )
-
-
-async def _save_after(
-    previous: asyncio.Task[None] | None,
-    daemon: Daemon,
-    index: WorkspaceIndex,
-    updates: list[tuple[FileExtract, str, bool]],
-    gone: list[str],
-    catch_up: bool,
-) -> None:
-    if previous is not None:
-        await asyncio.wait([previous])  # its failure is its own (logged there)
-    ws_id = index.ws_id
-    try:
-        await _save(daemon, ws_id, updates, gone)
-    except _Closing as closing:
-        logger.info(
-            "codemap {}: closing; {} parsed files not stored (parsed again at the next open)",
-            ws_id, closing.left,
-        )  # fmt: skip
-    except Exception as exc:
-        # Still answered from memory (`unsaved`); the next start parses them again.
-        logger.opt(exception=exc).error("codemap {}: storing {} files failed", ws_id, len(updates))
-    else:
-        index.stored([u[0] for u in updates], gone)
-        if catch_up:
-            _start_catch_up(daemon, ws_id)
-    finally:
-        saved = get(daemon).saved.get(ws_id)
-        if saved is not None:
-            saved.set()  # for `_keep_up`
-
-
-async def _keep_up(daemon: Daemon, index: WorkspaceIndex) -> None:
-    """Past MAX_UNSAVED_FILES parsed files waiting for the store, wait until half of them
-    are stored (not all: parsing goes on while the rest are written)."""
-    codemap = get(daemon)
-    saved = codemap.saved.setdefault(index.ws_id, asyncio.Event())
-    if len(index.unsaved) <= MAX_UNSAVED_FILES:
-        return
-    while len(index.unsaved) > MAX_UNSAVED_FILES // 2:
-        last = codemap.saving.get(index.ws_id)
-        if last is None or last.done():
-            return  # nothing is being stored: what is left failed (answered from memory)
-        saved.clear()
-        await saved.wait()
-
-
 async def flush(daemon: Daemon, ws_id: str) -> None:
     """Wait until every update of the workspace is stored."""
-    task = get(daemon).saving.get(ws_id)
-    if task is not None:
-        await asyncio.wait([task])
-
-
-class _Closing(Exception):
-    """A large store stopped because its workspace closes (within `close_timeout_s`)."""
-
-    def __init__(self, left: int) -> None:
-        super().__init__(f"{left} files not stored")
-        self.left = left
-
-
-async def _save(
-    daemon: Daemon,
-    ws_id: str,
-    updates: list[tuple[FileExtract, str, bool]],
-    gone: list[str],
-) -> None:
-    """Store what changed: an edit's few files ahead of queued bulk work (their names
-    indexed with them), a large batch in short transactions so that the watcher's and other
-    edits' writes get in between (their names indexed by `_catch_up`, once per batch)."""
-    db = daemon.store.db
-    closing = get(daemon).closing
-    if len(updates) + len(gone) <= URGENT_SAVE_FILES:
-        if updates or gone:
-            await daemon.store.urgent(store.save, db, ws_id, updates, gone)
-    else:
-        for at in range(0, max(len(updates), len(gone)), SAVE_CHUNK_FILES):
-            if ws_id in closing:  # what is stored stays; each file is stored whole or not
-                raise _Closing(max(0, len(updates) - at))
-            end = at + SAVE_CHUNK_FILES
-            # Rows are built in a bulk thread, stepping aside for requests: the DB thread
-            # only writes them.
-            prepared = await background(
-                store.rows, ws_id, updates[at:end], gone[at:end], index_names=False
-            )
-            await daemon.store.run(store.write, db, prepared)
-
-
-def _start_catch_up(daemon: Daemon, ws_id: str) -> None:
-    codemap = get(daemon)
-    running = codemap.catching.get(ws_id)
-    if ws_id in codemap.closing or (running is not None and not running.done()):
-        return  # a running one goes on to the end
-    codemap.catching[ws_id] = asyncio.create_task(
-        _catch_up(daemon, ws_id), name=f"codemap-names-{ws_id}"
-    )
-
-
-async def _catch_up(daemon: Daemon, ws_id: str) -> None:
-    """Bring the trigram index up to the names table, a step at a time. Not part of storing
-    and not waited for by a close, which cancels it: searches read the names past the index's
-    mark without it, so a catch-up cut short costs only speed (a close used to wait for it
-    behind other plugins' queued writes: at 50,000 files past the shutdown's limit)."""
-    codemap, db = get(daemon), daemon.store.db
-    try:
-        while ws_id not in codemap.closing:
-            if await daemon.store.run(namestore.catch_up, db) < namestore.BULK_CATCH_UP:
-                return
-    except Exception as exc:  # the store closing under it at shutdown, a full disk, ...
-        logger.info("codemap {}: names' index catch-up stopped: {!r}", ws_id, exc)
+    await saving.flush(get(daemon), ws_id)
 
 
 async def rebuild(daemon: Daemon, ws: Workspace) -> None:
     codemap = get(daemon)
     async with codemap.locks[ws.id]:
-        await flush(daemon, ws.id)
+        await saving.flush(codemap, ws.id)
         await daemon.store.run(store.clear, daemon.store.db, ws.id)
         codemap.indexes[ws.id] = codemap.new_index(ws.id)
     codemap.forget_cached(ws.id)
@@ -514,7 +417,7 @@ async def closed(daemon: Daemon, ws: Workspace) -> None:
     if catching is not None:
         catching.cancel()
     try:
-        await flush(daemon, ws.id)
+        await saving.flush(codemap, ws.id)
     finally:
         codemap.closing.discard(ws.id)
     codemap.saving.pop(ws.id, None)

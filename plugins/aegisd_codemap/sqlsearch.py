@@ -63,10 +63,16 @@ class StoredHit:
     signature: str | None
 
 
+#: overlay ids count up from minus this (never a stored rowid)
+_OVERLAY_IDS = 1 << 62
+
+
 @dataclass
 class Overlay:
-    """Symbols of files not yet stored, by path (stand-in ids: negative), and every path
-    whose stored rows are out of date (those files, and removed ones)."""
+    """Symbols of files not yet stored, by path (stand-in ids: negative, increasing in a
+    file's order as stored rowids do, so that ties rank the same before and after the file is
+    stored), and every path whose stored rows are out of date (those files, and removed
+    ones)."""
 
     files: dict[str, list[Symbol]]
     skip: list[str]
@@ -76,7 +82,7 @@ class Overlay:
         symbols: dict[int, Symbol] = {}
         for path, found in self.files.items():
             for s in found:
-                symbol_id = -1 - len(rows)
+                symbol_id = len(rows) - _OVERLAY_IDS
                 rows.append((symbol_id, s.name, s.qualname, s.kind, path, symbol_is_stub(s)))
                 symbols[symbol_id] = s
         return rows, symbols

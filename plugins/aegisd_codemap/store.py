@@ -37,7 +37,9 @@ MIGRATIONS = schema.MIGRATIONS
 #: classmethod's cls() calls, attributes set outside their class.
 #: 7: JS/TS class fields and interface properties as symbols, interfaces with their bases;
 #:    union, array-element, callback and ``this:`` parameter types in sites.
-EXTRACTOR_VERSION = 7
+#: 8: C/C++ headers' attribute-like macros and the project set a recovery used (`cprojmacros`),
+#: typedef names' own sites.
+EXTRACTOR_VERSION = 8
 
 FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"

@@ -70,3 +70,27 @@ def test_lookup_candidates_innermost_first() -> None:
     assert candidates("geo.Circle", ["geo|detail"], "helper") == [
         "geo.Circle.helper", "geo.helper", "helper", "geo.detail.helper", "detail.helper",
     ]  # fmt: skip
+
+
+def test_a_typedef_names_its_own_site_and_uses_its_parameter_types() -> None:
+    # found by bench/navigation_c.py on Pillow: references from a typedef's name found none
+    source = (
+        b"typedef struct Table Table;\n"
+        b"typedef void (*IteratorFunc)(const Table *, int);\n"
+        b"typedef int HeapCmp, *PHeap;\n"
+        b"namespace n { using Alias = Table; }\n"
+    )
+    sites = [
+        (line, column, name, kind, binding)
+        for line, column, name, kind, _, binding in _sites(source)
+    ]
+    assert sites == [
+        (1, 16, "Table", "type", "n::Table"),
+        (1, 22, "Table", "write", "d:Table"),
+        (2, 16, "IteratorFunc", "write", "d:IteratorFunc"),
+        (2, 36, "Table", "type", "n::Table"),  # a parameter of the function-pointer type
+        (3, 13, "HeapCmp", "write", "d:HeapCmp"),
+        (3, 23, "PHeap", "write", "d:PHeap"),
+        (4, 21, "Alias", "write", "d:n.Alias"),
+        (4, 29, "Table", "type", "n:n:Table"),
+    ]

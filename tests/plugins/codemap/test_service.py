@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aegisd_codemap import namestore, service, sqlsearch, store
+from aegisd_codemap import namestore, saving, service, sqlsearch, store
 from aegisd_codemap.search import SymbolSearch
 
 from aegisd.daemon import Daemon
@@ -283,7 +283,7 @@ async def test_closing_stops_a_large_store_between_chunks_and_reopening_parses_t
     """A workspace closed while its first index is being stored does not wait for (or outlive
     with) the whole store: it stops at the next chunk, and the next open parses what was not
     stored."""
-    monkeypatch.setattr(service, "SAVE_CHUNK_FILES", 2)
+    monkeypatch.setattr(saving, "SAVE_CHUNK_FILES", 2)
     writes: list[int] = []
     real_write = store.write
 
@@ -315,7 +315,7 @@ async def test_closing_cuts_the_names_catch_up_short_and_keeps_what_was_stored(
     """The trigram index's catch-up after a large batch is not waited for by a close, which
     stops it (it kept a 50,000-file shutdown past its limit, queued behind other writes); the
     files are stored all the same, and the names past the mark are still found."""
-    monkeypatch.setattr(service, "SAVE_CHUNK_FILES", 5)
+    monkeypatch.setattr(saving, "SAVE_CHUNK_FILES", 5)
     steps: list[int] = []
 
     def endless(db: Any) -> int:

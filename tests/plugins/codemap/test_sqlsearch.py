@@ -201,6 +201,17 @@ def test_unsaved_files_are_searched_in_place_of_their_stored_rows(
     assert [(n, p, m) for n, _, p, m, _ in _memory(rows, "gfs")] == found
 
 
+def test_ties_in_an_unsaved_file_rank_as_they_will_once_stored(
+    stored: sqlite3.Connection,
+) -> None:
+    # overloads of one name: stored, equal ranks fall back to the rowid (the file's order);
+    # unsaved, the stand-in ids must keep that order (they once counted down: 6 before 5)
+    fresh = [_symbol("tie_of", "tie_of", "function", True, line) for line in (5, 6, 7)]
+    overlay = sqlsearch.Overlay({"c.ts": fresh}, ["c.ts"])
+    hits = sqlsearch.search(stored, WS, "tie_of", overlay=overlay)
+    assert [f.line for f in hits] == [5, 6, 7]
+
+
 def test_an_unsaved_file_with_a_non_utf8_name_is_not_found_twice(tmp_path: Path) -> None:
     bad = os.fsdecode(b"bad\xff.py")  # stored with a NUL escape, which json_each cuts short
     db = _database(tmp_path / "a.db", [(1, "weird_func", "weird_func", "function", bad, False)])
