@@ -42,7 +42,9 @@ def pack(refs: Iterable[Ref]) -> Packed:
     groups: dict[str, list[str]] = {}
     for ref in refs:
         line, column, name, kind, scope, binding = ref
-        groups.setdefault(name, []).append(f"{line}\t{column}\t{kind}\t{scope}\t{binding}")
+        groups.setdefault(name, []).append(
+            f"{line}\t{column}\t{kind}\t{_field(scope)}\t{_field(binding)}"
+        )
     return [(name, _squeeze("\n".join(sites))) for name, sites in sorted(groups.items())]
 
 
@@ -54,6 +56,14 @@ def unpack(name: str, sites: str | bytes) -> list[Ref]:
         line, column, kind, scope, binding = entry.split("\t")
         found.append(Ref(int(line), int(column), name, kind, scope, binding))
     return found
+
+
+def _field(text: str) -> str:
+    """A scope or binding as one field: a tab or newline in it (a file's own text, as an
+    `#include "a\tb.h"`) would cut the site in two, so each becomes a space."""
+    if "\t" in text or "\n" in text:
+        return text.replace("\t", " ").replace("\n", " ")
+    return text
 
 
 def _squeeze(text: str) -> str | bytes:
