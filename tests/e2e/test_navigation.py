@@ -3,6 +3,7 @@ dependents over the socket, on a fixture package whose references are checked by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -203,7 +204,7 @@ def test_a_name_used_often_is_stored_compressed_and_found_after_a_restart(
     d: DaemonProcess = daemon_factory("--root", str(navproj))
     wait_indexed(d)
     assert d.stop() == 0
-    with sqlite3.connect(d.data_dir / "aegisd.db") as db:
+    with contextlib.closing(sqlite3.connect(d.data_dir / "aegisd.db")) as db:
         kind = db.execute(
             "SELECT typeof(sites) FROM codemap_ref WHERE path = 'loud.py' AND name = 'shout'"
         ).fetchone()
