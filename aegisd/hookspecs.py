@@ -163,7 +163,10 @@ def aegisd_files_changed(
     `batch.clock` is the workspace clock the batch advanced to; `batch.changes` maps each
     relative path to "created", "modified" or "deleted", in path order; the dict is shared (the
     change log keeps it): read it, never change it. Plugins update their state and invalidate
-    caches; the workspace stays `pending` until every plugin has returned.
+    caches; the workspace stays `pending` until every plugin has returned. A plugin that
+    raises has not taken the batch in: its paths are handed to it alone again (`batch.source`
+    as the first failed batch's), with a growing delay, until it does; the workspace is
+    degraded meanwhile (`aegisd/redelivery.py`). Reacting twice to a path must be harmless.
     """
 
 

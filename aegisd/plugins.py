@@ -188,6 +188,13 @@ class PluginHost:
         # The traceback goes with the record (the sink writes it, one indented line each).
         logger.opt(exception=exc).error("plugin {} blocked: {}", record.name, reason)
 
+    def implementers(self, hook: str) -> list[str]:
+        """The plugins that implement `hook`, by name."""
+        caller = getattr(self.pm.hook, hook)
+        return [
+            self.pm.get_name(impl.plugin) or repr(impl.plugin) for impl in caller.get_hookimpls()
+        ]
+
     def call_each(
         self,
         hook: str,
@@ -195,12 +202,14 @@ class PluginHost:
         block_on_error: bool,
         only: Collection[str] | None = None,
         skip: Collection[str] = (),
+        failed: list[str] | None = None,
         **kwargs: Any,
     ) -> list[tuple[str, Any]]:
         """Call `hook` on each plugin (of `only`, when given; none of `skip`) separately;
         returns (plugin name, result) for non-None.
 
-        A plugin that raises is blocked (load/start phases) or logged (run time).
+        A plugin that raises is blocked (load/start phases) or logged (run time) and named in
+        `failed`.
         """
         results: list[tuple[str, Any]] = []
         caller = getattr(self.pm.hook, hook)
@@ -213,6 +222,8 @@ class PluginHost:
                 value = impl.function(**args)
             except Exception as exc:
                 self._on_error(name, hook, exc, block_on_error)
+                if failed is not None:
+                    failed.append(name)
                 continue
             if value is not None:
                 results.append((name, value))
@@ -228,15 +239,17 @@ class PluginHost:
         within_s: float | None = None,
         deadline: float | None = None,
         abandoned: list[str] | None = None,
+        failed: list[str] | None = None,
         **kwargs: Any,
     ) -> list[tuple[str, Any]]:
         """Like `call_each`, awaiting what each plugin returns when it is awaitable. With
         `within_s`, a plugin whose awaitable takes longer is cancelled and skipped; one that
         does not even stop then is left running, recorded in `runaways` and, by description,
         in `abandoned`. A `deadline` (`time.monotonic()`) bounds them all together: each plugin
-        gets what is left of it, if less than `within_s`."""
+        gets what is left of it, if less than `within_s`. Plugins that raised are named in
+        `failed`."""
         returned = self.call_each(
-            hook, block_on_error=block_on_error, only=only, skip=skip, **kwargs
+            hook, block_on_error=block_on_error, only=only, skip=skip, failed=failed, **kwargs
         )
         return await self.await_each(
             hook,
@@ -245,6 +258,7 @@ class PluginHost:
             within_s=within_s,
             deadline=deadline,
             abandoned=abandoned,
+            failed=failed,
         )
 
     async def await_each(
@@ -256,9 +270,11 @@ class PluginHost:
         within_s: float | None = None,
         deadline: float | None = None,
         abandoned: list[str] | None = None,
+        failed: list[str] | None = None,
     ) -> list[tuple[str, Any]]:
         """The second half of `call_each_async`: await what `call_each` returned. Split, the
-        hooks' synchronous parts run at once and their awaitables may be awaited later."""
+        hooks' synchronous parts run at once and their awaitables may be awaited later.
+        Plugins that raised are named in `failed`."""
         results: list[tuple[str, Any]] = []
         for done, (name, value) in enumerate(returned, 1):
             if inspect.isawaitable(value):
@@ -279,6 +295,8 @@ class PluginHost:
                         value = task.result()
                 except Exception as exc:
                     self._on_error(name, hook, exc, block_on_error)
+                    if failed is not None:
+                        failed.append(name)
                     continue
                 except BaseException:
                     # Cancelled (a workspace closing mid-batch): the later plugins' coroutines

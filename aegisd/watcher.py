@@ -19,6 +19,7 @@ import stat
 import threading
 import time
 from collections.abc import AsyncIterator, Collection, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ from aegisd.filestate import (
 )
 from aegisd.filestore import load_file_state, store_file_state
 from aegisd.ignore import IgnoreRules
+from aegisd.redelivery import Redelivery
 from aegisd.rpc.errors import RpcError
 from aegisd.skipped import SkipSummary, summarize
 from aegisd.supervise import Supervisor
@@ -95,6 +97,8 @@ class LiveWorkspace:
         #: batches pass them by until their catch-up batch (`catch_up`) is delivered
         self.held_back: set[str] = set()
         self._catching_up: set[str] = set()  # of those, the ones opened: their batch is due
+        #: changes plugins failed to take in, handed to them again
+        self.redelivery = Redelivery(ws, self._redeliver)
         #: nothing of this workspace was stored when it opened: the first reconciliation's
         #: "created" files are a tree seen for the first time, nobody's edits (set by `load`)
         self.first_seen = False
@@ -195,15 +199,14 @@ class LiveWorkspace:
         self._processing += 1
         self._set_busy()
         try:
-            returned = self._start_hand_over(since, early)
+            hand_over = self._start_hand_over(since, early)
         except BaseException:
             self._handed_over([])
             raise
+        returned = hand_over.returned
 
         async def finish() -> None:
-            await self.daemon.host.await_each(
-                "aegisd_files_changed", returned, block_on_error=False
-            )
+            await self._finish_hand_over(hand_over)
 
         task = self.supervisor.spawn("catch-up", finish, restart=False)
         task.add_done_callback(lambda _: self._handed_over(returned))
@@ -223,11 +226,9 @@ class LiveWorkspace:
         since, early = await self._caught_up_early()
         self._processing += 1
         self._set_busy()
-        returned = self._start_hand_over(since, early)
+        hand_over = self._start_hand_over(since, early)
         try:
-            await self.daemon.host.await_each(
-                "aegisd_files_changed", returned, block_on_error=False
-            )
+            await self._finish_hand_over(hand_over)
         finally:
             self._processing -= 1
             self._set_busy()
@@ -243,7 +244,7 @@ class LiveWorkspace:
             return since, await interactive(_caught_up, logged)
         return since, _caught_up(logged)
 
-    def _start_hand_over(self, since: int, early: dict[str, str] | None) -> list[Any]:
+    def _start_hand_over(self, since: int, early: dict[str, str] | None) -> _HandOver:
         """Call the due plugins' `aegisd_files_changed` with the catch-up batch (`early` and
         what came after `since`); returns what they returned, to await."""
         plugins, self._catching_up = self._catching_up, set()
@@ -254,16 +255,30 @@ class LiveWorkspace:
         else:
             changes = _caught_up([early, *later]) if later else early
         self.held_back -= plugins
-        if not changes:
-            return []
-        return self.daemon.host.call_each(
+        batch = ChangeBatch(ws.clock, changes, "reconcile")
+        hand_over = _HandOver(batch, plugins)
+        if changes:
+            hand_over.returned = self.daemon.host.call_each(
+                "aegisd_files_changed",
+                block_on_error=False,
+                only=plugins,
+                failed=hand_over.failed,
+                daemon=self.daemon,
+                workspace=ws,
+                batch=batch,
+            )
+        return hand_over
+
+    async def _finish_hand_over(self, hand_over: _HandOver) -> None:
+        """Await what the catch-up batch's hooks returned; what failed is handed over again."""
+        await self.daemon.host.await_each(
             "aegisd_files_changed",
+            hand_over.returned,
             block_on_error=False,
-            only=plugins,
-            daemon=self.daemon,
-            workspace=ws,
-            batch=ChangeBatch(ws.clock, changes, "reconcile"),
+            failed=hand_over.failed,
         )
+        if hand_over.batch.changes:
+            self.redelivery.settle(hand_over.batch, hand_over.plugins, hand_over.failed)
 
     def _handed_over(self, returned: list[Any]) -> None:
         """The catch-up task ended (or never ran: its hooks' coroutines are closed, not left
@@ -444,14 +459,41 @@ class LiveWorkspace:
         self.ws.record_changes(clock, batch.changes)
         self.daemon.cache.invalidate_paths(self.ws.id, batch.changes)
         await publish_files_changed(self.daemon.events, self.ws.id, batch)
+        skip = set(self.held_back)
+        failed: list[str] = []
         await self.daemon.host.call_each_async(
             "aegisd_files_changed",
             block_on_error=False,
-            skip=set(self.held_back),
+            skip=skip,
+            failed=failed,
             daemon=self.daemon,
             workspace=self.ws,
             batch=batch,
         )
+        called = [p for p in self.daemon.host.implementers("aegisd_files_changed") if p not in skip]
+        self.redelivery.settle(batch, called, failed)
+
+    async def _redeliver(self, batch: ChangeBatch, plugins: Collection[str]) -> list[str]:
+        """Hand `batch` to `plugins` alone, as any batch (under the batch lock, `pending`
+        meanwhile); returns the ones that failed it again."""
+        failed: list[str] = []
+        async with self._batch():
+            self._processing += 1
+            self._set_busy()
+            try:
+                await self.daemon.host.call_each_async(
+                    "aegisd_files_changed",
+                    block_on_error=False,
+                    only=set(plugins) - self.held_back,
+                    failed=failed,
+                    daemon=self.daemon,
+                    workspace=self.ws,
+                    batch=ChangeBatch(self.ws.clock, batch.changes, batch.source),
+                )
+            finally:
+                self._processing -= 1
+                self._set_busy()
+        return failed
 
     def _progress(self, token: str, title: str, done: int, total: int | None) -> None:
         self.daemon.events.publish(
@@ -459,6 +501,16 @@ class LiveWorkspace:
             {"token": token, "title": title, "done": done, "total": total},
             workspace=self.ws.id,
         )
+
+
+@dataclass
+class _HandOver:
+    """A catch-up batch handed to the plugins that were held back."""
+
+    batch: ChangeBatch
+    plugins: Collection[str]
+    returned: list[Any] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
 
 def _caught_up(batches: list[dict[str, str]]) -> dict[str, str]:
