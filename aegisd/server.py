@@ -29,6 +29,7 @@ from aegisd.dirs import (
     tighten_state_dir,
 )
 from aegisd.hardstop import HardStop
+from aegisd.loopwatch import LoopWatch
 from aegisd.memory import CollectorPolicy, limit_malloc_arenas
 from aegisd.ownpaths import OwnPaths, own_paths
 from aegisd.security import load_or_create_token
@@ -125,6 +126,8 @@ async def serve(config: DaemonConfig) -> int:
         signal.signal(sig, on_signal)
     runner: GuardedRunner | None = None
     collector = CollectorPolicy(lambda: (daemon.dispatcher.started, daemon.dispatcher.in_flight))
+    loop_watch = LoopWatch(daemon.metrics.registry)
+    loop_watch.start(loop)
     sweeps: asyncio.Task[None] | None = None
     budget: asyncio.Task[None] | None = None
     deferred: asyncio.Task[None] | None = None
@@ -201,6 +204,7 @@ async def serve(config: DaemonConfig) -> int:
         for task in (sweeps, budget):
             if task is not None:
                 task.cancel()
+        loop_watch.stop()
         collector.uninstall()
         if runner is not None:
             await runner.cleanup()
