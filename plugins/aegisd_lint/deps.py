@@ -14,7 +14,9 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
-from aegisd_codemap.graph import ImportGraph, dependents, strongly_connected
+from aegisd_codemap.graph import strongly_connected
+
+from aegisd_lint.importmap import ImportMap
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 
@@ -27,8 +29,8 @@ class Dependencies:
     def __init__(
         self,
         hashes: Mapping[str, str],
-        graph: ImportGraph | None,
-        previous: ImportGraph | None = None,
+        graph: ImportMap | None,
+        previous: ImportMap | None = None,
     ) -> None:
         self.hashes = hashes
         self.graph = graph
@@ -50,11 +52,10 @@ class Dependencies:
         """Files importing any of `paths`, transitively, now or at the previous pass."""
         if self.graph is None:
             return {path for path in self.hashes if path.endswith(PYTHON_SUFFIXES)}
-        found: set[str] = set()
-        for path in paths:
-            for graph in (self.graph, self.previous):
-                if graph is not None:
-                    found.update(dependents(graph, path, transitive=True))
+        paths = list(paths)
+        found = self.graph.dependents(paths)
+        if self.previous is not None:
+            found |= self.previous.dependents(paths)
         return found
 
     def ancestors(self, path: str, names: Iterable[str]) -> list[str]:

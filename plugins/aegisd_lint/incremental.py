@@ -2,6 +2,7 @@
 
 import hashlib
 from collections.abc import Callable, Iterable
+from itertools import chain
 from pathlib import Path, PurePosixPath
 
 from aegisd_lint.configfiles import read_config
@@ -34,24 +35,24 @@ def cache_key(
 
 def affected_tests(
     changed_paths: Iterable[str],
-    dependents_fn: Callable[[str], Iterable[str]],
+    dependents_fn: Callable[[list[str]], Iterable[str]],
     all_test_files: Iterable[str] = (),
 ) -> set[str]:
     """Test files to re-run after `changed_paths` changed ("/" paths relative to the root).
 
     A changed test file, every test file that imports a changed module directly or through
-    others (`dependents_fn(path)` returns a module's transitive importers), and every test in
+    others (`dependents_fn(paths)` returns their transitive importers), and every test in
     `all_test_files` under a conftest.py that changed or imports a changed module. Callers drop
     paths that no longer exist.
     """
     tests: set[str] = set()
     conftests: set[str] = set()
-    for path in changed_paths:
-        for candidate in (path, *dependents_fn(path)):
-            if is_test_file(candidate):
-                tests.add(candidate)
-            elif is_conftest(candidate):
-                conftests.add(candidate)
+    changed = list(changed_paths)
+    for candidate in chain(changed, dependents_fn(changed)):
+        if is_test_file(candidate):
+            tests.add(candidate)
+        elif is_conftest(candidate):
+            conftests.add(candidate)
     if conftests:
         dirs = [PurePosixPath(conftest).parent for conftest in conftests]
         for test in all_test_files:

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aegisd_codemap import service as codemap_service
-from aegisd_codemap.graph import ImportGraph, build_import_graph
+from aegisd_codemap.graph import build_import_graph
 from loguru import logger
 
 from aegisd.safeio import content_hash
 from aegisd_lint import model
+from aegisd_lint.importmap import ImportMap
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -70,7 +71,7 @@ async def import_graphs(
     lw: model.WorkspaceLint,
     hashes: Mapping[str, str],
     off_loop: OffLoop = asyncio.to_thread,
-) -> tuple[ImportGraph | None, ImportGraph | None]:
+) -> tuple[ImportMap | None, ImportMap | None]:
     """The code map's import graph now and at the previous pass; (None, None) without it.
 
     The code map reacts to the same change batches, in its own time: the graph is taken once
@@ -97,10 +98,15 @@ async def import_graphs(
     if index is None:
         return None, None
     if lw.graph_version != index.version:
-        imports = await off_loop(index.import_refs)  # read from the code map's store
-        graph = await off_loop(build_import_graph, imports, list(imports), index.package)
+        graph = await off_loop(_import_map, index, hashes)
         lw.previous_graph, lw.graph, lw.graph_version = lw.graph, graph, index.version
     return lw.graph, lw.previous_graph
+
+
+def _import_map(index: Any, hashes: Mapping[str, str]) -> ImportMap:
+    """The code map's import graph, read from its store, kept as lint needs it."""
+    imports = index.import_refs()
+    return ImportMap.of(build_import_graph(imports, list(imports), index.package), hashes)
 
 
 def _lagging(indexed: Mapping[str, str], hashes: Mapping[str, str]) -> bool:

@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aegisd_codemap.graph import ImportGraph
-
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import Unavailable
 from aegisd_lint import store
 from aegisd_lint.backlog import Backlog
 from aegisd_lint.discovery import VersionCache
+from aegisd_lint.importmap import ImportMap
 from aegisd_lint.scheduler import ToolScheduler
 from aegisd_lint.settings import LintSettings
 from aegisd_lint.state import Results
@@ -40,9 +39,9 @@ class WorkspaceLint:
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
     changes: dict[str, str] = field(default_factory=dict)
     sync: bool = False  # a whole-workspace pass is due (on open, trust changes)
-    graph: ImportGraph | None = None
+    graph: ImportMap | None = None
     graph_version: int | None = None
-    previous_graph: ImportGraph | None = None
+    previous_graph: ImportMap | None = None
     last_run: int | None = None
     linted_clock: int = 0
     #: bumped by every write of results: a cached report of an older generation is stale

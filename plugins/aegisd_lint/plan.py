@@ -69,7 +69,7 @@ def changed_scope(
     if tool.per_file:
         return sorted(path for path in present if path in pool)
     if tool.ancestor_files:
-        affected = affected_tests(changes, lambda path: deps.dependents([path]), defaults)
+        affected = affected_tests(changes, deps.dependents, defaults)
     else:
         affected = set(present) | deps.dependents(changes)
     return sorted(affected & pool)
@@ -88,9 +88,7 @@ def selected_scope(
     runner also the tests of `defaults` that import them."""
     named = {path for path in selected if tool.applies_to(path)}
     if tool.ancestor_files:
-        named |= affected_tests(selected, lambda path: deps.dependents([path]), defaults) & set(
-            defaults
-        )
+        named |= affected_tests(selected, deps.dependents, defaults) & set(defaults)
     return sorted(named)
 
 

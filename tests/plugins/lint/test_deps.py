@@ -1,7 +1,7 @@
 """Closure hashes over the import graph, dependents now and before, ancestor files."""
 
-from aegisd_codemap.graph import ImportGraph
 from aegisd_lint.deps import Dependencies, closure_hashes
+from aegisd_lint.importmap import ImportMap
 
 HASHES = {"a.py": "A", "b.py": "B", "c.py": "C", "d.py": "D", "x/conftest.py": "K"}
 # a imports b imports c; d stands alone; e and f import each other and c
@@ -52,8 +52,8 @@ def test_a_deep_chain_needs_no_recursion() -> None:
 
 
 def test_dependents_come_from_the_graph_now_and_before() -> None:
-    now = ImportGraph(edges={"a.py": {}, "b.py": {"c.py": 1}, "c.py": {}})
-    before = ImportGraph(edges=EDGES)
+    now = ImportMap({"a.py": {}, "b.py": {"c.py": 1}, "c.py": {}})
+    before = ImportMap(EDGES)
     deps = Dependencies(_with(), now, before)
     # a.py no longer imports b.py, but its last result may have depended on it
     assert deps.dependents(["b.py"]) == {"a.py"}

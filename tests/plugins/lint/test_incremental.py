@@ -58,8 +58,8 @@ IMPORTERS = {
 }
 
 
-def _dependents(path: str) -> Iterable[str]:
-    return IMPORTERS.get(path, [])
+def _dependents(paths: list[str]) -> Iterable[str]:
+    return [importer for path in paths for importer in IMPORTERS.get(path, [])]
 
 
 ALL_TESTS = ["tests/test_core.py", "tests/unit/test_util.py", "tests/unit/util_test.py"]

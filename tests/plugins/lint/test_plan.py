@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from aegisd_codemap.graph import ImportGraph
 from aegisd_lint.deps import Dependencies
+from aegisd_lint.importmap import ImportMap
 from aegisd_lint.mypy import Mypy
 from aegisd_lint.plan import MAX_TRACED, changed_scope, config_digest, keys, selected_scope
 from aegisd_lint.pytest import Pytest
@@ -19,8 +19,8 @@ HASHES = {
     "README.md": "R",
     "pyproject.toml": "P",
 }
-GRAPH = ImportGraph(
-    edges={
+GRAPH = ImportMap(
+    {
         "pkg/util.py": {},
         "pkg/core.py": {"pkg/util.py": 1},
         "pkg/other.py": {},
