@@ -36,6 +36,8 @@ CEILING_SHARE = 0.5
 FLOOR_BYTES = 4 * MiB
 #: an over-budget daemon is healthy again below this share of its budget (no flapping)
 RECOVER_SHARE = 0.95
+#: entries evicted per hold of the lock when the monitor shrinks the caches
+EVICT_STEP = 256
 #: the owner of pools' workers and children no plugin claims
 OTHER = "other"
 
@@ -157,12 +159,13 @@ class BudgetedCache(Generic[K, V]):
             return entry.tick
         return None
 
-    def evict_oldest(self) -> int:
+    def evict_oldest(self) -> tuple[int, V]:
+        """Drop the least recently used entry; its size and value (freed by the caller)."""
         _, entry = self._entries.popitem(last=False)
         self._bytes -= entry.size
         self._budget.cached_bytes -= entry.size
         self.evictions += 1
-        return entry.size
+        return entry.size, entry.value
 
 
 @dataclass
@@ -227,22 +230,49 @@ class MemoryBudget:
         (the caller holds the lock); return the bytes freed."""
         freed = 0
         while self.cached_bytes > self.cache_allowance:
-            oldest: BudgetedCache[Any, Any] | None = None
-            oldest_tick = 0
-            for cache in self._caches.values():
-                tick = cache.oldest_tick()
-                if tick is not None and (oldest is None or tick < oldest_tick):
-                    oldest, oldest_tick = cache, tick
+            oldest = self._oldest_cache()
             if oldest is None:
                 break
-            freed += oldest.evict_oldest()
+            freed += oldest.evict_oldest()[0]
         return freed
+
+    def _oldest_cache(self) -> BudgetedCache[Any, Any] | None:
+        """The cache holding the least recently used entry (the lock held)."""
+        oldest: BudgetedCache[Any, Any] | None = None
+        oldest_tick = 0
+        for cache in self._caches.values():
+            tick = cache.oldest_tick()
+            if tick is not None and (oldest is None or tick < oldest_tick):
+                oldest, oldest_tick = cache, tick
+        return oldest
+
+    def enforce_in_steps(self) -> int:
+        """`enforce_locked` a step of EVICT_STEP entries at a time, the lock let go in between
+        and the evicted values freed outside it: a large shrink (hundreds of thousands of
+        entries) once held the lock, and the loop's cache reads with it, for 0.4 s. Call it in
+        a thread."""
+        freed = 0
+        while True:
+            doomed: list[Any] = []
+            with self.lock:
+                while len(doomed) < EVICT_STEP and self.cached_bytes > self.cache_allowance:
+                    oldest = self._oldest_cache()
+                    if oldest is None:
+                        break
+                    size, value = oldest.evict_oldest()
+                    freed += size
+                    doomed.append(value)
+                done = len(doomed) < EVICT_STEP
+            del doomed  # freed here, the lock let go
+            if done:
+                return freed
 
     def participant_bytes(self) -> int:
         return sum(p.bytes for p in list(self._participants.values()))
 
     def apply(self, measured: Measurement) -> int:
-        """Fit the caches to what `measured` leaves of the budget; return the bytes freed."""
+        """Fit the caches to what `measured` leaves of the budget; return the bytes freed.
+        Evicts in steps: call it in a thread."""
         with self.lock:
             self.last = measured
             held = self.cached_bytes + self.participant_bytes()
@@ -250,7 +280,8 @@ class MemoryBudget:
             ceiling = max(FLOOR_BYTES, int(self.budget_bytes * CEILING_SHARE))
             allowance = min(ceiling, max(FLOOR_BYTES, self.budget_bytes - rest))
             self.cache_allowance = allowance
-            freed = self.enforce_locked()
+        freed = self.enforce_in_steps()
+        with self.lock:
             freed += self._shrink_participants(allowance)
             if measured.total - freed > self.budget_bytes:
                 if not self.over_budget:
@@ -337,7 +368,7 @@ class MemoryBudget:
         while True:
             try:
                 measured = await asyncio.to_thread(measure, os.getpid(), owners())
-                if self.apply(measured):
+                if await asyncio.to_thread(self.apply, measured):
                     await asyncio.to_thread(trim_malloc)
             except Exception:  # measuring must never end the monitor
                 logger.exception("measuring memory failed")

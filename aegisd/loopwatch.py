@@ -83,5 +83,6 @@ def _stack_of(thread_id: int) -> str:
     frame = sys._current_frames().get(thread_id)
     if frame is None:
         return "(unknown)"
-    lines = traceback.format_stack(frame)[-STACK_LINES:]
-    return "".join(lines).rstrip()
+    # The import machinery's frames hide the caller of an import done on the loop.
+    frames = [f for f in traceback.extract_stack(frame) if not f.filename.startswith("<frozen")]
+    return "".join(traceback.format_list(frames[-STACK_LINES:])).rstrip()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from aegisd import budget as budget_module
 from aegisd import workers
 from aegisd.budget import FLOOR_BYTES, BudgetedCache, Measurement, MemoryBudget, MiB, measure
 from aegisd.cache import Cache, ResultCacheShare
@@ -205,3 +206,36 @@ def test_the_tree_is_measured_with_workers_by_owner() -> None:
 def test_a_pool_belongs_to_the_plugin_it_preloads() -> None:
     assert workers._plugin_of(["aegisd_similarity.poolinit"]) == "similarity"
     assert workers._plugin_of([]) == "other"
+
+
+def test_a_large_shrink_frees_outside_the_lock_a_step_at_a_time() -> None:
+    budget = MemoryBudget(100 * MiB)
+    cache = budget.cache("test.many", "test")
+    freed_under_lock: list[bool] = []
+
+    class Watched:
+        """Records, as it is freed, whether another thread could take the budget's lock."""
+
+        def __del__(self) -> None:
+            got: list[bool] = []
+
+            def try_lock() -> None:
+                if budget.lock.acquire(blocking=False):
+                    budget.lock.release()
+                    got.append(True)
+                else:
+                    got.append(False)
+
+            thread = threading.Thread(target=try_lock)
+            thread.start()
+            thread.join()
+            freed_under_lock.append(not got[0])
+
+    cache.put("watched", Watched(), size=1024)
+    for i in range(3 * budget_module.EVICT_STEP):
+        cache.put(i, i, size=1024)
+    # as if a measurement left the caches nothing
+    budget.cache_allowance = 0
+    freed = budget.enforce_in_steps()
+    assert len(cache) == 0 and freed == (3 * budget_module.EVICT_STEP + 1) * 1024
+    assert freed_under_lock == [False]
