@@ -129,6 +129,12 @@ class BudgetedCache(Generic[K, V]):
     def bytes(self) -> int:
         return self._bytes
 
+    @property
+    def fill(self) -> float:
+        """The share of the caches' allowance every cache together holds (at 1 the least
+        used are evicted): work that only fills a cache ahead of use stops before that."""
+        return self._budget.cached_bytes / max(1, self._budget.cache_allowance)
+
     def __len__(self) -> int:
         return len(self._entries)
 

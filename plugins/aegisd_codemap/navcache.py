@@ -34,6 +34,8 @@ from aegisd_codemap.resolve import ModuleIndex
 MAX_RESOLVED = 200_000
 _RESOLVED_BYTES = 240  # about one memo entry: its key, a list and a Value or two
 WARM_CHUNK = 200  # files read ahead per store query
+#: reading ahead stops when the caches hold this share of what they may hold
+WARM_FILL = 0.8
 
 
 def _key(index: WorkspaceIndex, path: str, digest: str) -> tuple[str, str, str]:
@@ -99,12 +101,15 @@ def module_index(index: WorkspaceIndex) -> ModuleIndex:
 
 
 def warm(index: WorkspaceIndex) -> int:
-    """Read every Python file's namespace and the module index into the cache (blocking:
-    the bulk lane, stepping aside for requests between chunks); how many files were read."""
+    """Read every Python file's namespace and the module index into the cache, while it has
+    room (blocking: the bulk lane, stepping aside for requests between chunks); how many
+    files were read."""
     module_index(index)
     paths = [p for p, known in list(index.facts.items()) if known.language == "python"]
     read = 0
     for at in range(0, len(paths), WARM_CHUNK):
+        if index.whole.fill > WARM_FILL:
+            break  # the caches are full: what is read now only evicts what was read before
         step_aside()
         chunk = paths[at : at + WARM_CHUNK]
         missing = [p for p in chunk if (known := index.facts.get(p)) is not None

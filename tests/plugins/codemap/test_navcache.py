@@ -3,6 +3,7 @@ extracts; read ahead, kept per content hash; resolutions kept per index version.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from aegisd_codemap import navcache
@@ -68,6 +69,57 @@ def test_resolutions_are_kept_for_one_version_of_the_index(tmp_path: Path) -> No
         assert navcache.resolved(index) == {}  # a change: a fresh memo
         gone = Navigator(index).resolver.resolve("app/main.py", "i:0:app.core.helpers:shout")
         assert gone.symbols == []
+    finally:
+        index.readers.close()
+        db.close()
+
+
+def _deep_size(value: object, seen: set[int]) -> int:
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        size += sum(_deep_size(k, seen) + _deep_size(v, seen) for k, v in value.items())
+    elif isinstance(value, list | tuple | set | frozenset):
+        size += sum(_deep_size(item, seen) for item in value)
+    elif hasattr(value, "__dict__"):
+        size += _deep_size(vars(value), seen)
+    return size
+
+
+def test_a_namespace_is_charged_about_what_it_holds(tmp_path: Path) -> None:
+    # Namespaces counted 3.7x under their size let the cache hold 217 MiB while the budget
+    # saw 59: over budget with nothing to evict.
+    project = extract_project("navproj")
+    index, db = _index(tmp_path, allowance=64 << 20)
+    try:
+        for i, extract in enumerate(project.values()):
+            index.apply(extract, f"h{i}", None)
+        _store(db, index, *[e for e in index.unsaved.values() if e is not None])
+        python = [p for p, e in project.items() if e.language == "python"]
+        loaded = navcache.namespaces(index, python)
+        charged = sum(n.size() for n in loaded.values() if n is not None)
+        held = sum(_deep_size(n, set()) for n in loaded.values() if n is not None)
+        assert 0.6 * held <= charged <= 2 * held, (charged, held)
+    finally:
+        index.readers.close()
+        db.close()
+
+
+def test_reading_ahead_stops_when_the_caches_are_full(tmp_path: Path) -> None:
+    project = extract_project("navproj")
+    index, db = _index(tmp_path, allowance=1 << 20)
+    try:
+        for i, extract in enumerate(project.values()):
+            index.apply(extract, f"h{i}", None)
+        _store(db, index, *[e for e in index.unsaved.values() if e is not None])
+        python = [p for p, e in project.items() if e.language == "python"]
+        # As if the other caches held nearly all the allowance already.
+        index.whole.put("filler", b"", size=int(0.9 * (1 << 20)))
+        assert navcache.warm(index) == 0
+        index.whole.pop("filler")
+        assert navcache.warm(index) == len(python)
     finally:
         index.readers.close()
         db.close()
