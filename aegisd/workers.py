@@ -123,6 +123,8 @@ class _Pools:
     retiring: list[threading.Thread] = []
     #: the plugin that started each running pool, for the memory budget's shares
     owners: dict[ProcessPoolExecutor, str] = {}
+    #: subprocesses plugins started, by pid, with the plugin (`own_child`)
+    children: dict[int, str] = {}
 
 
 def start_pool(
@@ -149,11 +151,24 @@ def _plugin_of(preload: Sequence[str]) -> str:
     return package.removeprefix("aegisd_") or "other"
 
 
+def own_child(pid: int, owner: str) -> None:
+    """Count the running subprocess `pid` for plugin `owner` in the memory budget's shares
+    (a lint tool, not "other"), until `disown_child`."""
+    with _Pools.lock:
+        _Pools.children[pid] = owner
+
+
+def disown_child(pid: int) -> None:
+    with _Pools.lock:
+        _Pools.children.pop(pid, None)
+
+
 def worker_owners() -> dict[int, str]:
-    """The pids of running pools' workers, each with the plugin its pool belongs to."""
+    """The pids of running pools' workers and of subprocesses plugins own (`own_child`), each
+    with the plugin it belongs to."""
     with _Pools.lock:
         pools = list(_Pools.owners.items())
-    owners: dict[int, str] = {}
+        owners: dict[int, str] = dict(_Pools.children)
     for pool, owner in pools:
         # Private, but the only list of a pool's workers (3.11 to 3.13 have it).
         processes = getattr(pool, "_processes", None) or {}

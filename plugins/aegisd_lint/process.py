@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from aegisd.workers import lower_priority
+from aegisd.workers import disown_child, lower_priority, own_child
 
 _CHUNK = 64 * 1024
 #: what runtimes print when an allocation fails (Python, Rust, C++, libc's strerror)
@@ -92,6 +92,22 @@ async def execute(
         stderr=subprocess.PIPE,
         process_group=0,
     )
+    own_child(proc.pid, "lint")
+    try:
+        return await _follow(proc, on_stdout, stdin, timeout_s, background, max_memory_mb)
+    finally:
+        disown_child(proc.pid)
+
+
+async def _follow(
+    proc: subprocess.Popen[bytes],
+    on_stdout: Callable[[bytes], None],
+    stdin: bytes | None,
+    timeout_s: float,
+    background: bool,
+    max_memory_mb: int | None,
+) -> Exit:
+    """`execute` once the process runs: its priority and limit, its pipes, its exit."""
     if background:
         lower_priority(proc.pid)
     if max_memory_mb is not None:

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import sys
 import threading
 from functools import partial
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from aegisd_lint.bandit import Bandit
 from aegisd_lint.issues import Issue, Severity, Status, status_for
-from aegisd_lint.process import tool_env
+from aegisd_lint.process import execute, tool_env
 from aegisd_lint.ruff import Ruff
 from aegisd_lint.runner import run_tool
 from aegisd_lint.tool import (
@@ -24,7 +25,7 @@ from aegisd_lint.tool import (
 )
 
 from aegisd import threads
-from aegisd.workers import WORKER_NICENESS
+from aegisd.workers import WORKER_NICENESS, worker_owners
 
 from .conftest import write_script
 
@@ -521,3 +522,16 @@ async def test_a_tool_runs_under_its_memory_limit_and_over_it_is_out_of_memory(
     assert over.message and "100 MiB" in over.message and "MemoryError" in over.message
     unlimited = await run_trusted(LimitsTool(), workspace, ["a.py"])
     assert unlimited.issues[0].line == 999_999  # no limit
+
+
+async def test_a_running_tool_is_counted_for_lint_in_the_memory_shares(tmp_path: Path) -> None:
+    seen: list[dict[int, str]] = []
+    script = "import time; print('started', flush=True); time.sleep(0.3)"
+    exit_ = await execute(
+        [sys.executable, "-c", script], tmp_path, dict(os.environ), 30, lambda _: seen.append(
+            worker_owners()
+        ),
+    )  # fmt: skip
+    assert exit_.returncode == 0
+    assert "lint" in seen[0].values()
+    assert "lint" not in worker_owners().values()
