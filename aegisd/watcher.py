@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import os
 import stat
 import threading
 import time
 from collections.abc import AsyncIterator, Collection, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from aegisd.catchup import CatchUp
 from aegisd.changefeed import publish_files_changed
 from aegisd.filestate import (
     FileStat,
@@ -45,7 +44,7 @@ from aegisd.skipped import SkipSummary, summarize
 from aegisd.supervise import Supervisor
 from aegisd.threads import interactive
 from aegisd.watching import WorkspaceWatch
-from aegisd.workspace import ChangeBatch, Workspace, coalesce_batches
+from aegisd.workspace import ChangeBatch, Workspace
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -58,8 +57,6 @@ QUICK_SETTLE_PATHS = 2  # a batch this small, of regular files up to QUICK_SETTL
 QUICK_SETTLE_BYTES = 256 * 1024  # is settled on the loop, not in a thread
 #: how long the first reconciliation waits for the notifier to be in place
 ARM_WAIT_S = 2.0
-#: a catch-up batch of more changes than this is coalesced in a thread
-LARGE_BATCH = 1_000
 LOGGED_PATH_ERRORS = 20  # new path errors logged one by one per batch; the rest counted
 
 
@@ -93,10 +90,8 @@ class LiveWorkspace:
         self.batches = 0
         #: the notifier's side: what it reports, re-arming it, its failures and polling
         self.watching = WorkspaceWatch(self)
-        #: plugins loaded after this workspace opened that have not caught up with it yet:
-        #: batches pass them by until their catch-up batch (`catch_up`) is delivered
-        self.held_back: set[str] = set()
-        self._catching_up: set[str] = set()  # of those, the ones opened: their batch is due
+        #: plugins loaded after this workspace opened, until they have caught up with it
+        self.catching_up = CatchUp(self)
         #: changes plugins failed to take in, handed to them again
         self.redelivery = Redelivery(ws, self._redeliver)
         #: nothing of this workspace was stored when it opened: the first reconciliation's
@@ -177,39 +172,16 @@ class LiveWorkspace:
 
     def hold_back(self, plugins: Iterable[str]) -> None:
         """Plugins that just loaded: no batch reaches them before `catch_up`."""
-        self.held_back.update(plugins)
+        self.catching_up.hold_back(plugins)
 
     async def catch_up(self, plugins: Collection[str]) -> None:
-        """Hand `plugins` (just opened for this workspace) one batch of everything that changed
-        since it opened, in line with the other batches, without waiting for any batch: at the
-        end of the one in progress (it may be a whole first index) before it lets go of the
-        batch lock, and before `ready` for the first reconciliation; else now.
+        """Hand `plugins` (just opened for this workspace) one batch of everything that
+        changed since it opened (`catchup.CatchUp.start`)."""
+        await self.catching_up.start(plugins)
 
-        The hooks' synchronous parts run before anything else can (their awaitables are
-        awaited in a task holding the lock): the plugins' own tasks, which wait for `ready`,
-        find the batch taken in, and a pass on open covers it instead of running again over
-        every file for it."""
-        self._catching_up.update(plugins)
-        if self._lock.locked():
-            return  # the batch in progress hands it over at its end
-        since, early = await self._caught_up_early()
-        if self._lock.locked() or not self._catching_up:
-            return  # a batch started meanwhile: it hands it over
-        await self._lock.acquire()  # free: taken at once, nothing runs in between
-        self._processing += 1
-        self._set_busy()
-        try:
-            hand_over = self._start_hand_over(since, early)
-        except BaseException:
-            self._handed_over([])
-            raise
-        returned = hand_over.returned
-
-        async def finish() -> None:
-            await self._finish_hand_over(hand_over)
-
-        task = self.supervisor.spawn("catch-up", finish, restart=False)
-        task.add_done_callback(lambda _: self._handed_over(returned))
+    @property
+    def held_back(self) -> set[str]:
+        return self.catching_up.held_back
 
     @contextlib.asynccontextmanager
     async def _batch(self) -> AsyncIterator[None]:
@@ -217,76 +189,14 @@ class LiveWorkspace:
         handed over at its end, before the lock is let go."""
         async with self._lock:
             yield
-            await self._hand_over_catch_up()
+            await self.catching_up.hand_over_due()
 
-    async def _hand_over_catch_up(self) -> None:
-        """The catch-up batch to the plugins it is due to (the batch lock held)."""
-        if not self._catching_up:
-            return
-        since, early = await self._caught_up_early()
+    def begin_work(self) -> None:
+        """A batch (or a hand-over) is being processed: the workspace is `pending`."""
         self._processing += 1
         self._set_busy()
-        hand_over = self._start_hand_over(since, early)
-        try:
-            await self._finish_hand_over(hand_over)
-        finally:
-            self._processing -= 1
-            self._set_busy()
 
-    async def _caught_up_early(self) -> tuple[int, dict[str, str] | None]:
-        """The clock now and the changes since the open until then (None: the log no longer
-        holds them all); after a first index that is every file: made in a thread."""
-        ws = self.ws
-        since, logged = ws.clock, ws.batches_since(ws.opened_clock)
-        if logged is None:
-            return since, None
-        if sum(len(batch) for batch in logged) > LARGE_BATCH:
-            return since, await interactive(_caught_up, logged)
-        return since, _caught_up(logged)
-
-    def _start_hand_over(self, since: int, early: dict[str, str] | None) -> _HandOver:
-        """Call the due plugins' `aegisd_files_changed` with the catch-up batch (`early` and
-        what came after `since`); returns what they returned, to await."""
-        plugins, self._catching_up = self._catching_up, set()
-        ws = self.ws
-        later = ws.batches_since(since)
-        if early is None or later is None:  # more changed than the log keeps: any file may have
-            changes = dict.fromkeys(sorted(self.known), "modified")
-        else:
-            changes = _caught_up([early, *later]) if later else early
-        self.held_back -= plugins
-        batch = ChangeBatch(ws.clock, changes, "reconcile")
-        hand_over = _HandOver(batch, plugins)
-        if changes:
-            hand_over.returned = self.daemon.host.call_each(
-                "aegisd_files_changed",
-                block_on_error=False,
-                only=plugins,
-                failed=hand_over.failed,
-                daemon=self.daemon,
-                workspace=ws,
-                batch=batch,
-            )
-        return hand_over
-
-    async def _finish_hand_over(self, hand_over: _HandOver) -> None:
-        """Await what the catch-up batch's hooks returned; what failed is handed over again."""
-        await self.daemon.host.await_each(
-            "aegisd_files_changed",
-            hand_over.returned,
-            block_on_error=False,
-            failed=hand_over.failed,
-        )
-        if hand_over.batch.changes:
-            self.redelivery.settle(hand_over.batch, hand_over.plugins, hand_over.failed)
-
-    def _handed_over(self, returned: list[Any]) -> None:
-        """The catch-up task ended (or never ran: its hooks' coroutines are closed, not left
-        unawaited); the batch lock goes."""
-        for _, value in returned:
-            if inspect.iscoroutine(value):
-                value.close()
-        self._lock.release()
+    def end_work(self) -> None:
         self._processing -= 1
         self._set_busy()
 
@@ -501,21 +411,6 @@ class LiveWorkspace:
             {"token": token, "title": title, "done": done, "total": total},
             workspace=self.ws.id,
         )
-
-
-@dataclass
-class _HandOver:
-    """A catch-up batch handed to the plugins that were held back."""
-
-    batch: ChangeBatch
-    plugins: Collection[str]
-    returned: list[Any] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
-
-def _caught_up(batches: list[dict[str, str]]) -> dict[str, str]:
-    """Successive batches as one, in path order."""
-    return dict(sorted(coalesce_batches(batches).items()))
 
 
 def _quick_to_settle(root: Path, touched: set[str], table: FileTable) -> bool:
