@@ -3,8 +3,9 @@ and what it was running when it was too late.
 
 Every answer waits for the loop, so a stall (a plugin's synchronous work on the loop, a large
 dump) is what health's worst answer measures. A thread posts a no-op every PERIOD_S; each
-wait goes to the `aegisd_loop_lag_seconds` histogram, and one past STALL_S has the loop
-thread's stack, taken while it stalls, logged (at most one a LOG_EVERY_S): the place to fix.
+wait goes to the `aegisd_loop_lag_seconds` histogram, and one past STALL_S is logged with the
+loop thread's stack taken while it stalled (a stack at most every LOG_EVERY_S): the place to
+fix.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class LoopWatch:
         if now - self._logged_at >= LOG_EVERY_S:
             self._logged_at = now
             logger.warning("the event loop stalled for {:.0f} ms in:\n{}", lag * 1000, stack)
+        else:  # each stall is said; its stack at most every LOG_EVERY_S
+            logger.warning("the event loop stalled for {:.0f} ms", lag * 1000)
 
 
 def _stack_of(thread_id: int) -> str:

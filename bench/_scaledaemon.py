@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 120.0  # longer than the daemon's own drain limit: the figure is its stop time
 BUDGET_ENV = "AEGISD_MEMORY__BUDGET_MIB"
 LOG_ENTRY_LINES = 60
+_STALL = re.compile(r"the event loop stalled for (\d+) ms")  # aegisd/loopwatch.py
 QUIET_S = 1.0  # a change settles once index.status stays unchanged and not pending this long
 
 
@@ -98,6 +100,17 @@ class Daemon:
             else:
                 inside = False
         return [f"{self.log.stem}: " + "\n".join(e) for e in entries]
+
+    def loop_stalls(self) -> list[tuple[str, float]]:
+        """Each stall of the daemon's event loop its loop watch logged: (log name, ms)."""
+        if not self.log.exists():
+            return []
+        found = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            hit = _STALL.search(line)
+            if hit:
+                found.append((self.log.stem, float(hit.group(1))))
+        return found
 
     def __enter__(self) -> Daemon:
         self.proc = self._stack.enter_context(

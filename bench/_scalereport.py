@@ -21,6 +21,8 @@ class Stopped(Protocol):
 
     def log_errors(self) -> list[str]: ...
 
+    def loop_stalls(self) -> list[tuple[str, float]]: ...
+
 
 @dataclass
 class SizeResult:
@@ -66,12 +68,15 @@ class SizeResult:
     stop_s: list[float | None] = field(default_factory=list)  # per daemon; None: killed
     leftovers: int = 0
     log_errors: list[str] = field(default_factory=list)
+    #: (daemon log, ms) of each stall of the event loop past 250 ms the daemon logged
+    loop_stalls: list[tuple[str, float]] = field(default_factory=list)
 
     def record(self, daemon: Stopped) -> None:
-        """A stopped daemon's stop time, leftovers and logged errors."""
+        """A stopped daemon's stop time, leftovers, logged errors and loop stalls."""
         self.stop_s.append(daemon.stop_s)
         self.leftovers += daemon.leftovers
         self.log_errors += daemon.log_errors()
+        self.loop_stalls += daemon.loop_stalls()
 
     @property
     def cold_ratio(self) -> float:
@@ -181,6 +186,15 @@ def render(
         notes += [f"{r.size}: processes left after stop: {r.leftovers}"] * bool(r.leftovers)
         notes += [f"{r.size}: degraded after settle: {', '.join(r.degraded)}"] * bool(r.degraded)
         notes += [f"{r.size}: {entry.splitlines()[0][:200]}" for entry in r.log_errors[:5]]
+        if r.loop_stalls:
+            by_log: dict[str, list[float]] = {}
+            for log, ms in r.loop_stalls:
+                by_log.setdefault(log, []).append(ms)
+            notes += [
+                f"{r.size}: {log}: {len(ms)} loop stalls over 250 ms, worst {max(ms):.0f} ms"
+                " (stacks in its log)"
+                for log, ms in by_log.items()
+            ]
         if r.daemon_memory.get("by_owner"):
             shares = ", ".join(
                 f"{owner} {sum(v or 0 for v in share.values()):.0f}"

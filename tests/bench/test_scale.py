@@ -204,3 +204,17 @@ def test_log_errors_keep_each_error_with_its_traceback(tmp_path: Path) -> None:
         "    Traceback (most recent call last):\n    TimeoutError",
         "first: t | CRITICAL | gone",
     ]
+
+
+def test_loop_stalls_are_read_from_the_log_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "first.log").write_text(
+        "t | WARNING | aegisd.loopwatch:80 | the event loop stalled for 360 ms in:\\n  File x\n"
+        "t | INFO    | rpc | method=daemon.health duration_ms=300\n"
+        "t | WARNING | aegisd.loopwatch:82 | the event loop stalled for 518 ms\n"
+    )
+    daemon = Daemon(tmp_path, tmp_path / "state", {}, "first")
+    assert daemon.loop_stalls() == [("first", 360.0), ("first", 518.0)]
+    result = _result(2_000, rss=100)
+    result.loop_stalls = daemon.loop_stalls()
+    text = render("header", [result], targets([result]), settle_s=30)
+    assert "2000: first: 2 loop stalls over 250 ms, worst 518 ms" in text
