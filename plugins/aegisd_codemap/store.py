@@ -7,6 +7,7 @@ wherever their connection may (the DB thread, or a read-only connection of `read
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -40,6 +41,24 @@ MIGRATIONS = schema.MIGRATIONS
 #: 8: C/C++ headers' attribute-like macros and the project set a recovery used (`cprojmacros`),
 #: typedef names' own sites.
 EXTRACTOR_VERSION = 8
+
+
+def extractor_version(language: str | None) -> int:
+    """The version a file of `language` is stored with. Python files are parsed with the
+    running interpreter's `ast`, whose grammar moves with its minor release (3.12 parses
+    `type X = ...`, 3.11 reports it as an error): theirs also counts that release, so a
+    daemon started by another Python parses them again instead of keeping what the other
+    one made of them."""
+    if language == "python":
+        return EXTRACTOR_VERSION * 1000 + sys.version_info.minor
+    return EXTRACTOR_VERSION
+
+
+def _current(extractor: int, language: str | None) -> bool:
+    if language == "python":
+        return extractor == extractor_version(language)
+    return extractor >= EXTRACTOR_VERSION
+
 
 FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
@@ -81,7 +100,7 @@ def load_facts(execute: Execute, ws_id: str) -> dict[str, Facts]:
     )
     for path, digest, language, symbols, errors, stale, extractor in cursor:
         # An empty hash matches no content: the next sync parses the file again.
-        fresh = digest if extractor >= EXTRACTOR_VERSION else ""
+        fresh = digest if _current(extractor, language) else ""
         language = None if language is None else intern(language)
         facts[from_db(path)] = Facts(fresh, language, symbols, errors, bool(stale))
     return facts
@@ -367,7 +386,7 @@ def rows(
                 dumps([[i.module, i.names, i.level, i.line, i.kind, i.alias, i.context]
                        for i in extract.imports], "imports"),
                 dumps([[c.qualname, c.line, c.bases, c.instantiates] for c in extract.classes], "classes"),
-                extract.default_export, int(stale), EXTRACTOR_VERSION,
+                extract.default_export, int(stale), extractor_version(extract.language),
                 None if extract.exports is None else dumps(list(extract.exports), "exports"),
                 None if extract.members is None else dumps(list(extract.members), "members"),
                 len(extract.symbols), len(extract.errors),

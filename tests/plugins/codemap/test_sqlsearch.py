@@ -425,7 +425,7 @@ def test_a_database_of_the_previous_version_is_upgraded_in_place(tmp_path: Path)
         db.execute_sql(
             "INSERT INTO codemap_file VALUES"
             " ('ws', 'tests/test_a.py', 'h', 'python', 0, 3, 3, '[]', '[]', '[]', NULL, 0, ?)",
-            (store.EXTRACTOR_VERSION,),  # extracted by today's extractor: only the rows are old
+            (store.extractor_version("python"),),  # today's extractor: only the rows are old
         )
         for seq, (name, kind) in enumerate([("GetFileSummary", "class"), ("gfs", "function")]):
             db.execute_sql(
@@ -467,5 +467,32 @@ def test_files_read_together_are_read_as_one_by_one(tmp_path: Path) -> None:
         assert len(together) == len(paths) > 2
         for path in paths:
             assert together[path] == store.read_extract(db.execute_sql, WS, path)
+    finally:
+        db.close()
+
+
+def test_python_files_a_different_interpreter_parsed_are_parsed_again(tmp_path: Path) -> None:
+    db = peewee.SqliteDatabase(str(tmp_path / "other.db"))
+    db.connect()
+    try:
+        run_migrations(db, store.MIGRATIONS)
+        here = store.extractor_version("python")
+        rows = [
+            ("same.py", "python", here),
+            ("older.py", "python", here - 1),  # 3.(n-1): its grammar is not ours
+            ("newer.py", "python", here + 1),
+            ("before.py", "python", store.EXTRACTOR_VERSION),  # stored before this counted
+            ("lib.c", "c", store.EXTRACTOR_VERSION),  # tree-sitter's grammar is ours
+        ]
+        for path, language, extractor in rows:
+            db.execute_sql(
+                "INSERT INTO codemap_file (workspace_id, path, hash, language, binary, lines,"
+                " loc, errors, imports, classes, extractor)"
+                " VALUES ('ws', ?, 'h', ?, 0, 1, 1, '[]', '[]', '[]', ?)",
+                (path, language, extractor),
+            )
+        facts = store.load_facts(db.execute_sql, "ws")
+        fresh = {path for path, fact in facts.items() if fact.hash}
+        assert fresh == {"same.py", "lib.c"}
     finally:
         db.close()
