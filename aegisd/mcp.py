@@ -25,6 +25,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from aegisd import __version__
+from aegisd import mcp_names as names
 from aegisd import mcp_render as render
 from aegisd.mcp_audit import AuditTrail
 from aegisd.mcp_link import DaemonGone, DaemonLink, RpcFailure, local_failure
@@ -70,6 +71,7 @@ def _annotations(tool: BoundTool) -> types.ToolAnnotations:
 
 
 def _failed(code_name: str, message: str, data: Mapping[str, Any]) -> types.CallToolResult:
+    message, data = names.shown(message), names.shown(dict(data))
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=render.error(code_name, message, data))],
         structured_content={"error": {"code": code_name, "message": message, "data": dict(data)}},
@@ -194,7 +196,8 @@ class AegisMcp:
                 raise local_failure(
                     "INVALID_PARAMS", f"unknown argument {', '.join(unknown)}; allowed: {allowed}"
                 )
-            answer = _succeeded(tool, await tool.spec.run(self, tool.spec, dict(args)), args)
+            result = await tool.spec.run(self, tool.spec, names.taken(args))
+            answer = _succeeded(tool, names.shown(result), args)
         except RpcFailure as exc:
             error_code = exc.code_name
             answer = _failed(exc.code_name, exc.message, exc.data)

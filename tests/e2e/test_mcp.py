@@ -436,3 +436,28 @@ async def test_all_tools_and_audit_trail(
         await call_ok(s, "changes_since", {})
         assert [e["payload"]["tool"] for e in events(d, hook_run)] == ["read_file", "changes_since"]
     assert d.stop() == 0
+
+
+async def test_a_file_name_that_is_not_utf8_is_shown_and_taken_back(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    project = tmp_path / "latin1"
+    project.mkdir()
+    name = os.fsdecode(b"caf\xe9.py")  # Latin-1 bytes: not UTF-8
+    (project / name).write_text("def bonjour():\n    return 1\n")
+    (project / "main.py").write_text("def main():\n    return 2\n")
+    d: DaemonProcess = daemon_factory("--root", str(project))
+    wait_indexed(d.socket)
+    async with session_for(d, tmp_path, project) as s:
+        found = await call_ok(s, "search_symbols", {"query": "bonjour"})
+        assert found.structured_content["hits"][0]["path"] == "caf\\xe9.py"
+        assert "caf\\xe9.py:1-2 function bonjour" in text(found)
+        # The name as shown is the file's name as a tool argument.
+        outline = await call_ok(s, "file_outline", {"path": "caf\\xe9.py"})
+        assert outline.structured_content["path"] == "caf\\xe9.py"
+        assert [sym["name"] for sym in outline.structured_content["outline"]] == ["bonjour"]
+        read = await call_ok(s, "read_file", {"path": "caf\\xe9.py"})
+        assert "def bonjour" in text(read)
+        # An error naming such a file is an answer too, not a failed response.
+        missing = await call_error(s, "read_file", {"path": "gon\\xe9.py"}, "NOT_FOUND")
+        assert "gon\\xe9.py" in missing
