@@ -8,9 +8,11 @@ asyncio's default child watcher starts a thread per process, which made a short 
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -84,7 +86,7 @@ async def execute(
     """
     # Popen only forks and execs (as create_subprocess_exec does), it does not wait
     proc = subprocess.Popen(  # noqa: ASYNC220
-        list(argv),
+        [*_dies_with_us(), *argv],
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
@@ -143,6 +145,17 @@ async def _follow(
     text = stderr.decode(errors="replace")
     peak = getattr(proc, "peak_kib", None)
     return Exit(returncode, text, sink_errors[0] if sink_errors else None, peak, max_memory_mb)
+
+
+@functools.cache
+def _dies_with_us() -> tuple[str, ...]:
+    """A prefix that makes the tool die with the daemon, even a daemon killed by SIGKILL (a
+    whole-workspace mypy or pytest run went on for minutes after it): util-linux's `setpriv`
+    sets the parent-death signal and execs the tool in place (same pid; no `preexec_fn`,
+    unsafe with threads). The daemon starts tools from its main thread, whose end is the
+    process's. Without `setpriv` (not Linux), none."""
+    found = shutil.which("setpriv")
+    return () if found is None else (found, "--pdeathsig", "KILL", "--")
 
 
 def limit_memory(pid: int, megabytes: int) -> None:

@@ -3,8 +3,11 @@
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -535,3 +538,46 @@ async def test_a_running_tool_is_counted_for_lint_in_the_memory_shares(tmp_path:
     assert exit_.returncode == 0
     assert "lint" in seen[0].values()
     assert "lint" not in worker_owners().values()
+
+
+KILLED_PARENT = """
+import asyncio, sys
+from pathlib import Path
+from aegisd_lint.process import execute
+
+out = Path(sys.argv[1])
+tool = "import os, time; print(os.getpid(), flush=True); time.sleep(60)"
+asyncio.run(execute([sys.executable, "-c", tool], out.parent, {}, 120, out.write_bytes))
+"""
+
+
+def test_a_tool_dies_with_a_daemon_killed_by_sigkill(tmp_path: Path) -> None:
+    pid_file = tmp_path / "tool.pid"
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PARENT, str(pid_file)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() or not pid_file.read_bytes().strip():
+            assert time.monotonic() < deadline and daemon.poll() is None, "the tool never ran"
+            time.sleep(0.02)
+        tool = int(pid_file.read_bytes())
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait()
+        deadline = time.monotonic() + 10
+        while _alive(tool):
+            assert time.monotonic() < deadline, "the tool outlived its daemon"
+            time.sleep(0.02)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie is gone
+    except FileNotFoundError:
+        return False
