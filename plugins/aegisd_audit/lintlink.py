@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from aegisd.rpc.context import Caller, RpcContext
 from aegisd.rpc.errors import RpcError
+from aegisd_audit.redact import redact_text
 
 if TYPE_CHECKING:
     from aegisd.daemon import Daemon
@@ -51,8 +52,12 @@ async def current_issues(
 
 
 def _fields(issue: dict[str, Any]) -> dict[str, Any]:
-    """ISSUE_FIELDS, and the issue's `identity` when its linter gives one (see `compare`)."""
+    """ISSUE_FIELDS, and the issue's `identity` when its linter gives one (see `compare`). The
+    message is redacted as any audit text is: a linter quotes the code it flags (bandit's
+    "Possible hardcoded password: '...'" holds the password)."""
     kept = {key: issue.get(key) for key in ISSUE_FIELDS}
+    if isinstance(kept["message"], str):
+        kept["message"] = redact_text(kept["message"])
     if issue.get("identity"):
         kept["identity"] = issue["identity"]
     return kept
