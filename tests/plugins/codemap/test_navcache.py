@@ -4,9 +4,12 @@ extracts; read ahead, kept per content hash; resolutions kept per index version.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aegisd_codemap import navcache
+from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.navigate import Navigator
 from aegisd_codemap.navresolve import SYM, _names, row_symbol
@@ -88,38 +91,35 @@ def _deep_size(value: object, seen: set[int]) -> int:
     return size
 
 
-def test_a_namespace_is_charged_about_what_it_holds(tmp_path: Path) -> None:
-    # Namespaces counted 3.7x under their size let the cache hold 217 MiB while the budget
-    # saw 59: over budget with nothing to evict.
+@contextmanager
+def _stored_navproj(tmp_path: Path, allowance: int) -> Iterator[tuple[WorkspaceIndex, list[str]]]:
+    """The navproj fixture applied and stored, under a cache allowance; its Python files."""
     project = extract_project("navproj")
-    index, db = _index(tmp_path, allowance=64 << 20)
+    index, db = _index(tmp_path, allowance=allowance)
     try:
         for i, extract in enumerate(project.values()):
             index.apply(extract, f"h{i}", None)
         _store(db, index, *[e for e in index.unsaved.values() if e is not None])
-        python = [p for p, e in project.items() if e.language == "python"]
-        loaded = navcache.namespaces(index, python)
-        charged = sum(n.size() for n in loaded.values() if n is not None)
-        held = sum(_deep_size(n, set()) for n in loaded.values() if n is not None)
-        assert 0.6 * held <= charged <= 2 * held, (charged, held)
+        yield index, [p for p, e in project.items() if e.language == "python"]
     finally:
         index.readers.close()
         db.close()
 
 
+def test_a_namespace_is_charged_about_what_it_holds(tmp_path: Path) -> None:
+    # Namespaces counted 3.7x under their size let the cache hold 217 MiB while the budget
+    # saw 59: over budget with nothing to evict.
+    with _stored_navproj(tmp_path, 64 << 20) as (index, python):
+        loaded = navcache.namespaces(index, python)
+        charged = sum(n.size() for n in loaded.values() if n is not None)
+        held = sum(_deep_size(n, set()) for n in loaded.values() if n is not None)
+        assert 0.6 * held <= charged <= 2 * held, (charged, held)
+
+
 def test_reading_ahead_stops_when_the_caches_are_full(tmp_path: Path) -> None:
-    project = extract_project("navproj")
-    index, db = _index(tmp_path, allowance=1 << 20)
-    try:
-        for i, extract in enumerate(project.values()):
-            index.apply(extract, f"h{i}", None)
-        _store(db, index, *[e for e in index.unsaved.values() if e is not None])
-        python = [p for p, e in project.items() if e.language == "python"]
+    with _stored_navproj(tmp_path, 1 << 20) as (index, python):
         # As if the other caches held nearly all the allowance already.
         index.whole.put("filler", b"", size=int(0.9 * (1 << 20)))
         assert navcache.warm(index) == 0
         index.whole.pop("filler")
         assert navcache.warm(index) == len(python)
-    finally:
-        index.readers.close()
-        db.close()
