@@ -16,13 +16,11 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-import peewee
 from aegisd_codemap.service import CODEMAP
 from loguru import logger
 
 from aegisd.rpc.errors import RpcError
 from aegisd_insights import generate, service, store
-from aegisd_insights.insight import Insight
 from aegisd_insights.settings import InsightsSettings, settings_of
 
 if TYPE_CHECKING:
@@ -113,9 +111,7 @@ async def _next_round(
 
 
 async def _load_stored(daemon: Daemon, wi: service.WorkspaceInsights) -> None:
-    current, last = await daemon.store.run(_load, daemon.store.db, wi.ws.id)
-    wi.current = [i for i, _ in current]
-    wi.seen = {i.key: seen for i, seen in current}
+    last = await daemon.store.run(store.latest_generation, daemon.store.db, wi.ws.id)
     wi.last_generation = last
     if last is not None:
         wi.schedule_from = datetime.fromisoformat(last.created_at).timestamp()
@@ -126,12 +122,6 @@ def _still_open(daemon: Daemon, ws: Workspace) -> bool:
         return daemon.workspaces.resolve(ws.id) is ws
     except RpcError:
         return False
-
-
-def _load(
-    db: peewee.SqliteDatabase, ws_id: str
-) -> tuple[list[tuple[Insight, store.Seen]], store.Generation | None]:
-    return store.load_current(db, ws_id), store.latest_generation(db, ws_id)
 
 
 async def _codemap_ready(daemon: Daemon, ws: Workspace) -> None:

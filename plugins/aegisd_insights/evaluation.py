@@ -1,0 +1,194 @@
+"""An evaluation as the insights worker process runs it: gather the inputs from the store,
+run the detectors, and diff the result against the stored set; the daemon gets back the
+stage, the first insights of each kind (for prompts) and the changes, page by page.
+
+Runs in the worker (`worker.Evaluator`), which keeps per workspace what makes the next
+evaluation incremental: the `gather.IndexMemo` (per file inputs, the import graph) and a digest
+of each stored insight. The daemon's heap never holds a workspace's inputs or its whole set.
+The worker's state is a cache: a new worker (the last one killed or lost) reads it all again,
+and a daemon whose write of the changes failed says so (`Job.resync`), so the stored set is
+read again before the next diff.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from sys import intern
+from typing import Any
+
+from aegisd.store.jsonfield import dumps
+from aegisd_insights import gather
+from aegisd_insights.inputs import CloneData, LintIssue
+from aegisd_insights.insight import KIND_ORDER, Insight, Thresholds
+from aegisd_insights.stage import StageResult
+from aegisd_insights.stored import StoredView, Unsaved, snapshot
+
+#: changes handed to the daemon at a time (one store transaction and one event each)
+PAGE = 1000
+
+Row = tuple[str, str, str, str, str, str, str]
+"""An insight as stored: kind, severity, title, detail, paths, symbols, metrics (JSON)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One evaluation of a workspace. `indexed` False: no code map (no files). `top`: insights
+    of each kind returned in order (what a prompt lists). `resync`: read the stored set again
+    (the daemon's last write of changes failed)."""
+
+    db_path: Path
+    indexed: bool
+    ws_id: str
+    unsaved: Mapping[str, Unsaved]
+    lint: tuple[LintIssue, ...]
+    clones: CloneData | None
+    lint_totals: Mapping[str, int]
+    thresholds: Thresholds
+    package: str | None
+    clock: int
+    at: str
+    top: int
+    resync: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """ "added", "changed" or "removed"; `row` and when the insight was first seen (None for a
+    removed one: its stored row says what it was)."""
+
+    change: str
+    key: str
+    row: Row | None = None
+    first_clock: int = 0
+    first_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    stage: StageResult
+    top: tuple[Insight, ...]
+    total: int
+    changes: tuple[Change, ...]  # the first page
+    more: bool  # further pages: `take_page`
+
+
+@dataclass
+class _Stored:
+    """Per stored key: a digest of its row, and when it was first seen."""
+
+    rows: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Workspace:
+    memo: gather.IndexMemo = field(default_factory=gather.IndexMemo)
+    stored: _Stored | None = None
+    pages: Iterator[tuple[Change, ...]] = field(default_factory=lambda: iter(()))
+
+
+_WORKSPACES: dict[str, _Workspace] = {}
+
+
+def row_of(i: Insight) -> Row:
+    return (
+        i.kind,
+        i.severity,
+        i.title,
+        i.detail,
+        dumps(list(i.paths), "paths"),
+        dumps(list(i.symbols), "symbols"),
+        dumps(dict(i.metrics), "metrics"),
+    )
+
+
+def _read_stored(conn: sqlite3.Connection, ws_id: str) -> _Stored:
+    stored = _Stored()
+    for key, *row, first_clock, first_at in conn.execute(
+        "SELECT key, kind, severity, title, detail, paths, symbols, metrics, first_clock,"
+        " first_at FROM insights_current WHERE workspace_id = ?",
+        (ws_id,),
+    ):
+        stored.rows[key] = (hash(tuple(row)), first_clock, intern(first_at))
+    return stored
+
+
+def _top(found: Sequence[Insight], per_kind: int) -> tuple[Insight, ...]:
+    """The first `per_kind` insights of each kind, in their order."""
+    counts = dict.fromkeys(KIND_ORDER, 0)
+    kept = []
+    for i in found:
+        if counts[i.kind] < per_kind:
+            counts[i.kind] += 1
+            kept.append(i)
+    return tuple(kept)
+
+
+def _diff(stored: _Stored, found: Iterable[Insight], clock: int, at: str) -> list[Change]:
+    """Added, then changed, then removed (each in `found`'s order); brings `stored` up to
+    what the changes make of it."""
+    added: list[Change] = []
+    changed: list[Change] = []
+    after: set[str] = set()
+    for i in found:
+        after.add(i.key)
+        row = row_of(i)
+        digest = hash(row)
+        before = stored.rows.get(i.key)
+        if before is None:
+            added.append(Change("added", i.key, row, clock, at))
+            stored.rows[i.key] = (digest, clock, at)
+        elif before[0] != digest:
+            changed.append(Change("changed", i.key, row, before[1], before[2]))
+            stored.rows[i.key] = (digest, before[1], before[2])
+    removed = [Change("removed", key) for key in stored.rows if key not in after]
+    for change in removed:
+        del stored.rows[change.key]
+    return [*added, *changed, *removed]
+
+
+def _pages(changes: list[Change]) -> Iterator[tuple[Change, ...]]:
+    for at in range(0, len(changes), PAGE):
+        yield tuple(changes[at : at + PAGE])
+
+
+def evaluate_job(job: Job) -> Outcome:
+    """Evaluate `job`'s workspace and diff it against the stored set (in the worker)."""
+    state = _WORKSPACES.setdefault(job.ws_id, _Workspace())
+    with snapshot(job.db_path) as conn:
+        view: Any = StoredView(conn, job.ws_id, job.unsaved) if job.indexed else {}
+        found, stage = gather.evaluate(
+            view,
+            job.lint,
+            job.clones,
+            job.thresholds,
+            state.memo,
+            job.package,
+            job.lint_totals,
+        )
+        if state.stored is None or job.resync:
+            state.stored = _read_stored(conn, job.ws_id)
+    pages = _pages(_diff(state.stored, found, job.clock, job.at))
+    first = next(pages, ())
+    state.pages = pages
+    more = len(first) == PAGE
+    return Outcome(stage, _top(found, job.top), len(found), first, more)
+
+
+def take_page(ws_id: str) -> tuple[Change, ...]:
+    """The next page of the last evaluation's changes (empty: none left)."""
+    state = _WORKSPACES.get(ws_id)
+    return next(state.pages, ()) if state is not None else ()
+
+
+def forget(ws_id: str) -> None:
+    """Drop a workspace's state (tests; a worker serves one workspace in the daemon)."""
+    _WORKSPACES.pop(ws_id, None)
+
+
+def resident() -> dict[str, Any]:
+    """What the worker keeps (tests)."""
+    return {ws: (len(s.memo.files), len(s.stored.rows) if s.stored else None)
+            for ws, s in _WORKSPACES.items()}  # fmt: skip
