@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import peewee
 
-from aegisd.store.jsonfield import dumps
 from aegisd.store.migrations import Migration
 from aegisd_insights.inputs import SEVERITY_RANK
 from aegisd_insights.insight import KIND_ORDER, Insight
