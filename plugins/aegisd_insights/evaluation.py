@@ -21,9 +21,10 @@ from typing import Any
 
 from aegisd.store.jsonfield import dumps
 from aegisd_insights import gather
+from aegisd_insights.compute import compute_insights
 from aegisd_insights.inputs import CloneData, LintIssue
 from aegisd_insights.insight import KIND_ORDER, Insight, Thresholds
-from aegisd_insights.stage import StageResult
+from aegisd_insights.stage import StageResult, detect_stage
 from aegisd_insights.stored import StoredView, Unsaved, snapshot
 
 #: changes handed to the daemon at a time (one store transaction and one event each)
@@ -157,19 +158,19 @@ def _pages(changes: list[Change]) -> Iterator[tuple[Change, ...]]:
 def evaluate_job(job: Job) -> Outcome:
     """Evaluate `job`'s workspace and diff it against the stored set (in the worker)."""
     state = _WORKSPACES.setdefault(job.ws_id, _Workspace())
+    # One snapshot for what is read; the detectors run after it (a read transaction held
+    # for minutes would keep the WAL from being checkpointed).
     with snapshot(job.db_path) as conn:
         view: Any = StoredView(conn, job.ws_id, job.unsaved) if job.indexed else {}
-        found, stage = gather.evaluate(
-            view,
-            job.lint,
-            job.clones,
-            job.thresholds,
-            state.memo,
-            job.package,
-            job.lint_totals,
+        floor = job.thresholds.complexity_medium
+        inputs = gather.inputs_from_index(
+            view, job.lint, job.clones, state.memo, job.package, job.lint_totals, floor
         )
         if state.stored is None or job.resync:
             state.stored = _read_stored(conn, job.ws_id)
+    found = compute_insights(inputs, job.thresholds)
+    stage = detect_stage(inputs.files, inputs.symbols)
+    del inputs
     pages = _pages(_diff(state.stored, found, job.clock, job.at))
     first = next(pages, ())
     state.pages = pages
