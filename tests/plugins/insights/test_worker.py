@@ -193,7 +193,7 @@ def _gone(pid: int) -> bool:
             with open(f"/proc/{pid}/stat") as fh:
                 if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
                     return True
-        except FileNotFoundError:
+        except OSError:  # gone (reaped) meanwhile
             return True
         time.sleep(0.01)
     return False
