@@ -12,6 +12,7 @@ read again before the next diff.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,14 +106,34 @@ def row_of(i: Insight) -> Row:
     )
 
 
+def _digest(i: Insight) -> int:
+    """Equal for equal insights (as `Insight.__eq__` compares them), with no JSON written:
+    an evaluation compares every insight it finds."""
+    metrics = tuple(sorted(i.metrics.items()))
+    return hash((i.kind, i.severity, i.title, i.detail, tuple(i.paths), tuple(i.symbols), metrics))
+
+
 def _read_stored(conn: sqlite3.Connection, ws_id: str) -> _Stored:
     stored = _Stored()
-    for key, *row, first_clock, first_at in conn.execute(
+    for (
+        key,
+        kind,
+        severity,
+        title,
+        detail,
+        paths,
+        symbols,
+        metrics,
+        first_clock,
+        first_at,
+    ) in conn.execute(
         "SELECT key, kind, severity, title, detail, paths, symbols, metrics, first_clock,"
         " first_at FROM insights_current WHERE workspace_id = ?",
         (ws_id,),
     ):
-        stored.rows[key] = (hash(tuple(row)), first_clock, intern(first_at))
+        insight = Insight(key, kind, severity, title, detail, tuple(json.loads(paths)),
+                          tuple(json.loads(symbols)), json.loads(metrics))  # fmt: skip
+        stored.rows[key] = (_digest(insight), first_clock, intern(first_at))
     return stored
 
 
@@ -135,14 +156,13 @@ def _diff(stored: _Stored, found: Iterable[Insight], clock: int, at: str) -> lis
     after: set[str] = set()
     for i in found:
         after.add(i.key)
-        row = row_of(i)
-        digest = hash(row)
+        digest = _digest(i)
         before = stored.rows.get(i.key)
         if before is None:
-            added.append(Change("added", i.key, row, clock, at))
+            added.append(Change("added", i.key, row_of(i), clock, at))
             stored.rows[i.key] = (digest, clock, at)
         elif before[0] != digest:
-            changed.append(Change("changed", i.key, row, before[1], before[2]))
+            changed.append(Change("changed", i.key, row_of(i), before[1], before[2]))
             stored.rows[i.key] = (digest, before[1], before[2])
     removed = [Change("removed", key) for key in stored.rows if key not in after]
     for change in removed:
