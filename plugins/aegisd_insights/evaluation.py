@@ -13,6 +13,8 @@ read again before the next diff.
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +56,8 @@ class Job:
     at: str
     top: int
     resync: bool = False
+    #: where the worker keeps its `gather.IndexMemo` while it is not running (None: nowhere)
+    memo_path: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,11 @@ class Outcome:
     total: int
     changes: tuple[Change, ...]  # the first page
     more: bool  # further pages: `take_page`
+    #: this evaluation read most of a large workspace: its temporaries left the worker's heap
+    #: large (freed, not given back); its memo is on disk, a new worker should take over
+    recycle: bool = False
+    #: outlines read from the store (every file's on a first evaluation, the edited ones' next)
+    read: int = 0
 
 
 @dataclass
@@ -175,9 +184,15 @@ def _pages(changes: list[Change]) -> Iterator[tuple[Change, ...]]:
         yield tuple(changes[at : at + PAGE])
 
 
+#: an evaluation reading more files than this recycles the worker (`Outcome.recycle`)
+RECYCLE_READ = 5000
+
+
 def evaluate_job(job: Job) -> Outcome:
     """Evaluate `job`'s workspace and diff it against the stored set (in the worker)."""
-    state = _WORKSPACES.setdefault(job.ws_id, _Workspace())
+    state = _WORKSPACES.get(job.ws_id)
+    if state is None:  # a new worker: the memo the last one left, if any
+        state = _WORKSPACES[job.ws_id] = _Workspace(memo=load_memo(job.memo_path))
     # One snapshot for what is read; the detectors run after it (a read transaction held
     # for minutes would keep the WAL from being checkpointed).
     with snapshot(job.db_path) as conn:
@@ -188,6 +203,7 @@ def evaluate_job(job: Job) -> Outcome:
         )
         if state.stored is None or job.resync:
             state.stored = _read_stored(conn, job.ws_id)
+        read = view.outlines_read if job.indexed else 0
     found = compute_insights(inputs, job.thresholds)
     stage = detect_stage(inputs.files, inputs.symbols)
     del inputs
@@ -195,7 +211,44 @@ def evaluate_job(job: Job) -> Outcome:
     first = next(pages, ())
     state.pages = pages
     more = len(first) == PAGE
-    return Outcome(stage, _top(found, job.top), len(found), first, more)
+    recycle = read > RECYCLE_READ and job.memo_path is not None
+    if recycle:
+        save_memo(job.ws_id, job.memo_path)
+    return Outcome(stage, _top(found, job.top), len(found), first, more, recycle, read)
+
+
+#: bumped when `gather.IndexMemo` (or what it holds) changes shape: older files are ignored
+MEMO_VERSION = 1
+
+
+def load_memo(path: Path | None) -> gather.IndexMemo:
+    """The memo saved at `path`, or an empty one (none, unreadable, or of another version)."""
+    if path is None:
+        return gather.IndexMemo()
+    try:
+        with path.open("rb") as fh:
+            version, memo = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+        return gather.IndexMemo()
+    return (
+        memo
+        if version == MEMO_VERSION and isinstance(memo, gather.IndexMemo)
+        else (gather.IndexMemo())
+    )
+
+
+def save_memo(ws_id: str, path: Path | None) -> bool:
+    """Write the workspace's memo to `path` (atomically, private to the user)."""
+    state = _WORKSPACES.get(ws_id)
+    if state is None or path is None:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump((MEMO_VERSION, state.memo), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(scratch, path)
+    return True
 
 
 def take_page(ws_id: str) -> tuple[Change, ...]:

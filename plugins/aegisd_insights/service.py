@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -81,8 +82,11 @@ class WorkspaceInsights:
     generating: asyncio.Lock = field(default_factory=asyncio.Lock)
     task: asyncio.Task[None] | None = None
     generation_task: asyncio.Task[None] | None = None
-    #: recomputes requests asked for (they outlive their request: see `fresh`)
+    #: recomputes requests asked for (they outlive their request: see `fresh`), and the
+    #: retiring of an idle worker
     asked: set[asyncio.Task[None]] = field(default_factory=set)
+    #: when the worker, idle, is let go
+    idle: asyncio.TimerHandle | None = None
 
     @property
     def computing(self) -> bool:
@@ -148,6 +152,7 @@ async def shutdown(daemon: Daemon) -> None:
 async def _stop(wi: WorkspaceInsights) -> None:
     """Kill the worker first: an evaluation running there ends now, and whoever waits for it
     with it."""
+    _cancel_idle(wi)
     wi.evaluator.kill()
     await _cancel(wi.task, wi.generation_task, *wi.asked)
 
@@ -321,9 +326,15 @@ async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
             at=store.now_iso(),
             top=top,
             resync=wi.resync,
+            memo_path=memo_path(daemon, wi.ws),
         )
+        _cancel_idle(wi)
         outcome = await wi.evaluator.run(evaluation.evaluate_job, job)
         await _apply(daemon, wi, outcome, clock, job.at)
+        if outcome.recycle:
+            wi.evaluator.retire()
+        else:
+            wi.idle = asyncio.get_running_loop().call_later(IDLE_S, _on_idle, daemon, wi)
         wi.stage, wi.top, wi.computed_key, wi.computed_clock = (
             outcome.stage,
             outcome.top,
@@ -334,6 +345,38 @@ async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
 
 #: a prompt's source snippets come from the first complexity hotspots: at least these many
 TOP_AT_LEAST = 5
+#: a worker idle this long saves its memo and exits (the next recompute starts another)
+IDLE_S = 30.0
+
+
+def memo_path(daemon: Daemon, ws: Workspace) -> Path:
+    """Where a workspace's worker keeps its memo between workers."""
+    return daemon.config.data_path / "insights" / f"{ws.id}.memo"
+
+
+def _cancel_idle(wi: WorkspaceInsights) -> None:
+    if wi.idle is not None:
+        wi.idle.cancel()
+        wi.idle = None
+
+
+def _on_idle(daemon: Daemon, wi: WorkspaceInsights) -> None:
+    wi.idle = None
+    task = asyncio.ensure_future(_retire(daemon, wi))
+    wi.asked.add(task)
+    task.add_done_callback(wi.asked.discard)
+
+
+async def _retire(daemon: Daemon, wi: WorkspaceInsights) -> None:
+    """Save the idle worker's memo and let it go (not if a recompute came meanwhile)."""
+    async with wi.lock:
+        if wi.idle is not None or not wi.evaluator.running:
+            return
+        try:
+            await wi.evaluator.run(evaluation.save_memo, wi.ws.id, memo_path(daemon, wi.ws))
+        except OSError as exc:  # the next worker evaluates from scratch
+            logger.warning("insights {}: the memo was not saved: {}", wi.ws.id, exc)
+        wi.evaluator.retire()
 
 
 async def _unsaved(index: WorkspaceIndex, floor: int) -> dict[str, Unsaved]:

@@ -54,6 +54,8 @@ class StoredView:
         self._ws_id = ws_id
         self._unsaved = unsaved
         self._hashes: dict[str, str] | None = None
+        #: outlines read from the store (how large a read this evaluation was)
+        self.outlines_read = 0
 
     def content_hashes(self) -> dict[str, str]:
         if self._hashes is not None:  # one snapshot: read once
@@ -80,11 +82,13 @@ class StoredView:
             for extract in codemap_store.read_outlines(self._execute, self._ws_id):
                 if extract.path in wanted:
                     found[extract.path] = extract
+            self.outlines_read += len(wanted)
         else:
             for path in stored:
                 read = codemap_store.read_outline(self._execute, self._ws_id, path)
                 if read is not None:
                     found[path] = read[1]
+            self.outlines_read += len(stored)
         for path in paths:
             waiting = self._unsaved.get(path)
             if waiting is not None and waiting.extract is not None:

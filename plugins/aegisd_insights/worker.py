@@ -2,6 +2,10 @@
 daemon, at a lower priority) that runs the evaluations and keeps what makes the next one
 incremental (`evaluation`), so the daemon's heap never grows with the tree.
 
+A worker that has been idle for a while, or that has just evaluated most of a large
+workspace (its heap grown by that evaluation's temporaries), saves its memo and exits
+(`service`); the next one starts from that memo.
+
 Cancelling a call kills the worker (an evaluation of a large workspace is minutes of CPU
 nobody would wait for, and its state would no longer match what the daemon stored); so does
 `kill`, at a workspace's close and the daemon's shutdown. A worker lost either way, or
@@ -63,6 +67,12 @@ class Evaluator:
         # Private, but the only list of a pool's workers (as `aegisd.workers` reads it).
         processes = getattr(self._pool, "_processes", None) or {}
         return list(processes)
+
+    def retire(self) -> None:
+        """Let the worker go once it is idle (it is, between calls): its state is on disk."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            stop_pool(pool, wait=False)
 
     def kill(self) -> None:
         """End the worker now, whatever it is doing (its pool's manager notices and exits)."""

@@ -156,6 +156,35 @@ async def test_the_worker_evaluates_the_store_as_the_daemon_did_in_process(
     assert stored == sorted(found2, key=lambda i: i.key)
 
 
+async def test_a_new_worker_starts_from_the_memo_the_last_one_saved(
+    db: peewee.SqliteDatabase, evaluator: Evaluator, tmp_path: Path
+) -> None:
+    memo = tmp_path / "insights" / "w.memo"
+    save(db, SOURCES)
+    first = await evaluator.run(evaluation.evaluate_job, job(db, 1, memo_path=memo))
+    assert first.read == len(SOURCES)
+    store.apply_rows(db, WS, 1, "t1", first.changes, keep=100)
+    assert await evaluator.run(evaluation.save_memo, WS, memo)
+    assert memo.stat().st_mode & 0o777 == 0o600
+    evaluator.retire()
+    edited = {**SOURCES, "pkg/lonely.py": "z = 3\n" * 260}
+    save(db, {"pkg/lonely.py": edited["pkg/lonely.py"]})
+    again = await evaluator.run(evaluation.evaluate_job, job(db, 2, memo_path=memo))
+    assert evaluator.calls == 1  # a new worker, which read the edited file alone
+    assert again.read == 1 and not again.recycle
+    found, stage = in_process(edited)
+    assert (again.stage, again.total, again.top) == (stage, len(found), tuple(found))
+    assert [(c.change, c.key) for c in again.changes] == [
+        ("changed", "untested_module:pkg/lonely.py")
+    ]
+    store.apply_rows(db, WS, 2, "t2", again.changes, keep=100)
+    # A memo of another shape (an older daemon's) is no memo: everything is read again.
+    memo.write_bytes(b"not a pickle")
+    evaluator.retire()
+    third = await evaluator.run(evaluation.evaluate_job, job(db, 3, memo_path=memo))
+    assert third.read == len(SOURCES) and third.changes == ()
+
+
 async def test_a_worker_killed_mid_call_costs_that_call_only(
     db: peewee.SqliteDatabase, evaluator: Evaluator
 ) -> None:
