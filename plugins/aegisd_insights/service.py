@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -290,9 +291,24 @@ async def fresh(daemon: Daemon, wi: WorkspaceInsights) -> None:
     """`recompute` for a request: a request cancelled meanwhile (its client gone) leaves the
     recompute running (cancelling it would kill the worker and its incremental state)."""
     task = asyncio.ensure_future(recompute(daemon, wi))
-    wi.asked.add(task)
-    task.add_done_callback(wi.asked.discard)
+    _keep(wi, task)
     await asyncio.shield(task)
+
+
+def _keep(wi: WorkspaceInsights, task: asyncio.Task[None]) -> None:
+    """Track a task a stop must cancel; its failure, when nobody awaits it, is taken (the
+    recompute that follows reports its own)."""
+    wi.asked.add(task)
+    task.add_done_callback(_forget_task(wi))
+
+
+def _forget_task(wi: WorkspaceInsights) -> Callable[[asyncio.Task[None]], None]:
+    def forget(task: asyncio.Task[None]) -> None:
+        wi.asked.discard(task)
+        if not task.cancelled():
+            task.exception()
+
+    return forget
 
 
 async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
@@ -362,9 +378,7 @@ def _cancel_idle(wi: WorkspaceInsights) -> None:
 
 def _on_idle(daemon: Daemon, wi: WorkspaceInsights) -> None:
     wi.idle = None
-    task = asyncio.ensure_future(_retire(daemon, wi))
-    wi.asked.add(task)
-    task.add_done_callback(wi.asked.discard)
+    _keep(wi, asyncio.ensure_future(_retire(daemon, wi)))
 
 
 async def _retire(daemon: Daemon, wi: WorkspaceInsights) -> None:
