@@ -38,9 +38,10 @@ _BATCH_READ_MIN_S = 2.0
 #: its first lint pass streams in (~0.5 s of interpreter time each) starved edits and searches
 _READ_COST_FACTOR = 20.0
 #: after a batch, a recompute waits the debounce or this many times what the last one took,
-#: whichever is longer: during a burst of edits on the stdlib each recompute (~45 ms of
-#: interpreter time, several times that under load) competed with the edits themselves
-_RECOMPUTE_COST_FACTOR = 5.0
+#: whichever is longer, so that recomputes never follow each other back to back. (When they
+#: ran in the daemon, 5 times: each took the interpreter from the edits themselves; in the
+#: worker, at a lower priority, a recompute costs the daemon its store writes alone.)
+_RECOMPUTE_COST_FACTOR = 1.0
 
 
 def opened(daemon: Daemon, ws: Workspace) -> None:
