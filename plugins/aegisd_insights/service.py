@@ -154,7 +154,7 @@ async def _stop(wi: WorkspaceInsights) -> None:
     """Kill the worker first: an evaluation running there ends now, and whoever waits for it
     with it."""
     _cancel_idle(wi)
-    wi.evaluator.kill()
+    await wi.evaluator.stop()
     await _cancel(wi.task, wi.generation_task, *wi.asked)
 
 

@@ -19,9 +19,9 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aegisd.threads import interactive
 from aegisd.workers import start_pool, stop_pool
@@ -41,6 +41,8 @@ class Evaluator:
         self._pool: ProcessPoolExecutor | None = None
         #: calls made by the current worker (0: a new one, with no state of its own)
         self.calls = 0
+        #: a submission going on in a thread (the pool forks its worker there)
+        self._submitting: asyncio.Future[Future[Any]] | None = None
 
     @property
     def running(self) -> bool:
@@ -53,9 +55,10 @@ class Evaluator:
             self._pool, self.calls = start_pool(1, PRELOAD, owner="insights"), 0
         pool = self._pool
         self.calls += 1
+        submitting = self._submitting = asyncio.ensure_future(interactive(pool.submit, fn, *args))
         try:
-            future = await interactive(pool.submit, fn, *args)
-            return await asyncio.wrap_future(future)
+            future = await asyncio.shield(submitting)
+            return cast(T, await asyncio.wrap_future(future))
         except asyncio.CancelledError:
             self.kill()
             raise
@@ -75,16 +78,34 @@ class Evaluator:
             stop_pool(pool, wait=False)
 
     def kill(self) -> None:
-        """End the worker now, whatever it is doing (its pool's manager notices and exits)."""
-        pool = self._pool
+        """End the worker now, whatever it is doing (its pool's manager notices and exits);
+        during a submission, as soon as the submission is in (the worker it forks, and the
+        pool's manager, would be left out otherwise)."""
+        pool, self._pool = self._pool, None
         if pool is None:
             return
-        for pid in self.pids():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        self._forget(pool)
+        submitting = self._submitting
+        if submitting is not None and not submitting.done():
+            submitting.add_done_callback(lambda _: _kill(pool))
+        else:
+            _kill(pool)
+
+    async def stop(self) -> None:
+        """`kill`, returning once the worker is killed (a submission going on first ends)."""
+        submitting = self._submitting
+        self.kill()
+        if submitting is not None and not submitting.done():
+            await asyncio.wait([submitting])
 
     def _forget(self, pool: ProcessPoolExecutor) -> None:
         if self._pool is pool:
             self._pool = None
         stop_pool(pool, wait=False)
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    # Private, but the only list of a pool's workers (as `aegisd.workers` reads it).
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    stop_pool(pool, wait=False)

@@ -212,10 +212,22 @@ async def test_cancelling_a_call_kills_the_worker(evaluator: Evaluator) -> None:
     with pytest.raises(asyncio.CancelledError):
         await busy
     assert not evaluator.running
-    assert _gone(pid)
+    assert await _gone(pid)
 
 
-def _gone(pid: int) -> bool:
+async def test_a_stop_during_a_submission_kills_the_worker_it_forks(evaluator: Evaluator) -> None:
+    """Stopped while its submission is still going on in a thread (forking the worker), the
+    worker is killed once it is in, and its pool is stopped with it: nothing is left behind
+    (no process, and no semaphore for the resource tracker to find gone)."""
+    busy = asyncio.ensure_future(evaluator.run(time.sleep, 3600))
+    await asyncio.sleep(0)  # the submission is on its way
+    await evaluator.stop()
+    assert not evaluator.running
+    with pytest.raises(WorkerLost):
+        await busy
+
+
+async def _gone(pid: int) -> bool:
     """Dead (killed, maybe not reaped yet by its pool's manager thread)."""
     for _ in range(500):
         try:
@@ -224,7 +236,7 @@ def _gone(pid: int) -> bool:
                     return True
         except OSError:  # gone (reaped) meanwhile
             return True
-        time.sleep(0.01)
+        await asyncio.sleep(0.01)
     return False
 
 
@@ -249,7 +261,7 @@ async def test_stopping_during_an_evaluation_kills_the_worker(how: str) -> None:
     else:
         await service.closed(daemon, ws)
     assert wi.task.done() and not state.workspaces
-    assert not wi.evaluator.running and _gone(pid)
+    assert not wi.evaluator.running and await _gone(pid)
 
 
 class _InProcess(Evaluator):
