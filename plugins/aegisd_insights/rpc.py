@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 from typing import cast
 
@@ -21,6 +23,8 @@ from aegisd_insights.settings import InsightsSettings, settings_of
 
 #: Retry hint when Ollama gave none and the circuit is still closed.
 DEFAULT_RETRY_MS = 5000
+#: how long `insights.stage` waits for a first evaluation the code map is ready for
+FIRST_EVALUATION_WAIT_S = 10.0
 
 
 class InsightOut(Result):
@@ -135,6 +139,11 @@ async def insights_stage(params: WorkspaceParams, ctx: RpcContext) -> StageResul
     wi = service.workspace(ctx.daemon, ctx.workspace)
     if wi.ready.is_set():
         await service.fresh(ctx.daemon, wi)
+    elif service.indexed(ctx.daemon, wi.ws):
+        # The first evaluation is due or running (in a worker just started): worth a wait.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FIRST_EVALUATION_WAIT_S):
+                await wi.ready.wait()
     if wi.stage is None:
         raise Unavailable("the code map is still indexing this workspace", retry_after_ms=500)
     s = wi.stage

@@ -168,6 +168,13 @@ async def _cancel(*tasks: asyncio.Task[None] | None) -> None:
         _, running = await asyncio.wait(running, timeout=_CANCEL_AGAIN_S)
 
 
+def indexed(daemon: Daemon, ws: Workspace) -> bool:
+    """The code map has indexed the workspace (or is not loaded): insights can evaluate."""
+    codemap = daemon.state.get(CODEMAP)
+    event = codemap.ready.get(ws.id) if codemap is not None else None
+    return event is None or event.is_set()
+
+
 def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
     """Called after the code map took the batch: note it and wake the task."""
     wi = get(daemon).workspaces.get(ws.id)
