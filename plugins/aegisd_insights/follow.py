@@ -16,13 +16,11 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-import peewee
 from aegisd_codemap.service import CODEMAP
 from loguru import logger
 
 from aegisd.rpc.errors import RpcError
 from aegisd_insights import generate, service, store
-from aegisd_insights.insight import Insight
 from aegisd_insights.settings import InsightsSettings, settings_of
 
 if TYPE_CHECKING:
@@ -40,9 +38,10 @@ _BATCH_READ_MIN_S = 2.0
 #: its first lint pass streams in (~0.5 s of interpreter time each) starved edits and searches
 _READ_COST_FACTOR = 20.0
 #: after a batch, a recompute waits the debounce or this many times what the last one took,
-#: whichever is longer: during a burst of edits on the stdlib each recompute (~45 ms of
-#: interpreter time, several times that under load) competed with the edits themselves
-_RECOMPUTE_COST_FACTOR = 5.0
+#: whichever is longer, so that recomputes never follow each other back to back. (When they
+#: ran in the daemon, 5 times: each took the interpreter from the edits themselves; in the
+#: worker, at a lower priority, a recompute costs the daemon its store writes alone.)
+_RECOMPUTE_COST_FACTOR = 1.0
 
 
 def opened(daemon: Daemon, ws: Workspace) -> None:
@@ -113,9 +112,7 @@ async def _next_round(
 
 
 async def _load_stored(daemon: Daemon, wi: service.WorkspaceInsights) -> None:
-    current, last = await daemon.store.run(_load, daemon.store.db, wi.ws.id)
-    wi.current = [i for i, _ in current]
-    wi.seen = {i.key: seen for i, seen in current}
+    last = await daemon.store.run(store.latest_generation, daemon.store.db, wi.ws.id)
     wi.last_generation = last
     if last is not None:
         wi.schedule_from = datetime.fromisoformat(last.created_at).timestamp()
@@ -126,12 +123,6 @@ def _still_open(daemon: Daemon, ws: Workspace) -> bool:
         return daemon.workspaces.resolve(ws.id) is ws
     except RpcError:
         return False
-
-
-def _load(
-    db: peewee.SqliteDatabase, ws_id: str
-) -> tuple[list[tuple[Insight, store.Seen]], store.Generation | None]:
-    return store.load_current(db, ws_id), store.latest_generation(db, ws_id)
 
 
 async def _codemap_ready(daemon: Daemon, ws: Workspace) -> None:

@@ -89,6 +89,42 @@ class IndexView(Protocol):
         """The symbols `query` selects of these files (None: all), with each file's hash."""
 
 
+class OutlineView(Protocol):
+    """An index read a file at a time: each file's content hash alone, and outlines only of
+    the files asked for (`stored.StoredView`: an edit reads the edited file's outline, not
+    every file's)."""
+
+    def content_hashes(self) -> Mapping[str, str]:
+        """Every file's content hash."""
+
+    def read_outlines(self, paths: Collection[str]) -> Mapping[str, FileExtract]:
+        """These files without their symbols (absent: gone meanwhile)."""
+
+    def select_symbols(
+        self, query: SymbolQuery, paths: Collection[str] | None = None
+    ) -> Mapping[str, tuple[str, list[Symbol]]]:
+        """As `IndexView.select_symbols`."""
+
+
+class _EntriesView:
+    """An `IndexView` as an `OutlineView` (its outlines are read whole, once)."""
+
+    def __init__(self, view: IndexView) -> None:
+        self._view = view
+        self._entries = view.outline_entries()
+
+    def content_hashes(self) -> dict[str, str]:
+        return {path: digest for path, (digest, _) in self._entries.items()}
+
+    def read_outlines(self, paths: Collection[str]) -> dict[str, FileExtract]:
+        return {p: self._entries[p][1] for p in paths if p in self._entries}
+
+    def select_symbols(
+        self, query: SymbolQuery, paths: Collection[str] | None = None
+    ) -> Mapping[str, tuple[str, list[Symbol]]]:
+        return self._view.select_symbols(query, paths)
+
+
 def _digest(extract: FileExtract) -> str:
     # Of the content, not the object's id: a memo outlives the extracts it saw, and an id is
     # reused once its object is gone.
@@ -103,6 +139,12 @@ class ExtractsView:
 
     def outline_entries(self) -> dict[str, tuple[str, FileExtract]]:
         return {path: (_digest(f), f) for path, f in self.files.items()}
+
+    def content_hashes(self) -> dict[str, str]:
+        return {path: _digest(f) for path, f in self.files.items()}
+
+    def read_outlines(self, paths: Collection[str]) -> dict[str, FileExtract]:
+        return {p: self.files[p] for p in paths if p in self.files}
 
     def select_symbols(
         self, query: SymbolQuery, paths: Collection[str] | None = None
@@ -162,23 +204,35 @@ def _imports_digest(refs: Iterable[ImportRef]) -> int:
 
 
 def _graphed(
-    outlines: Mapping[str, tuple[str, FileExtract]], last: _Graphed | None, package: str | None
+    view: OutlineView,
+    hashes: Mapping[str, str],
+    read: Mapping[str, FileExtract],
+    last: _Graphed | None,
+    package: str | None,
 ) -> _Graphed:
+    """The import graph's edges and cycles; `read` holds the outlines of the files whose
+    hash changed (the others' imports are known by digest). Rebuilt, from every file's
+    outline, only when some file's imports changed or files came or went."""
     known = last.imports if last is not None and last.package == package else {}
     imports: dict[str, tuple[str, int]] = {}
-    same = last is not None and known.keys() == outlines.keys()
-    for path, (digest, f) in outlines.items():
+    same = last is not None and known.keys() == hashes.keys()
+    for path, digest in hashes.items():
         before = known.get(path)
         if before is not None and before[0] == digest:
             imports[path] = before
             continue
         step_aside()
-        imports[path] = (digest, _imports_digest(f.imports))
+        f = read.get(path)
+        # Gone meanwhile (a snapshot read later than the hashes): no imports for now.
+        imports[path] = (digest, _imports_digest(f.imports) if f is not None else _NO_IMPORTS)
         same = same and before is not None and before[1] == imports[path][1]
     if same and last is not None:
         last.imports = imports
         return last
-    graph = build_import_graph({p: f.imports for p, (_, f) in outlines.items()}, outlines, package)
+    outlines = {**view.read_outlines([p for p in hashes if p not in read]), **read}
+    refs = {p: outlines[p].imports if p in outlines else [] for p in hashes}
+    graph = build_import_graph(refs, hashes, package)
+    del outlines, refs
     edges = tuple(
         ImportEdge(source, target)
         for source, targets in graph.edges.items()
@@ -201,32 +255,52 @@ def _graphed(
 _WHOLE_READ_SHARE = 0.25
 
 
+def _changed(hashes: Mapping[str, str], memo: IndexMemo, floor: int) -> list[str]:
+    """Files whose per-file inputs or imports must be read again."""
+    known = memo.files if memo.floor == floor else {}
+    graphed = memo.graphed.imports if memo.graphed is not None else {}
+    return [
+        p
+        for p, digest in hashes.items()
+        if known.get(p, ("",))[0] != digest or graphed.get(p, ("",))[0] != digest
+    ]
+
+
 def _file_entries(
-    view: IndexView, outlines: Mapping[str, tuple[str, FileExtract]], floor: int, memo: IndexMemo
+    view: OutlineView,
+    hashes: Mapping[str, str],
+    read: Mapping[str, FileExtract],
+    floor: int,
+    memo: IndexMemo,
 ) -> dict[str, _FileEntry]:
     """Each file's input and notable symbols, read again only for files whose hash changed."""
     known = memo.files if memo.floor == floor else {}
-    changed = [p for p, (digest, _) in outlines.items() if known.get(p, ("",))[0] != digest]
-    read: Mapping[str, tuple[str, list[Symbol]]] = {}
+    changed = [p for p, digest in hashes.items() if known.get(p, ("",))[0] != digest]
+    symbols: Mapping[str, tuple[str, list[Symbol]]] = {}
     if changed:
-        whole = len(changed) > len(outlines) * _WHOLE_READ_SHARE
-        read = view.select_symbols(NotableSymbols(floor), None if whole else changed)
+        whole = len(changed) > len(hashes) * _WHOLE_READ_SHARE
+        symbols = view.select_symbols(NotableSymbols(floor), None if whole else changed)
     fresh: dict[str, _FileEntry] = {}
-    for path, (digest, outline) in outlines.items():
+    for path, digest in hashes.items():
         entry = known.get(path)
         if entry is None or entry[0] != digest:
             step_aside()
-            label, symbols = read.get(path, ("", []))
-            # Read at another version than the outline (an edit meanwhile): read it again next time.
-            entry = (digest if label == digest else "", _file_input(path, outline),
-                     _symbol_inputs(path, symbols))  # fmt: skip
+            outline = read.get(path)
+            label, found = symbols.get(path, ("", []))
+            if outline is None:  # gone meanwhile: its next hash reads it again
+                entry = ("", None, ())
+            else:
+                # Read at another version than the outline (an edit meanwhile): read it again
+                # next time.
+                entry = (digest if label == digest else "", _file_input(path, outline),
+                         _symbol_inputs(path, found))  # fmt: skip
         fresh[path] = entry
     memo.files, memo.floor = fresh, floor
     return fresh
 
 
 def inputs_from_index(
-    index: IndexView | Mapping[str, FileExtract],
+    index: IndexView | OutlineView | Mapping[str, FileExtract],
     lint: tuple[LintIssue, ...] = (),
     clones: CloneData | None = None,
     memo: IndexMemo | None = None,
@@ -240,12 +314,15 @@ def inputs_from_index(
     top-level imports, two files or more);
     `package` is the root's package name (`aegisd_codemap.resolve.root_package`).
     With a `memo`, unchanged files and an unchanged import graph are taken from it (and it is
-    brought up to date). Reads the index: run it in a thread."""
-    view = ExtractsView(index) if isinstance(index, Mapping) else index
+    brought up to date): only the outlines and symbols of files whose hash changed are read.
+    Reads the index: run it in a thread (or a worker process)."""
+    view = _outline_view(index)
     memo = memo if memo is not None else IndexMemo()
-    outlines = view.outline_entries()
-    entries = _file_entries(view, outlines, floor, memo)
-    memo.graphed = graphed = _graphed(outlines, memo.graphed, package)
+    hashes = view.content_hashes()
+    read = view.read_outlines(_changed(hashes, memo, floor))
+    entries = _file_entries(view, hashes, read, floor, memo)
+    memo.graphed = graphed = _graphed(view, hashes, read, memo.graphed, package)
+    del read
     return InsightInputs(
         files=tuple(file for _, file, _ in entries.values() if file is not None),
         symbols=tuple(chain.from_iterable(symbols for _, _, symbols in entries.values())),
@@ -255,6 +332,14 @@ def inputs_from_index(
         clones=clones,
         lint_totals=lint_totals,
     )
+
+
+def _outline_view(index: IndexView | OutlineView | Mapping[str, FileExtract]) -> OutlineView:
+    if isinstance(index, Mapping):
+        return ExtractsView(index)
+    if hasattr(index, "content_hashes"):
+        return cast(OutlineView, index)
+    return _EntriesView(index)
 
 
 def _severity(value: Any) -> Severity | None:
@@ -321,7 +406,7 @@ def clones_from_report(report: Mapping[str, Any]) -> CloneData | None:
 
 
 def evaluate(
-    index: IndexView | Mapping[str, FileExtract],
+    index: IndexView | OutlineView | Mapping[str, FileExtract],
     lint: tuple[LintIssue, ...],
     clones: CloneData | None,
     thresholds: Thresholds,

@@ -65,7 +65,7 @@ async def _snippets(daemon: Daemon, wi: service.WorkspaceInsights) -> dict[str, 
     if index is None:
         return {}
     wanted: list[tuple[str, str, int, int]] = []
-    worst = [i for i in wi.current if i.kind == "complexity_hotspot"][:_SNIPPETS]
+    worst = [i for i in wi.top if i.kind == "complexity_hotspot"][:_SNIPPETS]
     for insight in worst:
         path, qualname = insight.paths[0], insight.symbols[0]
         extract = index.files.get(path)
@@ -97,11 +97,11 @@ async def generate(
         with breaker.guard():
             chosen = await client.resolve_model()
     if wi.ready.is_set():
-        await service.recompute(daemon, wi)
+        await service.fresh(daemon, wi)
     inputs_clock = wi.computed_clock
     snippets = await _snippets(daemon, wi) if settings.send_source else None
     messages = build_prompt(
-        wi.current,
+        wi.top,  # the first insights of each kind: what a prompt lists of the whole set
         wi.lint_summary,
         wi.stage,
         recent_paths(wi.ws, inputs_clock, settings.recent_batches),

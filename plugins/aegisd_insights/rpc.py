@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+from typing import cast
 
 from pydantic import Field
 
@@ -13,13 +16,15 @@ from aegisd_insights import generate, service, store
 from aegisd_insights.breaker import CircuitBreaker
 from aegisd_insights.errors import OllamaError, OllamaTimeout
 from aegisd_insights.inputs import SEVERITY_RANK, Severity
-from aegisd_insights.insight import KIND_ORDER, InsightKind
+from aegisd_insights.insight import InsightKind
 from aegisd_insights.ollama import OllamaClient
 from aegisd_insights.prompt import Focus
 from aegisd_insights.settings import InsightsSettings, settings_of
 
 #: Retry hint when Ollama gave none and the circuit is still closed.
 DEFAULT_RETRY_MS = 5000
+#: how long `insights.stage` waits for a first evaluation the code map is ready for
+FIRST_EVALUATION_WAIT_S = 10.0
 
 
 class InsightOut(Result):
@@ -87,18 +92,14 @@ async def insights_list(params: ListParams, ctx: RpcContext) -> ListResult:
     daemon = ctx.daemon
     wi = service.workspace(daemon, ctx.workspace)
     if wi.ready.is_set():
-        await service.recompute(daemon, wi)
-    # Most severe first, then by kind and key: one order, however the set was assembled.
-    selected = sorted(
-        (i for i in wi.current if params.kind in (None, i.kind)),
-        key=lambda i: (-SEVERITY_RANK[i.severity], KIND_ORDER.index(i.kind), i.key),
-    )
-    # Read with the set, before the awaits below: a recompute finishing meanwhile must not
-    # pair this (older) set with its newer clock (seen in CI: an empty set "computed" at 1).
-    computed_clock, computing, seen = wi.computed_clock, wi.computing, dict(wi.seen)
-    counts: dict[Severity, int] = {}
-    for i in selected:
-        counts[i.severity] = counts.get(i.severity, 0) + 1
+        await service.fresh(daemon, wi)
+    # Read before the set: a recompute storing its changes meanwhile may pair a newer set with
+    # this clock (the next answer catches up), never an older set with a newer clock (seen
+    # in CI: an empty set "computed" at 1).
+    computed_clock, computing = wi.computed_clock, wi.computing
+    db = daemon.store.db
+    listed = await daemon.store.run(store.page, db, wi.ws.id, params.kind, params.limit)
+    counts = await daemon.store.run(store.tally, db, wi.ws.id, params.kind)
     history = await daemon.store.run(
         store.history, daemon.store.db, wi.ws.id, params.kind, params.limit
     )
@@ -107,12 +108,11 @@ async def insights_list(params: ListParams, ctx: RpcContext) -> ListResult:
         computed_clock=computed_clock,
         computing=computing,
         sources=dict(wi.sources),
-        total=len(selected),
-        by_severity=dict(sorted(counts.items(), key=lambda kv: -SEVERITY_RANK[kv[0]])),
-        insights=[
-            InsightOut.model_validate(service.insight_json(i, seen[i.key]))
-            for i in selected[: params.limit]
-        ],
+        total=sum(counts.values()),
+        by_severity=dict(
+            sorted(counts.items(), key=lambda kv: -SEVERITY_RANK[cast(Severity, kv[0])])
+        ),
+        insights=[InsightOut.model_validate(service.insight_json(i, seen)) for i, seen in listed],
         history=[HistoryOut.model_validate(h, from_attributes=True) for h in history],
         generation=_generation_out(latest) if latest is not None else None,
         pending=not wi.ready.is_set(),  # before the first computation: nothing is final
@@ -138,7 +138,12 @@ class StageResultOut(FreshResult):
 async def insights_stage(params: WorkspaceParams, ctx: RpcContext) -> StageResultOut:
     wi = service.workspace(ctx.daemon, ctx.workspace)
     if wi.ready.is_set():
-        await service.recompute(ctx.daemon, wi)
+        await service.fresh(ctx.daemon, wi)
+    elif service.indexed(ctx.daemon, wi.ws):
+        # The first evaluation is due or running (in a worker just started): worth a wait.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FIRST_EVALUATION_WAIT_S):
+                await wi.ready.wait()
     if wi.stage is None:
         raise Unavailable("the code map is still indexing this workspace", retry_after_ms=500)
     s = wi.stage

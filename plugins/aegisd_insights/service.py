@@ -1,16 +1,22 @@
 """The insights plugin's state, and how the set is kept in line with its inputs.
 
-A recompute runs the detectors in a thread on the code map's index as it is (reading only
-what changed since the last one, and of each file only the symbols detectors use), with the lint
-and clone results last read from those plugins; when the set differs from the previous one the
-differences are stored (current set and history) and `insights.updated` is published. Who
+A recompute runs in the workspace's worker process (`worker`, `evaluation`): it reads the code
+map's store as it is (only what changed since the last one, and of each file only the symbols
+detectors use), with the files applied but not yet stored and the lint and clone results last
+read from those plugins, and diffs the result against the stored set. The differences come
+back a page at a time; each page is stored (current set and history) and published
+(`insights.updated`). The daemon keeps the stage and the first insights of each kind (for
+prompts); the set itself lives in the store (`insights.list` pages it from there). Who
 triggers recomputes is `follow`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -20,14 +26,19 @@ from loguru import logger
 from aegisd.daemon import StateKey
 from aegisd.rpc.errors import RpcError, Unavailable
 from aegisd.threads import background
-from aegisd_insights import gather, store
+from aegisd_insights import evaluation, gather, store
 from aegisd_insights.breaker import CircuitBreaker
 from aegisd_insights.inputs import SEVERITY_RANK, CloneData, LintIssue
 from aegisd_insights.insight import Insight
 from aegisd_insights.settings import InsightsSettings, settings_of
 from aegisd_insights.stage import StageResult
+from aegisd_insights.stored import Unsaved
+from aegisd_insights.worker import Evaluator
 
 if TYPE_CHECKING:
+    from aegisd_codemap.index import WorkspaceIndex
+    from aegisd_codemap.model import FileExtract
+
     from aegisd.daemon import Daemon
     from aegisd.workspace import ChangeBatch, Workspace
 
@@ -35,7 +46,6 @@ if TYPE_CHECKING:
 CLONES_READ = 1000
 #: files per page of serious lint issues read
 LINT_PAGE_FILES = 500
-THREADED_DIFF_INSIGHTS = 200  # insights (before + after) above which a diff runs in a thread
 _CANCEL_AGAIN_S = 0.5
 
 
@@ -46,8 +56,8 @@ class WorkspaceInsights:
 
     ws: Workspace
     seen_clock: int
-    current: list[Insight] = field(default_factory=list)
-    seen: dict[str, store.Seen] = field(default_factory=dict)
+    #: the first insights of each kind, in the detectors' order (what a prompt lists)
+    top: tuple[Insight, ...] = ()
     stage: StageResult | None = None
     computed_clock: int = 0
     computed_key: tuple[Any, ...] | None = None
@@ -61,8 +71,10 @@ class WorkspaceInsights:
         default_factory=lambda: {"index": False, "lint": False, "clones": False}
     )
     external_version: int = 0
-    #: inputs derived from the index at the last recompute (used under `lock` only)
-    memo: gather.IndexMemo = field(default_factory=gather.IndexMemo)
+    #: the process that evaluates (and keeps the inputs of the last evaluation)
+    evaluator: Evaluator = field(default_factory=Evaluator)
+    #: the last changes were not all stored: the worker reads the stored set again
+    resync: bool = False
     last_generation: store.Generation | None = None
     schedule_from: float = 0.0  # time.time() of the last answer or enabling; 0: disabled
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
@@ -71,6 +83,11 @@ class WorkspaceInsights:
     generating: asyncio.Lock = field(default_factory=asyncio.Lock)
     task: asyncio.Task[None] | None = None
     generation_task: asyncio.Task[None] | None = None
+    #: recomputes requests asked for (they outlive their request: see `fresh`), and the
+    #: retiring of an idle worker
+    asked: set[asyncio.Task[None]] = field(default_factory=set)
+    #: when the worker, idle, is let go
+    idle: asyncio.TimerHandle | None = None
 
     @property
     def computing(self) -> bool:
@@ -120,7 +137,7 @@ def workspace(daemon: Daemon, ws: Workspace) -> WorkspaceInsights:
 async def closed(daemon: Daemon, ws: Workspace) -> None:
     wi = get(daemon).workspaces.pop(ws.id, None)
     if wi is not None:
-        await _cancel(wi.task, wi.generation_task)
+        await _stop(wi)
 
 
 async def shutdown(daemon: Daemon) -> None:
@@ -128,10 +145,17 @@ async def shutdown(daemon: Daemon) -> None:
     if state is None:  # the daemon stopped before plugins started
         return
     for ws_id in list(state.workspaces):
-        wi = state.workspaces.pop(ws_id)
-        await _cancel(wi.task, wi.generation_task)
+        await _stop(state.workspaces.pop(ws_id))
     if state.session is not None:
         await state.session.close()
+
+
+async def _stop(wi: WorkspaceInsights) -> None:
+    """Kill the worker first: an evaluation running there ends now, and whoever waits for it
+    with it."""
+    _cancel_idle(wi)
+    await wi.evaluator.stop()
+    await _cancel(wi.task, wi.generation_task, *wi.asked)
 
 
 async def _cancel(*tasks: asyncio.Task[None] | None) -> None:
@@ -142,6 +166,13 @@ async def _cancel(*tasks: asyncio.Task[None] | None) -> None:
         for task in running:
             task.cancel()
         _, running = await asyncio.wait(running, timeout=_CANCEL_AGAIN_S)
+
+
+def indexed(daemon: Daemon, ws: Workspace) -> bool:
+    """The code map has indexed the workspace (or is not loaded): insights can evaluate."""
+    codemap = daemon.state.get(CODEMAP)
+    event = codemap.ready.get(ws.id) if codemap is not None else None
+    return event is None or event.is_set()
 
 
 def changed(daemon: Daemon, ws: Workspace, batch: ChangeBatch) -> None:
@@ -263,104 +294,187 @@ async def _read_clones(daemon: Daemon, wi: WorkspaceInsights) -> tuple[bool, boo
 # -- recomputing ----------------------------------------------------------------------------------
 
 
+async def fresh(daemon: Daemon, wi: WorkspaceInsights) -> None:
+    """`recompute` for a request: a request cancelled meanwhile (its client gone) leaves the
+    recompute running (cancelling it would kill the worker and its incremental state)."""
+    task = asyncio.ensure_future(recompute(daemon, wi))
+    _keep(wi, task)
+    await asyncio.shield(task)
+
+
+def _keep(wi: WorkspaceInsights, task: asyncio.Task[None]) -> None:
+    """Track a task a stop must cancel; its failure, when nobody awaits it, is taken (the
+    recompute that follows reports its own)."""
+    wi.asked.add(task)
+    task.add_done_callback(_forget_task(wi))
+
+
+def _forget_task(wi: WorkspaceInsights) -> Callable[[asyncio.Task[None]], None]:
+    def forget(task: asyncio.Task[None]) -> None:
+        wi.asked.discard(task)
+        if not task.cancelled():
+            task.exception()
+
+    return forget
+
+
 async def recompute(daemon: Daemon, wi: WorkspaceInsights) -> None:
     """Bring the set in line with the index, lint and clone data and the thresholds; store
     and publish the differences. Quick when none of those changed."""
     codemap = daemon.state.get(CODEMAP)
     index = codemap.indexes.get(wi.ws.id) if codemap is not None else None
-    thresholds = settings_of(wi.ws).thresholds.to_thresholds()
+    settings = settings_of(wi.ws)
+    thresholds = settings.thresholds.to_thresholds()
+    top = max(settings.max_prompt_insights, TOP_AT_LEAST)
     async with wi.lock:
         wi.dirty.clear()
         clock = wi.seen_clock
-        key = (id(index), index.version if index else 0, wi.external_version, thresholds)
+        version = index.version if index else 0
+        key = (id(index), version, wi.external_version, thresholds, top)
         if key == wi.computed_key:
             wi.computed_clock = clock
             return
         wi.sources["index"] = index is not None
-        package = index.package if index is not None else None
-        # Reads the code map's store (what changed since the last time), off the loop.
-        found, stage = await background(
-            gather.evaluate,
-            index if index is not None else {},
-            wi.lint,
-            wi.clones,
-            thresholds,
-            wi.memo,
-            package,
-            wi.lint_totals,
+        job = evaluation.Job(
+            db_path=daemon.store.path,
+            indexed=index is not None,
+            ws_id=wi.ws.id,
+            unsaved=await _unsaved(index, thresholds.complexity_medium) if index else {},
+            lint=wi.lint,
+            clones=wi.clones,
+            lint_totals=wi.lint_totals,
+            thresholds=thresholds,
+            package=index.package if index is not None else None,
+            clock=clock,
+            at=store.now_iso(),
+            top=top,
+            resync=wi.resync,
+            memo_path=memo_path(daemon, wi.ws),
         )
-        await _apply(daemon, wi, found, clock)
-        wi.stage, wi.computed_key, wi.computed_clock = stage, key, clock
+        _cancel_idle(wi)
+        outcome = await wi.evaluator.run(evaluation.evaluate_job, job)
+        await _apply(daemon, wi, outcome, clock, job.at)
+        if outcome.recycle:
+            wi.evaluator.retire()
+        else:
+            wi.idle = asyncio.get_running_loop().call_later(IDLE_S, _on_idle, daemon, wi)
+        wi.stage, wi.top, wi.computed_key, wi.computed_clock = (
+            outcome.stage,
+            outcome.top,
+            key,
+            clock,
+        )
 
 
-@dataclass
-class _Diff:
-    """What a recompute changed, with the rows to store and the event to publish."""
-
-    seen: dict[str, store.Seen]
-    at: str
-    upserts: list[tuple[Insight, store.Seen]]
-    history: list[tuple[str, Insight]]
-    removed: list[str]
-    event: dict[str, Any]
+#: a prompt's source snippets come from the first complexity hotspots: at least these many
+TOP_AT_LEAST = 5
+#: a worker idle this long saves its memo and exits (the next recompute starts another)
+IDLE_S = 30.0
 
 
-def _diff(
-    current: list[Insight], seen_before: dict[str, store.Seen], found: list[Insight], clock: int
-) -> _Diff | None:
-    """None when `found` is what is current. Runs in a thread for large sets: a first
-    recompute on the stdlib adds thousands, and comparing and rendering them held the loop."""
-    before = {i.key: i for i in current}
-    after = {i.key for i in found}
-    added = [i for i in found if i.key not in before]
-    changed = [i for i in found if i.key in before and before[i.key] != i]
-    removed = [before[k] for k in before if k not in after]
-    if not (added or changed or removed):
-        return None
-    at = store.now_iso()
-    seen = {k: s for k, s in seen_before.items() if k in after}
-    seen.update((i.key, store.Seen(clock, at)) for i in added)
-    history = [
-        *(("added", i) for i in added),
-        *(("changed", i) for i in changed),
-        *(("removed", i) for i in removed),
-    ]
-    event = {
-        "added": [insight_json(i, seen[i.key]) for i in added],
-        "changed": [insight_json(i, seen[i.key]) for i in changed],
-        "removed": [i.key for i in removed],
-    }
-    upserts = [(i, seen[i.key]) for i in (*added, *changed)]
-    return _Diff(seen, at, upserts, history, [i.key for i in removed], event)
+def memo_path(daemon: Daemon, ws: Workspace) -> Path:
+    """Where a workspace's worker keeps its memo between workers."""
+    return daemon.config.data_path / "insights" / f"{ws.id}.memo"
 
 
-async def _apply(daemon: Daemon, wi: WorkspaceInsights, found: list[Insight], clock: int) -> None:
-    # wi.current and wi.seen change only here, under wi.lock: a thread may read them meanwhile
-    if len(found) + len(wi.current) > THREADED_DIFF_INSIGHTS:
-        diff = await background(_diff, wi.current, wi.seen, found, clock)
-    else:
-        diff = _diff(wi.current, wi.seen, found, clock)
-    if diff is None:
-        wi.current = found
+def _cancel_idle(wi: WorkspaceInsights) -> None:
+    if wi.idle is not None:
+        wi.idle.cancel()
+        wi.idle = None
+
+
+def _on_idle(daemon: Daemon, wi: WorkspaceInsights) -> None:
+    wi.idle = None
+    _keep(wi, asyncio.ensure_future(_retire(daemon, wi)))
+
+
+async def _retire(daemon: Daemon, wi: WorkspaceInsights) -> None:
+    """Save the idle worker's memo and let it go (not if a recompute came meanwhile)."""
+    async with wi.lock:
+        if wi.idle is not None or not wi.evaluator.running:
+            return
+        try:
+            await wi.evaluator.run(evaluation.save_memo, wi.ws.id, memo_path(daemon, wi.ws))
+        except OSError as exc:  # the next worker evaluates from scratch
+            logger.warning("insights {}: the memo was not saved: {}", wi.ws.id, exc)
+        wi.evaluator.retire()
+
+
+async def _unsaved(index: WorkspaceIndex, floor: int) -> dict[str, Unsaved]:
+    """The files the code map applied and has not stored yet, for the worker (which reads
+    the store): each with its hash and its outline and notable symbols only."""
+    unsaved, facts = dict(index.unsaved), index.facts
+    hashes = {p: facts[p].hash for p in unsaved if p in facts}
+    return await background(_outlined, unsaved, hashes, floor) if unsaved else {}
+
+
+def _outlined(
+    unsaved: dict[str, FileExtract | None], hashes: dict[str, str], floor: int
+) -> dict[str, Unsaved]:
+    notable = gather.NotableSymbols(floor)
+    found = {}
+    for path, extract in unsaved.items():
+        if extract is None or path not in hashes:
+            found[path] = Unsaved("", None)
+            continue
+        kept = [s for s in extract.symbols if notable(s)]
+        found[path] = Unsaved(hashes[path], replace(extract, symbols=kept, refs=None))
+    return found
+
+
+async def _apply(
+    daemon: Daemon, wi: WorkspaceInsights, outcome: evaluation.Outcome, clock: int, at: str
+) -> None:
+    """Store and publish the changes page by page (each page one transaction and one event)."""
+    changes, more = outcome.changes, outcome.more
+    if not changes:
         return
-    await daemon.store.run(
-        store.apply_changes,
-        daemon.store.db,
-        wi.ws.id,
-        clock,
-        diff.at,
-        diff.upserts,
-        diff.history,
-        diff.removed,
-        settings_of(wi.ws).history_keep,
-    )
-    wi.current, wi.seen = found, diff.seen
-    daemon.events.publish(
-        "insights.updated",
-        {"workspace": wi.ws.id, "clock": clock, **diff.event},
-        workspace=wi.ws.id,
-        clock=clock,
-    )
+    wi.resync = True  # until every page is stored: the worker assumes they are
+    while changes:
+        await daemon.store.run(
+            store.apply_rows,
+            daemon.store.db,
+            wi.ws.id,
+            clock,
+            at,
+            changes,
+            settings_of(wi.ws).history_keep,
+        )
+        daemon.events.publish(
+            "insights.updated",
+            {"workspace": wi.ws.id, "clock": clock, **_event(changes)},
+            workspace=wi.ws.id,
+            clock=clock,
+        )
+        changes = await wi.evaluator.run(evaluation.take_page, wi.ws.id) if more else ()
+    wi.resync = False
+
+
+def _event(changes: tuple[evaluation.Change, ...]) -> dict[str, Any]:
+    event: dict[str, Any] = {"added": [], "changed": [], "removed": []}
+    for c in changes:
+        if c.row is None:
+            event["removed"].append(c.key)
+        else:
+            event[c.change].append(_row_json(c))
+    return event
+
+
+def _row_json(c: evaluation.Change) -> dict[str, Any]:
+    assert c.row is not None
+    kind, severity, title, detail, paths, symbols, metrics = c.row
+    return {
+        "key": c.key,
+        "kind": kind,
+        "severity": severity,
+        "title": title,
+        "detail": detail,
+        "paths": json.loads(paths),
+        "symbols": json.loads(symbols),
+        "metrics": json.loads(metrics),
+        "first_seen_clock": c.first_clock,
+        "first_seen_at": c.first_at,
+    }
 
 
 def insight_json(i: Insight, seen: store.Seen) -> dict[str, Any]:

@@ -9,13 +9,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
-from aegisd.store.jsonfield import dumps
 from aegisd.store.migrations import Migration
-from aegisd_insights.insight import Insight
+from aegisd_insights.inputs import SEVERITY_RANK
+from aegisd_insights.insight import KIND_ORDER, Insight
+
+if TYPE_CHECKING:
+    from aegisd_insights.evaluation import Change
 
 PLUGIN = "aegisd_insights"
 
@@ -98,83 +101,97 @@ def load_current(db: peewee.SqliteDatabase, ws_id: str) -> list[tuple[Insight, S
         " first_at FROM insights_current WHERE workspace_id = ?",
         (ws_id,),
     )
-    return [
-        (
-            Insight(
-                key=key,
-                kind=kind,
-                severity=severity,
-                title=title,
-                detail=detail,
-                paths=tuple(json.loads(paths)),
-                symbols=tuple(json.loads(symbols)),
-                metrics=json.loads(metrics),
-            ),
-            Seen(first_clock, first_at),
-        )
-        for key, kind, severity, title, detail, paths, symbols, metrics, first_clock, first_at in (
-            cursor
-        )
-    ]
+    return [_current(row) for row in cursor]
 
 
-def _history_row(ws_id: str, clock: int, at: str, change: str, i: Insight) -> tuple[Any, ...]:
-    return (ws_id, clock, at, change, i.key, i.kind, i.severity, i.title)
+def _current(row: tuple[Any, ...]) -> tuple[Insight, Seen]:
+    key, kind, severity, title, detail, paths, symbols, metrics, first_clock, first_at = row
+    insight = Insight(
+        key=key,
+        kind=kind,
+        severity=severity,
+        title=title,
+        detail=detail,
+        paths=tuple(json.loads(paths)),
+        symbols=tuple(json.loads(symbols)),
+        metrics=json.loads(metrics),
+    )
+    return insight, Seen(first_clock, first_at)
 
 
-def apply_changes(
+def apply_rows(
     db: peewee.SqliteDatabase,
     ws_id: str,
     clock: int,
     at: str,
-    upserts: Sequence[tuple[Insight, Seen]],
-    changes: Sequence[tuple[str, Insight]],
-    removed: Sequence[str],
+    changes: Sequence[Change],
     keep: int,
 ) -> None:
-    """Write the new and changed insights, drop the resolved ones and record every change
-    (`changes`: (kind of change, insight)), keeping the newest `keep` history rows."""
+    """Store one page of an evaluation's changes (`evaluation.Change`: rows as stored) and
+    record each in the history (a removed insight as its row last said), keeping the newest
+    `keep` history rows."""
     with db.atomic():
-        for insight, seen in upserts:
+        for c in changes:
+            if c.row is None:  # removed: its history row first, from what is stored
+                db.execute_sql(
+                    "INSERT INTO insights_history (workspace_id, clock, at, change, key, kind,"
+                    " severity, title) SELECT workspace_id, ?, ?, 'removed', key, kind,"
+                    " severity, title FROM insights_current WHERE workspace_id = ? AND key = ?",
+                    (clock, at, ws_id, c.key),
+                )
+                db.execute_sql(
+                    "DELETE FROM insights_current WHERE workspace_id = ? AND key = ?",
+                    (ws_id, c.key),
+                )
+                continue
+            kind, severity, title = c.row[:3]
             db.execute_sql(
                 "INSERT OR REPLACE INTO insights_current (workspace_id, key, kind, severity,"
                 " title, detail, paths, symbols, metrics, first_clock, first_at, clock)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ws_id,
-                    insight.key,
-                    insight.kind,
-                    insight.severity,
-                    insight.title,
-                    insight.detail,
-                    dumps(list(insight.paths), "paths"),
-                    dumps(list(insight.symbols), "symbols"),
-                    dumps(dict(insight.metrics), "metrics"),
-                    seen.clock,
-                    seen.at,
-                    clock,
-                ),
+                (ws_id, c.key, *c.row, c.first_clock, c.first_at, clock),
             )
-        for key in removed:
-            db.execute_sql(
-                "DELETE FROM insights_current WHERE workspace_id = ? AND key = ?", (ws_id, key)
-            )
-        for change, insight in changes:
             db.execute_sql(
                 "INSERT INTO insights_history (workspace_id, clock, at, change, key, kind,"
                 " severity, title) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ws_id,
-                    clock,
-                    at,
-                    change,
-                    insight.key,
-                    insight.kind,
-                    insight.severity,
-                    insight.title,
-                ),
+                (ws_id, clock, at, c.change, c.key, kind, severity, title),
             )
         _prune(db, "insights_history", ws_id, keep)
+
+
+def _rank_sql() -> str:
+    """Most severe first, then by kind (`KIND_ORDER`), then by key: `insights.list`'s order."""
+    severity = " ".join(f"WHEN '{s}' THEN {-r}" for s, r in SEVERITY_RANK.items())
+    kind = " ".join(f"WHEN '{k}' THEN {n}" for n, k in enumerate(KIND_ORDER))
+    return f"CASE severity {severity} END, CASE kind {kind} END, key"
+
+
+_RANK = _rank_sql()
+
+
+def page(
+    db: peewee.SqliteDatabase, ws_id: str, kind: str | None, limit: int
+) -> list[tuple[Insight, Seen]]:
+    """The first `limit` current insights (of `kind`, when given) in `insights.list`'s order."""
+    where, args = ("AND kind = ?", (ws_id, kind, limit)) if kind else ("", (ws_id, limit))
+    cursor = db.execute_sql(
+        "SELECT key, kind, severity, title, detail, paths, symbols, metrics, first_clock,"
+        f" first_at FROM insights_current WHERE workspace_id = ? {where} ORDER BY {_RANK}"
+        " LIMIT ?",
+        args,
+    )
+    return [_current(row) for row in cursor]
+
+
+def tally(db: peewee.SqliteDatabase, ws_id: str, kind: str | None) -> dict[str, int]:
+    """Current insights (of `kind`, when given) by severity."""
+    where, args = ("AND kind = ?", (ws_id, kind)) if kind else ("", (ws_id,))
+    cursor = db.execute_sql(
+        f"SELECT severity, COUNT(*) FROM insights_current WHERE workspace_id = ? {where}"
+        " GROUP BY severity",
+        args,
+    )
+    return {severity: count for severity, count in cursor}
 
 
 def _prune(db: peewee.SqliteDatabase, table: str, ws_id: str, keep: int) -> None:

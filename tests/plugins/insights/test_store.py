@@ -7,6 +7,7 @@ from pathlib import Path
 import peewee
 import pytest
 from aegisd_insights import store
+from aegisd_insights.evaluation import Change, row_of
 from aegisd_insights.insight import Insight
 
 from aegisd.store.migrations import run_migrations
@@ -42,17 +43,17 @@ def db(tmp_path: Path) -> Iterator[peewee.SqliteDatabase]:
     database.close()
 
 
+def _change(change: str, i: Insight, seen: store.Seen) -> Change:
+    return Change(change, i.key, row_of(i), seen.clock, seen.at)
+
+
 def test_changes_are_stored_and_recorded(db: peewee.SqliteDatabase) -> None:
     first = store.Seen(3, "t3")
-    store.apply_changes(
-        db, "ws", 3, "t3", [(CYCLE, first), (HOT, first)],
-        [("added", CYCLE), ("added", HOT)], [], keep=100,
-    )  # fmt: skip
+    added = [_change("added", CYCLE, first), _change("added", HOT, first)]
+    store.apply_rows(db, "ws", 3, "t3", added, keep=100)
     calmer = dataclasses.replace(HOT, severity="medium", metrics={"complexity": 12, "line": 4})
-    store.apply_changes(
-        db, "ws", 5, "t5", [(calmer, first)],
-        [("changed", calmer), ("removed", CYCLE)], [CYCLE.key], keep=100,
-    )  # fmt: skip
+    changes = [_change("changed", calmer, first), Change("removed", CYCLE.key)]
+    store.apply_rows(db, "ws", 5, "t5", changes, keep=100)
     assert store.load_current(db, "ws") == [(calmer, first)]
     assert store.load_current(db, "other") == []
     rows = store.history(db, "ws", None, 10)
@@ -67,9 +68,10 @@ def test_changes_are_stored_and_recorded(db: peewee.SqliteDatabase) -> None:
 
 
 def test_history_keeps_the_newest_rows(db: peewee.SqliteDatabase) -> None:
+    seen = store.Seen(1, "t")
     for clock in range(1, 8):
-        store.apply_changes(db, "ws", clock, "t", [], [("added", HOT)], [], keep=3)
-    store.apply_changes(db, "other", 1, "t", [], [("added", HOT)], [], keep=3)
+        store.apply_rows(db, "ws", clock, "t", [_change("changed", HOT, seen)], keep=3)
+    store.apply_rows(db, "other", 1, "t", [_change("added", HOT, seen)], keep=3)
     assert [r.clock for r in store.history(db, "ws", None, 10)] == [7, 6, 5]
     assert len(store.history(db, "other", None, 10)) == 1
 
