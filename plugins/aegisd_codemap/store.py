@@ -19,7 +19,7 @@ import peewee
 from aegisd.store.jsonfield import dumps
 from aegisd.store.pathtext import from_db, in_list, to_db
 from aegisd.threads import step_aside
-from aegisd_codemap import namestore, schema
+from aegisd_codemap import namestore, schema, sitestore
 from aegisd_codemap.model import TOP_LEVEL, ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
 from aegisd_codemap.ranking import in_tests, is_stub, kind_rank, symbol_is_stub
 from aegisd_codemap.schema import add_names, name_row
@@ -64,7 +64,6 @@ FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
     " extractor, exports, members"
 )
-REF_COLUMNS = "path, name, sites"
 SYMBOL_COLUMNS = (
     "path, seq, name, qualname, kind, line, end_line, col, parent, signature, decorators,"
     " docstring, loc, complexity, is_async, exported"
@@ -356,7 +355,8 @@ class Rows:
     #: (workspace, path) of the files whose reference sites are replaced (a stale file keeps
     #: those of its last good parse, like its symbols)
     ref_paths: list[tuple[str, str]] = field(default_factory=list)
-    refs: list[tuple[Any, ...]] = field(default_factory=list)
+    refs: list[tuple[Any, ...]] = field(default_factory=list)  # (workspace, path, name, sites)
+    gone: list[str] = field(default_factory=list)  # the paths removed
     names: list[tuple[str, str, str, str]] = field(default_factory=list)  # `schema.name_row`s
     #: catch the names' trigram index up with this write (an edit), or leave that to a bulk
     #: catch-up after the batch (`namestore.catch_up`)
@@ -373,6 +373,7 @@ def rows(
     """The rows replacing updated files (extract, hash, stale) and removing others."""
     prepared = Rows([(ws_id, to_db(path)) for path in removed], [], [], index_names=index_names)
     prepared.ref_paths = list(prepared.paths)
+    prepared.gone = [path for _, path in prepared.paths]
     names: set[str] = set()
     for extract, digest, stale in updates:
         step_aside()  # a cold index's thousands of files: requests go first
@@ -434,13 +435,14 @@ def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             prepared.symbols,
         )
-        cursor.executemany(
-            "DELETE FROM codemap_ref WHERE workspace_id = ? AND path = ?", prepared.ref_paths
-        )
-        cursor.executemany(
-            f"INSERT INTO codemap_ref (workspace_id, {REF_COLUMNS}) VALUES (?, ?, ?, ?)",
-            prepared.refs,
-        )
+        if prepared.ref_paths:
+            sitestore.replace(
+                cursor,
+                prepared.ref_paths[0][0],
+                [path for _, path in prepared.ref_paths],
+                prepared.gone,
+                [row[1:] for row in prepared.refs],
+            )
         add_names(cursor, prepared.names)
         namestore.drop_unused(cursor, before.difference(row[0] for row in prepared.names))
         if prepared.index_names:
@@ -461,7 +463,7 @@ def clear(db: peewee.SqliteDatabase, ws_id: str) -> None:
     with db.atomic():
         db.execute_sql("DELETE FROM codemap_file WHERE workspace_id = ?", (ws_id,))
         db.execute_sql("DELETE FROM codemap_symbol WHERE workspace_id = ?", (ws_id,))
-        db.execute_sql("DELETE FROM codemap_ref WHERE workspace_id = ?", (ws_id,))
+        sitestore.clear(db.cursor(), ws_id)
         namestore.sweep(db.cursor())
 
 
