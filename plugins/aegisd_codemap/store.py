@@ -181,37 +181,47 @@ def read_extracts(
 
 
 #: a symbol as navigation resolves against it (`read_symbol_rows`)
-NAV_SYMBOL_COLUMNS = "path, name, qualname, kind, line, end_line, col, parent, signature, is_async"
+NAV_SYMBOL_COLUMNS = "name, qualname, kind, line, end_line, col, parent, signature, is_async"
 SymbolRow = tuple[str, str, str, int, int, int, str | None, str | None, int]
 """(name, qualname, kind, line, end_line, column, parent, signature, is_async)"""
+_NAV_SYMBOLS = (
+    f"SELECT {NAV_SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? AND path = ?"
+    " ORDER BY seq"
+)
 
 
 def read_symbol_rows(
     execute: Execute, ws_id: str, paths: list[str], chunk: int = 400
 ) -> Iterator[tuple[str, FileExtract, list[SymbolRow]]]:
-    """Several stored files without their symbols (`read_outline`'s), each with the content
-    hash it was stored for and its symbols as plain rows in source order: what name
-    resolution reads, a few times cheaper than `read_extracts`' symbols."""
+    """Several stored files as name resolution reads them (`navresolve._names`), each with
+    the content hash it was stored for: the outline's imports, bases, exports and members
+    (no errors, no classes' instantiations) and the symbols as plain rows in source order, a
+    few times cheaper than `read_extracts`' symbols. This is what a first question after a
+    restart waits for: the symbols are read a file at a time, the rows kept as they come (a
+    Python step per row, to group them by file, cost as much as the query)."""
     for at in range(0, len(paths), chunk):
         stored = [to_db(p) for p in paths[at : at + chunk]]
         marks = ",".join("?" * len(stored))
-        files: dict[str, tuple[str, FileExtract, list[SymbolRow]]] = {}
-        for digest, *row in execute(
-            f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file"
-            f" WHERE workspace_id = ? AND path IN ({marks})",
-            (ws_id, *stored),
-        ):
-            files[row[0]] = (digest, _extract(tuple(row)), [])
-        cursor = execute(
-            f"SELECT {NAV_SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?"
-            f" AND path IN ({marks}) ORDER BY path, seq",
-            (ws_id, *stored),
+        found = list(
+            execute(
+                "SELECT hash, path, language, imports, classes, exports, members"
+                f" FROM codemap_file WHERE workspace_id = ? AND path IN ({marks})",
+                (ws_id, *stored),
+            )
         )
-        for path, *row in cursor:
-            found = files.get(path)
-            if found is not None:
-                found[2].append(tuple(row))
-        yield from files.values()
+        for digest, path, language, imports, classes, exports, members in found:
+            extract = FileExtract(
+                path=from_db(path),
+                language=language,
+                imports=[_import(i) for i in json.loads(imports)],
+                classes=[
+                    ClassInfo(c[0], c[1], tuple(map(intern, c[2])), ()) for c in json.loads(classes)
+                ],
+                exports=None if exports is None else tuple(json.loads(exports)),
+                members=None if members is None else tuple(map(tuple, json.loads(members))),
+            )
+            symbols: list[SymbolRow] = list(execute(_NAV_SYMBOLS, (ws_id, path)))
+            yield digest, extract, symbols
 
 
 def read_outline(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtract] | None:
