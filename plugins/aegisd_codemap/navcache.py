@@ -64,13 +64,17 @@ def namespaces(index: WorkspaceIndex, paths: Iterable[str]) -> dict[str, _Names 
         found[path] = names
     if missing:
         with index.readers.borrow() as db:
-            rows = list(store.read_symbol_rows(db.execute, index.ws_id, missing))
-        for digest, extract, symbols in rows:
-            names = _names(extract, symbols)
-            found[extract.path] = names
-            known = index.facts.get(extract.path)
-            if known is not None and known.hash == digest:  # else written since: not kept
-                index.whole.put(_key(index, extract.path, digest), names, names.size())
+            for digest, extract, symbols in store.read_symbol_rows(
+                db.execute, index.ws_id, missing
+            ):
+                names = _names(extract, symbols)
+                found[extract.path] = names
+                known = index.facts.get(extract.path)
+                if known is not None and known.hash == digest:  # else written since: not kept
+                    index.whole.put(_key(index, extract.path, digest), names, names.size())
+                # A file at a time: a request does not wait behind a read-ahead's chunk
+                # (it held the GIL for its 200 files, a request getting a share of it).
+                step_aside()
         for path in missing:
             found.setdefault(path, None)
     return found
