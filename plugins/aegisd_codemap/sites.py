@@ -1,6 +1,6 @@
 """Reference sites, for every language's binder, and how a file's sites are stored.
 
-A file's sites are grouped by name: one stored row (`codemap_ref`) per name and file, not per
+A file's sites are grouped by name: one stored row (`sitestore`) per name and file, not per
 site — a fraction of the rows to write and index. A group's sites are
 ``line\\tcolumn\\tkind\\tscope\\tbinding`` lines; a group of at least `COMPRESS_FROM`
 characters is kept zlib-compressed (bytes; level 1, about a third of the text, a few
