@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +160,24 @@ def test_migration_7_carries_the_old_rows_over(tmp_path: Path) -> None:
     with sqlite3.connect(path) as plain:  # the integrity of what the migration built
         assert plain.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     plain.close()
+
+
+def test_a_group_says_what_repeats_once() -> None:
+    refs = [
+        Ref(10, 5, "run", "call", "Job.start", "d:Job>run"),  # the binding ends with the name
+        Ref(12, 5, "run", "call", "Job.start", "d:Job>run"),  # as the site before
+        Ref(3, 1, "run", "import", "", "+run"),  # lines out of order; a binding with a +
+        Ref(4, 1, "run", "def", "", "\\run"),  # a backslash; a kind of JS/TS binders
+        Ref(5, 1, "run", "odd", "", "run"),  # a kind without a letter; the bare name
+    ]
+    ((name, stored),) = pack(refs)
+    assert unpack(name, stored) == refs
+    text = zlib.decompress(stored).decode() if isinstance(stored, bytes) else stored
+    assert text.count("Job.start") == 1 and "d:Job>run" not in text
+
+
+def test_groups_compressed_before_the_marker_are_still_read() -> None:
+    old = "12\t5\tcall\tmain\tg:run\n" * 20 + "30\t1\tread\t\ti:0:os:path"
+    assert unpack("run", zlib.compress(old.encode(), 1))[-1] == Ref(
+        30, 1, "run", "read", "", "i:0:os:path"
+    )
