@@ -59,13 +59,13 @@ _COPY = [
     "INSERT OR IGNORE INTO codemap_site_file (space, path) SELECT DISTINCT sp.id, r.path"
     " FROM codemap_ref r JOIN codemap_space sp ON sp.workspace_id = r.workspace_id",
     "INSERT OR IGNORE INTO codemap_site_name (name) SELECT DISTINCT name FROM codemap_ref",
-    # In the old table's order (by workspace and path where its index gives it): a file's
-    # rows together, as new writes put them.
+    # In the old table's order, which is the order its rows were written in: a file's rows
+    # together, as new writes put them (sorting them cost more than the rest).
     "INSERT INTO codemap_site (space, name_id, file_id, sites)"
     " SELECT sp.id, n.id, f.id, r.sites FROM codemap_ref r"
     " JOIN codemap_space sp ON sp.workspace_id = r.workspace_id"
     " JOIN codemap_site_file f ON f.space = sp.id AND f.path = r.path"
-    " JOIN codemap_site_name n ON n.name = r.name ORDER BY r.workspace_id, r.path",
+    " JOIN codemap_site_name n ON n.name = r.name ORDER BY r.rowid",
 ]
 
 
