@@ -33,7 +33,7 @@ from aegisd_codemap.resolve import ModuleIndex
 #: resolved bindings kept for one version of an index at most (then a fresh memo)
 MAX_RESOLVED = 200_000
 _RESOLVED_BYTES = 240  # about one memo entry: its key, a list and a Value or two
-WARM_CHUNK = 200  # files read ahead per store query
+WARM_CHUNK = 200  # files read ahead per store query (their outlines; symbols a file at a time)
 #: reading ahead stops when the caches hold this share of what they may hold
 WARM_FILL = 0.8
 
@@ -106,7 +106,7 @@ def module_index(index: WorkspaceIndex) -> ModuleIndex:
 
 def warm(index: WorkspaceIndex) -> int:
     """Read every Python file's namespace and the module index into the cache, while it has
-    room (blocking: the bulk lane, stepping aside for requests between chunks); how many
+    room (blocking: the bulk lane, stepping aside for requests a file at a time); how many
     files were read."""
     module_index(index)
     paths = [p for p, known in list(index.facts.items()) if known.language == "python"]
