@@ -33,7 +33,7 @@ from aegisd_codemap.resolve import ModuleIndex
 #: resolved bindings kept for one version of an index at most (then a fresh memo)
 MAX_RESOLVED = 200_000
 _RESOLVED_BYTES = 240  # about one memo entry: its key, a list and a Value or two
-WARM_CHUNK = 200  # files read ahead per store query
+WARM_CHUNK = 200  # files read ahead per store query (their outlines; symbols a file at a time)
 #: reading ahead stops when the caches hold this share of what they may hold
 WARM_FILL = 0.8
 
@@ -64,13 +64,17 @@ def namespaces(index: WorkspaceIndex, paths: Iterable[str]) -> dict[str, _Names 
         found[path] = names
     if missing:
         with index.readers.borrow() as db:
-            rows = list(store.read_symbol_rows(db.execute, index.ws_id, missing))
-        for digest, extract, symbols in rows:
-            names = _names(extract, symbols)
-            found[extract.path] = names
-            known = index.facts.get(extract.path)
-            if known is not None and known.hash == digest:  # else written since: not kept
-                index.whole.put(_key(index, extract.path, digest), names, names.size())
+            for digest, extract, symbols in store.read_symbol_rows(
+                db.execute, index.ws_id, missing
+            ):
+                names = _names(extract, symbols)
+                found[extract.path] = names
+                known = index.facts.get(extract.path)
+                if known is not None and known.hash == digest:  # else written since: not kept
+                    index.whole.put(_key(index, extract.path, digest), names, names.size())
+                # A file at a time: a request does not wait behind a read-ahead's chunk
+                # (it held the GIL for its 200 files, a request getting a share of it).
+                step_aside()
         for path in missing:
             found.setdefault(path, None)
     return found
@@ -102,7 +106,7 @@ def module_index(index: WorkspaceIndex) -> ModuleIndex:
 
 def warm(index: WorkspaceIndex) -> int:
     """Read every Python file's namespace and the module index into the cache, while it has
-    room (blocking: the bulk lane, stepping aside for requests between chunks); how many
+    room (blocking: the bulk lane, stepping aside for requests a file at a time); how many
     files were read."""
     module_index(index)
     paths = [p for p, known in list(index.facts.items()) if known.language == "python"]

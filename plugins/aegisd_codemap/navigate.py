@@ -1,7 +1,7 @@
 """Navigation over the stored index: the site at a position, definitions, references and calls.
 
-Sites come from `codemap_ref` by name (its index: references never scan every file) or by
-file, with the files applied but not yet stored (`WorkspaceIndex.unsaved`) read from memory
+Sites come from the store (`sitestore`) by name (one index seek: references never scan every
+file) or by file, with the files applied but not yet stored (`WorkspaceIndex.unsaved`) read from memory
 in place of their rows, so an edit shows as soon as it is applied. Bindings are resolved by
 `navresolve`, with the files' namespaces and the resolutions kept across requests
 (`navcache`). Everything here blocks: run it in a thread.
@@ -10,10 +10,10 @@ in place of their rows, so an edit shows as soon as it is applied. Bindings are 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from aegisd.store.pathtext import from_db, to_db
-from aegisd_codemap import navcache
+from aegisd_codemap import navcache, sitestore
 from aegisd_codemap.cinclude import is_c
 from aegisd_codemap.cresolve import CResolver
 from aegisd_codemap.index import WorkspaceIndex
@@ -25,7 +25,6 @@ from aegisd_codemap.navcache import module_index
 from aegisd_codemap.navresolve import PYTHON_FILES, RESOLVED, SYM, Resolution, Value
 from aegisd_codemap.sites import Packed, unpack
 
-_COLUMNS = "path, name, sites"
 #: files read for one name at most
 MAX_NAME_FILES = 20_000
 #: keywords before a definition's name (its symbol's column is the keyword's)
@@ -56,15 +55,6 @@ def _memory_sites(index: WorkspaceIndex) -> tuple[dict[str, Packed | None], set[
     return held, set(held)
 
 
-def _rows(index: WorkspaceIndex, sql: str, params: tuple[Any, ...]) -> list[Site]:
-    with index.readers.borrow() as db:
-        rows = db.execute(sql, params).fetchall()
-    found = []
-    for path, name, sites in rows:
-        found += _sites(from_db(path), name, sites)
-    return found
-
-
 def _sites(path: str, name: str, sites: str | bytes) -> list[Site]:
     return [Site(path, *ref) for ref in unpack(name, sites)]
 
@@ -72,14 +62,10 @@ def _sites(path: str, name: str, sites: str | bytes) -> list[Site]:
 def sites_named(index: WorkspaceIndex, name: str) -> list[Site]:
     """Every site using ``name``, by path and position."""
     held, replaced = _memory_sites(index)
+    with index.readers.borrow() as db:
+        rows = sitestore.by_name(db.execute, index.ws_id, name, MAX_NAME_FILES)
     found = [
-        site
-        for site in _rows(
-            index,
-            f"SELECT {_COLUMNS} FROM codemap_ref WHERE workspace_id = ? AND name = ? LIMIT ?",
-            (index.ws_id, name, MAX_NAME_FILES),
-        )
-        if site.path not in replaced
+        site for path, sites in rows if path not in replaced for site in _sites(path, name, sites)
     ]
     for path, groups in held.items():
         for group_name, sites in groups or ():
@@ -94,8 +80,9 @@ def sites_in(index: WorkspaceIndex, path: str, line: int | None = None) -> list[
     if path in replaced:
         found = [s for name, sites in held[path] or () for s in _sites(path, name, sites)]
     else:
-        sql = f"SELECT {_COLUMNS} FROM codemap_ref WHERE workspace_id = ? AND path = ?"
-        found = _rows(index, sql, (index.ws_id, to_db(path)))
+        with index.readers.borrow() as db:
+            rows = sitestore.by_file(db.execute, index.ws_id, to_db(path))
+        found = [site for name, sites in rows for site in _sites(path, name, sites)]
     return sorted(s for s in found if line is None or s.line == line)
 
 

@@ -21,6 +21,7 @@ import peewee
 
 from aegisd.store.migrations import Migration
 from aegisd.store.pathtext import from_db
+from aegisd_codemap import sitestore
 from aegisd_codemap.ranking import in_tests, is_stub, kind_rank
 from aegisd_codemap.searchquery import words
 
@@ -185,5 +186,11 @@ MIGRATIONS = [
             "CREATE INDEX codemap_symbol_tests_lname"
             " ON codemap_symbol (workspace_id, tests, lname)",
         ],
+    ),
+    Migration(
+        PLUGIN,
+        7,
+        "reference sites keyed by integers: workspace, name and file ids (`sitestore`)",
+        sitestore.migrate,
     ),
 ]

@@ -19,7 +19,7 @@ import peewee
 from aegisd.store.jsonfield import dumps
 from aegisd.store.pathtext import from_db, in_list, to_db
 from aegisd.threads import step_aside
-from aegisd_codemap import namestore, schema
+from aegisd_codemap import namestore, schema, sitestore
 from aegisd_codemap.model import TOP_LEVEL, ClassInfo, FileExtract, ImportRef, Symbol, SyntaxIssue
 from aegisd_codemap.ranking import in_tests, is_stub, kind_rank, symbol_is_stub
 from aegisd_codemap.schema import add_names, name_row
@@ -64,7 +64,6 @@ FILE_COLUMNS = (
     "path, hash, language, binary, lines, loc, errors, imports, classes, default_export, stale,"
     " extractor, exports, members"
 )
-REF_COLUMNS = "path, name, sites"
 SYMBOL_COLUMNS = (
     "path, seq, name, qualname, kind, line, end_line, col, parent, signature, decorators,"
     " docstring, loc, complexity, is_async, exported"
@@ -182,37 +181,47 @@ def read_extracts(
 
 
 #: a symbol as navigation resolves against it (`read_symbol_rows`)
-NAV_SYMBOL_COLUMNS = "path, name, qualname, kind, line, end_line, col, parent, signature, is_async"
+NAV_SYMBOL_COLUMNS = "name, qualname, kind, line, end_line, col, parent, signature, is_async"
 SymbolRow = tuple[str, str, str, int, int, int, str | None, str | None, int]
 """(name, qualname, kind, line, end_line, column, parent, signature, is_async)"""
+_NAV_SYMBOLS = (
+    f"SELECT {NAV_SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ? AND path = ?"
+    " ORDER BY seq"
+)
 
 
 def read_symbol_rows(
     execute: Execute, ws_id: str, paths: list[str], chunk: int = 400
 ) -> Iterator[tuple[str, FileExtract, list[SymbolRow]]]:
-    """Several stored files without their symbols (`read_outline`'s), each with the content
-    hash it was stored for and its symbols as plain rows in source order: what name
-    resolution reads, a few times cheaper than `read_extracts`' symbols."""
+    """Several stored files as name resolution reads them (`navresolve._names`), each with
+    the content hash it was stored for: the outline's imports, bases, exports and members
+    (no errors, no classes' instantiations) and the symbols as plain rows in source order, a
+    few times cheaper than `read_extracts`' symbols. This is what a first question after a
+    restart waits for: the symbols are read a file at a time, the rows kept as they come (a
+    Python step per row, to group them by file, cost as much as the query)."""
     for at in range(0, len(paths), chunk):
         stored = [to_db(p) for p in paths[at : at + chunk]]
         marks = ",".join("?" * len(stored))
-        files: dict[str, tuple[str, FileExtract, list[SymbolRow]]] = {}
-        for digest, *row in execute(
-            f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file"
-            f" WHERE workspace_id = ? AND path IN ({marks})",
-            (ws_id, *stored),
-        ):
-            files[row[0]] = (digest, _extract(tuple(row)), [])
-        cursor = execute(
-            f"SELECT {NAV_SYMBOL_COLUMNS} FROM codemap_symbol WHERE workspace_id = ?"
-            f" AND path IN ({marks}) ORDER BY path, seq",
-            (ws_id, *stored),
+        found = list(
+            execute(
+                "SELECT hash, path, language, imports, classes, exports, members"
+                f" FROM codemap_file WHERE workspace_id = ? AND path IN ({marks})",
+                (ws_id, *stored),
+            )
         )
-        for path, *row in cursor:
-            found = files.get(path)
-            if found is not None:
-                found[2].append(tuple(row))
-        yield from files.values()
+        for digest, path, language, imports, classes, exports, members in found:
+            extract = FileExtract(
+                path=from_db(path),
+                language=language,
+                imports=[_import(i) for i in json.loads(imports)],
+                classes=[
+                    ClassInfo(c[0], c[1], tuple(map(intern, c[2])), ()) for c in json.loads(classes)
+                ],
+                exports=None if exports is None else tuple(json.loads(exports)),
+                members=None if members is None else tuple(map(tuple, json.loads(members))),
+            )
+            symbols: list[SymbolRow] = list(execute(_NAV_SYMBOLS, (ws_id, path)))
+            yield digest, extract, symbols
 
 
 def read_outline(execute: Execute, ws_id: str, path: str) -> tuple[str, FileExtract] | None:
@@ -356,7 +365,8 @@ class Rows:
     #: (workspace, path) of the files whose reference sites are replaced (a stale file keeps
     #: those of its last good parse, like its symbols)
     ref_paths: list[tuple[str, str]] = field(default_factory=list)
-    refs: list[tuple[Any, ...]] = field(default_factory=list)
+    refs: list[tuple[Any, ...]] = field(default_factory=list)  # (workspace, path, name, sites)
+    gone: list[str] = field(default_factory=list)  # the paths removed
     names: list[tuple[str, str, str, str]] = field(default_factory=list)  # `schema.name_row`s
     #: catch the names' trigram index up with this write (an edit), or leave that to a bulk
     #: catch-up after the batch (`namestore.catch_up`)
@@ -373,6 +383,7 @@ def rows(
     """The rows replacing updated files (extract, hash, stale) and removing others."""
     prepared = Rows([(ws_id, to_db(path)) for path in removed], [], [], index_names=index_names)
     prepared.ref_paths = list(prepared.paths)
+    prepared.gone = [path for _, path in prepared.paths]
     names: set[str] = set()
     for extract, digest, stale in updates:
         step_aside()  # a cold index's thousands of files: requests go first
@@ -434,13 +445,14 @@ def write(db: peewee.SqliteDatabase, prepared: Rows) -> None:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             prepared.symbols,
         )
-        cursor.executemany(
-            "DELETE FROM codemap_ref WHERE workspace_id = ? AND path = ?", prepared.ref_paths
-        )
-        cursor.executemany(
-            f"INSERT INTO codemap_ref (workspace_id, {REF_COLUMNS}) VALUES (?, ?, ?, ?)",
-            prepared.refs,
-        )
+        if prepared.ref_paths:
+            sitestore.replace(
+                cursor,
+                prepared.ref_paths[0][0],
+                [path for _, path in prepared.ref_paths],
+                prepared.gone,
+                [row[1:] for row in prepared.refs],
+            )
         add_names(cursor, prepared.names)
         namestore.drop_unused(cursor, before.difference(row[0] for row in prepared.names))
         if prepared.index_names:
@@ -461,7 +473,7 @@ def clear(db: peewee.SqliteDatabase, ws_id: str) -> None:
     with db.atomic():
         db.execute_sql("DELETE FROM codemap_file WHERE workspace_id = ?", (ws_id,))
         db.execute_sql("DELETE FROM codemap_symbol WHERE workspace_id = ?", (ws_id,))
-        db.execute_sql("DELETE FROM codemap_ref WHERE workspace_id = ?", (ws_id,))
+        sitestore.clear(db.cursor(), ws_id)
         namestore.sweep(db.cursor())
 
 
