@@ -89,50 +89,44 @@ class _Binder(SiteBindings):
     # -- the walk ------------------------------------------------------------------------
 
     def walk(self, tree: ast.Module) -> BindScope:
+        """Every node once, from an explicit stack of (node, scope, kind): a node's own handler
+        (one dict lookup), else its children. Inlined, as `pyextract._Walker.walk` is: this
+        loop runs for every node of every file (about 2.4 million a stdlib pass)."""
         module = BindScope("module", "", None)
         if self.outline is not None:
             module.outline = Scope(None, False, None)
         stack: list[tuple[ast.AST, BindScope, str]] = [
             (s, module, READ) for s in reversed(tree.body)
         ]
+        push, pop = stack.append, stack.pop
+        handlers, counted, cached_fields = _HANDLERS, self._counted, FIELDS
+        name, sites, load = self.name, self.sites.append, ast.Load
         while stack:
-            node, scope, kind = stack.pop()
-            self.visit(node, scope, kind, stack)
+            node, scope, kind = pop()
+            cls = type(node)
+            if cls is ast.Name:  # the most common node: no handler call
+                if type(node.ctx) is load:  # type: ignore[attr-defined]
+                    sites((node.lineno, node.col_offset, node.id, kind, scope, None))  # type: ignore[attr-defined]
+                else:
+                    name(node, scope, kind)  # type: ignore[arg-type]
+                continue
+            handler = handlers.get(cls)
+            if handler is not None and handler(self, node, scope, kind, push):
+                continue
+            if cls in counted:
+                self.outline.count(node, scope.outline)  # type: ignore[union-attr]  # counted: has one
+            child_kind = TYPE if kind == TYPE else READ
+            for field in cached_fields.get(cls) or fields(cls):
+                value = getattr(node, field)
+                if type(value) is list:
+                    for child in value:
+                        if child is not None and type(child) is not ast.Constant:
+                            push((child, scope, child_kind))
+                elif value is not None and type(value) is not ast.Constant:
+                    push((value, scope, child_kind))
         return module
 
-    def visit(
-        self,
-        node: ast.AST,
-        scope: BindScope,
-        kind: str,
-        stack: list[tuple[ast.AST, BindScope, str]],
-    ) -> None:
-        """One node: its own handler (one dict lookup), else its children."""
-        cls = type(node)
-        if cls is ast.Name:  # the most common node: no handler call
-            self.name(node, scope, kind)  # type: ignore[arg-type]
-            return
-        handler = _HANDLERS.get(cls)
-        if handler is not None and handler(self, node, scope, kind, stack.append):
-            return
-        if cls in self._counted:
-            self.outline.count(node, scope.outline)  # type: ignore[union-attr]  # counted: has one
-        child_kind = TYPE if kind == TYPE else READ
-        push = stack.append
-        for name in FIELDS.get(cls) or fields(cls):
-            value = getattr(node, name)
-            if type(value) is list:
-                for child in value:
-                    if child is not None and type(child) is not ast.Constant:
-                        push((child, scope, child_kind))
-            elif value is not None and type(value) is not ast.Constant:
-                push((value, scope, child_kind))
-
     # Handlers: True when the node is done, False to visit its children as well.
-
-    def _name(self, node: ast.Name, scope: BindScope, kind: str, push: _Push) -> bool:
-        self.name(node, scope, kind)
-        return True
 
     def _attribute(self, node: ast.Attribute, scope: BindScope, kind: str, push: _Push) -> bool:
         if type(node.ctx) is not ast.Load:
@@ -381,7 +375,6 @@ class _Binder(SiteBindings):
 
 _Handler = Callable[[_Binder, Any, BindScope, str, _Push], bool]
 _HANDLERS: dict[type[ast.AST], _Handler] = {
-    ast.Name: _Binder._name,
     ast.Attribute: _Binder._attribute,
     ast.Call: _Binder._call,
     ast.FunctionDef: _Binder._function,
