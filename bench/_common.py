@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -279,3 +280,36 @@ def ctags_index(root: Path, *flags: str) -> float | None:
     start = time.perf_counter()
     subprocess.run([ctags, "-R", "-f", os.devnull, *flags, str(root)], check=True)
     return time.perf_counter() - start
+
+
+Row = tuple[str, str, str]
+"""A report row: what, the figure, a verdict ("ok", "MISSED" or "")."""
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def binding_share_rows(
+    cold: dict[bool, list[float]], cpu: dict[bool, list[float]], target: float = 0.5
+) -> list[Row]:
+    """The navigation benches' cold-index rows: medians without and with name binding, and
+    what binding adds (wall: checked against ``target``; CPU)."""
+    bound, unbound = statistics.median(cold[True]), statistics.median(cold[False])
+    cpu_bound, cpu_unbound = statistics.median(cpu[True]), statistics.median(cpu[False])
+    share, cpu_share = bound / unbound - 1, cpu_bound / cpu_unbound - 1
+    spread = ", ".join(f"{b / u - 1:.0%}" for b, u in zip(cpu[True], cpu[False], strict=True))
+    return [
+        ("cold index without bindings", f"{unbound:.2f} s ({cpu_unbound:.1f} CPU s)", ""),
+        ("cold index with bindings", f"{bound:.2f} s ({cpu_bound:.1f} CPU s)", ""),
+        (f"  bindings add, wall (target <= {target:.0%})", f"{share:.0%}", verdict(share <= target)),
+        ("  bindings add, CPU (each round)", f"{cpu_share:.0%} ({spread})", verdict(cpu_share <= target)),
+    ]  # fmt: skip
+
+
+def print_rows(rows: Sequence[Row]) -> None:
+    """A bench's report table, after the Python version it ran on."""
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    width = max(len(r[0]) for r in rows)
+    for name, value, mark in rows:
+        print(f"{name:<{width}}  {value:<32} {mark}")

@@ -17,24 +17,28 @@ The standard library is copied into a temporary folder; it is never indexed in p
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from _common import (
     REPO,
     Rpc,
+    binding_share_rows,
     daemon_command,
     isolated_env,
     percentile,
+    print_rows,
     server_process,
     tree_cpu,
+    verdict,
 )
 from index import copy_stdlib, rss_mib, wait_ready
 
@@ -59,8 +63,8 @@ def env_for(tmp: Path, label: str, bindings: bool) -> dict[str, str]:
 
 def cold_index(
     tmp: Path, root: Path, label: str, bindings: bool, round_: int
-) -> tuple[float, float]:
-    """(seconds from workspace.open to ready, daemon RSS in MiB after it)."""
+) -> tuple[float, float, float]:
+    """(seconds from workspace.open to ready, CPU seconds, daemon RSS in MiB after it)."""
     sock, data = tmp / f"{label}.sock", tmp / f"{label}-state-{round_}"
     command = daemon_command(sock, data)
     with server_process(command, sock, tmp / f"{label}.log", env_for(tmp, label, bindings)) as proc:
@@ -75,6 +79,38 @@ def cold_index(
         rss = rss_mib(proc.pid)
     _note(f"{label}: cold index {took:.1f} s, {cpu:.1f} CPU s, RSS {rss:.0f} MiB")
     return took, cpu, rss
+
+
+Rounds = dict[bool, list[float]]
+"""A figure per cold index, by whether names were bound."""
+
+
+def cold_indexes(tmp: Path, root: Path, rounds: int) -> tuple[Rounds, Rounds, Rounds]:
+    """`rounds` cold indexes each way, alternating which goes first: (seconds, CPU seconds,
+    daemon RSS in MiB) of each, by whether names were bound. The state of the first bound
+    index stays in ``tmp / "bound-state-0"`` for the questions."""
+    cold: Rounds = {True: [], False: []}
+    cpu: Rounds = {True: [], False: []}
+    rss: Rounds = {True: [], False: []}
+    for at in range(rounds):
+        for bindings in (True, False) if at % 2 == 0 else (False, True):
+            label = "bound" if bindings else "unbound"
+            took, seconds, mib = cold_index(tmp, root, label, bindings, at)
+            cold[bindings].append(took)
+            cpu[bindings].append(seconds)
+            rss[bindings].append(mib)
+    return cold, cpu, rss
+
+
+@contextmanager
+def bound_daemon(tmp: Path, root: Path, log: str = "query.log") -> Iterator[Rpc]:
+    """A daemon on the first bound cold index's state (`cold_indexes`), ready for questions."""
+    sock = tmp / "bound.sock"
+    command = daemon_command(sock, tmp / "bound-state-0", "--root", str(root))
+    with server_process(command, sock, tmp / log, env_for(tmp, "bound", True), 60):
+        rpc = Rpc(sock)
+        wait_ready(rpc)
+        yield rpc
 
 
 def pick_symbols(rpc: Rpc, root: Path, count: int, rng: random.Random) -> list[dict[str, Any]]:
@@ -166,27 +202,12 @@ def main() -> None:
         root = (tmp / "stdlib").resolve()
         n_files = copy_stdlib(root)
         _note(f"copied {n_files} files")
-        cold: dict[bool, list[float]] = {True: [], False: []}
-        cpu: dict[bool, list[float]] = {True: [], False: []}
-        rss: dict[bool, list[float]] = {True: [], False: []}
-        for at in range(args.rounds):
-            for bindings in (True, False) if at % 2 == 0 else (False, True):
-                label = "bound" if bindings else "unbound"
-                took, seconds, mib = cold_index(tmp, root, label, bindings, at)
-                cold[bindings].append(took)
-                cpu[bindings].append(seconds)
-                rss[bindings].append(mib)
-        sock = tmp / "bound.sock"
-        command = daemon_command(sock, tmp / "bound-state-0", "--root", str(root))
-        with server_process(command, sock, tmp / "query.log", env_for(tmp, "bound", True), 60):
-            rpc = Rpc(sock)
-            wait_ready(rpc)
+        cold, cpu, rss = cold_indexes(tmp, root, args.rounds)
+        with bound_daemon(tmp, root) as rpc:
             symbols = pick_symbols(rpc, root, args.symbols, rng)
             ours, ref_ms, def_ms = run_queries(rpc, symbols)
         # A restart, the same questions once the namespaces are read ahead (`navcache`).
-        with server_process(command, sock, tmp / "settled.log", env_for(tmp, "bound", True), 60):
-            rpc = Rpc(sock)
-            wait_ready(rpc)
+        with bound_daemon(tmp, root, "settled.log") as rpc:
             time.sleep(args.settle)
             _, settled_ms, _ = run_queries(rpc, symbols)
         _note("queries done")
@@ -225,10 +246,6 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _v(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
-
-
 def report(
     n_files: int,
     cold: dict[bool, list[float]],
@@ -243,37 +260,27 @@ def report(
     jedi_s: list[float],
     symbols: int,
 ) -> None:
-    bound, unbound = statistics.median(cold[True]), statistics.median(cold[False])
     growth = statistics.median(rss[True]) - statistics.median(rss[False])
-    share = bound / unbound - 1
-    cpu_bound, cpu_unbound = statistics.median(cpu[True]), statistics.median(cpu[False])
-    cpu_share = cpu_bound / cpu_unbound - 1
     rows = [
         ("files in copy", f"{n_files}", ""),
-        ("cold index without bindings", f"{unbound:.2f} s ({cpu_unbound:.1f} CPU s)", ""),
-        ("cold index with bindings", f"{bound:.2f} s ({cpu_bound:.1f} CPU s)", ""),
-        ("  bindings add, wall (target <= 50%)", f"{share * 100:.0f}%", _v(share <= 0.5)),
-        ("  bindings add, CPU", f"{cpu_share * 100:.0f}%", _v(cpu_share <= 0.5)),
-        ("daemon RSS growth from bindings", f"{growth:.1f} MiB", _v(growth <= 60)),
+        *binding_share_rows(cold, cpu),
+        ("daemon RSS growth from bindings", f"{growth:.1f} MiB", verdict(growth <= 60)),
         (f"index.references p95 ({len(ref_ms)} symbols)", f"{percentile(ref_ms, 0.95):.1f} ms (p50 {percentile(ref_ms, 0.5):.1f})",
-         _v(percentile(ref_ms, 0.95) <= 20)),
+         verdict(percentile(ref_ms, 0.95) <= 20)),
         ("  once namespaces are read ahead", f"{percentile(settled_ms, 0.95):.1f} ms (p50 {percentile(settled_ms, 0.5):.1f})",
-         _v(percentile(settled_ms, 0.95) <= 20)),
+         verdict(percentile(settled_ms, 0.95) <= 20)),
         ("index.definition p95", f"{percentile(def_ms, 0.95):.1f} ms (p50 {percentile(def_ms, 0.5):.1f})",
-         _v(percentile(def_ms, 0.95) <= 20)),
+         verdict(percentile(def_ms, 0.95) <= 20)),
     ]  # fmt: skip
     if jedi_s:
         recall, precision = agreed / max(theirs, 1), agreed / max(ours, 1)
         ratio = statistics.mean(jedi_s) * 1000 / statistics.mean(ref_ms)
         rows += [
-            (f"recall vs jedi ({symbols} symbols, {theirs} refs)", f"{recall * 100:.1f}%", _v(recall >= 0.9)),
-            (f"precision vs jedi ({ours} refs)", f"{precision * 100:.1f}%", _v(precision >= 0.95)),
+            (f"recall vs jedi ({symbols} symbols, {theirs} refs)", f"{recall * 100:.1f}%", verdict(recall >= 0.9)),
+            (f"precision vs jedi ({ours} refs)", f"{precision * 100:.1f}%", verdict(precision >= 0.95)),
             ("jedi time per query / ours", f"{ratio:.0f}x ({statistics.mean(jedi_s) * 1000:.0f} ms)", ""),
         ]  # fmt: skip
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    width = max(len(r[0]) for r in rows)
-    for name, value, verdict in rows:
-        print(f"{name:<{width}}  {value:<32} {verdict}")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import Rpc, daemon_command, percentile, server_process
-from index import wait_ready
-from navigation import _note, _v, cold_index, env_for
+from _common import Rpc, binding_share_rows, percentile, print_rows, verdict
+from navigation import _note, bound_daemon, cold_indexes
 
 C_SUFFIXES = frozenset({".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx"})
 KINDS = ("function", "struct", "macro", "typedef", "enum", "union", "class", "method")
@@ -148,21 +147,10 @@ def main() -> None:
         root = (tmp / "project").resolve()
         n_files = copy_c(fetch(tmp, args.source), root)
         _note(f"copied {n_files} C/C++ files")
-        cold: dict[bool, list[float]] = {True: [], False: []}
-        cpu: dict[bool, list[float]] = {True: [], False: []}
-        for at in range(args.rounds):
-            for bindings in (True, False) if at % 2 == 0 else (False, True):
-                label = "bound" if bindings else "unbound"
-                took, seconds, _ = cold_index(tmp, root, label, bindings, at)
-                cold[bindings].append(took)
-                cpu[bindings].append(seconds)
+        cold, cpu, _ = cold_indexes(tmp, root, args.rounds)
         tokens, tags = token_index(root), ctags_definitions(root)
-        sock = tmp / "bound.sock"
-        command = daemon_command(sock, tmp / "bound-state-0", "--root", str(root))
         rows: list[tuple[dict[str, Any], set[Site], float, float, bool | None]] = []
-        with server_process(command, sock, tmp / "query.log", env_for(tmp, "bound", True), 60):
-            rpc = Rpc(sock)
-            wait_ready(rpc)
+        with bound_daemon(tmp, root) as rpc:
             for symbol in pick_symbols(rpc, root, args.symbols, 18):
                 position = {k: symbol[k] for k in ("path", "line", "column")}
                 start = time.perf_counter()
@@ -191,8 +179,6 @@ def report(
     tags: dict[str, set[tuple[str, int]]],
     verbose: bool,
 ) -> None:
-    import statistics
-
     agreed = theirs_total = ours_total = own_agreed = own_total = 0
     for symbol, ours, *_ in rows:
         theirs = tokens.get(symbol["name"], set()) - {
@@ -210,30 +196,22 @@ def report(
         if verbose and ours != theirs:
             _note(f"{symbol['qualname']} ({symbol['kind']}): missing {len(theirs - ours)} "
                   f"{sorted(theirs - ours)[:3]} extra {sorted(ours - theirs)[:3]}")  # fmt: skip
-    bound, unbound = statistics.median(cold[True]), statistics.median(cold[False])
-    cpu_bound, cpu_unbound = statistics.median(cpu[True]), statistics.median(cpu[False])
     ref_ms, def_ms = [r[2] for r in rows], [r[3] for r in rows]
     checked = [r[4] for r in rows if r[4] is not None]
     recall, precision = agreed / max(theirs_total, 1), agreed / max(ours_total, 1)
     table = [
         ("C/C++ files in copy", f"{n_files}", ""),
-        ("cold index without bindings", f"{unbound:.2f} s ({cpu_unbound:.1f} CPU s)", ""),
-        ("cold index with bindings", f"{bound:.2f} s ({cpu_bound:.1f} CPU s)", ""),
-        ("  bindings add, wall (target <= 50%)", f"{(bound / unbound - 1) * 100:.0f}%", _v(bound / unbound <= 1.5)),
-        ("  bindings add, CPU", f"{(cpu_bound / cpu_unbound - 1) * 100:.0f}%", ""),
+        *binding_share_rows(cold, cpu),
         (f"index.references p95 ({len(rows)} symbols)", f"{percentile(ref_ms, 0.95):.1f} ms (p50 {percentile(ref_ms, 0.5):.1f})",
-         _v(percentile(ref_ms, 0.95) <= 20)),
+         verdict(percentile(ref_ms, 0.95) <= 20)),
         ("index.definition p95", f"{percentile(def_ms, 0.95):.1f} ms (p50 {percentile(def_ms, 0.5):.1f})",
-         _v(percentile(def_ms, 0.95) <= 20)),
+         verdict(percentile(def_ms, 0.95) <= 20)),
         (f"recall vs name tokens (upper bound, {theirs_total})", f"{recall * 100:.1f}%", ""),
         (f"  files defining the name too left out ({own_total})", f"{own_agreed / max(own_total, 1) * 100:.1f}%", ""),
         (f"precision vs name tokens ({ours_total} refs)", f"{precision * 100:.1f}%", ""),
         (f"definition on a ctags definition ({len(checked)})", f"{sum(checked) / max(len(checked), 1) * 100:.1f}%", ""),
     ]  # fmt: skip
-    print(f"python {sys.version.split()[0]}")
-    width = max(len(r[0]) for r in table)
-    for name, value, verdict in table:
-        print(f"{name:<{width}}  {value:<32} {verdict}")
+    print_rows(table)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ by a daemon with only the code map loaded; ``--symbols`` definitions (functions,
 methods, interfaces, type aliases) from random files are queried both ways (`bench/tsrefs.js`
 drives the language service, its program built once before the first query). Prints recall
 (target >= 90%) and precision of ours against theirs, in-workspace and without the queried
-declaration itself, nor references in comments (JSDoc ``{@link X}``: counted apart), and the
-time per query both ways.
+declaration itself, nor references in comments (JSDoc ``{@link X}``: counted apart), the
+time per query both ways, and bindings' share of the cold index (``--rounds`` each way, with
+and without `AEGIS_CODEMAP_BINDINGS=0`, as `navigation.py` measures it).
 """
 
 from __future__ import annotations
@@ -22,15 +23,13 @@ import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, Rpc, daemon_command, percentile, server_process
-from index import wait_ready
-from navigation import _note, _v, env_for
+from _common import REPO, Rpc, binding_share_rows, percentile, print_rows, verdict
+from navigation import _note, bound_daemon, cold_indexes
 
 KINDS = ("function", "class", "method", "interface", "type")
 _SKIP = shutil.ignore_patterns("dist", "node_modules", "*.js", "*.map", "*.js.map")
@@ -100,6 +99,7 @@ def main() -> None:
     parser.add_argument("--ts", type=Path, required=True, help="the TS package's folder")
     parser.add_argument("--typescript", type=Path, required=True, help="typescript's folder")
     parser.add_argument("--symbols", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=1, help="cold indexes each way (medians)")
     parser.add_argument("--verbose", action="store_true", help="each symbol's differences")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="aegisd-bench-navts-"))
@@ -107,13 +107,8 @@ def main() -> None:
     try:
         root = (tmp / "package").resolve()
         shutil.copytree(args.ts, root, ignore=_SKIP)
-        sock = tmp / "bound.sock"
-        command = daemon_command(sock, tmp / "state", "--root", str(root))
-        with server_process(command, sock, tmp / "query.log", env_for(tmp, "bound", True), 60):
-            rpc = Rpc(sock)
-            start = time.perf_counter()
-            wait_ready(rpc)
-            _note(f"indexed in {time.perf_counter() - start:.1f} s")
+        cold, cpu, _ = cold_indexes(tmp, root, args.rounds)
+        with bound_daemon(tmp, root) as rpc:
             symbols = pick_symbols(rpc, root, args.symbols, rng)
             ours: list[set[Position]] = []
             own: list[tuple[str | None, int | None]] = []
@@ -147,18 +142,16 @@ def main() -> None:
         recall, precision = agreed / max(theirs_total, 1), agreed / max(ours_total, 1)
         rows = [
             ("package", f"{args.ts.name} ({sum(1 for _ in root.rglob('*.ts'))} .ts files)", ""),
+            *binding_share_rows(cold, cpu),
             (f"recall vs findReferences ({len(symbols)} symbols, {theirs_total} refs)",
-             f"{recall * 100:.1f}%", _v(recall >= 0.9)),
+             f"{recall * 100:.1f}%", verdict(recall >= 0.9)),
             (f"precision ({ours_total} refs)", f"{precision * 100:.1f}%", ""),
             ("references in comments ({@link}), not counted", f"{docs_total}", ""),
             ("index.references p50 / p95", f"{percentile(ref_ms, 0.5):.1f} / {percentile(ref_ms, 0.95):.1f} ms", ""),
             ("findReferences mean / ours", f"{statistics.mean(ts_ms) / statistics.mean(ref_ms):.1f}x "
              f"({statistics.mean(ts_ms):.0f} ms)", ""),
         ]  # fmt: skip
-        print(f"python {sys.version.split()[0]}")
-        width = max(len(r[0]) for r in rows)
-        for name, value, verdict in rows:
-            print(f"{name:<{width}}  {value:<32} {verdict}")
+        print_rows(rows)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -22,7 +22,7 @@ from aegisd_codemap.cbind import INLINE
 from aegisd_codemap.cinclude import IncludeIndex, is_c
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract, Symbol
-from aegisd_codemap.navresolve import EXT, MOD, SYM, UNRES, Resolution, Value, status
+from aegisd_codemap.navresolve import EXT, MOD, SYM, UNRES, MemoizedBindings, Value, _unique
 
 #: files an include closure holds at most (a 1,000-deep chain stops here)
 MAX_INCLUDED = 256
@@ -96,14 +96,16 @@ def headers_of(index: WorkspaceIndex) -> IncludeIndex:
     return found
 
 
-class CResolver:
+class CResolver(MemoizedBindings):
+    """`MemoizedBindings` with the C/C++ rules (module docstring)."""
+
     def __init__(self, index: WorkspaceIndex) -> None:
+        super().__init__()
         self.index = index
         self.headers = headers_of(index)
         self._files: dict[str, _CNames | None] = {}
         self._closures: dict[str, list[str]] = {}
         self._named: dict[str, list[tuple[str, str]]] = {}
-        self._memo: dict[tuple[str, str], list[Value]] = {}
 
     def names(self, path: str) -> _CNames | None:
         if path not in self._files:
@@ -149,18 +151,6 @@ class CResolver:
         return found
 
     # -- bindings -------------------------------------------------------------------------
-
-    def resolve(self, path: str, binding: str) -> Resolution:
-        values = self.values(path, binding)
-        return Resolution(status(values), values)
-
-    def values(self, path: str, binding: str) -> list[Value]:
-        key = (path, binding)
-        found = self._memo.get(key)
-        if found is None:
-            self._memo[key] = [Value(UNRES, path, binding)]  # no loop
-            found = self._memo[key] = self._values(path, binding)
-        return found
 
     def _values(self, path: str, binding: str) -> list[Value]:
         head, *members = binding.split(">")
@@ -344,7 +334,3 @@ def candidates(ctx: str, usings: list[str], written: str) -> list[str]:
         for i in range(len(outer), -1, -1):
             found.append(".".join([*outer[:i], namespace, written]))
     return list(dict.fromkeys(found))
-
-
-def _unique(values: Iterable[Value]) -> list[Value]:
-    return list(dict.fromkeys(values))

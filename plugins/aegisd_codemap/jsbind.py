@@ -28,10 +28,18 @@ from tree_sitter import Node
 
 from aegisd_codemap.jsdefs import definition
 from aegisd_codemap.jsexports import ModuleBindings
+from aegisd_codemap.jsnodes import (
+    SIGNATURES,
+    is_var,
+    iterated,
+    name_node,
+    passed_to,
+    this_class,
+    untyped_as,
+)
 from aegisd_codemap.jsscope import (
     BAD,
     BLOCKS,
-    CALLBACK,
     DEF,
     ELEMENT,
     FUNCTIONS,
@@ -53,34 +61,17 @@ from aegisd_codemap.treesitter import text
 
 DEF_SITE = "def"
 _CLASSES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
-_SIGNATURES = frozenset({"method_signature", "abstract_method_signature", "function_signature"})
-_NAME_FIELDS = {"pair": "key", "field_definition": "property"}
 _FIELD_NODES = frozenset({"public_field_definition", "field_definition"})
 _OWN_SCOPES = frozenset(
     {"interface_declaration", "internal_module", "enum_declaration", "type_alias_declaration"}
 )
 _NESTED_LIMIT = 64
-#: array methods whose callback's first parameter is an element of the array
-_ELEMENT_CALLBACKS = frozenset(
-    {"every", "filter", "find", "findIndex", "findLast", "findLastIndex", "flatMap", "forEach",
-     "map", "some"}
-)  # fmt: skip
 
 
 class JsBound(NamedTuple):
     refs: list[Ref]
     exports: tuple[str, ...]
     members: tuple[tuple[str, str, str], ...]
-
-
-def _name_node(node: Node) -> Node | None:
-    if node.type == "assignment_expression":
-        left = node.child_by_field_name("left")
-        right = unwrap(node.child_by_field_name("right"))
-        if left is not None and text(left).replace(" ", "") == "module.exports":
-            return right.child_by_field_name("name") if right is not None else None
-        return left.child_by_field_name("property") if left is not None else None
-    return node.child_by_field_name(_NAME_FIELDS.get(node.type, "name"))
 
 
 class _Binder(ModuleBindings):
@@ -122,11 +113,11 @@ class _Binder(ModuleBindings):
         if found is None:
             return False
         qualname = self.defined[node.id]
-        name = _name_node(node)
+        name = name_node(node)
         if name is not None:
             self.fix(name, found.name, DEF_SITE, scope, f"d:{qualname}")
         if node.type == "variable_declarator":
-            holder = scope.function_scope() if _is_var(node) else scope
+            holder = scope.function_scope() if is_var(node) else scope
             holder.declare(found.name, DEF, qualname)
         elif node.type not in (
             "pair",
@@ -148,8 +139,8 @@ class _Binder(ModuleBindings):
         defining = found.defining
         if defining.type in _CLASSES:
             self.class_(defining, scope, qualname, push)
-        elif defining.type in FUNCTIONS or defining.type in _SIGNATURES:
-            self.function(defining, scope, qualname, _this_class(node, found.owner, scope), push)
+        elif defining.type in FUNCTIONS or defining.type in SIGNATURES:
+            self.function(defining, scope, qualname, this_class(node, found.owner, scope), push)
         elif defining.type in _OWN_SCOPES:
             self.own_scope(defining, name, scope, qualname, push)
         elif defining.type in _FIELD_NODES:
@@ -198,13 +189,13 @@ class _Binder(ModuleBindings):
             if found is not None:
                 push((found, inner, TYPE))
         single = node.child_by_field_name("parameter")
-        array = _iterated(node)
-        passed = None if array is not None else _passed(node)
+        array = iterated(node)
+        passed = None if array is not None else passed_to(node)
         if single is not None:
-            inner.declare(text(single), *_untyped(array, passed, 0))
+            inner.declare(text(single), *untyped_as(array, passed, 0))
         params = node.child_by_field_name("parameters")
         for index, param in enumerate(params.named_children if params is not None else ()):
-            untyped = _untyped(array, passed, index) if array is None or index == 0 else None
+            untyped = untyped_as(array, passed, index) if array is None or index == 0 else None
             self.parameter(param, inner, push, untyped)
         for decorator in node.children_by_field_name("decorator"):
             push((decorator, scope, READ))
@@ -349,7 +340,7 @@ class _Binder(ModuleBindings):
     def _declarator(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
         target = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
-        holder = scope.function_scope() if _is_var(node) else scope
+        holder = scope.function_scope() if is_var(node) else scope
         spec = require_specifier(value)
         if spec is not None and not any(c in spec for c in BAD):
             if target is not None and target.type == "identifier":
@@ -485,66 +476,6 @@ class _Binder(ModuleBindings):
 
     def _skip(self, node: Node, scope: JsScope, kind: str, push: Push) -> None:
         return
-
-
-def _this_class(node: Node, owner: str | None, scope: JsScope) -> str | None:
-    """The class ``this`` is an instance of in a function defined by ``node``: a class
-    method's class, ``X`` for ``X.prototype.y = function``, none in an object's method."""
-    if owner == "this":
-        return scope.cls
-    if owner:
-        return f"{scope.qualname}.{owner}" if scope.qualname else owner
-    parent = node.parent
-    if node.type in _SIGNATURES or (parent is not None and parent.type == "class_body"):
-        return scope.cls
-    if node.type in ("public_field_definition", "field_definition"):
-        return scope.cls
-    return None
-
-
-def _iterated(fn: Node) -> Node | None:
-    """``xs`` when ``fn`` is the callback of ``xs.map(fn)`` (`_ELEMENT_CALLBACKS`)."""
-    args = fn.parent
-    if args is None or args.type != "arguments" or args.named_children[0].id != fn.id:
-        return None
-    call = args.parent
-    if call is None or call.type != "call_expression":
-        return None
-    callee = call.child_by_field_name("function")
-    if callee is None or callee.type != "member_expression":
-        return None
-    method = callee.child_by_field_name("property")
-    if method is None or text(method) not in _ELEMENT_CALLBACKS:
-        return None
-    return callee.child_by_field_name("object")
-
-
-def _passed(fn: Node) -> tuple[Node, int] | None:
-    """(the callee, the argument's index) when ``fn`` is passed to a call: ``f(a, (x) => ...)``."""
-    args = fn.parent
-    call = args.parent if args is not None and args.type == "arguments" else None
-    if args is None or call is None or call.type not in ("call_expression", "new_expression"):
-        return None
-    callee = call.child_by_field_name("function") or call.child_by_field_name("constructor")
-    if callee is None or callee.type not in ("identifier", "member_expression"):
-        return None
-    index = next(i for i, arg in enumerate(args.named_children) if arg.id == fn.id)
-    return callee, index
-
-
-def _untyped(array: Node | None, passed: tuple[Node, int] | None, index: int) -> tuple[str, object]:
-    """How an unannotated parameter ``index`` of a callback is declared: an element of the
-    array it iterates, the type the callee declares for it, else unknown."""
-    if array is not None:
-        return ELEMENT, array
-    if passed is not None:
-        return CALLBACK, (*passed, index)
-    return PARAM, None
-
-
-def _is_var(declarator: Node) -> bool:
-    parent = declarator.parent
-    return parent is not None and parent.type == "variable_declaration"
 
 
 _Handler = Callable[[_Binder, Node, JsScope, str, Push], None]

@@ -22,7 +22,6 @@ from aegisd_codemap.jssignature import callback_parameter
 from aegisd_codemap.languages import detect_language
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.navresolve import (
-    BUILTIN_VALUE,
     EXT,
     MAX_HOPS,
     MOD,
@@ -180,24 +179,15 @@ class JsResolver(Resolver):
                 values = _unique(v for value in values for v in self.returned(value, 0))
         return values
 
-    def lookup(self, path: str, name: str, hops: int, builtin: bool = True) -> list[Value]:
-        if not is_js(path):
-            return super().lookup(path, name, hops, builtin)
-        names = self.names(path)
-        if names is None or hops > MAX_HOPS:
-            return [Value(UNRES, path, name)]
-        defined = names.top.get(name)
-        if defined:
-            return [Value(SYM, path, q) for q in defined]
-        imports = names.imports.get(name)
-        if imports:
-            return _unique(
-                v for _, spec, imported in imports
-                for v in self.js_imported(path, spec, imported, hops + 1)
-            )  # fmt: skip
-        if builtin and name in JS_GLOBALS:
-            return [Value(BUILTIN_VALUE, "", name)]
-        return [Value(UNRES, path, name)]
+    def _follow_import(
+        self, importer: str, level: int, module: str, name: str, hops: int
+    ) -> list[Value]:
+        if not is_js(importer):
+            return super()._follow_import(importer, level, module, name, hops)
+        return self.js_imported(importer, module, name, hops)  # `module`: the specifier
+
+    def _is_builtin(self, path: str, name: str) -> bool:
+        return name in JS_GLOBALS if is_js(path) else super()._is_builtin(path, name)
 
     def js_imported(self, importer: str, spec: str, name: str, hops: int) -> list[Value]:
         """What importing ``name`` (``default``; ``*``: the module) from ``spec`` binds."""

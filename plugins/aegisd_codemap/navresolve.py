@@ -141,7 +141,49 @@ Load = Callable[[Iterable[str]], dict[str, "_Names | None"]]
 """Several files' namespaces at once (None: not an indexed file)."""
 
 
-class Resolver:
+class MemoizedBindings:
+    """What every language's resolver shares: ``resolve``/``values`` with each (file,
+    binding) resolved once per request (`_values`: the language's rules), a binding met again
+    while it is being resolved (``self.x = self.x``) unresolved rather than followed, and,
+    with ``shared``, the bindings of files `_shareable` says kept across requests too."""
+
+    def __init__(self, shared: dict[tuple[str, str], list[Value]] | None = None) -> None:
+        self._memo: dict[tuple[str, str], list[Value]] = {}
+        self._shared = shared
+        self._active: set[tuple[str, str]] = set()  # bindings being resolved
+
+    def resolve(self, path: str, binding: str) -> Resolution:
+        """The values a site's binding stands for, and how certain that is."""
+        values = self.values(path, binding)
+        return Resolution(status(values), values)
+
+    def values(self, path: str, binding: str) -> list[Value]:
+        key = (path, binding)
+        found = self._memo.get(key)
+        if found is None and self._shared is not None:
+            found = self._shared.get(key)
+        if found is None:
+            if key in self._active:
+                return [Value(UNRES, path, binding)]
+            self._active.add(key)
+            try:
+                found = self._memo[key] = self._values(path, binding)
+            finally:
+                self._active.discard(key)
+            if self._shared is not None and self._shareable(path):
+                self._shared[key] = found
+        return found
+
+    def _values(self, path: str, binding: str) -> list[Value]:
+        """A binding's values by the language's rules (memoized by `values`)."""
+        raise NotImplementedError
+
+    def _shareable(self, path: str) -> bool:
+        """Whether a file's resolved bindings may be kept across requests (`shared`)."""
+        return path.endswith(PYTHON_FILES)
+
+
+class Resolver(MemoizedBindings):
     """``load`` gives files' namespaces (`navcache`: kept across requests) in place of
     building them from ``read``/``read_many``; ``shared`` keeps Python files' resolved
     bindings across the requests of one version of the index (what they resolve through is
@@ -160,10 +202,8 @@ class Resolver:
         self._read = read
         self._read_many = read_many
         self._load = load
+        super().__init__(shared)
         self._files: dict[str, _Names | None] = {}
-        self._memo: dict[tuple[str, str], list[Value]] = {}
-        self._shared = shared
-        self._active: set[tuple[str, str]] = set()  # bindings being resolved (`self.x = self.x`)
 
     def names(self, path: str) -> _Names | None:
         if path not in self._files:
@@ -200,28 +240,6 @@ class Resolver:
         return symbol
 
     # -- bindings -------------------------------------------------------------------------
-
-    def resolve(self, path: str, binding: str) -> Resolution:
-        """The values a site's binding stands for, and how certain that is."""
-        values = self.values(path, binding)
-        return Resolution(status(values), values)
-
-    def values(self, path: str, binding: str) -> list[Value]:
-        key = (path, binding)
-        found = self._memo.get(key)
-        if found is None and self._shared is not None:
-            found = self._shared.get(key)
-        if found is None:
-            if key in self._active:
-                return [Value(UNRES, path, binding)]
-            self._active.add(key)
-            try:
-                found = self._memo[key] = self._values(path, binding)
-            finally:
-                self._active.discard(key)
-            if self._shared is not None and path.endswith(PYTHON_FILES):
-                self._shared[key] = found
-        return found
 
     def _values(self, path: str, binding: str) -> list[Value]:
         head, *attrs = binding.split(">")
@@ -285,16 +303,27 @@ class Resolver:
         if imports:
             return _unique(
                 v for level, module, imported in imports
-                for v in self.imported(path, level, module, imported, hops + 1)
+                for v in self._follow_import(path, level, module, imported, hops + 1)
             )  # fmt: skip
         for star in names.stars:
             for target in self._module_files(star, path):
                 found = self._star_name(target, name, hops + 1)
                 if found:
                     return found
-        if builtin and name in _BUILTINS:
+        if builtin and self._is_builtin(path, name):
             return [Value(BUILTIN_VALUE, "", name)]
         return [Value(UNRES, path, name)]
+
+    def _follow_import(
+        self, importer: str, level: int, module: str, name: str, hops: int
+    ) -> list[Value]:
+        """What a module-level import of ``importer`` binds (`_Names.imports`' entry: level,
+        module, name); a language's resolver follows its own imports here."""
+        return self.imported(importer, level, module, name, hops)
+
+    def _is_builtin(self, path: str, name: str) -> bool:
+        """Whether ``name``, not defined nor imported in ``path``, is the language's own."""
+        return name in _BUILTINS
 
     def _module_files(self, ref: ImportRef, importer: str) -> list[str]:
         module = self.modules.absolute(ref, importer)

@@ -89,68 +89,67 @@ class _Binder(SiteBindings):
     # -- the walk ------------------------------------------------------------------------
 
     def walk(self, tree: ast.Module) -> BindScope:
+        """Every node once, from an explicit stack of (node, scope, kind): a node's own handler
+        (one dict lookup), else its children. Inlined, as `pyextract._Walker.walk` is: this
+        loop runs for every node of every file (about 2.4 million a stdlib pass)."""
         module = BindScope("module", "", None)
         if self.outline is not None:
             module.outline = Scope(None, False, None)
-        stack: list[tuple[ast.AST, BindScope, str]] = [
+        stack: list[tuple[Any, BindScope, str]] = [  # Any: read by type, as `cls` says
             (s, module, READ) for s in reversed(tree.body)
         ]
+        push, pop = stack.append, stack.pop
+        handlers, counted, cached_fields = _HANDLERS, self._counted, FIELDS
+        name, sites, load, attribute = self.name, self.sites.append, ast.Load, ast.Attribute
+        constant = ast.Constant
         while stack:
-            node, scope, kind = stack.pop()
-            self.visit(node, scope, kind, stack)
+            node, scope, kind = pop()
+            cls = type(node)
+            if cls is ast.Name:  # the most common node: no handler call
+                if type(node.ctx) is load:
+                    sites((node.lineno, node.col_offset, node.id, kind, scope, None))
+                else:
+                    name(node, scope, kind)
+                continue
+            if cls is attribute:  # the next most common: `_attribute`, inlined
+                if type(node.ctx) is not load:
+                    kind = WRITE
+                attr, value = node.attr, node.value
+                sites(
+                    (node.end_lineno or node.lineno, (node.end_col_offset or 0) - len(attr),
+                     attr, kind, scope, value)
+                )  # fmt: skip
+                if type(value) is not constant:
+                    push((value, scope, TYPE if kind == TYPE else READ))
+                continue
+            handler = handlers.get(cls)
+            if handler is not None and handler(self, node, scope, kind, push):
+                continue
+            if cls in counted:
+                self.outline.count(node, scope.outline)  # type: ignore[union-attr]  # counted: has one
+            child_kind = TYPE if kind == TYPE else READ
+            for field in cached_fields.get(cls) or fields(cls):
+                value = getattr(node, field)
+                if type(value) is list:
+                    for child in value:
+                        if child is not None and type(child) is not constant:
+                            push((child, scope, child_kind))
+                elif value is not None and type(value) is not constant:
+                    push((value, scope, child_kind))
         return module
-
-    def visit(
-        self,
-        node: ast.AST,
-        scope: BindScope,
-        kind: str,
-        stack: list[tuple[ast.AST, BindScope, str]],
-    ) -> None:
-        """One node: its own handler (one dict lookup), else its children."""
-        cls = type(node)
-        if cls is ast.Name:  # the most common node: no handler call
-            self.name(node, scope, kind)  # type: ignore[arg-type]
-            return
-        handler = _HANDLERS.get(cls)
-        if handler is not None and handler(self, node, scope, kind, stack.append):
-            return
-        if cls in self._counted:
-            self.outline.count(node, scope.outline)  # type: ignore[union-attr]  # counted: has one
-        child_kind = TYPE if kind == TYPE else READ
-        push = stack.append
-        for name in FIELDS.get(cls) or fields(cls):
-            value = getattr(node, name)
-            if type(value) is list:
-                for child in value:
-                    if child is not None and type(child) is not ast.Constant:
-                        push((child, scope, child_kind))
-            elif value is not None and type(value) is not ast.Constant:
-                push((value, scope, child_kind))
 
     # Handlers: True when the node is done, False to visit its children as well.
 
-    def _name(self, node: ast.Name, scope: BindScope, kind: str, push: _Push) -> bool:
-        self.name(node, scope, kind)
-        return True
-
-    def _attribute(self, node: ast.Attribute, scope: BindScope, kind: str, push: _Push) -> bool:
-        if type(node.ctx) is not ast.Load:
-            kind = WRITE
-        self.sites.append(
-            (node.end_lineno or node.lineno, (node.end_col_offset or 0) - len(node.attr),
-             node.attr, kind, scope, node.value)
-        )  # fmt: skip
-        push((node.value, scope, TYPE if kind == TYPE else READ))
-        return True
-
     def _call(self, node: ast.Call, scope: BindScope, kind: str, push: _Push) -> bool:
+        constant = ast.Constant  # a third of the arguments: nothing to visit
         for part in node.args:
-            push((part, scope, READ))
+            if type(part) is not constant:
+                push((part, scope, READ))
         for keyword in node.keywords:
-            push((keyword.value, scope, READ))
+            if type(keyword.value) is not constant:
+                push((keyword.value, scope, READ))
         push((node.func, scope, CALL))
-        if self.outline is not None:
+        if self.outline is not None and scope.outline.calls is not None:
             self.outline.call(node, scope.outline)
         return True
 
@@ -305,7 +304,7 @@ class _Binder(SiteBindings):
         value = node.value
         if isinstance(node, ast.AnnAssign):
             push((node.annotation, scope, TYPE))
-        if value is not None:
+        if value is not None and type(value) is not ast.Constant:
             push((value, scope, READ))
         for target in reversed(targets):
             push((target, scope, WRITE))
@@ -381,8 +380,6 @@ class _Binder(SiteBindings):
 
 _Handler = Callable[[_Binder, Any, BindScope, str, _Push], bool]
 _HANDLERS: dict[type[ast.AST], _Handler] = {
-    ast.Name: _Binder._name,
-    ast.Attribute: _Binder._attribute,
     ast.Call: _Binder._call,
     ast.FunctionDef: _Binder._function,
     ast.AsyncFunctionDef: _Binder._function,

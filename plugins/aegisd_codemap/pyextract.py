@@ -11,6 +11,7 @@ import ast
 import builtins
 from typing import NamedTuple, cast
 
+from aegisd_codemap.gcpause import gc_paused
 from aegisd_codemap.languages import span_loc
 from aegisd_codemap.model import (
     CONDITIONAL,
@@ -358,12 +359,15 @@ def extract_python(data: bytes, nonblank: list[int], include_docstrings: bool) -
     if binding_enabled():
         outline = Outline(nonblank, include_docstrings)
         try:
-            bound = bind_python(tree, data, outline)
+            with gc_paused():  # the sites are gone, packed, before collections resume
+                refs, exports, members = bind_python(tree, data, outline)
+                packed = pack(refs)
+                del refs
         except RecursionError:  # nested past what the binder follows: the outline still stands
             pass
         else:
             symbols, classes = outline.result()
-            return PythonExtract(symbols, imports, classes, [], pack(bound.refs), *bound[1:])
+            return PythonExtract(symbols, imports, classes, [], packed, exports, members)
     walker = _Walker(nonblank, include_docstrings)
     walker.walk(tree)
     symbols, classes = walker.result()

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.model import FileExtract
-from aegisd_codemap.navresolve import Resolver
+from aegisd_codemap.navresolve import SYM, UNRES, MemoizedBindings, Resolver, Value
 from aegisd_codemap.pybind import BINDINGS_ENV, bind_python
 from aegisd_codemap.resolve import ModuleIndex
 from aegisd_codemap.sites import unpack
@@ -177,3 +177,21 @@ def test_an_attribute_set_outside_its_class_holds_its_value() -> None:
     assert bindings[(5, "bark")] == "g:Dog()>bark"
     assert bindings[(7, "go")] == "g:Owner()>other>copy()>go"  # from its own value: no loop
     assert bindings[(11, "sit")] == "g:Owner>pet>sit"  # two values: as before
+
+
+def test_every_resolver_resolves_a_binding_once_and_a_loop_unresolved() -> None:
+    class Looping(MemoizedBindings):
+        calls = 0
+
+        def _values(self, path: str, binding: str) -> list[Value]:
+            self.calls += 1  # `a` holds what `a` holds (`self.x = self.x`), then a symbol
+            return [*self.values(path, binding), Value(SYM, path, "f")]
+
+    resolver = Looping()
+    first = resolver.resolve("m.py", "g:a")
+    assert first.values == [Value(UNRES, "m.py", "g:a"), Value(SYM, "m.py", "f")]
+    assert resolver.resolve("m.py", "g:a") == first and resolver.calls == 1
+    shared: dict[tuple[str, str], list[Value]] = {}
+    Looping(shared).values("m.py", "g:a")
+    Looping(shared).values("m.ts", "g:a")
+    assert list(shared) == [("m.py", "g:a")]  # a JS/TS file's stay in the request
