@@ -1,6 +1,6 @@
 """Changes a plugin failed to take in, handed to it again until it does.
 
-A plugin whose `aegisd_files_changed` raised (or was cut short) has missed a batch: its view of
+A plugin whose `aegisd_files_changed` raised has missed a batch: its view of
 those files is stale, and nothing would tell it so until they change again. The paths it owes
 are kept per plugin (coalesced), the workspace says it is degraded (so `pending`), and they are
 handed to that plugin alone, as a batch of their own, after RETRY_S, doubling up to
