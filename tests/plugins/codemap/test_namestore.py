@@ -4,7 +4,6 @@ and its trigram index, caught up in bulk after large batches, answers like a sca
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -12,8 +11,6 @@ import peewee
 import pytest
 from aegisd_codemap import namesearch, namestore, sqlsearch, store
 from aegisd_codemap.model import FileExtract, Symbol
-
-from aegisd.store.migrations import run_migrations
 
 
 def _file(path: str, *names: str) -> FileExtract:
@@ -23,16 +20,6 @@ def _file(path: str, *names: str) -> FileExtract:
         for i, n in enumerate(names)
     ]
     return extract
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[peewee.SqliteDatabase]:
-    database = peewee.SqliteDatabase(str(tmp_path / "n.db"), pragmas={"journal_mode": "wal"})
-    database.connect()
-    _, failed = run_migrations(database, store.MIGRATIONS)
-    assert not failed
-    yield database
-    database.close()
 
 
 def _names(db: peewee.SqliteDatabase) -> set[str]:
@@ -66,7 +53,7 @@ def test_the_trigram_index_trails_the_names_and_answers_like_a_scan(
     _save(db, "ws", _file("a.py", "indexed_gfs_name", "gone_gfs_name"))
     assert namestore.fts_mark(cursor) > 0
     _save(db, "ws", _file("b.py", "bulk_gfs_name", "other_bulk"), bulk=True)  # a large batch
-    with closing(sqlite3.connect(tmp_path / "n.db")) as reader:
+    with closing(sqlite3.connect(db.database)) as reader:
 
         def found(fts: bool) -> list[str]:
             return sorted(namesearch.holding(reader, "gfs", "gfs", fts))
@@ -85,7 +72,7 @@ def test_the_trigram_index_trails_the_names_and_answers_like_a_scan(
 
 
 def test_names_in_memory_are_read_again_when_most_are_gone(db: peewee.SqliteDatabase, tmp_path: Path) -> None:  # fmt: skip
-    with closing(sqlite3.connect(tmp_path / "n.db")) as reader:
+    with closing(sqlite3.connect(db.database)) as reader:
         names = namesearch.Names()
         for round_ in range(6):
             # Every round renames all 100 names: the old ones are deleted from the store.

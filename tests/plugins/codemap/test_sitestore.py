@@ -7,11 +7,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import peewee
-import pytest
 from aegisd_codemap import sitestore, store
 from aegisd_codemap.model import FileExtract
 from aegisd_codemap.sites import Ref, pack, unpack
@@ -20,16 +18,6 @@ from aegisd.store.migrations import run_migrations
 from aegisd.store.pathtext import to_db
 
 ODD = os.fsdecode(b"odd\xff.py")  # a name that is not UTF-8
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[peewee.SqliteDatabase]:
-    database = peewee.SqliteDatabase(str(tmp_path / "s.db"), pragmas={"journal_mode": "wal"})
-    database.connect()
-    _, failed = run_migrations(database, store.MIGRATIONS)
-    assert not failed
-    yield database
-    database.close()
 
 
 def _file(path: str, *names: str, calls: int = 1) -> FileExtract:
