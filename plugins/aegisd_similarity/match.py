@@ -12,7 +12,7 @@ several blocks are type 3 with similarity 2 * aligned / (len_a + len_b).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from operator import and_, rshift
@@ -20,7 +20,16 @@ from operator import and_, rshift
 from aegisd_similarity.lexicon import Lexicon
 from aegisd_similarity.tokens import FileTokens
 
-__all__ = ["BIAS", "CloneParams", "Match", "Matcher", "files_of", "match_groups", "match_pair"]
+__all__ = [
+    "BIAS",
+    "CloneParams",
+    "Match",
+    "Matcher",
+    "files_of",
+    "match_groups",
+    "match_pair",
+    "parts_by_files",
+]
 
 BIAS = 1 << 31  # seeds pack (b_pos - a_pos + BIAS) << 32 | a_pos, so they sort by diagonal
 _LOW = 0xFFFFFFFF
@@ -83,6 +92,22 @@ the clones of each pair that has some."""
 def files_of(pairs: Collection[int]) -> set[int]:
     """The file ids in pair keys (`a_id << 32 | b_id`), split in C: there may be many."""
     return set(map(rshift, pairs, repeat(32))).union(map(and_, pairs, repeat(_LOW)))
+
+
+def parts_by_files(groups: dict[int, list[int]], limit: int) -> Iterator[dict[int, list[int]]]:
+    """`groups` cut, in key order, into parts whose pairs name at most `limit` files (a part
+    of one pair names two), so that matching part by part holds that many files' tokens."""
+    part: dict[int, list[int]] = {}
+    named: set[int] = set()
+    for pair in sorted(groups):
+        a, b = pair >> 32, pair & _LOW
+        if part and len(named) + (a not in named) + (b not in named) > limit:
+            yield part
+            part, named = {}, set()
+        part[pair] = groups[pair]
+        named.update((a, b))
+    if part:
+        yield part
 
 
 def match_groups(

@@ -37,7 +37,7 @@ from aegisd_similarity.db import read_only
 from aegisd_similarity.fingerprint import Fingerprints, analyze_file
 from aegisd_similarity.found import match_rows
 from aegisd_similarity.index import Matcher
-from aegisd_similarity.match import CloneParams, files_of
+from aegisd_similarity.match import CloneParams, files_of, parts_by_files
 from aegisd_similarity.store import CloneRow
 from aegisd_similarity.tokens import FileTokens
 
@@ -45,6 +45,9 @@ CHUNK = 16
 INLINE_MAX = 8  # batches up to this many files are analyzed in a thread, not in the pool
 IN_FLIGHT = 2  # chunks submitted per worker while analyzing: results wait for the store
 MATCH_TASKS = 4  # match tasks per worker, so that none is left with the last big one alone
+#: files whose tokens a worker holds at once while matching: a batch's pairs name thousands of
+#: files on a tree of near-copies, and holding them all took a worker to 180 MiB at 10k files
+MATCH_FILES = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +95,18 @@ def analyze_chunk(
 def match_task(
     db_path: str, groups: dict[int, list[int]], k: int, params: CloneParams
 ) -> list[CloneRow]:
-    """Worker side of `AnalysisPool.match`: the pairs' tokens read from the database, then
-    the pairs matched (each worker holds its task's files only)."""
+    """Worker side of `AnalysisPool.match`: the pairs matched part by part, with the tokens of
+    at most `MATCH_FILES` files held at once, read from the database as a part needs them (a
+    file the part before held too, most often a pair's first, is kept, not read again)."""
+    rows: list[CloneRow] = []
+    held: dict[int, FileTokens] = {}
     with closing(read_only(Path(db_path))) as conn:
-        files = store.read_tokens(conn, sorted(files_of(groups)), source=False)
-    return match_rows(files, groups, k, params)
+        for part in parts_by_files(groups, MATCH_FILES):
+            needed = files_of(part)
+            held = {fid: tokens for fid, tokens in held.items() if fid in needed}
+            held.update(store.read_tokens(conn, sorted(needed - held.keys()), source=False))
+            rows += match_rows(held, part, k, params)
+    return rows
 
 
 class AnalysisPool:

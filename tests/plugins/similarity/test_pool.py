@@ -13,13 +13,14 @@ from aegisd_similarity import pool as pool_module
 from aegisd_similarity import store
 from aegisd_similarity.fingerprint import analyze_file
 from aegisd_similarity.index import CloneIndex
-from aegisd_similarity.match import CloneParams
+from aegisd_similarity.match import CloneParams, files_of, parts_by_files
 from aegisd_similarity.pool import (
     CHUNK,
     INLINE_MAX,
     AnalysisPool,
     _split,
     analyze_chunk,
+    match_task,
 )
 from aegisd_similarity.seeds import seeds_of
 
@@ -133,6 +134,44 @@ def test_split_balances_seeds_and_keeps_every_pair() -> None:
     assert [p for task in tasks for p in task] == sorted(groups)
     seeds = [sum(map(len, task.values())) for task in tasks]
     assert max(seeds) <= sum(sizes) / 4 + max(sizes)
+
+
+def test_parts_by_files_bound_the_files_and_keep_every_pair_in_order() -> None:
+    groups = {a << 32 | b: [a + b] for a in range(1, 6) for b in range(a, 40, 3)}
+    parts = list(parts_by_files(groups, 7))
+    assert [p for part in parts for p in part] == sorted(groups)
+    assert all(part[p] is groups[p] for part in parts for p in part)
+    assert max(len(files_of(part)) for part in parts) <= 7
+    assert list(parts_by_files({1 << 32 | 2: [0]}, 1)) == [{1 << 32 | 2: [0]}]  # never empty
+
+
+def test_a_match_task_holds_a_few_files_at_a_time_and_finds_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of(*PAIRS, max_postings=3)
+    with CloneIndex.local(tmp_path / "index.db") as there:
+        for path in index.files():
+            tokens = index.get(path)
+            assert tokens is not None
+            there.add_file(tokens)
+        there.flush()
+        conn = there.db.read()
+        fids = [fid for _, fid in store.indexed_paths(conn, there.space)]
+        groups = seeds_of(conn, there.space, fids, set(fids), 3)
+        [whole] = there._match_here([groups], there.k, CloneParams())
+        held: list[int] = []
+        reading = store.read_tokens
+
+        def counted(conn: Any, fids: Any, source: bool) -> Any:
+            found = reading(conn, fids, source)
+            held.append(len(found))
+            return found
+
+        monkeypatch.setattr(pool_module, "MATCH_FILES", 3)
+        monkeypatch.setattr(store, "read_tokens", counted)
+        parted = match_task(str(there.db.path), groups, there.k, CloneParams())
+    assert len(files_of(groups)) > 3 and len(held) > 1 and max(held) <= 3
+    assert sorted(parted) == sorted(whole) != []
 
 
 async def test_the_next_batch_is_seeded_while_workers_match_the_last(tmp_path: Path) -> None:
