@@ -135,19 +135,6 @@ async def _focus(ctx: RpcContext, graph: ImportGraph, path: str) -> str:
 async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
     graph = await import_graph(ctx)
     focus = await _focus(ctx, graph, params.path) if params.path else None
-    edges = [
-        _edge(s, t, site)
-        for s, targets in graph.edges.items()
-        for t, site in targets.items()
-        if focus is None or focus in (s, t)
-    ]
-    if params.include_external:
-        edges += [
-            _edge(s, x, site, external=True)
-            for s, leaves in graph.external.items()
-            for x, site in leaves.items()
-            if focus is None or s == focus
-        ]
     kinds = tuple(sorted(set(params.cycle_kinds)))
     # A cycle's path may take a bounded search: kept with the graph it was found in.
     key, ws_id = ("cycles", kinds), ctx.workspace.id
@@ -158,6 +145,29 @@ async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
         cycles = await interactive(_cycles, graph, kinds)
         kept = (graph, cycles)
         ctx.daemon.cache.put(service.CACHE_NAMESPACE, ws_id, key, kept, paths=(ANY_PATH,))
+    pending = not service.is_ready(ctx.daemon, ctx.workspace.id)
+    # Off the loop: a whole graph of a 50k-file workspace is ~10^5 edges, a second of models.
+    return await interactive(
+        _imports_answer, graph, focus, params.include_external, cycles, pending
+    )
+
+
+def _imports_answer(
+    graph: ImportGraph, focus: str | None, external: bool, cycles: list[Cycle], pending: bool
+) -> ImportsResult:
+    edges = [
+        _edge(s, t, site)
+        for s, targets in graph.edges.items()
+        for t, site in targets.items()
+        if focus is None or focus in (s, t)
+    ]
+    if external:
+        edges += [
+            _edge(s, x, site, external=True)
+            for s, leaves in graph.external.items()
+            for x, site in leaves.items()
+            if focus is None or s == focus
+        ]
     if focus is not None:
         cycles = [c for c in cycles if focus in c[0]]
     nodes = (
@@ -165,10 +175,9 @@ async def imports(params: ImportsParams, ctx: RpcContext) -> ImportsResult:
         if focus
         else sorted(graph.edges)
     )
-    if params.include_external and focus is None:
+    if external and focus is None:
         nodes = sorted(set(nodes) | {e.target for e in edges if e.external})
     edges.sort(key=lambda e: (e.source, e.target))
-    pending = not service.is_ready(ctx.daemon, ctx.workspace.id)
     return ImportsResult(
         nodes=nodes,
         edges=edges,

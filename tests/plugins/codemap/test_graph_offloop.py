@@ -1,0 +1,36 @@
+"""Whole-graph answers are built off the event loop: at 50k files `graph.imports` is ~10^5
+edges, and building them on the loop stalled it for a second (bench/scale.py's loop watch)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aegisd_codemap import graphs
+
+from aegisd.daemon import Daemon
+from tests.plugins.codemap.test_first_index import FILES
+from tests.plugins.codemap.test_service import _open_indexed
+
+
+async def test_the_import_graph_answer_is_built_in_a_thread(
+    app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _open_indexed(app_daemon, tmp_path / "p", FILES)
+    built_in: list[threading.Thread] = []
+    build = graphs._imports_answer
+
+    def recorded(*args: Any) -> graphs.ImportsResult:
+        built_in.append(threading.current_thread())
+        return build(*args)
+
+    monkeypatch.setattr(graphs, "_imports_answer", recorded)
+    call = app_daemon.dispatcher.call
+    whole = await call("graph.imports", {"include_external": True})
+    focused = await call("graph.imports", {"path": "pkg/use.py"})
+    assert len(built_in) == 2 and threading.main_thread() not in built_in
+    assert [(e["source"], e["target"]) for e in whole["edges"]] == [("pkg/use.py", "pkg/core.py")]
+    assert whole["nodes"] == ["pkg/__init__.py", "pkg/core.py", "pkg/use.py"]
+    assert focused["nodes"] == ["pkg/core.py", "pkg/use.py"] and not focused["pending"]
