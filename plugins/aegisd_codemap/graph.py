@@ -88,33 +88,46 @@ def build_import_graph(
     Pass every workspace path as ``paths`` when some files have no extract (``.d.ts`` only
     resolved, say); files of other languages keep no edges.
     """
-    every = list(imports.keys() if paths is None else paths)
-    index = ModuleIndex(every, package)
-    headers: IncludeIndex | None = None
-    graph = ImportGraph()
+    builder = ImportGraphBuilder(imports.keys() if paths is None else paths, package)
     for path, refs in imports.items():
         step_aside()  # in a bulk thread: a whole workspace's graph takes a while
-        edges = graph.edges.setdefault(path, {})
-        external = graph.external.setdefault(path, {})
+        builder.add(path, refs)
+    return builder.graph
+
+
+class ImportGraphBuilder:
+    """An `ImportGraph` built a file at a time, its imports resolved against every path given
+    at the start: a caller streaming outlines from the store never holds them all at once
+    (a 50k-file workspace's outlines are ~200 MiB of objects; its graph a tenth of that)."""
+
+    def __init__(self, paths: Iterable[str], package: str | None = None) -> None:
+        self._every = list(paths)
+        self._index = ModuleIndex(self._every, package)
+        self._headers: IncludeIndex | None = None
+        self.graph = ImportGraph()
+
+    def add(self, path: str, refs: Iterable[ImportRef]) -> None:
+        """`path`'s imports as its edges and external leaves (a node even without any)."""
+        edges = self.graph.edges.setdefault(path, {})
+        external = self.graph.external.setdefault(path, {})
         language = detect_language(path)
         for ref in refs:
             if language == "python":
-                files, leaves = index.python_targets(ref, path)
+                files, leaves = self._index.python_targets(ref, path)
             elif language in _JS:
-                found = index.js_target(ref.module, path)
+                found = self._index.js_target(ref.module, path)
                 files = [found] if found else []
                 relative = ref.module.startswith(".")
                 leaves = [] if found else [ref.module if relative else package_name(ref.module)]
             elif language in C_LANGUAGES:
-                headers = headers or IncludeIndex(every)
-                files, leaves = _include_targets(headers, ref, path)
+                self._headers = self._headers or IncludeIndex(self._every)
+                files, leaves = _include_targets(self._headers, ref, path)
             else:
                 continue
             for target in files:
                 _add(edges, target, ref.line, ref.context)
             for leaf in leaves:
                 _add(external, leaf, ref.line, ref.context)
-    return graph
 
 
 def _include_targets(

@@ -29,6 +29,9 @@ from aegisd_codemap.model import FileExtract, ImportRef, Symbol
 from aegisd_codemap.readers import Readers
 from aegisd_codemap.store import Execute, Facts
 
+#: above this many files, `each_outline` scans the workspace's rows once rather than seeking each
+OUTLINES_ONE_BY_ONE = 500
+
 NAMES = "names"
 ReadOne = Callable[[Execute, str, str], tuple[str, FileExtract] | None]
 ReadAll = Callable[[Execute, str], Iterable[FileExtract]]
@@ -303,6 +306,30 @@ class WorkspaceIndex:
     def outlines(self) -> dict[str, FileExtract]:
         """Every file without its symbols (imports, classes: what the graphs need)."""
         return self._whole("outlines", store.read_outline, store.read_outlines)
+
+    def each_outline(
+        self, paths: Collection[str] | None = None
+    ) -> Iterator[tuple[str, str, FileExtract]]:
+        """(path, content hash, outline) of these files (None: every file), read as the caller
+        takes them and kept nowhere: for a pass that needs each outline once, at any size
+        (`outlines` keeps them all in the cache). Files the index does not hold are left out;
+        run it in a thread, and finish (or close) it there."""
+        unsaved, facts = dict(self.unsaved), dict(self.facts)  # C-level copies
+        wanted = facts.keys() if paths is None else {p for p in paths if p in facts}
+        for path in wanted & unsaved.keys():
+            waiting = unsaved[path]
+            if waiting is not None:  # None: going, not yet stored
+                yield path, facts[path].hash, waiting
+        with self.readers.borrow() as db:
+            if paths is None or len(wanted) > OUTLINES_ONE_BY_ONE:
+                for digest, extract in store.read_hashed_outlines(db.execute, self.ws_id):
+                    if extract.path in wanted and extract.path not in unsaved:
+                        yield extract.path, digest, extract
+                return
+            for path in wanted - unsaved.keys():
+                stored = store.read_outline(db.execute, self.ws_id, path)
+                if stored is not None:
+                    yield path, stored[0], stored[1]
 
     def import_refs(self) -> dict[str, list[ImportRef]]:
         """Every file's imports (what the import graph is built from)."""

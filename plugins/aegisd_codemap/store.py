@@ -249,6 +249,16 @@ def read_outlines(execute: Execute, ws_id: str) -> Iterator[FileExtract]:
         yield _extract(row)
 
 
+def read_hashed_outlines(execute: Execute, ws_id: str) -> Iterator[tuple[str, FileExtract]]:
+    """`read_outlines`, each with the content hash it was stored for."""
+    cursor = execute(
+        f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file WHERE workspace_id = ?", (ws_id,)
+    )
+    for digest, *row in cursor:
+        step_aside()
+        yield digest, _extract(tuple(row))
+
+
 def read_all(execute: Execute, ws_id: str) -> dict[str, FileExtract]:
     """Every stored file with its symbols: the whole index at once (a snapshot for a pass
     over everything; memory grows with the workspace)."""
