@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from sys import intern
@@ -247,6 +247,21 @@ def read_outlines(execute: Execute, ws_id: str) -> Iterator[FileExtract]:
     for row in cursor:
         step_aside()
         yield _extract(row)
+
+
+def read_outlines_of(
+    execute: Execute, ws_id: str, paths: Collection[str]
+) -> Iterator[tuple[str, FileExtract]]:
+    """These stored files without their symbols, each with its content hash: seeks by path
+    (for a batch of a pass that reads a large workspace a part at a time)."""
+    where, args = in_list("path", [to_db(p) for p in paths])
+    cursor = execute(
+        f"SELECT hash, {_EXTRACT_COLUMNS} FROM codemap_file WHERE workspace_id = ? AND {where}",
+        (ws_id, *args),
+    )
+    for digest, *row in cursor:
+        step_aside()
+        yield digest, _extract(tuple(row))
 
 
 def read_hashed_outlines(execute: Execute, ws_id: str) -> Iterator[tuple[str, FileExtract]]:

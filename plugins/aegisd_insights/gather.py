@@ -5,12 +5,12 @@ a `lint.report` answer, a `similarity.report` answer. Pure functions; the daemon
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Protocol, cast
 
-from aegisd_codemap.graph import build_import_graph, cycle_path, import_cycles
+from aegisd_codemap.graph import ImportGraphBuilder, cycle_path, import_cycles
 from aegisd_codemap.model import TOP_LEVEL, FileExtract, ImportRef, Symbol
 from aegisd_codemap.store import SymbolQuery
 
@@ -206,13 +206,14 @@ def _imports_digest(refs: Iterable[ImportRef]) -> int:
 def _graphed(
     view: OutlineView,
     hashes: Mapping[str, str],
-    read: Mapping[str, FileExtract],
+    reading: _Reading,
     last: _Graphed | None,
     package: str | None,
 ) -> _Graphed:
-    """The import graph's edges and cycles; `read` holds the outlines of the files whose
-    hash changed (the others' imports are known by digest). Rebuilt, from every file's
-    outline, only when some file's imports changed or files came or went."""
+    """The import graph's edges and cycles; `reading` holds what the outlines of the files
+    whose hash changed said (the others' imports are known by digest). Rebuilt, from every
+    file's outline (streamed a part at a time), only when some file's imports changed or files
+    came or went."""
     known = last.imports if last is not None and last.package == package else {}
     imports: dict[str, tuple[str, int]] = {}
     same = last is not None and known.keys() == hashes.keys()
@@ -222,17 +223,25 @@ def _graphed(
             imports[path] = before
             continue
         step_aside()
-        f = read.get(path)
         # Gone meanwhile (a snapshot read later than the hashes): no imports for now.
-        imports[path] = (digest, _imports_digest(f.imports) if f is not None else _NO_IMPORTS)
+        imports[path] = (digest, reading.digests.get(path, _NO_IMPORTS))
         same = same and before is not None and before[1] == imports[path][1]
     if same and last is not None:
         last.imports = imports
         return last
-    outlines = {**view.read_outlines([p for p in hashes if p not in read]), **read}
-    refs = {p: outlines[p].imports if p in outlines else [] for p in hashes}
-    graph = build_import_graph(refs, hashes, package)
-    del outlines, refs
+    builder = reading.builder
+    if builder is None:
+        builder = ImportGraphBuilder(hashes, package)
+        for path, refs in reading.refs.items():
+            builder.add(path, refs)
+    rest = [p for p in hashes if p not in reading.digests]
+    for part in _parts(rest):
+        for path, outline in view.read_outlines(part).items():
+            step_aside()
+            builder.add(path, outline.imports)
+    graph = builder.graph
+    # In the files' order, whichever were read first: an answer equals a fresh evaluation's.
+    graph.edges = {path: graph.edges[path] for path in hashes if path in graph.edges}
     edges = tuple(
         ImportEdge(source, target)
         for source, targets in graph.edges.items()
@@ -249,6 +258,42 @@ def _graphed(
         if len(members) > 1
     )
     return _Graphed(imports, package, edges, cycles)
+
+
+#: outlines read at a time: a first evaluation of 50k files held them all (~250 MiB)
+READ_PART = 1000
+
+
+def _parts(paths: list[str]) -> Iterator[list[str]]:
+    for at in range(0, len(paths), READ_PART):
+        yield paths[at : at + READ_PART]
+
+
+@dataclass
+class _Reading:
+    """What the outlines of the files an evaluation read said: each one's input (None: not
+    text) and a digest of its imports, and the imports themselves (`refs`) or, when the graph
+    is built anew anyway, the `builder` they went into (so no outline is kept)."""
+
+    inputs: dict[str, FileInput | None] = field(default_factory=dict)
+    digests: dict[str, int] = field(default_factory=dict)
+    refs: dict[str, Sequence[ImportRef]] = field(default_factory=dict)
+    builder: ImportGraphBuilder | None = None
+
+
+def _read(view: OutlineView, changed: list[str], builder: ImportGraphBuilder | None) -> _Reading:
+    """The outlines of `changed`, read a part at a time and reduced to what is kept."""
+    reading = _Reading(builder=builder)
+    for part in _parts(changed):
+        for path, outline in view.read_outlines(part).items():
+            step_aside()
+            reading.inputs[path] = _file_input(path, outline)
+            reading.digests[path] = _imports_digest(outline.imports)
+            if builder is not None:
+                builder.add(path, outline.imports)
+            else:
+                reading.refs[path] = outline.imports
+    return reading
 
 
 #: Above this share of files changed, their notable symbols are read in one pass over all.
@@ -269,7 +314,7 @@ def _changed(hashes: Mapping[str, str], memo: IndexMemo, floor: int) -> list[str
 def _file_entries(
     view: OutlineView,
     hashes: Mapping[str, str],
-    read: Mapping[str, FileExtract],
+    reading: _Reading,
     floor: int,
     memo: IndexMemo,
 ) -> dict[str, _FileEntry]:
@@ -285,14 +330,13 @@ def _file_entries(
         entry = known.get(path)
         if entry is None or entry[0] != digest:
             step_aside()
-            outline = read.get(path)
             label, found = symbols.get(path, ("", []))
-            if outline is None:  # gone meanwhile: its next hash reads it again
+            if path not in reading.inputs:  # gone meanwhile: its next hash reads it again
                 entry = ("", None, ())
             else:
                 # Read at another version than the outline (an edit meanwhile): read it again
                 # next time.
-                entry = (digest if label == digest else "", _file_input(path, outline),
+                entry = (digest if label == digest else "", reading.inputs[path],
                          _symbol_inputs(path, found))  # fmt: skip
         fresh[path] = entry
     memo.files, memo.floor = fresh, floor
@@ -319,10 +363,14 @@ def inputs_from_index(
     view = _outline_view(index)
     memo = memo if memo is not None else IndexMemo()
     hashes = view.content_hashes()
-    read = view.read_outlines(_changed(hashes, memo, floor))
-    entries = _file_entries(view, hashes, read, floor, memo)
-    memo.graphed = graphed = _graphed(view, hashes, read, memo.graphed, package)
-    del read
+    last = memo.graphed
+    anew = last is None or last.package != package or last.imports.keys() != hashes.keys()
+    changed = _changed(hashes, memo, floor)
+    # When the graph is built anew anyway, the read outlines' imports go straight into it.
+    reading = _read(view, changed, ImportGraphBuilder(hashes, package) if anew else None)
+    entries = _file_entries(view, hashes, reading, floor, memo)
+    memo.graphed = graphed = _graphed(view, hashes, reading, last, package)
+    del reading
     return InsightInputs(
         files=tuple(file for _, file, _ in entries.values() if file is not None),
         symbols=tuple(chain.from_iterable(symbols for _, _, symbols in entries.values())),

@@ -19,9 +19,6 @@ from aegisd_codemap.store import SymbolQuery
 
 from aegisd.store.pathtext import from_db
 
-#: Above this many outlines asked for, one pass over every stored file reads them.
-_OUTLINES_ONE_BY_ONE = 500
-
 
 @dataclass(frozen=True, slots=True)
 class Unsaved:
@@ -75,19 +72,13 @@ class StoredView:
         return hashes
 
     def read_outlines(self, paths: Collection[str]) -> dict[str, FileExtract]:
+        """These files' outlines: unsaved ones from memory, the others sought by path (a
+        caller reads a large workspace a part at a time, never every outline at once)."""
         found: dict[str, FileExtract] = {}
         stored = [p for p in paths if p not in self._unsaved]
-        if len(stored) > _OUTLINES_ONE_BY_ONE:
-            wanted = set(stored)
-            for extract in codemap_store.read_outlines(self._execute, self._ws_id):
-                if extract.path in wanted:
-                    found[extract.path] = extract
-            self.outlines_read += len(wanted)
-        else:
-            for path in stored:
-                read = codemap_store.read_outline(self._execute, self._ws_id, path)
-                if read is not None:
-                    found[path] = read[1]
+        if stored:
+            for _, extract in codemap_store.read_outlines_of(self._execute, self._ws_id, stored):
+                found[extract.path] = extract
             self.outlines_read += len(stored)
         for path in paths:
             waiting = self._unsaved.get(path)

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from aegisd_codemap.extract import extract_file
 from aegisd_codemap.model import FileExtract
+from aegisd_insights import gather
 from aegisd_insights.gather import (
     ExtractsView,
     IndexMemo,
@@ -225,3 +226,33 @@ def test_an_edit_reads_the_symbols_of_the_edited_file_only() -> None:
     assert view.asked == [None, None, ["pkg/m5.py"]]
     assert edited == inputs_from_index(files, floor=10)
     assert {s.qualname for s in edited.symbols} == {"decide", "other"}
+
+
+class _CountedView(ExtractsView):
+    """Extracts in memory, counting how many outlines each read asks for."""
+
+    def __init__(self, files: dict[str, FileExtract]) -> None:
+        super().__init__(files)
+        self.reads: list[int] = []
+
+    def read_outlines(self, paths: Any) -> dict[str, FileExtract]:
+        self.reads.append(len(paths))
+        return super().read_outlines(paths)
+
+
+def test_outlines_are_read_a_part_at_a_time_and_the_answer_is_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sources = {f"pkg/m{n}.py": f"from pkg import m{(n + 1) % 7}\n" + BRANCHY for n in range(7)}
+    files = extracts({"pkg/__init__.py": "", **sources})
+    whole = inputs_from_index(ExtractsView(files))
+    monkeypatch.setattr(gather, "READ_PART", 2)
+    view, memo = _CountedView(files), IndexMemo()
+    assert inputs_from_index(view, memo=memo) == whole and whole.cycles
+    assert max(view.reads) <= 2 and sum(view.reads) == len(files)  # each read once
+    # An import edit with a memo: the edited file read, then the others' imports, in parts.
+    files["pkg/m3.py"] = extracts({"pkg/m3.py": "import os\n"})["pkg/m3.py"]
+    view.reads.clear()
+    edited = inputs_from_index(view, memo=memo)
+    assert edited == inputs_from_index(ExtractsView(files)) and max(view.reads) <= 2
+    assert not edited.cycles  # m3 no longer closes the ring
