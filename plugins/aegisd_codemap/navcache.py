@@ -123,13 +123,17 @@ def warm(index: WorkspaceIndex) -> int:
     return read
 
 
-async def warm_up(index: Callable[[], WorkspaceIndex], ready: asyncio.Event) -> None:
+async def warm_up(
+    index: Callable[[], WorkspaceIndex], ready: asyncio.Event, large: Callable[[], bool]
+) -> None:
     """`warm` as background jobs: the stored index as loaded (while the first sync runs), then
-    what that sync changed once the index is ready. A failure only leaves the cache cold."""
+    what that sync changed once the index is ready; neither once the workspace is `large` (a
+    first index of 50k files read 200 MiB of namespaces nobody asked for). A failure only
+    leaves the cache cold."""
     try:
-        read = await background(warm, index())
+        read = 0 if large() else await background(warm, index())
         await ready.wait()
-        read += await background(warm, index())
+        read += 0 if large() else await background(warm, index())
     except Exception as exc:
         logger.opt(exception=exc).warning(
             "codemap {}: reading namespaces ahead failed", index().ws_id

@@ -139,8 +139,8 @@ async def _load_and_sync(daemon: Daemon, ws: Workspace) -> None:
     index = await _loaded(daemon, ws)
     want_names(daemon, index)  # a warm start's searches find names in memory soon
     if len(index.facts) <= ws.settings.full_pass_max_files:
-        ready = codemap.ready[ws.id]
-        ws.track(asyncio.create_task(navcache.warm_up(lambda: codemap.index(ws.id), ready)))
+        ready, now = codemap.ready[ws.id], lambda: codemap.index(ws.id)
+        ws.track(asyncio.create_task(navcache.warm_up(now, ready, lambda: ws.large)))
     if ws.live is not None:
         await ws.live.ready.wait()
     codemap.files_known[ws.id].set()

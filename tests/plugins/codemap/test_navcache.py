@@ -3,11 +3,14 @@ extracts; read ahead, kept per content hash; resolutions kept per index version.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from aegisd_codemap import navcache
 from aegisd_codemap.index import WorkspaceIndex
 from aegisd_codemap.model import FileExtract
@@ -123,3 +126,18 @@ def test_reading_ahead_stops_when_the_caches_are_full(tmp_path: Path) -> None:
         assert navcache.warm(index) == 0
         index.whole.pop("filler")
         assert navcache.warm(index) == len(python)
+
+
+async def test_namespaces_are_not_read_ahead_once_the_workspace_is_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    warmed: list[str] = []
+    monkeypatch.setattr(navcache, "warm", lambda index: warmed.append(index.ws_id) or 1)
+    ready = asyncio.Event()
+    ready.set()
+    small, grown = SimpleNamespace(ws_id="small"), SimpleNamespace(ws_id="grown")
+    await navcache.warm_up(lambda: small, ready, lambda: False)  # type: ignore[arg-type,return-value]
+    assert warmed == ["small", "small"]  # as loaded, then what the first sync changed
+    grows = iter([False, True])  # a first index finds 50k files: large once it knows them
+    await navcache.warm_up(lambda: grown, ready, lambda: next(grows))  # type: ignore[arg-type,return-value]
+    assert warmed == ["small", "small", "grown"]
