@@ -102,6 +102,22 @@ class _Files(Mapping[str, FileExtract]):
 
 
 @dataclass
+class FactsTally:
+    """Counts over an index's facts, kept as they change: `index.status` is polled (editors,
+    benches) and walking 50k files' facts for it took 13% of a cold index's daemon CPU."""
+
+    languages: Counter[str] = field(default_factory=Counter)
+    errors: int = 0  # files with syntax errors
+    stale: int = 0
+
+    def count(self, known: Facts, sign: int) -> None:
+        if known.language:
+            self.languages[known.language] += sign
+        self.errors += sign * (known.errors > 0)
+        self.stale += sign * known.stale
+
+
+@dataclass
 class WorkspaceIndex:
     """`package` is the root's Python package name (`resolve.root_package`) for the graphs."""
 
@@ -120,6 +136,7 @@ class WorkspaceIndex:
     unsaved: dict[str, FileExtract | None] = field(default_factory=dict)
     counters: IndexCounters = field(default_factory=IndexCounters)
     symbol_count: int = 0
+    tally: FactsTally = field(default_factory=lambda: FactsTally())
     version: int = 0
     #: bumped when a path appears or goes (what module resolution depends on)
     layout: int = 0
@@ -141,6 +158,8 @@ class WorkspaceIndex:
     def load(self, facts: dict[str, Facts]) -> None:
         self.facts.update(facts)
         self.symbol_count += sum(f.symbols for f in facts.values())
+        for known in facts.values():
+            self.tally.count(known, 1)
         self.counters.loaded += len(facts)
         self.version += 1
         self.layout += 1
@@ -176,9 +195,10 @@ class WorkspaceIndex:
         if path not in self.facts:
             self.layout += 1
         self._forget(path)
-        self.facts[path] = Facts(
+        self.facts[path] = known = Facts(
             digest, extract.language, len(extract.symbols), len(extract.errors), stale
         )
+        self.tally.count(known, 1)
         self.symbol_count += len(extract.symbols)
         self.unsaved[path] = extract
         self.version += 1
@@ -204,6 +224,7 @@ class WorkspaceIndex:
     def _forget(self, path: str) -> None:
         known = self.facts.pop(path, None)
         if known is not None:
+            self.tally.count(known, -1)
             self.symbol_count -= known.symbols
             self.cache.pop((self.ws_id, path, known.hash))
 
@@ -411,17 +432,11 @@ class WorkspaceIndex:
         return fresh
 
     def status(self) -> dict[str, Any]:
-        languages: Counter[str] = Counter()
-        errors = stale = 0
-        for known in self.facts.values():
-            if known.language:
-                languages[known.language] += 1
-            errors += known.errors > 0
-            stale += known.stale
+        tally = self.tally
         return {
             "files": len(self.facts),
             "symbols": self.symbol_count,
-            "languages": dict(sorted(languages.items())),
-            "files_with_errors": errors,
-            "stale_files": stale,
+            "languages": {k: n for k, n in sorted(tally.languages.items()) if n},
+            "files_with_errors": tally.errors,
+            "stale_files": tally.stale,
         }
