@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,9 +147,9 @@ def test_parts_by_files_bound_the_files_and_keep_every_pair_in_order() -> None:
     assert list(parts_by_files({1 << 32 | 2: [0]}, 1)) == [{1 << 32 | 2: [0]}]  # never empty
 
 
-def test_a_match_task_holds_a_few_files_at_a_time_and_finds_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextmanager
+def _stored_pairs(tmp_path: Path) -> Iterator[tuple[CloneIndex, sqlite3.Connection, list[int]]]:
+    """The test pairs in a clone index on disk: the index, a read connection, the file ids."""
     index = index_of(*PAIRS, max_postings=3)
     with CloneIndex.local(tmp_path / "index.db") as there:
         for path in index.files():
@@ -156,7 +158,13 @@ def test_a_match_task_holds_a_few_files_at_a_time_and_finds_the_same(
             there.add_file(tokens)
         there.flush()
         conn = there.db.read()
-        fids = [fid for _, fid in store.indexed_paths(conn, there.space)]
+        yield there, conn, [fid for _, fid in store.indexed_paths(conn, there.space)]
+
+
+def test_a_match_task_holds_a_few_files_at_a_time_and_finds_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _stored_pairs(tmp_path) as (there, conn, fids):
         groups = seeds_of(conn, there.space, fids, set(fids), 3)
         [whole] = there._match_here([groups], there.k, CloneParams())
         held: list[int] = []
@@ -175,15 +183,7 @@ def test_a_match_task_holds_a_few_files_at_a_time_and_finds_the_same(
 
 
 async def test_the_next_batch_is_seeded_while_workers_match_the_last(tmp_path: Path) -> None:
-    index = index_of(*PAIRS, max_postings=3)
-    with CloneIndex.local(tmp_path / "index.db") as there:
-        for path in index.files():
-            tokens = index.get(path)
-            assert tokens is not None
-            there.add_file(tokens)
-        there.flush()
-        conn = there.db.read()
-        fids = [fid for _, fid in store.indexed_paths(conn, there.space)]
+    with _stored_pairs(tmp_path) as (there, conn, fids):
         parts = [fids[:3], fids[3:], []]  # an empty batch keeps its place too
         taken: list[int] = []
 
