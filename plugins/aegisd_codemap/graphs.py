@@ -261,7 +261,12 @@ class ClassesResult(FreshResult):
 async def classes(params: ClassesParams, ctx: RpcContext) -> ClassesResult:
     graph: ClassGraph = await _cached(ctx, "classes", _build_classes)
     focus = ctx.workspace.relative(params.path) if params.path else None
+    pending = not service.is_ready(ctx.daemon, ctx.workspace.id)
+    # Off the loop, as `imports`: a whole class graph of a large workspace is ~10^5 models.
+    return await interactive(_classes_answer, graph, focus, pending)
 
+
+def _classes_answer(graph: ClassGraph, focus: str | None, pending: bool) -> ClassesResult:
     def touches(node_id: str) -> bool:
         return focus is None or node_id.split(":", 1)[0] == focus
 
@@ -269,7 +274,7 @@ async def classes(params: ClassesParams, ctx: RpcContext) -> ClassesResult:
     wanted = {e.source for e in edges} | {e.target for e in edges if not e.external}
     nodes = [n for n in graph.nodes.values() if touches(n.id) or n.id in wanted]
     return ClassesResult(
-        pending=not service.is_ready(ctx.daemon, ctx.workspace.id),
+        pending=pending,
         nodes=[ClassNodeOut(id=n.id, path=n.path, qualname=n.qualname, line=n.line) for n in nodes],
         edges=[
             ClassEdgeOut(source=e.source, target=e.target, kind=e.kind, external=e.external)

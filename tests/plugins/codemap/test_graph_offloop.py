@@ -1,5 +1,6 @@
 """Whole-graph answers are built off the event loop: at 50k files `graph.imports` is ~10^5
-edges, and building them on the loop stalled it for a second (bench/scale.py's loop watch)."""
+edges, and building them on the loop stalled it for a second (bench/scale.py's loop watch);
+`graph.classes` is as large."""
 
 from __future__ import annotations
 
@@ -34,3 +35,29 @@ async def test_the_import_graph_answer_is_built_in_a_thread(
     assert [(e["source"], e["target"]) for e in whole["edges"]] == [("pkg/use.py", "pkg/core.py")]
     assert whole["nodes"] == ["pkg/__init__.py", "pkg/core.py", "pkg/use.py"]
     assert focused["nodes"] == ["pkg/core.py", "pkg/use.py"] and not focused["pending"]
+
+
+async def test_the_class_graph_answer_is_built_in_a_thread(
+    app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        **FILES,
+        "pkg/sub.py": "from pkg.core import Engine\n\n\nclass Turbo(Engine):\n    pass\n",
+    }
+    await _open_indexed(app_daemon, tmp_path / "p", files)
+    built_in: list[threading.Thread] = []
+    build = graphs._classes_answer
+
+    def recorded(*args: Any) -> graphs.ClassesResult:
+        built_in.append(threading.current_thread())
+        return build(*args)
+
+    monkeypatch.setattr(graphs, "_classes_answer", recorded)
+    whole = await app_daemon.dispatcher.call("graph.classes", {})
+    focused = await app_daemon.dispatcher.call("graph.classes", {"path": "pkg/use.py"})
+    assert len(built_in) == 2 and threading.main_thread() not in built_in
+    assert {(e["source"], e["target"], e["kind"]) for e in whole["edges"]} >= {
+        ("pkg/sub.py:Turbo", "pkg/core.py:Engine", "inherits")
+    }
+    assert {n["qualname"] for n in whole["nodes"]} >= {"Engine", "Turbo"}
+    assert all("pkg/use.py" in (e["source"] + e["target"]) for e in focused["edges"])
