@@ -16,18 +16,24 @@ from tests.plugins.codemap.test_first_index import FILES
 from tests.plugins.codemap.test_service import _open_indexed
 
 
+def _threads_building(monkeypatch: pytest.MonkeyPatch, builder: str) -> list[threading.Thread]:
+    """The threads `graphs.<builder>` runs in from now on, in call order."""
+    built_in: list[threading.Thread] = []
+    build = getattr(graphs, builder)
+
+    def recorded(*args: Any) -> Any:
+        built_in.append(threading.current_thread())
+        return build(*args)
+
+    monkeypatch.setattr(graphs, builder, recorded)
+    return built_in
+
+
 async def test_the_import_graph_answer_is_built_in_a_thread(
     app_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _open_indexed(app_daemon, tmp_path / "p", FILES)
-    built_in: list[threading.Thread] = []
-    build = graphs._imports_answer
-
-    def recorded(*args: Any) -> graphs.ImportsResult:
-        built_in.append(threading.current_thread())
-        return build(*args)
-
-    monkeypatch.setattr(graphs, "_imports_answer", recorded)
+    built_in = _threads_building(monkeypatch, "_imports_answer")
     call = app_daemon.dispatcher.call
     whole = await call("graph.imports", {"include_external": True})
     focused = await call("graph.imports", {"path": "pkg/use.py"})
@@ -45,14 +51,7 @@ async def test_the_class_graph_answer_is_built_in_a_thread(
         "pkg/sub.py": "from pkg.core import Engine\n\n\nclass Turbo(Engine):\n    pass\n",
     }
     await _open_indexed(app_daemon, tmp_path / "p", files)
-    built_in: list[threading.Thread] = []
-    build = graphs._classes_answer
-
-    def recorded(*args: Any) -> graphs.ClassesResult:
-        built_in.append(threading.current_thread())
-        return build(*args)
-
-    monkeypatch.setattr(graphs, "_classes_answer", recorded)
+    built_in = _threads_building(monkeypatch, "_classes_answer")
     whole = await app_daemon.dispatcher.call("graph.classes", {})
     focused = await app_daemon.dispatcher.call("graph.classes", {"path": "pkg/use.py"})
     assert len(built_in) == 2 and threading.main_thread() not in built_in
@@ -61,3 +60,4 @@ async def test_the_class_graph_answer_is_built_in_a_thread(
     }
     assert {n["qualname"] for n in whole["nodes"]} >= {"Engine", "Turbo"}
     assert all("pkg/use.py" in (e["source"] + e["target"]) for e in focused["edges"])
+    assert all(e in whole["edges"] for e in focused["edges"])
